@@ -1,0 +1,87 @@
+-- name: get_ticket_for_session^
+-- The ticket of a session, if it has one.
+select id, status
+from tickets
+where session_id = :session_id;
+
+-- name: insert_ticket<!
+-- Open a session's ticket.
+insert into tickets (session_id, subject, created_at, updated_at)
+values (:session_id, :subject, :now, :now)
+returning id;
+
+-- name: touch_ticket!
+-- Mark a ticket updated by an arriving event.
+update tickets
+set updated_at = max(updated_at, :now)
+where id = :ticket_id;
+
+-- name: add_tag<!
+-- Tag a ticket; returns nothing when it already had the tag.
+insert into ticket_tags (ticket_id, tag)
+values (:ticket_id, :tag)
+on conflict do nothing
+returning tag;
+
+-- name: insert_entry!
+-- Append an event or a note to a ticket's timeline (an event only once).
+insert into ticket_entries (
+    ticket_id,
+    kind,
+    event_row,
+    event_type,
+    occurred_at,
+    received_at,
+    body
+)
+values (:ticket_id, :kind, :event_row, :event_type, :occurred_at, :received_at, :body)
+on conflict (ticket_id, event_row) do nothing;
+
+-- name: get_ticket^
+-- One ticket with its session's domain and its tags (comma-separated, sorted).
+select t.id,
+       t.session_id,
+       t.status,
+       t.subject,
+       t.created_at,
+       t.updated_at,
+       s.domain,
+       s.status as session_status,
+       s.furthest_stage,
+       (select group_concat(tag, ',')
+          from (select tag from ticket_tags where ticket_id = t.id order by tag)) as tags
+from tickets as t
+join onboard_sessions as s on s.session_id = t.session_id
+where t.id = :ticket_id;
+
+-- name: ticket_entries
+-- A ticket's timeline: events by event time then arrival, each note after its event.
+select id, kind, event_row, event_type, occurred_at, received_at, body
+from ticket_entries
+where ticket_id = :ticket_id
+order by occurred_at, kind, coalesce(event_row, id), id;
+
+-- name: list_tickets
+-- Tickets newest-updated first, keyset-paginated on (updated_at, id), optional filters.
+select t.id,
+       t.session_id,
+       t.status,
+       t.subject,
+       t.created_at,
+       t.updated_at,
+       s.domain,
+       s.status as session_status,
+       s.furthest_stage,
+       (select group_concat(tag, ',')
+          from (select tag from ticket_tags where ticket_id = t.id order by tag)) as tags
+from tickets as t
+join onboard_sessions as s on s.session_id = t.session_id
+where (:status is null or t.status = :status)
+  and (:session_id is null or t.session_id = :session_id)
+  and (:tag is null or exists (
+        select 1 from ticket_tags as g where g.ticket_id = t.id and g.tag = :tag))
+  and (:before_updated is null
+       or t.updated_at < :before_updated
+       or (t.updated_at = :before_updated and t.id < :before_id))
+order by t.updated_at desc, t.id desc
+limit :limit;

@@ -1,0 +1,196 @@
+"""SQLite access: one batching writer connection, a few read-only reader connections.
+
+Every write is a unit of work (an async function of the writer connection) run inside
+BEGIN IMMEDIATE. Units submitted while a commit is in flight are grouped into the next
+transaction (group commit): each unit gets its own SAVEPOINT, so one failing unit does not
+undo the others, and one fsync (synchronous=FULL) makes the whole group durable before any
+caller hears back. Readers use WAL snapshots and are never blocked by the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from sqlfiles import Queries, apply_migrations, load_queries
+from vm122_ops.errors import StorageUnavailable
+
+log = logging.getLogger("vm122_ops.db")
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "ops"
+MAX_BATCH = 128
+READERS = 2
+
+T = TypeVar("T")
+Unit = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
+
+@dataclass
+class _Job:
+    unit: Unit
+    future: asyncio.Future[Any]
+
+
+class Database:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        after_commit: Callable[[list[Any]], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.queries: Queries = load_queries(SQL_DIR / "queries")
+        self.after_commit = after_commit
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[tuple[aiosqlite.Connection, asyncio.Lock]] = []
+        self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            # FULL: the WAL is fsynced at every commit, so a 2xx survives power loss.
+            await writer.execute("PRAGMA synchronous = FULL")
+            await writer.execute("PRAGMA foreign_keys = ON")
+            await writer.execute("PRAGMA busy_timeout = 5000")
+            await apply_migrations(writer, SQL_DIR / "schema")
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer = writer
+        for _ in range(READERS):
+            reader = await aiosqlite.connect(
+                f"file:{self.path.resolve()}?mode=ro", uri=True, isolation_level=None
+            )
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute("PRAGMA busy_timeout = 5000")
+            self._readers.append((reader, asyncio.Lock()))
+        self._task = asyncio.create_task(self._write_loop(), name="ops-db-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for reader, _ in self._readers:
+            await reader.close()
+        self._readers.clear()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot.
+
+        The connection is held exclusively for the block, so another coroutine's
+        statements cannot end the snapshot early; a free reader is preferred.
+        """
+        conn, lock = next(
+            ((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0]
+        )
+        async with lock:
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                await conn.execute("COMMIT")
+
+    async def write(self, unit: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run ``unit`` in a committed transaction; returns once the commit is durable."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._jobs.put(_Job(unit, future))
+        return await future
+
+    async def fetch_all(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        async with self.read() as conn, conn.execute(self.queries[name], params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, name: str, params: dict[str, Any]) -> sqlite3.Row | None:
+        rows = await self.fetch_all(name, params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> bool:
+        """True when the database answers a read and the writer is alive."""
+        if self._task is None or self._task.done():
+            return False
+        try:
+            async with self.read() as conn, conn.execute("select 1") as cursor:
+                return (await cursor.fetchone()) is not None
+        except (sqlite3.Error, ValueError):
+            return False
+
+    async def _write_loop(self) -> None:
+        while True:
+            jobs = [await self._jobs.get()]
+            while len(jobs) < MAX_BATCH and not self._jobs.empty():
+                jobs.append(self._jobs.get_nowait())
+            try:
+                await self._run_batch(jobs)
+            except Exception as exc:  # never let the writer die: fail this batch, go on
+                log.exception("writer batch crashed")
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(StorageUnavailable(str(exc)))
+
+    async def _run_batch(self, jobs: list[_Job]) -> None:
+        conn = self._writer
+        assert conn is not None
+        conn.row_factory = sqlite3.Row
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                await conn.execute("SAVEPOINT unit")
+                try:
+                    result = await job.unit(conn)
+                except Exception as exc:  # the unit's own error: undo it, keep the others
+                    await conn.execute("ROLLBACK TO unit")
+                    await conn.execute("RELEASE unit")
+                    if isinstance(exc, sqlite3.Error) and not isinstance(
+                        exc, sqlite3.IntegrityError
+                    ):
+                        exc = StorageUnavailable(f"the event store cannot be written ({exc})")
+                    outcomes.append((job, None, exc))
+                else:
+                    await conn.execute("RELEASE unit")
+                    outcomes.append((job, result, None))
+            await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("write transaction failed: %s", exc)
+            if conn.in_transaction:
+                try:
+                    await conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(
+                        StorageUnavailable(f"the event store cannot be written ({exc})")
+                    )
+            return
+        if self.after_commit is not None:
+            committed = [result for _, result, error in outcomes if error is None]
+            try:
+                self.after_commit(committed)
+            except Exception:
+                log.exception("after-commit hook failed")
+        for job, result, error in outcomes:
+            if job.future.done():
+                continue
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)

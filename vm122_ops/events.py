@@ -1,0 +1,127 @@
+"""The event contract: types, stages, and validation of a webhook body into an Event.
+
+See docs/webhook-funnel-events.md; tests/ops/test_docs.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from vm122_ops.errors import BadRequest, Unprocessable
+
+# Wizard stages in funnel order; an event type reaching a stage maps to its index.
+STAGES = (
+    "started",
+    "domain_validated",
+    "dns_applied",
+    "account_created",
+    "infra_synced",
+    "completed",
+)
+STAGE_OF_TYPE = {
+    "onboarding.started": 0,
+    "domain.validated": 1,
+    "dns.applied": 2,
+    "account.created": 3,
+    "infra.synced": 4,
+    "onboarding.completed": 5,
+}
+FAILED = "onboarding.failed"
+EVENT_TYPES = (*STAGE_OF_TYPE, FAILED)
+COMPLETED_STAGE = STAGES.index("completed")
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: str
+    event_type: str
+    session_id: str
+    domain: str
+    occurred_at: int  # ms since the epoch, UTC
+    data: dict[str, Any]
+    payload: str  # the body as received (valid UTF-8 JSON)
+
+    @property
+    def stage(self) -> int | None:
+        return STAGE_OF_TYPE.get(self.event_type)
+
+
+def parse_timestamp(value: object) -> int:
+    """RFC 3339 with an explicit offset, to milliseconds since the epoch (UTC)."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise Unprocessable(
+            "timestamp must be an RFC 3339 date-time with an offset, "
+            "e.g. 2026-11-29T10:00:00Z"
+        )
+    text = value.replace("t", "T").replace("z", "Z").replace(" ", "T")
+    # fromisoformat accepts at most 6 fractional digits.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Unprocessable(f"timestamp {value!r} is not a valid date-time") from None
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def format_ms(ms: int) -> str:
+    """Milliseconds since the epoch as RFC 3339 UTC with millisecond precision."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_event(event_id: str, body: bytes) -> Event:
+    """Validate a webhook body; raises BadRequest (not JSON) or Unprocessable (contract)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not valid UTF-8") from None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise Unprocessable("the body must be a JSON object")
+    event_type = document.get("type")
+    if not isinstance(event_type, str):
+        raise Unprocessable("type is required and must be a string")
+    if event_type not in EVENT_TYPES:
+        raise Unprocessable(
+            f"unknown event type {event_type[:64]!r}; expected one of {', '.join(EVENT_TYPES)}"
+        )
+    occurred_at = parse_timestamp(document.get("timestamp"))
+    data = document.get("data")
+    if not isinstance(data, dict):
+        raise Unprocessable("data is required and must be a JSON object")
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+        raise Unprocessable("data.session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
+    domain = data.get("domain")
+    if not isinstance(domain, str) or not domain.strip() or len(domain) > 253:
+        raise Unprocessable("data.domain is required: a domain name of at most 253 characters")
+    if _CONTROL.search(domain):
+        raise Unprocessable("data.domain must not contain control characters")
+    if event_type == FAILED:
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise Unprocessable("onboarding.failed needs data.reason, a non-empty string")
+    return Event(
+        event_id=event_id,
+        event_type=event_type,
+        session_id=session_id,
+        domain=domain.strip(),
+        occurred_at=occurred_at,
+        data=data,
+        payload=text,
+    )

@@ -1,0 +1,219 @@
+"""The onboarding funnel, read from hourly rollups so its cost does not grow with events.
+
+Each session contributes to one funnel_rollup cell (hour of its first event, furthest
+stage, status) and to one funnel_durations cell per step it completed (hour, step,
+duration bucket). Ingest moves those contributions when a session's state changes. The
+funnel sums the cells of the window's whole hours and adds the sessions of the partial
+first hour exactly, so the cohort boundary is exact to the millisecond.
+
+Durations are kept in a log histogram: exact milliseconds below 100 ms, then buckets 1%
+wide, so a reported median or p90 is within 0.5% of the true nearest-rank value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from sqlfiles import Queries
+from vm122_ops.events import STAGES, format_ms
+from vm122_ops.sessions import SessionState
+
+HOUR_MS = 3_600_000
+NO_STAGE = -1
+ACTIVE_LIMIT = 50
+_EXACT_MS = 100
+_GROWTH = math.log(1.01)
+
+RollupKey = tuple[int, int, str]  # hour, stage, status
+DurationKey = tuple[int, int, int]  # hour, step, bucket
+
+
+def bucket_of(ms: int) -> int:
+    if ms < _EXACT_MS:
+        return max(ms, 0)
+    return _EXACT_MS + math.ceil(math.log(ms / _EXACT_MS) / _GROWTH)
+
+
+def bucket_value_ms(bucket: int) -> float:
+    """The value a bucket stands for: exact below 100 ms, else its geometric middle."""
+    if bucket < _EXACT_MS:
+        return float(bucket)
+    return _EXACT_MS * math.exp((bucket - _EXACT_MS - 0.5) * _GROWTH)
+
+
+def rollup_key(state: SessionState) -> RollupKey:
+    stage = NO_STAGE if state.furthest_stage is None else state.furthest_stage
+    return (state.first_event_at // HOUR_MS, stage, state.status)
+
+
+def duration_keys(state: SessionState) -> list[DurationKey]:
+    hour = state.first_event_at // HOUR_MS
+    keys = []
+    for step in range(len(STAGES) - 1):
+        start, end = state.stage_at[step], state.stage_at[step + 1]
+        if start is not None and end is not None:
+            keys.append((hour, step, bucket_of(end - start)))
+    return keys
+
+
+async def move_contributions(
+    conn: aiosqlite.Connection,
+    queries: Queries,
+    old: SessionState | None,
+    new: SessionState,
+) -> None:
+    """Update the rollups for a session whose state went from ``old`` to ``new``."""
+    old_rollup = None if old is None else rollup_key(old)
+    new_rollup = rollup_key(new)
+    if old_rollup != new_rollup:
+        if old_rollup is not None:
+            await _bump_rollup(conn, queries, old_rollup, -1)
+        await _bump_rollup(conn, queries, new_rollup, 1)
+    delta = Counter(duration_keys(new))
+    delta.subtract(Counter(duration_keys(old) if old is not None else []))
+    for (hour, step, bucket), change in delta.items():
+        if change:
+            await conn.execute(
+                queries["bump_duration"],
+                {"hour": hour, "step": step, "bucket": bucket, "delta": change},
+            )
+
+
+async def _bump_rollup(
+    conn: aiosqlite.Connection, queries: Queries, key: RollupKey, delta: int
+) -> None:
+    hour, stage, status = key
+    await conn.execute(
+        queries["bump_rollup"],
+        {"hour": hour, "stage": stage, "status": status, "delta": delta},
+    )
+
+
+def percentile(histogram: dict[int, int], fraction: float) -> float | None:
+    """Nearest-rank percentile over a {bucket: count} histogram, in milliseconds."""
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            return bucket_value_ms(bucket)
+    return None  # pragma: no cover - unreachable when counts are positive
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    hours: int
+    now_ms: int
+
+    @property
+    def since_ms(self) -> int:
+        return self.now_ms - self.hours * HOUR_MS
+
+    @property
+    def first_whole_hour(self) -> int:
+        return -(-self.since_ms // HOUR_MS)
+
+
+async def compute_funnel(
+    conn: aiosqlite.Connection, queries: Queries, window: Window
+) -> dict[str, Any]:
+    """The funnel document for one window, read inside one snapshot of ``conn``."""
+    hour = window.first_whole_hour
+    cells: Counter[tuple[int, str]] = Counter()
+    steps: dict[int, Counter[int]] = {step: Counter() for step in range(len(STAGES) - 1)}
+
+    async with conn.execute(queries["rollup_since"], {"hour": hour}) as cursor:
+        for stage, status, sessions in await cursor.fetchall():
+            cells[(stage, status)] += sessions
+    async with conn.execute(queries["durations_since"], {"hour": hour}) as cursor:
+        for step, bucket, sessions in await cursor.fetchall():
+            steps[step][bucket] += sessions
+    partial = {"since": window.since_ms, "until": hour * HOUR_MS}
+    async with conn.execute(queries["sessions_first_between"], partial) as cursor:
+        for row in await cursor.fetchall():
+            state = SessionState.from_row(row)
+            _, stage, status = rollup_key(state)
+            cells[(stage, status)] += 1
+            for _, step, bucket in duration_keys(state):
+                steps[step][bucket] += 1
+    active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
+    async with conn.execute(queries["active_sessions"], active_params) as cursor:
+        active = [_active_session(row) for row in await cursor.fetchall()]
+    return build_funnel(window, cells, steps, active)
+
+
+def build_funnel(
+    window: Window,
+    cells: Counter[tuple[int, str]],
+    steps: dict[int, Counter[int]],
+    active: list[dict[str, Any]],
+) -> dict[str, Any]:
+    reached = [0] * len(STAGES)
+    failed_by_stage = dict.fromkeys(("none", *STAGES), 0)
+    cohort = 0
+    for (stage, status), count in cells.items():
+        cohort += count
+        for index in range(stage + 1):  # stage -1 reaches nothing
+            reached[index] += count
+        if status == "failed":
+            failed_by_stage["none" if stage == NO_STAGE else STAGES[stage]] += count
+    started = reached[0]
+    conversion = {}
+    for index, name in enumerate(STAGES):
+        previous = reached[index - 1] if index else started
+        conversion[name] = {
+            "of_started": _ratio(reached[index], started),
+            "of_previous": _ratio(reached[index], previous),
+        }
+    time_to_convert = {}
+    for step, histogram in steps.items():
+        positive = {b: n for b, n in histogram.items() if n > 0}
+        median, p90 = percentile(positive, 0.5), percentile(positive, 0.9)
+        time_to_convert[STAGES[step]] = {
+            "to": STAGES[step + 1],
+            "sessions": sum(positive.values()),
+            "median_seconds": _seconds(median),
+            "p90_seconds": _seconds(p90),
+        }
+    return {
+        "ok": True,
+        "window_hours": window.hours,
+        "since": format_ms(window.since_ms),
+        "generated_at": format_ms(window.now_ms),
+        "cohort": cohort,
+        "stages": dict(zip(STAGES, reached, strict=True)),
+        "failed": sum(failed_by_stage.values()),
+        "failed_by_stage": failed_by_stage,
+        "conversion": conversion,
+        "time_to_convert": time_to_convert,
+        "active_sessions": active,
+    }
+
+
+def _active_session(row: Iterable[Any]) -> dict[str, Any]:
+    session_id, domain, stage, last_type, last_at, started_at, first_at = row
+    return {
+        "session_id": session_id,
+        "domain": domain,
+        "stage": None if stage is None else STAGES[stage],
+        "last_event_type": last_type,
+        "last_event_at": format_ms(last_at),
+        "started_at": format_ms(started_at if started_at is not None else first_at),
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 3)

@@ -1,0 +1,72 @@
+"""Storing one accepted event: the event row, its session's state, the rollups and the
+ticket work, all inside one writer unit of work (one transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from sqlfiles import Queries
+from vm122_ops import funnel, tickets
+from vm122_ops.events import Event, format_ms
+from vm122_ops.sessions import SessionState, fold
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    id: int
+    duplicate: bool
+    event: Event
+    session: SessionState | None = None
+    ticket_id: int | None = None
+
+    def live_message(self) -> dict[str, Any]:
+        """What the Desk stream announces for a newly stored event."""
+        assert self.session is not None
+        return {
+            "id": self.id,
+            "session_id": self.event.session_id,
+            "domain": self.event.domain,
+            "event_type": self.event.event_type,
+            "occurred_at": format_ms(self.event.occurred_at),
+            "data": self.event.data,
+            "stage": self.session.stage_name,
+            "status": self.session.status,
+            "ticket_id": self.ticket_id,
+        }
+
+
+async def store_event(
+    conn: aiosqlite.Connection, queries: Queries, event: Event, received_at: int
+) -> IngestResult:
+    params = {
+        "event_id": event.event_id,
+        "session_id": event.session_id,
+        "event_type": event.event_type,
+        "domain": event.domain,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "payload": event.payload,
+    }
+    async with conn.execute(queries["insert_event"], params) as cursor:
+        inserted = await cursor.fetchone()
+    if inserted is None:
+        async with conn.execute(
+            queries["get_event_by_event_id"], {"event_id": event.event_id}
+        ) as cursor:
+            existing = await cursor.fetchone()
+        assert existing is not None
+        return IngestResult(id=int(existing[0]), duplicate=True, event=event)
+    row_id = int(inserted[0])
+    async with conn.execute(
+        queries["get_session"], {"session_id": event.session_id}
+    ) as cursor:
+        row = await cursor.fetchone()
+    old = None if row is None else SessionState.from_row(row)
+    new = fold(old, event, row_id)
+    await conn.execute(queries["upsert_session"], new.to_params())
+    await funnel.move_contributions(conn, queries, old, new)
+    ticket_id = await tickets.on_event(conn, queries, new, event, row_id, received_at)
+    return IngestResult(id=row_id, duplicate=False, event=event, session=new, ticket_id=ticket_id)

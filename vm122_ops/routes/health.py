@@ -1,0 +1,15 @@
+"""GET /healthz: open, says whether the database answers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from vm122_ops.responses import error, ok
+from vm122_ops.state import app_state
+
+
+async def healthz(request: Request) -> Response:
+    if await app_state(request).db.ping():
+        return ok(database="ok")
+    return error(503, "the database is unreachable")

@@ -1,0 +1,55 @@
+"""POST /api/v1/webhooks/onboard: signed event ingest."""
+
+from __future__ import annotations
+
+import aiosqlite
+from starlette.requests import Request
+from starlette.responses import Response
+
+from vm122_ops import signatures
+from vm122_ops.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vm122_ops.events import parse_event
+from vm122_ops.ingest import IngestResult, store_event
+from vm122_ops.responses import ok
+from vm122_ops.state import app_state
+
+MAX_BODY = 64 * 1024
+
+
+async def read_limited_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refusing (413) before buffering more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest("content-length must be a number of bytes")
+        if int(declared) > limit:
+            raise PayloadTooLarge(f"the body is over the {limit // 1024} KiB limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the {limit // 1024} KiB limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def ingest_onboard(request: Request) -> Response:
+    state = app_state(request)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType("content-type must be application/json")
+    body = await read_limited_body(request)
+    webhook_id = signatures.verify(
+        state.settings.webhook_secrets, request.headers, body, state.clock()
+    )
+    event = parse_event(webhook_id, body)
+    received_at = state.now_ms()
+
+    async def unit(conn: aiosqlite.Connection) -> IngestResult:
+        return await store_event(conn, state.db.queries, event, received_at)
+
+    result = await state.db.write(unit)
+    if result.duplicate:
+        return ok(200, duplicate=True, id=result.id, event_id=webhook_id)
+    return ok(202, id=result.id, event_id=webhook_id)

@@ -1,0 +1,80 @@
+"""Ops configuration, read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vm122_ops.errors import ConfigError
+
+_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_path: Path = Path("var/ops.db")
+    window_hours: int = 48
+    # Several secrets are accepted during a rotation; the first is the current one.
+    webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    api_token: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            host=env.get("OPS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            port=_int(env, "OPS_PORT", 8080, 1, 65535),
+            db_path=Path(env.get("OPS_DB", "var/ops.db")),
+            window_hours=_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
+            webhook_secrets=parse_webhook_secrets(env.get("OPS_WEBHOOK_SECRET", "")),
+            api_token=parse_api_token(env.get("OPS_API_TOKEN", "")),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+def parse_webhook_secrets(raw: str) -> tuple[bytes, ...]:
+    """``whsec_<base64>`` of 24-64 bytes; several separated by spaces while rotating."""
+    parts = raw.split()
+    if not parts:
+        raise ConfigError(
+            "OPS_WEBHOOK_SECRET is not set: give it a whsec_<base64> secret of 24 to 64 bytes."
+        )
+    secrets = []
+    for part in parts:
+        if not part.startswith(_SECRET_PREFIX):
+            raise ConfigError("OPS_WEBHOOK_SECRET must start with whsec_ followed by base64.")
+        try:
+            key = base64.b64decode(part[len(_SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError("OPS_WEBHOOK_SECRET is not valid base64 after whsec_.") from None
+        if not 24 <= len(key) <= 64:
+            raise ConfigError(
+                f"OPS_WEBHOOK_SECRET decodes to {len(key)} bytes; it must be 24 to 64 bytes."
+            )
+        secrets.append(key)
+    return tuple(secrets)
+
+
+def parse_api_token(raw: str) -> str:
+    token = raw.strip()
+    if not token:
+        raise ConfigError("OPS_API_TOKEN is not set: give the operator token (16+ characters).")
+    if not _TOKEN.match(token):
+        raise ConfigError(
+            "OPS_API_TOKEN must be 16 to 256 printable characters without spaces."
+        )
+    return token

@@ -1,0 +1,27 @@
+"""What the routes share: settings, the database and the clock, built in the lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from vm122_ops.db import Database
+from vm122_ops.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    clock: Callable[[], float] = field(default=time.time)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ops
+    return state

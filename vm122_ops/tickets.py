@@ -1,0 +1,185 @@
+"""Desk tickets: opened by account.created or onboarding.failed, one per session.
+
+Rules (order-independent, so any arrival order of the same events ends the same):
+- a ticket opens when its session first has an account.created or onboarding.failed
+  event, and then holds every event of that session, earlier ones included;
+- a session with onboarding.completed gets the tag ready_for_ops and a note saying so;
+- a session with onboarding.failed gets the tag onboarding_failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sqlite3
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from sqlfiles import Queries
+from vm122_ops.errors import BadRequest
+from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event, format_ms
+from vm122_ops.sessions import SessionState
+
+OPENING_TYPES = frozenset({"account.created", FAILED})
+READY_TAG = "ready_for_ops"
+FAILED_TAG = "onboarding_failed"
+READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
+ENTRY_DATA_LIMIT = 4096
+
+
+def entry_body(data: Any) -> str:
+    """Event data for a ticket entry, truncated so one event cannot bloat a ticket."""
+    text = orjson.dumps(data)
+    if len(text) <= ENTRY_DATA_LIMIT:
+        return text.decode()
+    preview = text[: ENTRY_DATA_LIMIT - 256].decode("utf-8", errors="ignore")
+    return orjson.dumps({"_truncated": True, "_bytes": len(text), "preview": preview}).decode()
+
+
+async def on_event(
+    conn: aiosqlite.Connection,
+    queries: Queries,
+    session: SessionState,
+    event: Event,
+    row_id: int,
+    received_at: int,
+) -> int | None:
+    """Open or extend the session's ticket for a stored event; returns the ticket id."""
+    async with conn.execute(
+        queries["get_ticket_for_session"], {"session_id": session.session_id}
+    ) as cursor:
+        ticket = await cursor.fetchone()
+    if ticket is not None:
+        ticket_id = int(ticket[0])
+        await _add_event_entry(conn, queries, ticket_id, event.event_type, event.data,
+                               row_id, event.occurred_at, received_at)
+        await conn.execute(queries["touch_ticket"], {"ticket_id": ticket_id, "now": received_at})
+    elif event.event_type in OPENING_TYPES:
+        ticket_id = await _open(conn, queries, session, received_at)
+    else:
+        return None
+    if event.event_type == FAILED:
+        await _tag(conn, queries, ticket_id, FAILED_TAG)
+    completed_at = session.stage_at[COMPLETED_STAGE]
+    if completed_at is not None and await _tag(conn, queries, ticket_id, READY_TAG):
+        await conn.execute(
+            queries["insert_entry"],
+            {
+                "ticket_id": ticket_id,
+                "kind": "note",
+                "event_row": None,
+                "event_type": None,
+                "occurred_at": completed_at,
+                "received_at": received_at,
+                "body": READY_NOTE,
+            },
+        )
+    return ticket_id
+
+
+async def _open(
+    conn: aiosqlite.Connection, queries: Queries, session: SessionState, received_at: int
+) -> int:
+    params = {
+        "session_id": session.session_id,
+        "subject": f"Onboarding of {session.domain}",
+        "now": received_at,
+    }
+    async with conn.execute(queries["insert_ticket"], params) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    ticket_id = int(row[0])
+    # Backfill: the ticket holds its session's whole history, earlier events included.
+    async with conn.execute(
+        queries["session_events"], {"session_id": session.session_id}
+    ) as cursor:
+        history = await cursor.fetchall()
+    for event_row, event_type, occurred_at, event_received, payload in history:
+        data = orjson.loads(payload).get("data", {})
+        await _add_event_entry(conn, queries, ticket_id, event_type, data,
+                               event_row, occurred_at, event_received)
+        if event_type == FAILED:
+            await _tag(conn, queries, ticket_id, FAILED_TAG)
+    return ticket_id
+
+
+async def _add_event_entry(
+    conn: aiosqlite.Connection,
+    queries: Queries,
+    ticket_id: int,
+    event_type: str,
+    data: Any,
+    row_id: int,
+    occurred_at: int,
+    received_at: int,
+) -> None:
+    await conn.execute(
+        queries["insert_entry"],
+        {
+            "ticket_id": ticket_id,
+            "kind": "event",
+            "event_row": row_id,
+            "event_type": event_type,
+            "occurred_at": occurred_at,
+            "received_at": received_at,
+            "body": entry_body(data),
+        },
+    )
+
+
+async def _tag(conn: aiosqlite.Connection, queries: Queries, ticket_id: int, tag: str) -> bool:
+    """Add a tag; True when the ticket did not have it yet."""
+    async with conn.execute(queries["add_tag"], {"ticket_id": ticket_id, "tag": tag}) as cursor:
+        return await cursor.fetchone() is not None
+
+
+# --- reading -------------------------------------------------------------------------
+
+def ticket_summary(row: sqlite3.Row) -> dict[str, Any]:
+    stage = row["furthest_stage"]
+    return {
+        "id": row["id"],
+        "session_id": row["session_id"],
+        "domain": row["domain"],
+        "status": row["status"],
+        "session_status": row["session_status"],
+        "stage": None if stage is None else STAGES[stage],
+        "tags": row["tags"].split(",") if row["tags"] else [],
+        "subject": row["subject"],
+        "created_at": format_ms(row["created_at"]),
+        "updated_at": format_ms(row["updated_at"]),
+    }
+
+
+def timeline_entry(row: sqlite3.Row) -> dict[str, Any]:
+    if row["kind"] == "note":
+        return {
+            "kind": "note",
+            "id": row["id"],
+            "occurred_at": format_ms(row["occurred_at"]),
+            "received_at": format_ms(row["received_at"]),
+            "text": row["body"],
+        }
+    return {
+        "kind": "event",
+        "id": row["event_row"],
+        "event_type": row["event_type"],
+        "occurred_at": format_ms(row["occurred_at"]),
+        "received_at": format_ms(row["received_at"]),
+        "data": orjson.loads(row["body"]),
+    }
+
+
+def encode_cursor(updated_at: int, ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{updated_at}:{ticket_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        updated, ticket = raw.split(":")
+        return int(updated), int(ticket)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadRequest("cursor is not a cursor this server gave out") from None
