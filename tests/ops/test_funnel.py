@@ -1,0 +1,244 @@
+"""GET /api/v1/onboard/funnel and the session timeline: figures, order independence,
+the window cut."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tests.ops.conftest import AUTH, HOUR, NOW, Clock, Ops, make_settings
+from vm122_ops.app import create_app
+from vm122_ops.events import STAGES
+from vm122_ops.funnel import bucket_of, bucket_value_ms, percentile
+
+HAPPY = [
+    "onboarding.started",
+    "domain.validated",
+    "dns.applied",
+    "account.created",
+    "infra.synced",
+    "onboarding.completed",
+]
+
+# (webhook-id, type, session, seconds before NOW): three sessions of the seed's scenario.
+SCENARIO = [
+    *[(f"c{i}", t, "complete", 600 - 60 * i) for i, t in enumerate(HAPPY)],
+    ("f0", "onboarding.started", "fails", 500),
+    ("f1", "domain.validated", "fails", 490),
+    ("f2", "dns.applied", "fails", 470),
+    ("f3", "onboarding.failed", "fails", 440),
+    ("p0", "onboarding.started", "progress", 300),
+    ("p1", "domain.validated", "progress", 290),
+    ("s0", "onboarding.started", "skips-dns", 200),
+    ("s1", "domain.validated", "skips-dns", 190),
+    ("s2", "account.created", "skips-dns", 100),
+]
+
+
+async def send_all(ops: Ops, events: Sequence[tuple[str, str, str, float]]) -> None:
+    for webhook_id, event_type, session, ago in events:
+        response = await ops.send(event_type, session, NOW - ago, webhook_id=webhook_id)
+        assert response.status_code == 202, response.text
+
+
+async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
+    await send_all(ops, SCENARIO)
+    funnel = await ops.funnel()
+    assert funnel["cohort"] == 4
+    # Cumulative: "skips-dns" reached account_created, so it counts in dns_applied too.
+    assert funnel["stages"] == {
+        "started": 4,
+        "domain_validated": 4,
+        "dns_applied": 3,
+        "account_created": 2,
+        "infra_synced": 1,
+        "completed": 1,
+    }
+    assert list(funnel["stages"]) == list(STAGES)
+    assert funnel["failed"] == 1
+    assert funnel["failed_by_stage"]["dns_applied"] == 1
+    assert sum(funnel["failed_by_stage"].values()) == 1
+    assert funnel["conversion"]["dns_applied"] == {"of_started": 0.75, "of_previous": 0.75}
+    assert funnel["conversion"]["completed"] == {"of_started": 0.25, "of_previous": 1.0}
+    # started -> domain_validated: 60 s (complete), 10 s (fails), 10 s (progress, skips).
+    step = funnel["time_to_convert"]["started"]
+    assert step["to"] == "domain_validated"
+    assert step["sessions"] == 4
+    assert step["median_seconds"] == pytest.approx(10, rel=0.01)
+    assert step["p90_seconds"] == pytest.approx(60, rel=0.01)
+    # dns_applied -> account_created only for "complete" (skips-dns has no dns time).
+    assert funnel["time_to_convert"]["dns_applied"]["sessions"] == 1
+    assert [s["session_id"] for s in funnel["active_sessions"]] == ["skips-dns", "progress"]
+    first = funnel["active_sessions"][0]
+    assert first == {
+        "session_id": "skips-dns",
+        "domain": "example.com",
+        "stage": "account_created",
+        "last_event_type": "account.created",
+        "last_event_at": "2026-11-29T11:58:20.000Z",
+        "started_at": "2026-11-29T11:56:40.000Z",
+    }
+
+
+async def timeline_and_funnel(ops: Ops) -> tuple[object, ...]:
+    funnel = await ops.funnel()
+    funnel.pop("generated_at")
+    timelines = []
+    for session in ("complete", "fails", "progress", "skips-dns"):
+        document = await ops.get(f"/api/v1/onboard/sessions/{session}/timeline")
+        timelines.append((
+            document["status"],
+            document["stage"],
+            [(e["event_type"], e["occurred_at"]) for e in document["events"]],
+        ))
+    tickets = await ops.get("/api/v1/desk/tickets")
+    ticket_view = []
+    for summary in sorted(tickets["tickets"], key=lambda t: t["session_id"]):
+        detail = await ops.get(f"/api/v1/desk/tickets/{summary['id']}")
+        ticket_view.append((
+            summary["session_id"], summary["tags"],
+            [(e["kind"], e.get("event_type"), e["occurred_at"]) for e in detail["timeline"]],
+        ))
+    return funnel, timelines, ticket_view
+
+
+async def test_any_arrival_order_gives_the_same_figures(tmp_path: Path) -> None:
+    orders = [SCENARIO, list(reversed(SCENARIO))]
+    shuffler = random.Random(4)
+    for _ in range(3):
+        shuffled = SCENARIO.copy()
+        shuffler.shuffle(shuffled)
+        orders.append(shuffled)
+    results = []
+    for index, order in enumerate(orders):
+        folder = tmp_path / f"order{index}"
+        folder.mkdir()
+        app = create_app(make_settings(folder), clock=Clock())
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                ops = Ops(client=client, clock=Clock(), db_path=folder / "ops.db")
+                await send_all(ops, order)
+                results.append(await timeline_and_funnel(ops))
+    for result in results[1:]:
+        assert result == results[0]
+    _, timelines, tickets = results[0]
+    assert timelines[1][0] == "failed"  # type: ignore[index]
+    assert [t[0] for t in tickets] == ["complete", "fails", "skips-dns"]  # type: ignore[attr-defined]
+
+
+async def test_failed_then_retried_is_active_again(ops: Ops) -> None:
+    await ops.send("onboarding.started", "s", NOW - 100)
+    await ops.send("onboarding.failed", "s", NOW - 90, stage="account_created")
+    assert (await ops.funnel())["failed"] == 1
+    await ops.send("domain.validated", "s", NOW - 80)
+    funnel = await ops.funnel()
+    assert funnel["failed"] == 0
+    assert [a["session_id"] for a in funnel["active_sessions"]] == ["s"]
+    # A late failure that happened before the retry does not flip it back.
+    await ops.send("onboarding.failed", "s", NOW - 95, stage="dns_applied")
+    assert (await ops.funnel())["failed"] == 0
+
+
+async def test_window_cut_is_exact_to_the_millisecond(ops: Ops) -> None:
+    inside = NOW - 48 * HOUR + 0.001
+    outside = NOW - 48 * HOUR - 0.001
+    await ops.send("onboarding.started", "inside", inside)
+    await ops.send("onboarding.started", "outside", outside)
+    # An event of "outside" inside the window does not pull it in: its first event counts.
+    await ops.send("domain.validated", "outside", NOW - 60)
+    await ops.send("onboarding.started", "recent", NOW - 2 * HOUR)
+    await ops.send("onboarding.started", "old-hour", NOW - 30 * HOUR)
+    funnel = await ops.funnel()
+    assert funnel["cohort"] == 3
+    assert funnel["stages"]["started"] == 3
+    assert funnel["stages"]["domain_validated"] == 0
+    assert {a["session_id"] for a in funnel["active_sessions"]} == {"inside", "recent", "old-hour"}
+    narrow = await ops.funnel(hours=3)
+    assert narrow["cohort"] == 1
+    assert narrow["window_hours"] == 3
+    wide = await ops.funnel(hours=720)
+    assert wide["cohort"] == 4
+    assert wide["stages"]["domain_validated"] == 1
+
+
+async def test_a_late_earlier_event_moves_a_session_into_an_older_hour(ops: Ops) -> None:
+    await ops.send("domain.validated", "late", NOW - 60)
+    assert (await ops.funnel(hours=1))["cohort"] == 1
+    await ops.send("onboarding.started", "late", NOW - 5 * HOUR)
+    assert (await ops.funnel(hours=1))["cohort"] == 0
+    six = await ops.funnel(hours=6)
+    assert six["cohort"] == 1
+    assert six["stages"]["domain_validated"] == 1
+    assert six["time_to_convert"]["started"]["median_seconds"] == pytest.approx(
+        5 * HOUR - 60, rel=0.01
+    )
+
+
+@pytest.mark.parametrize("hours", ["0", "721", "-1", "abc", "1.5", ""])
+async def test_bad_window_is_400(ops: Ops, hours: str) -> None:
+    response = await ops.client.get(
+        "/api/v1/onboard/funnel", params={"hours": hours}, headers=AUTH
+    )
+    assert response.status_code == 400
+    assert "hours must be" in response.json()["error"]
+
+
+async def test_active_sessions_are_capped_at_50_most_recent_first(ops: Ops) -> None:
+    for i in range(55):
+        await ops.send("onboarding.started", f"s{i:02d}", NOW - 1000 + i)
+    await ops.send("onboarding.completed", "s54", NOW - 10)
+    active = (await ops.funnel())["active_sessions"]
+    assert len(active) == 50
+    assert active[0]["session_id"] == "s53"
+    assert active[-1]["session_id"] == "s04"
+
+
+async def test_empty_funnel(ops: Ops) -> None:
+    funnel = await ops.funnel()
+    assert funnel["cohort"] == 0
+    assert set(funnel["stages"].values()) == {0}
+    assert funnel["conversion"]["started"] == {"of_started": None, "of_previous": None}
+    assert funnel["time_to_convert"]["started"]["median_seconds"] is None
+    assert funnel["active_sessions"] == []
+
+
+async def test_timeline_orders_by_event_time_then_arrival(ops: Ops) -> None:
+    await ops.send("domain.validated", "t", NOW - 50, webhook_id="second")
+    await ops.send("onboarding.started", "t", NOW - 100, webhook_id="first")
+    await ops.send("dns.applied", "t", NOW - 50, webhook_id="third", records=3)
+    timeline = await ops.get("/api/v1/onboard/sessions/t/timeline")
+    assert [(e["id"], e["event_type"]) for e in timeline["events"]] == [
+        (2, "onboarding.started"),
+        (1, "domain.validated"),
+        (3, "dns.applied"),
+    ]
+    assert timeline["events"][2]["data"] == {"session_id": "t", "domain": "example.com",
+                                              "records": 3}
+    assert timeline["status"] == "active"
+    assert timeline["stage"] == "dns_applied"
+
+
+async def test_timeline_of_an_unknown_session_is_404(ops: Ops) -> None:
+    response = await ops.client.get("/api/v1/onboard/sessions/nobody/timeline", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json() == {"ok": False, "error": "no session nobody", "status": 404}
+    bad = await ops.client.get("/api/v1/onboard/sessions/a%20b/timeline", headers=AUTH)
+    assert bad.status_code == 400
+
+
+def test_histogram_percentiles_are_within_half_a_percent() -> None:
+    values = [i * 137 for i in range(1, 400)]
+    histogram: dict[int, int] = {}
+    for value in values:
+        histogram[bucket_of(value)] = histogram.get(bucket_of(value), 0) + 1
+    exact_median = sorted(values)[len(values) // 2 - 1 + len(values) % 2]
+    median = percentile(histogram, 0.5)
+    assert median == pytest.approx(exact_median, rel=0.005)
+    for value in (0, 1, 99, 100, 101, 10_000, 86_400_000):
+        assert bucket_value_ms(bucket_of(value)) == pytest.approx(value, rel=0.006, abs=0.5)

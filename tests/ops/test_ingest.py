@@ -1,0 +1,210 @@
+"""POST /api/v1/webhooks/onboard: acceptance, duplicates, and every class of bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+
+from tests.ops.conftest import KEY, NOW, Ops
+
+
+async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
+    response = await ops.send("onboarding.started", "sess-1", NOW - 60,
+                              webhook_id="msg_a", plan="pro")
+    assert response.status_code == 202
+    assert response.json() == {"ok": True, "id": 1, "event_id": "msg_a"}
+    with sqlite3.connect(ops.db_path) as conn:
+        row = conn.execute(
+            "select event_id, session_id, event_type, domain, occurred_at, received_at, payload"
+            " from webhook_events"
+        ).fetchone()
+    assert row[:5] == ("msg_a", "sess-1", "onboarding.started", "example.com",
+                       int((NOW - 60) * 1000))
+    assert row[5] == int(NOW * 1000)
+    assert orjson.loads(row[6])["data"]["plan"] == "pro"
+
+
+async def test_a_duplicate_webhook_id_changes_nothing(ops: Ops) -> None:
+    first = await ops.send("onboarding.started", "sess-1", NOW - 60, webhook_id="msg_a")
+    again = await ops.send("onboarding.started", "sess-1", NOW - 60, webhook_id="msg_a")
+    # Same webhook-id with another body is still the same delivery: nothing changes.
+    other = await ops.send("domain.validated", "sess-1", NOW - 30, webhook_id="msg_a")
+    assert first.status_code == 202
+    for response in (again, other):
+        assert response.status_code == 200
+        assert response.json() == {"ok": True, "duplicate": True, "id": 1, "event_id": "msg_a"}
+    assert await ops.count() == 1
+    timeline = await ops.get("/api/v1/onboard/sessions/sess-1/timeline")
+    assert [e["event_type"] for e in timeline["events"]] == ["onboarding.started"]
+    assert timeline["stage"] == "started"
+
+
+async def test_concurrent_posts_of_one_webhook_id_store_one_row(ops: Ops) -> None:
+    body = ops.body("account.created", "sess-c", NOW - 5)
+    headers = ops.headers("msg_same", body)
+    responses = await asyncio.gather(*(ops.post_raw(body, headers) for _ in range(40)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * 39 + [202]
+    assert {r.json()["id"] for r in responses} == {1}
+    assert await ops.count() == 1
+    assert await ops.count("tickets") == 1
+    assert await ops.count("ticket_entries") == 1
+    funnel = await ops.funnel()
+    assert funnel["cohort"] == 1
+    assert funnel["stages"]["account_created"] == 1
+
+
+async def test_concurrent_distinct_events_are_all_stored(ops: Ops) -> None:
+    sends = [ops.send("onboarding.started", f"s{i}", NOW - i) for i in range(60)]
+    responses = await asyncio.gather(*sends)
+    assert [r.status_code for r in responses] == [202] * 60
+    assert await ops.count() == 60
+    assert (await ops.funnel())["stages"]["started"] == 60
+
+
+def _event(**overrides: object) -> bytes:
+    document: dict[str, object] = {
+        "type": "onboarding.started",
+        "timestamp": "2026-11-29T11:00:00Z",
+        "data": {"session_id": "s1", "domain": "example.com"},
+    }
+    document.update(overrides)
+    return orjson.dumps(document)
+
+
+BAD_BODIES = [
+    pytest.param(b"{not json", 400, "not valid JSON", id="malformed-json"),
+    pytest.param(b"", 400, "not valid JSON", id="empty-body"),
+    pytest.param(b"\xff\xfe{}", 400, "UTF-8", id="invalid-utf8"),
+    pytest.param(b"[" * 5000 + b"]" * 5000, 400, "not valid JSON", id="deeply-nested"),
+    pytest.param(b"[1, 2]", 422, "JSON object", id="not-an-object"),
+    pytest.param(_event(type=None), 422, "type is required", id="missing-type"),
+    pytest.param(_event(type="onboarding.exploded"), 422, "unknown event type",
+                 id="unknown-type"),
+    pytest.param(_event(timestamp="29/11/2026 11:00"), 422, "RFC 3339", id="bad-timestamp"),
+    pytest.param(_event(timestamp="2026-11-29T11:00:00"), 422, "RFC 3339",
+                 id="timestamp-without-offset"),
+    pytest.param(_event(timestamp="2026-02-30T11:00:00Z"), 422, "not a valid date-time",
+                 id="impossible-date"),
+    pytest.param(_event(data="s1"), 422, "data is required", id="data-not-object"),
+    pytest.param(_event(data={"domain": "example.com"}), 422, "session_id", id="no-session"),
+    pytest.param(_event(data={"session_id": "a b", "domain": "example.com"}), 422,
+                 "session_id", id="bad-session-chars"),
+    pytest.param(_event(data={"session_id": "x" * 129, "domain": "example.com"}), 422,
+                 "session_id", id="session-too-long"),
+    pytest.param(_event(data={"session_id": "s1"}), 422, "data.domain", id="no-domain"),
+    pytest.param(_event(data={"session_id": "s1", "domain": "a\nb.com"}), 422,
+                 "control characters", id="domain-control-chars"),
+    pytest.param(_event(type="onboarding.failed"), 422, "data.reason", id="failed-no-reason"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "reason"), BAD_BODIES)
+async def test_bad_bodies_are_refused_and_nothing_is_stored(
+    ops: Ops, body: bytes, status: int, reason: str
+) -> None:
+    response = await ops.post_raw(body, ops.headers("msg_bad", body))
+    assert response.status_code == status
+    document = response.json()
+    assert document["ok"] is False
+    assert document["status"] == status
+    assert reason in document["error"]
+    assert await ops.count() == 0
+    assert await ops.count("onboard_sessions") == 0
+
+
+async def test_body_over_64_kib_is_413_with_or_without_content_length(ops: Ops) -> None:
+    big = _event(data={"session_id": "s1", "domain": "example.com", "pad": "x" * 65536})
+    declared = await ops.post_raw(big, ops.headers("msg_big", big))
+    assert declared.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 8192):
+            yield big[start : start + 8192]
+
+    streamed = await ops.client.post(
+        "/api/v1/webhooks/onboard", content=chunks(), headers=ops.headers("msg_big", big)
+    )
+    assert streamed.status_code == 413
+    assert "64 KiB" in streamed.json()["error"]
+    assert await ops.count() == 0
+
+
+async def test_body_of_exactly_64_kib_is_accepted(ops: Ops) -> None:
+    base = _event(data={"session_id": "s1", "domain": "example.com", "pad": ""})
+    body = _event(data={"session_id": "s1", "domain": "example.com",
+                        "pad": "x" * (65536 - len(base))})
+    assert len(body) == 65536
+    response = await ops.post_raw(body, ops.headers("msg_edge", body))
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+async def test_non_json_content_type_is_415(ops: Ops, content_type: str) -> None:
+    body = _event()
+    headers = ops.headers("msg_ct", body)
+    headers["content-type"] = content_type
+    response = await ops.post_raw(body, headers)
+    assert response.status_code == 415
+    assert await ops.count() == 0
+
+
+async def test_json_content_type_with_charset_is_accepted(ops: Ops) -> None:
+    body = _event()
+    headers = ops.headers("msg_cs", body)
+    headers["content-type"] = "application/json; charset=utf-8"
+    assert (await ops.post_raw(body, headers)).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        pytest.param(lambda h: h.pop("webhook-signature"), "missing", id="no-signature"),
+        pytest.param(lambda h: h.__setitem__("webhook-signature", "v1,AAAA"), "does not match",
+                     id="wrong-signature"),
+        pytest.param(lambda h: h.__setitem__("webhook-signature", "garbage"), "no v1",
+                     id="malformed-signature"),
+        pytest.param(lambda h: h.__setitem__("webhook-timestamp", str(int(NOW) - 301)), "old",
+                     id="stale"),
+    ],
+)
+async def test_bad_signatures_are_401_and_nothing_is_stored(
+    ops: Ops, mutate: object, reason: str
+) -> None:
+    body = _event()
+    headers = ops.headers("msg_sig", body)
+    mutate(headers)  # type: ignore[operator]
+    response = await ops.post_raw(body, headers)
+    assert response.status_code == 401
+    assert reason in response.json()["error"]
+    assert await ops.count() == 0
+
+
+async def test_signature_with_another_key_is_401(ops: Ops) -> None:
+    body = _event()
+    response = await ops.post_raw(body, ops.headers("msg_k", body, key=b"z" * 32))
+    assert response.status_code == 401
+    assert KEY != b"z" * 32
+    assert await ops.count() == 0
+
+
+async def test_replayed_signature_with_altered_body_is_401(ops: Ops) -> None:
+    body = _event()
+    headers = ops.headers("msg_r", body)
+    assert (await ops.post_raw(body, headers)).status_code == 202
+    altered = _event(type="onboarding.completed")
+    assert (await ops.post_raw(altered, headers)).status_code == 401
+    assert await ops.count() == 1
+
+
+async def test_unknown_route_and_method_answer_with_the_envelope(ops: Ops) -> None:
+    missing = await ops.client.get("/api/v1/nothing")
+    assert missing.status_code == 404
+    assert missing.json() == {"ok": False, "error": "no such endpoint", "status": 404}
+    wrong = await ops.client.get("/api/v1/webhooks/onboard")
+    assert wrong.status_code == 405
+    assert wrong.json()["ok"] is False

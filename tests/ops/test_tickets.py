@@ -1,0 +1,153 @@
+"""Desk tickets: which events open one, what their timeline holds, listing and paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ops.conftest import AUTH, NOW, Ops
+from vm122_ops.tickets import ENTRY_DATA_LIMIT, READY_NOTE
+
+
+async def tickets_of(ops: Ops, **params: str) -> list[dict[str, object]]:
+    document = await ops.get("/api/v1/desk/tickets", **params)
+    tickets: list[dict[str, object]] = document["tickets"]
+    return tickets
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    ["onboarding.started", "domain.validated", "dns.applied", "infra.synced",
+     "onboarding.completed"],
+)
+async def test_other_events_open_no_ticket(ops: Ops, event_type: str) -> None:
+    await ops.send(event_type, "s", NOW - 10)
+    assert await tickets_of(ops) == []
+    assert await ops.count("tickets") == 0
+
+
+@pytest.mark.parametrize("event_type", ["account.created", "onboarding.failed"])
+async def test_opening_events_open_one_ticket_with_the_session_history(
+    ops: Ops, event_type: str
+) -> None:
+    await ops.send("onboarding.started", "s", NOW - 30)
+    await ops.send("domain.validated", "s", NOW - 20)
+    response = await ops.send(event_type, "s", NOW - 10, stage="account_created")
+    assert response.status_code == 202
+    tickets = await tickets_of(ops)
+    assert len(tickets) == 1
+    ticket = tickets[0]
+    assert ticket["session_id"] == "s"
+    assert ticket["domain"] == "example.com"
+    assert ticket["status"] == "open"
+    assert ticket["subject"] == "Onboarding of example.com"
+    detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
+    assert [e["event_type"] for e in detail["timeline"]] == [
+        "onboarding.started", "domain.validated", event_type,
+    ]
+    expected_tags = ["onboarding_failed"] if event_type == "onboarding.failed" else []
+    assert detail["tags"] == expected_tags
+
+
+async def test_later_events_append_and_completion_tags_ready_for_ops(ops: Ops) -> None:
+    await ops.send("onboarding.started", "s", NOW - 50)
+    await ops.send("account.created", "s", NOW - 40)
+    await ops.send("onboarding.failed", "s", NOW - 35, reason="quota", stage="infra_synced")
+    await ops.send("infra.synced", "s", NOW - 30)
+    await ops.send("onboarding.completed", "s", NOW - 20, webhook_id="done")
+    await ops.send("onboarding.completed", "s", NOW - 20, webhook_id="done")  # duplicate
+    [ticket] = await tickets_of(ops)
+    assert ticket["tags"] == ["onboarding_failed", "ready_for_ops"]
+    detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
+    kinds = [(e["kind"], e.get("event_type")) for e in detail["timeline"]]
+    assert kinds == [
+        ("event", "onboarding.started"),
+        ("event", "account.created"),
+        ("event", "onboarding.failed"),
+        ("event", "infra.synced"),
+        ("event", "onboarding.completed"),
+        ("note", None),
+    ]
+    assert detail["timeline"][-1]["text"] == READY_NOTE
+    assert detail["timeline"][2]["data"]["reason"] == "quota"
+    assert await ops.count("ticket_entries") == 6
+    assert await tickets_of(ops, tag="ready_for_ops") == [ticket]
+
+
+async def test_completion_arriving_before_the_opening_event_still_tags(ops: Ops) -> None:
+    await ops.send("onboarding.completed", "s", NOW - 10)
+    await ops.send("account.created", "s", NOW - 20)
+    [ticket] = await tickets_of(ops)
+    assert ticket["tags"] == ["ready_for_ops"]
+    detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
+    assert [(e["kind"], e.get("event_type")) for e in detail["timeline"]] == [
+        ("event", "account.created"),
+        ("event", "onboarding.completed"),
+        ("note", None),
+    ]
+
+
+async def test_one_ticket_per_session_whatever_opens_it(ops: Ops) -> None:
+    await ops.send("onboarding.failed", "s", NOW - 10)
+    await ops.send("account.created", "s", NOW - 20)
+    await ops.send("onboarding.failed", "s", NOW - 5)
+    assert len(await tickets_of(ops)) == 1
+    assert await ops.count("ticket_entries") == 3
+
+
+async def test_large_event_data_is_truncated_in_the_ticket_only(ops: Ops) -> None:
+    await ops.send("account.created", "s", NOW - 10, blob="y" * 20_000)
+    [ticket] = await tickets_of(ops)
+    detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
+    data = detail["timeline"][0]["data"]
+    assert data["_truncated"] is True
+    assert data["_bytes"] > 20_000
+    assert len(data["preview"]) < ENTRY_DATA_LIMIT
+    timeline = await ops.get("/api/v1/onboard/sessions/s/timeline")
+    assert len(timeline["events"][0]["data"]["blob"]) == 20_000
+
+
+async def test_list_is_newest_updated_first_and_paginates(ops: Ops) -> None:
+    for i in range(5):
+        ops.clock.now = NOW + i
+        await ops.send("account.created", f"s{i}", NOW - 100 + i)
+    ops.clock.now = NOW + 10
+    await ops.send("infra.synced", "s1", NOW - 50)  # s1 becomes the newest updated
+    first = await ops.get("/api/v1/desk/tickets", limit=2)
+    assert [t["session_id"] for t in first["tickets"]] == ["s1", "s4"]
+    assert first["next"]
+    second = await ops.get("/api/v1/desk/tickets", limit=2, cursor=first["next"])
+    assert [t["session_id"] for t in second["tickets"]] == ["s3", "s2"]
+    third = await ops.get("/api/v1/desk/tickets", limit=2, cursor=second["next"])
+    assert [t["session_id"] for t in third["tickets"]] == ["s0"]
+    assert third["next"] is None
+    only = await ops.get("/api/v1/desk/tickets", session_id="s3")
+    assert [t["session_id"] for t in only["tickets"]] == ["s3"]
+    assert (await ops.get("/api/v1/desk/tickets", status="closed"))["tickets"] == []
+    assert len((await ops.get("/api/v1/desk/tickets", status="open"))["tickets"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        pytest.param({"status": "weird"}, "status must be", id="status"),
+        pytest.param({"tag": "Not A Tag"}, "tag must be", id="tag"),
+        pytest.param({"session_id": "../etc"}, "session_id", id="session"),
+        pytest.param({"limit": "0"}, "limit must be", id="limit-zero"),
+        pytest.param({"limit": "9999"}, "limit must be", id="limit-big"),
+        pytest.param({"cursor": "!!!"}, "cursor", id="cursor"),
+    ],
+)
+async def test_bad_list_parameters_are_400(
+    ops: Ops, params: dict[str, str], reason: str
+) -> None:
+    response = await ops.client.get("/api/v1/desk/tickets", params=params, headers=AUTH)
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+
+
+async def test_unknown_or_malformed_ticket_id(ops: Ops) -> None:
+    missing = await ops.client.get("/api/v1/desk/tickets/42", headers=AUTH)
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no ticket 42"
+    malformed = await ops.client.get("/api/v1/desk/tickets/1%27%20or%201=1", headers=AUTH)
+    assert malformed.status_code == 400
