@@ -1,0 +1,1 @@
+"""Benchmarks of the budgets: python -m bench (see bench/README.md)."""
