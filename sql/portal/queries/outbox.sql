@@ -1,0 +1,99 @@
+-- name: insert_outbox_event^
+-- Queue one event for Ops; a webhook-id already queued is kept as it is (no row returned).
+insert into outbox (webhook_id, event_type, session_id, body, created_at, next_attempt_at)
+values (:webhook_id, :event_type, :session_id, :body, :now, :now)
+on conflict (webhook_id) do nothing
+returning id;
+
+-- name: next_pending^
+-- The oldest undelivered event: the dispatcher delivers in creation order.
+select
+    id,
+    webhook_id,
+    event_type,
+    body,
+    created_at,
+    attempts,
+    next_attempt_at,
+    redriven_at
+from outbox
+where state = 'pending'
+order by id
+limit 1;
+
+-- name: mark_delivered!
+-- Ops acknowledged the event (202, or 200 duplicate).
+update outbox
+set state = 'delivered',
+    attempts = attempts + 1,
+    last_attempt_at = :now,
+    last_status = :status,
+    last_error = null,
+    delivered_at = :now
+where id = :id and state = 'pending';
+
+-- name: schedule_retry!
+-- A retryable failure: count the attempt and wait until next_attempt_at.
+update outbox
+set attempts = attempts + 1,
+    last_attempt_at = :now,
+    last_status = :status,
+    last_error = :error,
+    next_attempt_at = :next_attempt_at
+where id = :id and state = 'pending';
+
+-- name: mark_dead!
+-- Give up on the event: a permanent rejection, or too old.
+update outbox
+set state = 'dead',
+    attempts = attempts + 1,
+    last_attempt_at = :now,
+    last_status = :status,
+    last_error = :error,
+    dead_at = :now
+where id = :id and state = 'pending';
+
+-- name: redrive_dead!
+-- Send dead letters again from now on (python -m vm112_portal outbox redrive).
+update outbox
+set state = 'pending',
+    attempts = 0,
+    next_attempt_at = :now,
+    dead_at = null,
+    redriven_at = :now
+where state = 'dead'
+returning id;
+
+-- name: outbox_status^
+-- Figures for /healthz.
+select
+    count(*) filter (where state = 'pending') as pending,
+    count(*) filter (where state = 'dead') as dead,
+    count(*) filter (where state = 'delivered') as delivered,
+    min(created_at) filter (where state = 'pending') as oldest_pending_at
+from outbox;
+
+-- name: last_outbox_error^
+-- The most recent delivery error still recorded on a pending or dead event.
+select
+    webhook_id,
+    event_type,
+    last_status,
+    last_error,
+    last_attempt_at
+from outbox
+where last_error is not null and state != 'delivered'
+order by last_attempt_at desc
+limit 1;
+
+-- name: outbox_for_session
+-- Every queued event of a session in creation order (tests and diagnostics).
+select
+    id,
+    webhook_id,
+    event_type,
+    state,
+    body
+from outbox
+where session_id = :session_id
+order by id;

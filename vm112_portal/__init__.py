@@ -1,0 +1,1 @@
+"""Portal (vm112): the onboarding wizard, provider clients, sandbox and Ops outbox."""

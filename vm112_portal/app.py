@@ -1,0 +1,161 @@
+"""The Portal application: ``create_app(settings)`` wires storage, clients and routes.
+
+Resources open in the lifespan: the SQLite database, one httpx client for Ops (used only by
+the outbox dispatcher), one for the providers (shared by AsyncCloudflare and the Carbonio
+client), and the dispatcher task. In sandbox mode the fake providers are mounted at
+/sandbox and the real clients call them over HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from cloudflare import AsyncCloudflare
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vm112_portal import routes
+from vm112_portal.carbonio import CarbonioClient
+from vm112_portal.cloudflare_dns import CloudflareDns
+from vm112_portal.db import Database
+from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
+from vm112_portal.ops_webhook import Dispatcher, RetryPolicy
+from vm112_portal.sandbox import Sandbox
+from vm112_portal.settings import Settings
+from vm112_portal.wizard import Wizard
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Adds the strict CSP and friends to every response (pure ASGI, no body buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    ops_transport: httpx.AsyncBaseTransport | None = None,
+    providers_in_process: bool = False,
+    sandbox: Sandbox | None = None,
+) -> Starlette:
+    """Build the portal.
+
+    ``ops_transport`` replaces the network for the Ops client (tests: MockTransport or the
+    real Ops app through ASGITransport). ``providers_in_process`` makes the provider
+    clients call this very app in-process instead of over a socket (sandbox only).
+    """
+    if settings.sandbox and sandbox is None:
+        sandbox = Sandbox(
+            admin_user=settings.carbonio_admin_user,
+            admin_password=settings.carbonio_admin_password,
+            cloudflare_latency=settings.sandbox_cloudflare_latency_ms / 1000,
+            carbonio_latency=settings.sandbox_carbonio_latency_ms / 1000,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.db_path)
+        await db.open()
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(db.close)
+            ops_client = httpx.AsyncClient(transport=ops_transport, timeout=settings.ops_timeout)
+            stack.push_async_callback(ops_client.aclose)
+            provider_transport = (
+                httpx.ASGITransport(app=app) if providers_in_process and settings.sandbox else None
+            )
+            provider_http = httpx.AsyncClient(
+                transport=provider_transport, timeout=settings.provider_timeout
+            )
+            stack.push_async_callback(provider_http.aclose)
+            cloudflare = AsyncCloudflare(
+                api_token=settings.cloudflare_api_token,
+                base_url=settings.cloudflare_base_url,
+                http_client=provider_http,
+                max_retries=1,
+                timeout=settings.provider_timeout,
+            )
+            carbonio = CarbonioClient(
+                provider_http,
+                url=settings.carbonio_admin_url,
+                user=settings.carbonio_admin_user,
+                password=settings.carbonio_admin_password,
+                timeout=settings.provider_timeout,
+            )
+            checker: DomainChecker = (
+                NoLookup() if settings.sandbox else DnsLookup(settings.dns_timeout)
+            )
+            dispatcher = Dispatcher(
+                db,
+                ops_client,
+                ops_url=settings.ops_url,
+                secret=settings.webhook_secret,
+                policy=RetryPolicy(
+                    timeout=settings.ops_timeout,
+                    backoff_base=settings.backoff_base,
+                    backoff_max=settings.backoff_max,
+                    max_age=settings.outbox_max_age,
+                    poll=settings.outbox_poll,
+                ),
+            )
+            app.state.settings = settings
+            app.state.db = db
+            app.state.dispatcher = dispatcher
+            app.state.sandbox = sandbox
+            app.state.wizard = Wizard(db, settings, checker, CloudflareDns(cloudflare), carbonio)
+            dispatcher.start()
+            stack.push_async_callback(dispatcher.stop)
+            yield
+
+    api = "/api/v1/onboarding"
+    route_list: list[BaseRoute] = [
+        Route("/", index, methods=["GET"]),
+        Route("/healthz", routes.healthz, methods=["GET"]),
+        Route(f"{api}/validate-domain", routes.validate_domain, methods=["POST"]),
+        Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"]),
+        Route(f"{api}/account/create", routes.create_account, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    if sandbox is not None:
+        route_list.append(Mount("/sandbox", app=sandbox.app(), name="sandbox"))
+    app = Starlette(
+        routes=route_list,
+        lifespan=lifespan,
+        exception_handlers=routes.EXCEPTION_HANDLERS,
+    )
+    app.add_middleware(SecurityHeaders)
+    return app

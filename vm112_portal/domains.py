@@ -1,0 +1,123 @@
+"""Domain names: normalisation, syntax, the public suffix list, and (live) DNS presence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+import idna
+from publicsuffixlist import PublicSuffixList
+
+from vm112_portal.errors import BadRequest, UpstreamTimeout
+
+MAX_INPUT = 300
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The list ships inside the package: no network at start-up. Unknown TLDs are refused.
+PSL = PublicSuffixList(accept_unknown=False)
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str  # ASCII (A-label) form, lowercase, no trailing dot
+    unicode: str  # the same name for people
+    registrable: str  # the registrable domain (public suffix plus one label)
+    public_suffix: str
+
+    @property
+    def first_label(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+def printable(raw: str) -> str:
+    """The user's text made safe for an event: no control characters, at most 253 chars."""
+    return _CONTROL.sub("", raw).strip()[:253]
+
+
+def normalise(raw: str) -> Domain:
+    """Trim, lowercase, IDNA-encode and check a domain; raises BadRequest with the reason."""
+    text = raw.strip().rstrip(".")
+    if not text:
+        raise BadRequest("domain is empty")
+    if len(text) > MAX_INPUT:
+        raise BadRequest("domain is too long (at most 253 characters)")
+    if _CONTROL.search(text) or any(ch.isspace() for ch in text):
+        raise BadRequest("domain must not contain spaces or control characters")
+    for bad in ("@", "/", ":", "_", "*"):
+        if bad in text:
+            raise BadRequest(f"domain must not contain {bad!r}; give a name like example.com")
+    try:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise BadRequest(f"domain is not a valid internationalised name ({exc})") from None
+    except UnicodeError:
+        raise BadRequest("domain is not a valid domain name") from None
+    ascii_name = ascii_name.lower()
+    if len(ascii_name) > 253:
+        raise BadRequest("domain is too long (at most 253 characters)")
+    labels = ascii_name.split(".")
+    if len(labels) < 2:
+        raise BadRequest("domain needs at least two labels, like example.com")
+    for label in labels:
+        if not _LABEL.match(label):
+            raise BadRequest(
+                f"label {label[:63]!r} is not valid: letters, digits and inner hyphens, "
+                "1 to 63 characters"
+            )
+    suffix = PSL.publicsuffix(ascii_name)
+    if suffix is None:
+        raise BadRequest(f"{ascii_name} does not end in a known top-level domain")
+    registrable = PSL.privatesuffix(ascii_name)
+    if registrable is None:
+        raise BadRequest(
+            f"{ascii_name} is a public suffix (as co.uk is), not a domain one can register"
+        )
+    try:
+        unicode_name = idna.decode(ascii_name)
+    except idna.IDNAError:
+        unicode_name = ascii_name
+    return Domain(ascii_name, unicode_name, registrable, suffix)
+
+
+class DomainChecker(Protocol):
+    async def check(self, domain: Domain) -> None:
+        """Raise a RequestError when the domain cannot be used."""
+
+
+class NoLookup:
+    """Sandbox: the syntax and the public suffix list are all that is checked."""
+
+    async def check(self, domain: Domain) -> None:
+        return None
+
+
+class DnsLookup:
+    """Live: the registrable domain must have NS (or at least SOA) records in DNS."""
+
+    def __init__(self, timeout: float, resolver: dns.asyncresolver.Resolver | None = None) -> None:
+        self._timeout = timeout
+        self._resolver = resolver or dns.asyncresolver.Resolver()
+
+    async def check(self, domain: Domain) -> None:
+        for rdtype in ("NS", "SOA"):
+            try:
+                await self._resolver.resolve(domain.registrable, rdtype, lifetime=self._timeout)
+                return
+            except dns.resolver.NXDOMAIN:
+                raise BadRequest(f"{domain.registrable} does not exist in DNS") from None
+            except dns.resolver.NoAnswer:
+                continue
+            except dns.exception.Timeout:
+                raise UpstreamTimeout(
+                    f"DNS did not answer for {domain.registrable} within {self._timeout:g}s; "
+                    "try again"
+                ) from None
+            except dns.resolver.NoNameservers:
+                raise BadRequest(
+                    f"no name server answers for {domain.registrable}; is it delegated?"
+                ) from None
+        raise BadRequest(f"{domain.registrable} has no NS or SOA records in DNS")

@@ -1,0 +1,309 @@
+"""The durable emitter of onboarding events to Ops (a transactional outbox).
+
+``emit_event(tx, ...)`` only inserts a row into the outbox, inside the transaction that
+changes the wizard's state: nothing in a request path talks to Ops. The ``Dispatcher`` is
+a background task that delivers pending rows one at a time in creation order:
+
+- each attempt is signed afresh (Standard Webhooks): the webhook-id is fixed per event,
+  webhook-timestamp is the attempt's time, so a retry hours later is not stale;
+- each attempt has its own timeout, so a hanging Ops only delays the dispatcher;
+- 2xx (202 stored, 200 duplicate) marks the row delivered;
+- network errors, timeouts, 5xx, 408, 429 and 401 are retried with exponential backoff and
+  jitter, honouring Retry-After; 401 is retried because it means clock skew or a secret
+  being rotated, which an operator fixes without losing the event;
+- any other 4xx is a permanent rejection: the row becomes a dead letter;
+- a retryable failure of a row older than the maximum age also makes it a dead letter;
+- rows left pending by a crash are simply picked up again at start-up. Ops stores each
+  webhook-id once, so a row re-sent after a crash is still counted exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+import orjson
+from standardwebhooks import Webhook
+
+from vm112_portal.db import Database, Transaction
+
+log = logging.getLogger("vm112_portal.ops_webhook")
+
+EVENT_TYPES = (
+    "onboarding.started",
+    "domain.validated",
+    "dns.applied",
+    "account.created",
+    "infra.synced",
+    "onboarding.completed",
+    "onboarding.failed",
+)
+MAX_BODY = 64 * 1024
+INGEST_PATH = "/api/v1/webhooks/onboard"
+RETRY_AFTER_CAP = 3600.0
+
+Outcome = Literal["delivered", "retry", "dead"]
+
+
+def started_webhook_id(session_id: str) -> str:
+    """The webhook-id of a session's onboarding.started: one per session, ever."""
+    return f"onboarding-started-{session_id}"
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC with millisecond precision, e.g. 2026-11-29T10:00:00.123Z."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+async def emit_event(
+    tx: Transaction,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    webhook_id: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue an event in the caller's transaction; False when its webhook-id was queued."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if "password" in data:
+        raise ValueError("passwords never go into an event")
+    moment = now or datetime.now(UTC)
+    body = orjson.dumps({"type": event_type, "timestamp": rfc3339(moment), "data": data})
+    if len(body) > MAX_BODY:
+        raise ValueError(f"event body of {len(body)} bytes is over the {MAX_BODY} limit")
+    row = await tx.fetch_one(
+        "insert_outbox_event",
+        {
+            "webhook_id": webhook_id or f"evt_{uuid.uuid4().hex}",
+            "event_type": event_type,
+            "session_id": str(data["session_id"]),
+            "body": body.decode(),
+            "now": moment.timestamp(),
+        },
+    )
+    return row is not None
+
+
+def classify(status: int) -> Outcome:
+    """What an Ops answer means for the event."""
+    if 200 <= status < 300:
+        return "delivered"
+    if status in (401, 408, 429) or status >= 500:
+        return "retry"
+    return "dead"
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date), capped; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_CAP)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(max(moment.timestamp() - now, 0.0), RETRY_AFTER_CAP)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    timeout: float = 5.0  # one attempt, connect to last byte
+    backoff_base: float = 0.5
+    backoff_max: float = 60.0
+    max_age: float = 86400.0
+    poll: float = 1.0  # idle re-check, also picks up rows redriven by another process
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with equal jitter: half fixed, half random."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(attempts - 1, 30))
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+class Dispatcher:
+    """Delivers the outbox to Ops in the background; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: httpx.AsyncClient,
+        *,
+        ops_url: str,
+        secret: bytes,
+        policy: RetryPolicy,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._url = ops_url.rstrip("/") + INGEST_PATH
+        self._signer = Webhook(secret)
+        self._policy = policy
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+        db.on_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="portal-outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never let the dispatcher die; the row stays pending
+                log.exception("outbox dispatcher step failed")
+                await self._sleep(self._policy.poll)
+
+    async def _step(self) -> None:
+        self._wake.clear()
+        row = await self._db.fetch_one("next_pending", {})
+        if row is None:
+            await self._sleep(self._policy.poll)
+            return
+        delay = float(row["next_attempt_at"]) - time.time()
+        if delay > 0:
+            await self._sleep(min(delay, self._policy.poll))
+            return
+        await self.deliver(row)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake early when a commit queued something."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    def sign(self, webhook_id: str, body: str, moment: datetime) -> dict[str, str]:
+        return {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(math.floor(moment.timestamp())),
+            "webhook-signature": self._signer.sign(webhook_id, moment, body),
+            "content-type": "application/json",
+        }
+
+    async def deliver(self, row: Any) -> Outcome:
+        """One attempt for one outbox row; records the outcome."""
+        webhook_id: str = row["webhook_id"]
+        body: str = row["body"]
+        headers = self.sign(webhook_id, body, datetime.now(UTC))
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            async with asyncio.timeout(self._policy.timeout):
+                response = await self._client.post(
+                    self._url, content=body.encode(), headers=headers
+                )
+            status = response.status_code
+            outcome = classify(status)
+            error = None if outcome == "delivered" else _describe(response)
+            retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
+        except (httpx.HTTPError, TimeoutError) as exc:
+            outcome = "retry"
+            error = f"Ops unreachable: {type(exc).__name__} {exc}".strip()
+        now = time.time()
+        if status == 401:
+            log.warning(
+                "Ops rejected the signature of %s (401: %s). Check that the Portal's and "
+                "Ops' clocks agree within 5 minutes and that OPS_WEBHOOK_SECRET is the same "
+                "on both; the event stays queued and is re-signed at every retry.",
+                webhook_id,
+                error,
+            )
+        if outcome == "retry":
+            delay = (
+                retry_after
+                if retry_after is not None
+                else self._policy.backoff(int(row["attempts"]) + 1)
+            )
+            born = float(row["redriven_at"] or row["created_at"])
+            if now + delay - born > self._policy.max_age:
+                outcome = "dead"
+                error = f"gave up after {self._policy.max_age:g}s: {error}"
+        params: dict[str, Any] = {"id": row["id"], "now": now, "status": status}
+        async with self._db.transaction() as tx:
+            if outcome == "delivered":
+                await tx.execute("mark_delivered", params)
+            elif outcome == "retry":
+                await tx.execute(
+                    "schedule_retry", {**params, "error": error, "next_attempt_at": now + delay}
+                )
+            else:
+                await tx.execute("mark_dead", {**params, "error": error})
+        if outcome == "delivered":
+            log.debug("delivered %s (%s)", webhook_id, status)
+        else:
+            self.last_error = error
+            log.log(
+                logging.ERROR if outcome == "dead" else logging.INFO,
+                "event %s %s: %s",
+                webhook_id,
+                "dead-lettered" if outcome == "dead" else "will be retried",
+                error,
+            )
+        return outcome
+
+
+def _describe(response: httpx.Response) -> str:
+    """HTTP status and Ops' own error sentence, short enough for a log line."""
+    reason = ""
+    try:
+        document = response.json()
+        if isinstance(document, dict) and isinstance(document.get("error"), str):
+            reason = document["error"]
+    except ValueError:
+        reason = response.text
+    return f"HTTP {response.status_code} {reason[:300]}".strip()
+
+
+async def outbox_status(db: Database) -> dict[str, Any]:
+    """Pending count, oldest pending age, dead letters and the last error, for /healthz."""
+    counts = await db.fetch_one("outbox_status", {})
+    last = await db.fetch_one("last_outbox_error", {})
+    oldest = counts["oldest_pending_at"] if counts else None
+    return {
+        "pending": int(counts["pending"]) if counts else 0,
+        "dead": int(counts["dead"]) if counts else 0,
+        "delivered": int(counts["delivered"]) if counts else 0,
+        "oldest_pending_age_s": round(time.time() - float(oldest), 3) if oldest else None,
+        "last_error": (
+            {
+                "webhook_id": last["webhook_id"],
+                "event_type": last["event_type"],
+                "status": last["last_status"],
+                "error": last["last_error"],
+            }
+            if last
+            else None
+        ),
+    }
+
+
+async def redrive(db: Database) -> int:
+    """Turn every dead letter back into a pending event; returns how many."""
+    async with db.transaction() as tx:
+        rows = await tx.fetch_all("redrive_dead", {"now": time.time()})
+    return len(rows)

@@ -1,0 +1,232 @@
+"""Portal configuration, read once from the environment into a frozen dataclass.
+
+Secrets (the webhook key, the Cloudflare token, the Carbonio password) never appear in the
+repr, so logging the settings cannot leak them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from vm112_portal.errors import ConfigError
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+SANDBOX_DKIM_KEY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsandboxsandboxsandboxsandboxsandbox"
+    "sandboxsandboxsandboxsandboxsandboxsandboxsandboxsandboxIDAQAB"
+)
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+Providers = Literal["sandbox", "live"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8090
+    db_path: Path = Path("var/portal.db")
+    ops_url: str = "http://127.0.0.1:8080"
+    webhook_secret: bytes = field(default=b"", repr=False)
+    providers: Providers = "sandbox"
+    cloudflare_base_url: str = "http://127.0.0.1:8090/sandbox/cloudflare/client/v4"
+    cloudflare_api_token: str = field(default="sandbox-token", repr=False)
+    carbonio_admin_url: str = "http://127.0.0.1:8090/sandbox/carbonio/service/admin/soap"
+    carbonio_admin_user: str = "admin@sandbox.invalid"
+    carbonio_admin_password: str = field(default="sandbox", repr=False)
+    mail_host: str = "mail.sandbox.example.net"
+    dkim_selector: str = "vm112"
+    dkim_public_key: str = SANDBOX_DKIM_KEY
+    plan: str = "starter"
+    mailbox_quota_mb: int = 5120
+    # Timeouts in seconds: one Ops delivery attempt, one provider call, one DNS lookup.
+    ops_timeout: float = 5.0
+    provider_timeout: float = 10.0
+    dns_timeout: float = 3.0
+    # Outbox retry policy (seconds).
+    backoff_base: float = 0.5
+    backoff_max: float = 60.0
+    outbox_max_age: float = 86400.0
+    outbox_poll: float = 1.0
+    # Artificial latency of the sandbox providers, for benchmarks (milliseconds).
+    sandbox_cloudflare_latency_ms: int = 0
+    sandbox_carbonio_latency_ms: int = 0
+
+    @property
+    def sandbox(self) -> bool:
+        return self.providers == "sandbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        host = _get(env, "PORTAL_HOST", "127.0.0.1")
+        port = _int(env, "PORTAL_PORT", 8090, 1, 65535)
+        providers = _get(env, "PORTAL_PROVIDERS", "sandbox").lower()
+        if providers not in ("sandbox", "live"):
+            raise ConfigError("PORTAL_PROVIDERS must be sandbox or live.")
+        base = Settings()
+        if providers == "sandbox":
+            self_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+            if ":" in self_host:
+                self_host = f"[{self_host}]"
+            origin = f"http://{self_host}:{port}/sandbox"
+            cf_url = _url(env, "CLOUDFLARE_BASE_URL", f"{origin}/cloudflare/client/v4")
+            carbonio_url = _url(env, "CARBONIO_ADMIN_URL", f"{origin}/carbonio/service/admin/soap")
+            cf_token = _get(env, "CLOUDFLARE_API_TOKEN", base.cloudflare_api_token)
+            user = _get(env, "CARBONIO_ADMIN_USER", base.carbonio_admin_user)
+            password = env.get("CARBONIO_ADMIN_PASSWORD", "") or base.carbonio_admin_password
+            mail_host = _hostname(env, "PORTAL_MAIL_HOST", base.mail_host)
+            dkim_key = _dkim_key(env, base.dkim_public_key)
+        else:
+            cf_url = _url(env, "CLOUDFLARE_BASE_URL", "https://api.cloudflare.com/client/v4")
+            carbonio_url = _required_url(env, "CARBONIO_ADMIN_URL")
+            cf_token = _required(env, "CLOUDFLARE_API_TOKEN")
+            user = _required(env, "CARBONIO_ADMIN_USER")
+            password = env.get("CARBONIO_ADMIN_PASSWORD", "")
+            if not password:
+                raise ConfigError("CARBONIO_ADMIN_PASSWORD is required when PORTAL_PROVIDERS=live.")
+            mail_host = _hostname(env, "PORTAL_MAIL_HOST", None)
+            dkim_key = _dkim_key(env, None)
+        return cls(
+            host=host,
+            port=port,
+            db_path=Path(_get(env, "PORTAL_DB", "var/portal.db")),
+            ops_url=_url(env, "OPS_URL", base.ops_url).rstrip("/"),
+            webhook_secret=parse_webhook_secret(env.get("OPS_WEBHOOK_SECRET", "")),
+            providers="sandbox" if providers == "sandbox" else "live",
+            cloudflare_base_url=cf_url.rstrip("/"),
+            cloudflare_api_token=cf_token,
+            carbonio_admin_url=carbonio_url,
+            carbonio_admin_user=user,
+            carbonio_admin_password=password,
+            mail_host=mail_host,
+            dkim_selector=_selector(env),
+            dkim_public_key=dkim_key,
+            plan=_get(env, "PORTAL_PLAN", base.plan),
+            mailbox_quota_mb=_int(env, "PORTAL_MAILBOX_QUOTA_MB", base.mailbox_quota_mb, 1, 10**7),
+            ops_timeout=_seconds(env, "PORTAL_OPS_TIMEOUT", base.ops_timeout, 0.05, 120),
+            provider_timeout=_seconds(
+                env, "PORTAL_PROVIDER_TIMEOUT", base.provider_timeout, 0.05, 120
+            ),
+            backoff_max=_seconds(env, "PORTAL_OUTBOX_BACKOFF_MAX", base.backoff_max, 0.01, 3600),
+            outbox_max_age=_seconds(
+                env, "PORTAL_OUTBOX_MAX_AGE", base.outbox_max_age, 1, 30 * 86400
+            ),
+            sandbox_cloudflare_latency_ms=_int(
+                env, "PORTAL_SANDBOX_CLOUDFLARE_LATENCY_MS", 0, 0, 60000
+            ),
+            sandbox_carbonio_latency_ms=_int(
+                env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
+            ),
+        )
+
+
+def parse_webhook_secret(raw: str) -> bytes:
+    """``whsec_<base64>`` decoding to 24-64 bytes (the same secret as Ops)."""
+    value = raw.strip()
+    if not value:
+        raise ConfigError(
+            "OPS_WEBHOOK_SECRET is not set: give the whsec_<base64> secret that Ops uses."
+        )
+    # During a rotation Ops accepts several secrets; the portal signs with the first.
+    value = value.split()[0]
+    if not value.startswith(SECRET_PREFIX):
+        raise ConfigError("OPS_WEBHOOK_SECRET must start with whsec_ followed by base64.")
+    try:
+        key = base64.b64decode(value[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError("OPS_WEBHOOK_SECRET is not valid base64 after whsec_.") from None
+    if not 24 <= len(key) <= 64:
+        raise ConfigError(
+            f"OPS_WEBHOOK_SECRET decodes to {len(key)} bytes; it must be 24 to 64 bytes."
+        )
+    return key
+
+
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, "").strip() or default
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required when PORTAL_PROVIDERS=live.")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a number of seconds from {low:g} to {high:g}.")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    return _check_url(name, raw) if raw else default
+
+
+def _required_url(env: Mapping[str, str], name: str) -> str:
+    return _check_url(name, _required(env, name))
+
+
+def _check_url(name: str, raw: str) -> str:
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw[:80]!r}.")
+    return raw
+
+
+def _hostname(env: Mapping[str, str], name: str, default: str | None) -> str:
+    raw = env.get(name, "").strip().lower().rstrip(".")
+    if not raw:
+        if default is None:
+            raise ConfigError(f"{name} is required when PORTAL_PROVIDERS=live.")
+        return default
+    if not _HOSTNAME.match(raw):
+        raise ConfigError(f"{name} must be a host name such as mail.example.com.")
+    return raw
+
+
+def _selector(env: Mapping[str, str]) -> str:
+    raw = env.get("PORTAL_DKIM_SELECTOR", "").strip().lower() or "vm112"
+    if not _SELECTOR.match(raw):
+        raise ConfigError("PORTAL_DKIM_SELECTOR must be one DNS label (letters, digits, -).")
+    return raw
+
+
+def _dkim_key(env: Mapping[str, str], default: str | None) -> str:
+    raw = "".join(env.get("PORTAL_DKIM_PUBLIC_KEY", "").split())
+    if not raw:
+        if default is None:
+            raise ConfigError("PORTAL_DKIM_PUBLIC_KEY is required when PORTAL_PROVIDERS=live.")
+        return default
+    if not _BASE64.match(raw):
+        raise ConfigError("PORTAL_DKIM_PUBLIC_KEY must be the base64 public key (p= value).")
+    return raw
