@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,10 @@ import httpx
 import orjson
 import pytest
 from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
 
 from vm122_ops.app import create_app
+from vm122_ops.db import Database
 from vm122_ops.settings import Settings
 from vm122_ops.signatures import sign
 
@@ -50,7 +52,13 @@ class Ops:
     client: httpx.AsyncClient
     clock: Clock
     db_path: Path
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    app: Starlette | None = None
+
+    @property
+    def db(self) -> Database:
+        assert self.app is not None
+        database: Database = self.app.state.ops.db
+        return database
 
     def body(
         self, event_type: str, session_id: str, at: float, domain: str = "example.com",
@@ -107,4 +115,4 @@ async def ops(tmp_path: Path) -> AsyncIterator[Ops]:
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ops.test") as client:
-            yield Ops(client=client, clock=clock, db_path=tmp_path / "ops.db")
+            yield Ops(client=client, clock=clock, db_path=tmp_path / "ops.db", app=app)
