@@ -6,19 +6,25 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from vm122_ops.auth import OperatorAuth
+from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
 from vm122_ops.errors import RequestError, StorageUnavailable
+from vm122_ops.funnel import Window, compute_funnel
+from vm122_ops.headers import SecurityHeaders
+from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.responses import error
-from vm122_ops.routes import desk, health, onboard, webhooks
+from vm122_ops.routes import desk, health, onboard, pages, stream, webhooks
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
 
@@ -57,23 +63,67 @@ def routes() -> list[Route]:
         ),
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"]),
         Route("/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"]),
+        Route("/api/v1/stream", stream.stream, methods=["GET"]),
+        # The Desk (docs/desk.md): pages, login, and their static modules and styles.
+        Route("/", pages.dashboard, methods=["GET"]),
+        Route("/tickets", pages.tickets, methods=["GET"]),
+        Route("/tickets/{ticket_id}", pages.ticket, methods=["GET"]),
+        Route("/sessions/{session_id}", pages.session, methods=["GET"]),
+        Route("/login", pages.login_page, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
     ]
 
 
-def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:
+def static_mounts() -> list[BaseRoute]:
+    """The Desk's ES modules and styles, open to all (they hold no data)."""
+    return [
+        Mount("/css", StaticFiles(directory=pages.FRONTEND / "css"), name="css"),
+        Mount("/js", StaticFiles(directory=pages.FRONTEND / "js"), name="js"),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    stream_config: StreamConfig | None = None,
+) -> Starlette:
+    sessions = DeskSessions(settings.api_token, clock=clock)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db_path)
+        broker = Broker(stream_config)
+        # The broker hears of events only after their COMMIT, in commit order.
+        db = Database(settings.db_path, after_commit=broker.publish)
         await db.open()
-        app.state.ops = AppState(settings=settings, db=db, clock=clock)
+
+        async def funnel_of(hours: int) -> dict[str, Any]:
+            window = Window(hours=hours, now_ms=int(clock() * 1000))
+            async with db.read() as conn:
+                return await compute_funnel(conn, db.queries, window)
+
+        broker.start(funnel_of)
+        app.state.ops = AppState(
+            settings=settings,
+            db=db,
+            clock=clock,
+            broker=broker,
+            sessions=sessions,
+            limiter=LoginLimiter(),
+        )
         try:
             yield
         finally:
+            await broker.close()
             await db.close()
 
     return Starlette(
-        routes=routes(),
-        middleware=[Middleware(OperatorAuth, token=settings.api_token)],
+        routes=[*routes(), *static_mounts()],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
+        ],
         exception_handlers={
             RequestError: _request_error,
             StorageUnavailable: _storage_unavailable,

@@ -1,4 +1,5 @@
-"""What the routes share: settings, the database and the clock, built in the lifespan."""
+"""What the routes share: settings, the database, the clock and the Desk's live broker and
+login sessions, built in the lifespan."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from vm122_ops.broker import Broker
 from vm122_ops.db import Database
+from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.settings import Settings
 
 
@@ -17,6 +20,9 @@ class AppState:
     settings: Settings
     db: Database
     clock: Callable[[], float] = field(default=time.time)
+    broker: Broker = field(default_factory=Broker)
+    sessions: DeskSessions = field(default_factory=lambda: DeskSessions(""))
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -1,0 +1,252 @@
+"""The Desk's live fan-out: committed events to every open stream, and one shared funnel.
+
+- ``publish`` is the database's after-commit hook: it runs in the event loop right after a
+  durable COMMIT, in commit order, so an event is never announced before it is stored.
+  Each event is serialised once and offered to every subscriber whose filter wants it.
+- Each subscriber has a bounded queue. A subscriber whose queue is full is marked
+  overflowed and its queue dropped: its stream ends and the client resumes from its
+  last id (replay), so a slow reader costs bounded memory and never slows the others.
+- The funnel is computed by one task, at most once per ``funnel_interval`` and only for
+  the windows that some subscriber watches; every subscriber of a window gets the same
+  snapshot. A subscriber keeps only the newest unsent snapshot, so funnels never queue up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from vm122_ops.ingest import IngestResult
+
+log = logging.getLogger("vm122_ops.broker")
+
+FunnelSource = Callable[[int], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """Tunables of GET /api/v1/stream; tests shrink them."""
+
+    heartbeat_seconds: float = 15.0
+    retry_ms: int = 2000
+    queue_size: int = 256
+    max_replay: int = 1000
+    replay_page: int = 200
+    funnel_interval: float = 1.0
+    funnel_refresh: float = 30.0  # recompute without events too, so the window slides
+    send_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """A stored event as the stream announces it, serialised once for everyone."""
+
+    id: int
+    session_id: str
+    ticket_id: int | None
+    data: str
+
+    @classmethod
+    def of(cls, message: dict[str, Any]) -> LiveEvent:
+        return cls(
+            id=int(message["id"]),
+            session_id=str(message["session_id"]),
+            ticket_id=message["ticket_id"],
+            data=orjson.dumps(message).decode(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelSnapshot:
+    hours: int
+    data: str
+
+
+class Subscriber:
+    """One open stream: its filter, its bounded queue and its pending funnel."""
+
+    def __init__(
+        self,
+        *,
+        queue_size: int,
+        session_id: str | None = None,
+        ticket_id: int | None = None,
+        hours: int | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.ticket_id = ticket_id
+        self.hours = hours  # None: this stream gets no funnel events
+        self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
+        self.funnel: FunnelSnapshot | None = None
+        self.overflowed = False
+        self.closed = False
+        self._wake = asyncio.Event()
+
+    def wants(self, event: LiveEvent) -> bool:
+        return self.matches(event.session_id, event.ticket_id)
+
+    def matches(self, session_id: str, ticket_id: int | None) -> bool:
+        if self.session_id is not None and session_id != self.session_id:
+            return False
+        return self.ticket_id is None or ticket_id == self.ticket_id
+
+    def offer(self, event: LiveEvent) -> bool:
+        """Queue an event; False (and the subscriber is dropped) when the queue is full."""
+        if self.overflowed or self.closed:
+            return False
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            while not self.queue.empty():  # free the memory now; the client will replay
+                self.queue.get_nowait()
+        self._wake.set()
+        return not self.overflowed
+
+    def offer_funnel(self, snapshot: FunnelSnapshot) -> None:
+        self.funnel = snapshot
+        self._wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+    async def next(self) -> LiveEvent | FunnelSnapshot | None:
+        """The next thing to send; None once the stream must end (overflow or close)."""
+        while True:
+            if self.overflowed or self.closed:
+                return None
+            if not self.queue.empty():
+                return self.queue.get_nowait()
+            if self.funnel is not None:
+                snapshot, self.funnel = self.funnel, None
+                return snapshot
+            self._wake.clear()
+            await self._wake.wait()
+
+
+class Broker:
+    def __init__(
+        self,
+        config: StreamConfig | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or StreamConfig()
+        self._monotonic = monotonic
+        self._subscribers: set[Subscriber] = set()
+        self._source: FunnelSource | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dirty = asyncio.Event()
+        # Newest funnel per window, and whether an event came after it was computed.
+        self._snapshots: dict[int, tuple[float, FunnelSnapshot]] = {}
+        self._stale = True
+        # Counters for health checks and tests.
+        self.published = 0
+        self.overflows = 0
+        self.funnel_computations = 0
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def start(self, source: FunnelSource) -> None:
+        """Begin computing funnels with ``source(hours)``; call once the database is open."""
+        self._source = source
+        self._task = asyncio.create_task(self._funnel_loop(), name="ops-broker-funnel")
+
+    async def close(self) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        self._subscribers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def subscribe(
+        self,
+        *,
+        session_id: str | None = None,
+        ticket_id: int | None = None,
+        hours: int | None = None,
+    ) -> Subscriber:
+        subscriber = Subscriber(
+            queue_size=self.config.queue_size,
+            session_id=session_id,
+            ticket_id=ticket_id,
+            hours=hours,
+        )
+        self._subscribers.add(subscriber)
+        if hours is not None:
+            cached = self._snapshots.get(hours)
+            fresh = (
+                cached is not None
+                and not self._stale
+                and self._monotonic() - cached[0] < self.config.funnel_refresh
+            )
+            if cached is not None and fresh:
+                subscriber.offer_funnel(cached[1])
+            else:
+                self._dirty.set()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        subscriber.close()
+        self._subscribers.discard(subscriber)
+
+    def publish(self, results: list[Any]) -> None:
+        """After-commit hook: announce the newly stored events (never duplicates)."""
+        events = [
+            LiveEvent.of(result.live_message())
+            for result in results
+            if isinstance(result, IngestResult) and not result.duplicate
+        ]
+        if not events:
+            return
+        self.published += len(events)
+        for subscriber in list(self._subscribers):
+            for event in events:
+                if subscriber.wants(event) and not subscriber.offer(event):
+                    self.overflows += 1
+                    log.warning("a stream subscriber fell behind; disconnecting it")
+                    self._subscribers.discard(subscriber)
+                    break
+        self._stale = True
+        self._dirty.set()
+
+    async def _funnel_loop(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.config.funnel_refresh):
+                    await self._dirty.wait()
+            self._dirty.clear()
+            windows = {s.hours for s in self._subscribers if s.hours is not None}
+            if windows:
+                self._stale = False
+                for hours in sorted(windows):
+                    try:
+                        await self._compute(hours)
+                    except Exception:
+                        log.exception("funnel snapshot for %s h failed", hours)
+            # The rate limit: whatever arrives meanwhile is folded into the next snapshot.
+            await asyncio.sleep(self.config.funnel_interval)
+
+    async def _compute(self, hours: int) -> None:
+        assert self._source is not None
+        document = await self._source(hours)
+        self.funnel_computations += 1
+        body = {k: v for k, v in document.items() if k != "ok"}
+        snapshot = FunnelSnapshot(hours=hours, data=orjson.dumps(body).decode())
+        self._snapshots[hours] = (self._monotonic(), snapshot)
+        for subscriber in list(self._subscribers):
+            if subscriber.hours == hours:
+                subscriber.offer_funnel(snapshot)
