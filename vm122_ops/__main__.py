@@ -1,20 +1,40 @@
-"""python -m vm122_ops: start the Ops service (configuration from the environment)."""
+"""python -m vm122_ops [serve | backup PATH | purge [--dry-run]]
+
+Configuration comes from the environment (README). A bad configuration is one sentence on
+stderr and exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
+import time
+from pathlib import Path
 
 import uvicorn
 
 from sqlfiles import SchemaTooNewError
+from vm122_ops import retention
 from vm122_ops.app import create_app
+from vm122_ops.backup import BackupError, backup_database
 from vm122_ops.db import Database
 from vm122_ops.errors import ConfigError
 from vm122_ops.settings import Settings
 
-USAGE = "usage: python -m vm122_ops [serve]"
+BACKED_UP_TABLES = ("webhook_events", "onboard_sessions", "tickets", "ticket_entries")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vm122_ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API and the Desk (the default)")
+    backup = commands.add_parser("backup", help="copy the live database to PATH, verified")
+    backup.add_argument("path", type=Path)
+    purge = commands.add_parser("purge", help="remove raw events past OPS_RETENTION_DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would go")
+    return parser
 
 
 async def _migrate(settings: Settings) -> None:
@@ -23,20 +43,43 @@ async def _migrate(settings: Settings) -> None:
     await db.close()
 
 
+async def _purge(settings: Settings, dry_run: bool) -> str:
+    db = Database(settings.db_path)
+    await db.open()
+    try:
+        now_ms = int(time.time() * 1000)
+        if dry_run:
+            plan = await retention.plan_purge(db, settings.retention_days, now_ms)
+            return (
+                f"would remove {plan.events} raw events received more than "
+                f"{settings.retention_days} days ago; sessions and tickets stay"
+            )
+        removed = await retention.purge(db, settings.retention_days, now_ms)
+        return f"removed {removed} raw events received more than {settings.retention_days} days ago"
+    finally:
+        await db.close()
+
+
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "serve"
-    if command != "serve" or len(argv) > 1:
-        print(USAGE, file=sys.stderr)
-        return 2
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
     try:
         settings = Settings.from_env(os.environ)
-        # Migrate before serving, so a schema problem is one clear line, not a traceback.
+        if command == "backup":
+            report = backup_database(settings.db_path, args.path, BACKED_UP_TABLES)
+            counts = ", ".join(f"{n} {t}" for t, n in report.tables.items())
+            print(f"backup verified: {report.path} ({report.bytes} bytes; {counts})")
+            return 0
+        # Migrate before anything else, so a schema problem is one clear line.
         asyncio.run(_migrate(settings))
-    except (ConfigError, SchemaTooNewError) as exc:
+        if command == "purge":
+            print(asyncio.run(_purge(settings, args.dry_run)))
+            return 0
+    except (ConfigError, SchemaTooNewError, BackupError) as exc:
         print(f"vm122_ops: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"vm122_ops: cannot open the database {settings.db_path}: {exc}", file=sys.stderr)
+        print(f"vm122_ops: cannot open the database: {exc}", file=sys.stderr)
         return 2
     print(f"vm122_ops: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(

@@ -21,6 +21,7 @@ class Settings:
     port: int = 8080
     db_path: Path = Path("var/ops.db")
     window_hours: int = 48
+    retention_days: int = 90
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     api_token: str = field(default="", repr=False)
@@ -32,6 +33,7 @@ class Settings:
             port=_int(env, "OPS_PORT", 8080, 1, 65535),
             db_path=Path(env.get("OPS_DB", "var/ops.db")),
             window_hours=_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
+            retention_days=_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
             webhook_secrets=parse_webhook_secrets(env.get("OPS_WEBHOOK_SECRET", "")),
             api_token=parse_api_token(env.get("OPS_API_TOKEN", "")),
         )

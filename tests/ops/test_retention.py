@@ -1,0 +1,66 @@
+"""Retention: old raw events go in batches; the live window's funnel and tickets stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ops.conftest import AUTH, NOW, Ops
+from vm122_ops import retention
+
+DAY = 86_400.0
+
+
+async def test_purge_keeps_the_funnel_and_tickets_readable(ops: Ops) -> None:
+    # Received 100 days ago (old), and recently.
+    ops.clock.now = NOW - 100 * DAY
+    for i in range(5):
+        await ops.send("onboarding.started", f"old{i}", NOW - 100 * DAY)
+    await ops.send("account.created", "old0", NOW - 100 * DAY + 60)
+    ops.clock.now = NOW
+    await ops.send("onboarding.started", "new", NOW - 3600)
+    await ops.send("account.created", "new", NOW - 1800)
+    funnel_before = await ops.funnel()
+    wide_before = await ops.funnel(hours=720)
+    tickets_before = await ops.get("/api/v1/desk/tickets")
+    old_ticket = next(t for t in tickets_before["tickets"] if t["session_id"] == "old0")
+    detail_before = await ops.get(f"/api/v1/desk/tickets/{old_ticket['id']}")
+
+    plan = await retention.plan_purge(ops.db, 90, int(NOW * 1000))
+    assert plan.events == 6
+    removed = await retention.purge(ops.db, 90, int(NOW * 1000))
+    assert removed == 6
+    assert await ops.count() == 2
+    assert (await retention.plan_purge(ops.db, 90, int(NOW * 1000))).events == 0
+
+    funnel_after = await ops.funnel()
+    assert funnel_after == funnel_before
+    assert await ops.funnel(hours=720) == wide_before
+    assert await ops.get("/api/v1/desk/tickets") == tickets_before
+    assert await ops.get(f"/api/v1/desk/tickets/{old_ticket['id']}") == detail_before
+    # The session's derived state stays; only its raw timeline is gone.
+    timeline = await ops.client.get("/api/v1/onboard/sessions/old0/timeline", headers=AUTH)
+    assert timeline.json()["events"] == []
+    assert timeline.json()["stage"] == "account_created"
+
+
+async def test_purge_runs_in_batches(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retention, "BATCH", 7)
+    writes = 0
+    real_write = ops.db.write
+
+    async def counting_write(unit: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        return await real_write(unit)
+
+    ops.clock.now = NOW - 100 * DAY
+    for i in range(30):
+        await ops.send("onboarding.started", f"s{i}", NOW - 100 * DAY)
+    ops.clock.now = NOW
+    monkeypatch.setattr(ops.db, "write", counting_write)
+    assert await retention.purge(ops.db, 90, int(NOW * 1000)) == 30
+    assert writes == 5 + 1  # 30 rows in batches of 7, then the rollup cleanup
+    assert await ops.count() == 0
+    assert await ops.count("onboard_sessions") == 30

@@ -1,0 +1,63 @@
+"""Retention: raw events older than OPS_RETENTION_DAYS are purged in small batches.
+
+What stays: each session's derived state (onboard_sessions), tickets and their timeline
+entries (copies of the events, so a ticket stays readable), and the funnel rollups of
+any hour a window can still reach (720 h at most). Each batch is its own short writer
+unit, so ingest interleaves with a purge instead of waiting behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiosqlite
+
+from vm122_ops.db import Database
+from vm122_ops.funnel import HOUR_MS
+
+log = logging.getLogger("vm122_ops.retention")
+
+DAY_MS = 86_400_000
+BATCH = 1000
+MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    cutoff_ms: int
+    events: int
+
+
+async def plan_purge(db: Database, retention_days: int, now_ms: int) -> PurgePlan:
+    cutoff = now_ms - retention_days * DAY_MS
+    row = await db.fetch_one("count_events_received_before", {"cutoff": cutoff})
+    return PurgePlan(cutoff_ms=cutoff, events=int(row[0]) if row else 0)
+
+
+async def purge(db: Database, retention_days: int, now_ms: int) -> int:
+    """Remove raw events past retention; returns how many were removed."""
+    cutoff = now_ms - retention_days * DAY_MS
+    removed = 0
+    for _ in range(MAX_BATCHES):
+
+        async def batch(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute(
+                db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH}
+            )
+            return cursor.rowcount
+
+        count = await db.write(batch)
+        removed += count
+        if count < BATCH:
+            break
+    hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
+
+    async def rollups(conn: aiosqlite.Connection) -> None:
+        await conn.execute(db.queries["purge_rollup_hours"], {"hour": hour})
+        await conn.execute(db.queries["purge_duration_hours"], {"hour": hour})
+
+    await db.write(rollups)
+    if removed:
+        log.info("purged %d raw events received before %d", removed, cutoff)
+    return removed
