@@ -74,7 +74,7 @@ def normalise(raw: str) -> Domain:
     registrable = PSL.privatesuffix(ascii_name)
     if registrable is None:
         raise BadRequest(
-            f"{ascii_name} is a public suffix (as co.uk is), not a domain one can register"
+            f"{ascii_name} is a public suffix (like com or co.uk), not a domain one can register"
         )
     try:
         unicode_name = idna.decode(ascii_name)

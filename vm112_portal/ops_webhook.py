@@ -194,8 +194,11 @@ class Dispatcher:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when a commit queued something."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # races with the event being set, and then stop() would wait forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def sign(self, webhook_id: str, body: str, moment: datetime) -> dict[str, str]:
         return {

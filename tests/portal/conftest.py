@@ -1,0 +1,191 @@
+"""Portal fixtures: a fresh SQLite per test, the app in-process, a recording fake Ops."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from asgi_lifespan import LifespanManager
+from standardwebhooks import Webhook
+from starlette.applications import Starlette
+
+from vm112_portal.app import create_app
+from vm112_portal.settings import Settings
+
+KEY = bytes(range(32))
+SECRET = "whsec_" + base64.b64encode(KEY).decode()
+PASSWORD = "Sup3r-secret-pw!"
+
+Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Fast retry policy, sandbox providers, Ops at a fake address."""
+    base = Settings(
+        db_path=tmp_path / "portal.db",
+        ops_url="http://ops.test",
+        webhook_secret=KEY,
+        ops_timeout=0.5,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        outbox_poll=0.05,
+    )
+    return replace(base, **overrides)
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], *, within: float = 5.0, every: float = 0.02
+) -> None:
+    """Poll until ``predicate`` holds; bounded in time."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {within}s")
+
+
+def read_outbox(db_path: Path) -> list[dict[str, Any]]:
+    """Every outbox row, oldest first (a separate read-only connection)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = conn.execute("select * from outbox order by id").fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]
+
+
+@dataclass
+class FakeOps:
+    """A MockTransport Ops: verifies every signature, records bodies, answers as told.
+
+    ``responses`` is consumed first (one per request; a status int or a Response); after it
+    runs out every request gets 202. ``hang`` makes requests wait forever (until cancelled).
+    """
+
+    responses: list[int | httpx.Response] = field(default_factory=list)
+    hang: bool = False
+    received: list[dict[str, Any]] = field(default_factory=list)  # every verified request
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id -> body
+    attempts: list[tuple[str, int]] = field(default_factory=list)  # (webhook-id, status)
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/webhooks/onboard"
+        assert request.headers["content-type"] == "application/json"
+        body = request.content
+        headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
+        Webhook(KEY).verify(body, headers)  # raises when the signature is wrong or stale
+        webhook_id = headers["webhook-id"]
+        if self.hang:
+            await asyncio.Event().wait()
+        document = orjson.loads(body)
+        self.received.append({"webhook_id": webhook_id, "headers": headers, **document})
+        if self.responses:
+            answer = self.responses.pop(0)
+            response = answer if isinstance(answer, httpx.Response) else httpx.Response(answer)
+        elif webhook_id in self.stored:
+            response = httpx.Response(200, json={"ok": True, "duplicate": True})
+        else:
+            response = httpx.Response(202, json={"ok": True, "id": len(self.stored) + 1})
+        if response.status_code in (200, 202):
+            self.stored.setdefault(webhook_id, document)
+        self.attempts.append((webhook_id, response.status_code))
+        return response
+
+    def types(self) -> list[str]:
+        return [str(body["type"]) for body in self.stored.values()]
+
+    def types_for(self, session_id: str) -> list[str]:
+        return [
+            str(body["type"])
+            for body in self.stored.values()
+            if body["data"]["session_id"] == session_id
+        ]
+
+
+@dataclass
+class Portal:
+    app: Starlette
+    client: httpx.AsyncClient
+    ops: FakeOps
+    settings: Settings
+
+    async def post(self, path: str, body: Any) -> httpx.Response:
+        return await self.client.post(f"/api/v1/onboarding/{path}", json=body)
+
+    async def validate(self, session_id: str, domain: str) -> httpx.Response:
+        return await self.post("validate-domain", {"session_id": session_id, "domain": domain})
+
+    async def dns(self, session_id: str, domain: str) -> httpx.Response:
+        return await self.post("dns/cloudflare/apply", {"session_id": session_id, "domain": domain})
+
+    async def account(self, session_id: str, domain: str, **extra: Any) -> httpx.Response:
+        body = {
+            "session_id": session_id,
+            "domain": domain,
+            "admin_local_part": "admin",
+            "display_name": "Ana Lopes",
+            "password": PASSWORD,
+            **extra,
+        }
+        return await self.post("account/create", body)
+
+    async def wizard(self, session_id: str, domain: str) -> list[httpx.Response]:
+        return [
+            await self.validate(session_id, domain),
+            await self.dns(session_id, domain),
+            await self.account(session_id, domain),
+        ]
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return read_outbox(self.settings.db_path)
+
+    async def health(self) -> dict[str, Any]:
+        response = await self.client.get("/healthz")
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def drained(self) -> bool:
+        outbox = (await self.health())["outbox"]
+        return bool(outbox["pending"] == 0)
+
+
+@asynccontextmanager
+async def running_portal(
+    settings: Settings,
+    ops: FakeOps | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Portal]:
+    fake = ops or FakeOps()
+    app = create_app(
+        settings,
+        ops_transport=transport or httpx.MockTransport(fake),
+        providers_in_process=True,
+    )
+    async with LifespanManager(app) as manager, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=manager.app), base_url="http://portal.test"
+    ) as client:
+        yield Portal(app, client, fake, settings)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def portal(settings: Settings) -> AsyncIterator[Portal]:
+    async with running_portal(settings) as running:
+        yield running

@@ -1,0 +1,106 @@
+// Labels in European Portuguese and English, chosen from the browser's languages.
+
+const MESSAGES = {
+  en: {
+    title: "Set up your mail domain",
+    session: "Session",
+    restart: "Start again",
+    step_domain: "Domain",
+    step_dns: "DNS records",
+    step_account: "Mail account",
+    domain_label: "Your domain",
+    domain_hint: "The domain your addresses will end in, e.g. example.com.",
+    validate: "Check domain",
+    dns_intro: "We add the mail records to your Cloudflare zone.",
+    apply_dns: "Publish DNS records",
+    col_type: "Type",
+    col_name: "Name",
+    col_content: "Content",
+    col_state: "State",
+    state_applied: "added",
+    state_skipped: "already there",
+    local_label: "Administrator address",
+    name_label: "Display name",
+    password_label: "Password",
+    password_hint: "At least 8 characters. We never store it.",
+    create_account: "Create account",
+    done_title: "All set",
+    working: "Working…",
+    domain_ok: "Domain {domain} is valid.",
+    dns_applied: "{count} record(s) added in zone {zone}.",
+    dns_nothing: "All mail records were already in zone {zone}.",
+    dns_no_zone: "No Cloudflare zone for {domain}: add the records at your DNS host. You can go on.",
+    account_ok: "Mailbox {account} is ready (plan {plan}, {quota} MB).",
+    network_error: "The portal could not be reached. Check your connection and try again.",
+    required: "Please fill in this field.",
+  },
+  pt: {
+    title: "Configure o seu domínio de correio",
+    session: "Sessão",
+    restart: "Recomeçar",
+    step_domain: "Domínio",
+    step_dns: "Registos DNS",
+    step_account: "Conta de correio",
+    domain_label: "O seu domínio",
+    domain_hint: "O domínio em que terminam os seus endereços, p. ex. exemplo.pt.",
+    validate: "Verificar domínio",
+    dns_intro: "Adicionamos os registos de correio à sua zona Cloudflare.",
+    apply_dns: "Publicar registos DNS",
+    col_type: "Tipo",
+    col_name: "Nome",
+    col_content: "Conteúdo",
+    col_state: "Estado",
+    state_applied: "adicionado",
+    state_skipped: "já existia",
+    local_label: "Endereço do administrador",
+    name_label: "Nome a apresentar",
+    password_label: "Palavra-passe",
+    password_hint: "Pelo menos 8 caracteres. Nunca a guardamos.",
+    create_account: "Criar conta",
+    done_title: "Está tudo pronto",
+    working: "A processar…",
+    domain_ok: "O domínio {domain} é válido.",
+    dns_applied: "{count} registo(s) adicionado(s) na zona {zone}.",
+    dns_nothing: "Todos os registos de correio já estavam na zona {zone}.",
+    dns_no_zone: "Não há zona Cloudflare para {domain}: adicione os registos no seu fornecedor de DNS. Pode continuar.",
+    account_ok: "A caixa de correio {account} está pronta (plano {plan}, {quota} MB).",
+    network_error: "Não foi possível contactar o portal. Verifique a ligação e tente de novo.",
+    required: "Preencha este campo.",
+  },
+};
+
+/**
+ * The language to use: "pt" when any preferred browser language is Portuguese, else "en".
+ * @param {readonly string[]} languages navigator.languages
+ * @returns {"pt" | "en"}
+ */
+export function pickLanguage(languages) {
+  for (const lang of languages) {
+    const code = lang.toLowerCase();
+    if (code.startsWith("pt")) return "pt";
+    if (code.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+const LANG = pickLanguage(navigator.languages || [navigator.language || "en"]);
+
+/**
+ * A label in the page's language, with {name} placeholders filled in (as plain text).
+ * @param {string} key
+ * @param {Record<string, string | number>} [values]
+ * @returns {string}
+ */
+export function t(key, values = {}) {
+  const template = MESSAGES[LANG][key] ?? MESSAGES.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+/** Translate every [data-i18n] element's text and set the document language. */
+export function translatePage() {
+  document.documentElement.lang = LANG === "pt" ? "pt-PT" : "en";
+  document.title = t("title");
+  for (const element of document.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+}

@@ -1,0 +1,217 @@
+// The onboarding wizard: three steps, inline errors, the session id kept for this tab.
+
+import { ApiError, post } from "./api.js";
+import { $, el, replaceChildren } from "./dom.js";
+import { t, translatePage } from "./i18n.js";
+
+const SESSION_KEY = "vm112.session_id";
+const STATE_KEY = "vm112.wizard";
+const STEPS = ["domain", "dns", "account", "done"];
+
+/** @returns {string} this tab's session id (created on first use) */
+function sessionId() {
+  let id = sessionStorage.getItem(SESSION_KEY);
+  if (!id || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
+    id = crypto.randomUUID();
+    sessionStorage.setItem(SESSION_KEY, id);
+  }
+  return id;
+}
+
+/** @returns {{step: string, domain: string}} */
+function loadState() {
+  try {
+    const state = JSON.parse(sessionStorage.getItem(STATE_KEY) || "{}");
+    return {
+      step: STEPS.includes(state.step) ? state.step : "domain",
+      domain: typeof state.domain === "string" ? state.domain : "",
+    };
+  } catch {
+    return { step: "domain", domain: "" };
+  }
+}
+
+let state = loadState();
+
+/** @param {{step?: string, domain?: string}} change */
+function setState(change) {
+  state = { ...state, ...change };
+  sessionStorage.setItem(STATE_KEY, JSON.stringify(state));
+  render();
+}
+
+function render() {
+  $("[data-session-id]").textContent = sessionId();
+  $("[data-domain-suffix]").textContent = state.domain ? `@${state.domain}` : "";
+  const current = STEPS.indexOf(state.step);
+  for (const section of document.querySelectorAll("[data-step]")) {
+    const index = STEPS.indexOf(section.dataset.step);
+    section.hidden = index > current || (state.step === "done" && index < current);
+  }
+  for (const marker of document.querySelectorAll("[data-step-marker]")) {
+    const index = STEPS.indexOf(marker.dataset.stepMarker);
+    marker.dataset.state = index < current ? "done" : index === current ? "current" : "todo";
+  }
+}
+
+/**
+ * Show an error under a form (as text).
+ * @param {string} name
+ * @param {unknown} error
+ */
+function showError(name, error) {
+  let message = t("network_error");
+  if (error instanceof ApiError && error.message) message = error.message;
+  $(`[data-error="${name}"]`).textContent = message;
+}
+
+/**
+ * Run a form's action with its button disabled and its error cleared.
+ * @param {HTMLFormElement} form
+ * @param {() => Promise<void>} action
+ */
+async function busy(form, action) {
+  const button = form.querySelector("button[type=submit]");
+  const name = form.dataset.form;
+  $(`[data-error="${name}"]`).textContent = "";
+  if (button) button.disabled = true;
+  try {
+    await action();
+  } catch (error) {
+    showError(name, error);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+/**
+ * The trimmed value of a required field; shows an error and returns null when empty.
+ * @param {HTMLFormElement} form
+ * @param {string} field
+ * @returns {string | null}
+ */
+function required(form, field) {
+  const input = /** @type {HTMLInputElement} */ (form.elements.namedItem(field));
+  const value = field === "password" ? input.value : input.value.trim();
+  if (!value) {
+    $(`[data-error="${form.dataset.form}"]`).textContent = t("required");
+    input.focus();
+    return null;
+  }
+  return value;
+}
+
+/** @param {HTMLFormElement} form */
+async function submitDomain(form) {
+  const domain = required(form, "domain");
+  if (domain === null) return;
+  await busy(form, async () => {
+    const result = await post("/api/v1/onboarding/validate-domain", {
+      session_id: sessionId(),
+      domain,
+    });
+    $('[data-result="domain"]').textContent = t("domain_ok", { domain: String(result.domain_unicode) });
+    setState({ step: "dns", domain: String(result.domain) });
+  });
+}
+
+/** @param {HTMLFormElement} form */
+async function submitDns(form) {
+  await busy(form, async () => {
+    const result = await post("/api/v1/onboarding/dns/cloudflare/apply", {
+      session_id: sessionId(),
+      domain: state.domain,
+    });
+    const applied = /** @type {Record<string, unknown>[]} */ (result.applied);
+    const skipped = /** @type {Record<string, unknown>[]} */ (result.skipped);
+    let message = t("dns_no_zone", { domain: state.domain });
+    if (result.zone_found) {
+      message = applied.length
+        ? t("dns_applied", { count: applied.length, zone: String(result.zone) })
+        : t("dns_nothing", { zone: String(result.zone) });
+    }
+    $('[data-result="dns"]').textContent = message;
+    showRecords(applied, skipped);
+    setState({ step: "account" });
+  });
+}
+
+/**
+ * Fill the records table (text nodes only).
+ * @param {Record<string, unknown>[]} applied
+ * @param {Record<string, unknown>[]} skipped
+ */
+function showRecords(applied, skipped) {
+  const table = $("[data-records]");
+  const rows = [];
+  for (const [records, label] of [[applied, "state_applied"], [skipped, "state_skipped"]]) {
+    for (const record of records) {
+      const row = el("tr");
+      row.append(
+        el("td", String(record.type)),
+        el("td", String(record.name)),
+        el("td", String(record.content)),
+        el("td", t(label)),
+      );
+      rows.push(row);
+    }
+  }
+  replaceChildren(/** @type {HTMLElement} */ (table.querySelector("tbody")), rows);
+  table.hidden = rows.length === 0;
+}
+
+/** @param {HTMLFormElement} form */
+async function submitAccount(form) {
+  const local = required(form, "admin_local_part");
+  const displayName = local === null ? null : required(form, "display_name");
+  const password = displayName === null ? null : required(form, "password");
+  if (local === null || displayName === null || password === null) return;
+  await busy(form, async () => {
+    const result = await post("/api/v1/onboarding/account/create", {
+      session_id: sessionId(),
+      domain: state.domain,
+      admin_local_part: local,
+      display_name: displayName,
+      password,
+    });
+    /** @type {HTMLInputElement} */ (form.elements.namedItem("password")).value = "";
+    $('[data-result="account"]').textContent = t("account_ok", {
+      account: String(result.account),
+      plan: String(result.plan),
+      quota: String(result.mailbox_quota_mb),
+    });
+    setState({ step: "done" });
+  });
+}
+
+function restart() {
+  sessionStorage.removeItem(SESSION_KEY);
+  sessionStorage.removeItem(STATE_KEY);
+  state = loadState();
+  for (const node of document.querySelectorAll("[data-result], [data-error]")) node.textContent = "";
+  for (const form of document.querySelectorAll("form")) form.reset();
+  $("[data-records]").hidden = true;
+  render();
+}
+
+const FORMS = { domain: submitDomain, dns: submitDns, account: submitAccount };
+const ACTIONS = { restart };
+
+/** Bind behaviour from data-* attributes: one init list for the whole page. */
+function init() {
+  translatePage();
+  for (const form of document.querySelectorAll("form[data-form]")) {
+    const handler = FORMS[form.dataset.form];
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (handler) handler(/** @type {HTMLFormElement} */ (form));
+    });
+  }
+  for (const button of document.querySelectorAll("[data-action]")) {
+    const action = ACTIONS[button.dataset.action];
+    if (action) button.addEventListener("click", action);
+  }
+  render();
+}
+
+init();
