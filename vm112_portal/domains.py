@@ -53,7 +53,7 @@ def normalise(raw: str) -> Domain:
     try:
         ascii_name = idna.encode(text, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
-        raise BadRequest(f"domain is not a valid internationalised name ({exc})") from None
+        raise BadRequest(f"domain is not a valid domain name ({exc})") from None
     except UnicodeError:
         raise BadRequest("domain is not a valid domain name") from None
     ascii_name = ascii_name.lower()

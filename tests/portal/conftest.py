@@ -167,16 +167,21 @@ async def running_portal(
     ops: FakeOps | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    providers_in_process: bool = True,
 ) -> AsyncIterator[Portal]:
+    """The portal in-process; its sandbox providers answer in-process too unless told not."""
     fake = ops or FakeOps()
     app = create_app(
         settings,
         ops_transport=transport or httpx.MockTransport(fake),
-        providers_in_process=True,
+        providers_in_process=providers_in_process,
     )
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app), base_url="http://portal.test"
-    ) as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://portal.test"
+        ) as client,
+    ):
         yield Portal(app, client, fake, settings)
 
 

@@ -1,0 +1,200 @@
+"""The wizard's steps, order and events (vm112_portal/wizard.py), with a MockTransport Ops."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal, wait_for
+from vm112_portal.sandbox import Sandbox
+
+HAPPY = [
+    "onboarding.started",
+    "domain.validated",
+    "dns.applied",
+    "account.created",
+    "infra.synced",
+    "onboarding.completed",
+]
+
+
+async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
+    validate, dns, account = await portal.wizard("s-ok", " Example.PT ")
+    assert validate.status_code == 200 and validate.json()["domain"] == "example.pt"
+    assert dns.status_code == 200 and len(dns.json()["applied"]) == 5
+    assert account.status_code == 200
+    assert account.json() == {
+        "ok": True,
+        "session_id": "s-ok",
+        "domain": "example.pt",
+        "account": "admin@example.pt",
+        "domain_created": True,
+        "plan": "starter",
+        "mailbox_quota_mb": 5120,
+    }
+    assert [row["event_type"] for row in portal.outbox()] == HAPPY
+    await wait_for(portal.drained)
+    assert portal.ops.types_for("s-ok") == HAPPY
+    bodies = list(portal.ops.stored.values())
+    assert {body["data"]["domain"] for body in bodies} == {"example.pt"}
+    assert bodies[2]["data"]["zone"] == "example.pt" and len(bodies[2]["data"]["records"]) == 5
+    assert bodies[3]["data"]["account"] == "admin@example.pt"
+    assert bodies[4]["data"] == {
+        "session_id": "s-ok",
+        "domain": "example.pt",
+        "plan": "starter",
+        "mailbox_quota_mb": 5120,
+    }
+    assert [body["timestamp"] for body in bodies] == sorted(body["timestamp"] for body in bodies)
+    sandbox: Sandbox = portal.app.state.sandbox
+    assert sandbox.accounts["admin@example.pt"]["a"][0] == {
+        "n": "displayName",
+        "_content": "Ana Lopes",
+    }
+
+
+async def test_password_is_never_stored_logged_or_emitted(
+    portal: Portal, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await portal.wizard("s-pw", "example.pt")
+    await portal.wizard("s-pw2", "fail-shop.pt")
+    await wait_for(portal.drained)
+    assert PASSWORD not in caplog.text
+    for sent in portal.ops.received:
+        assert PASSWORD not in str(sent)
+    for path in Path(portal.settings.db_path).parent.glob("portal.db*"):
+        assert PASSWORD.encode() not in path.read_bytes(), path.name
+    conn = sqlite3.connect(portal.settings.db_path)
+    dump = "\n".join(conn.iterdump())
+    conn.close()
+    assert PASSWORD not in dump
+
+
+async def test_fail_domain_emits_failed_with_stage_and_answers_502(portal: Portal) -> None:
+    validate, dns, account = await portal.wizard("s-fail", "fail-shop.pt")
+    assert (validate.status_code, dns.status_code) == (200, 200)
+    assert account.status_code == 502
+    assert "service.FAILURE" in account.json()["error"]
+    await wait_for(portal.drained)
+    assert portal.ops.types_for("s-fail") == [*HAPPY[:3], "onboarding.failed"]
+    failed = list(portal.ops.stored.values())[-1]["data"]
+    assert failed["stage"] == "account_created" and failed["code"] == "service.FAILURE"
+    assert failed["reason"].startswith("Carbonio fault service.FAILURE: system failure")
+
+
+async def test_nocf_domain_skips_dns_applied_and_completes(portal: Portal) -> None:
+    _validate, dns, account = await portal.wizard("s-nocf", "nocf-shop.pt")
+    assert dns.status_code == 200
+    assert dns.json() == {
+        "ok": True,
+        "session_id": "s-nocf",
+        "domain": "nocf-shop.pt",
+        "zone": None,
+        "zone_found": False,
+        "applied": [],
+        "skipped": [],
+    }
+    assert account.status_code == 200
+    await wait_for(portal.drained)
+    assert portal.ops.types_for("s-nocf") == [t for t in HAPPY if t != "dns.applied"]
+
+
+async def test_second_dns_apply_skips_and_emits_nothing(portal: Portal) -> None:
+    await portal.validate("s-2", "example.pt")
+    first = await portal.dns("s-2", "example.pt")
+    second = await portal.dns("s-2", "example.pt")
+    assert len(first.json()["applied"]) == 5
+    assert second.json()["applied"] == [] and len(second.json()["skipped"]) == 5
+    assert [row["event_type"] for row in portal.outbox()].count("dns.applied") == 1
+
+
+async def test_out_of_order_steps_get_409(portal: Portal) -> None:
+    early_account = await portal.account("s-o", "example.pt")
+    early_dns = await portal.dns("s-o", "example.pt")
+    assert (early_account.status_code, early_dns.status_code) == (409, 409)
+    assert "validate the domain first" in early_account.json()["error"]
+    await portal.validate("s-o", "example.pt")
+    skipped_dns = await portal.account("s-o", "example.pt")
+    assert skipped_dns.status_code == 409 and "DNS" in skipped_dns.json()["error"]
+    other = await portal.dns("s-o", "other.pt")
+    assert other.status_code == 409 and "not the one validated" in other.json()["error"]
+    await portal.dns("s-o", "example.pt")
+    assert (await portal.account("s-o", "example.pt")).status_code == 200
+    again = await portal.validate("s-o", "example.pt")
+    assert again.status_code == 409 and "already complete" in again.json()["error"]
+    assert (await portal.account("s-o", "example.pt")).status_code == 409
+    assert [row["event_type"] for row in portal.outbox()] == HAPPY
+
+
+async def test_started_is_emitted_once_per_session(portal: Portal) -> None:
+    await portal.validate("s-once", "co.uk")
+    await portal.validate("s-once", "example.pt")
+    await portal.validate("s-once", "example.pt")
+    await portal.validate("s-once", "example.com")
+    types = [row["event_type"] for row in portal.outbox()]
+    assert types == ["onboarding.started", "domain.validated", "domain.validated"]
+    first = portal.outbox()[0]
+    assert '"domain":"co.uk"' in first["body"]
+
+
+async def test_account_exists_is_a_409_and_a_failed_event(portal: Portal) -> None:
+    await portal.wizard("s-a", "example.pt")
+    await portal.validate("s-b", "example.pt")
+    await portal.dns("s-b", "example.pt")
+    clash = await portal.account("s-b", "example.pt")
+    assert clash.status_code == 409
+    assert "account.ACCOUNT_EXISTS" in clash.json()["error"]
+    types = [row["event_type"] for row in portal.outbox() if '"s-b"' in row["body"]]
+    assert types[-1] == "onboarding.failed"
+    retry = await portal.account("s-b", "example.pt", admin_local_part="boss")
+    assert retry.status_code == 200 and retry.json()["domain_created"] is False
+
+
+async def test_unreachable_carbonio_is_502_with_failed_event(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, carbonio_admin_url="http://127.0.0.1:9/service/admin/soap", provider_timeout=1.0
+    )
+    async with running_portal(settings, providers_in_process=False) as portal:
+        await portal.validate("s-x", "example.pt")
+        await portal.dns("s-x", "example.pt")
+        response = await portal.account("s-x", "example.pt")
+        rows = portal.outbox()
+    assert response.status_code == 502
+    assert "could not be reached" in response.json()["error"]
+    assert rows[-1]["event_type"] == "onboarding.failed"
+    assert '"stage":"account_created"' in rows[-1]["body"]
+
+
+async def test_cloudflare_refusal_is_502_with_failed_event(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, cloudflare_base_url="http://127.0.0.1:9/client/v4")
+    async with running_portal(settings, providers_in_process=False) as portal:
+        await portal.validate("s-cf", "example.pt")
+        response = await portal.dns("s-cf", "example.pt")
+        rows = portal.outbox()
+    assert response.status_code == 502
+    assert response.json()["error"].startswith("Cloudflare could not be reached")
+    assert rows[-1]["event_type"] == "onboarding.failed"
+    assert '"stage":"dns_applied"' in rows[-1]["body"]
+
+
+async def test_wizard_is_not_slowed_by_a_hanging_ops(tmp_path: Path) -> None:
+    ops = FakeOps(hang=True)
+    async with running_portal(make_settings(tmp_path, ops_timeout=30), ops) as portal:
+        responses = await portal.wizard("s-h", "example.pt")
+        assert [r.status_code for r in responses] == [200, 200, 200]
+        assert [row["state"] for row in portal.outbox()] == ["pending"] * 6
+
+
+async def test_ops_rejecting_everything_never_fails_the_wizard(tmp_path: Path) -> None:
+    ops = FakeOps(responses=[httpx.Response(422)] * 6)
+    async with running_portal(make_settings(tmp_path), ops) as portal:
+        responses = await portal.wizard("s-r", "example.pt")
+        await wait_for(portal.drained)
+        health = await portal.health()
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert health["outbox"]["dead"] == 6
