@@ -1,0 +1,100 @@
+"""Settings.from_env (vm112_portal/settings.py): defaults, live mode, clear refusals."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.portal.conftest import KEY, SECRET
+from vm112_portal.errors import ConfigError
+from vm112_portal.settings import Settings
+
+LIVE = {
+    "OPS_WEBHOOK_SECRET": SECRET,
+    "PORTAL_PROVIDERS": "live",
+    "CLOUDFLARE_API_TOKEN": "cf-token-value",
+    "CARBONIO_ADMIN_URL": "https://mail.example.com:7071/service/admin/soap",
+    "CARBONIO_ADMIN_USER": "admin@example.com",
+    "CARBONIO_ADMIN_PASSWORD": "carbonio-password-value",
+    "PORTAL_MAIL_HOST": "mail.example.com",
+    "PORTAL_DKIM_PUBLIC_KEY": "QUJDREVG",
+}
+
+
+def test_sandbox_defaults() -> None:
+    settings = Settings.from_env({"OPS_WEBHOOK_SECRET": SECRET})
+    assert (settings.host, settings.port, settings.db_path) == (
+        "127.0.0.1",
+        8090,
+        Path("var/portal.db"),
+    )
+    assert settings.ops_url == "http://127.0.0.1:8080"
+    assert settings.webhook_secret == KEY
+    assert settings.sandbox
+    assert settings.cloudflare_base_url == "http://127.0.0.1:8090/sandbox/cloudflare/client/v4"
+    assert settings.carbonio_admin_url == (
+        "http://127.0.0.1:8090/sandbox/carbonio/service/admin/soap"
+    )
+
+
+def test_sandbox_urls_follow_the_port_and_a_wildcard_host() -> None:
+    settings = Settings.from_env(
+        {"OPS_WEBHOOK_SECRET": SECRET, "PORTAL_HOST": "0.0.0.0", "PORTAL_PORT": "9123"}
+    )
+    assert settings.cloudflare_base_url.startswith("http://127.0.0.1:9123/sandbox/")
+
+
+def test_live_settings_and_secrets_out_of_repr() -> None:
+    settings = Settings.from_env({**LIVE, "OPS_URL": "https://ops.example.com/"})
+    assert settings.providers == "live" and not settings.sandbox
+    assert settings.ops_url == "https://ops.example.com"
+    assert settings.cloudflare_base_url == "https://api.cloudflare.com/client/v4"
+    text = repr(settings)
+    for secret in ("cf-token-value", "carbonio-password-value", str(KEY)):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param({}, "OPS_WEBHOOK_SECRET is not set", id="no-secret"),
+        pytest.param({"OPS_WEBHOOK_SECRET": "abc"}, "must start with whsec_", id="no-prefix"),
+        pytest.param({"OPS_WEBHOOK_SECRET": "whsec_!!"}, "not valid base64", id="bad-base64"),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"short").decode()},
+            "decodes to 5 bytes",
+            id="short-secret",
+        ),
+        pytest.param({"PORTAL_PORT": "70000"}, "PORTAL_PORT must be", id="port"),
+        pytest.param({"PORTAL_PROVIDERS": "prod"}, "sandbox or live", id="providers"),
+        pytest.param({"OPS_URL": "ftp://x"}, "OPS_URL must be an http", id="ops-url"),
+        pytest.param({"PORTAL_OPS_TIMEOUT": "0"}, "PORTAL_OPS_TIMEOUT", id="timeout"),
+        pytest.param({"PORTAL_MAIL_HOST": "not a host"}, "PORTAL_MAIL_HOST", id="mail-host"),
+        pytest.param({"PORTAL_DKIM_SELECTOR": "a.b"}, "PORTAL_DKIM_SELECTOR", id="selector"),
+    ],
+)
+def test_bad_sandbox_settings(env: dict[str, str], message: str) -> None:
+    base = {} if "OPS_WEBHOOK_SECRET" in env or not env else {"OPS_WEBHOOK_SECRET": SECRET}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**base, **env})
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "CLOUDFLARE_API_TOKEN",
+        "CARBONIO_ADMIN_URL",
+        "CARBONIO_ADMIN_USER",
+        "CARBONIO_ADMIN_PASSWORD",
+        "PORTAL_MAIL_HOST",
+        "PORTAL_DKIM_PUBLIC_KEY",
+    ],
+)
+def test_live_requires_each_provider_setting(missing: str) -> None:
+    env = {k: v for k, v in LIVE.items() if k != missing}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert missing in str(caught.value)
