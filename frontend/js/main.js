@@ -1,0 +1,38 @@
+// The Desk's entry point: one init list binds behaviour to data-* attributes.
+
+import { checkSession } from "./api.js";
+import { pickLanguage, translator } from "./i18n.js";
+import { LiveStream } from "./live.js";
+import { initDashboard } from "./views/dashboard.js";
+import { initLogin } from "./views/login.js";
+import { initSessionPage } from "./views/session.js";
+import { initLiveStatus } from "./views/status.js";
+import { initTicketPage } from "./views/ticket.js";
+import { initTicketList } from "./views/ticketList.js";
+
+/** @type {[string, (node: any, ctx: any) => void][]} */
+const INIT = [
+  ["[data-i18n]", (node, ctx) => (node.textContent = ctx.t(node.dataset.i18n))],
+  ["[data-i18n-placeholder]", (node, ctx) => (node.placeholder = ctx.t(node.dataset.i18nPlaceholder))],
+  ["[data-login]", initLogin],
+  ["[data-dashboard]", initDashboard],
+  ["[data-ticket-page]", initTicketPage],
+  ["[data-session-page]", initSessionPage],
+  ["[data-tickets-page]", initTicketList],
+  ["[data-live-status]", initLiveStatus],
+];
+
+function start() {
+  const lang = pickLanguage(navigator.languages || [navigator.language]);
+  document.documentElement.lang = lang === "pt" ? "pt-PT" : "en";
+  const live = "live" in document.body.dataset ? new LiveStream({ probe: checkSession }) : null;
+  const ctx = { lang, t: translator(lang), now: () => Date.now(), live };
+  for (const [selector, init] of INIT) {
+    for (const node of document.querySelectorAll(selector)) init(node, ctx);
+  }
+  if (live) live.start();
+  window.addEventListener("pagehide", () => live && live.stop());
+  window.addEventListener("pageshow", (event) => event.persisted && live && live.start());
+}
+
+start();

@@ -1,0 +1,172 @@
+// Pure data helpers for the Desk's views: no DOM here, so node --test covers them.
+
+export const STAGES = [
+  "started",
+  "domain_validated",
+  "dns_applied",
+  "account_created",
+  "infra_synced",
+  "completed",
+];
+
+export const EVENT_TYPES = [
+  "onboarding.started",
+  "domain.validated",
+  "dns.applied",
+  "account.created",
+  "infra.synced",
+  "onboarding.completed",
+  "onboarding.failed",
+];
+
+export const ACTIVE_LIMIT = 50;
+const STUCK_FACTOR = 3;
+const STUCK_FLOOR_SECONDS = 600;
+const STUCK_UNKNOWN_SECONDS = 3600;
+
+/**
+ * The funnel card's rows: one per stage with its count, ratios, bar width (relative to
+ * started) and the median time to the next stage.
+ * @param {any} funnel the funnel document of the API or of a `funnel` event
+ * @returns {{stage: string, count: number, ofStarted: number|null, ofPrevious: number|null,
+ *   width: number, medianSeconds: number|null}[]}
+ */
+export function funnelRows(funnel) {
+  const stages = funnel?.stages || {};
+  const started = stages.started || 0;
+  return STAGES.map((stage) => {
+    const count = stages[stage] || 0;
+    const conversion = funnel?.conversion?.[stage] || {};
+    const step = funnel?.time_to_convert?.[stage];
+    return {
+      stage,
+      count,
+      ofStarted: conversion.of_started ?? null,
+      ofPrevious: conversion.of_previous ?? null,
+      width: started ? Math.round((count / started) * 1000) / 10 : 0,
+      medianSeconds: step ? step.median_seconds ?? null : null,
+    };
+  });
+}
+
+/**
+ * Failed sessions by the furthest stage they reached, only the stages with failures.
+ * @param {any} funnel
+ * @returns {{stage: string, count: number}[]}
+ */
+export function failedRows(funnel) {
+  const byStage = funnel?.failed_by_stage || {};
+  return ["none", ...STAGES]
+    .map((stage) => ({ stage, count: byStage[stage] || 0 }))
+    .filter((row) => row.count > 0);
+}
+
+/**
+ * Whether an active session has been idle much longer than its stage's step usually
+ * takes: over 3x the median (and at least 10 min), or over an hour without a median.
+ * @param {{stage: string|null, last_event_at: string}} session
+ * @param {any} funnel
+ * @param {number} nowMs
+ * @returns {boolean}
+ */
+export function isStuck(session, funnel, nowMs) {
+  const last = Date.parse(session.last_event_at);
+  if (Number.isNaN(last)) return false;
+  const idle = (nowMs - last) / 1000;
+  if (session.stage === "completed") return false;
+  const median = session.stage ? funnel?.time_to_convert?.[session.stage]?.median_seconds : null;
+  const limit =
+    typeof median === "number" && median > 0
+      ? Math.max(STUCK_FACTOR * median, STUCK_FLOOR_SECONDS)
+      : STUCK_UNKNOWN_SECONDS;
+  return idle > limit;
+}
+
+/**
+ * The active-session list once a live `onboard` message is applied: the session is
+ * updated or added (active), or removed (completed or failed); newest activity first.
+ * Returns a new array; an older event never moves a session back.
+ * @param {any[]} sessions
+ * @param {any} message an `onboard` event's data
+ * @param {number} [limit]
+ * @returns {any[]}
+ */
+export function applyToActive(sessions, message, limit = ACTIVE_LIMIT) {
+  const others = sessions.filter((s) => s.session_id !== message.session_id);
+  if (message.status !== "active") return others;
+  const previous = sessions.find((s) => s.session_id === message.session_id);
+  const newer = !previous || Date.parse(message.occurred_at) >= Date.parse(previous.last_event_at);
+  const updated = {
+    session_id: message.session_id,
+    domain: newer ? message.domain : previous.domain,
+    stage: message.stage,
+    last_event_type: newer ? message.event_type : previous.last_event_type,
+    last_event_at: newer ? message.occurred_at : previous.last_event_at,
+    started_at: previous ? previous.started_at : message.occurred_at,
+  };
+  return [updated, ...others]
+    .sort((a, b) => Date.parse(b.last_event_at) - Date.parse(a.last_event_at))
+    .slice(0, limit);
+}
+
+/**
+ * A timeline with one more entry, kept in order (event time, then notes after events,
+ * then id) and without duplicates (same kind and id).
+ * @param {any[]} entries
+ * @param {any} entry {kind, id, occurred_at, ...}
+ * @returns {any[]}
+ */
+export function insertEntry(entries, entry) {
+  const kind = entry.kind || "event";
+  if (entries.some((e) => (e.kind || "event") === kind && e.id === entry.id)) return entries;
+  const next = [...entries, { ...entry, kind }];
+  next.sort(
+    (a, b) =>
+      Date.parse(a.occurred_at) - Date.parse(b.occurred_at) ||
+      (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1) ||
+      a.id - b.id,
+  );
+  return next;
+}
+
+/**
+ * A timeline entry made from a live `onboard` message.
+ * @param {any} message
+ * @returns {{kind: "event", id: number, event_type: string, occurred_at: string, data: any}}
+ */
+export function entryFromMessage(message) {
+  return {
+    kind: "event",
+    id: message.id,
+    event_type: message.event_type,
+    occurred_at: message.occurred_at,
+    data: message.data,
+  };
+}
+
+/**
+ * Entries of one event type (notes are kept), or all when `type` is empty.
+ * @param {any[]} entries
+ * @param {string} type
+ * @returns {any[]}
+ */
+export function filterEntries(entries, type) {
+  if (!type) return entries;
+  return entries.filter((e) => e.kind === "note" || e.event_type === type);
+}
+
+/**
+ * The stream URL for a page, with the last id seen when resuming.
+ * @param {Record<string, string | number | null | undefined>} params
+ * @param {string | null} lastEventId
+ * @returns {string}
+ */
+export function streamUrl(params, lastEventId) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") query.set(key, String(value));
+  }
+  if (lastEventId) query.set("last_event_id", lastEventId);
+  const text = query.toString();
+  return text ? `/api/v1/stream?${text}` : "/api/v1/stream";
+}

@@ -1,0 +1,51 @@
+// The funnel card: a bar per stage with its count, % of started and step conversion,
+// the median time to the next stage, and failed sessions by stage.
+
+import { el, fill } from "../dom.js";
+import { formatDuration, formatPercent } from "../format.js";
+import { label } from "../i18n.js";
+import { failedRows, funnelRows } from "../state.js";
+
+/**
+ * @param {HTMLElement} node
+ * @param {any} funnel
+ * @param {{t: Function}} ctx
+ */
+export function renderFunnel(node, funnel, { t }) {
+  const rows = funnelRows(funnel).map((row) => {
+    const fill_ = el("span", { class: "bar-fill" });
+    fill_.style.width = `${row.width}%`; // CSSOM, allowed by the CSP (no style attribute)
+    return el("li", { class: "funnel-row", "data-stage": row.stage }, [
+      el("span", { class: "funnel-label", text: label(t, "stage", row.stage) }),
+      el("span", { class: "bar" }, [fill_]),
+      el("span", { class: "funnel-count", "data-count": row.count, text: String(row.count) }),
+      el("span", {
+        class: "funnel-ratio",
+        text: t("funnel.ofStarted", { p: formatPercent(row.ofStarted) }),
+      }),
+      el("span", {
+        class: "funnel-ratio",
+        text: t("funnel.ofPrevious", { p: formatPercent(row.ofPrevious) }),
+      }),
+      row.stage === "completed"
+        ? el("span", { class: "funnel-median" })
+        : el("span", {
+            class: "funnel-median",
+            text: t("funnel.median", { d: formatDuration(row.medianSeconds) }),
+          }),
+    ]);
+  });
+  const failed = failedRows(funnel).map((row) =>
+    el("li", { "data-failed-stage": row.stage }, [
+      el("span", { text: label(t, "stage", row.stage) }),
+      el("span", { class: "funnel-count", text: String(row.count) }),
+    ]),
+  );
+  fill(node, [
+    el("p", { class: "muted", text: t("funnel.cohort", { n: funnel?.cohort ?? 0 }) }),
+    el("ol", { class: "funnel" }, rows),
+    el("h3", { text: t("funnel.failed") }),
+    el("p", { "data-failed-total": "", text: t("funnel.failedTotal", { n: funnel?.failed ?? 0 }) }),
+    el("ul", { class: "failed" }, failed),
+  ]);
+}
