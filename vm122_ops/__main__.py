@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import uvicorn
 
+import jsonlogs
+from jsonlogs import log_event
 from sqlfiles import SchemaTooNewError
 from vm122_ops import retention
 from vm122_ops.app import create_app
@@ -81,13 +84,21 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"vm122_ops: cannot open the database: {exc}", file=sys.stderr)
         return 2
-    print(f"vm122_ops: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    jsonlogs.configure("ops")
+    # The start-up configuration, secrets masked: their count and length only.
+    log_event(
+        logging.getLogger("vm122_ops"), "starting", host=settings.host, port=settings.port,
+        db=str(settings.db_path), window_hours=settings.window_hours,
+        retention_days=settings.retention_days,
+        webhook_secrets=f"{len(settings.webhook_secrets)} configured",
+        api_token=f"set ({len(settings.api_token)} characters)",
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         access_log=False,
-        log_level="info",
+        log_config=None,
         timeout_graceful_shutdown=5,
     )
     return 0

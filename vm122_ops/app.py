@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from vm122_ops import retention
+from vm122_ops.access_log import AccessLog
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
@@ -23,6 +26,7 @@ from vm122_ops.errors import RequestError, StorageUnavailable
 from vm122_ops.funnel import Window, compute_funnel
 from vm122_ops.headers import SecurityHeaders
 from vm122_ops.login import DeskSessions, LoginLimiter
+from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.responses import error
 from vm122_ops.routes import desk, health, onboard, pages, stream, webhooks
 from vm122_ops.settings import Settings
@@ -64,6 +68,7 @@ def routes() -> list[Route]:
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"]),
         Route("/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"]),
         Route("/api/v1/stream", stream.stream, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         # The Desk (docs/desk.md): pages, login, and their static modules and styles.
         Route("/", pages.dashboard, methods=["GET"]),
         Route("/tickets", pages.tickets, methods=["GET"]),
@@ -90,6 +95,7 @@ def create_app(
     stream_config: StreamConfig | None = None,
 ) -> Starlette:
     sessions = DeskSessions(settings.api_token, clock=clock)
+    metrics = OpsMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -104,6 +110,11 @@ def create_app(
                 return await compute_funnel(conn, db.queries, window)
 
         broker.start(funnel_of)
+        metrics.track_broker(broker)
+        purger = asyncio.create_task(
+            retention.purge_periodically(db, settings.retention_days, clock),
+            name="ops-retention",
+        )
         app.state.ops = AppState(
             settings=settings,
             db=db,
@@ -111,16 +122,21 @@ def create_app(
             broker=broker,
             sessions=sessions,
             limiter=LoginLimiter(),
+            metrics=metrics,
         )
         try:
             yield
         finally:
+            purger.cancel()
+            with suppress(asyncio.CancelledError):
+                await purger
             await broker.close()
             await db.close()
 
     return Starlette(
         routes=[*routes(), *static_mounts()],
         middleware=[
+            Middleware(AccessLog, metrics=metrics),
             Middleware(SecurityHeaders),
             Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
         ],

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vm122_ops.login import COOKIE_NAME, DeskSessions
 from vm122_ops.responses import error
 
-PROTECTED_PREFIXES = ("/api/v1/onboard", "/api/v1/desk", "/api/v1/stream")
+PROTECTED_PREFIXES = ("/api/v1/onboard", "/api/v1/desk", "/api/v1/stream", "/metrics")
 PAGE_PREFIXES = ("/tickets/", "/sessions/")
 PAGES = ("/", "/tickets")
 

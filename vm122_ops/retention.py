@@ -8,18 +8,24 @@ unit, so ingest interleaves with a purge instead of waiting behind it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
 
+from jsonlogs import log_event
 from vm122_ops.db import Database
+from vm122_ops.errors import StorageUnavailable
 from vm122_ops.funnel import HOUR_MS
 
 log = logging.getLogger("vm122_ops.retention")
 
 DAY_MS = 86_400_000
 BATCH = 1000
+INTERVAL_SECONDS = 3600.0
 MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
 
 
@@ -59,5 +65,18 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
 
     await db.write(rollups)
     if removed:
-        log.info("purged %d raw events received before %d", removed, cutoff)
+        log_event(log, "retention purge", removed=removed, cutoff_ms=cutoff)
     return removed
+
+
+async def purge_periodically(
+    db: Database, retention_days: int, clock: Callable[[], float]
+) -> None:
+    """The service's own purge: shortly after start, then every hour."""
+    await asyncio.sleep(60)
+    while True:
+        try:
+            await purge(db, retention_days, int(clock() * 1000))
+        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+            log.warning("retention purge failed, will retry: %s", exc)
+        await asyncio.sleep(INTERVAL_SECONDS)

@@ -31,8 +31,9 @@ async def funnel(request: Request) -> Response:
     state = app_state(request)
     window = Window(hours=window_hours(request, state.settings.window_hours),
                     now_ms=state.now_ms())
-    async with state.db.read() as conn:
-        document = await compute_funnel(conn, state.db.queries, window)
+    with state.metrics.funnel_seconds.time():
+        async with state.db.read() as conn:
+            document = await compute_funnel(conn, state.db.queries, window)
     return ok(**{k: v for k, v in document.items() if k != "ok"})
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import aiosqlite
 from starlette.requests import Request
 from starlette.responses import Response
 
 from vm122_ops import signatures
-from vm122_ops.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vm122_ops.errors import BadRequest, OpsError, PayloadTooLarge, UnsupportedMediaType
 from vm122_ops.events import parse_event
 from vm122_ops.ingest import IngestResult, store_event
 from vm122_ops.responses import ok
@@ -36,6 +38,23 @@ async def read_limited_body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 async def ingest_onboard(request: Request) -> Response:
     state = app_state(request)
+    metrics = state.metrics
+    started = time.perf_counter()
+    try:
+        result = await _ingest(request)
+    except OpsError as exc:
+        metrics.reject(exc)
+        raise
+    metrics.ingest_seconds.observe(time.perf_counter() - started)
+    if result.duplicate:
+        metrics.duplicates.inc()
+        return ok(200, duplicate=True, id=result.id, event_id=result.event.event_id)
+    metrics.events_accepted.labels(type=result.event.event_type).inc()
+    return ok(202, id=result.id, event_id=result.event.event_id)
+
+
+async def _ingest(request: Request) -> IngestResult:
+    state = app_state(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType("content-type must be application/json")
@@ -49,7 +68,4 @@ async def ingest_onboard(request: Request) -> Response:
     async def unit(conn: aiosqlite.Connection) -> IngestResult:
         return await store_event(conn, state.db.queries, event, received_at)
 
-    result = await state.db.write(unit)
-    if result.duplicate:
-        return ok(200, duplicate=True, id=result.id, event_id=webhook_id)
-    return ok(202, id=result.id, event_id=webhook_id)
+    return await state.db.write(unit)

@@ -1,0 +1,53 @@
+"""Logs of a real Ops process: JSON lines, request ids, and no secret anywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from tests.ops.test_durability import SECRET, TOKEN
+from tests.ops.test_verify_script import free_port
+
+
+def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "OPS_DB": str(tmp_path / "ops.db"), "OPS_PORT": str(port),
+           "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
+    process = subprocess.Popen([sys.executable, "-m", "vm122_ops"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        httpx.get(f"{url}/api/v1/desk/tickets", headers={"Authorization": f"Bearer {TOKEN}",
+                                                         "X-Request-ID": "trace-1"})
+        httpx.get(f"{url}/api/v1/desk/tickets", headers={"Authorization": "Bearer wrong"})
+        httpx.post(f"{url}/api/v1/webhooks/onboard", content=b"{}",
+                   headers={"content-type": "application/json", "webhook-id": "x",
+                            "webhook-timestamp": str(int(time.time())),
+                            "webhook-signature": "v1,AAAA"})
+        httpx.post(f"{url}/login", data={"token": "not-the-token-but-long"})
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=10)
+    text = stdout.decode() + stderr.decode()
+    lines = [line for line in text.splitlines() if line.strip()]
+    documents = [orjson.loads(line) for line in lines]  # every line is JSON
+    assert all({"ts", "level", "service", "msg"} <= set(d) for d in documents)
+    starting = next(d for d in documents if d["msg"] == "starting")
+    assert starting["port"] == port
+    requests = [d for d in documents if d["msg"] == "request"]
+    assert any(d["request_id"] == "trace-1" and d["status"] == 200 for d in requests)
+    assert {401} <= {d["status"] for d in requests}
+    for secret in (TOKEN, SECRET, SECRET.removeprefix("whsec_")):
+        assert secret not in text
