@@ -41,7 +41,7 @@ def test_sandbox_defaults() -> None:
 
 def test_sandbox_urls_follow_the_port_and_a_wildcard_host() -> None:
     settings = Settings.from_env(
-        {"OPS_WEBHOOK_SECRET": SECRET, "PORTAL_HOST": "0.0.0.0", "PORTAL_PORT": "9123"}
+        {"OPS_WEBHOOK_SECRET": SECRET, "PORTAL_HOST": "0.0.0.0", "PORTAL_PORT": "9123"}  # noqa: S104
     )
     assert settings.cloudflare_base_url.startswith("http://127.0.0.1:9123/sandbox/")
 
