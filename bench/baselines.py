@@ -1,0 +1,147 @@
+"""Ops' funnel beside the naive ways of computing it, on the same events, in-process.
+
+Three contenders, run in turn (ours, naive, DuckDB, ours, ...) so noise hits each alike:
+- ours: ``vm122_ops.funnel.compute_funnel`` on the service's own Database read snapshot;
+- naive: the seed's plan, json_extract over every webhook_events payload (SQLite);
+- DuckDB: the same aggregate over the same rows' denormalised columns, loaded in memory.
+
+All three are timed in this process without HTTP, so the ratios compare the work alone.
+The naive cells are checked against ours, so a ratio never compares different answers.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.latency import percentile
+from bench.seed import HOUR_MS
+from sqlfiles import load_queries
+from vm122_ops.db import Database
+from vm122_ops.events import STAGES, format_ms
+from vm122_ops.funnel import Window, build_funnel, compute_funnel
+
+SQL = load_queries(Path(__file__).resolve().parent / "sql")
+
+Cells = Counter[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ours_ms: float  # median of the runs
+    naive_ms: float
+    duckdb_ms: float | None
+    agree: bool  # naive and DuckDB cells give the same stages and failures as ours
+    runs: int
+    duckdb_error: str = ""
+
+    @property
+    def naive_ratio(self) -> float:
+        return self.naive_ms / self.ours_ms
+
+    @property
+    def duckdb_ratio(self) -> float | None:
+        return None if self.duckdb_ms is None else self.duckdb_ms / self.ours_ms
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ours_median_ms": round(self.ours_ms, 3),
+            "naive_median_ms": round(self.naive_ms, 3),
+            "duckdb_median_ms": None if self.duckdb_ms is None else round(self.duckdb_ms, 3),
+            "naive_ratio": round(self.naive_ratio, 1),
+            "duckdb_ratio": None if self.duckdb_ratio is None else round(self.duckdb_ratio, 1),
+            "answers_agree": self.agree,
+            "runs": self.runs,
+            "duckdb_error": self.duckdb_error,
+        }
+
+
+def summary_of(cells: Cells, now_ms: int, hours: int) -> tuple[dict[str, int], int]:
+    """(stages, failed) from (stage, status) cells, built by Ops' own build_funnel."""
+    steps: dict[int, Counter[int]] = {step: Counter() for step in range(len(STAGES) - 1)}
+    document = build_funnel(Window(hours=hours, now_ms=now_ms), cells, steps, [])
+    return dict(document["stages"]), int(document["failed"])
+
+
+async def compare(path: Path, hours: int, runs: int) -> Comparison:
+    now_ms = int(time.time() * 1000)
+    window = Window(hours=hours, now_ms=now_ms)
+    since_ms = now_ms - hours * HOUR_MS
+    db = Database(path)
+    await db.open()
+    naive_conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    duck, duckdb_error = _load_duckdb(path)
+    ours_s: list[float] = []
+    naive_s: list[float] = []
+    duck_s: list[float] = []
+    answers: list[tuple[dict[str, int], int]] = []
+    try:
+        for run in range(runs):
+            start = time.perf_counter()
+            async with db.read() as conn:
+                ours = await compute_funnel(conn, db.queries, window)
+            ours_s.append(time.perf_counter() - start)
+
+            start = time.perf_counter()
+            rows = naive_conn.execute(SQL["naive_funnel"], {"since": format_ms(since_ms)})
+            naive_cells: Cells = Counter({(s, st): n for s, st, n in rows.fetchall()})
+            naive_s.append(time.perf_counter() - start)
+
+            duck_cells: Cells | None = None
+            if duck is not None:
+                start = time.perf_counter()
+                result = duck.execute(SQL["duckdb_funnel"], {"since": since_ms}).fetchall()
+                duck_cells = Counter({(s, st): n for s, st, n in result})
+                duck_s.append(time.perf_counter() - start)
+            if run == 0:
+                answers.append((dict(ours["stages"]), int(ours["failed"])))
+                answers.append(summary_of(naive_cells, now_ms, hours))
+                if duck_cells is not None:
+                    answers.append(summary_of(duck_cells, now_ms, hours))
+    finally:
+        naive_conn.close()
+        if duck is not None:
+            duck.close()
+        await db.close()
+    return Comparison(
+        ours_ms=percentile(ours_s, 0.5) * 1000,
+        naive_ms=percentile(naive_s, 0.5) * 1000,
+        duckdb_ms=percentile(duck_s, 0.5) * 1000 if duck_s else None,
+        agree=all(answer == answers[0] for answer in answers),
+        runs=runs,
+        duckdb_error=duckdb_error,
+    )
+
+
+def _load_duckdb(path: Path) -> tuple[Any, str]:
+    """An in-memory DuckDB holding the store's events (via CSV: no extension download)."""
+    try:
+        import duckdb  # optional: the test extra installs it
+    except ImportError as exc:
+        return None, f"duckdb is not installed ({exc}); pip install -e '.[test]'"
+    with tempfile.TemporaryDirectory(prefix="bench-duckdb-") as folder:
+        csv_path = Path(folder) / "events.csv"
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            with csv_path.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["session_id", "event_type", "occurred_at"])
+                cursor = source.execute(SQL["export_rows"])
+                while rows := cursor.fetchmany(50_000):
+                    writer.writerows(rows)
+        finally:
+            source.close()
+        conn = duckdb.connect()
+        conn.execute(
+            "create table webhook_events as select * from read_csv("
+            "$path, header = true, columns = {'session_id': 'VARCHAR', "
+            "'event_type': 'VARCHAR', 'occurred_at': 'BIGINT'})",
+            {"path": str(csv_path)},
+        )
+    return conn, ""

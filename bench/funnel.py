@@ -1,0 +1,130 @@
+"""Benchmark 1: GET /api/v1/onboard/funnel at each store size, beside GET /healthz.
+
+For each size: Ops on the seeded store; funnel and /healthz requests alternate on two
+keep-alive connections (so the machine's noise hits both alike); then, with Ops stopped,
+Ops' funnel code beside the naive json_extract aggregate and DuckDB (bench/baselines.py).
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from bench.baselines import compare
+from bench.budgets import Figure, Section, budget, goal
+from bench.latency import Bound, Summary, alternate
+from bench.plan import Plan
+from bench.seed import cached_store
+from bench.services import HOST, Credentials, Fleet, ServiceError
+from bench.wire import Connection
+
+FUNNEL_BUDGET_MS = 500.0
+HEALTHZ_RATIO_GOAL = 3.0
+FLAT_GOAL = 1.5
+
+
+def label(size: int) -> str:
+    return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+async def measure_http(
+    port: int, headers: dict[str, str], hours: int, bound: Bound
+) -> tuple[Summary, Summary, dict[str, object]]:
+    """(funnel, healthz) latencies alternated on one server; and the first funnel body."""
+    funnel_conn = await Connection.open(HOST, port)
+    health_conn = await Connection.open(HOST, port)
+    path = f"/api/v1/onboard/funnel?hours={hours}"
+    try:
+        first = await funnel_conn.request("GET", path, headers)
+        if first.status != 200:
+            raise ServiceError(f"GET {path} answered {first.status}: {first.body[:200]!r}")
+        document = orjson.loads(first.body)
+
+        async def funnel() -> float:
+            seconds, reply = await funnel_conn.timed("GET", path, headers)
+            if reply.status != 200:
+                raise ServiceError(f"GET {path} answered {reply.status}")
+            return seconds
+
+        async def healthz() -> float:
+            seconds, reply = await health_conn.timed("GET", "/healthz")
+            if reply.status != 200:
+                raise ServiceError(f"GET /healthz answered {reply.status}")
+            return seconds
+
+        funnel_s, health_s = await alternate([funnel, healthz], bound)
+    finally:
+        await funnel_conn.close()
+        await health_conn.close()
+    return Summary.of(funnel_s), Summary.of(health_s), document
+
+
+def http_figures(
+    size: int, funnel: Summary, healthz: Summary, *, judged: bool
+) -> list[Figure]:
+    """The HTTP figures of one size; ``judged``: this size carries the 500 ms budget."""
+    name = label(size)
+    return [
+        Figure(f"funnel.{size}.p50_ms", f"funnel p50 at {name}", funnel.p50, "ms"),
+        Figure(
+            f"funnel.{size}.p95_ms",
+            f"funnel p95 at {name}",
+            funnel.p95,
+            "ms",
+            budget(FUNNEL_BUDGET_MS) if judged else None,
+        ),
+        Figure(f"funnel.{size}.p99_ms", f"funnel p99 at {name}", funnel.p99, "ms"),
+        Figure(f"healthz.{size}.p95_ms", f"GET /healthz p95 (same server, {name})",
+               healthz.p95, "ms"),
+        Figure(
+            f"funnel.{size}.healthz_ratio",
+            f"funnel p95 / healthz p95 at {name}",
+            funnel.p95 / healthz.p95,
+            "x",
+            goal(HEALTHZ_RATIO_GOAL),
+        ),
+    ]
+
+
+async def run(plan: Plan) -> Section:
+    section = Section("1 funnel")
+    creds = Credentials()
+    p95s: dict[int, float] = {}
+    for size in plan.funnel_sizes:
+        store = cached_store(size)
+        hours = store.window_hours()
+        async with Fleet() as fleet:
+            ops = await fleet.ops(creds, store.path)
+            funnel, healthz, document = await measure_http(
+                ops.port, creds.bearer, hours, plan.funnel
+            )
+        p95s[size] = funnel.p95
+        section.add(*http_figures(size, funnel, healthz, judged=size == plan.largest))
+        comparison = await compare(store.path, hours, plan.compare_runs)
+        name = label(size)
+        agree = "" if comparison.agree else "answers differ from ours!"
+        section.add(
+            Figure(f"funnel.{size}.naive_ratio", f"naive json_extract / ours at {name}",
+                   comparison.naive_ratio, "x", note=agree),
+            Figure(f"funnel.{size}.duckdb_ratio", f"DuckDB / ours at {name}",
+                   comparison.duckdb_ratio, "x", note=comparison.duckdb_error or agree),
+        )
+        section.details[str(size)] = {
+            "events": store.events,
+            "sessions": store.sessions,
+            "window_hours": hours,
+            "cohort_in_response": document.get("cohort"),
+            "funnel": funnel.as_dict(),
+            "healthz": healthz.as_dict(),
+            "in_process": comparison.as_dict(),
+        }
+    smallest, largest = min(p95s), max(p95s)
+    section.add(
+        Figure(
+            "funnel.flatness",
+            f"flat: p95 at {label(largest)} / p95 at {label(smallest)}",
+            p95s[largest] / p95s[smallest],
+            "x",
+            goal(FLAT_GOAL),
+        )
+    )
+    return section

@@ -1,0 +1,157 @@
+"""Benchmark 4: signed events per second into Ops with 32 concurrent senders.
+
+Beside it, in alternating slices on the same server, the ceiling for a trivial POST of
+the same size. Ops has no trivial POST route yet, so the ceiling is POST /healthz with
+the same headers and body: the router answers 405 without touching the store, after
+uvicorn has read the whole body, which is the HTTP and framework cost of a POST of that
+size. (GET /healthz, which does touch the database, is measured too.) Every 2xx must be
+durable: after the run Ops is SIGKILLed and the stored rows are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.budgets import Figure, Section, budget, goal
+from bench.deliveries import INGEST_PATH, Delivery, wizard_runs
+from bench.latency import Summary
+from bench.plan import Plan
+from bench.seed import CACHE_DIR
+from bench.services import HOST, Credentials, Fleet, kill
+from bench.wire import Connection
+
+SENDERS = 32
+CEILING_GOAL_PCT = 50.0
+EXPECTED_RATE = 2500  # deliveries built per second of ingest slice; the slice ends early
+# if they run out (its rate is still right: it is divided by its own elapsed time).
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def add(self, seconds: float, status: int) -> None:
+        self.latencies.append(seconds)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+async def blast(
+    conns: list[Connection],
+    requests: Iterator[tuple[str, str, dict[str, str], bytes]],
+    seconds: float,
+    tally: Tally,
+) -> None:
+    """Every connection sends requests from the shared iterator until time runs out."""
+    until = time.monotonic() + seconds
+
+    async def sender(conn: Connection) -> None:
+        for method, path, headers, body in requests:
+            elapsed, reply = await conn.timed(method, path, headers, body)
+            tally.add(elapsed, reply.status)
+            if time.monotonic() >= until:
+                return
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(conn) for conn in conns))
+    tally.seconds += time.perf_counter() - started
+
+
+def ingest_requests(
+    deliveries: list[Delivery],
+) -> Iterator[tuple[str, str, dict[str, str], bytes]]:
+    for d in deliveries:
+        yield "POST", INGEST_PATH, d.headers, d.body
+
+
+def trivial_requests(sample: Delivery) -> Iterator[tuple[str, str, dict[str, str], bytes]]:
+    while True:
+        yield "POST", "/healthz", sample.headers, sample.body
+
+
+def healthz_requests() -> Iterator[tuple[str, str, dict[str, str], bytes]]:
+    while True:
+        yield "GET", "/healthz", {}, b""
+
+
+def stored_rows(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("select count(*) from webhook_events").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def run(plan: Plan) -> Section:
+    section = Section("4 ingest")
+    creds = Credentials()
+    per_slice = int(EXPECTED_RATE * plan.ingest_seconds)
+    ingest, trivial, health = Tally(), Tally(), Tally()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ingest-", dir=CACHE_DIR) as folder:
+        db = Path(folder) / "ops.db"
+        async with Fleet() as fleet:
+            ops = await fleet.ops(creds, db)
+            conns = [await Connection.open(HOST, ops.port) for _ in range(SENDERS)]
+            try:
+                for number in range(plan.ingest_slices):
+                    batch = wizard_runs(creds, f"ingest{number}", per_slice)
+                    await blast(conns, ingest_requests(batch), plan.ingest_seconds, ingest)
+                    await blast(conns, trivial_requests(batch[0]), plan.ingest_seconds, trivial)
+                    await blast(conns, healthz_requests(), plan.ingest_seconds / 2, health)
+            finally:
+                for conn in conns:
+                    await conn.close()
+            kill(ops)  # SIGKILL: whatever was acknowledged must already be committed
+        stored = stored_rows(db)
+    accepted = ingest.statuses.get(202, 0)
+    latency = Summary.of(ingest.latencies)
+    ceiling_label = "POST /healthz, same body (405: no trivial POST route yet)"
+    section.add(
+        Figure("ingest.events_per_s", f"ingest events/s, {SENDERS} senders", ingest.rate, "/s"),
+        Figure("ingest.ceiling_per_s", f"ceiling: {ceiling_label}", trivial.rate, "/s"),
+        Figure("ingest.healthz_per_s", "GET /healthz/s, same senders", health.rate, "/s"),
+        Figure(
+            "ingest.pct_of_ceiling",
+            "ingest rate / trivial POST ceiling",
+            100 * ingest.rate / trivial.rate if trivial.rate else None,
+            "%",
+            goal(CEILING_GOAL_PCT, "higher"),
+        ),
+        Figure("ingest.p50_ms", "ingest latency p50", latency.p50, "ms"),
+        Figure("ingest.p99_ms", "ingest latency p99", latency.p99, "ms"),
+        Figure(
+            "ingest.lost",
+            "2xx answers missing from the store after SIGKILL",
+            float(max(accepted - stored, 0)),
+            "",
+            budget(1),
+        ),
+    )
+    details: dict[str, Any] = {
+        "senders": SENDERS,
+        "body_bytes": len(wizard_runs(creds, "size", 1)[0].body),
+        "ingest": {"statuses": ingest.statuses, "seconds": ingest.seconds,
+                   "latency": latency.as_dict()},
+        "trivial_post": {"statuses": trivial.statuses, "seconds": trivial.seconds},
+        "get_healthz": {"statuses": health.statuses, "seconds": health.seconds},
+        "accepted_202": accepted,
+        "stored_rows": stored,
+    }
+    unexpected = {s: n for s, n in ingest.statuses.items() if s != 202}
+    if unexpected:
+        details["unexpected_ingest_statuses"] = unexpected
+    section.details.update(details)
+    return section
