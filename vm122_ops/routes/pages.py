@@ -55,10 +55,17 @@ def safe_next(value: str | None) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """A cross-site form must not log the browser in or out (login CSRF)."""
+    """A cross-site form must not log the browser in or out (login CSRF).
+
+    Browsers say where a request comes from in Sec-Fetch-Site; older ones in Origin.
+    A client that sends neither is not a browser, and cannot carry a victim's cookie.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
+    if origin is None:
+        return True
     return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 

@@ -24,6 +24,9 @@ from vm122_ops.routes.onboard import window_hours
 from vm122_ops.state import app_state
 
 MAX_ID_DIGITS = 18
+# The stream's event names (docs/desk.md; frontend/js/live.js listens to each).
+ONBOARD, FUNNEL, RESET = "onboard", "funnel", "reset"
+EVENT_NAMES = (ONBOARD, FUNNEL, RESET)
 
 
 def _last_event_id(request: Request) -> int | None:
@@ -74,10 +77,10 @@ async def stream(request: Request) -> Response:
                     yield ServerSentEvent(comment="stream closed: resume from your last id")
                     return
                 if isinstance(item, FunnelSnapshot):
-                    yield ServerSentEvent(data=item.data, event="funnel")
+                    yield ServerSentEvent(data=item.data, event=FUNNEL)
                 elif item.id > cursor:
                     cursor = item.id
-                    yield ServerSentEvent(data=item.data, event="onboard", id=str(item.id))
+                    yield ServerSentEvent(data=item.data, event=ONBOARD, id=str(item.id))
         finally:
             broker.unsubscribe(subscriber)
 
@@ -105,7 +108,7 @@ async def _replay(
         reason = "gap"  # ids are dense, so this bounds the rows to replay
     if reason is not None:
         body = orjson.dumps({"head": head, "reason": reason}).decode()
-        yield ServerSentEvent(data=body, event="reset", id=str(head))
+        yield ServerSentEvent(data=body, event=RESET, id=str(head))
         return
     assert last_id is not None
     after = last_id
@@ -120,7 +123,7 @@ async def _replay(
             if not subscriber.matches(message["session_id"], message["ticket_id"]):
                 continue
             yield ServerSentEvent(
-                data=orjson.dumps(message).decode(), event="onboard", id=str(message["id"])
+                data=orjson.dumps(message).decode(), event=ONBOARD, id=str(message["id"])
             )
         if rows:
             after = int(rows[-1]["id"])

@@ -1,0 +1,152 @@
+"""The Desk in a real browser: Debian's Chromium driven by Playwright, against Ops under a
+real uvicorn on 127.0.0.1. Never skipped: scripts/test installs Chromium when missing."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from tests.desk.harness import FAST, TOKEN, OpsServer, post_event
+
+CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+XSS = "<img src=x onerror=alert(1)>"
+WAIT = 10_000  # ms, for anything that should appear by itself
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+def count(page: Page, stage: str) -> Locator:
+    return page.locator(f'[data-stage="{stage}"] .funnel-count')
+
+
+async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = OpsServer(db_path=tmp_path / "ops.db", config=dataclasses.replace(FAST, retry_ms=300))
+    await server.start()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    context = await browser.new_context(locale="pt-PT", viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        fetched: list[str] = []  # the dashboard's REST fetches (it refetches on reset only)
+        page.on("request", lambda request: fetched.append(request.url))
+        base = server.base_url
+        api = httpx.AsyncClient(
+            base_url=base, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
+        )
+
+        # A stranger is sent to the login page; the token logs in and comes back.
+        await page.goto(base + "/")
+        assert page.url == base + "/login?next=/"
+        await page.fill("input[name=token]", TOKEN)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(base + "/")
+        await expect(page.locator("h2").first).to_have_text("Funil de adesão")
+        status = page.locator("[data-live-status]")
+        await expect(status).to_have_attribute("data-state", "live", timeout=WAIT)
+        await expect(count(page, "started")).to_have_text("0")
+
+        # Events posted to Ops show up without a reload: counts and active sessions.
+        await post_event(api, "onboarding.started", "s1", domain="loja-um.pt")
+        await post_event(api, "onboarding.started", "s2", domain="loja-dois.pt")
+        await post_event(api, "domain.validated", "s1", domain="loja-um.pt")
+        await expect(count(page, "started")).to_have_text("2", timeout=WAIT)
+        await expect(count(page, "domain_validated")).to_have_text("1", timeout=WAIT)
+        rows = page.locator("[data-active] tr[data-session-id]")
+        await expect(rows).to_have_count(2, timeout=WAIT)
+        await expect(page.locator('tr[data-session-id="s1"] td').nth(1)).to_have_text(
+            "Domínio validado"
+        )
+
+        # Hostile text in the domain and the data is shown as text and runs nothing.
+        await post_event(api, "onboarding.started", "xss", domain=XSS, note=XSS)
+        await post_event(api, "account.created", "xss", domain=XSS, note=XSS)
+        xss_row = page.locator('tr[data-session-id="xss"] a')
+        await expect(xss_row).to_have_text(XSS, timeout=WAIT)
+        ticket_row = page.locator("[data-recent-tickets] tr[data-ticket-id]")
+        await expect(ticket_row).to_have_count(1, timeout=WAIT)
+        assert await page.locator("img").count() == 0
+
+        # The ticket page: domain, tags, timeline; new entries appear live.
+        listing = (await api.get("/api/v1/desk/tickets", params={"session_id": "xss"})).json()
+        ticket_id = listing["tickets"][0]["id"]
+        ticket = await context.new_page()
+        ticket.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        ticket.on("pageerror", lambda error: errors.append(str(error)))
+        await ticket.goto(f"{base}/tickets/{ticket_id}")
+        await expect(ticket.locator("[data-domain]")).to_have_text(XSS, timeout=WAIT)
+        entries = ticket.locator("[data-timeline] li.entry")
+        await expect(entries).to_have_count(2)
+        await expect(entries.nth(0).locator(".entry-body")).to_contain_text(f"note={XSS}")
+        await expect(ticket.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        await post_event(api, "infra.synced", "xss", domain=XSS)
+        await expect(entries).to_have_count(3, timeout=WAIT)
+        await post_event(api, "onboarding.completed", "xss", domain=XSS)
+        await expect(ticket.locator(".tag-ready")).to_have_text("ready_for_ops", timeout=WAIT)
+        await expect(ticket.locator('[data-timeline] li[data-kind="note"]')).to_have_count(1)
+        assert await ticket.locator("img").count() == 0
+        await ticket.screenshot(path=str(ARTIFACTS / "desk-ticket.png"), full_page=True)
+        await ticket.close()
+
+        # Drop the connection: Ops goes away; events arrive meanwhile (through another
+        # Ops on the same database); when Ops is back the Desk catches up from its last id.
+        refetches = sum("/api/v1/onboard/funnel" in url for url in fetched)
+        await server.stop()
+        await expect(status).to_have_attribute("data-state", "reconnecting", timeout=WAIT)
+        side = OpsServer(db_path=server.db_path, config=server.config)
+        await side.start()
+        async with httpx.AsyncClient(
+            base_url=side.base_url, headers={"authorization": f"Bearer {TOKEN}"}
+        ) as side_api:
+            await post_event(side_api, "onboarding.started", "missed", domain="perdido.pt")
+            await post_event(side_api, "domain.validated", "missed", domain="perdido.pt")
+        await side.stop()
+        await expect(page.locator('tr[data-session-id="missed"]')).to_have_count(0)
+        await server.start()
+        await expect(status).to_have_attribute("data-state", "live", timeout=20_000)
+        await expect(page.locator('tr[data-session-id="missed"] a')).to_have_text(
+            "perdido.pt", timeout=WAIT
+        )
+        await expect(count(page, "started")).to_have_text("4", timeout=WAIT)
+        await expect(count(page, "domain_validated")).to_have_text("3", timeout=WAIT)
+        # It reconnected and caught up by replay after its last id: a connection without
+        # one would have got a reset, and the dashboard refetches the funnel on a reset.
+        assert sum("/api/v1/stream" in url for url in fetched) >= 2
+        assert sum("/api/v1/onboard/funnel" in url for url in fetched) == refetches
+        await page.screenshot(path=str(ARTIFACTS / "desk-dashboard.png"), full_page=True)
+
+        assert dialogs == []
+        assert errors == []
+        await api.aclose()
+    finally:
+        await context.close()
+        await server.stop()
