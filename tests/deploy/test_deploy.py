@@ -1,0 +1,381 @@
+"""The deploy files (deploy/, docs/deploy.md): checked with the real tools, the environment
+templates complete, and both services started the way the units start them."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+CHECK = ROOT / "scripts" / "check-deploy"
+INSTALL_DIR = "/opt/onboard-funnel"  # where docs/deploy.md puts the release
+# uvicorn re-raises SIGTERM after its graceful shutdown; systemd counts death by SIGTERM
+# after `systemctl stop` as a clean exit, so Restart=on-failure does not fire.
+CLEAN_STOP = (0, -signal.SIGTERM)
+
+# Documented in a template although the service does not read them itself.
+EXTERNAL = {
+    "SSL_CERT_FILE": "read by the Portal's HTTP client (httpx) for an internal CA",
+}
+
+
+# -- the real tools -----------------------------------------------------------------------
+
+
+def check_deploy(deploy: Path = DEPLOY) -> subprocess.CompletedProcess[str]:
+    # Generous timeout: the first run on a bare Debian installs systemd, nginx and openssl.
+    return subprocess.run(
+        [str(CHECK), str(deploy)], capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_check_deploy_passes_on_the_deploy_files() -> None:
+    result = check_deploy()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: vm122-ops.service vm112-portal.service" in result.stdout
+    assert "Overall exposure level for vm122-ops.service" in result.stdout
+    assert "Overall exposure level for vm112-portal.service" in result.stdout
+    assert "ok: nginx-vm122-ops.conf" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        pytest.param("vm122-ops.service", "Restart=on-failure", "Restart=on-failur",
+                     "systemd-analyze verify reported problems", id="unit-bad-value"),
+        pytest.param("vm112-portal.service", "PrivateTmp=yes", "PrivateTemp=yes",
+                     "systemd-analyze verify reported problems", id="unit-unknown-key"),
+        pytest.param("vm112-portal.service",
+                     "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\n"
+                     "PrivateTmp=yes\nPrivateDevices=yes\n", "",
+                     "vm112-portal.service: exposure over 2.0", id="unit-less-hardening"),
+        pytest.param("nginx-vm122-ops.conf", "proxy_buffering off;", "proxy_bufering off;",
+                     "nginx -t rejected", id="nginx-typo"),
+        # OCSP stapling cannot work with a self-signed certificate: nginx warns.
+        pytest.param("nginx-vm122-ops.conf", "ssl_session_tickets off;",
+                     "ssl_session_tickets off;\n    ssl_stapling on;",
+                     "nginx -t warned", id="nginx-warning"),
+    ],
+)
+def test_check_deploy_fails_on_a_broken_file(
+    tmp_path: Path, name: str, old: str, new: str, message: str
+) -> None:
+    broken = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, broken)
+    text = (broken / name).read_text()
+    assert old in text
+    (broken / name).write_text(text.replace(old, new, 1))
+    result = check_deploy(broken)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_nginx_site_keeps_the_stream_unbuffered() -> None:
+    site = (DEPLOY / "nginx-vm122-ops.conf").read_text()
+    stream = site.split("location = /api/v1/stream {", 1)[1].split("}", 1)[0]
+    assert "proxy_buffering off;" in stream
+    assert "proxy_read_timeout 1h;" in stream
+    assert "gzip off;" in stream
+    assert re.search(r"listen 443 ssl http2;", site)
+    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "Host"):
+        assert f"proxy_set_header {header} " in site
+
+
+# -- environment templates ----------------------------------------------------------------
+
+_ASSIGN = re.compile(r'([A-Z][A-Z0-9_]*)=("[^"\\$`]*"|[^\s"\'\\$`]*)')
+_COMMENTED = re.compile(r"#([A-Z][A-Z0-9_]*)=")
+
+
+@dataclass(frozen=True)
+class EnvTemplate:
+    values: dict[str, str]  # NAME=value lines, as systemd reads them
+    commented: frozenset[str]  # "#NAME=default" lines: optional settings
+
+    @property
+    def documented(self) -> set[str]:
+        return set(self.values) | self.commented
+
+
+def read_env_template(path: Path) -> EnvTemplate:
+    """Parse the subset of systemd's EnvironmentFile syntax the templates keep to (and that
+    sh reads the same way): NAME=value or NAME="value", comments starting with #."""
+    values: dict[str, str] = {}
+    commented: set[str] = set()
+    annotated = False  # the block of lines (up to a blank line) has a comment so far
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            annotated = False
+        elif line.startswith("#"):
+            annotated = True
+            if match := _COMMENTED.match(line):
+                commented.add(match.group(1))
+        else:
+            match = _ASSIGN.fullmatch(line)
+            assert match, f"{path.name}:{number}: not NAME=value or NAME=\"value\": {line!r}"
+            name, value = match.groups()
+            assert name not in values, f"{path.name}:{number}: {name} is set twice"
+            assert annotated, f"{path.name}:{number}: {name} has no comment above it"
+            values[name] = value[1:-1] if value.startswith('"') else value
+    return EnvTemplate(values=values, commented=frozenset(commented))
+
+
+def _is_env(node: ast.expr) -> bool:
+    """`env`, `environ` or `os.environ`: the mappings the services read settings from."""
+    if isinstance(node, ast.Name):
+        return node.id in ("env", "environ")
+    return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+
+def _literal(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _name_of(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def variables_read(package: str) -> set[str]:
+    """Every environment variable a package reads: env.get("X"), env["X"], os.getenv("X"),
+    and helpers called as helper(env, "X", ...)."""
+    names: set[str] = set()
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            found: str | None = None
+            if isinstance(node, ast.Subscript) and _is_env(node.value):
+                found = _literal(node.slice)
+            elif isinstance(node, ast.Call) and node.args:
+                func = node.func
+                if isinstance(func, ast.Attribute) and func.attr in ("get", "pop"):
+                    found = _literal(node.args[0]) if _is_env(func.value) else None
+                elif _name_of(func) == "getenv":
+                    found = _literal(node.args[0])
+                else:
+                    for first, second in zip(node.args, node.args[1:], strict=False):
+                        if _is_env(first) and (found := _literal(second)):
+                            break
+            if found:
+                names.add(found)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("package", "template", "core"),
+    [
+        pytest.param("vm122_ops", "ops.env.example",
+                     {"OPS_DB", "OPS_WEBHOOK_SECRET", "OPS_API_TOKEN"}, id="ops"),
+        pytest.param("vm112_portal", "portal.env.example",
+                     {"PORTAL_DB", "OPS_URL", "CARBONIO_ADMIN_PASSWORD"}, id="portal"),
+    ],
+)
+def test_env_template_documents_every_variable_the_service_reads(
+    package: str, template: str, core: set[str]
+) -> None:
+    read = variables_read(package)
+    assert core <= read, f"the scanner missed {sorted(core - read)} in {package}"
+    documented = read_env_template(DEPLOY / template).documented
+    assert sorted(read - documented) == [], f"undocumented in deploy/{template}"
+    unknown = documented - read - set(EXTERNAL)
+    assert sorted(unknown) == [], f"deploy/{template} documents what {package} never reads"
+
+
+def test_env_templates_leave_the_secrets_empty() -> None:
+    ops = read_env_template(DEPLOY / "ops.env.example").values
+    portal = read_env_template(DEPLOY / "portal.env.example").values
+    assert ops["OPS_WEBHOOK_SECRET"] == ops["OPS_API_TOKEN"] == ""
+    assert portal["OPS_WEBHOOK_SECRET"] == portal["CARBONIO_ADMIN_PASSWORD"] == ""
+    assert portal["CLOUDFLARE_API_TOKEN"] == ""
+
+
+# -- the units, followed as docs/deploy.md does -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    exec_start: list[str]
+    working_directory: str
+    environment: dict[str, str]
+    environment_file: str
+    state_directory: str
+    directives: dict[str, str]
+
+
+def read_unit(name: str) -> Unit:
+    directives: dict[str, str] = {}
+    environment: dict[str, str] = {}
+    for line in (DEPLOY / name).read_text().splitlines():
+        if "=" not in line or line.startswith(("#", "[")):
+            continue
+        key, value = line.split("=", 1)
+        if key == "Environment":
+            for item in shlex.split(value):
+                name, _, setting = item.partition("=")
+                environment[name] = setting
+        directives[key] = value
+    return Unit(
+        exec_start=shlex.split(directives["ExecStart"]),
+        working_directory=directives["WorkingDirectory"],
+        environment=environment,
+        environment_file=directives["EnvironmentFile"],
+        state_directory=directives["StateDirectory"],
+        directives=directives,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def webhook_secret() -> str:
+    """As docs/deploy.md, "Install", step 4."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass
+class Service:
+    unit: Unit
+    env: dict[str, str]
+    state: Path
+    process: subprocess.Popen[str] | None = None
+
+    def argv(self) -> list[str]:
+        """ExecStart with the release moved to this checkout and its venv's python to ours."""
+        program, *args = self.unit.exec_start
+        assert program == f"{INSTALL_DIR}/.venv/bin/python"
+        return [sys.executable, *(arg.replace(INSTALL_DIR, str(ROOT)) for arg in args)]
+
+    def start(self) -> subprocess.Popen[str]:
+        assert self.unit.working_directory == INSTALL_DIR
+        # systemd creates StateDirectory= (mode 0750) and starts with a clean environment.
+        self.state.mkdir(mode=0o750, exist_ok=True)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self.unit.environment}
+        env.update(self.env)
+        self.process = subprocess.Popen(
+            self.argv(), cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        return self.process
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM, as systemctl stop; waits at most the unit's TimeoutStopSec."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        timeout = float(self.unit.directives["TimeoutStopSec"].removesuffix("s"))
+        try:
+            _, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+            pytest.fail(f"did not stop within {timeout} s: {err}")
+        return self.process.returncode, err
+
+
+def service(name: str, template: str, tmp_path: Path, **secrets_: str) -> Service:
+    unit = read_unit(name)
+    assert unit.environment_file == f"/etc/onboard-funnel/{template.removesuffix('.example')}"
+    values = read_env_template(DEPLOY / template).values
+    for key, value in secrets_.items():
+        assert values[key] == "", f"{key} is to be generated, not shipped"
+        values[key] = value
+    state_dir = f"/var/lib/{unit.state_directory}"
+    state = tmp_path / unit.state_directory
+    values = {key: value.replace(state_dir, str(state)) for key, value in values.items()}
+    return Service(unit=unit, env=values, state=state)
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> httpx.Response:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode}: {process.communicate()[1]}")
+        try:
+            return httpx.get(f"{base_url}/healthz", timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"{base_url}/healthz did not answer within 15 s")
+
+
+@pytest.fixture
+def ops(tmp_path: Path) -> Iterator[Service]:
+    ops = service("vm122-ops.service", "ops.env.example", tmp_path,
+                  OPS_WEBHOOK_SECRET=webhook_secret(), OPS_API_TOKEN=secrets.token_urlsafe(32))
+    assert ops.env["OPS_HOST"] == "127.0.0.1"
+    ops.env["OPS_PORT"] = str(free_port())
+    yield ops
+    if ops.process is not None and ops.process.poll() is None:
+        ops.stop()
+
+
+def test_ops_starts_from_its_unit_and_answers_healthz(ops: Service) -> None:
+    process = ops.start()
+    response = wait_healthy(f"http://127.0.0.1:{ops.env['OPS_PORT']}", process)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "database": "ok"}
+    # The database went where the environment file says, inside the StateDirectory.
+    assert Path(ops.env["OPS_DB"]).parent == ops.state
+    assert Path(ops.env["OPS_DB"]).is_file()
+    code, err = ops.stop()
+    assert code in CLEAN_STOP
+    # journald keeps stderr: the secrets from the environment file must not be in it.
+    assert ops.env["OPS_API_TOKEN"] not in err
+    assert ops.env["OPS_WEBHOOK_SECRET"].removeprefix("whsec_") not in err
+
+
+def test_ops_refuses_a_newer_schema_and_the_unit_does_not_restart_it(ops: Service) -> None:
+    ops.state.mkdir(mode=0o750)
+    with sqlite3.connect(ops.env["OPS_DB"]) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    process = ops.start()
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert ops.unit.directives["RestartPreventExitStatus"] == "2"
+    assert len(err.strip().splitlines()) == 1
+    # docs/deploy.md quotes the message word for word (with other version numbers).
+    message = re.sub(r"\d+", "N", err.strip())
+    documented = re.sub(r"\d+", "N", (ROOT / "docs" / "deploy.md").read_text())
+    assert message in documented
+
+
+def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -> None:
+    """Both units side by side: the Portal with the same generated secret, on the sandbox
+    providers (the template's trial setting), on the loopback and pointed at this Ops
+    instead of VM122's nginx name."""
+    ops_url = f"http://127.0.0.1:{ops.env['OPS_PORT']}"
+    wait_healthy(ops_url, ops.start())
+    portal = service("vm112-portal.service", "portal.env.example", tmp_path,
+                     OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"])
+    portal.env.update(PORTAL_HOST="127.0.0.1", PORTAL_PORT=str(free_port()), OPS_URL=ops_url,
+                      PORTAL_PROVIDERS="sandbox")
+    process = portal.start()
+    try:
+        response = wait_healthy(f"http://127.0.0.1:{portal.env['PORTAL_PORT']}", process)
+        assert response.status_code == 200
+        assert response.json()["database"] == "ok"
+        assert Path(portal.env["PORTAL_DB"]).parent == portal.state
+    finally:
+        code, err = portal.stop()
+    assert code in CLEAN_STOP, err
