@@ -1,0 +1,197 @@
+"""Benchmark 3: what webhook emission adds to the Portal's wizard requests.
+
+Four Portals (sandbox providers) run side by side, each with its own store:
+- off: emission switched off (PORTAL_EMIT=off), the baseline;
+- up: emitting to a real Ops;
+- down: emitting to a closed loopback port;
+- hanging: emitting to a socket that accepts and never answers.
+Wizard runs (validate-domain, dns/cloudflare/apply, account/create, each a new session)
+go to the four in turn, rotating which goes first, so the machine's noise hits them
+alike. Figure: p99 over all wizard requests of a case minus the baseline's p99.
+
+The Portal has no emission switch yet. Whether "off" really emitted nothing is checked
+in its outbox afterwards; when it did emit, its figures are an identical second "up"
+(the spread between the two is the run's noise floor), "up" cannot be judged (PENDING),
+and "down" and "hanging" are judged against "up" instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.budgets import Figure, Section, budget, goal
+from bench.latency import Summary, percentile
+from bench.plan import Plan
+from bench.seed import CACHE_DIR
+from bench.services import HOST, Credentials, Fleet, HangingListener, ServiceError, free_port
+from bench.wire import Connection
+
+BUDGET_MS = 200.0
+GOAL_MS = 2.0
+EMIT_SWITCH = {"PORTAL_EMIT": "off"}
+API = "/api/v1/onboarding"
+JSON = {"content-type": "application/json"}
+CASES = ("off", "up", "down", "hanging")
+
+
+@dataclass
+class Case:
+    name: str
+    port: int
+    db: Path
+    conn: Connection | None = None
+    latencies: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
+
+    async def wizard(self, number: int) -> None:
+        assert self.conn is not None
+        session = f"emit-{self.name}-{number}"
+        domain = f"bench-{self.name}-{number}.pt"
+        steps = (
+            ("validate-domain", {"session_id": session, "domain": domain}),
+            ("dns/cloudflare/apply", {"session_id": session, "domain": domain}),
+            (
+                "account/create",
+                {
+                    "session_id": session,
+                    "domain": domain,
+                    "admin_local_part": "admin",
+                    "display_name": "Bench Admin",
+                    "password": "bench-password-1",
+                },
+            ),
+        )
+        for step, body in steps:
+            path = f"{API}/{step}"
+            seconds, reply = await self.conn.timed("POST", path, JSON, orjson.dumps(body))
+            if reply.status != 200:
+                raise ServiceError(f"{self.name}: {step} answered {reply.status}: {reply.body!r}")
+            self.latencies.append(seconds)
+            self.by_step.setdefault(step, []).append(seconds)
+
+
+def outbox_rows(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("select state, count(*) from outbox group by state").fetchall()
+    finally:
+        conn.close()
+    return {str(state): int(count) for state, count in rows}
+
+
+def added_figures(
+    summaries: dict[str, Summary], emitted_when_off: bool
+) -> tuple[list[Figure], str]:
+    """The p99-added figures, and the name of the baseline they were judged against."""
+    baseline = "up" if emitted_when_off else "off"
+    base_p99 = summaries[baseline].p99
+    figures = []
+    for name in ("up", "down", "hanging"):
+        label = f"p99 added, Ops {name} (vs {baseline})"
+        if name == baseline:
+            figures.append(
+                Figure(
+                    f"emission.{name}.p99_added_ms",
+                    f"p99 added, Ops {name} (vs off)",
+                    None,
+                    "ms",
+                    budget(BUDGET_MS),
+                    pending="the Portal needs an emission switch: PORTAL_EMIT=off",
+                )
+            )
+            continue
+        added = summaries[name].p99 - base_p99
+        figures.append(
+            Figure(f"emission.{name}.p99_added_ms", label, added, "ms", budget(BUDGET_MS))
+        )
+        figures.append(
+            Figure(f"emission.{name}.p99_added_goal", f"{label}, our goal", added, "ms",
+                   goal(GOAL_MS))
+        )
+        figures.append(
+            Figure(f"emission.{name}.p50_added_ms", f"p50 added, Ops {name} (vs {baseline})",
+                   summaries[name].p50 - summaries[baseline].p50, "ms")
+        )
+    return figures, baseline
+
+
+async def run(plan: Plan) -> Section:
+    section = Section("3 emission")
+    creds = Credentials()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="emission-", dir=CACHE_DIR) as folder:
+        root = Path(folder)
+        async with Fleet() as fleet, HangingListener() as hanging:
+            ops = await fleet.ops(creds, root / "ops.db")
+            targets = {
+                "off": ops.url,
+                "up": ops.url,
+                "down": f"http://{HOST}:{free_port()}",
+                "hanging": hanging.url,
+            }
+            cases = []
+            for name in CASES:
+                db = root / f"portal-{name}.db"
+                extra = {**EMIT_SWITCH} if name == "off" else {}
+                portal = await fleet.portal(creds, db, targets[name], extra=extra)
+                cases.append(Case(name, portal.port, db))
+            try:
+                for case in cases:
+                    case.conn = await Connection.open(HOST, case.port)
+                for number in range(plan.emission.warmup):
+                    for case in cases:
+                        await case.wizard(1_000_000 + number)
+                for case in cases:
+                    case.latencies.clear()
+                    case.by_step.clear()
+                for number in range(plan.emission.count):
+                    shift = number % len(cases)
+                    for case in cases[shift:] + cases[:shift]:
+                        await case.wizard(number)
+            finally:
+                for case in cases:
+                    if case.conn is not None:
+                        await case.conn.close()
+            outboxes = {case.name: outbox_rows(case.db) for case in cases}
+            hanging_accepted = hanging.accepted
+    summaries = {case.name: Summary.of(case.latencies) for case in cases}
+    emitted_when_off = sum(outboxes["off"].values()) > 0
+    figures, baseline = added_figures(summaries, emitted_when_off)
+    for name in CASES:
+        section.add(
+            Figure(f"emission.{name}.p99_ms", f"wizard request p99, {name}",
+                   summaries[name].p99, "ms")
+        )
+    section.add(*figures)
+    if emitted_when_off:
+        section.add(
+            Figure(
+                "emission.noise_floor_ms",
+                "noise floor: p99 spread of 'off' and 'up' (both emitting)",
+                abs(summaries["off"].p99 - summaries["up"].p99),
+                "ms",
+            )
+        )
+    details: dict[str, Any] = {
+        "baseline": baseline,
+        "off_switch_honoured": not emitted_when_off,
+        "wizard_runs_per_case": plan.emission.count,
+        "outbox_rows": outboxes,
+        "hanging_connections_accepted": hanging_accepted,
+    }
+    for case in cases:
+        details[case.name] = {
+            "all_requests": summaries[case.name].as_dict(),
+            "p50_ms_by_step": {
+                step: round(percentile(values, 0.5) * 1000, 3)
+                for step, values in case.by_step.items()
+            },
+        }
+    section.details.update(details)
+    return section
