@@ -115,6 +115,27 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await expect(ticket.locator('[data-timeline] li[data-kind="note"]')).to_have_count(1)
         assert await ticket.locator("img").count() == 0
         await ticket.screenshot(path=str(ARTIFACTS / "desk-ticket.png"), full_page=True)
+
+        # The session page filters its timeline by type and grows live.
+        await ticket.goto(f"{base}/sessions/s1")
+        session_entries = ticket.locator("[data-timeline] li.entry")
+        await expect(session_entries).to_have_count(2, timeout=WAIT)
+        await ticket.select_option("[data-event-filter]", "domain.validated")
+        await expect(session_entries).to_have_count(1)
+        await ticket.select_option("[data-event-filter]", "")
+        await expect(ticket.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        await post_event(api, "dns.applied", "s1", domain="loja-um.pt")
+        await expect(session_entries).to_have_count(3, timeout=WAIT)
+
+        # The tickets list filters by tag through its plain GET form.
+        await ticket.goto(f"{base}/tickets?tag=ready_for_ops")
+        await expect(ticket.locator("[data-tickets] tr[data-ticket-id]")).to_have_count(
+            1, timeout=WAIT
+        )
+        await ticket.goto(f"{base}/tickets?tag=onboarding_failed")
+        await expect(ticket.locator("[data-tickets] .muted")).to_have_text("Não há pedidos.")
         await ticket.close()
 
         # Drop the connection: Ops goes away; events arrive meanwhile (through another
@@ -138,6 +159,7 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         )
         await expect(count(page, "started")).to_have_text("4", timeout=WAIT)
         await expect(count(page, "domain_validated")).to_have_text("3", timeout=WAIT)
+        await expect(count(page, "dns_applied")).to_have_text("2", timeout=WAIT)
         # It reconnected and caught up by replay after its last id: a connection without
         # one would have got a reset, and the dashboard refetches the funnel on a reset.
         assert sum("/api/v1/stream" in url for url in fetched) >= 2
