@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -379,3 +380,106 @@ def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -
     finally:
         code, err = portal.stop()
     assert code in CLEAN_STOP, err
+
+
+# -- nginx in front of Ops, as on VM122 -----------------------------------------------------
+
+
+def nginx_binary() -> str:
+    # /usr/sbin is not on every user's PATH.
+    found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+    if found is None:
+        pytest.fail("nginx is not installed; scripts/check-deploy installs it (package nginx)")
+    return found
+
+
+@pytest.fixture
+def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The site as installed, in front of the running Ops: its listen ports moved to free
+    loopback ports, its certificate to a self-signed one for 127.0.0.1, its logs to tmp."""
+    binary = nginx_binary()
+    conf = tmp_path / "nginx"
+    (conf / "tls").mkdir(parents=True)
+    cert = conf / "tls" / "vm122-ops.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(conf / "tls" / "vm122-ops.key"), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )
+    https = free_port()
+    site = (DEPLOY / "nginx-vm122-ops.conf").read_text()
+    for old, new in [
+        ("/etc/onboard-funnel/tls/", f"{conf}/tls/"),
+        ("/var/log/nginx/", f"{conf}/"),
+        ("server 127.0.0.1:8080;", f"server 127.0.0.1:{ops.env['OPS_PORT']};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
+        ("listen [::]:443 ssl http2;\n", ""),
+        ("listen 80;", f"listen 127.0.0.1:{free_port()};"),
+        ("listen [::]:80;\n", ""),
+    ]:
+        assert old in site, old
+        site = site.replace(old, new)
+    (conf / "site.conf").write_text(site)
+    temp_paths = "".join(f"{kind}_temp_path {conf}/{kind};\n"
+                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (conf / "nginx.conf").write_text(
+        f"pid {conf}/nginx.pid;\nerror_log {conf}/error.log;\nevents {{}}\n"
+        f"http {{\naccess_log {conf}/access.log;\n{temp_paths}include {conf}/site.conf;\n}}\n"
+    )
+    master = subprocess.Popen(
+        [binary, "-p", f"{conf}/", "-e", f"{conf}/error.log", "-c", f"{conf}/nginx.conf",
+         "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if master.poll() is not None:
+                pytest.fail(f"nginx exited with {master.returncode}: {master.communicate()[1]}")
+            try:
+                socket.create_connection(("127.0.0.1", https), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("nginx did not listen within 10 s")
+                time.sleep(0.05)
+        yield f"https://127.0.0.1:{https}", cert
+    finally:
+        master.send_signal(signal.SIGQUIT)  # graceful shutdown
+        try:
+            master.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.communicate()
+
+
+def test_nginx_serves_ops_over_http2_with_the_stream_unbuffered(
+    ops: Service, nginx: tuple[str, Path]
+) -> None:
+    base_url, cert = nginx
+    wait_healthy(f"http://127.0.0.1:{ops.env['OPS_PORT']}", ops.start())
+    tls = ssl.create_default_context(cafile=str(cert))
+    tls.set_alpn_protocols(["h2", "http/1.1"])
+    host, port = base_url.removeprefix("https://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw, tls.wrap_socket(
+        raw, server_hostname=host
+    ) as conn:
+        assert conn.selected_alpn_protocol() == "h2"
+
+    token = ops.env["OPS_API_TOKEN"]
+    with httpx.Client(base_url=base_url, verify=tls, timeout=5) as client:
+        assert client.get("/healthz").json() == {"ok": True, "database": "ok"}
+        # Forwarded https: the login's same-origin check passes and the cookie is Secure.
+        login = client.post("/login", data={"token": token}, headers={"origin": base_url})
+        assert login.status_code == 303
+        assert "; secure" in login.headers["set-cookie"].lower()
+        # The stream's first events arrive at once, not when a proxy buffer fills.
+        started = time.monotonic()
+        headers = {"authorization": f"Bearer {token}"}
+        with client.stream("GET", "/api/v1/stream", headers=headers) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert "x-accel-buffering" not in stream.headers  # nginx consumes it
+            lines = stream.iter_lines()
+            assert any(line == "event: reset" for line, _ in zip(lines, range(20), strict=False))
+        assert time.monotonic() - started < 3
