@@ -191,7 +191,7 @@ async def test_wizard_is_not_slowed_by_a_hanging_ops(tmp_path: Path) -> None:
 
 
 async def test_ops_rejecting_everything_never_fails_the_wizard(tmp_path: Path) -> None:
-    ops = FakeOps(responses=[httpx.Response(422)] * 6)
+    ops = FakeOps(responses=[httpx.Response(422) for _ in range(6)])
     async with running_portal(make_settings(tmp_path), ops) as portal:
         responses = await portal.wizard("s-r", "example.pt")
         await wait_for(portal.drained)
