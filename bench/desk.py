@@ -126,7 +126,7 @@ async def first_render(port: int, cookie: str, hours: int) -> tuple[float, list[
 
 async def run(plan: Plan) -> Section:
     section = Section("2 desk")
-    store = cached_store(plan.big)
+    store = await cached_store(plan.big)
     creds = Credentials()
     hours = store.window_hours()
     async with Fleet() as fleet:

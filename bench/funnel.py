@@ -90,7 +90,7 @@ async def run(plan: Plan) -> Section:
     creds = Credentials()
     p95s: dict[int, float] = {}
     for size in plan.funnel_sizes:
-        store = cached_store(size)
+        store = await cached_store(size)
         hours = store.window_hours()
         async with Fleet() as fleet:
             ops = await fleet.ops(creds, store.path)

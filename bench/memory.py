@@ -22,7 +22,7 @@ SAMPLE_EVERY = 0.1
 
 async def run(plan: Plan) -> Section:
     section = Section("6 memory")
-    store = cached_store(plan.big)
+    store = await cached_store(plan.big)
     creds = Credentials()
     path = f"/api/v1/onboard/funnel?hours={store.window_hours()}"
     requests = 0

@@ -119,7 +119,7 @@ async def probe(
 async def run(plan: Plan) -> Section:
     section = Section("5 push")
     creds = Credentials()
-    source = cached_store(plan.big)
+    source = await cached_store(plan.big)
     hours = source.window_hours()
     listeners: list[Listener] = []
     tracker = Tracker()

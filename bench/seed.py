@@ -81,8 +81,9 @@ def store_path(size: int) -> Path:
     return CACHE_DIR / f"ops-{size}-seed{SEED_VERSION}-schema{schema}.db"
 
 
-def cached_store(size: int, *, quiet: bool = False) -> Store:
-    """The seeded store of ``size`` events, seeding it first when missing or too old."""
+async def cached_store(size: int, *, quiet: bool = False) -> Store:
+    """The seeded store of ``size`` events, seeding it first (in a worker thread, with its
+    own event loop) when missing or too old."""
     path = store_path(size)
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
@@ -90,7 +91,7 @@ def cached_store(size: int, *, quiet: bool = False) -> Store:
         age_hours = (time.time() * 1000 - meta["seeded_at_ms"]) / HOUR_MS
         if meta.get("events") == size and age_hours < MAX_AGE_HOURS:
             return Store(path, meta["events"], meta["sessions"], meta["seeded_at_ms"])
-    store = seed(path, size, quiet=quiet)
+    store = await asyncio.to_thread(seed, path, size, quiet=quiet)
     meta_path.write_text(
         json.dumps(
             {"events": store.events, "sessions": store.sessions,
@@ -101,7 +102,10 @@ def cached_store(size: int, *, quiet: bool = False) -> Store:
 
 
 def seed(path: Path, size: int, *, quiet: bool = False) -> Store:
-    """Write a fresh store of exactly ``size`` events at ``path`` (replacing it)."""
+    """Write a fresh store of exactly ``size`` events at ``path`` (replacing it).
+
+    Synchronous, with event loops of its own: call it from a thread without one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     for leftover in (partial, *_sidecars(partial)):

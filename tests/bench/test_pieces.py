@@ -1,0 +1,81 @@
+"""Small pure pieces: percentiles, the desk's module graph, the emission baseline choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.budgets import Figure, Section, budget
+from bench.desk import _ASSET, imports_of, resolve
+from bench.emission import added_figures
+from bench.latency import Bound, Summary, alternate, percentile
+from bench.report import table
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [(0.5, 50.0), (0.95, 95.0), (0.99, 99.0), (1.0, 100.0), (0.001, 1.0)],
+)
+def test_nearest_rank_percentile(fraction: float, expected: float) -> None:
+    assert percentile([float(x) for x in range(100, 0, -1)], fraction) == expected
+
+
+async def test_alternate_is_bounded_in_count() -> None:
+    calls: list[str] = []
+
+    async def a() -> float:
+        calls.append("a")
+        return 0.001
+
+    async def b() -> float:
+        calls.append("b")
+        return 0.002
+
+    samples = await alternate([a, b], Bound(count=4, seconds=60, warmup=1))
+    assert calls == ["a", "b"] * 5
+    assert samples == [[0.001] * 4, [0.002] * 4]
+    assert Summary.of(samples[1]).p99 == pytest.approx(2.0)
+
+
+def test_module_specifiers_resolve_like_a_browser() -> None:
+    assert resolve("/js/main.js", "./views/dashboard.js") == "/js/views/dashboard.js"
+    assert resolve("/js/views/dashboard.js", "../api.js") == "/js/api.js"
+    source = 'import { a } from "./a.js";\nimport {\n  b,\n} from "../b.js";\n'
+    assert imports_of("/js/views/x.js", source) == ["/js/views/a.js", "/js/b.js"]
+
+
+def test_the_dashboard_page_names_its_stylesheet_and_entry_module() -> None:
+    page = (FRONTEND / "index.html").read_text()
+    assert set(_ASSET.findall(page)) >= {"/css/desk.css", "/js/main.js"}
+
+
+def summaries(off: float, up: float, down: float, hanging: float) -> dict[str, Summary]:
+    return {
+        name: Summary(count=100, p50=p99 / 2, p95=p99, p99=p99, max=p99)
+        for name, p99 in {"off": off, "up": up, "down": down, "hanging": hanging}.items()
+    }
+
+
+def test_emission_is_judged_against_off_when_off_emits_nothing() -> None:
+    figures, baseline = added_figures(summaries(30, 31, 32, 260), emitted_when_off=False)
+    assert baseline == "off"
+    judged = {f.key: f for f in figures if f.limit is not None and f.limit.kind == "budget"}
+    assert judged["emission.up.p99_added_ms"].value == 1
+    assert judged["emission.hanging.p99_added_ms"].fails_check  # 230 ms added
+
+
+def test_emission_without_the_switch_is_pending_for_up_and_judged_against_up() -> None:
+    figures, baseline = added_figures(summaries(30, 31, 32, 33), emitted_when_off=True)
+    assert baseline == "up"
+    by_key = {f.key: f for f in figures}
+    assert by_key["emission.up.p99_added_ms"].status == "PENDING"
+    assert by_key["emission.down.p99_added_ms"].value == 1
+    assert not any(f.fails_check for f in figures)
+
+
+def test_the_table_shows_figure_limit_and_verdict() -> None:
+    text = table([Section("1 funnel", [Figure("k", "funnel p95 at 1M", 612.0, "ms", budget(500))])])
+    assert "| 1 funnel  | funnel p95 at 1M | 612 ms | budget < 500 ms | BUDGET MISSED |" in text
