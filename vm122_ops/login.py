@@ -47,6 +47,8 @@ class DeskSessions:
         return f"DeskSessions(lifetime={self.lifetime})"
 
     def token_matches(self, candidate: str) -> bool:
+        if not self._token or not candidate:
+            return False  # an unconfigured token never lets anyone in
         return hmac.compare_digest(candidate.encode(), self._token.encode())
 
     def issue(self) -> str:

@@ -187,5 +187,10 @@ def test_limiter_forgets_after_its_period() -> None:
     assert limiter.retry_after("a") == 0
 
 
+def test_an_empty_token_never_matches() -> None:
+    assert not DeskSessions("").token_matches("")
+    assert not DeskSessions(TOKEN).token_matches("")
+
+
 def test_sessions_repr_holds_no_secret() -> None:
     assert TOKEN not in repr(DeskSessions(TOKEN))
