@@ -38,21 +38,10 @@ values (:ticket_id, :kind, :event_row, :event_type, :occurred_at, :received_at, 
 on conflict (ticket_id, event_row) do nothing;
 
 -- name: get_ticket^
--- One ticket with its session's domain and its tags (comma-separated, sorted).
-select t.id,
-       t.session_id,
-       t.status,
-       t.subject,
-       t.created_at,
-       t.updated_at,
-       s.domain,
-       s.status as session_status,
-       s.furthest_stage,
-       (select group_concat(tag, ',')
-          from (select tag from ticket_tags where ticket_id = t.id order by tag)) as tags
-from tickets as t
-join onboard_sessions as s on s.session_id = t.session_id
-where t.id = :ticket_id;
+-- One ticket with its session's domain, status and stage, and its tags.
+select *
+from ticket_summaries
+where id = :ticket_id;
 
 -- name: ticket_entries
 -- A ticket's timeline: events by event time then arrival, each note after its event.
@@ -63,19 +52,8 @@ order by occurred_at, kind, coalesce(event_row, id), id;
 
 -- name: list_tickets
 -- Tickets newest-updated first, keyset-paginated on (updated_at, id), optional filters.
-select t.id,
-       t.session_id,
-       t.status,
-       t.subject,
-       t.created_at,
-       t.updated_at,
-       s.domain,
-       s.status as session_status,
-       s.furthest_stage,
-       (select group_concat(tag, ',')
-          from (select tag from ticket_tags where ticket_id = t.id order by tag)) as tags
-from tickets as t
-join onboard_sessions as s on s.session_id = t.session_id
+select *
+from ticket_summaries as t
 where (:status is null or t.status = :status)
   and (:session_id is null or t.session_id = :session_id)
   and (:tag is null or exists (
