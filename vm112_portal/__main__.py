@@ -15,6 +15,8 @@ from pathlib import Path
 
 import uvicorn
 
+import jsonlogs
+from jsonlogs import log_event
 from sqlfiles import SchemaTooNewError
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
@@ -48,9 +50,6 @@ async def _redrive(path: Path) -> int:
 
 
 def main(argv: Sequence[str], env: dict[str, str]) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         if list(argv) == ["outbox", "redrive"]:
             path = Path(env.get("PORTAL_DB", "").strip() or "var/portal.db")
@@ -67,13 +66,28 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
     except ConfigError as exc:
         print(f"vm112_portal: {exc}", file=sys.stderr)
         return 2
+    jsonlogs.configure("portal")
+    # The start-up configuration, secrets reduced to "set".
+    log_event(
+        logging.getLogger("vm112_portal"), "starting", host=settings.host, port=settings.port,
+        db=str(settings.db_path), ops_url=settings.ops_url, providers=settings.providers,
+        carbonio_admin_user=settings.carbonio_admin_user,
+        secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",
+    )
     app = create_app(settings)
     print(
         f"Portal on http://{settings.host}:{settings.port}/ "
         f"(providers: {settings.providers}, Ops: {settings.ops_url})",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", lifespan="on")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,  # vm112_portal.access_log writes one JSON line per request
+        log_config=None,
+    )
     return 0
 
 

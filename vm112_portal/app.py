@@ -21,7 +21,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vm112_portal import routes
+from vm112_portal import openapi, routes
+from vm112_portal.access_log import AccessLog
 from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
@@ -145,6 +146,7 @@ def create_app(
     route_list: list[BaseRoute] = [
         Route("/", index, methods=["GET"]),
         Route("/healthz", routes.healthz, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Route(f"{api}/validate-domain", routes.validate_domain, methods=["POST"]),
         Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"]),
         Route(f"{api}/account/create", routes.create_account, methods=["POST"]),
@@ -158,4 +160,5 @@ def create_app(
         exception_handlers=routes.EXCEPTION_HANDLERS,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # outermost: sees every answer, errors included
     return app

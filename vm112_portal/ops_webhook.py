@@ -35,6 +35,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from vm112_portal.access_log import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
 
 log = logging.getLogger("vm112_portal.ops_webhook")
@@ -91,6 +92,8 @@ async def emit_event(
             "session_id": str(data["session_id"]),
             "body": body.decode(),
             "now": moment.timestamp(),
+            # The wizard request that emitted it: sent to Ops as X-Request-ID.
+            "request_id": current_request_id.get(),
         },
     )
     return row is not None
@@ -208,11 +211,23 @@ class Dispatcher:
             "content-type": "application/json",
         }
 
+    @staticmethod
+    def request_id(row: Any) -> str | None:
+        """The X-Request-ID for a delivery: the emitting wizard request's id, else the
+        webhook-id when Ops would accept it as one (1-64 of A-Z a-z 0-9 . _ -)."""
+        for candidate in (row["request_id"], row["webhook_id"]):
+            if isinstance(candidate, str) and REQUEST_ID.match(candidate):
+                return candidate
+        return None
+
     async def deliver(self, row: Any) -> Outcome:
         """One attempt for one outbox row; records the outcome."""
         webhook_id: str = row["webhook_id"]
         body: str = row["body"]
         headers = self.sign(webhook_id, body, datetime.now(UTC))
+        request_id = self.request_id(row)
+        if request_id is not None:
+            headers["x-request-id"] = request_id
         status: int | None = None
         retry_after: float | None = None
         try:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vm122_ops import retention
+from vm122_ops import openapi, retention
 from vm122_ops.access_log import AccessLog
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
@@ -58,6 +58,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Route("/api/v1/webhooks/onboard", webhooks.ingest_onboard, methods=["POST"]),
         Route("/api/v1/onboard/funnel", onboard.funnel, methods=["GET"]),
         Route(

@@ -41,6 +41,7 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "account": "a@a.pt",
             "plan": "p",
             "mailbox_quota_mb": 1,
+            "request_id": "r",
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

@@ -1,7 +1,15 @@
 -- name: insert_outbox_event^
 -- Queue one event for Ops; a webhook-id already queued is kept as it is (no row returned).
-insert into outbox (webhook_id, event_type, session_id, body, created_at, next_attempt_at)
-values (:webhook_id, :event_type, :session_id, :body, :now, :now)
+insert into outbox (
+    webhook_id,
+    event_type,
+    session_id,
+    body,
+    created_at,
+    next_attempt_at,
+    request_id
+)
+values (:webhook_id, :event_type, :session_id, :body, :now, :now, :request_id)
 on conflict (webhook_id) do nothing
 returning id;
 
@@ -15,7 +23,8 @@ select
     created_at,
     attempts,
     next_attempt_at,
-    redriven_at
+    redriven_at,
+    request_id
 from outbox
 where state = 'pending'
 order by id

@@ -1,0 +1,63 @@
+"""One JSON log line per request, and the request id that follows an onboarding to Ops.
+
+The id comes from the caller's X-Request-ID (1-64 of ``A-Z a-z 0-9 . _ -``) or is made
+here; it is echoed in the response and kept in ``current_request_id`` for the request's
+duration, so ``emit_event`` can store it with the outbox row and the dispatcher can send
+it to Ops. Only the path is logged, never the query string or a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jsonlogs import log_event
+
+log = logging.getLogger("vm112_portal.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+                break
+        if not REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
+            log_event(
+                log, "request", method=scope["method"], path=scope["path"], status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                request_id=request_id,
+            )
