@@ -8,6 +8,7 @@ import base64
 import os
 import socket
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ class OpsServer:
     config: StreamConfig
     port: int = 0
     app: Starlette | None = None
+    clock: Callable[[], float] = time.time
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
     _socket: socket.socket | None = None
@@ -72,7 +74,7 @@ class OpsServer:
     async def start(self) -> None:
         self._socket = _listening_socket(self.port)
         self.port = self._socket.getsockname()[1]
-        self.app = create_app(self.settings, stream_config=self.config)
+        self.app = create_app(self.settings, clock=self.clock, stream_config=self.config)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
