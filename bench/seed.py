@@ -2,11 +2,9 @@
 
 Every event goes through the service's own path, minus HTTP and the writer thread:
 ``parse_event`` validates the body and ``vm122_ops.ingest.store_event`` stores it with the
-service's SQL files (event row, session state fold, rollups, tickets). ``store_event``
-expects an aiosqlite connection; ``InlineConnection`` gives it the same ``execute`` over a
-plain sqlite3 connection run inline, because the aiosqlite thread hop per statement
-would make a million events take many minutes. Transactions are large and
-synchronous=OFF (seeding only; the service itself runs with FULL).
+service's SQL files (event row, session state fold, rollups, tickets), on a plain sqlite3
+connection like the service's writer thread. Transactions are large and synchronous=OFF
+(seeding only; the service itself runs with FULL).
 
 Sessions start uniformly over the window before the seeding time, ~5 events each, with a
 realistic mix: most complete, some fail at a step, some are still in progress; a few
@@ -23,12 +21,11 @@ import math
 import random
 import sqlite3
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import aiosqlite
 import orjson
 
 from bench.progress import ProgressBar
@@ -118,7 +115,7 @@ def seed(path: Path, size: int, *, quiet: bool = False) -> Store:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -262144")  # 256 MiB of page cache while seeding
         conn.execute("PRAGMA foreign_keys = ON")
-        sessions = asyncio.run(_fill(conn, size, now_ms, quiet=quiet))
+        sessions = _fill(conn, size, now_ms, quiet=quiet)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("ANALYZE")
     finally:
@@ -141,9 +138,8 @@ async def _migrate(path: Path) -> None:
     await db.close()
 
 
-async def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool) -> int:
+def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool) -> int:
     queries = load_queries(SQL_DIR / "queries")
-    inline = cast(aiosqlite.Connection, InlineConnection(conn))
     bar = None if quiet else ProgressBar(f"seeding {size:,} events", size)
     rng = random.Random(size)
     stored = 0
@@ -153,7 +149,7 @@ async def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool
         sessions += len({event[2] for event in batch})
         for received_at, event_id, _session, body in batch:
             event = parse_event(event_id, body)
-            await store_event(inline, queries, event, received_at)
+            store_event(conn, queries, event, received_at)
             stored += 1
             if stored % COMMIT_EVERY == 0:
                 conn.execute("COMMIT")
@@ -248,50 +244,3 @@ def event_data(
     elif event_type == "onboarding.failed":
         data.update(stage=failed_after, reason="Carbonio fault account.DOMAIN_EXISTS on retry")
     return data
-
-
-# --- aiosqlite's execute() over sqlite3, inline ---------------------------------------
-
-
-class _InlineCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def __aenter__(self) -> _InlineCursor:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._cursor.close()
-
-
-class _InlineCall:
-    """What ``execute`` returns: awaitable and an async context manager, like aiosqlite."""
-
-    def __init__(self, cursor: _InlineCursor) -> None:
-        self._cursor = cursor
-
-    def __await__(self) -> Generator[Any, None, _InlineCursor]:
-        yield from ()
-        return self._cursor
-
-    async def __aenter__(self) -> _InlineCursor:
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._cursor.__aexit__()
-
-
-class InlineConnection:
-    """The slice of aiosqlite.Connection that ``store_event`` uses, run inline."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, parameters: dict[str, Any] | None = None) -> _InlineCall:
-        return _InlineCall(_InlineCursor(self._conn.execute(sql, parameters or {})))

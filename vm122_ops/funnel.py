@@ -13,6 +13,7 @@ wide, so a reported median or p90 is within 0.5% of the true nearest-rank value.
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ def duration_keys(state: SessionState) -> list[DurationKey]:
     return keys
 
 
-async def move_contributions(
-    conn: aiosqlite.Connection,
+def move_contributions(
+    conn: sqlite3.Connection,
     queries: Queries,
     old: SessionState | None,
     new: SessionState,
@@ -73,23 +74,21 @@ async def move_contributions(
     new_rollup = rollup_key(new)
     if old_rollup != new_rollup:
         if old_rollup is not None:
-            await _bump_rollup(conn, queries, old_rollup, -1)
-        await _bump_rollup(conn, queries, new_rollup, 1)
+            _bump_rollup(conn, queries, old_rollup, -1)
+        _bump_rollup(conn, queries, new_rollup, 1)
     delta = Counter(duration_keys(new))
     delta.subtract(Counter(duration_keys(old) if old is not None else []))
     for (hour, step, bucket), change in delta.items():
         if change:
-            await conn.execute(
+            conn.execute(
                 queries["bump_duration"],
                 {"hour": hour, "step": step, "bucket": bucket, "delta": change},
             )
 
 
-async def _bump_rollup(
-    conn: aiosqlite.Connection, queries: Queries, key: RollupKey, delta: int
-) -> None:
+def _bump_rollup(conn: sqlite3.Connection, queries: Queries, key: RollupKey, delta: int) -> None:
     hour, stage, status = key
-    await conn.execute(
+    conn.execute(
         queries["bump_rollup"],
         {"hour": hour, "stage": stage, "status": status, "delta": delta},
     )

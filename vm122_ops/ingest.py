@@ -3,10 +3,9 @@ ticket work, all inside one writer unit of work (one transaction)."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
-
-import aiosqlite
 
 from sqlfiles import Queries
 from vm122_ops import funnel, tickets
@@ -38,9 +37,10 @@ class IngestResult:
         }
 
 
-async def store_event(
-    conn: aiosqlite.Connection, queries: Queries, event: Event, received_at: int
+def store_event(
+    conn: sqlite3.Connection, queries: Queries, event: Event, received_at: int
 ) -> IngestResult:
+    """Store one event with everything derived from it (runs on the writer thread)."""
     params = {
         "event_id": event.event_id,
         "session_id": event.session_id,
@@ -50,23 +50,18 @@ async def store_event(
         "received_at": received_at,
         "payload": event.payload,
     }
-    async with conn.execute(queries["insert_event"], params) as cursor:
-        inserted = await cursor.fetchone()
+    inserted = conn.execute(queries["insert_event"], params).fetchone()
     if inserted is None:
-        async with conn.execute(
+        existing = conn.execute(
             queries["get_event_by_event_id"], {"event_id": event.event_id}
-        ) as cursor:
-            existing = await cursor.fetchone()
+        ).fetchone()
         assert existing is not None
         return IngestResult(id=int(existing[0]), duplicate=True, event=event)
     row_id = int(inserted[0])
-    async with conn.execute(
-        queries["get_session"], {"session_id": event.session_id}
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = conn.execute(queries["get_session"], {"session_id": event.session_id}).fetchone()
     old = None if row is None else SessionState.from_row(row)
     new = fold(old, event, row_id)
-    await conn.execute(queries["upsert_session"], new.to_params())
-    await funnel.move_contributions(conn, queries, old, new)
-    ticket_id = await tickets.on_event(conn, queries, new, event, row_id, received_at)
+    conn.execute(queries["upsert_session"], new.to_params())
+    funnel.move_contributions(conn, queries, old, new)
+    ticket_id = tickets.on_event(conn, queries, new, event, row_id, received_at)
     return IngestResult(id=row_id, duplicate=False, event=event, session=new, ticket_id=ticket_id)

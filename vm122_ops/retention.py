@@ -14,8 +14,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from jsonlogs import log_event
 from vm122_ops.db import Database
 from vm122_ops.errors import StorageUnavailable
@@ -47,8 +45,8 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     removed = 0
     for _ in range(MAX_BATCHES):
 
-        async def batch(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(
+        def batch(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
                 db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH}
             )
             return cursor.rowcount
@@ -59,9 +57,9 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
             break
     hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
 
-    async def rollups(conn: aiosqlite.Connection) -> None:
-        await conn.execute(db.queries["purge_rollup_hours"], {"hour": hour})
-        await conn.execute(db.queries["purge_duration_hours"], {"hour": hour})
+    def rollups(conn: sqlite3.Connection) -> None:
+        conn.execute(db.queries["purge_rollup_hours"], {"hour": hour})
+        conn.execute(db.queries["purge_duration_hours"], {"hour": hour})
 
     await db.write(rollups)
     if removed:

@@ -14,7 +14,6 @@ import binascii
 import sqlite3
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from sqlfiles import Queries
@@ -38,8 +37,8 @@ def entry_body(data: Any) -> str:
     return orjson.dumps({"_truncated": True, "_bytes": len(text), "preview": preview}).decode()
 
 
-async def on_event(
-    conn: aiosqlite.Connection,
+def on_event(
+    conn: sqlite3.Connection,
     queries: Queries,
     session: SessionState,
     event: Event,
@@ -47,24 +46,23 @@ async def on_event(
     received_at: int,
 ) -> int | None:
     """Open or extend the session's ticket for a stored event; returns the ticket id."""
-    async with conn.execute(
+    ticket = conn.execute(
         queries["get_ticket_for_session"], {"session_id": session.session_id}
-    ) as cursor:
-        ticket = await cursor.fetchone()
+    ).fetchone()
     if ticket is not None:
         ticket_id = int(ticket[0])
-        await _add_event_entry(conn, queries, ticket_id, event.event_type, event.data,
-                               row_id, event.occurred_at, received_at)
-        await conn.execute(queries["touch_ticket"], {"ticket_id": ticket_id, "now": received_at})
+        _add_event_entry(conn, queries, ticket_id, event.event_type, event.data,
+                         row_id, event.occurred_at, received_at)
+        conn.execute(queries["touch_ticket"], {"ticket_id": ticket_id, "now": received_at})
     elif event.event_type in OPENING_TYPES:
-        ticket_id = await _open(conn, queries, session, received_at)
+        ticket_id = _open(conn, queries, session, received_at)
     else:
         return None
     if event.event_type == FAILED:
-        await _tag(conn, queries, ticket_id, FAILED_TAG)
+        _tag(conn, queries, ticket_id, FAILED_TAG)
     completed_at = session.stage_at[COMPLETED_STAGE]
-    if completed_at is not None and await _tag(conn, queries, ticket_id, READY_TAG):
-        await conn.execute(
+    if completed_at is not None and _tag(conn, queries, ticket_id, READY_TAG):
+        conn.execute(
             queries["insert_entry"],
             {
                 "ticket_id": ticket_id,
@@ -79,34 +77,32 @@ async def on_event(
     return ticket_id
 
 
-async def _open(
-    conn: aiosqlite.Connection, queries: Queries, session: SessionState, received_at: int
+def _open(
+    conn: sqlite3.Connection, queries: Queries, session: SessionState, received_at: int
 ) -> int:
     params = {
         "session_id": session.session_id,
         "subject": f"Onboarding of {session.domain}",
         "now": received_at,
     }
-    async with conn.execute(queries["insert_ticket"], params) as cursor:
-        row = await cursor.fetchone()
+    row = conn.execute(queries["insert_ticket"], params).fetchone()
     assert row is not None
     ticket_id = int(row[0])
     # Backfill: the ticket holds its session's whole history, earlier events included.
-    async with conn.execute(
+    history = conn.execute(
         queries["session_events"], {"session_id": session.session_id}
-    ) as cursor:
-        history = await cursor.fetchall()
+    ).fetchall()
     for event_row, event_type, occurred_at, event_received, payload in history:
         data = orjson.loads(payload).get("data", {})
-        await _add_event_entry(conn, queries, ticket_id, event_type, data,
-                               event_row, occurred_at, event_received)
+        _add_event_entry(conn, queries, ticket_id, event_type, data,
+                         event_row, occurred_at, event_received)
         if event_type == FAILED:
-            await _tag(conn, queries, ticket_id, FAILED_TAG)
+            _tag(conn, queries, ticket_id, FAILED_TAG)
     return ticket_id
 
 
-async def _add_event_entry(
-    conn: aiosqlite.Connection,
+def _add_event_entry(
+    conn: sqlite3.Connection,
     queries: Queries,
     ticket_id: int,
     event_type: str,
@@ -115,7 +111,7 @@ async def _add_event_entry(
     occurred_at: int,
     received_at: int,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         queries["insert_entry"],
         {
             "ticket_id": ticket_id,
@@ -129,10 +125,10 @@ async def _add_event_entry(
     )
 
 
-async def _tag(conn: aiosqlite.Connection, queries: Queries, ticket_id: int, tag: str) -> bool:
+def _tag(conn: sqlite3.Connection, queries: Queries, ticket_id: int, tag: str) -> bool:
     """Add a tag; True when the ticket did not have it yet."""
-    async with conn.execute(queries["add_tag"], {"ticket_id": ticket_id, "tag": tag}) as cursor:
-        return await cursor.fetchone() is not None
+    added = conn.execute(queries["add_tag"], {"ticket_id": ticket_id, "tag": tag}).fetchone()
+    return added is not None
 
 
 # --- reading -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -23,24 +24,21 @@ SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # KEY, base64
 TOKEN = "durability-token-0123456789"
 
 
+def _pragma(conn: sqlite3.Connection, statement: str) -> Any:
+    return conn.execute(statement).fetchone()
+
+
 async def test_writer_fsyncs_every_commit(ops: Ops) -> None:
-    writer = ops.db._writer  # the writer's own settings, not a new connection's
-    assert writer is not None
-    async with writer.execute("PRAGMA synchronous") as cursor:
-        assert await cursor.fetchone() == (2,)  # FULL
-    async with writer.execute("PRAGMA journal_mode") as cursor:
-        assert await cursor.fetchone() == ("wal",)
+    # Read on the writer connection itself, not on a new connection with its defaults.
+    assert (await ops.db.write(lambda c: _pragma(c, "PRAGMA synchronous")))[0] == 2  # FULL
+    assert (await ops.db.write(lambda c: _pragma(c, "PRAGMA journal_mode")))[0] == "wal"
 
 
 async def test_a_full_disk_answers_503_and_stores_nothing_half(ops: Ops) -> None:
     assert (await ops.send("onboarding.started", "s", NOW - 10)).status_code == 202
-    writer = ops.db._writer  # the writer's own settings, not a new connection's
-    assert writer is not None
-    async with writer.execute("PRAGMA page_count") as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
+    pages = (await ops.db.write(lambda c: _pragma(c, "PRAGMA page_count")))[0]
     # Simulate a full disk: the file may not grow past its current size.
-    await writer.execute(f"PRAGMA max_page_count = {row[0]}")
+    await ops.db.write(lambda c: _pragma(c, f"PRAGMA max_page_count = {pages}"))
     refused = []
     for i in range(40):
         response = await ops.send("domain.validated", f"full{i}", NOW - 5, pad="x" * 4000)
@@ -52,7 +50,7 @@ async def test_a_full_disk_answers_503_and_stores_nothing_half(ops: Ops) -> None
     last = await ops.client.get("/healthz")
     assert last.status_code == 200  # reads still work
     stored_before = await ops.count()
-    await writer.execute("PRAGMA max_page_count = 1073741823")
+    await ops.db.write(lambda c: _pragma(c, "PRAGMA max_page_count = 1073741823"))
     again = await ops.send("domain.validated", "after", NOW - 1)
     assert again.status_code == 202
     assert await ops.count() == stored_before + 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
-import aiosqlite
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -65,7 +65,7 @@ async def _ingest(request: Request) -> IngestResult:
     event = parse_event(webhook_id, body)
     received_at = state.now_ms()
 
-    async def unit(conn: aiosqlite.Connection) -> IngestResult:
-        return await store_event(conn, state.db.queries, event, received_at)
+    def unit(conn: sqlite3.Connection) -> IngestResult:
+        return store_event(conn, state.db.queries, event, received_at)
 
     return await state.db.write(unit)
