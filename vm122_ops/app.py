@@ -23,8 +23,9 @@ from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
 from vm122_ops.errors import RequestError, StorageUnavailable
-from vm122_ops.funnel import Window, compute_funnel
+from vm122_ops.funnel import DurationCache, Window, compute_funnel
 from vm122_ops.headers import SecurityHeaders
+from vm122_ops.ingest import IngestResult
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.responses import error
@@ -102,13 +103,24 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         broker = Broker(stream_config)
         # The broker hears of events only after their COMMIT, in commit order.
-        db = Database(settings.db_path, after_commit=broker.publish)
+        durations = DurationCache()
+
+        def committed(results: list[Any]) -> None:
+            durations.apply(
+                delta
+                for result in results
+                if isinstance(result, IngestResult)
+                for delta in result.durations
+            )
+            broker.publish(results)
+
+        db = Database(settings.db_path, after_commit=committed)
         await db.open()
 
         async def funnel_of(hours: int) -> dict[str, Any]:
             window = Window(hours=hours, now_ms=int(clock() * 1000))
             async with db.read() as conn:
-                return await compute_funnel(conn, db.queries, window)
+                return await compute_funnel(conn, db.queries, window, durations)
 
         broker.start(funnel_of)
         metrics.track_broker(broker)
@@ -124,6 +136,7 @@ def create_app(
             sessions=sessions,
             limiter=LoginLimiter(),
             metrics=metrics,
+            durations=durations,
         )
         try:
             yield

@@ -8,13 +8,18 @@ first hour exactly, so the cohort boundary is exact to the millisecond.
 
 Durations are kept in a log histogram: exact milliseconds below 100 ms, then buckets 1%
 wide, so a reported median or p90 is within 0.5% of the true nearest-rank value.
+
+The duration cells are the one part whose row count grows with traffic (hours x steps x
+buckets in use), so ``DurationCache`` keeps the merged histogram of each recently asked
+window start in memory and applies every committed change to it: a window is summed
+from SQL once, then served from memory for as long as its first whole hour stays the same.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +38,8 @@ _GROWTH = math.log(1.01)
 
 RollupKey = tuple[int, int, str]  # hour, stage, status
 DurationKey = tuple[int, int, int]  # hour, step, bucket
+DurationDelta = tuple[int, int, int, int]  # hour, step, bucket, change in sessions
+Histograms = dict[int, Counter[int]]  # step -> {bucket: sessions}
 
 
 def bucket_of(ms: int) -> int:
@@ -68,8 +75,9 @@ def move_contributions(
     queries: Queries,
     old: SessionState | None,
     new: SessionState,
-) -> None:
-    """Update the rollups for a session whose state went from ``old`` to ``new``."""
+) -> list[DurationDelta]:
+    """Update the rollups for a session whose state went from ``old`` to ``new``; returns
+    the changes to duration cells, for ``DurationCache.apply`` once committed."""
     old_rollup = None if old is None else rollup_key(old)
     new_rollup = rollup_key(new)
     if old_rollup != new_rollup:
@@ -78,12 +86,15 @@ def move_contributions(
         _bump_rollup(conn, queries, new_rollup, 1)
     delta = Counter(duration_keys(new))
     delta.subtract(Counter(duration_keys(old) if old is not None else []))
+    changes = []
     for (hour, step, bucket), change in delta.items():
         if change:
             conn.execute(
                 queries["bump_duration"],
                 {"hour": hour, "step": step, "bucket": bucket, "delta": change},
             )
+            changes.append((hour, step, bucket, change))
+    return changes
 
 
 def _bump_rollup(conn: sqlite3.Connection, queries: Queries, key: RollupKey, delta: int) -> None:
@@ -94,18 +105,29 @@ def _bump_rollup(conn: sqlite3.Connection, queries: Queries, key: RollupKey, del
     )
 
 
+def percentiles(
+    histogram: dict[int, int], fractions: tuple[float, ...]
+) -> tuple[int, list[float | None]]:
+    """Sessions counted, and nearest-rank percentiles (ms) over a {bucket: count}
+    histogram, in one pass; empty or non-positive cells count for nothing."""
+    cells = sorted((bucket, n) for bucket, n in histogram.items() if n > 0)
+    total = sum(n for _, n in cells)
+    if total == 0:
+        return 0, [None] * len(fractions)
+    ranks = [max(1, math.ceil(fraction * total)) for fraction in fractions]
+    found: list[float | None] = [None] * len(fractions)
+    seen = 0
+    for bucket, n in cells:
+        seen += n
+        for index, rank in enumerate(ranks):
+            if found[index] is None and seen >= rank:
+                found[index] = bucket_value_ms(bucket)
+    return total, found
+
+
 def percentile(histogram: dict[int, int], fraction: float) -> float | None:
     """Nearest-rank percentile over a {bucket: count} histogram, in milliseconds."""
-    total = sum(histogram.values())
-    if total <= 0:
-        return None
-    rank = max(1, math.ceil(fraction * total))
-    seen = 0
-    for bucket in sorted(histogram):
-        seen += histogram[bucket]
-        if seen >= rank:
-            return bucket_value_ms(bucket)
-    return None  # pragma: no cover - unreachable when counts are positive
+    return percentiles(histogram, (fraction,))[1][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,20 +144,60 @@ class Window:
         return -(-self.since_ms // HOUR_MS)
 
 
+class DurationCache:
+    """Merged duration histograms of recent window starts, kept current after commits."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._merged: OrderedDict[int, Histograms] = OrderedDict()
+        self._version = 0
+
+    def apply(self, deltas: Iterable[DurationDelta]) -> None:
+        """Fold committed cell changes into every cached window they fall in."""
+        for hour, step, bucket, change in deltas:
+            self._version += 1
+            for first_hour, steps in self._merged.items():
+                if hour >= first_hour:
+                    steps[step][bucket] += change
+
+    async def since(
+        self, conn: aiosqlite.Connection, queries: Queries, hour: int
+    ) -> Histograms:
+        """The merged histograms of the cells from ``hour`` on (read-only for callers)."""
+        cached = self._merged.get(hour)
+        if cached is not None:
+            self._merged.move_to_end(hour)
+            return cached
+        version = self._version
+        steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
+        async with conn.execute(queries["durations_since"], {"hour": hour}) as cursor:
+            for step, bucket, sessions in await cursor.fetchall():
+                steps[step][bucket] += sessions
+        # Keep it only if no commit changed cells meanwhile (it would be missing from it).
+        if version == self._version:
+            self._merged[hour] = steps
+            while len(self._merged) > self._size:
+                self._merged.popitem(last=False)
+        return steps
+
+
 async def compute_funnel(
-    conn: aiosqlite.Connection, queries: Queries, window: Window
+    conn: aiosqlite.Connection,
+    queries: Queries,
+    window: Window,
+    durations: DurationCache | None = None,
 ) -> dict[str, Any]:
     """The funnel document for one window, read inside one snapshot of ``conn``."""
     hour = window.first_whole_hour
     cells: Counter[tuple[int, str]] = Counter()
-    steps: dict[int, Counter[int]] = {step: Counter() for step in range(len(STAGES) - 1)}
+    cache = durations or DurationCache()
+    merged = await cache.since(conn, queries, hour)
+    # A copy: the partial hour is added below, and the cached one must stay as it is.
+    steps: Histograms = {step: Counter(merged[step]) for step in merged}
 
     async with conn.execute(queries["rollup_since"], {"hour": hour}) as cursor:
         for stage, status, sessions in await cursor.fetchall():
             cells[(stage, status)] += sessions
-    async with conn.execute(queries["durations_since"], {"hour": hour}) as cursor:
-        for step, bucket, sessions in await cursor.fetchall():
-            steps[step][bucket] += sessions
     partial = {"since": window.since_ms, "until": hour * HOUR_MS}
     async with conn.execute(queries["sessions_first_between"], partial) as cursor:
         for row in await cursor.fetchall():
@@ -175,11 +237,10 @@ def build_funnel(
         }
     time_to_convert = {}
     for step, histogram in steps.items():
-        positive = {b: n for b, n in histogram.items() if n > 0}
-        median, p90 = percentile(positive, 0.5), percentile(positive, 0.9)
+        sessions, (median, p90) = percentiles(histogram, (0.5, 0.9))
         time_to_convert[STAGES[step]] = {
             "to": STAGES[step + 1],
-            "sessions": sum(positive.values()),
+            "sessions": sessions,
             "median_seconds": _seconds(median),
             "p90_seconds": _seconds(p90),
         }

@@ -20,6 +20,8 @@ class IngestResult:
     event: Event
     session: SessionState | None = None
     ticket_id: int | None = None
+    # Changes to the funnel's duration cells, applied to the in-memory cache after commit.
+    durations: tuple[funnel.DurationDelta, ...] = ()
 
     def live_message(self) -> dict[str, Any]:
         """What the Desk stream announces for a newly stored event."""
@@ -62,6 +64,13 @@ def store_event(
     old = None if row is None else SessionState.from_row(row)
     new = fold(old, event, row_id)
     conn.execute(queries["upsert_session"], new.to_params())
-    funnel.move_contributions(conn, queries, old, new)
+    durations = funnel.move_contributions(conn, queries, old, new)
     ticket_id = tickets.on_event(conn, queries, new, event, row_id, received_at)
-    return IngestResult(id=row_id, duplicate=False, event=event, session=new, ticket_id=ticket_id)
+    return IngestResult(
+        id=row_id,
+        duplicate=False,
+        event=event,
+        session=new,
+        ticket_id=ticket_id,
+        durations=tuple(durations),
+    )

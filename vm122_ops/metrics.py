@@ -7,6 +7,7 @@ cookie): it reveals traffic volumes. Prometheus scrapes it with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -94,6 +95,14 @@ class _BrokerCollector(Collector):
         yield CounterMetricFamily(
             "ops_sse_dropped_subscribers", "Stream subscribers disconnected for being slow.",
             value=self.broker.overflows,
+        )
+        try:  # scraped from a request handler, inside the event loop
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:
+            return
+        yield GaugeMetricFamily(
+            "ops_asyncio_tasks", "Live asyncio tasks (a leak check: returns to its baseline).",
+            value=tasks,
         )
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from vm122_ops.broker import Broker
 from vm122_ops.db import Database
+from vm122_ops.funnel import DurationCache
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
@@ -25,6 +26,7 @@ class AppState:
     sessions: DeskSessions = field(default_factory=lambda: DeskSessions(""))
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     metrics: OpsMetrics = field(default_factory=OpsMetrics)
+    durations: DurationCache = field(default_factory=DurationCache)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -242,3 +242,28 @@ def test_histogram_percentiles_are_within_half_a_percent() -> None:
     assert median == pytest.approx(exact_median, rel=0.005)
     for value in (0, 1, 99, 100, 101, 10_000, 86_400_000):
         assert bucket_value_ms(bucket_of(value)) == pytest.approx(value, rel=0.006, abs=0.5)
+
+
+async def test_cached_durations_stay_equal_to_a_fresh_computation(ops: Ops) -> None:
+    from vm122_ops.funnel import DurationCache, Window, compute_funnel
+
+    async def fresh(hours: int) -> dict[str, object]:
+        async with ops.db.read() as conn:
+            return await compute_funnel(
+                conn, ops.db.queries, Window(hours, int(NOW * 1000)), DurationCache()
+            )
+
+    await send_all(ops, SCENARIO[:8])
+    for hours in (1, 48):
+        assert await ops.funnel(hours=hours) == {**await fresh(hours), "ok": True}
+    # Later events change cached windows: new steps, and a late earlier event that moves a
+    # session into an older hour (its durations leave one window's cells for another).
+    await send_all(ops, SCENARIO[8:])
+    await ops.send("onboarding.started", "moved", NOW - 30)
+    await ops.send("domain.validated", "moved", NOW - 20)
+    await ops.funnel(hours=1)
+    await ops.send("onboarding.started", "moved", NOW - 3 * HOUR)
+    for hours in (1, 48, 720):
+        cached = await ops.funnel(hours=hours)
+        assert cached == {**await fresh(hours), "ok": True}
+    assert (await ops.funnel(hours=1))["time_to_convert"]["started"]["sessions"] == 4

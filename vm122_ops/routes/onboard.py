@@ -33,7 +33,7 @@ async def funnel(request: Request) -> Response:
                     now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
         async with state.db.read() as conn:
-            document = await compute_funnel(conn, state.db.queries, window)
+            document = await compute_funnel(conn, state.db.queries, window, state.durations)
     return ok(**{k: v for k, v in document.items() if k != "ok"})
 
 
