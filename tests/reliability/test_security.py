@@ -98,8 +98,8 @@ async def test_logout_without_a_session_opens_nothing(ops: httpx.AsyncClient) ->
     assert (await ops.get("/api/v1/desk/tickets")).status_code == 401
 
 
-CARBONIO_PASSWORD = "Carbonio-admin-pw-7f3e9a"  # noqa: S105
-CUSTOMER_PASSWORD = "Customer-pw-51c0d2e8"  # noqa: S105
+CARBONIO_PASSWORD = "Carbonio-admin-pw-7f3e9a"
+CUSTOMER_PASSWORD = "Customer-pw-51c0d2e8"
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another-shared-secret-32-bytes!!").decode()
 
 
