@@ -9,6 +9,7 @@ client), and the dispatcher task. In sandbox mode the fake providers are mounted
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,6 +43,8 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+log = logging.getLogger("vm112_portal")
 
 
 class SecurityHeaders:
@@ -138,8 +141,11 @@ def create_app(
             app.state.dispatcher = dispatcher
             app.state.sandbox = sandbox
             app.state.wizard = Wizard(db, settings, checker, CloudflareDns(cloudflare), carbonio)
-            dispatcher.start()
-            stack.push_async_callback(dispatcher.stop)
+            if settings.emit:
+                dispatcher.start()
+                stack.push_async_callback(dispatcher.stop)
+            else:
+                log.warning("PORTAL_EMIT=off: wizard steps emit no events to Ops")
             yield
 
     api = "/api/v1/onboarding"

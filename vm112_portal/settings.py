@@ -60,6 +60,9 @@ class Settings:
     # Artificial latency of the sandbox providers, for benchmarks (milliseconds).
     sandbox_cloudflare_latency_ms: int = 0
     sandbox_carbonio_latency_ms: int = 0
+    # Emission of events to Ops; off only for benchmarks measuring its cost (no event is
+    # queued while off, so nothing reaches Ops for those steps, ever).
+    emit: bool = True
 
     @property
     def sandbox(self) -> bool:
@@ -126,6 +129,7 @@ class Settings:
             sandbox_carbonio_latency_ms=_int(
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
+            emit=_switch(env, "PORTAL_EMIT"),
         )
 
 
@@ -160,6 +164,13 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigError(f"{name} is required when PORTAL_PROVIDERS=live.")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    value = _get(env, name, "on").lower()
+    if value not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off.")
+    return value == "on"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -68,6 +68,13 @@ class Wizard:
         self._dns = dns
         self._carbonio = carbonio
 
+    async def _emit(self, tx: Transaction, event_type: str, data: dict[str, Any],
+                    **options: Any) -> bool:
+        """Queue an event with the state change in ``tx`` (unless emission is off)."""
+        if not self._settings.emit:
+            return False
+        return await emit_event(tx, event_type, data, **options)
+
     # -- step 1 -----------------------------------------------------------------------
 
     async def validate_domain(self, session_id: str, raw_domain: str) -> dict[str, Any]:
@@ -89,7 +96,7 @@ class Wizard:
             session = await tx.fetch_one("get_session", {"session_id": session_id})
             _refuse_finished(session)
             if await tx.fetch_one("insert_session", {"session_id": session_id, "now": now}):
-                await emit_event(
+                await self._emit(
                     tx,
                     "onboarding.started",
                     {"session_id": session_id, "domain": domain.name if domain else shown},
@@ -101,7 +108,7 @@ class Wizard:
                     "set_session_domain",
                     {"session_id": session_id, "domain": domain.name, "now": now},
                 )
-                await emit_event(
+                await self._emit(
                     tx,
                     "domain.validated",
                     {
@@ -147,7 +154,7 @@ class Wizard:
                 {"session_id": session_id, "step": "dns_done", "now": time.time()},
             )
             if outcome.applied:
-                await emit_event(
+                await self._emit(
                     tx,
                     "dns.applied",
                     {
@@ -197,7 +204,7 @@ class Wizard:
             raise UpstreamFailed(exc.reason) from None
         async with self._db.transaction() as tx:
             await self._step(tx, session_id, "account_created")
-            await emit_event(
+            await self._emit(
                 tx,
                 "account.created",
                 {
@@ -236,11 +243,11 @@ class Wizard:
             )
             assert row is not None
             infra = {"plan": row["plan"], "mailbox_quota_mb": row["mailbox_quota_mb"]}
-            await emit_event(
+            await self._emit(
                 tx, "infra.synced", {"session_id": session_id, "domain": domain.name, **infra}
             )
             await self._step(tx, session_id, "completed")
-            await emit_event(
+            await self._emit(
                 tx,
                 "onboarding.completed",
                 {"session_id": session_id, "domain": domain.name, "account": account.name},
@@ -288,7 +295,7 @@ class Wizard:
             await tx.execute(
                 "set_session_failed", {"session_id": session_id, "stage": stage, "now": time.time()}
             )
-            await emit_event(tx, "onboarding.failed", data)
+            await self._emit(tx, "onboarding.failed", data)
 
 
 def _refuse_finished(session: Any) -> None:

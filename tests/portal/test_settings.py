@@ -98,3 +98,16 @@ def test_live_requires_each_provider_setting(missing: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
     assert missing in str(caught.value)
+
+
+def test_emission_switch() -> None:
+    from vm112_portal.errors import ConfigError
+    from vm112_portal.settings import Settings
+
+    base = {"OPS_WEBHOOK_SECRET": "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="}
+    assert Settings.from_env(base).emit is True
+    assert Settings.from_env({**base, "PORTAL_EMIT": "OFF"}).emit is False
+    import pytest
+
+    with pytest.raises(ConfigError, match="PORTAL_EMIT must be on or off"):
+        Settings.from_env({**base, "PORTAL_EMIT": "maybe"})

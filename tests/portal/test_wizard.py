@@ -198,3 +198,11 @@ async def test_ops_rejecting_everything_never_fails_the_wizard(tmp_path: Path) -
         health = await portal.health()
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert health["outbox"]["dead"] == 6
+
+
+async def test_emission_off_queues_nothing_and_the_wizard_still_works(tmp_path: Path) -> None:
+    async with running_portal(make_settings(tmp_path, emit=False)) as portal:
+        responses = await portal.wizard("quiet-1", "quiet-example.pt")
+        assert [r.status_code for r in responses] == [200, 200, 200]
+        assert portal.outbox() == []
+        assert portal.ops.types() == []
