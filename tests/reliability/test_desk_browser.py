@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -153,7 +154,7 @@ async def test_hostile_text_in_every_field_renders_as_text(
         await login(page, server.base_url)
         for n, payload in enumerate(PAYLOADS):
             session = f"x{n}"
-            fields = {payload: payload, "nested": [payload, {payload: [payload]}],
+            fields: dict[str, Any] = {payload: payload, "nested": [payload, {payload: [payload]}],
                       "admin": payload, "display_name": payload}
             await post_event(api, "onboarding.started", session, domain=payload, **fields)
             await post_event(api, "account.created", session, domain=payload, **fields)

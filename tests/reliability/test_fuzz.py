@@ -123,7 +123,10 @@ def ops(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
-    with portal_server(tmp_path / "portal.db") as url, \
+    # A real Ops to deliver to: its outbox then never backs off with random jitter while
+    # hypothesis generates (hypothesis refuses global random use during generation).
+    with ops_server(tmp_path / "ops.db") as ops_url, \
+            portal_server(tmp_path / "portal.db", ops_url) as url, \
             httpx.Client(base_url=url, timeout=10) as client:
         yield client, tmp_path / "portal.db"
 

@@ -75,19 +75,25 @@ async def test_ops_that_cannot_write_answers_503_until_mended_and_loses_nothing(
     ops = OpsServer(db_path=tmp_path / "ops.db", config=FAST)
     await ops.start()
     assert ops.app is not None
-    writer = ops.app.state.ops.db._writer  # the writer's own connection
+    db = ops.app.state.ops.db
+
+    async def query_only(on: bool) -> None:
+        """PRAGMA query_only on the writer connection, on the writer's own thread (not as a
+        unit of work: BEGIN IMMEDIATE itself fails once the connection is read-only)."""
+        writer = db._writer
+        await db._on_writer_thread(writer.execute, f"PRAGMA query_only = {int(on)}")
     portal = portal_process(tmp_path / "portal.db", free_port(), ops.port,
                             tmp_path / "portal.log")
     with ops_answers() as answers:
         try:
-            await writer.execute("PRAGMA query_only = ON")  # as a read-only database
+            await query_only(True)  # as if the database had become read-only
             portal.start()
             # The Portal keeps retrying (Ops asks for Retry-After: 5 s): two attempts.
             await until(lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 2,
                         within=30, what="two attempts at the first event")
             stored_during_outage = len(stored_event_ids(tmp_path / "ops.db"))
             mended = time.monotonic()
-            await writer.execute("PRAGMA query_only = OFF")
+            await query_only(False)
             await until(lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
                         within=30, what="the outbox drained")
         finally:
