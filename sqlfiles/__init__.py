@@ -3,17 +3,23 @@
 - ``load_queries(folder)`` reads ``-- name: label`` blocks (aiosql syntax) from ``*.sql``.
 - ``apply_migrations(conn, folder)`` applies numbered, append-only schema files, tracked
   with ``PRAGMA user_version``.
+- ``backup_database(source, target, tables)`` takes a verified online copy of a live
+  database.
 
 The services never import each other; both import this small package.
 """
 
+from sqlfiles.backup import BackupError, BackupReport, backup_database
 from sqlfiles.migrations import SchemaTooNewError, apply_migrations, migration_files
 from sqlfiles.queries import Queries, load_queries
 
 __all__ = [
+    "BackupError",
+    "BackupReport",
     "Queries",
     "SchemaTooNewError",
     "apply_migrations",
+    "backup_database",
     "load_queries",
     "migration_files",
 ]

@@ -18,10 +18,9 @@ import uvicorn
 
 import jsonlogs
 from jsonlogs import log_event
-from sqlfiles import SchemaTooNewError
+from sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm122_ops import retention
 from vm122_ops.app import create_app
-from vm122_ops.backup import BackupError, backup_database
 from vm122_ops.db import Database
 from vm122_ops.errors import ConfigError
 from vm122_ops.settings import Settings
