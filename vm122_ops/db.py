@@ -115,6 +115,12 @@ class Database:
             ((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0]
         )
         async with lock:
+            if conn.in_transaction:
+                # A block cancelled before its COMMIT ran (a Desk stream whose client left
+                # mid-replay) left its snapshot open; BEGIN would fail on this reader for
+                # good. End it first (a COMMIT still queued may have ended it already).
+                with suppress(sqlite3.OperationalError):
+                    await conn.execute("ROLLBACK")
             await conn.execute("BEGIN")
             try:
                 yield conn
