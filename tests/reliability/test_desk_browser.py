@@ -102,11 +102,10 @@ async def test_stream_cut_mid_burst_shows_every_event_once(
         page.on("pageerror", lambda error: errors.append(str(error)))
         await login(page, base)
         await post_event(api, "onboarding.started", "burst", domain="rajada.pt")
-        await page.goto(base + "/sessions/burst")
+        # The burst starts while the page is still loading its snapshot and connecting:
+        # events newer than the snapshot that arrive before it must survive it.
+        await page.goto(base + "/sessions/burst", wait_until="commit")
         entries = page.locator("[data-timeline] li.entry")
-        await expect(entries).to_have_count(1, timeout=WAIT)
-        await expect(page.locator("[data-live-status]")).to_have_attribute(
-            "data-state", "live", timeout=WAIT)
         posted = 1
         for n in range(149):
             await post_event(api, HAPPY[n % len(HAPPY)], "burst", domain="rajada.pt", n=n)

@@ -17,6 +17,8 @@ export function initSessionPage(root, ctx) {
   const timelineNode = root.querySelector("[data-timeline]");
   const select = root.querySelector("[data-event-filter]");
   let entries = [];
+  // Stream entries that arrive while a snapshot loads: they may be newer than it.
+  const arriving = new Set();
   let summary = { domain: "", stage: null, status: "" };
 
   fill(select, [
@@ -36,16 +38,22 @@ export function initSessionPage(root, ctx) {
     ]);
   };
   const load = async () => {
+    const seen = [];
+    arriving.add(seen);
     try {
       const timeline = await getJSON(`/api/v1/onboard/sessions/${encodeURIComponent(sessionId)}/timeline`);
       summary = { domain: timeline.domain, stage: timeline.stage, status: timeline.status };
-      entries = [];
-      for (const event of timeline.events) entries = insertEntry(entries, { ...event, kind: "event" });
+      let fresh = [];
+      for (const event of timeline.events) fresh = insertEntry(fresh, { ...event, kind: "event" });
+      for (const entry of seen) fresh = insertEntry(fresh, entry);
+      entries = fresh;
       showHead();
       show();
     } catch (error) {
       const key = error instanceof HttpError && error.status === 404 ? "session.notFound" : "error.load";
       fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+    } finally {
+      arriving.delete(seen);
     }
   };
 
@@ -53,7 +61,9 @@ export function initSessionPage(root, ctx) {
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
     summary = { domain: message.domain, stage: message.stage, status: message.status };
-    entries = insertEntry(entries, entryFromMessage(message));
+    const entry = entryFromMessage(message);
+    for (const seen of arriving) seen.push(entry);
+    entries = insertEntry(entries, entry);
     showHead();
     show();
   });

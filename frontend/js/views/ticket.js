@@ -17,6 +17,8 @@ export function initTicketPage(root, ctx) {
   const head = root.querySelector("[data-ticket-head]");
   const timelineNode = root.querySelector("[data-timeline]");
   let entries = [];
+  // Stream entries that arrive while a snapshot loads: they may be newer than it.
+  const arriving = new Set();
 
   const showHead = (ticket) => {
     document.title = `#${ticket.id} ${ticket.domain}`;
@@ -37,15 +39,21 @@ export function initTicketPage(root, ctx) {
     ]);
   };
   const load = async () => {
+    const seen = [];
+    arriving.add(seen);
     try {
       const ticket = await getJSON(`/api/v1/desk/tickets/${ticketId}`);
       showHead(ticket);
-      entries = [];
-      for (const entry of ticket.timeline) entries = insertEntry(entries, entry);
+      let fresh = [];
+      for (const entry of ticket.timeline) fresh = insertEntry(fresh, entry);
+      for (const entry of seen) fresh = insertEntry(fresh, entry);
+      entries = fresh;
       renderTimeline(timelineNode, entries, ctx);
     } catch (error) {
       const key = error instanceof HttpError && error.status === 404 ? "ticket.notFound" : "error.load";
       fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+    } finally {
+      arriving.delete(seen);
     }
   };
   const reload = debounce(load, 300);
@@ -53,7 +61,9 @@ export function initTicketPage(root, ctx) {
   ctx.live.params = { ticket_id: ticketId };
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
-    entries = insertEntry(entries, entryFromMessage(message));
+    const entry = entryFromMessage(message);
+    for (const seen of arriving) seen.push(entry);
+    entries = insertEntry(entries, entry);
     renderTimeline(timelineNode, entries, ctx);
     // Completion adds a note and a tag, failure a tag: fetch them.
     if (message.event_type === "onboarding.completed" || message.event_type === "onboarding.failed") {
