@@ -4,8 +4,9 @@ Beside it, in alternating slices on the same server, the ceiling for a trivial P
 the same size: POST /healthz with the same headers and body, which the router answers
 405 through the same middleware (access log, security headers, auth) without touching
 the store, after uvicorn has read the whole body: the HTTP and framework cost of a POST
-of that size. We keep a route for the bench out of the product on purpose. (GET /healthz, which does touch the database, is measured too.) Every 2xx must be
-durable: after the run Ops is SIGKILLed and the stored rows are counted.
+of that size; we keep a route made for the bench out of the product on purpose. GET
+/healthz, which does touch the database, is measured too. Every 2xx must be durable:
+after the run Ops is SIGKILLed and the stored rows are counted.
 """
 
 from __future__ import annotations
