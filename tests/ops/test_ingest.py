@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -208,3 +210,25 @@ async def test_unknown_route_and_method_answer_with_the_envelope(ops: Ops) -> No
     wrong = await ops.client.get("/api/v1/webhooks/onboard")
     assert wrong.status_code == 405
     assert wrong.json()["ok"] is False
+
+
+async def test_during_a_rotation_old_and_new_secrets_are_both_accepted(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from asgi_lifespan import LifespanManager
+
+    from tests.ops.conftest import Clock, make_settings
+    from vm122_ops.app import create_app
+
+    new_key = b"n" * 32
+    settings = replace(make_settings(tmp_path), webhook_secrets=(new_key, KEY))
+    app = create_app(settings, clock=Clock())
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ops = Ops(client=client, clock=Clock(), db_path=tmp_path / "ops.db", app=app)
+            body = _event()
+            old = await ops.post_raw(body, ops.headers("old", body, key=KEY))
+            new = await ops.post_raw(body, ops.headers("new", body, key=new_key))
+            other = await ops.post_raw(body, ops.headers("other", body, key=b"o" * 32))
+    assert (old.status_code, new.status_code, other.status_code) == (202, 202, 401)
