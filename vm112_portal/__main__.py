@@ -72,6 +72,7 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         logging.getLogger("vm112_portal"), "starting", host=settings.host, port=settings.port,
         db=str(settings.db_path), ops_url=settings.ops_url, providers=settings.providers,
         carbonio_admin_user=settings.carbonio_admin_user,
+        metrics="on (PORTAL_METRICS_TOKEN set)" if settings.metrics_token else "off",
         secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",
     )
     app = create_app(settings)

@@ -3,7 +3,8 @@
 The id comes from the caller's X-Request-ID (1-64 of ``A-Z a-z 0-9 . _ -``) or is made
 here; it is echoed in the response and kept in ``current_request_id`` for the request's
 duration, so ``emit_event`` can store it with the outbox row and the dispatcher can send
-it to Ops. Only the path is logged, never the query string or a body.
+it to Ops. Only the path is logged, never the query string or a body. Each answer also
+counts in ``portal_http_requests_total`` by route template and status.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jsonlogs import log_event
+from vm112_portal.metrics import PortalMetrics
 
 log = logging.getLogger("vm112_portal.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -24,8 +27,9 @@ current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", def
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: PortalMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,8 +60,22 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             current_request_id.reset(token)
+            self.metrics.requests.labels(route=route_template(scope), status=str(status)).inc()
             log_event(
                 log, "request", method=scope["method"], path=scope["path"], status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 request_id=request_id,
             )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template, never the raw path, so the labels stay few: a route
+    inside a mount gets the mount's prefix (root_path), a mount without a router (static
+    files) is its prefix; nothing matched is ``unmatched``."""
+    route = scope.get("route")
+    root = str(scope.get("root_path", ""))
+    if isinstance(route, Mount):
+        return root or route.path
+    if isinstance(route, Route):
+        return root + route.path
+    return "unmatched"

@@ -3,7 +3,8 @@
 Resources open in the lifespan: the SQLite database, one httpx client for Ops (used only by
 the outbox dispatcher), one for the providers (shared by AsyncCloudflare and the Carbonio
 client), and the dispatcher task. In sandbox mode the fake providers are mounted at
-/sandbox and the real clients call them over HTTP.
+/sandbox and the real clients call them over HTTP. One metrics registry per app
+(vm112_portal/metrics.py) is fed by the access log, the dispatcher and both clients.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
+from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ops_webhook import Dispatcher, RetryPolicy
 from vm112_portal.sandbox import Sandbox
 from vm112_portal.settings import Settings
@@ -90,6 +92,7 @@ def create_app(
             cloudflare_latency=settings.sandbox_cloudflare_latency_ms / 1000,
             carbonio_latency=settings.sandbox_carbonio_latency_ms / 1000,
         )
+    metrics = PortalMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -119,6 +122,7 @@ def create_app(
                 user=settings.carbonio_admin_user,
                 password=settings.carbonio_admin_password,
                 timeout=settings.provider_timeout,
+                metrics=metrics,
             )
             checker: DomainChecker = (
                 NoLookup() if settings.sandbox else DnsLookup(settings.dns_timeout)
@@ -135,12 +139,16 @@ def create_app(
                     max_age=settings.outbox_max_age,
                     poll=settings.outbox_poll,
                 ),
+                metrics=metrics,
             )
             app.state.settings = settings
             app.state.db = db
             app.state.dispatcher = dispatcher
+            app.state.metrics = metrics
             app.state.sandbox = sandbox
-            app.state.wizard = Wizard(db, settings, checker, CloudflareDns(cloudflare), carbonio)
+            app.state.wizard = Wizard(
+                db, settings, checker, CloudflareDns(cloudflare, metrics), carbonio
+            )
             if settings.emit:
                 dispatcher.start()
                 stack.push_async_callback(dispatcher.stop)
@@ -153,6 +161,7 @@ def create_app(
         Route("/", index, methods=["GET"]),
         Route("/healthz", routes.healthz, methods=["GET"]),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
+        Route("/metrics", routes.metrics, methods=["GET"]),
         Route(f"{api}/validate-domain", routes.validate_domain, methods=["POST"]),
         Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"]),
         Route(f"{api}/account/create", routes.create_account, methods=["POST"]),
@@ -166,5 +175,6 @@ def create_app(
         exception_handlers=routes.EXCEPTION_HANDLERS,
     )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog)  # outermost: sees every answer, errors included
+    # Outermost: sees every answer, errors included.
+    app.add_middleware(AccessLog, metrics=metrics)
     return app

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from vm112_portal.errors import CarbonioFault, ProviderError
+from vm112_portal.metrics import PortalMetrics
 
 log = logging.getLogger("vm112_portal.carbonio")
 
@@ -24,6 +25,8 @@ ADMIN_NS = "urn:zimbraAdmin"
 AUTH_EXPIRED = "service.AUTH_EXPIRED"
 AUTH_REQUIRED = "service.AUTH_REQUIRED"
 DOMAIN_EXISTS = "account.DOMAIN_EXISTS"
+# Faults this client answers itself (counted done, or authenticate again): not errors.
+HANDLED_FAULTS = (DOMAIN_EXISTS, AUTH_EXPIRED, AUTH_REQUIRED)
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,10 @@ class CarbonioClient:
         user: str,
         password: str,
         timeout: float = 10.0,
+        metrics: PortalMetrics | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics or PortalMetrics()  # a private registry when not given
         self._url = url
         self._user = user
         self._password = password
@@ -118,6 +123,13 @@ class CarbonioClient:
     async def _post(
         self, request: str, payload: dict[str, Any], *, token: str | None
     ) -> dict[str, Any]:
+        with self._metrics.provider_call("carbonio", handled=_handled):
+            return await self._exchange(request, payload, token=token)
+
+    async def _exchange(
+        self, request: str, payload: dict[str, Any], *, token: str | None
+    ) -> dict[str, Any]:
+        """One SOAP request and its answer (a fault raised as CarbonioFault)."""
         context: dict[str, Any] = {"_jsns": "urn:zimbra", "format": {"type": "js"}}
         if token is not None:
             context["authToken"] = {"_content": token}
@@ -149,6 +161,10 @@ class CarbonioClient:
         if not isinstance(result, dict):
             raise ProviderError(f"Carbonio answered {request} without {name}")
         return result
+
+
+def _handled(exc: Exception) -> bool:
+    return isinstance(exc, CarbonioFault) and exc.code in HANDLED_FAULTS
 
 
 def parse_fault(fault: dict[str, Any]) -> CarbonioFault:

@@ -15,6 +15,7 @@ from cloudflare import AsyncCloudflare
 
 from vm112_portal.domains import Domain
 from vm112_portal.errors import CloudflareFailed
+from vm112_portal.metrics import PortalMetrics
 
 ALREADY_EXISTS = (81057, 81058)
 RecordType = Literal["MX", "TXT", "CNAME"]
@@ -88,8 +89,9 @@ def _failure(exc: cloudflare.APIError, action: str) -> CloudflareFailed:
 
 
 class CloudflareDns:
-    def __init__(self, client: AsyncCloudflare) -> None:
+    def __init__(self, client: AsyncCloudflare, metrics: PortalMetrics | None = None) -> None:
         self._client = client
+        self._metrics = metrics or PortalMetrics()  # a private registry when not given
 
     async def find_zone(self, domain: Domain) -> tuple[str, str] | None:
         """(zone id, zone name) of the closest zone holding the domain, or None."""
@@ -98,7 +100,8 @@ class CloudflareDns:
         for start in range(len(labels) - stop + 1):
             name = ".".join(labels[start:])
             try:
-                page = await self._client.zones.list(name=name, per_page=5)
+                with self._metrics.provider_call("cloudflare"):
+                    page = await self._client.zones.list(name=name, per_page=5)
             except cloudflare.APIError as exc:
                 raise _failure(exc, f"looking up the zone {name}") from None
             for zone in page.result:
@@ -113,26 +116,10 @@ class CloudflareDns:
         outcome = DnsOutcome(zone_id=zone[0], zone_name=zone[1])
         for record in records:
             try:
-                if record.type == "MX" and record.priority is not None:
-                    created = await self._client.dns.records.create(
-                        zone_id=zone[0],
-                        type="MX",
-                        name=record.name,
-                        content=record.content,
-                        priority=record.priority,
-                        ttl=1,
-                    )
-                else:
-                    created = await self._client.dns.records.create(
-                        zone_id=zone[0],
-                        type=record.type,
-                        name=record.name,
-                        content=record.content,
-                        ttl=1,
-                    )
+                with self._metrics.provider_call("cloudflare", handled=_already_exists):
+                    created = await self._create(zone[0], record)
             except cloudflare.APIStatusError as exc:
-                codes = [code for code, _ in _error_codes(exc)]
-                present = [code for code in codes if code in ALREADY_EXISTS]
+                present = _existing_codes(exc)
                 if present:
                     outcome.skipped.append(
                         {**record.as_dict(), "reason": "already exists", "code": present[0]}
@@ -146,3 +133,27 @@ class CloudflareDns:
                 applied["id"] = created.id
             outcome.applied.append(applied)
         return outcome
+
+    async def _create(self, zone_id: str, record: MailRecord) -> Any:
+        if record.type == "MX" and record.priority is not None:
+            return await self._client.dns.records.create(
+                zone_id=zone_id,
+                type="MX",
+                name=record.name,
+                content=record.content,
+                priority=record.priority,
+                ttl=1,
+            )
+        return await self._client.dns.records.create(
+            zone_id=zone_id, type=record.type, name=record.name, content=record.content, ttl=1
+        )
+
+
+def _existing_codes(exc: cloudflare.APIStatusError) -> list[int]:
+    """The "already exists" codes (81057, 81058) among a refusal's errors."""
+    return [code for code, _ in _error_codes(exc) if code is not None and code in ALREADY_EXISTS]
+
+
+def _already_exists(exc: Exception) -> bool:
+    """A record already present is an answer the wizard counts as done, not an error."""
+    return isinstance(exc, cloudflare.APIStatusError) and bool(_existing_codes(exc))

@@ -73,6 +73,15 @@ DOCUMENT: dict[str, Any] = {
             "200": _json(_OK, "healthy"), "503": _json({}, "the database does not answer")}}},
         "/openapi.json": {"get": {"summary": "this document", "responses": {
             "200": _json({}, "OpenAPI 3.0")}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics, for operators (Bearer PORTAL_METRICS_TOKEN)",
+            "responses": {
+                "200": {"description": "text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "401": _json(_ERROR, "missing or wrong bearer token"),
+                "404": _json(_ERROR, "metrics disabled: PORTAL_METRICS_TOKEN is unset"),
+            },
+        }},
         "/api/v1/onboarding/validate-domain": _step(
             "normalise and check a domain; starts the session",
             _SESSION_AND_DOMAIN, {"504": _PROVIDER_ERRORS["504"]},

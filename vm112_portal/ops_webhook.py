@@ -37,6 +37,7 @@ from standardwebhooks import Webhook
 
 from vm112_portal.access_log import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
+from vm112_portal.metrics import PortalMetrics
 
 log = logging.getLogger("vm112_portal.ops_webhook")
 
@@ -149,8 +150,10 @@ class Dispatcher:
         ops_url: str,
         secret: bytes,
         policy: RetryPolicy,
+        metrics: PortalMetrics,
     ) -> None:
         self._db = db
+        self._metrics = metrics
         self._client = client
         self._url = ops_url.rstrip("/") + INGEST_PATH
         self._signer = Webhook(secret)
@@ -271,6 +274,7 @@ class Dispatcher:
                 )
             else:
                 await tx.execute("mark_dead", {**params, "error": error})
+        self._metrics.attempts.labels(outcome=outcome).inc()
         if outcome == "delivered":
             log.debug("delivered %s (%s)", webhook_id, status)
         else:

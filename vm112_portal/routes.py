@@ -6,6 +6,7 @@ the reason, never a 5xx.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from typing import Any
@@ -23,6 +24,7 @@ from vm112_portal.errors import (
     StorageUnavailable,
     UnsupportedMediaType,
 )
+from vm112_portal.metrics import DISABLED, PortalMetrics
 from vm112_portal.ops_webhook import outbox_status
 from vm112_portal.wizard import AccountRequest, Wizard
 
@@ -173,3 +175,24 @@ async def healthz(request: Request) -> Response:
         },
         status_code=status,
     )
+
+
+def bearer_matches(authorization: str, token: str) -> bool:
+    """``Bearer <token>``, the token compared in constant time."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics for the operators; never open, like the rest of the API is."""
+    token: str = request.app.state.settings.metrics_token
+    if not token:
+        return envelope_error(404, DISABLED)
+    if not bearer_matches(request.headers.get("authorization", ""), token):
+        response = envelope_error(401, "metrics need Authorization: Bearer <PORTAL_METRICS_TOKEN>")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal-metrics"'
+        return response
+    registry: PortalMetrics = request.app.state.metrics
+    return await registry.render(request.app.state.db)

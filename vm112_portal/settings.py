@@ -1,7 +1,7 @@
 """Portal configuration, read once from the environment into a frozen dataclass.
 
-Secrets (the webhook key, the Cloudflare token, the Carbonio password) never appear in the
-repr, so logging the settings cannot leak them.
+Secrets (the webhook key, the Cloudflare token, the Carbonio password, the metrics token)
+never appear in the repr, so logging the settings cannot leak them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ SANDBOX_DKIM_KEY = (
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
 
 Providers = Literal["sandbox", "live"]
 
@@ -60,6 +61,8 @@ class Settings:
     # Artificial latency of the sandbox providers, for benchmarks (milliseconds).
     sandbox_cloudflare_latency_ms: int = 0
     sandbox_carbonio_latency_ms: int = 0
+    # Bearer token of GET /metrics; empty: metrics disabled (404).
+    metrics_token: str = field(default="", repr=False)
     # Emission of events to Ops; off only for benchmarks measuring its cost (no event is
     # queued while off, so nothing reaches Ops for those steps, ever).
     emit: bool = True
@@ -130,7 +133,18 @@ class Settings:
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
             emit=_switch(env, "PORTAL_EMIT"),
+            metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
         )
+
+
+def parse_metrics_token(raw: str) -> str:
+    """Empty (metrics disabled), or 16-256 printable characters without spaces."""
+    token = raw.strip()
+    if token and not _TOKEN.match(token):
+        raise ConfigError(
+            "PORTAL_METRICS_TOKEN must be 16 to 256 printable characters without spaces."
+        )
+    return token
 
 
 def parse_webhook_secret(raw: str) -> bytes:

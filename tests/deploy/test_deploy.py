@@ -206,7 +206,7 @@ def test_env_templates_leave_the_secrets_empty() -> None:
     portal = read_env_template(DEPLOY / "portal.env.example").values
     assert ops["OPS_WEBHOOK_SECRET"] == ops["OPS_API_TOKEN"] == ""
     assert portal["OPS_WEBHOOK_SECRET"] == portal["CARBONIO_ADMIN_PASSWORD"] == ""
-    assert portal["CLOUDFLARE_API_TOKEN"] == ""
+    assert portal["CLOUDFLARE_API_TOKEN"] == portal["PORTAL_METRICS_TOKEN"] == ""
 
 
 # -- the units, followed as docs/deploy.md does -------------------------------------------

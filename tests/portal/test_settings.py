@@ -46,13 +46,23 @@ def test_sandbox_urls_follow_the_port_and_a_wildcard_host() -> None:
     assert settings.cloudflare_base_url.startswith("http://127.0.0.1:9123/sandbox/")
 
 
+def test_metrics_token() -> None:
+    assert Settings.from_env({"OPS_WEBHOOK_SECRET": SECRET}).metrics_token == ""
+    settings = Settings.from_env(
+        {"OPS_WEBHOOK_SECRET": SECRET, "PORTAL_METRICS_TOKEN": " metrics-token-0123456789 "}
+    )
+    assert settings.metrics_token == "metrics-token-0123456789"
+
+
 def test_live_settings_and_secrets_out_of_repr() -> None:
-    settings = Settings.from_env({**LIVE, "OPS_URL": "https://ops.example.com/"})
+    settings = Settings.from_env(
+        {**LIVE, "OPS_URL": "https://ops.example.com/", "PORTAL_METRICS_TOKEN": "m" * 20}
+    )
     assert settings.providers == "live" and not settings.sandbox
     assert settings.ops_url == "https://ops.example.com"
     assert settings.cloudflare_base_url == "https://api.cloudflare.com/client/v4"
     text = repr(settings)
-    for secret in ("cf-token-value", "carbonio-password-value", str(KEY)):
+    for secret in ("cf-token-value", "carbonio-password-value", str(KEY), "m" * 20):
         assert secret not in text
 
 
@@ -73,6 +83,10 @@ def test_live_settings_and_secrets_out_of_repr() -> None:
         pytest.param({"PORTAL_OPS_TIMEOUT": "0"}, "PORTAL_OPS_TIMEOUT", id="timeout"),
         pytest.param({"PORTAL_MAIL_HOST": "not a host"}, "PORTAL_MAIL_HOST", id="mail-host"),
         pytest.param({"PORTAL_DKIM_SELECTOR": "a.b"}, "PORTAL_DKIM_SELECTOR", id="selector"),
+        pytest.param({"PORTAL_METRICS_TOKEN": "short"}, "PORTAL_METRICS_TOKEN must be 16 to 256",
+                     id="metrics-token-short"),
+        pytest.param({"PORTAL_METRICS_TOKEN": "with a space 0123456789"},
+                     "without spaces", id="metrics-token-space"),
     ],
 )
 def test_bad_sandbox_settings(env: dict[str, str], message: str) -> None:

@@ -1,0 +1,198 @@
+"""GET /metrics (vm112_portal/metrics.py): parsed with prometheus-client's own parser, its
+counters move with real wizard traffic, and it is closed to strangers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from cloudflare import AsyncCloudflare
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal, wait_for
+from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
+from vm112_portal.domains import normalise
+from vm112_portal.errors import CloudflareFailed
+from vm112_portal.metrics import DISABLED, PortalMetrics
+from vm112_portal.sandbox import Sandbox
+
+TOKEN = "portal-metrics-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse(text: str) -> Samples:
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+async def scrape(portal: Portal) -> Samples:
+    response = await portal.client.get("/metrics", headers=AUTH)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+def attempts(samples: Samples) -> dict[str, float]:
+    return {
+        outcome: samples[("portal_outbox_attempts_total", (("outcome", outcome),))]
+        for outcome in ("delivered", "retry", "dead")
+    }
+
+
+def provider(samples: Samples, name: str, which: str) -> float:
+    return samples[(name, (("provider", which),))]
+
+
+async def test_counters_move_with_wizard_traffic(tmp_path: Path) -> None:
+    ops = FakeOps()
+    async with running_portal(make_settings(tmp_path, metrics_token=TOKEN), ops) as portal:
+        before = await scrape(portal)
+        assert attempts(before) == {"delivered": 0, "retry": 0, "dead": 0}
+        assert before[("portal_outbox_pending", ())] == 0
+
+        # A whole onboarding; Ops answers 202 to its six events.
+        assert [r.status_code for r in await portal.wizard("m1", "metrics.pt")] == [200] * 3
+        await wait_for(portal.drained)
+        happy = await scrape(portal)
+        assert attempts(happy) == {"delivered": 6, "retry": 0, "dead": 0}
+        # One zone lookup and five records; AuthRequest, CreateDomain, CreateAccount.
+        assert provider(happy, "portal_provider_call_seconds_count", "cloudflare") == 6
+        assert provider(happy, "portal_provider_call_seconds_count", "carbonio") == 3
+        assert provider(happy, "portal_provider_errors_total", "cloudflare") == 0
+        assert provider(happy, "portal_provider_errors_total", "carbonio") == 0
+        route = (("route", "/api/v1/onboarding/validate-domain"), ("status", "200"))
+        assert happy[("portal_http_requests_total", route)] == 1
+        assert happy[("portal_outbox_delivered", ())] == 6
+
+        # onboarding.started meets a 500 (retried), then a 400 (dead letter);
+        # domain.validated goes through.
+        ops.responses = [500, 400]
+        assert (await portal.validate("m2", "other.pt")).status_code == 200
+        await wait_for(portal.drained)
+        failing = await scrape(portal)
+        assert attempts(failing) == {"delivered": 7, "retry": 1, "dead": 1}
+        assert failing[("portal_outbox_dead", ())] == 1
+        assert failing[("portal_outbox_pending", ())] == 0
+        assert failing[("portal_outbox_oldest_pending_age_seconds", ())] == 0
+
+        # Applying the same records again: 81058 "already exists" is an answer, not an
+        # error; a Carbonio service.FAILURE fault is one.
+        await portal.dns("m2", "other.pt")
+        await portal.dns("m2", "other.pt")
+        await portal.account("m2", "other.pt")
+        await portal.wizard("m3", "fail-shop.pt")
+        errors = await scrape(portal)
+        assert provider(errors, "portal_provider_errors_total", "cloudflare") == 0
+        assert provider(errors, "portal_provider_errors_total", "carbonio") == 1
+        assert provider(errors, "portal_provider_call_seconds_count", "cloudflare") == 6 + 12 + 6
+        # /metrics counts itself: three scrapes answered before this one.
+        scrapes = (("route", "/metrics"), ("status", "200"))
+        assert errors[("portal_http_requests_total", scrapes)] == 3
+
+
+async def test_pending_events_show_their_age(tmp_path: Path) -> None:
+    # Ops asks to come back in an hour: the event stays pending.
+    ops = FakeOps(responses=[httpx.Response(503, headers={"retry-after": "3600"})])
+    async with running_portal(make_settings(tmp_path, metrics_token=TOKEN), ops) as portal:
+        await portal.validate("p1", "pending.pt")
+
+        async def retried() -> bool:
+            return attempts(await scrape(portal))["retry"] == 1
+
+        await wait_for(retried)
+        samples = await scrape(portal)
+        assert samples[("portal_outbox_pending", ())] == 2
+        assert 0 < samples[("portal_outbox_oldest_pending_age_seconds", ())] < 60
+
+
+async def test_disabled_without_a_token(portal: Portal) -> None:
+    response = await portal.client.get("/metrics", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json() == {"ok": False, "error": DISABLED, "status": 404}
+    assert "PORTAL_METRICS_TOKEN" in DISABLED
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="none"),
+        pytest.param({"Authorization": "Bearer wrong-token-0123456789abc"}, id="wrong"),
+        pytest.param({"Authorization": f"Basic {TOKEN}"}, id="basic"),
+        pytest.param({"Authorization": f"Bearer {TOKEN}x"}, id="longer"),
+    ],
+)
+async def test_refused_without_the_right_token(tmp_path: Path, headers: dict[str, str]) -> None:
+    async with running_portal(make_settings(tmp_path, metrics_token=TOKEN)) as portal:
+        response = await portal.client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["status"] == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert TOKEN not in response.text
+
+
+BASE = "http://sandbox.test/cloudflare/client/v4"
+
+
+def _cloudflare(transport: httpx.AsyncBaseTransport, metrics: PortalMetrics) -> CloudflareDns:
+    http = httpx.AsyncClient(transport=transport)
+    client = AsyncCloudflare(api_token="t", base_url=BASE, http_client=http, max_retries=0)
+    return CloudflareDns(client, metrics)
+
+
+async def test_cloudflare_refusal_counts_as_an_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            zone = {"id": "z" * 32, "name": "example.pt"}
+            return httpx.Response(200, json={"success": True, "errors": [], "result": [zone]})
+        error = {"code": 10000, "message": "Authentication error"}
+        return httpx.Response(403, json={"success": False, "errors": [error], "result": None})
+
+    metrics = PortalMetrics()
+    dns = _cloudflare(httpx.MockTransport(handler), metrics)
+    records = mail_records("example.pt", "mail.example.net", "vm112", "QUJD")
+    with pytest.raises(CloudflareFailed):
+        await dns.apply(normalise("example.pt"), records)
+    samples = parse(_exposition(metrics))
+    assert provider(samples, "portal_provider_errors_total", "cloudflare") == 1
+    assert provider(samples, "portal_provider_call_seconds_count", "cloudflare") == 2
+
+
+async def test_records_already_present_are_not_errors() -> None:
+    sandbox = Sandbox(admin_user="a@x.example", admin_password="x")
+    metrics = PortalMetrics()
+    dns = _cloudflare(httpx.ASGITransport(app=sandbox.app()), metrics)
+    records = mail_records("example.pt", "mail.example.net", "vm112", "QUJD")
+    await dns.apply(normalise("example.pt"), records)
+    again = await dns.apply(normalise("example.pt"), records)
+    assert len(again.skipped) == 5
+    samples = parse(_exposition(metrics))
+    assert provider(samples, "portal_provider_errors_total", "cloudflare") == 0
+    assert provider(samples, "portal_provider_call_seconds_count", "cloudflare") == 12
+
+
+def _exposition(metrics: PortalMetrics) -> str:
+    return generate_latest(metrics.registry).decode()
+
+
+async def test_requests_are_labelled_by_route_template(tmp_path: Path) -> None:
+    async with running_portal(make_settings(tmp_path, metrics_token=TOKEN)) as portal:
+        await portal.client.get("/no/such/page")
+        await portal.client.get("/static/missing.js")
+        await portal.client.get("/sandbox/cloudflare/client/v4/zones/abc/dns_records")
+        samples = await scrape(portal)
+    requests = {
+        dict(labels)["route"]: value
+        for (name, labels), value in samples.items()
+        if name == "portal_http_requests_total"
+    }
+    assert requests == {
+        "unmatched": 1,
+        "/static": 1,
+        "/sandbox/cloudflare/client/v4/zones/{zone_id}/dns_records": 1,
+    }

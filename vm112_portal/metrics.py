@@ -1,0 +1,142 @@
+"""Prometheus metrics of the Portal, one registry per app (tests build many apps).
+
+The Portal's API is public (customers), so GET /metrics (``routes.metrics``) is not: it
+answers only ``Authorization: Bearer <PORTAL_METRICS_TOKEN>`` (compared in constant
+time), and 404 while that setting is unset. Prometheus scrapes it with
+``authorization: {type: Bearer, credentials_file: ...}`` (docs/observability.md).
+
+The outbox figures are read from the database at scrape time; the counters move where
+the work happens: delivery attempts in ``Dispatcher.deliver``, provider calls in the
+Carbonio and Cloudflare clients, requests in the access log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+from starlette.responses import Response
+
+from vm112_portal.db import Database
+from vm112_portal.errors import StorageUnavailable
+
+# Provider calls take tens of milliseconds to seconds (PORTAL_PROVIDER_TIMEOUT, 10 s).
+_PROVIDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+PROVIDERS = ("cloudflare", "carbonio")
+OUTCOMES = ("delivered", "retry", "dead")
+DISABLED = (
+    "metrics are disabled: set PORTAL_METRICS_TOKEN (16 to 256 printable characters) and "
+    "scrape with Authorization: Bearer <token>"
+)
+
+
+@dataclass(frozen=True)
+class OutboxFigures:
+    pending: int
+    dead: int
+    delivered: int
+    oldest_pending_age: float
+
+
+class PortalMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.attempts = Counter(
+            "portal_outbox_attempts", "Delivery attempts to Ops, by outcome.", ["outcome"],
+            registry=self.registry,
+        )
+        self.provider_seconds = Histogram(
+            "portal_provider_call_seconds", "Time of one provider API call, by provider.",
+            ["provider"], buckets=_PROVIDER_BUCKETS, registry=self.registry,
+        )
+        self.provider_errors = Counter(
+            "portal_provider_errors", "Provider API calls that failed, by provider.",
+            ["provider"], registry=self.registry,
+        )
+        self.requests = Counter(
+            "portal_http_requests", "HTTP requests answered, by route and status.",
+            ["route", "status"], registry=self.registry,
+        )
+        # Every series exists from the start, so rate() and alerts see a 0, not nothing.
+        for outcome in OUTCOMES:
+            self.attempts.labels(outcome=outcome)
+        for provider in PROVIDERS:
+            self.provider_seconds.labels(provider=provider)
+            self.provider_errors.labels(provider=provider)
+        self._outbox = _OutboxCollector()
+        self.registry.register(self._outbox)
+
+    @contextmanager
+    def provider_call(
+        self, provider: str, *, handled: Callable[[Exception], bool] = lambda exc: False
+    ) -> Iterator[None]:
+        """Time one provider call; an exception counts as an error unless the client
+        handles it as an answer (Carbonio's DOMAIN_EXISTS, Cloudflare's 81057...)."""
+        started = time.perf_counter()
+        try:
+            yield
+        except Exception as exc:
+            if not handled(exc):
+                self.provider_errors.labels(provider=provider).inc()
+            raise
+        finally:
+            self.provider_seconds.labels(provider=provider).observe(
+                time.perf_counter() - started
+            )
+
+    async def render(self, db: Database) -> Response:
+        """The exposition, with the outbox figures read now (left out if the read fails)."""
+        self._outbox.figures = await _outbox_figures(db)
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _outbox_figures(db: Database) -> OutboxFigures | None:
+    try:
+        row = await db.fetch_one("outbox_status", {})
+    except (sqlite3.Error, StorageUnavailable, ValueError):
+        return None
+    if row is None:
+        return None
+    oldest = row["oldest_pending_at"]
+    return OutboxFigures(
+        pending=int(row["pending"]),
+        dead=int(row["dead"]),
+        delivered=int(row["delivered"]),
+        oldest_pending_age=max(time.time() - float(oldest), 0.0) if oldest else 0.0,
+    )
+
+
+class _OutboxCollector(Collector):
+    """Yields the figures read just before the exposition (render), not stale gauges."""
+
+    def __init__(self) -> None:
+        self.figures: OutboxFigures | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        figures = self.figures
+        if figures is None:
+            return
+        yield GaugeMetricFamily(
+            "portal_outbox_pending", "Events waiting for delivery to Ops.", value=figures.pending
+        )
+        yield GaugeMetricFamily(
+            "portal_outbox_oldest_pending_age_seconds",
+            "Age of the oldest undelivered event (0 when none).",
+            value=figures.oldest_pending_age,
+        )
+        yield GaugeMetricFamily(
+            "portal_outbox_dead", "Dead letters kept until redriven or dropped.",
+            value=figures.dead,
+        )
+        yield GaugeMetricFamily(
+            "portal_outbox_delivered",
+            "Delivered events still kept in the outbox.",
+            value=figures.delivered,
+        )
