@@ -110,6 +110,69 @@ export function applyToActive(sessions, message, limit = ACTIVE_LIMIT) {
 }
 
 /**
+ * A page's loads of its snapshot, which can overlap (on start, on each `reset`, on
+ * refetches), and the stream messages that arrive while each is in flight: those may be
+ * newer than the snapshot the load brings, so the page merges them into it. Answers can
+ * land out of order; one from a load begun before an answer already shown is stale.
+ *
+ *     const load = loads.begin(); ... await the fetch ...
+ *     if (loads.finish(load)) show(snapshot merged with load.arrived);
+ */
+export class SnapshotLoads {
+  constructor() {
+    this.begun = 0;
+    this.shown = 0;
+    /** @type {Set<{seq: number, arrived: any[]}>} */
+    this.pending = new Set();
+  }
+
+  /**
+   * Start a load: stream messages are collected for it until it finishes.
+   * @returns {{seq: number, arrived: any[]}}
+   */
+  begin() {
+    const load = { seq: ++this.begun, arrived: [] };
+    this.pending.add(load);
+    return load;
+  }
+
+  /**
+   * Note a stream message for every load in flight.
+   * @param {any} message
+   */
+  arrive(message) {
+    for (const load of this.pending) load.arrived.push(message);
+  }
+
+  /**
+   * End a load (answered or failed): whether to show its answer, i.e. no load begun
+   * after it has been shown already.
+   * @param {{seq: number, arrived: any[]}} load
+   * @returns {boolean}
+   */
+  finish(load) {
+    this.pending.delete(load);
+    if (load.seq < this.shown) return false;
+    this.shown = load.seq;
+    return true;
+  }
+}
+
+/**
+ * Whether a funnel document may replace the one shown: it is of another window, or it
+ * was computed no earlier (a fetched one can land after a newer pushed one).
+ * @param {any} document
+ * @param {any} shown
+ * @returns {boolean}
+ */
+export function replacesFunnel(document, shown) {
+  if (!shown || String(shown.window_hours) !== String(document.window_hours)) return true;
+  const candidate = Date.parse(document.generated_at);
+  const current = Date.parse(shown.generated_at);
+  return Number.isNaN(candidate) || Number.isNaN(current) || candidate >= current;
+}
+
+/**
  * A timeline with one more entry, kept in order (event time, then notes after events,
  * then id) and without duplicates (same kind and id).
  * @param {any[]} entries

@@ -8,6 +8,8 @@ import {
   funnelRows,
   insertEntry,
   isStuck,
+  replacesFunnel,
+  SnapshotLoads,
   streamUrl,
 } from "../js/state.js";
 
@@ -99,4 +101,30 @@ test("the stream URL carries the filters and the last id", () => {
   assert.equal(streamUrl({}, null), "/api/v1/stream");
   assert.equal(streamUrl({ hours: 48, session_id: null }, "17"), "/api/v1/stream?hours=48&last_event_id=17");
   assert.equal(streamUrl({ session_id: "a b" }, null), "/api/v1/stream?session_id=a+b");
+});
+
+test("snapshot loads: arrivals go to loads in flight; an answer older than one shown is dropped", () => {
+  const loads = new SnapshotLoads();
+  const first = loads.begin();
+  loads.arrive({ id: 1 });
+  const second = loads.begin();
+  loads.arrive({ id: 2 });
+  assert.deepEqual(first.arrived.map((m) => m.id), [1, 2]);
+  assert.deepEqual(second.arrived.map((m) => m.id), [2]);
+  assert.equal(loads.finish(second), true);
+  assert.equal(loads.finish(first), false); // began before the one shown
+  loads.arrive({ id: 3 });
+  assert.deepEqual(second.arrived.map((m) => m.id), [2]); // finished: collects no more
+  const third = loads.begin();
+  assert.equal(loads.finish(third), true);
+});
+
+test("a funnel replaces the shown one unless it is older in the same window", () => {
+  const at = (hours, time) => ({ window_hours: hours, generated_at: `2026-11-29T12:00:${time}.000Z` });
+  assert.equal(replacesFunnel(at(24, "01"), null), true);
+  assert.equal(replacesFunnel(at(24, "01"), at(24, "02")), false);
+  assert.equal(replacesFunnel(at(24, "02"), at(24, "02")), true);
+  assert.equal(replacesFunnel(at(24, "03"), at(24, "02")), true);
+  assert.equal(replacesFunnel(at(48, "01"), at(24, "02")), true);
+  assert.equal(replacesFunnel({ window_hours: 24 }, at(24, "02")), true);
 });

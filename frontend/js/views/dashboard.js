@@ -2,7 +2,7 @@
 
 import { getJSON } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
-import { applyToActive } from "../state.js";
+import { applyToActive, replacesFunnel, SnapshotLoads } from "../state.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
 
@@ -24,39 +24,57 @@ export function initDashboard(root, ctx) {
   let funnel = null;
   let active = [];
   const seen = new Set();
+  // Fetches can overlap (start, reset, window change) and land in any order; stream
+  // events that arrive during a funnel fetch may be newer than the snapshot it brings.
+  const funnelLoads = new SnapshotLoads();
+  const ticketLoads = new SnapshotLoads();
 
   const showActive = () => renderActive(activeNode, active, funnel, ctx);
-  const showFunnel = (document) => {
+  // A funnel document, fetched or pushed, with the live events that may be newer than it.
+  const showFunnel = (document, arrived = []) => {
+    if (String(document.window_hours) !== hours || !replacesFunnel(document, funnel)) return;
     funnel = document;
     active = document.active_sessions || [];
+    for (const message of arrived) active = applyToActive(active, message);
     renderFunnel(funnelNode, funnel, ctx);
     showActive();
   };
-  const loadTickets = async () => {
-    const page = await getJSON(`/api/v1/desk/tickets?limit=${RECENT_TICKETS}`);
-    renderTickets(ticketsNode, page.tickets, ctx);
-  };
-  const load = async () => {
+  const loadFunnel = async () => {
+    const load = funnelLoads.begin();
+    let document = null;
     try {
-      const [document] = await Promise.all([
-        getJSON(`/api/v1/onboard/funnel?hours=${hours}`),
-        loadTickets(),
-      ]);
-      showFunnel(document);
-    } catch (error) {
-      fill(funnelNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
+      document = await getJSON(`/api/v1/onboard/funnel?hours=${hours}`);
+    } catch {
+      // shown below, unless a newer answer was shown already
     }
+    if (!funnelLoads.finish(load)) return;
+    if (document) showFunnel(document, load.arrived);
+    else fill(funnelNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
   };
-  const refreshTickets = debounce(() => loadTickets().catch(() => {}), 300);
+  const loadTickets = async () => {
+    const load = ticketLoads.begin();
+    let page = null;
+    try {
+      page = await getJSON(`/api/v1/desk/tickets?limit=${RECENT_TICKETS}`);
+    } catch {
+      // shown below, unless a newer answer was shown already
+    }
+    if (!ticketLoads.finish(load)) return;
+    if (page) renderTickets(ticketsNode, page.tickets, ctx);
+    else fill(ticketsNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
+  };
+  const load = () => Promise.all([loadFunnel(), loadTickets()]);
+  const refreshTickets = debounce(loadTickets, 300);
 
   ctx.live.params = { hours };
   ctx.live.on("reset", () => load());
   ctx.live.on("funnel", (document) => {
-    if (String(document.window_hours) === hours) showFunnel(document);
+    showFunnel(document);
   });
   ctx.live.on("onboard", (message) => {
     if (seen.has(message.id)) return;
     seen.add(message.id);
+    funnelLoads.arrive(message);
     active = applyToActive(active, message);
     showActive();
     if (message.ticket_id !== null) refreshTickets();

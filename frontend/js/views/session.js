@@ -3,7 +3,13 @@
 import { getJSON, HttpError } from "../api.js";
 import { el, fill } from "../dom.js";
 import { label } from "../i18n.js";
-import { EVENT_TYPES, entryFromMessage, filterEntries, insertEntry } from "../state.js";
+import {
+  EVENT_TYPES,
+  entryFromMessage,
+  filterEntries,
+  insertEntry,
+  SnapshotLoads,
+} from "../state.js";
 import { renderTimeline } from "./timeline.js";
 
 /**
@@ -17,8 +23,9 @@ export function initSessionPage(root, ctx) {
   const timelineNode = root.querySelector("[data-timeline]");
   const select = root.querySelector("[data-event-filter]");
   let entries = [];
-  // Stream entries that arrive while a snapshot loads: they may be newer than it.
-  const arriving = new Set();
+  // Loads can overlap (start, reset) and land in any order; stream events that arrive
+  // while one is in flight may be newer than its snapshot.
+  const loads = new SnapshotLoads();
   let summary = { domain: "", stage: null, status: "" };
 
   fill(select, [
@@ -38,32 +45,38 @@ export function initSessionPage(root, ctx) {
     ]);
   };
   const load = async () => {
-    const seen = [];
-    arriving.add(seen);
+    const pending = loads.begin();
+    let timeline = null;
+    let failure = null;
     try {
-      const timeline = await getJSON(`/api/v1/onboard/sessions/${encodeURIComponent(sessionId)}/timeline`);
-      summary = { domain: timeline.domain, stage: timeline.stage, status: timeline.status };
-      let fresh = [];
-      for (const event of timeline.events) fresh = insertEntry(fresh, { ...event, kind: "event" });
-      for (const entry of seen) fresh = insertEntry(fresh, entry);
-      entries = fresh;
-      showHead();
-      show();
+      timeline = await getJSON(`/api/v1/onboard/sessions/${encodeURIComponent(sessionId)}/timeline`);
     } catch (error) {
-      const key = error instanceof HttpError && error.status === 404 ? "session.notFound" : "error.load";
-      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
-    } finally {
-      arriving.delete(seen);
+      failure = error;
     }
+    if (!loads.finish(pending)) return;
+    if (!timeline) {
+      const key = failure instanceof HttpError && failure.status === 404 ? "session.notFound" : "error.load";
+      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+      return;
+    }
+    summary = { domain: timeline.domain, stage: timeline.stage, status: timeline.status };
+    let fresh = [];
+    for (const event of timeline.events) fresh = insertEntry(fresh, { ...event, kind: "event" });
+    for (const message of pending.arrived) {
+      fresh = insertEntry(fresh, entryFromMessage(message));
+      summary = { domain: message.domain, stage: message.stage, status: message.status };
+    }
+    entries = fresh;
+    showHead();
+    show();
   };
 
   ctx.live.params = { session_id: sessionId };
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
     summary = { domain: message.domain, stage: message.stage, status: message.status };
-    const entry = entryFromMessage(message);
-    for (const seen of arriving) seen.push(entry);
-    entries = insertEntry(entries, entry);
+    loads.arrive(message);
+    entries = insertEntry(entries, entryFromMessage(message));
     showHead();
     show();
   });

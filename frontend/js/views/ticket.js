@@ -3,7 +3,7 @@
 import { getJSON, HttpError } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
-import { entryFromMessage, insertEntry } from "../state.js";
+import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
 import { sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
 
@@ -17,8 +17,9 @@ export function initTicketPage(root, ctx) {
   const head = root.querySelector("[data-ticket-head]");
   const timelineNode = root.querySelector("[data-timeline]");
   let entries = [];
-  // Stream entries that arrive while a snapshot loads: they may be newer than it.
-  const arriving = new Set();
+  // Loads can overlap (start, reset, refetch on completion) and land in any order; stream
+  // events that arrive while one is in flight may be newer than its snapshot.
+  const loads = new SnapshotLoads();
 
   const showHead = (ticket) => {
     document.title = `#${ticket.id} ${ticket.domain}`;
@@ -39,31 +40,34 @@ export function initTicketPage(root, ctx) {
     ]);
   };
   const load = async () => {
-    const seen = [];
-    arriving.add(seen);
+    const pending = loads.begin();
+    let ticket = null;
+    let failure = null;
     try {
-      const ticket = await getJSON(`/api/v1/desk/tickets/${ticketId}`);
-      showHead(ticket);
-      let fresh = [];
-      for (const entry of ticket.timeline) fresh = insertEntry(fresh, entry);
-      for (const entry of seen) fresh = insertEntry(fresh, entry);
-      entries = fresh;
-      renderTimeline(timelineNode, entries, ctx);
+      ticket = await getJSON(`/api/v1/desk/tickets/${ticketId}`);
     } catch (error) {
-      const key = error instanceof HttpError && error.status === 404 ? "ticket.notFound" : "error.load";
-      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
-    } finally {
-      arriving.delete(seen);
+      failure = error;
     }
+    if (!loads.finish(pending)) return;
+    if (!ticket) {
+      const key = failure instanceof HttpError && failure.status === 404 ? "ticket.notFound" : "error.load";
+      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+      return;
+    }
+    showHead(ticket);
+    let fresh = [];
+    for (const entry of ticket.timeline) fresh = insertEntry(fresh, entry);
+    for (const message of pending.arrived) fresh = insertEntry(fresh, entryFromMessage(message));
+    entries = fresh;
+    renderTimeline(timelineNode, entries, ctx);
   };
   const reload = debounce(load, 300);
 
   ctx.live.params = { ticket_id: ticketId };
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
-    const entry = entryFromMessage(message);
-    for (const seen of arriving) seen.push(entry);
-    entries = insertEntry(entries, entry);
+    loads.arrive(message);
+    entries = insertEntry(entries, entryFromMessage(message));
     renderTimeline(timelineNode, entries, ctx);
     // Completion adds a note and a tag, failure a tag: fetch them.
     if (message.event_type === "onboarding.completed" || message.event_type === "onboarding.failed") {

@@ -2,6 +2,7 @@
 
 import { getJSON } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
+import { SnapshotLoads } from "../state.js";
 import { renderTickets } from "./tables.js";
 
 const PAGE = 50;
@@ -32,18 +33,29 @@ export function initTicketList(root, ctx) {
     renderTickets(listNode, tickets, ctx);
     more.hidden = !next;
   };
+  // The first load, resets and live refetches can overlap and land in any order.
+  const loads = new SnapshotLoads();
   const load = async () => {
+    const pending = loads.begin();
+    let page = null;
     try {
-      const page = await getJSON(path(null));
-      tickets = page.tickets;
-      next = page.next;
-      show();
+      page = await getJSON(path(null));
     } catch {
-      fill(listNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
+      // shown below, unless a newer answer was shown already
     }
+    if (!loads.finish(pending)) return;
+    if (!page) {
+      fill(listNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
+      return;
+    }
+    tickets = page.tickets;
+    next = page.next;
+    show();
   };
   more.addEventListener("click", async () => {
+    const shown = tickets;
     const page = await getJSON(path(next));
+    if (tickets !== shown) return; // the list was reloaded meanwhile: this page is stale
     tickets = [...tickets, ...page.tickets];
     next = page.next;
     show();

@@ -1,0 +1,215 @@
+// The views' loads against their live streams, with a fake DOM, fetch and stream: stream
+// events that arrive while a snapshot loads are kept, and an answer that lands after a
+// newer one is not shown.
+
+import assert from "node:assert/strict";
+import { mock, test } from "node:test";
+
+import { translator } from "../js/i18n.js";
+import { initDashboard } from "../js/views/dashboard.js";
+import { initSessionPage } from "../js/views/session.js";
+import { initTicketPage } from "../js/views/ticket.js";
+import { initTicketList } from "../js/views/ticketList.js";
+import { context, installBrowser, page } from "./fakedom.js";
+
+const en = translator("en");
+
+/** An `onboard` message as the stream sends it. */
+function message(id, sessionId, eventType, { stage, status = "active", ticketId = null } = {}) {
+  return {
+    id,
+    session_id: sessionId,
+    domain: `${sessionId}.pt`,
+    event_type: eventType,
+    occurred_at: `2026-11-29T11:59:${String(id).padStart(2, "0")}.000Z`,
+    data: { n: id },
+    stage,
+    status,
+    ticket_id: ticketId,
+  };
+}
+
+function activeSession(sessionId, stage, at) {
+  return {
+    session_id: sessionId,
+    domain: `${sessionId}.pt`,
+    stage,
+    last_event_type: "onboarding.started",
+    last_event_at: at,
+    started_at: at,
+  };
+}
+
+function funnelDocument({ hours = 24, generatedAt, started, active }) {
+  return {
+    window_hours: hours,
+    since: "2026-11-28T12:00:00.000Z",
+    generated_at: generatedAt,
+    cohort: started,
+    stages: { started },
+    failed: 0,
+    failed_by_stage: {},
+    conversion: {},
+    time_to_convert: {},
+    active_sessions: active,
+  };
+}
+
+function ticketSummary(id, status = "open") {
+  return {
+    id,
+    session_id: `s${id}`,
+    domain: `s${id}.pt`,
+    status,
+    tags: [],
+    updated_at: "2026-11-29T11:59:00.000Z",
+  };
+}
+
+function dashboard() {
+  const browser = installBrowser("http://desk.test/");
+  const root = page({
+    "data-funnel": "div",
+    "data-active": "div",
+    "data-recent-tickets": "div",
+    "data-window": "select",
+  });
+  root.querySelector("[data-window]").value = "24";
+  const ctx = context(en);
+  initDashboard(root, ctx);
+  const [funnel, tickets] = browser.requests;
+  assert.match(funnel.url, /^\/api\/v1\/onboard\/funnel\?hours=24$/);
+  assert.match(tickets.url, /^\/api\/v1\/desk\/tickets/);
+  return { browser, root, ctx, funnel, tickets };
+}
+
+const activeIds = (root) =>
+  root.querySelectorAll("tr[data-session-id]").map((row) => row.getAttribute("data-session-id"));
+const startedCount = (root) =>
+  root.querySelector('li[data-stage="started"]').querySelector("[data-count]").textContent;
+const ticketIds = (node) =>
+  node.querySelectorAll("tr[data-ticket-id]").map((row) => row.getAttribute("data-ticket-id"));
+
+test("dashboard: a session that starts while the funnel loads stays in active sessions", async () => {
+  const { root, ctx, funnel, tickets } = dashboard();
+  // The snapshot is read before "late" started; its event reaches the page first.
+  ctx.live.emit("onboard", message(7, "late", "onboarding.started", { stage: "started" }));
+  await tickets.answer({ tickets: [], next: null });
+  await funnel.answer(
+    funnelDocument({
+      generatedAt: "2026-11-29T11:59:00.000Z",
+      started: 1,
+      active: [activeSession("early", "started", "2026-11-29T11:58:00.000Z")],
+    }),
+  );
+  assert.deepEqual(activeIds(root), ["late", "early"]);
+});
+
+test("dashboard: a fetched funnel older than a pushed one does not replace it", async () => {
+  const { root, ctx, funnel, tickets } = dashboard();
+  ctx.live.emit(
+    "funnel",
+    funnelDocument({ generatedAt: "2026-11-29T11:59:02.000Z", started: 3, active: [] }),
+  );
+  await tickets.answer({ tickets: [], next: null });
+  await funnel.answer(
+    funnelDocument({ generatedAt: "2026-11-29T11:59:01.000Z", started: 2, active: [] }),
+  );
+  assert.equal(startedCount(root), "3");
+});
+
+test("dashboard: a funnel fetched for a window no longer chosen is not shown", async () => {
+  const { browser, root, funnel, tickets } = dashboard();
+  const select = root.querySelector("[data-window]");
+  select.value = "48";
+  for (const handler of select.listeners.change) handler();
+  const [funnel48, tickets48] = browser.requests.slice(2);
+  assert.match(funnel48.url, /hours=48$/);
+  await funnel48.answer(
+    funnelDocument({ hours: 48, generatedAt: "2026-11-29T11:59:02.000Z", started: 5, active: [] }),
+  );
+  await tickets48.answer({ tickets: [], next: null });
+  await funnel.answer(
+    funnelDocument({ hours: 24, generatedAt: "2026-11-29T11:59:03.000Z", started: 1, active: [] }),
+  );
+  await tickets.answer({ tickets: [], next: null });
+  assert.equal(startedCount(root), "5");
+});
+
+test("dashboard: recent tickets refetched after an event are not overwritten by the first answer", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { browser, root, ctx, funnel, tickets } = dashboard();
+  ctx.live.emit("onboard", message(8, "s5", "account.created", { stage: "account_created", ticketId: 5 }));
+  t.mock.timers.tick(300);
+  const refetch = browser.requests[2];
+  assert.match(refetch.url, /^\/api\/v1\/desk\/tickets/);
+  await refetch.answer({ tickets: [ticketSummary(5)], next: null });
+  await tickets.answer({ tickets: [], next: null }); // read before ticket 5 opened
+  await funnel.answer(funnelDocument({ generatedAt: "2026-11-29T11:59:00.000Z", started: 1, active: [] }));
+  assert.deepEqual(ticketIds(root.querySelector("[data-recent-tickets]")), ["5"]);
+});
+
+test("tickets list: the first answer landing after a live refetch's does not replace it", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const browser = installBrowser("http://desk.test/tickets");
+  const root = page({ "data-ticket-filters": "form", "data-tickets": "div", "data-more": "button" });
+  root.querySelector("[data-ticket-filters]").elements = { namedItem: () => null };
+  const ctx = context(en);
+  initTicketList(root, ctx);
+  ctx.live.emit("onboard", message(8, "s5", "account.created", { stage: "account_created", ticketId: 5 }));
+  t.mock.timers.tick(300);
+  const [first, refetch] = browser.requests;
+  await refetch.answer({ tickets: [ticketSummary(5)], next: null });
+  await first.answer({ tickets: [], next: null });
+  assert.deepEqual(ticketIds(root), ["5"]);
+});
+
+test("session page: the head shows the status of an event that arrived during the load", async () => {
+  const browser = installBrowser("http://desk.test/sessions/s1");
+  const root = page({ "data-session-head": "div", "data-timeline": "div", "data-event-filter": "select" });
+  const ctx = context(en);
+  initSessionPage(root, ctx);
+  ctx.live.emit(
+    "onboard",
+    message(3, "s1", "onboarding.completed", { stage: "completed", status: "completed" }),
+  );
+  await browser.requests[0].answer({
+    domain: "s1.pt",
+    stage: "infra_synced",
+    status: "active",
+    events: [1, 2].map((id) => ({ ...message(id, "s1", "domain.validated"), kind: "event" })),
+  });
+  const ids = root.querySelectorAll("li[data-entry-id]").map((li) => li.getAttribute("data-entry-id"));
+  assert.deepEqual(ids, ["1", "2", "3"]);
+  assert.equal(root.querySelector("[data-status]").textContent, "completed");
+});
+
+test("ticket page: an older load landing last keeps the note and tag a newer one brought", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const browser = installBrowser("http://desk.test/tickets/5");
+  const root = page({ "data-ticket-head": "div", "data-timeline": "div" });
+  const ctx = context(en);
+  initTicketPage(root, ctx);
+  const completed = message(3, "s5", "onboarding.completed", {
+    stage: "completed",
+    status: "completed",
+    ticketId: 5,
+  });
+  ctx.live.emit("onboard", completed);
+  t.mock.timers.tick(300); // completion refetches the ticket for its note and tag
+  const [first, reload] = browser.requests;
+  const ticket = (tags, timeline) => ({
+    ...ticketSummary(5),
+    subject: "Onboarding of s5.pt",
+    stage: "completed",
+    session_status: "completed",
+    tags,
+    timeline,
+  });
+  const event = (m) => ({ kind: "event", id: m.id, event_type: m.event_type, occurred_at: m.occurred_at, data: m.data });
+  const note = { kind: "note", id: 1, occurred_at: completed.occurred_at, text: "Onboarding completed" };
+  await reload.answer(ticket(["ready_for_ops"], [event(message(1, "s5", "account.created")), event(completed), note]));
+  await first.answer(ticket([], [event(message(1, "s5", "account.created"))]));
+  assert.equal(root.querySelectorAll('li[data-kind="note"]').length, 1);
+  assert.equal(root.querySelector("[data-tags]").textContent, "ready_for_ops");
+});
