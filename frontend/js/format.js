@@ -1,35 +1,65 @@
 // Formatting of numbers, durations and times for the Desk's labels.
 
 /**
- * A ratio (0..1 or null) as a percentage with one decimal below 10 %.
- * @param {number | null | undefined} ratio
+ * The locale of a label language, for numbers and dates.
+ * @param {string} lang "en" or "pt"
  * @returns {string}
  */
-export function formatPercent(ratio) {
-  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return "–";
-  const pct = ratio * 100;
-  return `${pct < 10 && pct > 0 ? pct.toFixed(1) : Math.round(pct)} %`;
+function localeOf(lang) {
+  return lang === "pt" ? "pt-PT" : "en-GB";
 }
 
 /**
- * A duration in seconds, short: "45 s", "12 min", "3 h 5 min", "2 d 4 h".
- * @param {number | null | undefined} seconds
+ * A number with up to `digits` decimals (at least `min`), in the language's notation:
+ * "59.7" in English, "59,7" in pt-PT.
+ * @param {number} value
+ * @param {string} lang
+ * @param {number} digits
+ * @param {number} [min]
  * @returns {string}
  */
-export function formatDuration(seconds) {
-  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
+function decimal(value, lang, digits, min = 0) {
+  return value.toLocaleString(localeOf(lang), {
+    minimumFractionDigits: min,
+    maximumFractionDigits: digits,
+  });
+}
+
+/**
+ * A ratio (0..1 or null) as a percentage with one decimal below 10 %: "4.3 %" ("4,3 %"
+ * in pt-PT), "50 %".
+ * @param {number | null | undefined} ratio
+ * @param {string} [lang] "en" or "pt"
+ * @returns {string}
+ */
+export function formatPercent(ratio, lang = "en") {
+  if (typeof ratio !== "number" || !Number.isFinite(ratio)) return "–";
+  const pct = ratio * 100;
+  return `${pct < 10 && pct > 0 ? decimal(pct, lang, 1, 1) : Math.round(pct)} %`;
+}
+
+/**
+ * A duration in seconds (millisecond precision), short and as precise as is useful:
+ * "4 ms", "350 ms", "59.7 s" ("59,7 s" in pt-PT), "12 min 5 s", "1 h 30 min", "2 d 4 h";
+ * a dash when unknown.
+ * @param {number | null | undefined} seconds
+ * @param {string} [lang] "en" or "pt"
+ * @returns {string}
+ */
+export function formatDuration(seconds, lang = "en") {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) return "–";
+  const value = Math.max(0, seconds);
+  const ms = Math.round(value * 1000);
+  if (ms < 1000) return `${ms} ms`;
+  const tenths = Math.round(value * 10);
+  if (tenths < 600) return `${decimal(tenths / 10, lang, 1)} s`;
+  const s = Math.round(value);
   const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return s % 60 ? `${minutes} min ${s % 60} s` : `${minutes} min`;
   const hours = Math.floor(minutes / 60);
-  if (hours < 24) {
-    const rest = minutes % 60;
-    return rest ? `${hours} h ${rest} min` : `${hours} h`;
-  }
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
   const days = Math.floor(hours / 24);
-  const rest = hours % 24;
-  return rest ? `${days} d ${rest} h` : `${days} d`;
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
 
 /**
@@ -53,8 +83,7 @@ export function secondsSince(iso, nowMs) {
 export function formatDateTime(iso, lang) {
   const then = new Date(iso);
   if (Number.isNaN(then.getTime())) return String(iso);
-  const locale = lang === "pt" ? "pt-PT" : "en-GB";
-  return then.toLocaleString(locale, {
+  return then.toLocaleString(localeOf(lang), {
     year: "numeric",
     month: "2-digit",
     day: "2-digit",

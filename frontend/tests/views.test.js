@@ -213,3 +213,33 @@ test("ticket page: an older load landing last keeps the note and tag a newer one
   assert.equal(root.querySelectorAll('li[data-kind="note"]').length, 1);
   assert.equal(root.querySelector("[data-tags]").textContent, "ready_for_ops");
 });
+
+test("funnel card in pt-PT: sub-second and decimal medians, decimal commas", async () => {
+  const browser = installBrowser("http://desk.test/");
+  const root = page({
+    "data-funnel": "div",
+    "data-active": "div",
+    "data-recent-tickets": "div",
+    "data-window": "select",
+  });
+  root.querySelector("[data-window]").value = "24";
+  const ctx = { ...context(translator("pt")), lang: "pt" };
+  initDashboard(root, ctx);
+  const document = funnelDocument({ generatedAt: "2026-11-29T11:59:00.000Z", started: 1000, active: [] });
+  document.stages = { started: 1000, domain_validated: 43 };
+  document.conversion = { domain_validated: { of_started: 0.043, of_previous: 0.043 } };
+  document.time_to_convert = {
+    started: { to: "domain_validated", sessions: 43, median_seconds: 0.004, p90_seconds: 0.35 },
+    domain_validated: { to: "dns_applied", sessions: 0, median_seconds: null, p90_seconds: null },
+    dns_applied: { to: "account_created", sessions: 9, median_seconds: 59.7, p90_seconds: 60 },
+    account_created: { to: "infra_synced", sessions: 9, median_seconds: 5400, p90_seconds: 7200 },
+  };
+  await browser.requests[0].answer(document);
+  const row = (stage) => root.querySelector(`li[data-stage="${stage}"]`);
+  const median = (stage) => row(stage).children.at(-1).textContent;
+  assert.equal(median("started"), "mediana 4 ms até ao seguinte");
+  assert.equal(median("domain_validated"), "mediana – até ao seguinte");
+  assert.equal(median("dns_applied"), "mediana 59,7 s até ao seguinte");
+  assert.equal(median("account_created"), "mediana 1 h 30 min até ao seguinte");
+  assert.equal(row("domain_validated").children[3].textContent, "4,3 % das iniciadas");
+});

@@ -9,9 +9,9 @@ import { failedRows, funnelRows } from "../state.js";
 /**
  * @param {HTMLElement} node
  * @param {any} funnel
- * @param {{t: Function}} ctx
+ * @param {{t: Function, lang: string}} ctx
  */
-export function renderFunnel(node, funnel, { t }) {
+export function renderFunnel(node, funnel, { t, lang }) {
   const rows = funnelRows(funnel).map((row) => {
     const fill_ = el("span", { class: "bar-fill" });
     fill_.style.width = `${row.width}%`; // CSSOM, allowed by the CSP (no style attribute)
@@ -21,17 +21,17 @@ export function renderFunnel(node, funnel, { t }) {
       el("span", { class: "funnel-count", "data-count": row.count, text: String(row.count) }),
       el("span", {
         class: "funnel-ratio",
-        text: t("funnel.ofStarted", { p: formatPercent(row.ofStarted) }),
+        text: t("funnel.ofStarted", { p: formatPercent(row.ofStarted, lang) }),
       }),
       el("span", {
         class: "funnel-ratio",
-        text: t("funnel.ofPrevious", { p: formatPercent(row.ofPrevious) }),
+        text: t("funnel.ofPrevious", { p: formatPercent(row.ofPrevious, lang) }),
       }),
       row.stage === "completed"
         ? el("span", { class: "funnel-median" })
         : el("span", {
             class: "funnel-median",
-            text: t("funnel.median", { d: formatDuration(row.medianSeconds) }),
+            text: t("funnel.median", { d: formatDuration(row.medianSeconds, lang) }),
           }),
     ]);
   });

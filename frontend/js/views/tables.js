@@ -17,9 +17,9 @@ export function sessionHref(sessionId) {
  * @param {HTMLElement} node
  * @param {any[]} sessions
  * @param {any} funnel for the usual time per stage
- * @param {{t: Function, now: () => number}} ctx
+ * @param {{t: Function, lang: string, now: () => number}} ctx
  */
-export function renderActive(node, sessions, funnel, { t, now }) {
+export function renderActive(node, sessions, funnel, { t, lang, now }) {
   if (!sessions.length) {
     fill(node, [el("p", { class: "muted", text: t("active.empty") })]);
     return;
@@ -32,7 +32,7 @@ export function renderActive(node, sessions, funnel, { t, now }) {
       el("td", { text: label(t, "stage", s.stage) }),
       el("td", { class: "mono", text: s.last_event_type }),
       el("td", {}, [
-        formatDuration(secondsSince(s.last_event_at, nowMs)),
+        formatDuration(secondsSince(s.last_event_at, nowMs), lang),
         stuck ? el("span", { class: "badge badge-stuck", text: t("active.stuck") }) : null,
       ]),
     ]);
