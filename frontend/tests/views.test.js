@@ -243,3 +243,32 @@ test("funnel card in pt-PT: sub-second and decimal medians, decimal commas", asy
   assert.equal(median("account_created"), "mediana 1 h 30 min até ao seguinte");
   assert.equal(row("domain_validated").children[3].textContent, "4,3 % das iniciadas");
 });
+
+test("ticket page in pt-PT: Ops's English subject and note are labelled and marked lang=en", async () => {
+  const browser = installBrowser("http://desk.test/tickets/5");
+  const root = page({ "data-ticket-head": "div", "data-timeline": "div" });
+  initTicketPage(root, { ...context(translator("pt")), lang: "pt" });
+  const note = {
+    kind: "note",
+    id: 1,
+    occurred_at: "2026-11-29T11:59:03.000Z",
+    text: "Onboarding completed: the mail domain is ready for operations (ready_for_ops).",
+  };
+  await browser.requests[0].answer({
+    ...ticketSummary(5),
+    subject: "Onboarding of s5.pt",
+    stage: "completed",
+    session_status: "completed",
+    tags: ["ready_for_ops"],
+    timeline: [note],
+  });
+  const subject = root.querySelector("[data-subject]");
+  assert.equal(subject.textContent, "Onboarding of s5.pt");
+  assert.equal(subject.getAttribute("lang"), "en");
+  const facts = root.querySelector("dl").children;
+  assert.equal(facts[facts.indexOf(subject) - 1].textContent, "Assunto");
+  const [label, body] = root.querySelector('li[data-kind="note"]').children.slice(1);
+  assert.equal(label.textContent, "Nota automática");
+  assert.equal(body.getAttribute("lang"), "en");
+  assert.equal(body.textContent, note.text);
+});

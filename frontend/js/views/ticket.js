@@ -25,8 +25,10 @@ export function initTicketPage(root, ctx) {
     document.title = `#${ticket.id} ${ticket.domain}`;
     fill(head, [
       el("h1", {}, [`#${ticket.id} `, el("span", { "data-domain": "", text: ticket.domain })]),
-      el("p", { class: "muted", text: ticket.subject }),
       el("dl", { class: "facts" }, [
+        // Ops writes the subject in English: say so, for screen readers and translation.
+        el("dt", { text: ctx.t("ticket.subject") }),
+        el("dd", { "data-subject": "", lang: "en", text: ticket.subject }),
         el("dt", { text: ctx.t("tickets.status") }),
         el("dd", { "data-status": "", text: label(ctx.t, "status", ticket.status) }),
         el("dt", { text: ctx.t("ticket.session") }),

@@ -27,6 +27,7 @@ export function renderTimeline(node, entries, { t, lang }) {
         el("strong", { text: entry.kind === "note" ? t("timeline.note") : entry.event_type }),
         el("p", {
           class: "entry-body",
+          lang: entry.kind === "note" ? "en" : null, // notes are written by Ops, in English
           text: entry.kind === "note" ? entry.text : summariseData(entry.data),
         }),
       ],
