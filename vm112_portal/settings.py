@@ -104,7 +104,7 @@ class Settings:
         return cls(
             host=host,
             port=port,
-            db_path=Path(_get(env, "PORTAL_DB", "var/portal.db")),
+            db_path=database_path(env),
             ops_url=_url(env, "OPS_URL", base.ops_url).rstrip("/"),
             webhook_secret=parse_webhook_secret(env.get("OPS_WEBHOOK_SECRET", "")),
             providers="sandbox" if providers == "sandbox" else "live",
@@ -135,6 +135,11 @@ class Settings:
             emit=_switch(env, "PORTAL_EMIT"),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
         )
+
+
+def database_path(env: Mapping[str, str]) -> Path:
+    """PORTAL_DB: all the maintenance commands read (they need no secret)."""
+    return Path(_get(env, "PORTAL_DB", "var/portal.db"))
 
 
 def parse_metrics_token(raw: str) -> str:

@@ -20,7 +20,9 @@ from vm112_portal.ops_webhook import emit_event
     [
         pytest.param([], {}, "OPS_WEBHOOK_SECRET is not set", id="no-secret"),
         pytest.param([], {"OPS_WEBHOOK_SECRET": "nope"}, "whsec_", id="bad-secret"),
-        pytest.param(["serve", "now"], {}, "unknown command 'serve now'", id="bad-command"),
+        pytest.param(["serve", "now"], {}, "unrecognized arguments: now", id="extra-argument"),
+        pytest.param(["frobnicate"], {}, "invalid choice: 'frobnicate'", id="bad-command"),
+        pytest.param(["outbox"], {}, "arguments are required: action", id="no-action"),
         pytest.param(
             ["outbox", "redrive"], {"PORTAL_DB": "/nonexistent/p.db"}, "does not exist", id="no-db"
         ),
