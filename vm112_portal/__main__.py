@@ -72,7 +72,7 @@ async def _redrive(path: Path) -> str:
     return f"{count} dead letter(s) queued again; the running portal delivers them."
 
 
-def _existing_database(env: dict[str, str], purpose: str) -> Path:
+def _existing_database(purpose: str, env: dict[str, str]) -> Path:
     path = database_path(env)
     if not path.exists():
         raise ConfigError(f"PORTAL_DB {path} does not exist; nothing to {purpose}.")
@@ -93,7 +93,7 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             print(_backup(env, args.path))
             return 0
         if args.command == "outbox":
-            print(asyncio.run(_redrive(_existing_database(env, "redrive"))))
+            print(asyncio.run(_redrive(_existing_database("redrive", env))))
             return 0
         settings = Settings.from_env(env)
         asyncio.run(_check_database(settings.db_path))
