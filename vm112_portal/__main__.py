@@ -1,8 +1,10 @@
-"""python -m vm112_portal [serve | backup PATH | outbox redrive]
+"""python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
+outbox drop-dead [--dry-run]]
 
 ``serve`` (the default) reads the whole configuration from the environment; the
-maintenance commands need only ``PORTAL_DB``. A bad configuration or command is one
-sentence on stderr and exit code 2, never a traceback.
+maintenance commands need only ``PORTAL_DB`` (and ``purge`` PORTAL_RETENTION_DAYS) and
+work while the portal runs. A bad configuration or command is one sentence on stderr and
+exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,13 +25,15 @@ import uvicorn
 import jsonlogs
 from jsonlogs import log_event
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
+from vm112_portal import retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError
-from vm112_portal.ops_webhook import redrive
-from vm112_portal.settings import Settings, database_path
+from vm112_portal.ops_webhook import dead_letters, drop_dead, redrive
+from vm112_portal.settings import Settings, database_path, read_retention_days
 
 BACKED_UP_TABLES = ("sessions", "outbox", "infra")
+LISTED = 20  # dead letters shown by drop-dead --dry-run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,9 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="serve the wizard and its API (the default)")
     backup = commands.add_parser("backup", help="copy the live database to PATH, verified")
     backup.add_argument("path", type=Path)
+    purge = commands.add_parser(
+        "purge", help="remove delivered events older than PORTAL_RETENTION_DAYS"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only say what would go")
     outbox = commands.add_parser("outbox", help="act on the outbox of events for Ops")
     actions = outbox.add_subparsers(dest="action", required=True, parser_class=_Parser)
     actions.add_parser("redrive", help="queue every dead letter again")
+    drop = actions.add_parser("drop-dead", help="delete every dead letter for good")
+    drop.add_argument("--dry-run", action="store_true", help="only list what would go")
     return parser
 
 
@@ -62,14 +73,53 @@ async def _check_database(path: Path) -> None:
         await db.close()
 
 
-async def _redrive(path: Path) -> str:
-    db = Database(path)
-    await db.open()
-    try:
-        count = await redrive(db)
-    finally:
-        await db.close()
+async def _redrive(db: Database) -> str:
+    count = await redrive(db)
     return f"{count} dead letter(s) queued again; the running portal delivers them."
+
+
+async def _drop_dead(db: Database, dry_run: bool) -> str:
+    if not dry_run:
+        count = await drop_dead(db)
+        return f"dropped {count} dead letter(s) for good; they will never reach Ops."
+    count, oldest = await dead_letters(db, LISTED)
+    lines = [f"would drop {count} dead letter(s); nothing changed:"]
+    lines += [
+        f"  {row['webhook_id']} {row['event_type']} session {row['session_id']}: "
+        f"{row['last_error']}"
+        for row in oldest
+    ]
+    if count > len(oldest):
+        lines.append(f"  ... and {count - len(oldest)} more")
+    return "\n".join(lines)
+
+
+async def _purge(db: Database, days: int, dry_run: bool) -> str:
+    now = time.time()
+    if dry_run:
+        plan = await retention.plan_purge(db, days, now)
+        dead, _ = await dead_letters(db, 0)
+        return (
+            f"would remove {plan.delivered} event(s) delivered more than {days} days ago; "
+            f"pending events and {dead} dead letter(s) stay"
+        )
+    removed = await retention.purge(db, days, now)
+    return (
+        f"removed {removed} event(s) delivered more than {days} days ago; "
+        "pending events and dead letters stay"
+    )
+
+
+def _maintain(path: Path, work: Callable[[Database], Awaitable[str]]) -> str:
+    async def run() -> str:
+        db = Database(path)
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
 
 
 def _existing_database(purpose: str, env: dict[str, str]) -> Path:
@@ -92,8 +142,17 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         if args.command == "backup":
             print(_backup(env, args.path))
             return 0
+        if args.command == "purge":
+            days = read_retention_days(env)
+            path = _existing_database("purge", env)
+            print(_maintain(path, lambda db: _purge(db, days, args.dry_run)))
+            return 0
+        if args.command == "outbox" and args.action == "redrive":
+            print(_maintain(_existing_database("redrive", env), _redrive))
+            return 0
         if args.command == "outbox":
-            print(asyncio.run(_redrive(_existing_database("redrive", env))))
+            path = _existing_database("drop", env)
+            print(_maintain(path, lambda db: _drop_dead(db, args.dry_run)))
             return 0
         settings = Settings.from_env(env)
         asyncio.run(_check_database(settings.db_path))

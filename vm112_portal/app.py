@@ -2,13 +2,15 @@
 
 Resources open in the lifespan: the SQLite database, one httpx client for Ops (used only by
 the outbox dispatcher), one for the providers (shared by AsyncCloudflare and the Carbonio
-client), and the dispatcher task. In sandbox mode the fake providers are mounted at
-/sandbox and the real clients call them over HTTP. One metrics registry per app
-(vm112_portal/metrics.py) is fed by the access log, the dispatcher and both clients.
+client), the dispatcher task and the hourly outbox purge (vm112_portal/retention.py). In
+sandbox mode the fake providers are mounted at /sandbox and the real clients call them over
+HTTP. One metrics registry per app (vm112_portal/metrics.py) is fed by the access log, the
+dispatcher and both clients.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,7 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vm112_portal import openapi, routes
+from vm112_portal import openapi, retention, routes
 from vm112_portal.access_log import AccessLog
 from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.cloudflare_dns import CloudflareDns
@@ -66,6 +68,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def index(request: Request) -> Response:
@@ -154,6 +162,11 @@ def create_app(
                 stack.push_async_callback(dispatcher.stop)
             else:
                 log.warning("PORTAL_EMIT=off: wizard steps emit no events to Ops")
+            purger = asyncio.create_task(
+                retention.purge_periodically(db, settings.retention_days),
+                name="portal-retention",
+            )
+            stack.push_async_callback(_cancel, purger)
             yield
 
     api = "/api/v1/onboarding"

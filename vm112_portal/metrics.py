@@ -137,6 +137,6 @@ class _OutboxCollector(Collector):
         )
         yield GaugeMetricFamily(
             "portal_outbox_delivered",
-            "Delivered events still kept in the outbox.",
+            "Delivered events still kept (pruned after PORTAL_RETENTION_DAYS).",
             value=figures.delivered,
         )

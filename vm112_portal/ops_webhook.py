@@ -35,6 +35,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from jsonlogs import log_event
 from vm112_portal.access_log import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
 from vm112_portal.metrics import PortalMetrics
@@ -328,4 +329,20 @@ async def redrive(db: Database) -> int:
     """Turn every dead letter back into a pending event; returns how many."""
     async with db.transaction() as tx:
         rows = await tx.fetch_all("redrive_dead", {"now": time.time()})
+    return len(rows)
+
+
+async def dead_letters(db: Database, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """How many dead letters there are, and the oldest ``limit`` of them."""
+    counts = await db.fetch_one("outbox_status", {})
+    rows = await db.fetch_all("list_dead", {"limit": limit})
+    return (int(counts["dead"]) if counts else 0), [dict(row) for row in rows]
+
+
+async def drop_dead(db: Database) -> int:
+    """Delete every dead letter for good; returns how many."""
+    async with db.transaction() as tx:
+        rows = await tx.fetch_all("drop_dead", {})
+    if rows:
+        log_event(log, "dead letters dropped", dropped=len(rows))
     return len(rows)

@@ -61,6 +61,8 @@ class Settings:
     # Artificial latency of the sandbox providers, for benchmarks (milliseconds).
     sandbox_cloudflare_latency_ms: int = 0
     sandbox_carbonio_latency_ms: int = 0
+    # Delivered outbox rows older than this are pruned (dead letters are kept).
+    retention_days: int = 90
     # Bearer token of GET /metrics; empty: metrics disabled (404).
     metrics_token: str = field(default="", repr=False)
     # Emission of events to Ops; off only for benchmarks measuring its cost (no event is
@@ -133,6 +135,7 @@ class Settings:
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
             emit=_switch(env, "PORTAL_EMIT"),
+            retention_days=read_retention_days(env),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
         )
 
@@ -140,6 +143,11 @@ class Settings:
 def database_path(env: Mapping[str, str]) -> Path:
     """PORTAL_DB: all the maintenance commands read (they need no secret)."""
     return Path(_get(env, "PORTAL_DB", "var/portal.db"))
+
+
+def read_retention_days(env: Mapping[str, str]) -> int:
+    """PORTAL_RETENTION_DAYS: also read by ``purge`` without the rest of the settings."""
+    return _int(env, "PORTAL_RETENTION_DAYS", 90, 1, 3650)
 
 
 def parse_metrics_token(raw: str) -> str:

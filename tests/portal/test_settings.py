@@ -46,6 +46,12 @@ def test_sandbox_urls_follow_the_port_and_a_wildcard_host() -> None:
     assert settings.cloudflare_base_url.startswith("http://127.0.0.1:9123/sandbox/")
 
 
+def test_retention_days() -> None:
+    assert Settings.from_env({"OPS_WEBHOOK_SECRET": SECRET}).retention_days == 90
+    env = {"OPS_WEBHOOK_SECRET": SECRET, "PORTAL_RETENTION_DAYS": "1"}
+    assert Settings.from_env(env).retention_days == 1
+
+
 def test_metrics_token() -> None:
     assert Settings.from_env({"OPS_WEBHOOK_SECRET": SECRET}).metrics_token == ""
     settings = Settings.from_env(
@@ -87,6 +93,8 @@ def test_live_settings_and_secrets_out_of_repr() -> None:
                      id="metrics-token-short"),
         pytest.param({"PORTAL_METRICS_TOKEN": "with a space 0123456789"},
                      "without spaces", id="metrics-token-space"),
+        pytest.param({"PORTAL_RETENTION_DAYS": "3651"}, "PORTAL_RETENTION_DAYS must be a whole "
+                     "number from 1 to 3650", id="retention-days"),
     ],
 )
 def test_bad_sandbox_settings(env: dict[str, str], message: str) -> None:

@@ -14,7 +14,8 @@ QUERIES = sorted(Database(Path("unused.db")).queries)
 
 
 def test_expected_queries_exist() -> None:
-    assert {"insert_outbox_event", "next_pending", "redrive_dead", "upsert_infra"} <= set(QUERIES)
+    assert {"insert_outbox_event", "next_pending", "redrive_dead", "upsert_infra",
+            "purge_delivered_batch", "drop_dead"} <= set(QUERIES)
 
 
 @pytest.mark.parametrize("name", QUERIES)
@@ -42,6 +43,9 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "plan": "p",
             "mailbox_quota_mb": 1,
             "request_id": "r",
+            "cutoff": 0.0,
+            "batch": 10,
+            "limit": 20,
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

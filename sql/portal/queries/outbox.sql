@@ -106,3 +106,41 @@ select
 from outbox
 where session_id = :session_id
 order by id;
+
+-- name: count_delivered_before$
+-- How many delivered events a purge with this cutoff would remove.
+select count(*)
+from outbox
+where state = 'delivered' and delivered_at < :cutoff;
+
+-- name: purge_delivered_batch!
+-- Remove one small batch of events delivered before the cutoff (oldest first); pending
+-- events and dead letters are never pruned.
+delete from outbox
+where id in (
+    select id
+    from outbox
+    where state = 'delivered' and delivered_at < :cutoff
+    order by id
+    limit :batch
+);
+
+-- name: list_dead
+-- Dead letters, oldest first (what python -m vm112_portal outbox drop-dead would remove).
+select
+    webhook_id,
+    event_type,
+    session_id,
+    last_status,
+    last_error,
+    dead_at
+from outbox
+where state = 'dead'
+order by id
+limit :limit;
+
+-- name: drop_dead!
+-- Remove every dead letter for good (python -m vm112_portal outbox drop-dead).
+delete from outbox
+where state = 'dead'
+returning id;

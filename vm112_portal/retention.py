@@ -1,0 +1,68 @@
+"""Retention of the outbox: delivered events older than PORTAL_RETENTION_DAYS are pruned.
+
+Only delivered rows go, counted from their delivery. Pending events are never pruned,
+and dead letters stay until an operator redrives them (they are then pruned once
+delivered) or drops them (``python -m vm112_portal outbox drop-dead``). Each batch is its
+own short transaction on the writer, so the wizard's commits interleave with a purge
+instead of waiting behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from jsonlogs import log_event
+from vm112_portal.db import Database
+from vm112_portal.errors import StorageUnavailable
+
+log = logging.getLogger("vm112_portal.retention")
+
+DAY_SECONDS = 86_400.0
+BATCH = 500
+FIRST_RUN_SECONDS = 60.0
+INTERVAL_SECONDS = 3600.0
+MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    cutoff: float  # Unix seconds: delivered before this goes
+    delivered: int
+
+
+async def plan_purge(db: Database, retention_days: int, now: float) -> PurgePlan:
+    cutoff = now - retention_days * DAY_SECONDS
+    row = await db.fetch_one("count_delivered_before", {"cutoff": cutoff})
+    return PurgePlan(cutoff=cutoff, delivered=int(row[0]) if row else 0)
+
+
+async def purge(db: Database, retention_days: int, now: float) -> int:
+    """Remove delivered events past retention, BATCH per transaction; returns how many."""
+    cutoff = now - retention_days * DAY_SECONDS
+    removed = 0
+    for _ in range(MAX_BATCHES):
+        async with db.transaction() as tx:
+            count = await tx.execute(
+                "purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH}
+            )
+        removed += count
+        if count < BATCH:
+            break
+    if removed:
+        log_event(log, "retention purge", removed=removed, cutoff=round(cutoff, 3))
+    return removed
+
+
+async def purge_periodically(db: Database, retention_days: int) -> None:
+    """The portal's own purge: a minute after start, then every hour."""
+    await asyncio.sleep(FIRST_RUN_SECONDS)
+    while True:
+        try:
+            await purge(db, retention_days, time.time())
+        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+            log.warning("retention purge failed, will retry: %s", exc)
+        await asyncio.sleep(INTERVAL_SECONDS)
