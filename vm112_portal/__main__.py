@@ -28,7 +28,7 @@ from sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm112_portal import retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
-from vm112_portal.errors import ConfigError
+from vm112_portal.errors import ConfigError, StorageUnavailable
 from vm112_portal.ops_webhook import dead_letters, drop_dead, redrive
 from vm112_portal.settings import Settings, database_path, read_retention_days
 
@@ -156,8 +156,11 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             return 0
         settings = Settings.from_env(env)
         asyncio.run(_check_database(settings.db_path))
-    except (ConfigError, BackupError) as exc:
+    except (ConfigError, BackupError, StorageUnavailable) as exc:
         print(f"vm112_portal: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"vm112_portal: the portal database failed: {exc}.", file=sys.stderr)
         return 2
     jsonlogs.configure("portal")
     # The start-up configuration, secrets reduced to "set".

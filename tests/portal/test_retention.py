@@ -17,6 +17,7 @@ from tests.portal.conftest import make_settings, read_outbox, running_portal, wa
 from vm112_portal import retention
 from vm112_portal.__main__ import main
 from vm112_portal.db import Database, Transaction
+from vm112_portal.errors import StorageUnavailable
 from vm112_portal.ops_webhook import emit_event
 
 DAY = 86_400.0
@@ -164,3 +165,19 @@ async def test_the_running_portal_purges_by_itself(
             return _kinds(settings.db_path) == KEPT
 
         await wait_for(purged)
+
+
+def test_a_locked_database_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "portal.db"
+    _seeded(db_path)
+
+    async def locked(db: Database) -> int:
+        # What db.transaction raises when another writer holds the lock past busy_timeout.
+        raise StorageUnavailable("the portal database cannot be written (database is locked)")
+
+    monkeypatch.setattr("vm112_portal.__main__.drop_dead", locked)
+    assert main(["outbox", "drop-dead"], {"PORTAL_DB": str(db_path)}) == 2
+    err = capsys.readouterr().err
+    assert err == "vm112_portal: the portal database cannot be written (database is locked)\n"
