@@ -209,7 +209,11 @@ async def compute_funnel(
     active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
     async with conn.execute(queries["active_sessions"], active_params) as cursor:
         active = [_active_session(row) for row in await cursor.fetchall()]
-    return build_funnel(window, cells, steps, active)
+    # The newest event this snapshot includes: a live client re-applies the newer ones.
+    async with conn.execute(queries["max_event_row"], {}) as cursor:
+        row = await cursor.fetchone()
+    last_event_id = int(row[0]) if row else 0
+    return build_funnel(window, cells, steps, active, last_event_id)
 
 
 def build_funnel(
@@ -217,6 +221,7 @@ def build_funnel(
     cells: Counter[tuple[int, str]],
     steps: dict[int, Counter[int]],
     active: list[dict[str, Any]],
+    last_event_id: int = 0,
 ) -> dict[str, Any]:
     reached = [0] * len(STAGES)
     failed_by_stage = dict.fromkeys(("none", *STAGES), 0)
@@ -249,6 +254,7 @@ def build_funnel(
         "window_hours": window.hours,
         "since": format_ms(window.since_ms),
         "generated_at": format_ms(window.now_ms),
+        "last_event_id": last_event_id,
         "cohort": cohort,
         "stages": dict(zip(STAGES, reached, strict=True)),
         "failed": sum(failed_by_stage.values()),

@@ -40,11 +40,12 @@ function activeSession(sessionId, stage, at) {
   };
 }
 
-function funnelDocument({ hours = 24, generatedAt, started, active }) {
+function funnelDocument({ hours = 24, generatedAt, started, active, lastEventId }) {
   return {
     window_hours: hours,
     since: "2026-11-28T12:00:00.000Z",
     generated_at: generatedAt,
+    last_event_id: lastEventId,
     cohort: started,
     stages: { started },
     failed: 0,
@@ -103,6 +104,32 @@ test("dashboard: a session that starts while the funnel loads stays in active se
     }),
   );
   assert.deepEqual(activeIds(root), ["late", "early"]);
+});
+
+test("dashboard: a pushed funnel computed before an applied event keeps that event", async () => {
+  const { root, ctx, funnel, tickets } = dashboard();
+  await tickets.answer({ tickets: [], next: null });
+  await funnel.answer(
+    funnelDocument({ generatedAt: "2026-11-29T11:59:00.000Z", started: 0, active: [],
+                     lastEventId: 6 }),
+  );
+  // Event 7 is applied, then a funnel push computed before it (it includes up to 6).
+  ctx.live.emit("onboard", message(7, "late", "onboarding.started", { stage: "started" }));
+  ctx.live.emit(
+    "funnel",
+    funnelDocument({ generatedAt: "2026-11-29T11:59:01.000Z", started: 1,
+                     active: [activeSession("early", "started", "2026-11-29T11:58:00.000Z")],
+                     lastEventId: 6 }),
+  );
+  assert.deepEqual(activeIds(root), ["late", "early"]);
+  // A later push that includes event 7 is taken as it is: nothing applied twice.
+  ctx.live.emit(
+    "funnel",
+    funnelDocument({ generatedAt: "2026-11-29T11:59:02.000Z", started: 2,
+                     active: [activeSession("early", "started", "2026-11-29T11:58:00.000Z")],
+                     lastEventId: 7 }),
+  );
+  assert.deepEqual(activeIds(root), ["early"]);
 });
 
 test("dashboard: a fetched funnel older than a pushed one does not replace it", async () => {

@@ -50,6 +50,7 @@ async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
     await send_all(ops, SCENARIO)
     funnel = await ops.funnel()
     assert funnel["cohort"] == 4
+    assert funnel["last_event_id"] == len(SCENARIO)
     # Cumulative: "skips-dns" reached account_created, so it counts in dns_applied too.
     assert funnel["stages"] == {
         "started": 4,

@@ -8,6 +8,7 @@ import { renderActive, renderTickets } from "./tables.js";
 
 const WINDOWS = ["24", "48", "168"];
 const RECENT_TICKETS = 10;
+const RECENT_EVENTS = 500; // kept to re-apply those newer than a pushed funnel
 
 /**
  * @param {HTMLElement} root the [data-dashboard] element
@@ -24,6 +25,8 @@ export function initDashboard(root, ctx) {
   let funnel = null;
   let active = [];
   const seen = new Set();
+  /** @type {any[]} the last onboard messages, oldest first */
+  const recent = [];
   // Fetches can overlap (start, reset, window change) and land in any order; stream
   // events that arrive during a funnel fetch may be newer than the snapshot it brings.
   const funnelLoads = new SnapshotLoads();
@@ -69,11 +72,18 @@ export function initDashboard(root, ctx) {
   ctx.live.params = { hours };
   ctx.live.on("reset", () => load());
   ctx.live.on("funnel", (document) => {
-    showFunnel(document);
+    // A pushed funnel may have been computed before events this page already applied:
+    // re-apply those it does not include (Ops says the newest event it includes).
+    const newer = Number.isInteger(document.last_event_id)
+      ? recent.filter((message) => message.id > document.last_event_id)
+      : [];
+    showFunnel(document, newer);
   });
   ctx.live.on("onboard", (message) => {
     if (seen.has(message.id)) return;
     seen.add(message.id);
+    recent.push(message);
+    if (recent.length > RECENT_EVENTS) recent.shift();
     funnelLoads.arrive(message);
     active = applyToActive(active, message);
     showActive();
