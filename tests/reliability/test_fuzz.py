@@ -39,7 +39,8 @@ OPS_ROUTES = [
     ("POST", "/logout"), ("GET", "/js/{}"), ("GET", "/css/{}"), ("GET", "/{}"),
 ]
 PORTAL_ROUTES = [
-    ("GET", "/"), ("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/static/{}"),
+    ("GET", "/"), ("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/metrics"),
+    ("GET", "/static/{}"),
     ("POST", "/api/v1/onboarding/validate-domain"),
     ("POST", "/api/v1/onboarding/dns/cloudflare/apply"),
     ("POST", "/api/v1/onboarding/account/create"),
