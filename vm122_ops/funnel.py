@@ -211,8 +211,8 @@ async def compute_funnel(
         active = [_active_session(row) for row in await cursor.fetchall()]
     # The newest event this snapshot includes: a live client re-applies the newer ones.
     async with conn.execute(queries["max_event_row"], {}) as cursor:
-        row = await cursor.fetchone()
-    last_event_id = int(row[0]) if row else 0
+        newest = await cursor.fetchone()
+    last_event_id = int(newest[0]) if newest else 0
     return build_funnel(window, cells, steps, active, last_event_id)
 
 
