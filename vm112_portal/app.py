@@ -25,8 +25,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jsonlogs.access import AccessLog
 from vm112_portal import openapi, retention, routes
-from vm112_portal.access_log import AccessLog
 from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
@@ -189,5 +189,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     # Outermost: sees every answer, errors included.
-    app.add_middleware(AccessLog, metrics=metrics)
+    app.add_middleware(
+        AccessLog, logger="vm112_portal.access", on_response=metrics.count_request
+    )
     return app

@@ -73,6 +73,10 @@ class PortalMetrics:
         self._outbox = _OutboxCollector()
         self.registry.register(self._outbox)
 
+    def count_request(self, route: str, status: int) -> None:
+        """The access log's hook: one answered request."""
+        self.requests.labels(route=route, status=str(status)).inc()
+
     @contextmanager
     def provider_call(
         self, provider: str, *, handled: Callable[[Exception], bool] = lambda exc: False

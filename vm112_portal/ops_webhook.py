@@ -36,7 +36,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from jsonlogs import log_event
-from vm112_portal.access_log import REQUEST_ID, current_request_id
+from jsonlogs.access import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
 from vm112_portal.metrics import PortalMetrics
 

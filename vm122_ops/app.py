@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from jsonlogs.access import AccessLog
 from vm122_ops import openapi, retention
-from vm122_ops.access_log import AccessLog
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
@@ -150,7 +150,9 @@ def create_app(
     return Starlette(
         routes=[*routes(), *static_mounts()],
         middleware=[
-            Middleware(AccessLog, metrics=metrics),
+            Middleware(
+                AccessLog, logger="vm122_ops.access", on_response=metrics.count_request
+            ),
             Middleware(SecurityHeaders),
             Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
         ],

@@ -68,6 +68,10 @@ class OpsMetrics:
             ["route", "status"], registry=self.registry,
         )
 
+
+    def count_request(self, route: str, status: int) -> None:
+        """The access log's hook: one answered request."""
+        self.requests.labels(route=route, status=str(status)).inc()
     def reject(self, exc: OpsError) -> None:
         for kind, reason in REJECTION_REASONS.items():
             if isinstance(exc, kind):

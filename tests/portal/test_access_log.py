@@ -1,4 +1,4 @@
-"""vm112_portal/access_log.py: one JSON-ready log line per request, and the wizard
+"""jsonlogs/access.py in the Portal: one JSON-ready log line per request, and the wizard
 request's id stored with its outbox rows and sent to Ops as X-Request-ID."""
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""One JSON log line per request, and the request id that follows an onboarding to Ops.
+"""The access log both services put outermost: one JSON line per request, and the request
+id that follows an onboarding from the Portal to Ops.
 
 The id comes from the caller's X-Request-ID (1-64 of ``A-Z a-z 0-9 . _ -``) or is made
 here; it is echoed in the response and kept in ``current_request_id`` for the request's
-duration, so ``emit_event`` can store it with the outbox row and the dispatcher can send
-it to Ops. Only the path is logged, never the query string or a body. Each answer also
-counts in ``portal_http_requests_total`` by route template and status.
+duration (the Portal stores it with each outbox row and sends it to Ops). Only the path
+is logged, never the query string or a body. ``on_response(route, status)`` lets the
+service count requests by route template (never the raw path, so labels stay few).
 """
 
 from __future__ import annotations
@@ -13,23 +14,28 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jsonlogs import log_event
-from vm112_portal.metrics import PortalMetrics
 
-log = logging.getLogger("vm112_portal.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-current_request_id: ContextVar[str | None] = ContextVar("portal_request_id", default=None)
+current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: PortalMetrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        logger: str,
+        on_response: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.app = app
-        self.metrics = metrics
+        self.log = logging.getLogger(logger)
+        self.on_response = on_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,18 +66,19 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             current_request_id.reset(token)
-            self.metrics.requests.labels(route=route_template(scope), status=str(status)).inc()
+            if self.on_response is not None:
+                self.on_response(route_template(scope), status)
             log_event(
-                log, "request", method=scope["method"], path=scope["path"], status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                self.log, "request", method=scope["method"], path=scope["path"],
+                status=status, duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 request_id=request_id,
             )
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's template, never the raw path, so the labels stay few: a route
-    inside a mount gets the mount's prefix (root_path), a mount without a router (static
-    files) is its prefix; nothing matched is ``unmatched``."""
+    """The matched route's template: a route inside a mount gets the mount's prefix
+    (root_path), a mount without a router (static files) is its prefix; nothing matched
+    is ``unmatched``."""
     route = scope.get("route")
     root = str(scope.get("root_path", ""))
     if isinstance(route, Mount):
