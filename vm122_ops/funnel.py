@@ -6,8 +6,10 @@ duration bucket). Ingest moves those contributions when a session's state change
 funnel sums the cells of the window's whole hours and adds the sessions of the partial
 first hour exactly, so the cohort boundary is exact to the millisecond.
 
-Durations are kept in a log histogram: exact milliseconds below 100 ms, then buckets 1%
-wide, so a reported median or p90 is within 0.5% of the true nearest-rank value.
+Durations are kept in a log histogram (vm122_ops/durations.py): exact milliseconds below
+100 ms, then buckets 1% wide, so a reported median or p90 is within 0.5% of the true
+nearest-rank value. Each session row keeps its steps' buckets, so the partial first hour
+is summed in SQL from an index.
 
 The duration cells are the one part whose row count grows with traffic (hours x steps x
 buckets in use), so ``DurationCache`` keeps the merged histogram of each recently asked
@@ -27,32 +29,17 @@ from typing import Any
 import aiosqlite
 
 from sqlfiles import Queries
+from vm122_ops.durations import bucket_value_ms
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.sessions import SessionState
 
 HOUR_MS = 3_600_000
 NO_STAGE = -1
 ACTIVE_LIMIT = 50
-_EXACT_MS = 100
-_GROWTH = math.log(1.01)
-
 RollupKey = tuple[int, int, str]  # hour, stage, status
 DurationKey = tuple[int, int, int]  # hour, step, bucket
 DurationDelta = tuple[int, int, int, int]  # hour, step, bucket, change in sessions
 Histograms = dict[int, Counter[int]]  # step -> {bucket: sessions}
-
-
-def bucket_of(ms: int) -> int:
-    if ms < _EXACT_MS:
-        return max(ms, 0)
-    return _EXACT_MS + math.ceil(math.log(ms / _EXACT_MS) / _GROWTH)
-
-
-def bucket_value_ms(bucket: int) -> float:
-    """The value a bucket stands for: exact below 100 ms, else its geometric middle."""
-    if bucket < _EXACT_MS:
-        return float(bucket)
-    return _EXACT_MS * math.exp((bucket - _EXACT_MS - 0.5) * _GROWTH)
 
 
 def rollup_key(state: SessionState) -> RollupKey:
@@ -62,12 +49,11 @@ def rollup_key(state: SessionState) -> RollupKey:
 
 def duration_keys(state: SessionState) -> list[DurationKey]:
     hour = state.first_event_at // HOUR_MS
-    keys = []
-    for step in range(len(STAGES) - 1):
-        start, end = state.stage_at[step], state.stage_at[step + 1]
-        if start is not None and end is not None:
-            keys.append((hour, step, bucket_of(end - start)))
-    return keys
+    return [
+        (hour, step, bucket)
+        for step, bucket in enumerate(state.step_buckets)
+        if bucket is not None
+    ]
 
 
 def move_contributions(
@@ -170,9 +156,10 @@ class DurationCache:
             return cached
         version = self._version
         steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
-        async with conn.execute(queries["durations_since"], {"hour": hour}) as cursor:
-            for step, bucket, sessions in await cursor.fetchall():
-                steps[step][bucket] += sessions
+        for step, bucket, sessions in await conn.execute_fetchall(
+            queries["durations_since"], {"hour": hour}
+        ):
+            steps[step][bucket] += sessions
         # Keep it only if no commit changed cells meanwhile (it would be missing from it).
         if version == self._version:
             self._merged[hour] = steps
@@ -195,24 +182,28 @@ async def compute_funnel(
     # A copy: the partial hour is added below, and the cached one must stay as it is.
     steps: Histograms = {step: Counter(merged[step]) for step in merged}
 
-    async with conn.execute(queries["rollup_since"], {"hour": hour}) as cursor:
-        for stage, status, sessions in await cursor.fetchall():
-            cells[(stage, status)] += sessions
+    # execute_fetchall: one hop to the reader's thread per query, not three.
+    for stage, status, sessions in await conn.execute_fetchall(
+        queries["rollup_since"], {"hour": hour}
+    ):
+        cells[(stage, status)] += sessions
+    # The window's partial first hour, summed in SQL from the covering index.
     partial = {"since": window.since_ms, "until": hour * HOUR_MS}
-    async with conn.execute(queries["sessions_first_between"], partial) as cursor:
-        for row in await cursor.fetchall():
-            state = SessionState.from_row(row)
-            _, stage, status = rollup_key(state)
-            cells[(stage, status)] += 1
-            for _, step, bucket in duration_keys(state):
-                steps[step][bucket] += 1
+    for kind, key, value, sessions in await conn.execute_fetchall(
+        queries["partial_hour"], partial
+    ):
+        if kind == "stage":
+            cells[(key, value)] += sessions
+        else:
+            steps[key][value] += sessions
     active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
-    async with conn.execute(queries["active_sessions"], active_params) as cursor:
-        active = [_active_session(row) for row in await cursor.fetchall()]
+    active = [
+        _active_session(row)
+        for row in await conn.execute_fetchall(queries["active_sessions"], active_params)
+    ]
     # The newest event this snapshot includes: a live client re-applies the newer ones.
-    async with conn.execute(queries["max_event_row"], {}) as cursor:
-        newest = await cursor.fetchone()
-    last_event_id = int(newest[0]) if newest else 0
+    newest = list(await conn.execute_fetchall(queries["max_event_row"], {}))
+    last_event_id = int(newest[0][0]) if newest else 0
     return build_funnel(window, cells, steps, active, last_event_id)
 
 

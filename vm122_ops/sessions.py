@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
+from vm122_ops.durations import bucket_of
 from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event
 
 STAGE_COLUMNS = tuple(f"{stage}_at" for stage in STAGES)
@@ -35,6 +36,14 @@ class SessionState:
         if self.last_event_type == FAILED:
             return "failed"
         return "active"
+
+    @property
+    def step_buckets(self) -> tuple[int | None, ...]:
+        """Each step's duration (stage i to i+1) as a histogram bucket, when both known."""
+        return tuple(
+            None if start is None or end is None else bucket_of(end - start)
+            for start, end in zip(self.stage_at, self.stage_at[1:], strict=False)
+        )
 
     @property
     def stage_name(self) -> str | None:
@@ -67,6 +76,9 @@ class SessionState:
             "event_count": self.event_count,
         }
         params.update(zip(STAGE_COLUMNS, self.stage_at, strict=True))
+        params.update(
+            (f"step{step}_bucket", bucket) for step, bucket in enumerate(self.step_buckets)
+        )
         return params
 
 

@@ -37,8 +37,7 @@ class Clock:
 
 
 def iso(seconds: float) -> str:
-    whole = int(seconds)
-    millis = round((seconds - whole) * 1000)
+    whole, millis = divmod(round(seconds * 1000), 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 

@@ -13,8 +13,9 @@ from asgi_lifespan import LifespanManager
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Clock, Ops, make_settings
 from vm122_ops.app import create_app
+from vm122_ops.durations import bucket_of, bucket_value_ms
 from vm122_ops.events import STAGES
-from vm122_ops.funnel import bucket_of, bucket_value_ms, percentile
+from vm122_ops.funnel import percentile
 
 HAPPY = [
     "onboarding.started",
@@ -268,3 +269,57 @@ async def test_cached_durations_stay_equal_to_a_fresh_computation(ops: Ops) -> N
         cached = await ops.funnel(hours=hours)
         assert cached == {**await fresh(hours), "ok": True}
     assert (await ops.funnel(hours=1))["time_to_convert"]["started"]["sessions"] == 4
+
+
+async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None:
+    """Random sessions over 60 h, the clock 37 min past the hour so every window has a
+    partial first hour: stages, failures and step percentiles equal a direct computation
+    from the sent events (percentiles through the same buckets)."""
+    from vm122_ops.durations import bucket_of, bucket_value_ms
+
+    ops.clock.now = NOW + 37 * 60 + 0.25
+    now = ops.clock.now
+    rng = random.Random(7)
+    sessions: dict[str, list[tuple[str, float]]] = {}
+    for index in range(120):
+        start = now - rng.uniform(0, 60 * HOUR)
+        events = [("onboarding.started", start)]
+        at = start
+        for event_type in HAPPY[1:]:
+            if rng.random() < 0.2:
+                break
+            at += rng.choice([0.004, 0.35, rng.uniform(1, 900)])
+            events.append((event_type, at))
+        if rng.random() < 0.15:
+            events.append(("onboarding.failed", at + 1))
+        sessions[f"r{index}"] = events
+    for session, events in sessions.items():
+        for event_type, at in events:
+            assert (await ops.send(event_type, session, at)).status_code == 202
+
+    for hours in (1, 5, 48):
+        since = now - hours * HOUR
+        cohort = {s: e for s, e in sessions.items() if min(at for _, at in e) >= since}
+        funnel = await ops.funnel(hours=hours)
+        assert funnel["cohort"] == len(cohort)
+        for index, stage in enumerate(STAGES):
+            reached = sum(
+                1 for e in cohort.values() if any(HAPPY.index(t) >= index for t, _ in e
+                                                  if t in HAPPY)
+            )
+            assert funnel["stages"][stage] == reached, (hours, stage)
+        failed = sum(1 for e in cohort.values() if max(e, key=lambda x: x[1])[0]
+                     == "onboarding.failed" and "onboarding.completed" not in dict(e))
+        assert funnel["failed"] == failed
+        for step in range(5):
+            durations = sorted(
+                bucket_of(round(dict(e)[HAPPY[step + 1]] * 1000)
+                          - round(dict(e)[HAPPY[step]] * 1000))
+                for e in cohort.values()
+                if HAPPY[step] in dict(e) and HAPPY[step + 1] in dict(e)
+            )
+            entry = funnel["time_to_convert"][STAGES[step]]
+            assert entry["sessions"] == len(durations)
+            if durations:
+                median = durations[max(1, -(-len(durations) // 2)) - 1]
+                assert entry["median_seconds"] == round(bucket_value_ms(median) / 1000, 3)

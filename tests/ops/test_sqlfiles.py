@@ -22,7 +22,7 @@ async def test_every_query_explains_against_a_fresh_schema(tmp_path: Path) -> No
         version = await apply_migrations(conn, SQL_DIR / "schema")
         assert version == len(migration_files(SQL_DIR / "schema"))
         for name, sql in queries.items():
-            params = {p: None for p in re.findall(r":([a-z_]+)", sql)}
+            params = {p: None for p in re.findall(r":([a-z_][a-z0-9_]*)", sql)}
             await conn.execute(f"EXPLAIN {sql}", params)
             assert "?" not in sql, f"{name} uses positional parameters"
 
@@ -60,3 +60,36 @@ def test_query_labels_are_parsed_and_duplicates_refused() -> None:
     assert parse_queries(text, "t.sql") == {"one": "select 1", "two": "insert into t values (:x)"}
     with pytest.raises(ValueError, match="defined twice"):
         parse_queries("-- name: a\nselect 1;\n-- name: a\nselect 2;\n", "t.sql")
+
+
+async def test_step_bucket_backfill_matches_the_python_formula(tmp_path: Path) -> None:
+    """0003 backfills each session's step buckets in SQL; they equal durations.bucket_of."""
+    import shutil
+
+    from vm122_ops.durations import bucket_of
+
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    files = sorted((SQL_DIR / "schema").glob("*.sql"))
+    for path in files[:2]:
+        shutil.copy(path, schema)
+    gaps = [0, 1, 50, 99, 100, 101, 137, 5_000, 59_770, 3_600_000, 86_400_000, 123_456_789]
+    async with aiosqlite.connect(tmp_path / "x.db") as conn:
+        await apply_migrations(conn, schema)
+        for index, gap in enumerate(gaps):
+            await conn.execute(
+                "insert into onboard_sessions (session_id, domain, first_event_at,"
+                " last_event_at, last_event_type, last_event_row, furthest_stage, status,"
+                " event_count, started_at, domain_validated_at, dns_applied_at)"
+                " values (:s, 'd', 0, 0, 't', 1, 2, 'active', 3, 1000, :v, null)",
+                {"s": f"s{index}", "v": 1000 + gap},
+            )
+        await conn.commit()
+        shutil.copy(files[2], schema)
+        await apply_migrations(conn, schema)
+        async with conn.execute(
+            "select step0_bucket, step1_bucket from onboard_sessions order by domain_validated_at"
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+    assert [row[0] for row in rows] == [bucket_of(gap) for gap in gaps]
+    assert {row[1] for row in rows} == {None}

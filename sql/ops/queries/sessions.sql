@@ -21,12 +21,18 @@ insert into onboard_sessions (
     dns_applied_at,
     account_created_at,
     infra_synced_at,
-    completed_at
+    completed_at,
+    step0_bucket,
+    step1_bucket,
+    step2_bucket,
+    step3_bucket,
+    step4_bucket
 )
 values (
     :session_id, :domain, :first_event_at, :last_event_at, :last_event_type, :last_event_row,
     :furthest_stage, :status, :event_count, :started_at, :domain_validated_at,
-    :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at
+    :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at,
+    :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket
 )
 on conflict (session_id) do update set
     domain = excluded.domain,
@@ -42,7 +48,12 @@ on conflict (session_id) do update set
     dns_applied_at = excluded.dns_applied_at,
     account_created_at = excluded.account_created_at,
     infra_synced_at = excluded.infra_synced_at,
-    completed_at = excluded.completed_at;
+    completed_at = excluded.completed_at,
+    step0_bucket = excluded.step0_bucket,
+    step1_bucket = excluded.step1_bucket,
+    step2_bucket = excluded.step2_bucket,
+    step3_bucket = excluded.step3_bucket,
+    step4_bucket = excluded.step4_bucket;
 
 -- name: active_sessions
 -- Cohort sessions still in progress, most recent activity first.
@@ -59,9 +70,34 @@ where status = 'active'
 order by last_event_at desc
 limit :limit;
 
--- name: sessions_first_between
--- Sessions whose first event falls in [since, until): the funnel's partial first hour.
-select *
-from onboard_sessions
-where first_event_at >= :since
-  and first_event_at < :until;
+-- name: partial_hour
+-- The funnel's partial first hour [since, until): sessions by (stage, status), and by
+-- (step, duration bucket); read from the covering index onboard_sessions_by_first.
+with cohort as (
+    select coalesce(furthest_stage, -1) as stage,
+           status,
+           step0_bucket,
+           step1_bucket,
+           step2_bucket,
+           step3_bucket,
+           step4_bucket
+    from onboard_sessions
+    where first_event_at >= :since
+      and first_event_at < :until
+)
+select 'stage', stage, status, count(*) from cohort group by stage, status
+union all
+select 'step', 0, step0_bucket, count(*) from cohort
+where step0_bucket is not null group by step0_bucket
+union all
+select 'step', 1, step1_bucket, count(*) from cohort
+where step1_bucket is not null group by step1_bucket
+union all
+select 'step', 2, step2_bucket, count(*) from cohort
+where step2_bucket is not null group by step2_bucket
+union all
+select 'step', 3, step3_bucket, count(*) from cohort
+where step3_bucket is not null group by step3_bucket
+union all
+select 'step', 4, step4_bucket, count(*) from cohort
+where step4_bucket is not null group by step4_bucket;
