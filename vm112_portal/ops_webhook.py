@@ -115,7 +115,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(float(value), RETRY_AFTER_CAP)
     try:
         moment = parsedate_to_datetime(value)

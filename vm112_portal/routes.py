@@ -81,7 +81,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     if content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes")
     body = bytearray()
     async for chunk in request.stream():

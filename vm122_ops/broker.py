@@ -205,11 +205,14 @@ class Broker:
 
     def publish(self, results: list[Any]) -> None:
         """After-commit hook: announce the newly stored events (never duplicates)."""
-        events = [
-            LiveEvent.of(result.live_message())
-            for result in results
-            if isinstance(result, IngestResult) and not result.duplicate
-        ]
+        events = []
+        for result in results:
+            if not isinstance(result, IngestResult) or result.duplicate:
+                continue
+            try:
+                events.append(LiveEvent.of(result.live_message()))
+            except (TypeError, ValueError):  # one bad event must not silence its batch
+                log.exception("event %s could not be announced", result.id)
         if not events:
             return
         self.published += len(events)

@@ -38,7 +38,7 @@ COMPLETED_STAGE = STAGES.index("completed")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -69,10 +69,9 @@ def parse_timestamp(value: object) -> int:
     # fromisoformat accepts at most 6 fractional digits.
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return int(datetime.fromisoformat(text).astimezone(UTC).timestamp() * 1000)
+    except (ValueError, OverflowError):  # overflow: year 1 or 9999 with an offset
         raise Unprocessable(f"timestamp {value!r} is not a valid date-time") from None
-    return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
 def format_ms(ms: int) -> str:
@@ -81,8 +80,15 @@ def format_ms(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def parse_event(event_id: str, body: bytes) -> Event:
-    """Validate a webhook body; raises BadRequest (not JSON) or Unprocessable (contract)."""
+FUTURE_TOLERANCE_MS = 5 * 60 * 1000  # the signature's own clock tolerance
+
+
+def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Event:
+    """Validate a webhook body; raises BadRequest (not JSON) or Unprocessable (contract).
+
+    With ``now_ms``, an event time further in the future than the signature's clock
+    tolerance is refused: it would sit in every funnel window until that time came.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,6 +107,11 @@ def parse_event(event_id: str, body: bytes) -> Event:
             f"unknown event type {event_type[:64]!r}; expected one of {', '.join(EVENT_TYPES)}"
         )
     occurred_at = parse_timestamp(document.get("timestamp"))
+    if now_ms is not None and occurred_at > now_ms + FUTURE_TOLERANCE_MS:
+        raise Unprocessable(
+            f"timestamp is {(occurred_at - now_ms) // 1000} s in the future; an event's "
+            "time cannot be later than now (check the sender's clock)"
+        )
     data = document.get("data")
     if not isinstance(data, dict):
         raise Unprocessable("data is required and must be a JSON object")
@@ -112,6 +123,10 @@ def parse_event(event_id: str, body: bytes) -> Event:
         raise Unprocessable("data.domain is required: a domain name of at most 253 characters")
     if _CONTROL.search(domain):
         raise Unprocessable("data.domain must not contain control characters")
+    try:
+        orjson.dumps(data)  # what timelines, tickets and the stream will do with it
+    except orjson.JSONEncodeError:
+        raise Unprocessable("data nests too deeply to be shown; flatten it") from None
     if event_type == FAILED:
         reason = data.get("reason")
         if not isinstance(reason, str) or not reason.strip():

@@ -58,7 +58,7 @@ class DeskSessions:
 
     def valid(self, cookie: str) -> bool:
         parts = cookie.split(".")
-        if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+        if len(parts) != 4 or parts[0] != "v1" or not (parts[1].isascii() and parts[1].isdigit()):
             return False
         payload = ".".join(parts[:3])
         if not hmac.compare_digest(self._sign(payload), parts[3]):

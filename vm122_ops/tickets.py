@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import sqlite3
 from typing import Any
 
@@ -26,6 +27,7 @@ READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
 ENTRY_DATA_LIMIT = 4096
+_CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}$")
 
 
 def entry_body(data: Any) -> str:
@@ -175,7 +177,9 @@ def encode_cursor(updated_at: int, ticket_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        updated, ticket = raw.split(":")
-        return int(updated), int(ticket)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("cursor is not a cursor this server gave out") from None
+        raw = ""
+    if not _CURSOR.match(raw):
+        raise BadRequest("cursor is not a cursor this server gave out")
+    updated, ticket = raw.split(":")
+    return int(updated), int(ticket)

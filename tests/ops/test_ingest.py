@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.ops.conftest import KEY, NOW, Ops
+from tests.ops.conftest import AUTH, KEY, NOW, Ops
 
 
 async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
@@ -232,3 +232,51 @@ async def test_during_a_rotation_old_and_new_secrets_are_both_accepted(tmp_path:
             new = await ops.post_raw(body, ops.headers("new", body, key=new_key))
             other = await ops.post_raw(body, ops.headers("other", body, key=b"o" * 32))
     assert (old.status_code, new.status_code, other.status_code) == (202, 202, 401)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "reason"),
+    [
+        pytest.param("0001-01-01T00:00:00+01:00", "not a valid date-time", id="year-1-overflow"),
+        pytest.param("9999-12-31T23:59:59-01:00", "not a valid date-time", id="year-9999"),
+        pytest.param("٢٠٢٦-11-29T11:00:00Z", "RFC 3339", id="non-ascii-digits"),
+        pytest.param("2026-11-29T12:06:00Z", "in the future", id="future-beyond-tolerance"),
+    ],
+)
+async def test_timestamps_out_of_range_are_422(ops: Ops, timestamp: str, reason: str) -> None:
+    body = _event(timestamp=timestamp)
+    response = await ops.post_raw(body, ops.headers("msg_ts", body))
+    assert response.status_code == 422
+    assert reason in response.json()["error"]
+    assert await ops.count() == 0
+
+
+async def test_a_timestamp_within_the_clock_tolerance_is_accepted(ops: Ops) -> None:
+    body = _event(timestamp="2026-11-29T12:04:59Z")  # NOW is 12:00:00
+    assert (await ops.post_raw(body, ops.headers("msg_near", body))).status_code == 202
+
+
+async def test_data_too_deep_to_serialise_is_422_not_500(ops: Ops) -> None:
+    deep = "[" * 300 + '"x"' + "]" * 300  # orjson reads 1024 levels but writes only 254
+    body = (
+        '{"type": "account.created", "timestamp": "2026-11-29T11:00:00Z", "data": '
+        '{"session_id": "s1", "domain": "example.com", "deep": ' + deep + "}}"
+    ).encode()
+    response = await ops.post_raw(body, ops.headers("msg_deep", body))
+    assert response.status_code == 422
+    assert "nests too deeply" in response.json()["error"]
+    assert await ops.count() == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/onboard/funnel?hours=%C2%B2",
+        "/api/v1/desk/tickets?limit=%C2%B2",
+        "/api/v1/desk/tickets/%C2%B2",
+        "/api/v1/desk/tickets?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OjE",
+    ],
+)
+async def test_unicode_digits_and_huge_numbers_in_queries_are_400(ops: Ops, path: str) -> None:
+    response = await ops.client.get(path, headers=AUTH)
+    assert response.status_code == 400

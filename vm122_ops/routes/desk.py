@@ -37,7 +37,7 @@ async def list_tickets(request: Request) -> Response:
     if session_id is not None and not SESSION_ID.match(session_id):
         raise BadRequest("session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
     raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     limit = int(raw_limit)
     before_updated, before_id = (None, None)
@@ -64,7 +64,7 @@ async def list_tickets(request: Request) -> Response:
 async def get_ticket(request: Request) -> Response:
     state = app_state(request)
     raw_id = request.path_params["ticket_id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         raise BadRequest("ticket id must be a positive whole number")
     ticket_id = int(raw_id)
     queries = state.db.queries

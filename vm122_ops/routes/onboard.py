@@ -22,7 +22,7 @@ def window_hours(request: Request, default: int) -> int:
     raw = request.query_params.get("hours")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WINDOW_HOURS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_WINDOW_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {MAX_WINDOW_HOURS}")
     return int(raw)
 

@@ -35,7 +35,7 @@ def _last_event_id(request: Request) -> int | None:
     if raw is None or raw == "":
         return None
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
         raise BadRequest("last event id must be a whole number")
     return int(raw)
 
@@ -44,7 +44,7 @@ def _ticket_filter(request: Request) -> int | None:
     raw = request.query_params.get("ticket_id") or None
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
         raise BadRequest("ticket_id must be a positive whole number")
     return int(raw)
 

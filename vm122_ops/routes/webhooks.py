@@ -22,7 +22,7 @@ async def read_limited_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The body, refusing (413) before buffering more than ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest("content-length must be a number of bytes")
         if int(declared) > limit:
             raise PayloadTooLarge(f"the body is over the {limit // 1024} KiB limit")
@@ -62,8 +62,8 @@ async def _ingest(request: Request) -> IngestResult:
     webhook_id = signatures.verify(
         state.settings.webhook_secrets, request.headers, body, state.clock()
     )
-    event = parse_event(webhook_id, body)
     received_at = state.now_ms()
+    event = parse_event(webhook_id, body, now_ms=received_at)
 
     def unit(conn: sqlite3.Connection) -> IngestResult:
         return store_event(conn, state.db.queries, event, received_at)
