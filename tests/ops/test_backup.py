@@ -42,8 +42,8 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
                 if stop.is_set():
                     return
                 webhook_id = f"b{i}"
-                body = orjson.dumps({"type": "onboarding.started",
-                                     "timestamp": "2026-11-29T11:00:00Z",
+                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                body = orjson.dumps({"type": "onboarding.started", "timestamp": now,
                                      "data": {"session_id": f"s{i}", "domain": "example.com"}})
                 stamp = int(time.time())
                 response = await client.post(

@@ -95,7 +95,7 @@ async def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
                 webhook_id = f"w{worker}-{i}"
                 body = orjson.dumps({
                     "type": "onboarding.started",
-                    "timestamp": "2026-11-29T11:00:00Z",
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "data": {"session_id": f"s{worker}-{i}", "domain": "example.com"},
                 })
                 stamp = int(time.time())

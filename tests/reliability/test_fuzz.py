@@ -64,7 +64,7 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
     max_leaves=30,
 )
-VALID = {"type": "onboarding.started", "timestamp": "2026-11-29T11:00:00Z",
+VALID = {"type": "onboarding.started", "timestamp": "2026-11-28T11:00:00Z",
          "data": {"session_id": "s1", "domain": "example.com"}}
 
 

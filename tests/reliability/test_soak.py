@@ -73,7 +73,8 @@ async def sender(client: httpx.AsyncClient, until: float, statuses: Counter[int]
     while time.monotonic() < until:
         n = next(_sent)
         webhook_id = f"soak-{os.getpid()}-{n}"
-        body = orjson.dumps({"type": "onboarding.started", "timestamp": "2026-11-29T11:00:00Z",
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        body = orjson.dumps({"type": "onboarding.started", "timestamp": now,
                              "data": {"session_id": f"soak-{n % 500}", "domain": "soak.pt"}})
         stamp = int(time.time())
         response = await client.post("/api/v1/webhooks/onboard", content=body, headers={
