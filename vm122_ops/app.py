@@ -106,12 +106,9 @@ def create_app(
         durations = DurationCache()
 
         def committed(results: list[Any]) -> None:
-            durations.apply(
-                delta
-                for result in results
-                if isinstance(result, IngestResult)
-                for delta in result.durations
-            )
+            for result in results:
+                if isinstance(result, IngestResult) and not result.duplicate:
+                    durations.apply(result.id, result.durations)
             broker.publish(results)
 
         db = Database(settings.db_path, after_commit=committed)

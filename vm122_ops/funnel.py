@@ -130,41 +130,54 @@ class Window:
         return -(-self.since_ms // HOUR_MS)
 
 
+@dataclass
+class _Merged:
+    as_of: int  # the newest event row whose changes the histograms include
+    steps: Histograms
+
+
 class DurationCache:
-    """Merged duration histograms of recent window starts, kept current after commits."""
+    """Merged duration histograms of recent window starts, kept current after commits.
+
+    Each entry knows the newest event it includes (read in the same snapshot as its
+    cells), and ``apply`` skips what an entry already has: a read can begin after a
+    commit but before that commit's ``apply`` runs, and must not count it twice. Event
+    row ids grow in commit order (one writer; retention never removes the newest row).
+    """
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
-        self._merged: OrderedDict[int, Histograms] = OrderedDict()
-        self._version = 0
+        self._merged: OrderedDict[int, _Merged] = OrderedDict()
 
-    def apply(self, deltas: Iterable[DurationDelta]) -> None:
-        """Fold committed cell changes into every cached window they fall in."""
-        for hour, step, bucket, change in deltas:
-            self._version += 1
-            for first_hour, steps in self._merged.items():
+    def apply(self, event_row: int, deltas: Iterable[DurationDelta]) -> None:
+        """Fold one stored event's committed cell changes into the windows they fall in."""
+        changes = list(deltas)
+        for first_hour, entry in self._merged.items():
+            if event_row <= entry.as_of:
+                continue
+            entry.as_of = event_row
+            for hour, step, bucket, change in changes:
                 if hour >= first_hour:
-                    steps[step][bucket] += change
+                    entry.steps[step][bucket] += change
 
     async def since(
         self, conn: aiosqlite.Connection, queries: Queries, hour: int
     ) -> Histograms:
-        """The merged histograms of the cells from ``hour`` on (read-only for callers)."""
+        """The merged histograms of the cells from ``hour`` on (read-only for callers);
+        ``conn`` must be inside a read transaction (one snapshot for both reads)."""
         cached = self._merged.get(hour)
         if cached is not None:
             self._merged.move_to_end(hour)
-            return cached
-        version = self._version
+            return cached.steps
         steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
         for step, bucket, sessions in await conn.execute_fetchall(
             queries["durations_since"], {"hour": hour}
         ):
             steps[step][bucket] += sessions
-        # Keep it only if no commit changed cells meanwhile (it would be missing from it).
-        if version == self._version:
-            self._merged[hour] = steps
-            while len(self._merged) > self._size:
-                self._merged.popitem(last=False)
+        newest = list(await conn.execute_fetchall(queries["max_event_row"], {}))
+        self._merged[hour] = _Merged(as_of=int(newest[0][0]) if newest else 0, steps=steps)
+        while len(self._merged) > self._size:
+            self._merged.popitem(last=False)
         return steps
 
 

@@ -63,19 +63,26 @@ def on_event(
     if event.event_type == FAILED:
         _tag(conn, queries, ticket_id, FAILED_TAG)
     completed_at = session.stage_at[COMPLETED_STAGE]
-    if completed_at is not None and _tag(conn, queries, ticket_id, READY_TAG):
-        conn.execute(
-            queries["insert_entry"],
-            {
-                "ticket_id": ticket_id,
-                "kind": "note",
-                "event_row": None,
-                "event_type": None,
-                "occurred_at": completed_at,
-                "received_at": received_at,
-                "body": READY_NOTE,
-            },
-        )
+    if completed_at is not None:
+        if _tag(conn, queries, ticket_id, READY_TAG):
+            conn.execute(
+                queries["insert_entry"],
+                {
+                    "ticket_id": ticket_id,
+                    "kind": "note",
+                    "event_row": None,
+                    "event_type": None,
+                    "occurred_at": completed_at,
+                    "received_at": received_at,
+                    "body": READY_NOTE,
+                },
+            )
+        else:
+            # An earlier onboarding.completed arrived late: the note follows the first.
+            conn.execute(
+                queries["move_ready_note"],
+                {"ticket_id": ticket_id, "occurred_at": completed_at, "body": READY_NOTE},
+            )
     return ticket_id
 
 

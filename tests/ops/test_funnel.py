@@ -323,3 +323,26 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
             if durations:
                 median = durations[max(1, -(-len(durations) // 2)) - 1]
                 assert entry["median_seconds"] == round(bucket_value_ms(median) / 1000, 3)
+
+
+async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) -> None:
+    """A read may begin after a commit but before that commit's after-commit hook runs."""
+    from vm122_ops.events import parse_event
+    from vm122_ops.funnel import DurationCache, Window, compute_funnel
+    from vm122_ops.ingest import store_event
+
+    await ops.send("onboarding.started", "late-hook", NOW - 60)
+    body = ops.body("domain.validated", "late-hook", NOW - 30)
+    event = parse_event("late-hook-2", body)
+    stored = await ops.db.write(
+        lambda conn: store_event(conn, ops.db.queries, event, int(NOW * 1000))
+    )
+    cache = DurationCache()
+    window = Window(1, int(NOW * 1000))
+    async with ops.db.read() as conn:
+        first = await compute_funnel(conn, ops.db.queries, window, cache)
+    cache.apply(stored.id, stored.durations)  # the hook, running late
+    async with ops.db.read() as conn:
+        again = await compute_funnel(conn, ops.db.queries, window, cache)
+    assert first["time_to_convert"]["started"]["sessions"] == 1
+    assert again["time_to_convert"]["started"]["sessions"] == 1

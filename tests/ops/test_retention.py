@@ -60,7 +60,10 @@ async def test_purge_runs_in_batches(ops: Ops, monkeypatch: pytest.MonkeyPatch) 
         await ops.send("onboarding.started", f"s{i}", NOW - 100 * DAY)
     ops.clock.now = NOW
     monkeypatch.setattr(ops.db, "write", counting_write)
-    assert await retention.purge(ops.db, 90, int(NOW * 1000)) == 30
-    assert writes == 5 + 1  # 30 rows in batches of 7, then the rollup cleanup
-    assert await ops.count() == 0
+    # The newest row always stays, so row ids are never reused.
+    assert await retention.purge(ops.db, 90, int(NOW * 1000)) == 29
+    assert writes == 5 + 1  # 29 rows in batches of 7, then the rollup cleanup
+    assert await ops.count() == 1
     assert await ops.count("onboard_sessions") == 30
+    response = await ops.send("onboarding.started", "after-purge", NOW - 10)
+    assert response.json()["id"] == 31  # not a reused id

@@ -151,3 +151,20 @@ async def test_unknown_or_malformed_ticket_id(ops: Ops) -> None:
     assert missing.json()["error"] == "no ticket 42"
     malformed = await ops.client.get("/api/v1/desk/tickets/1%27%20or%201=1", headers=AUTH)
     assert malformed.status_code == 400
+
+
+async def test_the_ready_note_follows_the_first_completion_whatever_arrives_first(
+    ops: Ops,
+) -> None:
+    await ops.send("account.created", "s", NOW - 50)
+    await ops.send("onboarding.completed", "s", NOW - 10, webhook_id="second-completion")
+    await ops.send("onboarding.completed", "s", NOW - 30, webhook_id="first-completion")
+    [ticket] = await tickets_of(ops)
+    detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
+    notes = [e for e in detail["timeline"] if e["kind"] == "note"]
+    assert len(notes) == 1
+    completions = [e["occurred_at"] for e in detail["timeline"]
+                   if e.get("event_type") == "onboarding.completed"]
+    assert notes[0]["occurred_at"] == min(completions)
+    kinds = [(e["kind"], e.get("event_type")) for e in detail["timeline"]]
+    assert kinds.index(("note", None)) == 2  # right after the first completion

@@ -1,16 +1,20 @@
 -- name: count_events_received_before$
--- How many raw events a purge with this cutoff would remove.
+-- How many raw events a purge with this cutoff would remove (never the newest one).
 select count(*)
 from webhook_events
-where received_at < :cutoff;
+where received_at < :cutoff
+  and id < (select max(id) from webhook_events);
 
 -- name: purge_events_batch!
--- Remove one small batch of raw events received before the cutoff (oldest first).
+-- Remove one small batch of raw events received before the cutoff (oldest first). The
+-- newest row always stays: row ids are then never reused, so stream cursors and the
+-- funnel's duration cache can rely on ids growing.
 delete from webhook_events
 where id in (
     select id
     from webhook_events
     where received_at < :cutoff
+      and id < (select max(id) from webhook_events)
     order by received_at
     limit :batch
 );

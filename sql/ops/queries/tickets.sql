@@ -37,6 +37,14 @@ insert into ticket_entries (
 values (:ticket_id, :kind, :event_row, :event_type, :occurred_at, :received_at, :body)
 on conflict (ticket_id, event_row) do nothing;
 
+-- name: move_ready_note!
+-- Keep the ready_for_ops note at the session's first completion (late events move it).
+update ticket_entries
+set occurred_at = min(occurred_at, :occurred_at)
+where ticket_id = :ticket_id
+  and kind = 'note'
+  and body = :body;
+
 -- name: get_ticket^
 -- One ticket with its session's domain, status and stage, and its tags.
 select *
