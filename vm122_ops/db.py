@@ -115,13 +115,15 @@ class Database:
             ((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0]
         )
         async with lock:
-            if conn.in_transaction:
-                # A block cancelled before its COMMIT ran (a Desk stream whose client left
-                # mid-replay) left its snapshot open; BEGIN would fail on this reader for
-                # good. End it first (a COMMIT still queued may have ended it already).
+            try:
+                await conn.execute("BEGIN")
+            except sqlite3.OperationalError:
+                # A block cancelled around its BEGIN or before its COMMIT (a Desk stream
+                # whose client left mid-replay) left a transaction open on this reader,
+                # or its BEGIN was still queued: end that one, then start ours.
                 with suppress(sqlite3.OperationalError):
                     await conn.execute("ROLLBACK")
-            await conn.execute("BEGIN")
+                await conn.execute("BEGIN")
             try:
                 yield conn
             finally:
