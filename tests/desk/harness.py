@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -17,9 +16,9 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 
+from tests.loopback import LoopbackServer
 from vm122_ops.app import create_app
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.settings import Settings
@@ -31,13 +30,6 @@ SECRET = "whsec_" + base64.b64encode(KEY).decode()
 FAST = StreamConfig(heartbeat_seconds=15, retry_ms=500, funnel_interval=0.2, send_timeout=2)
 
 
-def _listening_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
 @dataclass
 class OpsServer:
     """Ops under uvicorn in this event loop; stop() and start() again keep the port."""
@@ -47,9 +39,7 @@ class OpsServer:
     port: int = 0
     app: Starlette | None = None
     clock: Callable[[], float] = time.time
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
-    _socket: socket.socket | None = None
+    _loopback: LoopbackServer = field(default_factory=LoopbackServer)
 
     @property
     def settings(self) -> Settings:
@@ -72,34 +62,13 @@ class OpsServer:
         return broker
 
     async def start(self) -> None:
-        self._socket = _listening_socket(self.port)
-        self.port = self._socket.getsockname()[1]
+        self._loopback.port = self.port
         self.app = create_app(self.settings, clock=self.clock, stream_config=self.config)
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="on",
-            ws="none",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            await asyncio.sleep(0.02)
+        await self._loopback.start(self.app)
+        self.port = self._loopback.port
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await asyncio.wait_for(self._task, timeout=15)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._task = self._socket = None
+        await self._loopback.stop()
 
 
 @dataclass

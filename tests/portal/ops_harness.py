@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+from tests.loopback import LoopbackServer
 from tests.portal.conftest import KEY
 from vm122_ops.app import create_app
 from vm122_ops.settings import Settings
@@ -70,40 +69,14 @@ class OpsServer:
 
     db_path: Path
     port: int
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
-    _socket: socket.socket | None = None
+    _loopback: LoopbackServer = field(default_factory=LoopbackServer)
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(
-            create_app(ops_settings(self.db_path, self.port)),
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="on",
-            ws="none",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._socket = sock
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done() or time.monotonic() > deadline:
-                raise RuntimeError("Ops did not start")
-            await asyncio.sleep(0.02)
+        self._loopback.port = self.port
+        await self._loopback.start(create_app(ops_settings(self.db_path, self.port)))
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await asyncio.wait_for(self._task, timeout=15)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._task = self._socket = None
+        await self._loopback.stop()
 
     async def get(self, path: str, **params: Any) -> Any:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as client:
