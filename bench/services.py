@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import random
 import secrets
 import signal
 import socket
@@ -36,10 +37,19 @@ class ServiceError(Exception):
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, below the ephemeral range: bind(0) would hand
+    out one the kernel also gives to the thousands of outgoing connections a benchmark
+    makes, which can take it before the service binds it."""
+    chooser = random.Random()
+    for _ in range(500):
+        port = chooser.randrange(20000, 32768)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,41 @@ again keep the port, so clients can reconnect to the same address."""
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, below the ephemeral range.
+
+    bind(0) hands out a port from the ephemeral range, which the kernel also gives to
+    outgoing connections: a test making thousands of deliveries can take it before the
+    service it was meant for binds it ("address already in use", seen in the storm test).
+    """
+    high = min(_ephemeral_low(), 32768)
+    chooser = random.Random()
+    for _ in range(500):
+        port = chooser.randrange(20000, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 @dataclass

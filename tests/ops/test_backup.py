@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import orjson
 
+from tests.loopback import free_port
 from tests.ops.conftest import KEY
 from tests.ops.test_durability import SECRET, TOKEN, _start, _wait_ready
-from tests.ops.test_verify_script import free_port
 from vm122_ops.signatures import sign
 
 

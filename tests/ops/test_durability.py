@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import orjson
 
+from tests.loopback import free_port
 from tests.ops.conftest import KEY, NOW, Ops
-from tests.ops.test_verify_script import free_port
 from vm122_ops.signatures import sign
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # KEY, base64

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import orjson
 
+from tests.loopback import free_port
 from tests.ops.test_durability import SECRET, TOKEN
-from tests.ops.test_verify_script import free_port
 
 
 def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:

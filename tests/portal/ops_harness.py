@@ -4,7 +4,6 @@ port, or as a port that is closed or hangs (accepts connections and never answer
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,11 +28,6 @@ def ops_settings(db_path: Path, port: int = 8080) -> Settings:
     return Settings(port=port, db_path=db_path, webhook_secrets=(KEY,), api_token=TOKEN)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stored_events(db_path: Path) -> list[tuple[str, str, str]]:

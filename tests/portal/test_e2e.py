@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 
+from tests.loopback import free_port
 from tests.portal.conftest import SECRET, FakeOps, Portal, make_settings, running_portal, wait_for
 from tests.portal.ops_harness import (
     HangingServer,
     OpsServer,
-    free_port,
     ops_in_process,
     stored_events,
 )

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import orjson
 
+from tests.loopback import free_port
 from tests.ops.test_durability import SECRET, TOKEN, _wait_ready
-from tests.portal.ops_harness import free_port
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import emit_event, started_webhook_id
 
