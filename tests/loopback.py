@@ -54,6 +54,8 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, app: ASGIApp) -> None:
+        # Out of the ephemeral range, so a restart on the same port finds it free.
+        self.port = self.port or free_port()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
