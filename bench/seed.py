@@ -32,7 +32,7 @@ from bench.progress import ProgressBar
 from bench.services import ROOT
 from sqlfiles import load_queries, migration_files
 from vm122_ops.db import SQL_DIR, Database
-from vm122_ops.events import format_ms, parse_event
+from vm122_ops.events import STAGE_TYPES, format_ms, parse_event
 from vm122_ops.ingest import store_event
 
 CACHE_DIR = ROOT / "var" / "bench"
@@ -43,14 +43,7 @@ HOUR_MS = 3_600_000
 COMMIT_EVERY = 20_000
 SESSIONS_PER_BATCH = 2_000
 
-FLOW = (
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-)
+FLOW = STAGE_TYPES  # a complete onboarding, in stage order
 # Median seconds from each step to the next, drawn log-normally around it.
 STEP_MEDIAN_S = (6.0, 35.0, 70.0, 12.0, 2.0)
 STEP_SIGMA = 0.9

@@ -31,8 +31,10 @@ STAGE_OF_TYPE = {
     "infra.synced": 4,
     "onboarding.completed": 5,
 }
+# The event types of a complete onboarding, in stage order.
+STAGE_TYPES = tuple(STAGE_OF_TYPE)
 FAILED = "onboarding.failed"
-EVENT_TYPES = (*STAGE_OF_TYPE, FAILED)
+EVENT_TYPES = (*STAGE_TYPES, FAILED)
 COMPLETED_STAGE = STAGES.index("completed")
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")

@@ -14,17 +14,10 @@ from asgi_lifespan import LifespanManager
 from tests.ops.conftest import AUTH, HOUR, NOW, Clock, Ops, make_settings
 from vm122_ops.app import create_app
 from vm122_ops.durations import bucket_of, bucket_value_ms
-from vm122_ops.events import STAGES
+from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.funnel import percentile
 
-HAPPY = [
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-]
+HAPPY = list(STAGE_TYPES)
 
 # (webhook-id, type, session, seconds before NOW): three sessions of the seed's scenario.
 SCENARIO = [

@@ -28,15 +28,9 @@ from tests.portal.ops_harness import (
     ops_in_process,
     stored_events,
 )
+from vm122_ops.events import STAGE_TYPES
 
-HAPPY = [
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-]
+HAPPY = list(STAGE_TYPES)
 
 
 async def timed_wizard(portal: Portal, session_id: str, domain: str) -> list[float]:

@@ -11,15 +11,9 @@ import pytest
 
 from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal, wait_for
 from vm112_portal.sandbox import Sandbox
+from vm122_ops.events import STAGE_TYPES
 
-HAPPY = [
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-]
+HAPPY = list(STAGE_TYPES)
 
 
 async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:

@@ -25,19 +25,13 @@ from tests.loopback import free_port
 from tests.ops.test_durability import SECRET, TOKEN, _wait_ready
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import emit_event, started_webhook_id
+from vm122_ops.events import STAGE_OF_TYPE, STAGE_TYPES
 
 __all__ = ["SECRET", "TOKEN", "free_port"]
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-HAPPY = (
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-)
-STAGE = {event_type: index for index, event_type in enumerate(HAPPY)}
+HAPPY = STAGE_TYPES
+STAGE = STAGE_OF_TYPE
 STAGE_NAMES = (
     "started", "domain_validated", "dns_applied", "account_created", "infra_synced", "completed",
 )
