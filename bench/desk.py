@@ -146,8 +146,13 @@ async def run(plan: Plan) -> Section:
     name = label(plan.big)
     section.add(
         Figure("desk.first_render_p50_ms", f"first render p50 at {name}", summary.p50, "ms"),
-        Figure("desk.first_render_p95_ms", f"first render p95 at {name}", summary.p95, "ms",
-               budget(BUDGET_MS)),
+        Figure(
+            "desk.first_render_p95_ms",
+            f"first render p95 at {name}",
+            summary.p95,
+            "ms",
+            budget(BUDGET_MS),
+        ),
     )
     section.details.update(
         {

@@ -111,12 +111,17 @@ def added_figures(
             Figure(f"emission.{name}.p99_added_ms", label, added, "ms", budget(BUDGET_MS))
         )
         figures.append(
-            Figure(f"emission.{name}.p99_added_goal", f"{label}, our goal", added, "ms",
-                   goal(GOAL_MS))
+            Figure(
+                f"emission.{name}.p99_added_goal", f"{label}, our goal", added, "ms", goal(GOAL_MS)
+            )
         )
         figures.append(
-            Figure(f"emission.{name}.p50_added_ms", f"p50 added, Ops {name} (vs {baseline})",
-                   summaries[name].p50 - summaries[baseline].p50, "ms")
+            Figure(
+                f"emission.{name}.p50_added_ms",
+                f"p50 added, Ops {name} (vs {baseline})",
+                summaries[name].p50 - summaries[baseline].p50,
+                "ms",
+            )
         )
     return figures, baseline
 
@@ -165,8 +170,9 @@ async def run(plan: Plan) -> Section:
     figures, baseline = added_figures(summaries, emitted_when_off)
     for name in CASES:
         section.add(
-            Figure(f"emission.{name}.p99_ms", f"wizard request p99, {name}",
-                   summaries[name].p99, "ms")
+            Figure(
+                f"emission.{name}.p99_ms", f"wizard request p99, {name}", summaries[name].p99, "ms"
+            )
         )
     section.add(*figures)
     if emitted_when_off:

@@ -58,9 +58,7 @@ async def measure_http(
     return Summary.of(funnel_s), Summary.of(health_s), document
 
 
-def http_figures(
-    size: int, funnel: Summary, healthz: Summary, *, judged: bool
-) -> list[Figure]:
+def http_figures(size: int, funnel: Summary, healthz: Summary, *, judged: bool) -> list[Figure]:
     """The HTTP figures of one size; ``judged``: this size carries the 500 ms budget."""
     name = label(size)
     return [
@@ -73,8 +71,9 @@ def http_figures(
             budget(FUNNEL_BUDGET_MS) if judged else None,
         ),
         Figure(f"funnel.{size}.p99_ms", f"funnel p99 at {name}", funnel.p99, "ms"),
-        Figure(f"healthz.{size}.p95_ms", f"GET /healthz p95 (same server, {name})",
-               healthz.p95, "ms"),
+        Figure(
+            f"healthz.{size}.p95_ms", f"GET /healthz p95 (same server, {name})", healthz.p95, "ms"
+        ),
         Figure(
             f"funnel.{size}.healthz_ratio",
             f"funnel p95 / healthz p95 at {name}",
@@ -103,10 +102,20 @@ async def run(plan: Plan) -> Section:
         name = label(size)
         agree = "" if comparison.agree else "answers differ from ours!"
         section.add(
-            Figure(f"funnel.{size}.naive_ratio", f"naive json_extract / ours at {name}",
-                   comparison.naive_ratio, "x", note=agree),
-            Figure(f"funnel.{size}.duckdb_ratio", f"DuckDB / ours at {name}",
-                   comparison.duckdb_ratio, "x", note=comparison.duckdb_error or agree),
+            Figure(
+                f"funnel.{size}.naive_ratio",
+                f"naive json_extract / ours at {name}",
+                comparison.naive_ratio,
+                "x",
+                note=agree,
+            ),
+            Figure(
+                f"funnel.{size}.duckdb_ratio",
+                f"DuckDB / ours at {name}",
+                comparison.duckdb_ratio,
+                "x",
+                note=comparison.duckdb_error or agree,
+            ),
         )
         section.details[str(size)] = {
             "events": store.events,

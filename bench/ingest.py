@@ -144,8 +144,11 @@ async def run(plan: Plan) -> Section:
     details: dict[str, Any] = {
         "senders": SENDERS,
         "body_bytes": len(wizard_runs(creds, "size", 1)[0].body),
-        "ingest": {"statuses": ingest.statuses, "seconds": ingest.seconds,
-                   "latency": latency.as_dict()},
+        "ingest": {
+            "statuses": ingest.statuses,
+            "seconds": ingest.seconds,
+            "latency": latency.as_dict(),
+        },
         "trivial_post": {"statuses": trivial.statuses, "seconds": trivial.seconds},
         "get_healthz": {"statuses": health.statuses, "seconds": health.seconds},
         "accepted_202": accepted,

@@ -83,9 +83,7 @@ class Listener:
             self.ended = True
 
 
-async def subscribe(
-    port: int, headers: dict[str, str], hours: int, tracker: Tracker
-) -> Listener:
+async def subscribe(port: int, headers: dict[str, str], hours: int, tracker: Tracker) -> Listener:
     stream = await SseStream.open(HOST, port, f"/api/v1/stream?hours={hours}", headers)
     first = await asyncio.wait_for(stream.next(), PROBE_TIMEOUT)  # reset: subscribed
     if first.event not in ("reset", "onboard", "funnel"):
@@ -166,14 +164,28 @@ async def run(plan: Plan) -> Section:
     for step, summary in results.items():
         section.add(
             Figure(f"push.{step}.p50_ms", f"push p50, {step} subscribers", summary.p50, "ms"),
-            Figure(f"push.{step}.p95_ms", f"push p95, {step} subscribers", summary.p95, "ms",
-                   budget(BUDGET_MS)),
+            Figure(
+                f"push.{step}.p95_ms",
+                f"push p95, {step} subscribers",
+                summary.p95,
+                "ms",
+                budget(BUDGET_MS),
+            ),
         )
     section.add(
-        Figure(f"push.{most}.p95_goal", f"push p95, {most} subscribers, our goal",
-               results[most].p95, "ms", goal(GOAL_MS)),
-        Figure("push.kib_per_idle_subscriber", "Ops memory per idle subscriber",
-               per_subscriber_kib, "KiB"),
+        Figure(
+            f"push.{most}.p95_goal",
+            f"push p95, {most} subscribers, our goal",
+            results[most].p95,
+            "ms",
+            goal(GOAL_MS),
+        ),
+        Figure(
+            "push.kib_per_idle_subscriber",
+            "Ops memory per idle subscriber",
+            per_subscriber_kib,
+            "KiB",
+        ),
     )
     details: dict[str, Any] = {
         "store_events": source.events,

@@ -84,8 +84,12 @@ async def cached_store(size: int, *, quiet: bool = False) -> Store:
     store = await asyncio.to_thread(seed, path, size, quiet=quiet)
     meta_path.write_text(
         json.dumps(
-            {"events": store.events, "sessions": store.sessions,
-             "seeded_at_ms": store.seeded_at_ms, "seed_version": SEED_VERSION}
+            {
+                "events": store.events,
+                "sessions": store.sessions,
+                "seeded_at_ms": store.seeded_at_ms,
+                "seed_version": SEED_VERSION,
+            }
         )
     )
     return store

@@ -53,7 +53,8 @@ def configure(service: str, level: int = logging.INFO) -> None:
         logger.propagate = True
 
 
-def log_event(logger: logging.Logger, message: str, level: int = logging.INFO,
-              **fields: Any) -> None:
+def log_event(
+    logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any
+) -> None:
     """Log a notable event with structured fields."""
     logger.log(level, message, extra={"fields": fields})

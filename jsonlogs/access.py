@@ -69,8 +69,12 @@ class AccessLog:
             if self.on_response is not None:
                 self.on_response(route_template(scope), status)
             log_event(
-                self.log, "request", method=scope["method"], path=scope["path"],
-                status=status, duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                self.log,
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 request_id=request_id,
             )
 

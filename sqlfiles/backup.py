@@ -34,8 +34,10 @@ def backup_database(source: Path, target: Path, tables: tuple[str, ...]) -> Back
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        with sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True) as src, \
-                sqlite3.connect(partial) as dst:
+        with (
+            sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True) as src,
+            sqlite3.connect(partial) as dst,
+        ):
             src.execute("PRAGMA busy_timeout = 5000")
             src.backup(dst)
         with sqlite3.connect(partial) as copy:

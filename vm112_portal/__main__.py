@@ -42,8 +42,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m vm112_portal", description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="python -m vm112_portal",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     commands.add_parser("serve", help="serve the wizard and its API (the default)")
     backup = commands.add_parser("backup", help="copy the live database to PATH, verified")
@@ -165,8 +168,13 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
     jsonlogs.configure("portal")
     # The start-up configuration, secrets reduced to "set".
     log_event(
-        logging.getLogger("vm112_portal"), "starting", host=settings.host, port=settings.port,
-        db=str(settings.db_path), ops_url=settings.ops_url, providers=settings.providers,
+        logging.getLogger("vm112_portal"),
+        "starting",
+        host=settings.host,
+        port=settings.port,
+        db=str(settings.db_path),
+        ops_url=settings.ops_url,
+        providers=settings.providers,
         carbonio_admin_user=settings.carbonio_admin_user,
         metrics="on (PORTAL_METRICS_TOKEN set)" if settings.metrics_token else "off",
         secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",

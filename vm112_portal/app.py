@@ -189,7 +189,5 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     # Outermost: sees every answer, errors included.
-    app.add_middleware(
-        AccessLog, logger="vm112_portal.access", on_response=metrics.count_request
-    )
+    app.add_middleware(AccessLog, logger="vm112_portal.access", on_response=metrics.count_request)
     return app

@@ -49,20 +49,29 @@ class PortalMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.attempts = Counter(
-            "portal_outbox_attempts", "Delivery attempts to Ops, by outcome.", ["outcome"],
+            "portal_outbox_attempts",
+            "Delivery attempts to Ops, by outcome.",
+            ["outcome"],
             registry=self.registry,
         )
         self.provider_seconds = Histogram(
-            "portal_provider_call_seconds", "Time of one provider API call, by provider.",
-            ["provider"], buckets=_PROVIDER_BUCKETS, registry=self.registry,
+            "portal_provider_call_seconds",
+            "Time of one provider API call, by provider.",
+            ["provider"],
+            buckets=_PROVIDER_BUCKETS,
+            registry=self.registry,
         )
         self.provider_errors = Counter(
-            "portal_provider_errors", "Provider API calls that failed, by provider.",
-            ["provider"], registry=self.registry,
+            "portal_provider_errors",
+            "Provider API calls that failed, by provider.",
+            ["provider"],
+            registry=self.registry,
         )
         self.requests = Counter(
-            "portal_http_requests", "HTTP requests answered, by route and status.",
-            ["route", "status"], registry=self.registry,
+            "portal_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["route", "status"],
+            registry=self.registry,
         )
         # Every series exists from the start, so rate() and alerts see a 0, not nothing.
         for outcome in OUTCOMES:
@@ -91,9 +100,7 @@ class PortalMetrics:
                 self.provider_errors.labels(provider=provider).inc()
             raise
         finally:
-            self.provider_seconds.labels(provider=provider).observe(
-                time.perf_counter() - started
-            )
+            self.provider_seconds.labels(provider=provider).observe(time.perf_counter() - started)
 
     async def render(self, db: Database) -> Response:
         """The exposition, with the outbox figures read now (left out if the read fails)."""
@@ -136,7 +143,8 @@ class _OutboxCollector(Collector):
             value=figures.oldest_pending_age,
         )
         yield GaugeMetricFamily(
-            "portal_outbox_dead", "Dead letters kept until redriven or dropped.",
+            "portal_outbox_dead",
+            "Dead letters kept until redriven or dropped.",
             value=figures.dead,
         )
         yield GaugeMetricFamily(

@@ -33,12 +33,13 @@ _ERRORS = {
 
 
 def _step(summary: str, body: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    return {"post": {
-        "summary": summary,
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": body}}},
-        "responses": {"200": _json(_OK, "done"), **_ERRORS, **extra},
-    }}
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {"200": _json(_OK, "done"), **_ERRORS, **extra},
+        }
+    }
 
 
 _SESSION_AND_DOMAIN = {
@@ -54,55 +55,95 @@ _PROVIDER_ERRORS = {
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "vm112 Portal", "version": "1",
-             "description": "The onboarding wizard's JSON API. See docs/portal.md."},
-    "components": {"schemas": {
-        "Ok": {"type": "object", "required": ["ok"],
-               "properties": {"ok": {"type": "boolean", "enum": [True]}}},
-        "Error": {
-            "type": "object",
-            "required": ["ok", "error", "status"],
-            "properties": {"ok": {"type": "boolean", "enum": [False]},
-                           "error": {"type": "string"}, "status": {"type": "integer"}},
-        },
-    }},
-    "paths": {
-        "/": {"get": {"summary": "the wizard page", "responses": {
-            "200": {"description": "HTML", "content": {"text/html": {"schema": {}}}}}}},
-        "/healthz": {"get": {"summary": "database, providers and outbox status", "responses": {
-            "200": _json(_OK, "healthy"), "503": _json({}, "the database does not answer")}}},
-        "/openapi.json": {"get": {"summary": "this document", "responses": {
-            "200": _json({}, "OpenAPI 3.0")}}},
-        "/metrics": {"get": {
-            "summary": "Prometheus metrics, for operators (Bearer PORTAL_METRICS_TOKEN)",
-            "responses": {
-                "200": {"description": "text exposition format",
-                        "content": {"text/plain": {"schema": {"type": "string"}}}},
-                "401": _json(_ERROR, "missing or wrong bearer token"),
-                "404": _json(_ERROR, "metrics disabled: PORTAL_METRICS_TOKEN is unset"),
+    "info": {
+        "title": "vm112 Portal",
+        "version": "1",
+        "description": "The onboarding wizard's JSON API. See docs/portal.md.",
+    },
+    "components": {
+        "schemas": {
+            "Ok": {
+                "type": "object",
+                "required": ["ok"],
+                "properties": {"ok": {"type": "boolean", "enum": [True]}},
             },
-        }},
+            "Error": {
+                "type": "object",
+                "required": ["ok", "error", "status"],
+                "properties": {
+                    "ok": {"type": "boolean", "enum": [False]},
+                    "error": {"type": "string"},
+                    "status": {"type": "integer"},
+                },
+            },
+        }
+    },
+    "paths": {
+        "/": {
+            "get": {
+                "summary": "the wizard page",
+                "responses": {
+                    "200": {"description": "HTML", "content": {"text/html": {"schema": {}}}}
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "database, providers and outbox status",
+                "responses": {
+                    "200": _json(_OK, "healthy"),
+                    "503": _json({}, "the database does not answer"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "this document", "responses": {"200": _json({}, "OpenAPI 3.0")}}
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics, for operators (Bearer PORTAL_METRICS_TOKEN)",
+                "responses": {
+                    "200": {
+                        "description": "text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "401": _json(_ERROR, "missing or wrong bearer token"),
+                    "404": _json(_ERROR, "metrics disabled: PORTAL_METRICS_TOKEN is unset"),
+                },
+            }
+        },
         "/api/v1/onboarding/validate-domain": _step(
             "normalise and check a domain; starts the session",
-            _SESSION_AND_DOMAIN, {"504": _PROVIDER_ERRORS["504"]},
+            _SESSION_AND_DOMAIN,
+            {"504": _PROVIDER_ERRORS["504"]},
         ),
         "/api/v1/onboarding/dns/cloudflare/apply": _step(
-            "create the mail DNS records in Cloudflare", _SESSION_AND_DOMAIN,
+            "create the mail DNS records in Cloudflare",
+            _SESSION_AND_DOMAIN,
             {"502": _PROVIDER_ERRORS["502"]},
         ),
         "/api/v1/onboarding/account/create": _step(
             "create the Carbonio domain and admin account, then the infra record",
             {
                 "type": "object",
-                "required": ["session_id", "domain", "admin_local_part", "display_name",
-                             "password"],
+                "required": [
+                    "session_id",
+                    "domain",
+                    "admin_local_part",
+                    "display_name",
+                    "password",
+                ],
                 "properties": {
                     "session_id": _SESSION_ID,
                     "domain": _DOMAIN,
                     "admin_local_part": {"type": "string", "minLength": 1, "maxLength": 64},
                     "display_name": {"type": "string", "minLength": 1, "maxLength": 128},
-                    "password": {"type": "string", "minLength": 8, "maxLength": 256,
-                                 "format": "password"},
+                    "password": {
+                        "type": "string",
+                        "minLength": 8,
+                        "maxLength": 256,
+                        "format": "password",
+                    },
                 },
             },
             _PROVIDER_ERRORS,

@@ -46,9 +46,7 @@ async def purge(db: Database, retention_days: int, now: float) -> int:
     removed = 0
     for _ in range(MAX_BATCHES):
         async with db.transaction() as tx:
-            count = await tx.execute(
-                "purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH}
-            )
+            count = await tx.execute("purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH})
         removed += count
         if count < BATCH:
             break

@@ -68,8 +68,9 @@ class Wizard:
         self._dns = dns
         self._carbonio = carbonio
 
-    async def _emit(self, tx: Transaction, event_type: str, data: dict[str, Any],
-                    **options: Any) -> bool:
+    async def _emit(
+        self, tx: Transaction, event_type: str, data: dict[str, Any], **options: Any
+    ) -> bool:
         """Queue an event with the state change in ``tx`` (unless emission is off)."""
         if not self._settings.emit:
             return False

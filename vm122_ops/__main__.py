@@ -86,8 +86,12 @@ def main(argv: list[str]) -> int:
     jsonlogs.configure("ops")
     # The start-up configuration, secrets masked: their count and length only.
     log_event(
-        logging.getLogger("vm122_ops"), "starting", host=settings.host, port=settings.port,
-        db=str(settings.db_path), window_hours=settings.window_hours,
+        logging.getLogger("vm122_ops"),
+        "starting",
+        host=settings.host,
+        port=settings.port,
+        db=str(settings.db_path),
+        window_hours=settings.window_hours,
         retention_days=settings.retention_days,
         webhook_secrets=f"{len(settings.webhook_secrets)} configured",
         api_token=f"set ({len(settings.api_token)} characters)",

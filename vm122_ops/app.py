@@ -147,9 +147,7 @@ def create_app(
     return Starlette(
         routes=[*routes(), *static_mounts()],
         middleware=[
-            Middleware(
-                AccessLog, logger="vm122_ops.access", on_response=metrics.count_request
-            ),
+            Middleware(AccessLog, logger="vm122_ops.access", on_response=metrics.count_request),
             Middleware(SecurityHeaders),
             Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
         ],

@@ -111,9 +111,7 @@ class Database:
         The connection is held exclusively for the block, so another coroutine's
         statements cannot end the snapshot early; a free reader is preferred.
         """
-        conn, lock = next(
-            ((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0]
-        )
+        conn, lock = next(((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0])
         async with lock:
             try:
                 await conn.execute("BEGIN")

@@ -64,8 +64,7 @@ def parse_timestamp(value: object) -> int:
     """RFC 3339 with an explicit offset, to milliseconds since the epoch (UTC)."""
     if not isinstance(value, str) or not _RFC3339.match(value):
         raise Unprocessable(
-            "timestamp must be an RFC 3339 date-time with an offset, "
-            "e.g. 2026-11-29T10:00:00Z"
+            "timestamp must be an RFC 3339 date-time with an offset, e.g. 2026-11-29T10:00:00Z"
         )
     text = value.replace("t", "T").replace("z", "Z").replace(" ", "T")
     # fromisoformat accepts at most 6 fractional digits.

@@ -50,9 +50,7 @@ def rollup_key(state: SessionState) -> RollupKey:
 def duration_keys(state: SessionState) -> list[DurationKey]:
     hour = state.first_event_at // HOUR_MS
     return [
-        (hour, step, bucket)
-        for step, bucket in enumerate(state.step_buckets)
-        if bucket is not None
+        (hour, step, bucket) for step, bucket in enumerate(state.step_buckets) if bucket is not None
     ]
 
 
@@ -160,9 +158,7 @@ class DurationCache:
                 if hour >= first_hour:
                     entry.steps[step][bucket] += change
 
-    async def since(
-        self, conn: aiosqlite.Connection, queries: Queries, hour: int
-    ) -> Histograms:
+    async def since(self, conn: aiosqlite.Connection, queries: Queries, hour: int) -> Histograms:
         """The merged histograms of the cells from ``hour`` on (read-only for callers);
         ``conn`` must be inside a read transaction (one snapshot for both reads)."""
         cached = self._merged.get(hour)
@@ -202,9 +198,7 @@ async def compute_funnel(
         cells[(stage, status)] += sessions
     # The window's partial first hour, summed in SQL from the covering index.
     partial = {"since": window.since_ms, "until": hour * HOUR_MS}
-    for kind, key, value, sessions in await conn.execute_fetchall(
-        queries["partial_hour"], partial
-    ):
+    for kind, key, value, sessions in await conn.execute_fetchall(queries["partial_hour"], partial):
         if kind == "stage":
             cells[(key, value)] += sessions
         else:

@@ -44,34 +44,45 @@ class OpsMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.events_accepted = Counter(
-            "ops_events_accepted", "Webhook events stored, by type.", ["type"],
+            "ops_events_accepted",
+            "Webhook events stored, by type.",
+            ["type"],
             registry=self.registry,
         )
         self.duplicates = Counter(
-            "ops_events_duplicate", "Deliveries of an already stored webhook-id.",
+            "ops_events_duplicate",
+            "Deliveries of an already stored webhook-id.",
             registry=self.registry,
         )
         self.rejections = Counter(
-            "ops_webhook_rejections", "Refused webhook deliveries, by reason.", ["reason"],
+            "ops_webhook_rejections",
+            "Refused webhook deliveries, by reason.",
+            ["reason"],
             registry=self.registry,
         )
         self.ingest_seconds = Histogram(
-            "ops_ingest_seconds", "Time to verify, store durably and answer a webhook.",
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "ops_ingest_seconds",
+            "Time to verify, store durably and answer a webhook.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.funnel_seconds = Histogram(
-            "ops_funnel_query_seconds", "Time to compute the funnel.",
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "ops_funnel_query_seconds",
+            "Time to compute the funnel.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.requests = Counter(
-            "ops_http_requests", "HTTP requests answered, by route and status.",
-            ["route", "status"], registry=self.registry,
+            "ops_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["route", "status"],
+            registry=self.registry,
         )
-
 
     def count_request(self, route: str, status: int) -> None:
         """The access log's hook: one answered request."""
         self.requests.labels(route=route, status=str(status)).inc()
+
     def reject(self, exc: OpsError) -> None:
         for kind, reason in REJECTION_REASONS.items():
             if isinstance(exc, kind):
@@ -93,11 +104,13 @@ class _BrokerCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         yield GaugeMetricFamily(
-            "ops_sse_subscribers", "Open Desk stream subscribers.",
+            "ops_sse_subscribers",
+            "Open Desk stream subscribers.",
             value=self.broker.subscriber_count,
         )
         yield CounterMetricFamily(
-            "ops_sse_dropped_subscribers", "Stream subscribers disconnected for being slow.",
+            "ops_sse_dropped_subscribers",
+            "Stream subscribers disconnected for being slow.",
             value=self.broker.overflows,
         )
         try:  # scraped from a request handler, inside the event loop
@@ -105,7 +118,8 @@ class _BrokerCollector(Collector):
         except RuntimeError:
             return
         yield GaugeMetricFamily(
-            "ops_asyncio_tasks", "Live asyncio tasks (a leak check: returns to its baseline).",
+            "ops_asyncio_tasks",
+            "Live asyncio tasks (a leak check: returns to its baseline).",
             value=tasks,
         )
 

@@ -31,8 +31,13 @@ def _ok(description: str) -> dict[str, Any]:
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def _header(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +66,11 @@ DOCUMENT: dict[str, Any] = {
             "desk": {"type": "apiKey", "in": "cookie", "name": "ops_desk"},
         },
         "schemas": {
-            "Ok": {"type": "object", "required": ["ok"],
-                   "properties": {"ok": {"type": "boolean", "enum": [True]}}},
+            "Ok": {
+                "type": "object",
+                "required": ["ok"],
+                "properties": {"ok": {"type": "boolean", "enum": [True]}},
+            },
             "Error": {
                 "type": "object",
                 "required": ["ok", "error", "status"],
@@ -76,17 +84,26 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["type", "timestamp", "data"],
                 "properties": {
-                    "type": {"type": "string", "enum": [
-                        "onboarding.started", "domain.validated", "dns.applied",
-                        "account.created", "infra.synced", "onboarding.completed",
-                        "onboarding.failed",
-                    ]},
+                    "type": {
+                        "type": "string",
+                        "enum": [
+                            "onboarding.started",
+                            "domain.validated",
+                            "dns.applied",
+                            "account.created",
+                            "infra.synced",
+                            "onboarding.completed",
+                            "onboarding.failed",
+                        ],
+                    },
                     "timestamp": {"type": "string", "format": "date-time"},
                     "data": {
                         "type": "object",
                         "required": ["session_id", "domain"],
-                        "properties": {"session_id": _SESSION_ID,
-                                       "domain": {"type": "string", "maxLength": 253}},
+                        "properties": {
+                            "session_id": _SESSION_ID,
+                            "domain": {"type": "string", "maxLength": 253},
+                        },
                     },
                 },
             },
@@ -94,128 +111,227 @@ DOCUMENT: dict[str, Any] = {
     },
     "security": [{"bearer": []}, {"desk": []}],
     "paths": {
-        "/healthz": {"get": {
-            "summary": "whether the database answers", "security": [],
-            "responses": {"200": _ok("the database answers"), "503": _error("it does not")},
-        }},
-        "/openapi.json": {"get": {
-            "summary": "this document", "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.0",
-                                  "content": {"application/json": {"schema": {}}}}},
-        }},
-        "/api/v1/webhooks/onboard": {"post": {
-            "summary": "ingest one signed onboarding event (Standard Webhooks)",
-            "security": [],
-            "parameters": [
-                _header("webhook-id", {"type": "string", "minLength": 1, "maxLength": 255}),
-                _header("webhook-timestamp", {"type": "string", "pattern": "^[0-9]{1,12}$"}),
-                _header("webhook-signature", {"type": "string"}),
-            ],
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}},
-            "responses": {
-                "202": _ok("stored and durable"),
-                "200": _ok("this webhook-id is already stored"),
-                "400": _error("not JSON or not UTF-8"),
-                "401": _error("signature missing, malformed, wrong or outside the tolerance"),
-                "413": _error("body over 64 KiB"),
-                "415": _error("not application/json"),
-                "422": _error("breaks the event contract"),
-                "503": _error("the store cannot be written; retry"),
-            },
-        }},
-        "/api/v1/onboard/funnel": {"get": {
-            "summary": "the onboarding funnel of the last N hours",
-            "parameters": [_query("hours", {"type": "integer", "minimum": 1, "maximum": 720},
-                                  "window in hours (default OPS_WINDOW_HOURS)")],
-            "responses": {"200": _ok("the funnel"), "400": _error("bad hours"),
-                          "401": _UNAUTHORIZED},
-        }},
-        "/api/v1/onboard/sessions/{session_id}/timeline": {"get": {
-            "summary": "one session's events in event-time order",
-            "parameters": [{"name": "session_id", "in": "path", "required": True,
-                            "schema": _SESSION_ID}],
-            "responses": {"200": _ok("the timeline"), "400": _error("bad session id"),
-                          "401": _UNAUTHORIZED, "404": _error("unknown session")},
-        }},
-        "/api/v1/desk/tickets": {"get": {
-            "summary": "tickets, newest updated first, paginated",
-            "parameters": [
-                _query("status", {"type": "string", "enum": ["open", "closed"]}, "filter"),
-                _query("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "filter"),
-                _query("session_id", _SESSION_ID, "filter"),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
-                _query("cursor", {"type": "string"}, "the previous page's next"),
-            ],
-            "responses": {"200": _ok("a page of tickets"), "400": _error("bad filter"),
-                          "401": _UNAUTHORIZED},
-        }},
-        "/api/v1/desk/tickets/{ticket_id}": {"get": {
-            "summary": "one ticket with its timeline",
-            "parameters": [{"name": "ticket_id", "in": "path", "required": True,
-                            "schema": _TICKET_ID}],
-            "responses": {"200": _ok("the ticket"), "400": _error("bad id"),
-                          "401": _UNAUTHORIZED, "404": _error("unknown ticket")},
-        }},
-        "/api/v1/stream": {"get": {
-            "summary": "the Desk's Server-Sent Events (endless)",
-            "parameters": [
-                _query("last_event_id", {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                       "resume after this id"),
-                _query("session_id", _SESSION_ID, "only this session"),
-                _query("ticket_id", _TICKET_ID, "only this ticket's session"),
-                _query("hours", {"type": "integer", "minimum": 1, "maximum": 720},
-                       "funnel window"),
-            ],
-            "responses": {
-                "200": {"description": "the stream",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                "400": _error("bad parameter"), "401": _UNAUTHORIZED,
-            },
-        }},
-        "/metrics": {"get": {
-            "summary": "Prometheus metrics",
-            "responses": {"200": {"description": "text exposition format",
-                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
-                          "401": _UNAUTHORIZED},
-        }},
+        "/healthz": {
+            "get": {
+                "summary": "whether the database answers",
+                "security": [],
+                "responses": {"200": _ok("the database answers"), "503": _error("it does not")},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "this document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.0",
+                        "content": {"application/json": {"schema": {}}},
+                    }
+                },
+            }
+        },
+        "/api/v1/webhooks/onboard": {
+            "post": {
+                "summary": "ingest one signed onboarding event (Standard Webhooks)",
+                "security": [],
+                "parameters": [
+                    _header("webhook-id", {"type": "string", "minLength": 1, "maxLength": 255}),
+                    _header("webhook-timestamp", {"type": "string", "pattern": "^[0-9]{1,12}$"}),
+                    _header("webhook-signature", {"type": "string"}),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Event"}}
+                    },
+                },
+                "responses": {
+                    "202": _ok("stored and durable"),
+                    "200": _ok("this webhook-id is already stored"),
+                    "400": _error("not JSON or not UTF-8"),
+                    "401": _error("signature missing, malformed, wrong or outside the tolerance"),
+                    "413": _error("body over 64 KiB"),
+                    "415": _error("not application/json"),
+                    "422": _error("breaks the event contract"),
+                    "503": _error("the store cannot be written; retry"),
+                },
+            }
+        },
+        "/api/v1/onboard/funnel": {
+            "get": {
+                "summary": "the onboarding funnel of the last N hours",
+                "parameters": [
+                    _query(
+                        "hours",
+                        {"type": "integer", "minimum": 1, "maximum": 720},
+                        "window in hours (default OPS_WINDOW_HOURS)",
+                    )
+                ],
+                "responses": {
+                    "200": _ok("the funnel"),
+                    "400": _error("bad hours"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/onboard/sessions/{session_id}/timeline": {
+            "get": {
+                "summary": "one session's events in event-time order",
+                "parameters": [
+                    {"name": "session_id", "in": "path", "required": True, "schema": _SESSION_ID}
+                ],
+                "responses": {
+                    "200": _ok("the timeline"),
+                    "400": _error("bad session id"),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("unknown session"),
+                },
+            }
+        },
+        "/api/v1/desk/tickets": {
+            "get": {
+                "summary": "tickets, newest updated first, paginated",
+                "parameters": [
+                    _query("status", {"type": "string", "enum": ["open", "closed"]}, "filter"),
+                    _query("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "filter"),
+                    _query("session_id", _SESSION_ID, "filter"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+                    _query("cursor", {"type": "string"}, "the previous page's next"),
+                ],
+                "responses": {
+                    "200": _ok("a page of tickets"),
+                    "400": _error("bad filter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/desk/tickets/{ticket_id}": {
+            "get": {
+                "summary": "one ticket with its timeline",
+                "parameters": [
+                    {"name": "ticket_id", "in": "path", "required": True, "schema": _TICKET_ID}
+                ],
+                "responses": {
+                    "200": _ok("the ticket"),
+                    "400": _error("bad id"),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("unknown ticket"),
+                },
+            }
+        },
+        "/api/v1/stream": {
+            "get": {
+                "summary": "the Desk's Server-Sent Events (endless)",
+                "parameters": [
+                    _query(
+                        "last_event_id",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "resume after this id",
+                    ),
+                    _query("session_id", _SESSION_ID, "only this session"),
+                    _query("ticket_id", _TICKET_ID, "only this ticket's session"),
+                    _query(
+                        "hours", {"type": "integer", "minimum": 1, "maximum": 720}, "funnel window"
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "400": _error("bad parameter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/": {"get": {"summary": "the Desk dashboard", "responses": _PAGE}},
         "/tickets": {"get": {"summary": "the tickets list page", "responses": _PAGE}},
-        "/tickets/{ticket_id}": {"get": {
-            "summary": "one ticket's page",
-            "parameters": [{"name": "ticket_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": _PAGE,
-        }},
-        "/sessions/{session_id}": {"get": {
-            "summary": "one session's page",
-            "parameters": [{"name": "session_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": _PAGE,
-        }},
+        "/tickets/{ticket_id}": {
+            "get": {
+                "summary": "one ticket's page",
+                "parameters": [
+                    {
+                        "name": "ticket_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": _PAGE,
+            }
+        },
+        "/sessions/{session_id}": {
+            "get": {
+                "summary": "one session's page",
+                "parameters": [
+                    {
+                        "name": "session_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": _PAGE,
+            }
+        },
         "/login": {
-            "get": {"summary": "the login form", "security": [], "responses": {
-                "200": {"description": "the form",
-                        "content": {"text/html": {"schema": {"type": "string"}}}}}},
+            "get": {
+                "summary": "the login form",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the form",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            },
             "post": {
-                "summary": "log in with the operator token (form post)", "security": [],
-                "requestBody": {"required": True, "content": {
-                    "application/x-www-form-urlencoded": {"schema": {
-                        "type": "object",
-                        "properties": {"token": {"type": "string"},
-                                       "next": {"type": "string"}},
-                    }}}},
-                "responses": {"303": {"description": "to next, or back to /login?error=..."},
-                              "400": _error("not a form"),
-                              "403": _error("posted from another site"),
-                              "413": _error("form too large")},
+                "summary": "log in with the operator token (form post)",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "next": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "303": {"description": "to next, or back to /login?error=..."},
+                    "400": _error("not a form"),
+                    "403": _error("posted from another site"),
+                    "413": _error("form too large"),
+                },
             },
         },
-        "/logout": {"post": {
-            "summary": "forget the Desk session", "security": [],
-            "responses": {"303": {"description": "to /login"},
-                          "403": _error("posted from another site")},
-        }},
+        "/logout": {
+            "post": {
+                "summary": "forget the Desk session",
+                "security": [],
+                "responses": {
+                    "303": {"description": "to /login"},
+                    "403": _error("posted from another site"),
+                },
+            }
+        },
     },
 }
 _BODY = orjson.dumps(DOCUMENT)

@@ -67,9 +67,7 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     return removed
 
 
-async def purge_periodically(
-    db: Database, retention_days: int, clock: Callable[[], float]
-) -> None:
+async def purge_periodically(db: Database, retention_days: int, clock: Callable[[], float]) -> None:
     """The service's own purge: shortly after start, then every hour."""
     await asyncio.sleep(60)
     while True:

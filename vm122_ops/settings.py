@@ -76,7 +76,5 @@ def parse_api_token(raw: str) -> str:
     if not token:
         raise ConfigError("OPS_API_TOKEN is not set: give the operator token (16+ characters).")
     if not _TOKEN.match(token):
-        raise ConfigError(
-            "OPS_API_TOKEN must be 16 to 256 printable characters without spaces."
-        )
+        raise ConfigError("OPS_API_TOKEN must be 16 to 256 printable characters without spaces.")
     return token

@@ -29,9 +29,7 @@ def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def verify(
-    keys: tuple[bytes, ...], headers: Mapping[str, str], body: bytes, now: float
-) -> str:
+def verify(keys: tuple[bytes, ...], headers: Mapping[str, str], body: bytes, now: float) -> str:
     """Check the webhook headers against ``body``; returns the webhook-id or raises."""
     webhook_id = headers.get("webhook-id", "")
     timestamp = headers.get("webhook-timestamp", "")

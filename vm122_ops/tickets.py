@@ -53,8 +53,16 @@ def on_event(
     ).fetchone()
     if ticket is not None:
         ticket_id = int(ticket[0])
-        _add_event_entry(conn, queries, ticket_id, event.event_type, event.data,
-                         row_id, event.occurred_at, received_at)
+        _add_event_entry(
+            conn,
+            queries,
+            ticket_id,
+            event.event_type,
+            event.data,
+            row_id,
+            event.occurred_at,
+            received_at,
+        )
         conn.execute(queries["touch_ticket"], {"ticket_id": ticket_id, "now": received_at})
     elif event.event_type in OPENING_TYPES:
         ticket_id = _open(conn, queries, session, received_at)
@@ -98,13 +106,12 @@ def _open(
     assert row is not None
     ticket_id = int(row[0])
     # Backfill: the ticket holds its session's whole history, earlier events included.
-    history = conn.execute(
-        queries["session_events"], {"session_id": session.session_id}
-    ).fetchall()
+    history = conn.execute(queries["session_events"], {"session_id": session.session_id}).fetchall()
     for event_row, event_type, occurred_at, event_received, payload in history:
         data = orjson.loads(payload).get("data", {})
-        _add_event_entry(conn, queries, ticket_id, event_type, data,
-                         event_row, occurred_at, event_received)
+        _add_event_entry(
+            conn, queries, ticket_id, event_type, data, event_row, occurred_at, event_received
+        )
         if event_type == FAILED:
             _tag(conn, queries, ticket_id, FAILED_TAG)
     return ticket_id
@@ -141,6 +148,7 @@ def _tag(conn: sqlite3.Connection, queries: Queries, ticket_id: int, tag: str) -
 
 
 # --- reading -------------------------------------------------------------------------
+
 
 def ticket_summary(row: sqlite3.Row) -> dict[str, Any]:
     stage = row["furthest_stage"]

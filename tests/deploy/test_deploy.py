@@ -62,20 +62,43 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
 @pytest.mark.parametrize(
     ("name", "old", "new", "message"),
     [
-        pytest.param("vm122-ops.service", "Restart=on-failure", "Restart=on-failur",
-                     "systemd-analyze verify reported problems", id="unit-bad-value"),
-        pytest.param("vm112-portal.service", "PrivateTmp=yes", "PrivateTemp=yes",
-                     "systemd-analyze verify reported problems", id="unit-unknown-key"),
-        pytest.param("vm112-portal.service",
-                     "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\n"
-                     "PrivateTmp=yes\nPrivateDevices=yes\n", "",
-                     "vm112-portal.service: exposure over 2.0", id="unit-less-hardening"),
-        pytest.param("nginx-vm122-ops.conf", "proxy_buffering off;", "proxy_bufering off;",
-                     "nginx -t rejected", id="nginx-typo"),
+        pytest.param(
+            "vm122-ops.service",
+            "Restart=on-failure",
+            "Restart=on-failur",
+            "systemd-analyze verify reported problems",
+            id="unit-bad-value",
+        ),
+        pytest.param(
+            "vm112-portal.service",
+            "PrivateTmp=yes",
+            "PrivateTemp=yes",
+            "systemd-analyze verify reported problems",
+            id="unit-unknown-key",
+        ),
+        pytest.param(
+            "vm112-portal.service",
+            "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\n"
+            "PrivateTmp=yes\nPrivateDevices=yes\n",
+            "",
+            "vm112-portal.service: exposure over 2.0",
+            id="unit-less-hardening",
+        ),
+        pytest.param(
+            "nginx-vm122-ops.conf",
+            "proxy_buffering off;",
+            "proxy_bufering off;",
+            "nginx -t rejected",
+            id="nginx-typo",
+        ),
         # OCSP stapling cannot work with a self-signed certificate: nginx warns.
-        pytest.param("nginx-vm122-ops.conf", "ssl_session_tickets off;",
-                     "ssl_session_tickets off;\n    ssl_stapling on;",
-                     "nginx -t warned", id="nginx-warning"),
+        pytest.param(
+            "nginx-vm122-ops.conf",
+            "ssl_session_tickets off;",
+            "ssl_session_tickets off;\n    ssl_stapling on;",
+            "nginx -t warned",
+            id="nginx-warning",
+        ),
     ],
 )
 def test_check_deploy_fails_on_a_broken_file(
@@ -134,7 +157,7 @@ def read_env_template(path: Path) -> EnvTemplate:
                 commented.add(match.group(1))
         else:
             match = _ASSIGN.fullmatch(line)
-            assert match, f"{path.name}:{number}: not NAME=value or NAME=\"value\": {line!r}"
+            assert match, f'{path.name}:{number}: not NAME=value or NAME="value": {line!r}'
             name, value = match.groups()
             assert name not in values, f"{path.name}:{number}: {name} is set twice"
             assert annotated, f"{path.name}:{number}: {name} has no comment above it"
@@ -186,10 +209,18 @@ def variables_read(package: str) -> set[str]:
 @pytest.mark.parametrize(
     ("package", "template", "core"),
     [
-        pytest.param("vm122_ops", "ops.env.example",
-                     {"OPS_DB", "OPS_WEBHOOK_SECRET", "OPS_API_TOKEN"}, id="ops"),
-        pytest.param("vm112_portal", "portal.env.example",
-                     {"PORTAL_DB", "OPS_URL", "CARBONIO_ADMIN_PASSWORD"}, id="portal"),
+        pytest.param(
+            "vm122_ops",
+            "ops.env.example",
+            {"OPS_DB", "OPS_WEBHOOK_SECRET", "OPS_API_TOKEN"},
+            id="ops",
+        ),
+        pytest.param(
+            "vm112_portal",
+            "portal.env.example",
+            {"PORTAL_DB", "OPS_URL", "CARBONIO_ADMIN_PASSWORD"},
+            id="portal",
+        ),
     ],
 )
 def test_env_template_documents_every_variable_the_service_reads(
@@ -246,8 +277,6 @@ def read_unit(name: str) -> Unit:
     )
 
 
-
-
 def webhook_secret() -> str:
     """As docs/deploy.md, "Install", step 4."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -273,8 +302,12 @@ class Service:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self.unit.environment}
         env.update(self.env)
         self.process = subprocess.Popen(
-            self.argv(), cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self.argv(),
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         return self.process
 
@@ -320,8 +353,13 @@ def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> httpx.Respons
 
 @pytest.fixture
 def ops(tmp_path: Path) -> Iterator[Service]:
-    ops = service("vm122-ops.service", "ops.env.example", tmp_path,
-                  OPS_WEBHOOK_SECRET=webhook_secret(), OPS_API_TOKEN=secrets.token_urlsafe(32))
+    ops = service(
+        "vm122-ops.service",
+        "ops.env.example",
+        tmp_path,
+        OPS_WEBHOOK_SECRET=webhook_secret(),
+        OPS_API_TOKEN=secrets.token_urlsafe(32),
+    )
     assert ops.env["OPS_HOST"] == "127.0.0.1"
     ops.env["OPS_PORT"] = str(free_port())
     yield ops
@@ -365,10 +403,18 @@ def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -
     instead of VM122's nginx name."""
     ops_url = f"http://127.0.0.1:{ops.env['OPS_PORT']}"
     wait_healthy(ops_url, ops.start())
-    portal = service("vm112-portal.service", "portal.env.example", tmp_path,
-                     OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"])
-    portal.env.update(PORTAL_HOST="127.0.0.1", PORTAL_PORT=str(free_port()), OPS_URL=ops_url,
-                      PORTAL_PROVIDERS="sandbox")
+    portal = service(
+        "vm112-portal.service",
+        "portal.env.example",
+        tmp_path,
+        OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"],
+    )
+    portal.env.update(
+        PORTAL_HOST="127.0.0.1",
+        PORTAL_PORT=str(free_port()),
+        OPS_URL=ops_url,
+        PORTAL_PROVIDERS="sandbox",
+    )
     process = portal.start()
     try:
         response = wait_healthy(f"http://127.0.0.1:{portal.env['PORTAL_PORT']}", process)
@@ -400,10 +446,27 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (conf / "tls").mkdir(parents=True)
     cert = conf / "tls" / "vm122-ops.crt"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(conf / "tls" / "vm122-ops.key"), "-out", str(cert)],
-        check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(conf / "tls" / "vm122-ops.key"),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     https = free_port()
     site = (DEPLOY / "nginx-vm122-ops.conf").read_text()
@@ -419,16 +482,29 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         assert old in site, old
         site = site.replace(old, new)
     (conf / "site.conf").write_text(site)
-    temp_paths = "".join(f"{kind}_temp_path {conf}/{kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp_paths = "".join(
+        f"{kind}_temp_path {conf}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (conf / "nginx.conf").write_text(
         f"pid {conf}/nginx.pid;\nerror_log {conf}/error.log;\nevents {{}}\n"
         f"http {{\naccess_log {conf}/access.log;\n{temp_paths}include {conf}/site.conf;\n}}\n"
     )
     master = subprocess.Popen(
-        [binary, "-p", f"{conf}/", "-e", f"{conf}/error.log", "-c", f"{conf}/nginx.conf",
-         "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            binary,
+            "-p",
+            f"{conf}/",
+            "-e",
+            f"{conf}/error.log",
+            "-c",
+            f"{conf}/nginx.conf",
+            "-g",
+            "daemon off;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 10
@@ -460,9 +536,10 @@ def test_nginx_serves_ops_over_http2_with_the_stream_unbuffered(
     tls = ssl.create_default_context(cafile=str(cert))
     tls.set_alpn_protocols(["h2", "http/1.1"])
     host, port = base_url.removeprefix("https://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as raw, tls.wrap_socket(
-        raw, server_hostname=host
-    ) as conn:
+    with (
+        socket.create_connection((host, int(port)), timeout=5) as raw,
+        tls.wrap_socket(raw, server_hostname=host) as conn,
+    ):
         assert conn.selected_alpn_protocol() == "h2"
 
     token = ops.env["OPS_API_TOKEN"]

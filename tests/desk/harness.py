@@ -92,8 +92,13 @@ class Ops:
         **data: Any,
     ) -> dict[str, Any]:
         return await post_event(
-            self.client, event_type, session_id, domain=domain, at=at,
-            webhook_id=webhook_id, **data,
+            self.client,
+            event_type,
+            session_id,
+            domain=domain,
+            at=at,
+            webhook_id=webhook_id,
+            **data,
         )
 
 
@@ -224,7 +229,8 @@ class SSEReader:
 
 
 async def open_stream(
-    client: httpx.AsyncClient, params: dict[str, str] | None = None,
+    client: httpx.AsyncClient,
+    params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[httpx.Response, SSEReader]:
     request = client.build_request("GET", "/api/v1/stream", params=params, headers=headers)

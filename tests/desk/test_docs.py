@@ -22,8 +22,15 @@ def test_every_stream_event_is_documented_and_handled_by_the_client() -> None:
 
 def test_pages_and_defaults_are_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
-    for path in ("`/`", "`/tickets`", "`/tickets/{id}`", "`/sessions/{session_id}`",
-                 "`/login`", "`/logout`", "`GET /api/v1/stream`"):
+    for path in (
+        "`/`",
+        "`/tickets`",
+        "`/tickets/{id}`",
+        "`/sessions/{session_id}`",
+        "`/login`",
+        "`/logout`",
+        "`GET /api/v1/stream`",
+    ):
         assert path in text, path
     config = StreamConfig()
     assert f"retry: {config.retry_ms}" in text

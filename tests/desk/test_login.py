@@ -93,9 +93,11 @@ async def test_wrong_token_goes_back_with_an_error(client: httpx.AsyncClient) ->
 
 async def test_logins_are_rate_limited_per_client(client: httpx.AsyncClient) -> None:
     for _ in range(5):
-        assert (await login(client, token="wrong-token-xxxxxxxx")).headers[
-            "location"
-        ].endswith("error=invalid")
+        assert (
+            (await login(client, token="wrong-token-xxxxxxxx"))
+            .headers["location"]
+            .endswith("error=invalid")
+        )
     blocked = await login(client)  # even the right token waits now
     assert blocked.headers["location"].endswith("error=throttled")
     assert int(blocked.headers["retry-after"]) >= 1

@@ -60,7 +60,11 @@ class Ops:
         return database
 
     def body(
-        self, event_type: str, session_id: str, at: float, domain: str = "example.com",
+        self,
+        event_type: str,
+        session_id: str,
+        at: float,
+        domain: str = "example.com",
         **data: Any,
     ) -> bytes:
         payload = {"session_id": session_id, "domain": domain, **data}
@@ -68,8 +72,9 @@ class Ops:
             payload.setdefault("reason", "carbonio fault")
         return orjson.dumps({"type": event_type, "timestamp": iso(at), "data": payload})
 
-    def headers(self, webhook_id: str, body: bytes, *, ts: float | None = None,
-                key: bytes = KEY) -> dict[str, str]:
+    def headers(
+        self, webhook_id: str, body: bytes, *, ts: float | None = None, key: bytes = KEY
+    ) -> dict[str, str]:
         stamp = int(self.clock.now if ts is None else ts)
         return {
             "content-type": "application/json",
@@ -81,8 +86,15 @@ class Ops:
     async def post_raw(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return await self.client.post("/api/v1/webhooks/onboard", content=body, headers=headers)
 
-    async def send(self, event_type: str, session_id: str, at: float, *,
-                   webhook_id: str | None = None, **data: Any) -> httpx.Response:
+    async def send(
+        self,
+        event_type: str,
+        session_id: str,
+        at: float,
+        *,
+        webhook_id: str | None = None,
+        **data: Any,
+    ) -> httpx.Response:
         webhook_id = webhook_id or f"msg_{next(_ids)}"
         body = self.body(event_type, session_id, at, **data)
         return await self.post_raw(body, self.headers(webhook_id, body))

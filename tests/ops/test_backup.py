@@ -21,10 +21,15 @@ from vm122_ops.signatures import sign
 
 
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPS_DB": str(db), "OPS_WEBHOOK_SECRET": SECRET,
-           "OPS_API_TOKEN": TOKEN}
-    return subprocess.run([sys.executable, "-m", "vm122_ops", *args], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    env = {**os.environ, "OPS_DB": str(db), "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
+    return subprocess.run(
+        [sys.executable, "-m", "vm122_ops", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
@@ -43,14 +48,25 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
                     return
                 webhook_id = f"b{i}"
                 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                body = orjson.dumps({"type": "onboarding.started", "timestamp": now,
-                                     "data": {"session_id": f"s{i}", "domain": "example.com"}})
+                body = orjson.dumps(
+                    {
+                        "type": "onboarding.started",
+                        "timestamp": now,
+                        "data": {"session_id": f"s{i}", "domain": "example.com"},
+                    }
+                )
                 stamp = int(time.time())
                 response = await client.post(
-                    f"{url}/api/v1/webhooks/onboard", content=body, timeout=5,
-                    headers={"content-type": "application/json", "webhook-id": webhook_id,
-                             "webhook-timestamp": str(stamp),
-                             "webhook-signature": sign(KEY, webhook_id, stamp, body)})
+                    f"{url}/api/v1/webhooks/onboard",
+                    content=body,
+                    timeout=5,
+                    headers={
+                        "content-type": "application/json",
+                        "webhook-id": webhook_id,
+                        "webhook-timestamp": str(stamp),
+                        "webhook-signature": sign(KEY, webhook_id, stamp, body),
+                    },
+                )
                 assert response.status_code == 202
                 acknowledged.append(webhook_id)
 
@@ -61,8 +77,9 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.02)
             before_backup = list(acknowledged)
-            result = await asyncio.to_thread(_cli, "backup", str(tmp_path / "b" / "copy.db"),
-                                             db=live)
+            result = await asyncio.to_thread(
+                _cli, "backup", str(tmp_path / "b" / "copy.db"), db=live
+            )
             during = len(acknowledged)
             stop.set()
             await asyncio.wait_for(task, timeout=30)
@@ -81,9 +98,13 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
     try:
         await _wait_ready(f"http://127.0.0.1:{port}")
         async with httpx.AsyncClient() as client:
-            funnel = (await client.get(f"http://127.0.0.1:{port}/api/v1/onboard/funnel",
-                                       params={"hours": 720},
-                                       headers={"Authorization": f"Bearer {TOKEN}"})).json()
+            funnel = (
+                await client.get(
+                    f"http://127.0.0.1:{port}/api/v1/onboard/funnel",
+                    params={"hours": 720},
+                    headers={"Authorization": f"Bearer {TOKEN}"},
+                )
+            ).json()
     finally:
         process.terminate()
         process.wait(timeout=10)

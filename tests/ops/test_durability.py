@@ -64,10 +64,19 @@ async def test_a_full_disk_answers_503_and_stores_nothing_half(ops: Ops) -> None
 
 
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OPS_DB": str(db), "OPS_PORT": str(port),
-           "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
-    return subprocess.Popen([sys.executable, "-m", "vm122_ops"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "OPS_DB": str(db),
+        "OPS_PORT": str(port),
+        "OPS_WEBHOOK_SECRET": SECRET,
+        "OPS_API_TOKEN": TOKEN,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "vm122_ops"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _wait_ready(url: str) -> None:
@@ -93,18 +102,24 @@ async def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
         async def sender(worker: int, client: httpx.AsyncClient) -> None:
             for i in range(400):
                 webhook_id = f"w{worker}-{i}"
-                body = orjson.dumps({
-                    "type": "onboarding.started",
-                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "data": {"session_id": f"s{worker}-{i}", "domain": "example.com"},
-                })
+                body = orjson.dumps(
+                    {
+                        "type": "onboarding.started",
+                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "data": {"session_id": f"s{worker}-{i}", "domain": "example.com"},
+                    }
+                )
                 stamp = int(time.time())
-                headers = {"content-type": "application/json", "webhook-id": webhook_id,
-                           "webhook-timestamp": str(stamp),
-                           "webhook-signature": sign(KEY, webhook_id, stamp, body)}
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": webhook_id,
+                    "webhook-timestamp": str(stamp),
+                    "webhook-signature": sign(KEY, webhook_id, stamp, body),
+                }
                 try:
-                    response = await client.post(f"{url}/api/v1/webhooks/onboard",
-                                                 content=body, headers=headers, timeout=5)
+                    response = await client.post(
+                        f"{url}/api/v1/webhooks/onboard", content=body, headers=headers, timeout=5
+                    )
                 except httpx.TransportError:
                     return
                 if response.status_code == 202:

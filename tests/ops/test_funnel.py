@@ -86,19 +86,24 @@ async def timeline_and_funnel(ops: Ops) -> tuple[object, ...]:
     timelines = []
     for session in ("complete", "fails", "progress", "skips-dns"):
         document = await ops.get(f"/api/v1/onboard/sessions/{session}/timeline")
-        timelines.append((
-            document["status"],
-            document["stage"],
-            [(e["event_type"], e["occurred_at"]) for e in document["events"]],
-        ))
+        timelines.append(
+            (
+                document["status"],
+                document["stage"],
+                [(e["event_type"], e["occurred_at"]) for e in document["events"]],
+            )
+        )
     tickets = await ops.get("/api/v1/desk/tickets")
     ticket_view = []
     for summary in sorted(tickets["tickets"], key=lambda t: t["session_id"]):
         detail = await ops.get(f"/api/v1/desk/tickets/{summary['id']}")
-        ticket_view.append((
-            summary["session_id"], summary["tags"],
-            [(e["kind"], e.get("event_type"), e["occurred_at"]) for e in detail["timeline"]],
-        ))
+        ticket_view.append(
+            (
+                summary["session_id"],
+                summary["tags"],
+                [(e["kind"], e.get("event_type"), e["occurred_at"]) for e in detail["timeline"]],
+            )
+        )
     return funnel, timelines, ticket_view
 
 
@@ -177,9 +182,7 @@ async def test_a_late_earlier_event_moves_a_session_into_an_older_hour(ops: Ops)
 
 @pytest.mark.parametrize("hours", ["0", "721", "-1", "abc", "1.5", ""])
 async def test_bad_window_is_400(ops: Ops, hours: str) -> None:
-    response = await ops.client.get(
-        "/api/v1/onboard/funnel", params={"hours": hours}, headers=AUTH
-    )
+    response = await ops.client.get("/api/v1/onboard/funnel", params={"hours": hours}, headers=AUTH)
     assert response.status_code == 400
     assert "hours must be" in response.json()["error"]
 
@@ -213,8 +216,11 @@ async def test_timeline_orders_by_event_time_then_arrival(ops: Ops) -> None:
         (1, "domain.validated"),
         (3, "dns.applied"),
     ]
-    assert timeline["events"][2]["data"] == {"session_id": "t", "domain": "example.com",
-                                              "records": 3}
+    assert timeline["events"][2]["data"] == {
+        "session_id": "t",
+        "domain": "example.com",
+        "records": 3,
+    }
     assert timeline["status"] == "active"
     assert timeline["stage"] == "dns_applied"
 
@@ -297,17 +303,23 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
         assert funnel["cohort"] == len(cohort)
         for index, stage in enumerate(STAGES):
             reached = sum(
-                1 for e in cohort.values() if any(HAPPY.index(t) >= index for t, _ in e
-                                                  if t in HAPPY)
+                1
+                for e in cohort.values()
+                if any(HAPPY.index(t) >= index for t, _ in e if t in HAPPY)
             )
             assert funnel["stages"][stage] == reached, (hours, stage)
-        failed = sum(1 for e in cohort.values() if max(e, key=lambda x: x[1])[0]
-                     == "onboarding.failed" and "onboarding.completed" not in dict(e))
+        failed = sum(
+            1
+            for e in cohort.values()
+            if max(e, key=lambda x: x[1])[0] == "onboarding.failed"
+            and "onboarding.completed" not in dict(e)
+        )
         assert funnel["failed"] == failed
         for step in range(5):
             durations = sorted(
-                bucket_of(round(dict(e)[HAPPY[step + 1]] * 1000)
-                          - round(dict(e)[HAPPY[step]] * 1000))
+                bucket_of(
+                    round(dict(e)[HAPPY[step + 1]] * 1000) - round(dict(e)[HAPPY[step]] * 1000)
+                )
                 for e in cohort.values()
                 if HAPPY[step] in dict(e) and HAPPY[step + 1] in dict(e)
             )

@@ -15,8 +15,9 @@ from tests.ops.conftest import AUTH, KEY, NOW, Ops
 
 
 async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
-    response = await ops.send("onboarding.started", "sess-1", NOW - 60,
-                              webhook_id="msg_a", plan="pro")
+    response = await ops.send(
+        "onboarding.started", "sess-1", NOW - 60, webhook_id="msg_a", plan="pro"
+    )
     assert response.status_code == 202
     assert response.json() == {"ok": True, "id": 1, "event_id": "msg_a"}
     with sqlite3.connect(ops.db_path) as conn:
@@ -24,8 +25,13 @@ async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
             "select event_id, session_id, event_type, domain, occurred_at, received_at, payload"
             " from webhook_events"
         ).fetchone()
-    assert row[:5] == ("msg_a", "sess-1", "onboarding.started", "example.com",
-                       int((NOW - 60) * 1000))
+    assert row[:5] == (
+        "msg_a",
+        "sess-1",
+        "onboarding.started",
+        "example.com",
+        int((NOW - 60) * 1000),
+    )
     assert row[5] == int(NOW * 1000)
     assert orjson.loads(row[6])["data"]["plan"] == "pro"
 
@@ -85,22 +91,35 @@ BAD_BODIES = [
     pytest.param(b"[" * 5000 + b"]" * 5000, 400, "not valid JSON", id="deeply-nested"),
     pytest.param(b"[1, 2]", 422, "JSON object", id="not-an-object"),
     pytest.param(_event(type=None), 422, "type is required", id="missing-type"),
-    pytest.param(_event(type="onboarding.exploded"), 422, "unknown event type",
-                 id="unknown-type"),
+    pytest.param(_event(type="onboarding.exploded"), 422, "unknown event type", id="unknown-type"),
     pytest.param(_event(timestamp="29/11/2026 11:00"), 422, "RFC 3339", id="bad-timestamp"),
-    pytest.param(_event(timestamp="2026-11-29T11:00:00"), 422, "RFC 3339",
-                 id="timestamp-without-offset"),
-    pytest.param(_event(timestamp="2026-02-30T11:00:00Z"), 422, "not a valid date-time",
-                 id="impossible-date"),
+    pytest.param(
+        _event(timestamp="2026-11-29T11:00:00"), 422, "RFC 3339", id="timestamp-without-offset"
+    ),
+    pytest.param(
+        _event(timestamp="2026-02-30T11:00:00Z"), 422, "not a valid date-time", id="impossible-date"
+    ),
     pytest.param(_event(data="s1"), 422, "data is required", id="data-not-object"),
     pytest.param(_event(data={"domain": "example.com"}), 422, "session_id", id="no-session"),
-    pytest.param(_event(data={"session_id": "a b", "domain": "example.com"}), 422,
-                 "session_id", id="bad-session-chars"),
-    pytest.param(_event(data={"session_id": "x" * 129, "domain": "example.com"}), 422,
-                 "session_id", id="session-too-long"),
+    pytest.param(
+        _event(data={"session_id": "a b", "domain": "example.com"}),
+        422,
+        "session_id",
+        id="bad-session-chars",
+    ),
+    pytest.param(
+        _event(data={"session_id": "x" * 129, "domain": "example.com"}),
+        422,
+        "session_id",
+        id="session-too-long",
+    ),
     pytest.param(_event(data={"session_id": "s1"}), 422, "data.domain", id="no-domain"),
-    pytest.param(_event(data={"session_id": "s1", "domain": "a\nb.com"}), 422,
-                 "control characters", id="domain-control-chars"),
+    pytest.param(
+        _event(data={"session_id": "s1", "domain": "a\nb.com"}),
+        422,
+        "control characters",
+        id="domain-control-chars",
+    ),
     pytest.param(_event(type="onboarding.failed"), 422, "data.reason", id="failed-no-reason"),
 ]
 
@@ -138,8 +157,9 @@ async def test_body_over_64_kib_is_413_with_or_without_content_length(ops: Ops) 
 
 async def test_body_of_exactly_64_kib_is_accepted(ops: Ops) -> None:
     base = _event(data={"session_id": "s1", "domain": "example.com", "pad": ""})
-    body = _event(data={"session_id": "s1", "domain": "example.com",
-                        "pad": "x" * (65536 - len(base))})
+    body = _event(
+        data={"session_id": "s1", "domain": "example.com", "pad": "x" * (65536 - len(base))}
+    )
     assert len(body) == 65536
     response = await ops.post_raw(body, ops.headers("msg_edge", body))
     assert response.status_code == 202
@@ -166,12 +186,19 @@ async def test_json_content_type_with_charset_is_accepted(ops: Ops) -> None:
     ("mutate", "reason"),
     [
         pytest.param(lambda h: h.pop("webhook-signature"), "missing", id="no-signature"),
-        pytest.param(lambda h: h.__setitem__("webhook-signature", "v1,AAAA"), "does not match",
-                     id="wrong-signature"),
-        pytest.param(lambda h: h.__setitem__("webhook-signature", "garbage"), "no v1",
-                     id="malformed-signature"),
-        pytest.param(lambda h: h.__setitem__("webhook-timestamp", str(int(NOW) - 301)), "old",
-                     id="stale"),
+        pytest.param(
+            lambda h: h.__setitem__("webhook-signature", "v1,AAAA"),
+            "does not match",
+            id="wrong-signature",
+        ),
+        pytest.param(
+            lambda h: h.__setitem__("webhook-signature", "garbage"),
+            "no v1",
+            id="malformed-signature",
+        ),
+        pytest.param(
+            lambda h: h.__setitem__("webhook-timestamp", str(int(NOW) - 301)), "old", id="stale"
+        ),
     ],
 )
 async def test_bad_signatures_are_401_and_nothing_is_stored(

@@ -18,10 +18,16 @@ from tests.ops.test_durability import SECRET, TOKEN
 def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "OPS_DB": str(tmp_path / "ops.db"), "OPS_PORT": str(port),
-           "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
-    process = subprocess.Popen([sys.executable, "-m", "vm122_ops"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "OPS_DB": str(tmp_path / "ops.db"),
+        "OPS_PORT": str(port),
+        "OPS_WEBHOOK_SECRET": SECRET,
+        "OPS_API_TOKEN": TOKEN,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vm122_ops"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         for _ in range(200):
             try:
@@ -29,13 +35,21 @@ def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        httpx.get(f"{url}/api/v1/desk/tickets", headers={"Authorization": f"Bearer {TOKEN}",
-                                                         "X-Request-ID": "trace-1"})
+        httpx.get(
+            f"{url}/api/v1/desk/tickets",
+            headers={"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "trace-1"},
+        )
         httpx.get(f"{url}/api/v1/desk/tickets", headers={"Authorization": "Bearer wrong"})
-        httpx.post(f"{url}/api/v1/webhooks/onboard", content=b"{}",
-                   headers={"content-type": "application/json", "webhook-id": "x",
-                            "webhook-timestamp": str(int(time.time())),
-                            "webhook-signature": "v1,AAAA"})
+        httpx.post(
+            f"{url}/api/v1/webhooks/onboard",
+            content=b"{}",
+            headers={
+                "content-type": "application/json",
+                "webhook-id": "x",
+                "webhook-timestamp": str(int(time.time())),
+                "webhook-signature": "v1,AAAA",
+            },
+        )
         httpx.post(f"{url}/login", data={"token": "not-the-token-but-long"})
     finally:
         process.terminate()

@@ -20,28 +20,53 @@ def run(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPS_")}
     base.update({"OPS_DB": str(tmp_path / "ops.db"), "OPS_PORT": "1"}, **env)
     return subprocess.run(
-        [sys.executable, "-m", "vm122_ops"], env=base, capture_output=True, text=True,
-        timeout=30, check=False,
+        [sys.executable, "-m", "vm122_ops"],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        pytest.param({"OPS_API_TOKEN": GOOD_TOKEN}, "OPS_WEBHOOK_SECRET is not set",
-                     id="no-secret"),
-        pytest.param({"OPS_WEBHOOK_SECRET": GOOD_SECRET}, "OPS_API_TOKEN is not set",
-                     id="no-token"),
-        pytest.param({"OPS_WEBHOOK_SECRET": "abc", "OPS_API_TOKEN": GOOD_TOKEN},
-                     "must start with whsec_", id="no-prefix"),
-        pytest.param({"OPS_WEBHOOK_SECRET": "whsec_!!!", "OPS_API_TOKEN": GOOD_TOKEN},
-                     "not valid base64", id="bad-base64"),
-        pytest.param({"OPS_WEBHOOK_SECRET": "whsec_c2hvcnQ=", "OPS_API_TOKEN": GOOD_TOKEN},
-                     "decodes to 5 bytes", id="too-short"),
-        pytest.param({"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": "short"},
-                     "16 to 256", id="short-token"),
-        pytest.param({"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": GOOD_TOKEN,
-                      "OPS_WINDOW_HOURS": "0"}, "OPS_WINDOW_HOURS", id="bad-window"),
+        pytest.param(
+            {"OPS_API_TOKEN": GOOD_TOKEN}, "OPS_WEBHOOK_SECRET is not set", id="no-secret"
+        ),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": GOOD_SECRET}, "OPS_API_TOKEN is not set", id="no-token"
+        ),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": "abc", "OPS_API_TOKEN": GOOD_TOKEN},
+            "must start with whsec_",
+            id="no-prefix",
+        ),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": "whsec_!!!", "OPS_API_TOKEN": GOOD_TOKEN},
+            "not valid base64",
+            id="bad-base64",
+        ),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": "whsec_c2hvcnQ=", "OPS_API_TOKEN": GOOD_TOKEN},
+            "decodes to 5 bytes",
+            id="too-short",
+        ),
+        pytest.param(
+            {"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": "short"},
+            "16 to 256",
+            id="short-token",
+        ),
+        pytest.param(
+            {
+                "OPS_WEBHOOK_SECRET": GOOD_SECRET,
+                "OPS_API_TOKEN": GOOD_TOKEN,
+                "OPS_WINDOW_HOURS": "0",
+            },
+            "OPS_WINDOW_HOURS",
+            id="bad-window",
+        ),
     ],
 )
 def test_bad_configuration_exits_2_with_one_sentence(
@@ -73,5 +98,6 @@ def test_settings_repr_hides_secrets() -> None:
     assert settings.port == 8080
     assert settings.window_hours == 48
     with pytest.raises(ConfigError):
-        Settings.from_env({"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": GOOD_TOKEN,
-                           "OPS_PORT": "99999"})
+        Settings.from_env(
+            {"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": GOOD_TOKEN, "OPS_PORT": "99999"}
+        )

@@ -16,8 +16,13 @@ async def tickets_of(ops: Ops, **params: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(
     "event_type",
-    ["onboarding.started", "domain.validated", "dns.applied", "infra.synced",
-     "onboarding.completed"],
+    [
+        "onboarding.started",
+        "domain.validated",
+        "dns.applied",
+        "infra.synced",
+        "onboarding.completed",
+    ],
 )
 async def test_other_events_open_no_ticket(ops: Ops, event_type: str) -> None:
     await ops.send(event_type, "s", NOW - 10)
@@ -42,7 +47,9 @@ async def test_opening_events_open_one_ticket_with_the_session_history(
     assert ticket["subject"] == "Onboarding of example.com"
     detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
     assert [e["event_type"] for e in detail["timeline"]] == [
-        "onboarding.started", "domain.validated", event_type,
+        "onboarding.started",
+        "domain.validated",
+        event_type,
     ]
     expected_tags = ["onboarding_failed"] if event_type == "onboarding.failed" else []
     assert detail["tags"] == expected_tags
@@ -137,9 +144,7 @@ async def test_list_is_newest_updated_first_and_paginates(ops: Ops) -> None:
         pytest.param({"cursor": "!!!"}, "cursor", id="cursor"),
     ],
 )
-async def test_bad_list_parameters_are_400(
-    ops: Ops, params: dict[str, str], reason: str
-) -> None:
+async def test_bad_list_parameters_are_400(ops: Ops, params: dict[str, str], reason: str) -> None:
     response = await ops.client.get("/api/v1/desk/tickets", params=params, headers=AUTH)
     assert response.status_code == 400
     assert reason in response.json()["error"]
@@ -163,8 +168,11 @@ async def test_the_ready_note_follows_the_first_completion_whatever_arrives_firs
     detail = await ops.get(f"/api/v1/desk/tickets/{ticket['id']}")
     notes = [e for e in detail["timeline"] if e["kind"] == "note"]
     assert len(notes) == 1
-    completions = [e["occurred_at"] for e in detail["timeline"]
-                   if e.get("event_type") == "onboarding.completed"]
+    completions = [
+        e["occurred_at"]
+        for e in detail["timeline"]
+        if e.get("event_type") == "onboarding.completed"
+    ]
     assert notes[0]["occurred_at"] == min(completions)
     kinds = [(e["kind"], e.get("event_type")) for e in detail["timeline"]]
     assert kinds.index(("note", None)) == 2  # right after the first completion

@@ -19,16 +19,22 @@ SECRET = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
 TOKEN = "verify-script-token-0123456789"
 
 
-
-
 @pytest.fixture
 def ops_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "OPS_DB": str(tmp_path / "ops.db"), "OPS_PORT": str(port),
-           "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "OPS_DB": str(tmp_path / "ops.db"),
+        "OPS_PORT": str(port),
+        "OPS_WEBHOOK_SECRET": SECRET,
+        "OPS_API_TOKEN": TOKEN,
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "vm122_ops"], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "vm122_ops"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -51,7 +57,11 @@ def test_verify_script_passes_against_a_real_ops(ops_url: str) -> None:
     env = {**os.environ, "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
     result = subprocess.run(
         [str(ROOT / "scripts" / "verify-funnel-webhook.sh"), ops_url],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout
@@ -63,6 +73,10 @@ def test_verify_script_fails_on_a_wrong_token(ops_url: str) -> None:
     env = {**os.environ, "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": "wrong-token-0123456789"}
     result = subprocess.run(
         [str(ROOT / "scripts" / "verify-funnel-webhook.sh"), ops_url],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode != 0

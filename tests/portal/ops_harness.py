@@ -28,8 +28,6 @@ def ops_settings(db_path: Path, port: int = 8080) -> Settings:
     return Settings(port=port, db_path=db_path, webhook_secrets=(KEY,), api_token=TOKEN)
 
 
-
-
 def stored_events(db_path: Path) -> list[tuple[str, str, str]]:
     """(event_id, session_id, event_type) of every event Ops stored, in arrival order."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

@@ -44,7 +44,9 @@ async def test_the_wizard_request_id_reaches_ops_with_every_event(
     lines = [r for r in caplog.records if r.name == "vm112_portal.access"]
     fields = [getattr(r, "fields", {}) for r in lines]
     assert {
-        "method": "POST", "path": "/api/v1/onboarding/validate-domain", "status": 200,
+        "method": "POST",
+        "path": "/api/v1/onboarding/validate-domain",
+        "status": 200,
         "request_id": "wizard-req.42",
     }.items() <= fields[0].items()
 

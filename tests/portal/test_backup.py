@@ -90,8 +90,10 @@ async def test_backup_while_the_wizard_writes_then_restore(
         copied = _rows(restored.db_path, IDS)
     assert health["ok"] is True
     assert committed <= copied
-    print(f"backup took {took * 1000:.0f} ms: {len(committed)} rows committed before it, "
-          f"{during} during it, {len(copied)} in the copy")
+    print(
+        f"backup took {took * 1000:.0f} ms: {len(committed)} rows committed before it, "
+        f"{during} during it, {len(copied)} in the copy"
+    )
     # One consistent snapshot: a completed session has its infra record and its
     # onboarding.completed event (one transaction), never one without the others.
     completed = _rows(restored.db_path, "select session_id from sessions where step = 'completed'")

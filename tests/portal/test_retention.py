@@ -70,8 +70,12 @@ def _kinds(db_path: Path) -> dict[str, int]:
     return found
 
 
-SEEDED = {"old-delivered delivered": 25, "new-delivered delivered": 3,
-          "old-pending pending": 2, "old-dead dead": 2}
+SEEDED = {
+    "old-delivered delivered": 25,
+    "new-delivered delivered": 3,
+    "old-pending pending": 2,
+    "old-dead dead": 2,
+}
 KEPT = {key: n for key, n in SEEDED.items() if key != "old-delivered delivered"}
 
 
@@ -107,9 +111,7 @@ async def test_purge_removes_old_delivered_rows_in_batches(
         await db.close()
 
 
-def test_purge_command_and_its_dry_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_purge_command_and_its_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db_path = tmp_path / "portal.db"
     _seeded(db_path)
     env = {"PORTAL_DB": str(db_path)}

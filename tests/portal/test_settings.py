@@ -89,12 +89,21 @@ def test_live_settings_and_secrets_out_of_repr() -> None:
         pytest.param({"PORTAL_OPS_TIMEOUT": "0"}, "PORTAL_OPS_TIMEOUT", id="timeout"),
         pytest.param({"PORTAL_MAIL_HOST": "not a host"}, "PORTAL_MAIL_HOST", id="mail-host"),
         pytest.param({"PORTAL_DKIM_SELECTOR": "a.b"}, "PORTAL_DKIM_SELECTOR", id="selector"),
-        pytest.param({"PORTAL_METRICS_TOKEN": "short"}, "PORTAL_METRICS_TOKEN must be 16 to 256",
-                     id="metrics-token-short"),
-        pytest.param({"PORTAL_METRICS_TOKEN": "with a space 0123456789"},
-                     "without spaces", id="metrics-token-space"),
-        pytest.param({"PORTAL_RETENTION_DAYS": "3651"}, "PORTAL_RETENTION_DAYS must be a whole "
-                     "number from 1 to 3650", id="retention-days"),
+        pytest.param(
+            {"PORTAL_METRICS_TOKEN": "short"},
+            "PORTAL_METRICS_TOKEN must be 16 to 256",
+            id="metrics-token-short",
+        ),
+        pytest.param(
+            {"PORTAL_METRICS_TOKEN": "with a space 0123456789"},
+            "without spaces",
+            id="metrics-token-space",
+        ),
+        pytest.param(
+            {"PORTAL_RETENTION_DAYS": "3651"},
+            "PORTAL_RETENTION_DAYS must be a whole number from 1 to 3650",
+            id="retention-days",
+        ),
     ],
 )
 def test_bad_sandbox_settings(env: dict[str, str], message: str) -> None:

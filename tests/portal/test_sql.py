@@ -14,8 +14,14 @@ QUERIES = sorted(Database(Path("unused.db")).queries)
 
 
 def test_expected_queries_exist() -> None:
-    assert {"insert_outbox_event", "next_pending", "redrive_dead", "upsert_infra",
-            "purge_delivered_batch", "drop_dead"} <= set(QUERIES)
+    assert {
+        "insert_outbox_event",
+        "next_pending",
+        "redrive_dead",
+        "upsert_infra",
+        "purge_delivered_batch",
+        "drop_dead",
+    } <= set(QUERIES)
 
 
 @pytest.mark.parametrize("name", QUERIES)

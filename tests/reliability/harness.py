@@ -33,7 +33,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HAPPY = STAGE_TYPES
 STAGE = STAGE_OF_TYPE
 STAGE_NAMES = (
-    "started", "domain_validated", "dns_applied", "account_created", "infra_synced", "completed",
+    "started",
+    "domain_validated",
+    "dns_applied",
+    "account_created",
+    "infra_synced",
+    "completed",
 )
 # Session shapes, in turn: complete, failed at the account, stuck after DNS, no DNS zone.
 SHAPES: tuple[tuple[str, ...], ...] = (
@@ -55,8 +60,9 @@ class Process:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(self.argv, env=self.env, stdout=out,
-                                          stderr=subprocess.STDOUT)
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, no flushing."""
@@ -89,8 +95,13 @@ class Process:
 
 
 def ops_process(db: Path, port: int, log: Path) -> Process:
-    env = {**os.environ, "OPS_DB": str(db), "OPS_PORT": str(port),
-           "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "OPS_DB": str(db),
+        "OPS_PORT": str(port),
+        "OPS_WEBHOOK_SECRET": SECRET,
+        "OPS_API_TOKEN": TOKEN,
+    }
     return Process([sys.executable, "-m", "vm122_ops"], env, log)
 
 
@@ -146,8 +157,7 @@ class Sent:
         return {"cohort": len(self.sessions), "stages": stages, "failed": failed}
 
 
-async def fill_outbox(db_path: Path, prefix: str, count: int, sent: Sent,
-                      start: datetime) -> None:
+async def fill_outbox(db_path: Path, prefix: str, count: int, sent: Sent, start: datetime) -> None:
     """Queue at least ``count`` events of whole sessions through the portal's emit_event."""
     db = PortalDatabase(db_path)
     await db.open()
@@ -160,16 +170,18 @@ async def fill_outbox(db_path: Path, prefix: str, count: int, sent: Sent,
                 shape = SHAPES[session % len(SHAPES)]
                 for step, event_type in enumerate(shape):
                     moment = start + timedelta(seconds=session, milliseconds=step * 10)
-                    data: dict[str, Any] = {"session_id": session_id,
-                                            "domain": f"{session_id}.example.pt"}
+                    data: dict[str, Any] = {
+                        "session_id": session_id,
+                        "domain": f"{session_id}.example.pt",
+                    }
                     if event_type == "onboarding.failed":
                         data.update(stage="account_created", reason="Carbonio fault")
                     webhook_id = (
                         started_webhook_id(session_id)
-                        if event_type == "onboarding.started" else f"evt_{session_id}_{step}"
+                        if event_type == "onboarding.started"
+                        else f"evt_{session_id}_{step}"
                     )
-                    assert await emit_event(tx, event_type, data, webhook_id=webhook_id,
-                                            now=moment)
+                    assert await emit_event(tx, event_type, data, webhook_id=webhook_id, now=moment)
                     sent.webhook_ids.append(webhook_id)
                     sent.sessions.setdefault(session_id, []).append(
                         (int(moment.timestamp() * 1000), len(sent.webhook_ids), event_type)
@@ -225,7 +237,8 @@ def stored_count(db_path: Path) -> int:
 def ingest_statuses(lines: Iterable[dict[str, Any]]) -> Counter[int]:
     """Statuses of the ingest requests in Ops' JSON request lines."""
     return Counter(
-        int(line["status"]) for line in lines
+        int(line["status"])
+        for line in lines
         if line.get("msg") == "request" and line.get("path") == "/api/v1/webhooks/onboard"
     )
 

@@ -27,9 +27,15 @@ from vm122_ops.settings import parse_webhook_secrets
 def serve(app: ASGIApp, sock: socket.socket) -> Iterator[str]:
     """Serve ``app`` on ``sock`` in a thread; yields the base URL."""
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="critical",
-                            access_log=False, timeout_graceful_shutdown=1,
-                            limit_concurrency=200)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        ws="none",
+        log_level="critical",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        limit_concurrency=200,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -55,8 +61,9 @@ def _socket() -> socket.socket:
 
 @contextmanager
 def ops_server(db_path: Path) -> Iterator[str]:
-    settings = OpsSettings(db_path=db_path, webhook_secrets=parse_webhook_secrets(SECRET),
-                           api_token=TOKEN)
+    settings = OpsSettings(
+        db_path=db_path, webhook_secrets=parse_webhook_secrets(SECRET), api_token=TOKEN
+    )
     with serve(create_ops(settings), _socket()) as url:
         yield url
 
@@ -66,10 +73,14 @@ def portal_server(db_path: Path, ops_url: str = "http://127.0.0.1:9") -> Iterato
     """The Portal with its sandbox providers called over its own socket, as in production."""
     sock = _socket()
     port = sock.getsockname()[1]
-    base = PortalSettings.from_env({
-        "PORTAL_PORT": str(port), "PORTAL_DB": str(db_path), "OPS_URL": ops_url,
-        "OPS_WEBHOOK_SECRET": SECRET,
-    })
+    base = PortalSettings.from_env(
+        {
+            "PORTAL_PORT": str(port),
+            "PORTAL_DB": str(db_path),
+            "OPS_URL": ops_url,
+            "OPS_WEBHOOK_SECRET": SECRET,
+        }
+    )
     settings = replace(base, ops_timeout=0.5, backoff_max=0.5)
     with serve(create_portal(settings), sock) as url:
         yield url

@@ -21,18 +21,39 @@ from tests.reliability.harness import AUTH
 from tests.reliability.servers import ops_server, portal_server, status_of
 
 INJECTIONS = [
-    "' OR '1'='1", "1; DROP TABLE webhook_events; --", "\" OR 1=1 --", "1 UNION SELECT *",
-    "../../../../etc/passwd", "..%2f..%2fpyproject.toml", "..\\..\\sql\\ops", "%00", "\x00",
-    "s1' --", "1e999", "-1", "9" * 40,
+    "' OR '1'='1",
+    "1; DROP TABLE webhook_events; --",
+    '" OR 1=1 --',
+    "1 UNION SELECT *",
+    "../../../../etc/passwd",
+    "..%2f..%2fpyproject.toml",
+    "..\\..\\sql\\ops",
+    "%00",
+    "\x00",
+    "s1' --",
+    "1e999",
+    "-1",
+    "9" * 40,
 ]
 OPS_TARGETS = [
-    "/api/v1/onboard/funnel?hours={}", "/api/v1/onboard/sessions/{}/timeline",
-    "/api/v1/desk/tickets?status={}", "/api/v1/desk/tickets?tag={}",
-    "/api/v1/desk/tickets?session_id={}", "/api/v1/desk/tickets?limit={}",
-    "/api/v1/desk/tickets?cursor={}", "/api/v1/desk/tickets/{}",
-    "/api/v1/stream?last_event_id={}", "/api/v1/stream?session_id={}",
-    "/api/v1/stream?ticket_id={}", "/api/v1/stream?hours={}", "/tickets/{}", "/sessions/{}",
-    "/js/{}", "/css/{}", "/{}", "/login?next={}",
+    "/api/v1/onboard/funnel?hours={}",
+    "/api/v1/onboard/sessions/{}/timeline",
+    "/api/v1/desk/tickets?status={}",
+    "/api/v1/desk/tickets?tag={}",
+    "/api/v1/desk/tickets?session_id={}",
+    "/api/v1/desk/tickets?limit={}",
+    "/api/v1/desk/tickets?cursor={}",
+    "/api/v1/desk/tickets/{}",
+    "/api/v1/stream?last_event_id={}",
+    "/api/v1/stream?session_id={}",
+    "/api/v1/stream?ticket_id={}",
+    "/api/v1/stream?hours={}",
+    "/tickets/{}",
+    "/sessions/{}",
+    "/js/{}",
+    "/css/{}",
+    "/{}",
+    "/login?next={}",
 ]
 PORTAL_FIELDS = ["session_id", "domain", "admin_local_part", "display_name", "password"]
 PORTAL_STEPS = ["validate-domain", "dns/cloudflare/apply", "account/create"]
@@ -42,8 +63,10 @@ def tables(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         names = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
-        return {n: int(conn.execute(f'select count(*) from "{n}"').fetchone()[0])  # noqa: S608
-                for n in names}
+        return {
+            n: int(conn.execute(f'select count(*) from "{n}"').fetchone()[0])  # noqa: S608
+            for n in names
+        }
     finally:
         conn.close()
 
@@ -58,9 +81,11 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
     folder = tmp_path_factory.mktemp("portal")
-    with ops_server(folder / "ops.db") as ops_url, \
-            portal_server(folder / "portal.db", ops_url) as url, \
-            httpx.Client(base_url=url, timeout=10) as client:
+    with (
+        ops_server(folder / "ops.db") as ops_url,
+        portal_server(folder / "portal.db", ops_url) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
         yield client, folder / "portal.db"
 
 
@@ -89,17 +114,29 @@ def test_portal_injection_and_traversal_in_every_field(
     schema = set(tables(db))
     for n, payload in enumerate(INJECTIONS):
         # Some payloads are valid values (a session id "1e999"): those may succeed.
-        body = {"session_id": f"inj-{field}-{n}", "domain": "example.pt",
-                "admin_local_part": "admin", "display_name": "Ana",
-                "password": "Sup3r-secret-pw!", field: payload}
+        body = {
+            "session_id": f"inj-{field}-{n}",
+            "domain": "example.pt",
+            "admin_local_part": "admin",
+            "display_name": "Ana",
+            "password": "Sup3r-secret-pw!",
+            field: payload,
+        }
         response = client.post(f"/api/v1/onboarding/{step}", json=body)
         assert response.status_code in (200, 400, 409), (field, payload, response.text)
     assert set(tables(db)) == schema  # no table dropped or made
     assert client.get("/healthz").json()["ok"] is True
 
 
-@pytest.mark.parametrize("path", ["/static/..%2f..%2fsettings.py", "/static/../app.py",
-                                  "/static/%2e%2e/%2e%2e/pyproject.toml", "/../pyproject.toml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/..%2f..%2fsettings.py",
+        "/static/../app.py",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/../pyproject.toml",
+    ],
+)
 def test_portal_static_traversal_is_404(portal: tuple[httpx.Client, Path], path: str) -> None:
     client, _ = portal
     response = client.get(path)
@@ -118,22 +155,32 @@ def raw(base: str, request: bytes) -> bytes:
 @pytest.mark.parametrize(
     "request_bytes",
     [
-        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000
-                     + b"\r\n\r\n", id="huge-header"),
-        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-                     + b"".join(b"X-%d: y\r\n" % i for i in range(5000)) + b"\r\n",
-                     id="many-headers"),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",
+            id="huge-header",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: y\r\n" % i for i in range(5000))
+            + b"\r\n",
+            id="many-headers",
+        ),
         pytest.param(b"GET /\xff\xfe/%ff HTTP/1.1\r\nHost: x\r\n\r\n", id="utf8-path"),
-        pytest.param(b"GET /healthz?q=\xff\xfe&hours=%ff HTTP/1.1\r\nHost: x\r\n\r\n",
-                     id="utf8-query"),
-        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: \xff\xfe\r\n"
-                     b"Authorization: Bearer \xff\r\nCookie: ops_desk=\xff\r\n\r\n",
-                     id="utf8-headers"),
+        pytest.param(
+            b"GET /healthz?q=\xff\xfe&hours=%ff HTTP/1.1\r\nHost: x\r\n\r\n", id="utf8-query"
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: \xff\xfe\r\n"
+            b"Authorization: Bearer \xff\r\nCookie: ops_desk=\xff\r\n\r\n",
+            id="utf8-headers",
+        ),
     ],
 )
 @pytest.mark.parametrize("service", ["ops", "portal"])
 def test_malformed_requests_never_5xx(
-    ops: tuple[httpx.Client, Path], portal: tuple[httpx.Client, Path], service: str,
+    ops: tuple[httpx.Client, Path],
+    portal: tuple[httpx.Client, Path],
+    service: str,
     request_bytes: bytes,
 ) -> None:
     client, _ = ops if service == "ops" else portal
@@ -149,9 +196,15 @@ def test_portal_body_just_over_16_kib_and_deep_json(portal: tuple[httpx.Client, 
     client, db = portal
     before = tables(db)
     over = b'{"session_id": "big", "domain": "' + b"a" * (16 * 1024) + b'"}'
-    big = client.post("/api/v1/onboarding/validate-domain", content=over,
-                      headers={"content-type": "application/json"})
-    deep = client.post("/api/v1/onboarding/validate-domain", content=b"[" * 10_000,
-                       headers={"content-type": "application/json"})
+    big = client.post(
+        "/api/v1/onboarding/validate-domain",
+        content=over,
+        headers={"content-type": "application/json"},
+    )
+    deep = client.post(
+        "/api/v1/onboarding/validate-domain",
+        content=b"[" * 10_000,
+        headers={"content-type": "application/json"},
+    )
     assert (big.status_code, deep.status_code) == (413, 400)
     assert tables(db) == before

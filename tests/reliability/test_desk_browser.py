@@ -25,8 +25,7 @@ from tests.desk.harness import FAST, TOKEN, OpsServer, post_event
 from tests.desk.test_browser import ARGS, CHROMIUM
 
 WAIT = 15_000
-HAPPY = ["onboarding.started", "domain.validated", "dns.applied", "account.created",
-         "infra.synced"]
+HAPPY = ["onboarding.started", "domain.validated", "dns.applied", "account.created", "infra.synced"]
 
 
 @pytest.fixture
@@ -119,8 +118,10 @@ async def test_stream_cut_mid_burst_shows_every_event_once(
         assert len(set(ids)) == len(ids) == 150
         assert relay.cuts == 3
         assert errors == []
-        print("stream cut figures:", {"events": posted, "shown": len(ids),
-                                      "distinct": len(set(ids)), "cuts": relay.cuts})
+        print(
+            "stream cut figures:",
+            {"events": posted, "shown": len(ids), "distinct": len(set(ids)), "cuts": relay.cuts},
+        )
     finally:
         await api.aclose()
         await context.close()
@@ -153,14 +154,26 @@ async def test_hostile_text_in_every_field_renders_as_text(
         await login(page, server.base_url)
         for n, payload in enumerate(PAYLOADS):
             session = f"x{n}"
-            fields: dict[str, Any] = {payload: payload, "nested": [payload, {payload: [payload]}],
-                      "admin": payload, "display_name": payload}
+            fields: dict[str, Any] = {
+                payload: payload,
+                "nested": [payload, {payload: [payload]}],
+                "admin": payload,
+                "display_name": payload,
+            }
             await post_event(api, "onboarding.started", session, domain=payload, **fields)
             await post_event(api, "account.created", session, domain=payload, **fields)
-            await post_event(api, "onboarding.failed", session, domain=payload,
-                             reason=payload, stage=payload, **fields)
-        tickets = (await api.get("/api/v1/desk/tickets",
-                                 headers={"authorization": f"Bearer {TOKEN}"})).json()
+            await post_event(
+                api,
+                "onboarding.failed",
+                session,
+                domain=payload,
+                reason=payload,
+                stage=payload,
+                **fields,
+            )
+        tickets = (
+            await api.get("/api/v1/desk/tickets", headers={"authorization": f"Bearer {TOKEN}"})
+        ).json()
         # Each page with the payloads it must show: the lists show every session's.
         pages: dict[str, list[str]] = {"/": PAYLOADS, "/tickets": PAYLOADS}
         for ticket in tickets["tickets"]:
@@ -173,16 +186,26 @@ async def test_hostile_text_in_every_field_renders_as_text(
             assert response is not None and response.status == 200
             assert "script-src 'self'" in response.headers["content-security-policy"]
             await expect(page.locator("[data-live-status]")).to_have_attribute(
-                "data-state", "live", timeout=WAIT)
+                "data-state", "live", timeout=WAIT
+            )
             for payload in shown:
                 await expect(page.get_by_text(payload, exact=False).first).to_be_attached(
-                    timeout=WAIT)
+                    timeout=WAIT
+                )
             injected = page.locator("img, svg, iframe, script:not([src]), [onerror], [onload]")
             assert await injected.count() == 0, path
         assert dialogs == []
         assert errors == []
-        print("xss figures:", {"payloads": len(PAYLOADS), "pages": len(pages),
-                               "events": 3 * len(PAYLOADS), "injected": 0, "dialogs": 0})
+        print(
+            "xss figures:",
+            {
+                "payloads": len(PAYLOADS),
+                "pages": len(pages),
+                "events": 3 * len(PAYLOADS),
+                "injected": 0,
+                "dialogs": 0,
+            },
+        )
     finally:
         await api.aclose()
         await context.close()

@@ -26,20 +26,40 @@ from vm122_ops.settings import parse_webhook_secrets
 from vm122_ops.signatures import sign
 
 EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 KEY = parse_webhook_secrets(SECRET)[0]
 
 OPS_ROUTES = [
-    ("GET", "/healthz"), ("GET", "/openapi.json"), ("POST", "/api/v1/webhooks/onboard"),
-    ("GET", "/api/v1/onboard/funnel"), ("GET", "/api/v1/onboard/sessions/{}/timeline"),
-    ("GET", "/api/v1/desk/tickets"), ("GET", "/api/v1/desk/tickets/{}"),
-    ("GET", "/api/v1/stream"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/tickets"),
-    ("GET", "/tickets/{}"), ("GET", "/sessions/{}"), ("GET", "/login"), ("POST", "/login"),
-    ("POST", "/logout"), ("GET", "/js/{}"), ("GET", "/css/{}"), ("GET", "/{}"),
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("POST", "/api/v1/webhooks/onboard"),
+    ("GET", "/api/v1/onboard/funnel"),
+    ("GET", "/api/v1/onboard/sessions/{}/timeline"),
+    ("GET", "/api/v1/desk/tickets"),
+    ("GET", "/api/v1/desk/tickets/{}"),
+    ("GET", "/api/v1/stream"),
+    ("GET", "/metrics"),
+    ("GET", "/"),
+    ("GET", "/tickets"),
+    ("GET", "/tickets/{}"),
+    ("GET", "/sessions/{}"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/js/{}"),
+    ("GET", "/css/{}"),
+    ("GET", "/{}"),
 ]
 PORTAL_ROUTES = [
-    ("GET", "/"), ("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/metrics"),
+    ("GET", "/"),
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
     ("GET", "/static/{}"),
     ("POST", "/api/v1/onboarding/validate-domain"),
     ("POST", "/api/v1/onboarding/dns/cloudflare/apply"),
@@ -47,25 +67,56 @@ PORTAL_ROUTES = [
     ("GET", "/sandbox/cloudflare/client/v4/zones"),
     ("GET", "/sandbox/cloudflare/client/v4/zones/{}/dns_records"),
     ("POST", "/sandbox/cloudflare/client/v4/zones/{}/dns_records"),
-    ("POST", "/sandbox/carbonio/service/admin/soap"), ("GET", "/{}"),
+    ("POST", "/sandbox/carbonio/service/admin/soap"),
+    ("GET", "/{}"),
 ]
 METHODS = st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
-PARAM_NAMES = ["hours", "status", "tag", "session_id", "limit", "cursor", "last_event_id",
-               "ticket_id", "next", "error", "name", "type", "page"]
+PARAM_NAMES = [
+    "hours",
+    "status",
+    "tag",
+    "session_id",
+    "limit",
+    "cursor",
+    "last_event_id",
+    "ticket_id",
+    "next",
+    "error",
+    "name",
+    "type",
+    "page",
+]
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300).map(
     str.strip
 )
-HEADER_NAMES = ["content-type", "webhook-id", "webhook-timestamp", "webhook-signature",
-                "x-request-id", "last-event-id", "origin", "sec-fetch-site", "cookie",
-                "accept", "content-length-ish", "x-forwarded-for"]
+HEADER_NAMES = [
+    "content-type",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-request-id",
+    "last-event-id",
+    "origin",
+    "sec-fetch-site",
+    "cookie",
+    "accept",
+    "content-length-ish",
+    "x-forwarded-for",
+]
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
     max_leaves=30,
 )
-VALID = {"type": "onboarding.started", "timestamp": "2026-11-28T11:00:00Z",
-         "data": {"session_id": "s1", "domain": "example.com"}}
+VALID = {
+    "type": "onboarding.started",
+    "timestamp": "2026-11-28T11:00:00Z",
+    "data": {"session_id": "s1", "domain": "example.com"},
+}
 
 
 @st.composite
@@ -74,8 +125,7 @@ def event_documents(draw: st.DrawFn) -> Any:
     if draw(st.booleans()):
         return draw(JSON)
     document: dict[str, Any] = orjson.loads(orjson.dumps(VALID))
-    where = draw(st.sampled_from(["type", "timestamp", "data", "session_id", "domain",
-                                  "extra"]))
+    where = draw(st.sampled_from(["type", "timestamp", "data", "session_id", "domain", "extra"]))
     value = draw(JSON)
     if where in ("session_id", "domain", "extra"):
         document["data"][where] = value
@@ -90,28 +140,47 @@ def requests(draw: st.DrawFn, routes: list[tuple[str, str]]) -> dict[str, Any]:
     if draw(st.integers(0, 9)) == 0:
         method = draw(METHODS)
     path = template.replace("{}", quote(draw(st.text(max_size=80)), safe=""))
-    query = draw(st.dictionaries(st.sampled_from(PARAM_NAMES) | st.text(max_size=10),
-                                 st.text(max_size=60), max_size=4))
+    query = draw(
+        st.dictionaries(
+            st.sampled_from(PARAM_NAMES) | st.text(max_size=10), st.text(max_size=60), max_size=4
+        )
+    )
     headers = draw(st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_TEXT, max_size=4))
     if draw(st.booleans()):
-        headers["authorization"] = draw(st.sampled_from(
-            [f"Bearer {TOKEN}", "Bearer wrong-token-0123456789", "Basic x", ""]))
-    body = draw(st.one_of(
-        st.binary(max_size=2000),
-        event_documents().map(orjson.dumps),
-        st.dictionaries(st.sampled_from(["session_id", "domain", "admin_local_part",
-                                         "display_name", "password", "token", "next"]),
-                        JSON, max_size=5).map(orjson.dumps),
-    ))
-    return {"method": method, "path": path, "params": query, "headers": headers,
-            "content": body}
+        headers["authorization"] = draw(
+            st.sampled_from([f"Bearer {TOKEN}", "Bearer wrong-token-0123456789", "Basic x", ""])
+        )
+    body = draw(
+        st.one_of(
+            st.binary(max_size=2000),
+            event_documents().map(orjson.dumps),
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "session_id",
+                        "domain",
+                        "admin_local_part",
+                        "display_name",
+                        "password",
+                        "token",
+                        "next",
+                    ]
+                ),
+                JSON,
+                max_size=5,
+            ).map(orjson.dumps),
+        )
+    )
+    return {"method": method, "path": path, "params": query, "headers": headers, "content": body}
 
 
 def counts(db: Path, tables: tuple[str, ...]) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return {t: int(conn.execute(f"select count(*) from {t}").fetchone()[0])  # noqa: S608
-                for t in tables}
+        return {
+            t: int(conn.execute(f"select count(*) from {t}").fetchone()[0])  # noqa: S608
+            for t in tables
+        }
     finally:
         conn.close()
 
@@ -126,9 +195,11 @@ def ops(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
 def portal(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
     # A real Ops to deliver to: its outbox then never backs off with random jitter while
     # hypothesis generates (hypothesis refuses global random use during generation).
-    with ops_server(tmp_path / "ops.db") as ops_url, \
-            portal_server(tmp_path / "portal.db", ops_url) as url, \
-            httpx.Client(base_url=url, timeout=10) as client:
+    with (
+        ops_server(tmp_path / "ops.db") as ops_url,
+        portal_server(tmp_path / "portal.db", ops_url) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
         yield client, tmp_path / "portal.db"
 
 
@@ -161,17 +232,24 @@ def test_ops_signed_arbitrary_bodies(ops: tuple[httpx.Client, Path]) -> None:
     ids = iter(range(10**9))
 
     @FUZZ
-    @given(event_documents(), st.sampled_from(["application/json",
-                                               "application/json; charset=utf-8"]))
+    @given(
+        event_documents(), st.sampled_from(["application/json", "application/json; charset=utf-8"])
+    )
     def prop(document: Any, content_type: str) -> None:
         body = orjson.dumps(document)
         webhook_id = f"fuzz-{next(ids)}"
         stamp = int(time.time())
         before = counts(db, OPS_TABLES)
-        response = client.post("/api/v1/webhooks/onboard", content=body, headers={
-            "content-type": content_type, "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp), "webhook-signature": sign(KEY, webhook_id, stamp,
-                                                                       body)})
+        response = client.post(
+            "/api/v1/webhooks/onboard",
+            content=body,
+            headers={
+                "content-type": content_type,
+                "webhook-id": webhook_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": sign(KEY, webhook_id, stamp, body),
+            },
+        )
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
         assert response.status_code in (202, 400, 422), response.text
         after = counts(db, OPS_TABLES)
@@ -193,8 +271,9 @@ CARBONIO = "/sandbox/carbonio/service/admin/soap"
 def outbox_keys(db: Path) -> set[tuple[str, str]]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return {(str(a), str(b)) for a, b in conn.execute(
-            "select event_type, session_id from outbox")}
+        return {
+            (str(a), str(b)) for a, b in conn.execute("select event_type, session_id from outbox")
+        }
     finally:
         conn.close()
 
@@ -230,8 +309,11 @@ def wizard_bodies(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     step = draw(st.sampled_from(["validate-domain", "dns/cloudflare/apply", "account/create"]))
     body: dict[str, Any] = {
         "session_id": draw(st.from_regex(r"\Af[A-Za-z0-9_-]{1,20}\Z") | JSON),
-        "domain": draw(st.text(max_size=80) | JSON | st.sampled_from(
-            ["example.pt", "fail-x.pt", "nocf-x.pt", "co.uk", "xn--x.pt", "a..b"])),
+        "domain": draw(
+            st.text(max_size=80)
+            | JSON
+            | st.sampled_from(["example.pt", "fail-x.pt", "nocf-x.pt", "co.uk", "xn--x.pt", "a..b"])
+        ),
     }
     if step == "account/create":
         for name in ("admin_local_part", "display_name", "password"):
@@ -250,8 +332,11 @@ def test_portal_wizard_bodies(portal: tuple[httpx.Client, Path]) -> None:
     @given(wizard_bodies())
     def prop(case: tuple[str, dict[str, Any]]) -> None:
         step, body = case
-        response = client.post(f"/api/v1/onboarding/{step}", content=orjson.dumps(body),
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            f"/api/v1/onboarding/{step}",
+            content=orjson.dumps(body),
+            headers={"content-type": "application/json"},
+        )
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
         assert response.status_code in (200, 400, 409, 422, 502), response.text
         if response.status_code == 502:

@@ -82,20 +82,26 @@ async def test_ops_that_cannot_write_answers_503_until_mended_and_loses_nothing(
         unit of work: BEGIN IMMEDIATE itself fails once the connection is read-only)."""
         writer = db._writer
         await db._on_writer_thread(writer.execute, f"PRAGMA query_only = {int(on)}")
-    portal = portal_process(tmp_path / "portal.db", free_port(), ops.port,
-                            tmp_path / "portal.log")
+
+    portal = portal_process(tmp_path / "portal.db", free_port(), ops.port, tmp_path / "portal.log")
     with ops_answers() as answers:
         try:
             await query_only(True)  # as if the database had become read-only
             portal.start()
             # The Portal keeps retrying (Ops asks for Retry-After: 5 s): two attempts.
-            await until(lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 2,
-                        within=30, what="two attempts at the first event")
+            await until(
+                lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 2,
+                within=30,
+                what="two attempts at the first event",
+            )
             stored_during_outage = len(stored_event_ids(tmp_path / "ops.db"))
             mended = time.monotonic()
             await query_only(False)
-            await until(lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
-                        within=30, what="the outbox drained")
+            await until(
+                lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
+                within=30,
+                what="the outbox drained",
+            )
         finally:
             portal.stop()
             await ops.stop()
@@ -103,11 +109,16 @@ async def test_ops_that_cannot_write_answers_503_until_mended_and_loses_nothing(
     after = [status for at, status in answers.seen if at >= mended]
     stored = stored_event_ids(tmp_path / "ops.db")
     first = outbox_rows(tmp_path / "portal.db")[0]
-    print("read-only figures:", {
-        "events_sent": len(sent.webhook_ids), "stored": len(stored),
-        "answers_during_outage": during, "answers_after": len(after),
-        "first_event_attempts": first["attempts"],
-    })
+    print(
+        "read-only figures:",
+        {
+            "events_sent": len(sent.webhook_ids),
+            "stored": len(stored),
+            "answers_during_outage": during,
+            "answers_after": len(after),
+            "first_event_attempts": first["attempts"],
+        },
+    )
     assert len(during) >= 2 and set(during) == {503}  # 503, never 2xx
     assert stored_during_outage == 0
     assert sorted(stored) == sorted(sent.webhook_ids)
@@ -116,8 +127,9 @@ async def test_ops_that_cannot_write_answers_503_until_mended_and_loses_nothing(
     assert retried and "HTTP 503" in retried[0]["msg"]
 
 
-@pytest.mark.parametrize("skew", [pytest.param(600.0, id="ops-ahead-10min"),
-                                  pytest.param(-600.0, id="ops-behind-10min")])
+@pytest.mark.parametrize(
+    "skew", [pytest.param(600.0, id="ops-ahead-10min"), pytest.param(-600.0, id="ops-behind-10min")]
+)
 async def test_clock_skew_is_401_with_the_reason_and_heals_by_itself(
     tmp_path: Path, skew: float
 ) -> None:
@@ -126,18 +138,23 @@ async def test_clock_skew_is_401_with_the_reason_and_heals_by_itself(
     clock = SkewedClock(offset=skew)
     ops = OpsServer(db_path=tmp_path / "ops.db", config=FAST, clock=clock)
     await ops.start()
-    portal = portal_process(tmp_path / "portal.db", free_port(), ops.port,
-                            tmp_path / "portal.log")
+    portal = portal_process(tmp_path / "portal.db", free_port(), ops.port, tmp_path / "portal.log")
     with ops_answers() as answers:
         try:
             portal.start()
-            await until(lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 3,
-                        within=30, what="three refused attempts")
+            await until(
+                lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 3,
+                within=30,
+                what="three refused attempts",
+            )
             first = outbox_rows(tmp_path / "portal.db")[0]
             stored_while_skewed = len(stored_event_ids(tmp_path / "ops.db"))
             clock.offset = 0.0  # clocks agree again
-            await until(lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
-                        within=30, what="the outbox drained")
+            await until(
+                lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
+                within=30,
+                what="the outbox drained",
+            )
         finally:
             portal.stop()
             await ops.stop()
@@ -152,9 +169,15 @@ async def test_clock_skew_is_401_with_the_reason_and_heals_by_itself(
     assert sorted(stored) == sorted(sent.webhook_ids)
     assert outbox_states(tmp_path / "portal.db") == {"delivered": len(sent.webhook_ids)}
     statuses = [status for _, status in answers.seen]
-    print("clock skew figures:", {
-        "skew_s": skew, "events_sent": len(sent.webhook_ids), "stored": len(stored),
-        "401_before_heal": statuses.count(401), "2xx": sum(200 <= s < 300 for s in statuses),
-        "5xx": sum(s >= 500 for s in statuses),
-    })
+    print(
+        "clock skew figures:",
+        {
+            "skew_s": skew,
+            "events_sent": len(sent.webhook_ids),
+            "stored": len(stored),
+            "401_before_heal": statuses.count(401),
+            "2xx": sum(200 <= s < 300 for s in statuses),
+            "5xx": sum(s >= 500 for s in statuses),
+        },
+    )
     assert not any(s >= 500 for s in statuses)

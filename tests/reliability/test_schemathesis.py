@@ -23,12 +23,14 @@ from tests.reliability.servers import ops_server, portal_server
 
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "50")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261129")
-CHECKS = ",".join((
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-))
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
 CLI = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
 
 
@@ -44,8 +46,11 @@ def _portal(tmp_path: Path) -> AbstractContextManager[str]:
     ("server", "extra"),
     [
         # The stream is endless (tested in tests/desk and the fuzz test, status only).
-        pytest.param(_ops, ["-H", f"Authorization: Bearer {TOKEN}",
-                            "--exclude-path", "/api/v1/stream"], id="ops"),
+        pytest.param(
+            _ops,
+            ["-H", f"Authorization: Bearer {TOKEN}", "--exclude-path", "/api/v1/stream"],
+            id="ops",
+        ),
         pytest.param(_portal, [], id="portal"),
     ],
 )
@@ -54,10 +59,29 @@ def test_schemathesis_finds_nothing(
 ) -> None:
     with server(tmp_path) as url:
         result = subprocess.run(
-            [CLI, "run", f"{url}/openapi.json", "--checks", CHECKS, "-n", EXAMPLES,
-             "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "1",
-             "--request-timeout", "10", *extra],
-            capture_output=True, text=True, timeout=240, cwd=tmp_path, check=False,
+            [
+                CLI,
+                "run",
+                f"{url}/openapi.json",
+                "--checks",
+                CHECKS,
+                "-n",
+                EXAMPLES,
+                "--seed",
+                SEED,
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "10",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=tmp_path,
+            check=False,
         )
         assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     cases = re.search(r"(\d+) generated, (\d+) passed", result.stdout)

@@ -59,20 +59,33 @@ def guarded() -> list[tuple[str, str]]:
 
 @pytest.fixture
 async def ops(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(db_path=tmp_path / "ops.db", api_token=TOKEN,
-                        webhook_secrets=(bytes(range(32)),))
+    settings = Settings(
+        db_path=tmp_path / "ops.db", api_token=TOKEN, webhook_secrets=(bytes(range(32)),)
+    )
     app = create_app(settings)
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app), base_url="http://ops.test"
-    ) as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://ops.test"
+        ) as client,
+    ):
         yield client
 
 
 def test_the_route_table_is_covered() -> None:
     paths = {path for _, path in guarded()}
-    assert {"/", "/tickets", "/tickets/1", "/sessions/s1", "/api/v1/stream", "/metrics",
-            "/api/v1/desk/tickets", "/api/v1/desk/tickets/1", "/api/v1/onboard/funnel",
-            "/api/v1/onboard/sessions/s1/timeline"} == paths
+    assert {
+        "/",
+        "/tickets",
+        "/tickets/1",
+        "/sessions/s1",
+        "/api/v1/stream",
+        "/metrics",
+        "/api/v1/desk/tickets",
+        "/api/v1/desk/tickets/1",
+        "/api/v1/onboard/funnel",
+        "/api/v1/onboard/sessions/s1/timeline",
+    } == paths
 
 
 @pytest.mark.parametrize("stranger", list(STRANGERS))
@@ -106,11 +119,21 @@ OTHER_SECRET = "whsec_" + base64.b64encode(b"another-shared-secret-32-bytes!!").
 async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
     ops_port, portal_port = free_port(), free_port()
     ops = ops_process(tmp_path / "ops.db", ops_port, tmp_path / "ops.log")
-    portal = portal_process(tmp_path / "portal.db", portal_port, ops_port,
-                            tmp_path / "portal.log", CARBONIO_ADMIN_PASSWORD=CARBONIO_PASSWORD)
+    portal = portal_process(
+        tmp_path / "portal.db",
+        portal_port,
+        ops_port,
+        tmp_path / "portal.log",
+        CARBONIO_ADMIN_PASSWORD=CARBONIO_PASSWORD,
+    )
     wrong_port = free_port()
-    wrong = portal_process(tmp_path / "wrong.db", wrong_port, ops_port,
-                           tmp_path / "wrong.log", OPS_WEBHOOK_SECRET=OTHER_SECRET)
+    wrong = portal_process(
+        tmp_path / "wrong.db",
+        wrong_port,
+        ops_port,
+        tmp_path / "wrong.log",
+        OPS_WEBHOOK_SECRET=OTHER_SECRET,
+    )
     answers: list[str] = []
     try:
         ops.start()
@@ -121,8 +144,14 @@ async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
         await wait_ready(base)
         await wait_ready(f"http://127.0.0.1:{wrong_port}")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{wrong_port}") as client:
-            answers.append((await client.post("/api/v1/onboarding/validate-domain", json={
-                "session_id": "wrong-1", "domain": "outra.pt"})).text)
+            answers.append(
+                (
+                    await client.post(
+                        "/api/v1/onboarding/validate-domain",
+                        json={"session_id": "wrong-1", "domain": "outra.pt"},
+                    )
+                ).text
+            )
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             for session, domain, password in (
                 ("ok-1", "loja.pt", CUSTOMER_PASSWORD),
@@ -132,11 +161,18 @@ async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
             ):
                 body = {"session_id": session, "domain": domain}
                 for step in ("validate-domain", "dns/cloudflare/apply"):
-                    answers.append((await client.post(f"/api/v1/onboarding/{step}",
-                                                      json=body)).text)
-                response = await client.post("/api/v1/onboarding/account/create", json={
-                    **body, "admin_local_part": "admin", "display_name": "Ana",
-                    "password": password})
+                    answers.append(
+                        (await client.post(f"/api/v1/onboarding/{step}", json=body)).text
+                    )
+                response = await client.post(
+                    "/api/v1/onboarding/account/create",
+                    json={
+                        **body,
+                        "admin_local_part": "admin",
+                        "display_name": "Ana",
+                        "password": password,
+                    },
+                )
                 answers.append(response.text)
             answers.append((await client.get("/healthz")).text)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}") as client:
@@ -144,25 +180,40 @@ async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
                 answers.append((await client.get("/api/v1/desk/tickets", headers=headers)).text)
             answers.append((await client.post("/login", data={"token": "x" * 20})).text)
         # The portal with the wrong secret is refused (401) and logs it; the good one drains.
-        await until(lambda: bool(outbox_rows(tmp_path / "wrong.db"))
-                    and outbox_rows(tmp_path / "wrong.db")[0]["attempts"] >= 2,
-                    within=30, what="refused deliveries")
-        await until(lambda: all(r["state"] == "delivered"
-                                for r in outbox_rows(tmp_path / "portal.db")),
-                    within=30, what="the good portal drained")
+        await until(
+            lambda: (
+                bool(outbox_rows(tmp_path / "wrong.db"))
+                and outbox_rows(tmp_path / "wrong.db")[0]["attempts"] >= 2
+            ),
+            within=30,
+            what="refused deliveries",
+        )
+        await until(
+            lambda: all(r["state"] == "delivered" for r in outbox_rows(tmp_path / "portal.db")),
+            within=30,
+            what="the good portal drained",
+        )
         rows = outbox_rows(tmp_path / "wrong.db")
     finally:
         for process in (portal, wrong, ops):
             process.stop()
-    texts = {name: path.read_text(errors="replace") for name, path in (
-        ("ops", tmp_path / "ops.log"), ("portal", tmp_path / "portal.log"),
-        ("wrong", tmp_path / "wrong.log"))}
+    texts = {
+        name: path.read_text(errors="replace")
+        for name, path in (
+            ("ops", tmp_path / "ops.log"),
+            ("portal", tmp_path / "portal.log"),
+            ("wrong", tmp_path / "wrong.log"),
+        )
+    }
     texts["answers"] = "\n".join(answers)
     texts["outbox"] = "\n".join(str(r) for r in rows + outbox_rows(tmp_path / "portal.db"))
     secrets = {
-        "webhook secret": SECRET, "its key": SECRET.removeprefix("whsec_"),
-        "other secret": OTHER_SECRET, "its key too": OTHER_SECRET.removeprefix("whsec_"),
-        "operator token": TOKEN, "Carbonio password": CARBONIO_PASSWORD,
+        "webhook secret": SECRET,
+        "its key": SECRET.removeprefix("whsec_"),
+        "other secret": OTHER_SECRET,
+        "its key too": OTHER_SECRET.removeprefix("whsec_"),
+        "operator token": TOKEN,
+        "Carbonio password": CARBONIO_PASSWORD,
         "customer password": CUSTOMER_PASSWORD,
     }
     for where, text in texts.items():

@@ -46,19 +46,21 @@ def rss_kib(pid: int) -> int:
 
 async def gauges(client: httpx.AsyncClient) -> dict[str, float]:
     text = (await client.get("/metrics", headers=AUTH)).text
-    return {family.name: family.samples[0].value
-            for family in text_string_to_metric_families(text)
-            if family.name in ("ops_sse_subscribers", "ops_asyncio_tasks")}
+    return {
+        family.name: family.samples[0].value
+        for family in text_string_to_metric_families(text)
+        if family.name in ("ops_sse_subscribers", "ops_asyncio_tasks")
+    }
 
 
-async def settle(client: httpx.AsyncClient, tasks: float | None = None,
-                 within: float = 15) -> dict[str, float]:
+async def settle(
+    client: httpx.AsyncClient, tasks: float | None = None, within: float = 15
+) -> dict[str, float]:
     """Wait until no subscriber is left (and the tasks are down to ``tasks``)."""
     deadline = time.monotonic() + within
     while True:
         now = await gauges(client)
-        if now["ops_sse_subscribers"] == 0 and (tasks is None or now["ops_asyncio_tasks"]
-                                                <= tasks):
+        if now["ops_sse_subscribers"] == 0 and (tasks is None or now["ops_asyncio_tasks"] <= tasks):
             return now
         if time.monotonic() > deadline:
             return now
@@ -68,19 +70,31 @@ async def settle(client: httpx.AsyncClient, tasks: float | None = None,
 _sent = iter(range(1, 10**9))
 
 
-async def sender(client: httpx.AsyncClient, until: float, statuses: Counter[int],
-                 last: list[int]) -> None:
+async def sender(
+    client: httpx.AsyncClient, until: float, statuses: Counter[int], last: list[int]
+) -> None:
     while time.monotonic() < until:
         n = next(_sent)
         webhook_id = f"soak-{os.getpid()}-{n}"
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        body = orjson.dumps({"type": "onboarding.started", "timestamp": now,
-                             "data": {"session_id": f"soak-{n % 500}", "domain": "soak.pt"}})
+        body = orjson.dumps(
+            {
+                "type": "onboarding.started",
+                "timestamp": now,
+                "data": {"session_id": f"soak-{n % 500}", "domain": "soak.pt"},
+            }
+        )
         stamp = int(time.time())
-        response = await client.post("/api/v1/webhooks/onboard", content=body, headers={
-            "content-type": "application/json", "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp), "webhook-signature": sign(KEY, webhook_id, stamp,
-                                                                       body)})
+        response = await client.post(
+            "/api/v1/webhooks/onboard",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "webhook-id": webhook_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": sign(KEY, webhook_id, stamp, body),
+            },
+        )
         statuses[response.status_code] += 1
         if response.status_code == 202:
             last[0] = int(response.json()["id"])
@@ -97,8 +111,9 @@ async def read_for(response: httpx.Response, seconds: float, messages: list[int]
         pass
 
 
-async def cycle(url: str, until: float, opens: Counter[int], messages: list[int],
-                last: list[int]) -> None:
+async def cycle(
+    url: str, until: float, opens: Counter[int], messages: list[int], last: list[int]
+) -> None:
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=10) as client:
         while time.monotonic() < until:
             params = {} if random.random() < 0.5 else {"last_event_id": str(last[0])}
@@ -110,8 +125,9 @@ async def cycle(url: str, until: float, opens: Counter[int], messages: list[int]
                 opens[-1] += 1
 
 
-async def load(url: str, seconds: float, statuses: Counter[int], opens: Counter[int],
-               messages: list[int]) -> None:
+async def load(
+    url: str, seconds: float, statuses: Counter[int], opens: Counter[int], messages: list[int]
+) -> None:
     until = time.monotonic() + seconds
     last = [0]
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
@@ -150,17 +166,23 @@ async def test_soak_returns_to_baseline(tmp_path: Path) -> None:
     finally:
         ops.stop()
     answers = ingest_statuses(ops.json_lines())
-    all_statuses = Counter(int(line["status"]) for line in ops.json_lines()
-                           if line.get("msg") == "request")
+    all_statuses = Counter(
+        int(line["status"]) for line in ops.json_lines() if line.get("msg") == "request"
+    )
     figures = {
-        "seconds": round(elapsed, 1), "events_sent": sum(statuses.values()),
-        "events_stored": statuses[202], "stream_opens": sum(opens.values()),
-        "stream_statuses": dict(opens), "messages_received": messages[0],
+        "seconds": round(elapsed, 1),
+        "events_sent": sum(statuses.values()),
+        "events_stored": statuses[202],
+        "stream_opens": sum(opens.values()),
+        "stream_statuses": dict(opens),
+        "messages_received": messages[0],
         "subscribers_after": after["ops_sse_subscribers"],
-        "tasks_idle": idle_tasks, "tasks_after_warmup": warm["ops_asyncio_tasks"],
+        "tasks_idle": idle_tasks,
+        "tasks_after_warmup": warm["ops_asyncio_tasks"],
         "tasks_after": after["ops_asyncio_tasks"],
         "rss_baseline_mib": round(baseline_rss / 1024, 1),
-        "rss_peak_mib": round(peak_rss / 1024, 1), "rss_after_mib": round(after_rss / 1024, 1),
+        "rss_peak_mib": round(peak_rss / 1024, 1),
+        "rss_after_mib": round(after_rss / 1024, 1),
         "5xx": sum(n for s, n in all_statuses.items() if s >= 500),
     }
     print("soak figures:", json.dumps(figures))

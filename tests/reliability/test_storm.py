@@ -72,12 +72,16 @@ async def test_ops_and_portal_sigkilled_mid_storm_lose_and_repeat_nothing(
         await until(lambda: stored_count(ops_db) >= total * 3 // 5, within=60, what="3/5")
         portals[0].kill()
         pending_at_portal_kill = outbox_states(portal_dbs[0])["pending"]
-        portals[0] = portal_process(portal_dbs[0], free_port(), ops_port,
-                                    tmp_path / "portal0-2.log")
+        portals[0] = portal_process(
+            portal_dbs[0], free_port(), ops_port, tmp_path / "portal0-2.log"
+        )
         portals[0].start()
 
-        await until(lambda: all(outbox_states(db)["pending"] == 0 for db in portal_dbs),
-                    within=120, what="every outbox drained")
+        await until(
+            lambda: all(outbox_states(db)["pending"] == 0 for db in portal_dbs),
+            within=120,
+            what="every outbox drained",
+        )
         elapsed = time.monotonic() - began
         document = await funnel(ops_url)
     finally:
@@ -113,5 +117,7 @@ async def test_ops_and_portal_sigkilled_mid_storm_lose_and_repeat_nothing(
     # A delivery committed just before the kill may be answered again as a duplicate (200).
     assert total <= statuses[202] + statuses[200] and statuses[202] <= total
     assert (document["cohort"], document["stages"], document["failed"]) == (
-        expected["cohort"], expected["stages"], expected["failed"],
+        expected["cohort"],
+        expected["stages"],
+        expected["failed"],
     )

@@ -29,8 +29,7 @@ def window_hours(request: Request, default: int) -> int:
 
 async def funnel(request: Request) -> Response:
     state = app_state(request)
-    window = Window(hours=window_hours(request, state.settings.window_hours),
-                    now_ms=state.now_ms())
+    window = Window(hours=window_hours(request, state.settings.window_hours), now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
         async with state.db.read() as conn:
             document = await compute_funnel(conn, state.db.queries, window, state.durations)
