@@ -299,3 +299,24 @@ test("ticket page in pt-PT: Ops's English subject and note are labelled and mark
   assert.equal(body.getAttribute("lang"), "en");
   assert.equal(body.textContent, note.text);
 });
+
+test("timeline: onboarding.failed without a reason says so, with one shows it", async () => {
+  installBrowser("http://desk.test/sessions/s1");
+  const { renderTimeline } = await import("../js/views/timeline.js");
+  const root = page({ "data-timeline": "div" });
+  const node = root.querySelector("[data-timeline]");
+  const failed = (id, data) => ({
+    ...message(id, "s1", "onboarding.failed"),
+    kind: "event",
+    data: { session_id: "s1", domain: "s1.pt", ...data },
+  });
+  renderTimeline(node, [failed(1, { stage: "dns_applied" }), failed(2, { reason: "boom" })], {
+    t: en,
+    lang: "en",
+  });
+  const bodies = root.querySelectorAll("p").map((p) => p.textContent);
+  assert.equal(bodies.length, 2);
+  assert.match(bodies[0], /no reason given/);
+  assert.doesNotMatch(bodies[1], /no reason given/);
+  assert.match(bodies[1], /reason=boom/);
+});

@@ -4,6 +4,22 @@ import { el, fill } from "../dom.js";
 import { formatDateTime, summariseData } from "../format.js";
 
 /**
+ * An event's line: its data summarised, and for a failure without a reason, that none was
+ * given (Ops stores such events: every field beyond session_id and domain is optional).
+ * @param {any} entry
+ * @param {Function} t
+ * @returns {string}
+ */
+function eventText(entry, t) {
+  const text = summariseData(entry.data);
+  const reason = entry.data && typeof entry.data === "object" ? entry.data.reason : undefined;
+  if (entry.event_type !== "onboarding.failed" || (typeof reason === "string" && reason.trim())) {
+    return text;
+  }
+  return text ? `${t("timeline.noReason")} · ${text}` : t("timeline.noReason");
+}
+
+/**
  * @param {HTMLElement} node
  * @param {any[]} entries
  * @param {{t: Function, lang: string}} ctx
@@ -28,7 +44,7 @@ export function renderTimeline(node, entries, { t, lang }) {
         el("p", {
           class: "entry-body",
           lang: entry.kind === "note" ? "en" : null, // notes are written by Ops, in English
-          text: entry.kind === "note" ? entry.text : summariseData(entry.data),
+          text: entry.kind === "note" ? entry.text : eventText(entry, t),
         }),
       ],
     ),
