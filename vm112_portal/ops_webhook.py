@@ -35,6 +35,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from contract.events import EVENT_TYPES as EVENT_TYPES
 from jsonlogs import log_event
 from jsonlogs.access import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
@@ -42,15 +43,6 @@ from vm112_portal.metrics import PortalMetrics
 
 log = logging.getLogger("vm112_portal.ops_webhook")
 
-EVENT_TYPES = (
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-    "onboarding.failed",
-)
 MAX_BODY = 64 * 1024
 INGEST_PATH = "/api/v1/webhooks/onboard"
 RETRY_AFTER_CAP = 3600.0

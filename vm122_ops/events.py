@@ -1,6 +1,8 @@
-"""The event contract: types, stages, and validation of a webhook body into an Event.
+"""Validation of a webhook body into an Event.
 
-See docs/webhook-funnel-events.md; tests/ops/test_docs.py keeps the two in step.
+The types and stages themselves are the shared contract (contract/events.py), re-exported
+here for Ops' own modules. See docs/webhook-funnel-events.md; tests/ops/test_docs.py keeps
+the two in step.
 """
 
 from __future__ import annotations
@@ -12,30 +14,13 @@ from typing import Any
 
 import orjson
 
+from contract.events import COMPLETED_STAGE as COMPLETED_STAGE
+from contract.events import EVENT_TYPES as EVENT_TYPES
+from contract.events import FAILED as FAILED
+from contract.events import STAGE_OF_TYPE as STAGE_OF_TYPE
+from contract.events import STAGE_TYPES as STAGE_TYPES
+from contract.events import STAGES as STAGES
 from vm122_ops.errors import BadRequest, Unprocessable
-
-# Wizard stages in funnel order; an event type reaching a stage maps to its index.
-STAGES = (
-    "started",
-    "domain_validated",
-    "dns_applied",
-    "account_created",
-    "infra_synced",
-    "completed",
-)
-STAGE_OF_TYPE = {
-    "onboarding.started": 0,
-    "domain.validated": 1,
-    "dns.applied": 2,
-    "account.created": 3,
-    "infra.synced": 4,
-    "onboarding.completed": 5,
-}
-# The event types of a complete onboarding, in stage order.
-STAGE_TYPES = tuple(STAGE_OF_TYPE)
-FAILED = "onboarding.failed"
-EVENT_TYPES = (*STAGE_TYPES, FAILED)
-COMPLETED_STAGE = STAGES.index("completed")
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")

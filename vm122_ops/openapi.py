@@ -13,6 +13,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contract.events import EVENT_TYPES
+
 SESSION_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
 
@@ -86,15 +88,7 @@ DOCUMENT: dict[str, Any] = {
                 "properties": {
                     "type": {
                         "type": "string",
-                        "enum": [
-                            "onboarding.started",
-                            "domain.validated",
-                            "dns.applied",
-                            "account.created",
-                            "infra.synced",
-                            "onboarding.completed",
-                            "onboarding.failed",
-                        ],
+                        "enum": list(EVENT_TYPES),
                     },
                     "timestamp": {"type": "string", "format": "date-time"},
                     "data": {

@@ -21,25 +21,18 @@ from typing import Any
 import httpx
 import orjson
 
+from contract.events import STAGE_OF_TYPE, STAGE_TYPES, STAGES
 from tests.loopback import free_port
 from tests.ops.test_durability import SECRET, TOKEN, _wait_ready
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import emit_event, started_webhook_id
-from vm122_ops.events import STAGE_OF_TYPE, STAGE_TYPES
 
 __all__ = ["SECRET", "TOKEN", "free_port"]
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HAPPY = STAGE_TYPES
 STAGE = STAGE_OF_TYPE
-STAGE_NAMES = (
-    "started",
-    "domain_validated",
-    "dns_applied",
-    "account_created",
-    "infra_synced",
-    "completed",
-)
+STAGE_NAMES = STAGES
 # Session shapes, in turn: complete, failed at the account, stuck after DNS, no DNS zone.
 SHAPES: tuple[tuple[str, ...], ...] = (
     HAPPY,
