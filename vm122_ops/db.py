@@ -34,6 +34,12 @@ log = logging.getLogger("vm122_ops.db")
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "ops"
 MAX_BATCH = 128
 READERS = 2
+# The writer checkpoints the WAL itself only past this many pages (~80 MB at 4 KiB).
+# Litestream (deploy/litestream.yml) replicates the WAL and checkpoints it at 1,000 and
+# 10,000 pages; a checkpoint by anyone else between its syncs makes it take a fresh full
+# snapshot (litestream.io/tips, "Disable autocheckpoints for high write load servers").
+# Above its 10,000 this never fires while Litestream runs, yet bounds the WAL without it.
+WAL_AUTOCHECKPOINT_PAGES = 20_000
 
 T = TypeVar("T")
 Unit = Callable[[sqlite3.Connection], Any]
@@ -98,7 +104,10 @@ class Database:
         # FULL: the WAL is fsynced at every commit, so a 2xx survives power loss.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # 5 s, as Litestream asks (litestream.io/tips, "Busy timeout"): its checkpoints
+        # take the write lock for a moment.
         conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         return conn
 
     async def _on_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:

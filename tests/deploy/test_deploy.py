@@ -53,10 +53,15 @@ def check_deploy(deploy: Path = DEPLOY) -> subprocess.CompletedProcess[str]:
 def test_check_deploy_passes_on_the_deploy_files() -> None:
     result = check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok: vm122-ops.service vm112-portal.service" in result.stdout
+    assert "ok: vm122-ops.service vm112-portal.service vm122-litestream.service" in result.stdout
     assert "Overall exposure level for vm122-ops.service" in result.stdout
     assert "Overall exposure level for vm112-portal.service" in result.stdout
+    assert "Overall exposure level for vm122-litestream.service" in result.stdout
     assert "ok: nginx-vm122-ops.conf" in result.stdout
+    assert "ok: litestream.yml keys, durations, database and replica paths" in result.stdout
+    assert "ok: litestream.yml (v0.3.13: 150 of 150 rows restored from the replica)" in (
+        result.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,6 +103,49 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
             "ssl_session_tickets off;\n    ssl_stapling on;",
             "nginx -t warned",
             id="nginx-warning",
+        ),
+        # Litestream v0.3.13 itself ignores unknown keys: the script must not.
+        pytest.param(
+            "litestream.yml",
+            "sync-interval: 1s",
+            "sync-intervl: 1s",
+            "litestream.yml: /var/lib/vm122-ops/ops.db: replica 1: unknown key 'sync-intervl'",
+            id="litestream-unknown-key",
+        ),
+        pytest.param(
+            "litestream.yml",
+            "snapshot-interval: 1h",
+            "snapshot-interval: 1d",
+            "snapshot-interval: '1d' is not a duration like 1s, 1h",
+            id="litestream-days-are-not-a-duration",
+        ),
+        pytest.param(
+            "litestream.yml",
+            "path: /srv/vm122-ops-replica/ops",
+            "path: /var/backups/ops",
+            "/var/backups/ops is outside vm122-litestream.service's ReadWritePaths=",
+            id="litestream-replica-not-writable",
+        ),
+        pytest.param(
+            "litestream.yml",
+            "type: file",
+            "type: fil",
+            "replica 1: unknown type 'fil'",
+            id="litestream-unknown-type",
+        ),
+        pytest.param(
+            "litestream.yml",
+            "  - path: /var/lib/vm122-ops/ops.db",
+            "  - path: /var/lib/vm122-ops/other.db",
+            "litestream.yml: dbs must be exactly OPS_DB of ops.env.example",
+            id="litestream-not-ops-db",
+        ),
+        pytest.param(
+            "vm122-litestream.service",
+            "IPAddressDeny=any",
+            "IPAddressDeny=anywhere",
+            "systemd-analyze verify reported problems",
+            id="litestream-unit-bad-value",
         ),
     ],
 )
