@@ -62,6 +62,7 @@ def routes() -> list[Route]:
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Route("/api/v1/webhooks/onboard", webhooks.ingest_onboard, methods=["POST"]),
         Route("/api/v1/onboard/funnel", onboard.funnel, methods=["GET"]),
+        Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"]),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",
             onboard.session_timeline,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -135,6 +135,14 @@ class Database:
                 yield conn
             finally:
                 await conn.execute("COMMIT")
+
+    async def read_fn(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on a reader's thread inside one snapshot, where
+        ``conn`` is that reader's sqlite3 connection: a read is one whole function."""
+        async with self.read() as conn:
+            # aiosqlite runs a function on the connection's own thread with _execute.
+            run: Callable[..., Awaitable[T]] = conn._execute
+            return await run(fn, conn._conn, *args)
 
     async def write(self, unit: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``unit`` on the writer thread in a transaction; returns once it is durable."""

@@ -2,8 +2,9 @@
 
 Each session contributes to one funnel_rollup cell (hour of its first event, furthest
 stage, status) and to one funnel_durations cell per step it completed (hour, step,
-duration bucket). Ingest moves those contributions when a session's state changes. The
-funnel sums the cells of the window's whole hours and adds the sessions of the partial
+duration bucket), and a failed session to one funnel_failed_steps cell (hour, the step
+that failed: sessions.py). Ingest moves those contributions when a session's state
+changes. The funnel sums the cells of the window's whole hours and adds the sessions of the partial
 first hour exactly, so the cohort boundary is exact to the millisecond.
 
 Durations are kept in a log histogram (vm122_ops/durations.py): exact milliseconds below
@@ -47,6 +48,13 @@ def rollup_key(state: SessionState) -> RollupKey:
     return (state.first_event_at // HOUR_MS, stage, state.status)
 
 
+def failed_step_key(state: SessionState) -> tuple[int, int] | None:
+    """A failed session's funnel cell by the step that failed: (hour, step)."""
+    if state.status != "failed" or state.failed_step is None:
+        return None
+    return (state.first_event_at // HOUR_MS, state.failed_step)
+
+
 def duration_keys(state: SessionState) -> list[DurationKey]:
     hour = state.first_event_at // HOUR_MS
     return [
@@ -68,6 +76,14 @@ def move_contributions(
         if old_rollup is not None:
             _bump_rollup(conn, queries, old_rollup, -1)
         _bump_rollup(conn, queries, new_rollup, 1)
+    old_failed = None if old is None else failed_step_key(old)
+    new_failed = failed_step_key(new)
+    if old_failed != new_failed:
+        for key, change in ((old_failed, -1), (new_failed, 1)):
+            if key is not None:
+                conn.execute(
+                    queries["bump_failed_step"], {"hour": key[0], "step": key[1], "delta": change}
+                )
     delta = Counter(duration_keys(new))
     delta.subtract(Counter(duration_keys(old) if old is not None else []))
     changes = []
@@ -203,6 +219,15 @@ async def compute_funnel(
             cells[(key, value)] += sessions
         else:
             steps[key][value] += sessions
+    failed_steps: Counter[int] = Counter()
+    for step, sessions in await conn.execute_fetchall(
+        queries["failed_steps_since"], {"hour": hour}
+    ):
+        failed_steps[step] += sessions
+    for step, sessions in await conn.execute_fetchall(
+        queries["partial_hour_failed_steps"], partial
+    ):
+        failed_steps[step] += sessions
     active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
     active = [
         _active_session(row)
@@ -211,7 +236,7 @@ async def compute_funnel(
     # The newest event this snapshot includes: a live client re-applies the newer ones.
     newest = list(await conn.execute_fetchall(queries["max_event_row"], {}))
     last_event_id = int(newest[0][0]) if newest else 0
-    return build_funnel(window, cells, steps, active, last_event_id)
+    return build_funnel(window, cells, steps, active, last_event_id, failed_steps)
 
 
 def build_funnel(
@@ -220,9 +245,12 @@ def build_funnel(
     steps: dict[int, Counter[int]],
     active: list[dict[str, Any]],
     last_event_id: int = 0,
+    failed_steps: Counter[int] | None = None,
 ) -> dict[str, Any]:
     reached = [0] * len(STAGES)
     failed_by_stage = dict.fromkeys(("none", *STAGES), 0)
+    by_step = failed_steps or Counter()
+    failed_by_step = {name: by_step[index] for index, name in enumerate(STAGES)}
     cohort = 0
     for (stage, status), count in cells.items():
         cohort += count
@@ -256,7 +284,8 @@ def build_funnel(
         "cohort": cohort,
         "stages": dict(zip(STAGES, reached, strict=True)),
         "failed": sum(failed_by_stage.values()),
-        "failed_by_stage": failed_by_stage,
+        "failed_by_step": failed_by_step,
+        "failed_by_furthest_stage": failed_by_stage,
         "conversion": conversion,
         "time_to_convert": time_to_convert,
         "active_sessions": active,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlfiles import Queries
-from vm122_ops import funnel, tickets
-from vm122_ops.events import Event, format_ms
+from vm122_ops import activity, failures, funnel, states, tickets
+from vm122_ops.events import FAILED, Event, format_ms
 from vm122_ops.sessions import SessionState, fold
 
 
@@ -63,8 +63,14 @@ def store_event(
     row = conn.execute(queries["get_session"], {"session_id": event.session_id}).fetchone()
     old = None if row is None else SessionState.from_row(row)
     new = fold(old, event, row_id)
+    step = None
+    if event.event_type == FAILED:
+        step = failures.failed_step(event, new)
+        failures.record(conn, queries, event, step)
     conn.execute(queries["upsert_session"], new.to_params())
     durations = funnel.move_contributions(conn, queries, old, new)
+    states.move_contributions(conn, queries, old, new)
+    activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
     ticket_id = tickets.on_event(conn, queries, new, event, row_id, received_at)
     return IngestResult(
         id=row_id,

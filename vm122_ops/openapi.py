@@ -168,6 +168,23 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/onboard/failures": {
+            "get": {
+                "summary": "failures of the last N hours by the step that failed and code",
+                "parameters": [
+                    _query(
+                        "hours",
+                        {"type": "integer", "minimum": 1, "maximum": 720},
+                        "window in hours (default OPS_WINDOW_HOURS)",
+                    )
+                ],
+                "responses": {
+                    "200": _ok("failures per step: code, count, last_seen, example_reason"),
+                    "400": _error("bad hours"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/onboard/sessions/{session_id}/timeline": {
             "get": {
                 "summary": "one session's events in event-time order",

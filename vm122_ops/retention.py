@@ -2,7 +2,8 @@
 
 What stays: each session's derived state (onboard_sessions), tickets and their timeline
 entries (copies of the events, so a ticket stays readable), and the funnel rollups of
-any hour a window can still reach (720 h at most). Each batch is its own short writer
+any hour a window can still reach (720 h at most); the minute activity of /metrics'
+short windows is kept two days. Each batch is its own short writer
 unit, so ingest interleaves with a purge instead of waiting behind it.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jsonlogs import log_event
+from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
 from vm122_ops.errors import StorageUnavailable
 from vm122_ops.funnel import HOUR_MS
@@ -60,6 +62,8 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     def rollups(conn: sqlite3.Connection) -> None:
         conn.execute(db.queries["purge_rollup_hours"], {"hour": hour})
         conn.execute(db.queries["purge_duration_hours"], {"hour": hour})
+        minute = now_ms // MINUTE_MS - KEEP_MINUTES
+        conn.execute(db.queries["purge_activity_minutes"], {"minute": minute})
 
     await db.write(rollups)
     if removed:

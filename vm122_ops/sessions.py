@@ -28,6 +28,8 @@ class SessionState:
     event_count: int
     # First time each stage was reached (event time, ms), indexed like STAGES.
     stage_at: tuple[int | None, ...]
+    # The step named by the newest event when it is a failure (its `stage` field).
+    failure_stage: int | None = None
 
     @property
     def status(self) -> str:
@@ -36,6 +38,16 @@ class SessionState:
         if self.last_event_type == FAILED:
             return "failed"
         return "active"
+
+    @property
+    def failed_step(self) -> int | None:
+        """A failed session's step that failed: the one its failure named, else the step
+        after the furthest stage reached by the failure's time (order-independent)."""
+        if self.status != "failed":
+            return None
+        if self.failure_stage is not None:
+            return self.failure_stage
+        return step_after(self.stage_at, self.last_event_at)
 
     @property
     def step_buckets(self) -> tuple[int | None, ...]:
@@ -61,6 +73,7 @@ class SessionState:
             furthest_stage=row["furthest_stage"],
             event_count=row["event_count"],
             stage_at=tuple(row[column] for column in STAGE_COLUMNS),
+            failure_stage=row["failure_stage"],
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -74,12 +87,26 @@ class SessionState:
             "furthest_stage": self.furthest_stage,
             "status": self.status,
             "event_count": self.event_count,
+            "failure_stage": self.failure_stage,
+            "failed_step": self.failed_step,
         }
         params.update(zip(STAGE_COLUMNS, self.stage_at, strict=True))
         params.update(
             (f"step{step}_bucket", bucket) for step, bucket in enumerate(self.step_buckets)
         )
         return params
+
+
+def named_stage(event: Event) -> int | None:
+    """The stage a failure event names as the step that failed, if a known one."""
+    named = event.data.get("stage")
+    return STAGES.index(named) if isinstance(named, str) and named in STAGES else None
+
+
+def step_after(stage_at: tuple[int | None, ...], at: int) -> int:
+    """The step after the furthest stage reached by time ``at`` (0 when none)."""
+    reached = [stage for stage, when in enumerate(stage_at) if when is not None and when <= at]
+    return min(max(reached) + 1, COMPLETED_STAGE) if reached else 0
 
 
 def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
@@ -99,6 +126,7 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             furthest_stage=stage,
             event_count=1,
             stage_at=tuple(stage_at),
+            failure_stage=named_stage(event) if event.event_type == FAILED else None,
         )
     stage_at = list(state.stage_at)
     furthest = state.furthest_stage
@@ -117,4 +145,9 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
         furthest_stage=furthest,
         event_count=state.event_count + 1,
         stage_at=tuple(stage_at),
+        failure_stage=(
+            (named_stage(event) if event.event_type == FAILED else None)
+            if newer
+            else state.failure_stage
+        ),
     )

@@ -22,6 +22,9 @@ class Settings:
     db_path: Path = Path("var/ops.db")
     window_hours: int = 48
     retention_days: int = 90
+    # Session states (vm122_ops/states.py): stuck never before this idle time; abandoned after.
+    stuck_min_minutes: int = 15
+    abandon_hours: int = 24
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     api_token: str = field(default="", repr=False)
@@ -34,6 +37,8 @@ class Settings:
             db_path=Path(env.get("OPS_DB", "var/ops.db")),
             window_hours=_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
             retention_days=_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
+            stuck_min_minutes=_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
+            abandon_hours=_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
             webhook_secrets=parse_webhook_secrets(env.get("OPS_WEBHOOK_SECRET", "")),
             api_token=parse_api_token(env.get("OPS_API_TOKEN", "")),
         )

@@ -50,15 +50,16 @@ export function funnelRows(funnel) {
 }
 
 /**
- * Failed sessions by the furthest stage they reached, only the stages with failures.
+ * Failed sessions by the step that failed (named by the stage it would have reached),
+ * only the steps with failures.
  * @param {any} funnel
  * @returns {{stage: string, count: number}[]}
  */
 export function failedRows(funnel) {
-  const byStage = funnel?.failed_by_stage || {};
-  return ["none", ...STAGES]
-    .map((stage) => ({ stage, count: byStage[stage] || 0 }))
-    .filter((row) => row.count > 0);
+  const byStep = funnel?.failed_by_step || {};
+  return STAGES.map((stage) => ({ stage, count: byStep[stage] || 0 })).filter(
+    (row) => row.count > 0,
+  );
 }
 
 /**

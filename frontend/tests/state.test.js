@@ -17,7 +17,8 @@ const FUNNEL = {
   cohort: 10,
   stages: { started: 10, domain_validated: 8, dns_applied: 5, account_created: 4, infra_synced: 2, completed: 1 },
   failed: 3,
-  failed_by_stage: { none: 0, started: 1, domain_validated: 0, dns_applied: 2, account_created: 0, infra_synced: 0, completed: 0 },
+  failed_by_step: { started: 1, domain_validated: 0, dns_applied: 2, account_created: 0, infra_synced: 0, completed: 0 },
+  failed_by_furthest_stage: { none: 1, started: 0, domain_validated: 2, dns_applied: 0, account_created: 0, infra_synced: 0, completed: 0 },
   conversion: {
     started: { of_started: 1, of_previous: 1 },
     domain_validated: { of_started: 0.8, of_previous: 0.8 },
@@ -44,7 +45,7 @@ test("an empty funnel renders zeros, not NaN", () => {
   assert.ok(rows.every((r) => r.count === 0 && r.width === 0));
 });
 
-test("failed rows keep only stages with failures", () => {
+test("failed rows: by the step that failed, only steps with failures", () => {
   assert.deepEqual(failedRows(FUNNEL), [
     { stage: "started", count: 1 },
     { stage: "dns_applied", count: 2 },

@@ -56,8 +56,17 @@ async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
     }
     assert list(funnel["stages"]) == list(STAGES)
     assert funnel["failed"] == 1
-    assert funnel["failed_by_stage"]["dns_applied"] == 1
-    assert sum(funnel["failed_by_stage"].values()) == 1
+    # "fails" reached dns_applied and failed without naming the step: the next one failed.
+    assert funnel["failed_by_step"] == {
+        "started": 0,
+        "domain_validated": 0,
+        "dns_applied": 0,
+        "account_created": 1,
+        "infra_synced": 0,
+        "completed": 0,
+    }
+    assert funnel["failed_by_furthest_stage"]["dns_applied"] == 1
+    assert sum(funnel["failed_by_furthest_stage"].values()) == 1
     assert funnel["conversion"]["dns_applied"] == {"of_started": 0.75, "of_previous": 0.75}
     assert funnel["conversion"]["completed"] == {"of_started": 0.25, "of_previous": 1.0}
     # started -> domain_validated: 60 s (complete), 10 s (fails), 10 s (progress, skips).
@@ -280,6 +289,7 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
     now = ops.clock.now
     rng = random.Random(7)
     sessions: dict[str, list[tuple[str, float]]] = {}
+    named_step: dict[str, str | None] = {}  # the failure's own stage field, if sent
     for index in range(120):
         start = now - rng.uniform(0, 60 * HOUR)
         events = [("onboarding.started", start)]
@@ -291,10 +301,14 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
             events.append((event_type, at))
         if rng.random() < 0.15:
             events.append(("onboarding.failed", at + 1))
+            named_step[f"r{index}"] = rng.choice([None, *STAGES[1:5]])
         sessions[f"r{index}"] = events
     for session, events in sessions.items():
         for event_type, at in events:
-            assert (await ops.send(event_type, session, at)).status_code == 202
+            extra = {}
+            if event_type == "onboarding.failed" and named_step[session] is not None:
+                extra["stage"] = named_step[session]
+            assert (await ops.send(event_type, session, at, **extra)).status_code == 202
 
     for hours in (1, 5, 48):
         since = now - hours * HOUR
@@ -315,6 +329,14 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
             and "onboarding.completed" not in dict(e)
         )
         assert funnel["failed"] == failed
+        by_step = dict.fromkeys(STAGES, 0)
+        for session, e in cohort.items():
+            last = max(e, key=lambda x: x[1])[0]
+            if last != "onboarding.failed" or "onboarding.completed" in dict(e):
+                continue
+            furthest = max(HAPPY.index(t) for t, _ in e if t in HAPPY)
+            by_step[named_step[session] or STAGES[min(furthest + 1, 5)]] += 1
+        assert funnel["failed_by_step"] == by_step, hours
         for step in range(5):
             durations = sorted(
                 bucket_of(

@@ -80,7 +80,8 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
             "completed": 2,
         }
         assert funnel["failed"] == 1
-        assert funnel["failed_by_stage"]["dns_applied"] == 1
+        assert funnel["failed_by_furthest_stage"]["dns_applied"] == 1
+        assert funnel["failed_by_step"]["account_created"] == 1  # the step that failed
 
         tickets = (await ops.get("/api/v1/desk/tickets", params={"session_id": "e-fail"})).json()
         assert [t["session_id"] for t in tickets["tickets"]] == ["e-fail"]

@@ -1,4 +1,4 @@
-"""GET /api/v1/onboard/funnel and /api/v1/onboard/sessions/{session_id}/timeline."""
+"""GET /api/v1/onboard/funnel, /failures and /sessions/{session_id}/timeline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vm122_ops import failures as failure_codes
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import SESSION_ID, format_ms
 from vm122_ops.funnel import Window, compute_funnel
@@ -16,6 +17,7 @@ from vm122_ops.sessions import SessionState
 from vm122_ops.state import app_state
 
 MAX_WINDOW_HOURS = 720
+HOUR_MS = 3_600_000
 
 
 def window_hours(request: Request, default: int) -> int:
@@ -34,6 +36,23 @@ async def funnel(request: Request) -> Response:
         async with state.db.read() as conn:
             document = await compute_funnel(conn, state.db.queries, window, state.durations)
     return ok(**{k: v for k, v in document.items() if k != "ok"})
+
+
+async def failures(request: Request) -> Response:
+    """Failures in the window by the step that failed, then code (docs: the event contract)."""
+    state = app_state(request)
+    now_ms = state.now_ms()
+    hours = window_hours(request, state.settings.window_hours)
+    table = await state.db.read_fn(
+        failure_codes.failures_since, state.db.queries, now_ms - hours * HOUR_MS
+    )
+    return ok(
+        window_hours=hours,
+        since=format_ms(table.since_ms),
+        generated_at=format_ms(now_ms),
+        total=table.total,
+        stages={step: [code.to_json() for code in codes] for step, codes in table.by_step.items()},
+    )
 
 
 async def session_timeline(request: Request) -> Response:

@@ -1,5 +1,5 @@
 // The funnel card: a bar per stage with its count, % of started and step conversion,
-// the median time to the next stage, and failed sessions by stage.
+// the median time to the next stage, and failed sessions by the step that failed.
 
 import { el, fill } from "../dom.js";
 import { formatDuration, formatPercent } from "../format.js";
@@ -37,7 +37,7 @@ export function renderFunnel(node, funnel, { t, lang }) {
   });
   const failed = failedRows(funnel).map((row) =>
     el("li", { "data-failed-stage": row.stage }, [
-      el("span", { text: label(t, "stage", row.stage) }),
+      el("span", { text: label(t, "step", row.stage) }),
       el("span", { class: "funnel-count", text: String(row.count) }),
     ]),
   );

@@ -26,13 +26,16 @@ insert into onboard_sessions (
     step1_bucket,
     step2_bucket,
     step3_bucket,
-    step4_bucket
+    step4_bucket,
+    failure_stage,
+    failed_step
 )
 values (
     :session_id, :domain, :first_event_at, :last_event_at, :last_event_type, :last_event_row,
     :furthest_stage, :status, :event_count, :started_at, :domain_validated_at,
     :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at,
-    :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket
+    :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket,
+    :failure_stage, :failed_step
 )
 on conflict (session_id) do update set
     domain = excluded.domain,
@@ -53,7 +56,9 @@ on conflict (session_id) do update set
     step1_bucket = excluded.step1_bucket,
     step2_bucket = excluded.step2_bucket,
     step3_bucket = excluded.step3_bucket,
-    step4_bucket = excluded.step4_bucket;
+    step4_bucket = excluded.step4_bucket,
+    failure_stage = excluded.failure_stage,
+    failed_step = excluded.failed_step;
 
 -- name: active_sessions
 -- Cohort sessions still in progress, most recent activity first.
