@@ -1,5 +1,5 @@
 """python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
-outbox drop-dead [--dry-run]]
+outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run]]
 
 ``serve`` (the default) reads the whole configuration from the environment; the
 maintenance commands need only ``PORTAL_DB`` (and ``purge`` PORTAL_RETENTION_DAYS) and
@@ -25,7 +25,7 @@ import uvicorn
 import jsonlogs
 from jsonlogs import log_event
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
-from vm112_portal import retention
+from vm112_portal import replay, retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError, StorageUnavailable
@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("redrive", help="queue every dead letter again")
     drop = actions.add_parser("drop-dead", help="delete every dead letter for good")
     drop.add_argument("--dry-run", action="store_true", help="only list what would go")
+    again = actions.add_parser(
+        "replay",
+        help="send the events Ops acknowledged since TIME again (to rebuild a restored Ops)",
+    )
+    again.add_argument(
+        "--since",
+        required=True,
+        metavar="TIME",
+        help="ISO 8601 with a zone, e.g. 2026-12-01T17:00:00Z (Ops' restore prints it)",
+    )
+    again.add_argument("--dry-run", action="store_true", help="only say what would be sent")
     return parser
 
 
@@ -95,6 +106,17 @@ async def _drop_dead(db: Database, dry_run: bool) -> str:
     if count > len(oldest):
         lines.append(f"  ... and {count - len(oldest)} more")
     return "\n".join(lines)
+
+
+async def _replay(db: Database, since: float, dry_run: bool) -> str:
+    plan = await replay.plan_replay(db, since)
+    if dry_run:
+        return f"would queue {plan.describe()} again; nothing changed."
+    queued = await replay.replay(db, plan)
+    return (
+        f"queued {queued} of {plan.describe()} again; the running portal delivers them "
+        "in creation order and Ops stores the ones it lacks."
+    )
 
 
 async def _purge(db: Database, days: int, dry_run: bool) -> str:
@@ -149,6 +171,11 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             days = read_retention_days(env)
             path = _existing_database("purge", env)
             print(_maintain(path, lambda db: _purge(db, days, args.dry_run)))
+            return 0
+        if args.command == "outbox" and args.action == "replay":
+            since = replay.parse_since(args.since)
+            path = _existing_database("replay", env)
+            print(_maintain(path, lambda db: _replay(db, since, args.dry_run)))
             return 0
         if args.command == "outbox" and args.action == "redrive":
             print(_maintain(_existing_database("redrive", env), _redrive))

@@ -21,6 +21,8 @@ def test_expected_queries_exist() -> None:
         "upsert_infra",
         "purge_delivered_batch",
         "drop_dead",
+        "replay_plan",
+        "replay_delivered_batch",
     } <= set(QUERIES)
 
 
@@ -52,6 +54,9 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "cutoff": 0.0,
             "batch": 10,
             "limit": 20,
+            "since": 0.0,
+            "after_id": 0,
+            "last_id": 10,
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

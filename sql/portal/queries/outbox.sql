@@ -144,3 +144,37 @@ limit :limit;
 delete from outbox
 where state = 'dead'
 returning id;
+
+-- name: replay_plan^
+-- What `outbox replay --since` would queue again: events Ops acknowledged at or after
+-- :since (every event created since then included), and the newest such row now.
+select
+    count(*) as events,
+    min(id) as first_id,
+    max(id) as last_id,
+    min(created_at) as first_created_at,
+    max(created_at) as last_created_at
+from outbox
+where state = 'delivered' and delivered_at >= :since;
+
+-- name: replay_delivered_batch
+-- Queue one batch of those events again, oldest first, keeping their webhook-id and body
+-- (python -m vm112_portal outbox replay). Only ids after :after_id and up to :last_id, so
+-- a row the dispatcher re-delivers meanwhile is not queued twice by the same replay.
+-- The maximum age counts from now for them, as for a redrive.
+update outbox
+set state = 'pending',
+    attempts = 0,
+    next_attempt_at = :now,
+    redriven_at = :now
+where id in (
+    select id
+    from outbox
+    where state = 'delivered'
+        and delivered_at >= :since
+        and id > :after_id
+        and id <= :last_id
+    order by id
+    limit :batch
+)
+returning id;
