@@ -5,12 +5,14 @@
   with ``PRAGMA user_version``.
 - ``backup_database(source, target, tables)`` takes a verified online copy of a live
   database.
+- ``private_file(path)`` creates (or tightens) a database file with mode 0600.
 
 The services never import each other; both import this small package.
 """
 
 from sqlfiles.backup import BackupError, BackupReport, backup_database
 from sqlfiles.migrations import SchemaTooNewError, apply_migrations, migration_files
+from sqlfiles.private import private_file
 from sqlfiles.queries import Queries, load_queries
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "backup_database",
     "load_queries",
     "migration_files",
+    "private_file",
 ]

@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlfiles.private import private_file
+
 
 class BackupError(Exception):
     """The backup could not be made or did not verify."""
@@ -34,6 +36,7 @@ def backup_database(source: Path, target: Path, tables: tuple[str, ...]) -> Back
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
+        private_file(partial)  # the copy holds the same data: owner only (0600)
         with (
             sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True) as src,
             sqlite3.connect(partial) as dst,

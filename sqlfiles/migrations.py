@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
-_NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql\Z")
 
 
 class SchemaTooNewError(Exception):

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="only say what would go")
     outbox = commands.add_parser("outbox", help="act on the outbox of events for Ops")
     actions = outbox.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    actions.add_parser("redrive", help="queue every dead letter again")
+    actions.add_parser("redrive", help="queue every dead letter that can be sent again")
     drop = actions.add_parser("drop-dead", help="delete every dead letter for good")
     drop.add_argument("--dry-run", action="store_true", help="only list what would go")
     again = actions.add_parser(
@@ -88,8 +88,14 @@ async def _check_database(path: Path) -> None:
 
 
 async def _redrive(db: Database) -> str:
-    count = await redrive(db)
-    return f"{count} dead letter(s) queued again; the running portal delivers them."
+    result = await redrive(db)
+    lines = [f"{result.queued} dead letter(s) queued again; the running portal delivers them."]
+    if result.refused:
+        lines.append(
+            f"{len(result.refused)} refused (they can never be sent; drop-dead removes them):"
+        )
+        lines += [f"  {webhook_id!r}: {reason}" for webhook_id, reason in result.refused]
+    return "\n".join(lines)
 
 
 async def _drop_dead(db: Database, dry_run: bool) -> str:

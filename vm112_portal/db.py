@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from sqlfiles import Queries, apply_migrations, load_queries
+from sqlfiles import Queries, apply_migrations, load_queries, private_file
 from vm112_portal.errors import StorageUnavailable
 
 log = logging.getLogger("vm112_portal.db")
@@ -58,7 +58,7 @@ class Database:
         self._listeners: list[Callable[[], None]] = []
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600, -wal and -shm too
         writer = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             await writer.execute("PRAGMA journal_mode = WAL")

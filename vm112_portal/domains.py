@@ -12,11 +12,18 @@ import dns.resolver
 import idna
 from publicsuffixlist import PublicSuffixList
 
-from vm112_portal.errors import BadRequest, UpstreamTimeout
+from vm112_portal.errors import BadRequest, Unprocessable, UpstreamTimeout
 
 MAX_INPUT = 300
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Bidi controls and zero-width characters (Unicode Bidi_Control plus the zero-width format
+# characters; the same set as vm122_ops/events.py). UTS 46 maps some of them to nothing,
+# so "acme\u200b-bank.com" would pass as acme-bank.com: refused before IDNA instead.
+_SPOOFING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# What onboarding.started carries instead of a domain that failed validation: the raw
+# text of a rejected domain is never forwarded to Ops.
+REJECTED = "(rejected)"
 # The list ships inside the package: no network at start-up. Unknown TLDs are refused.
 PSL = PublicSuffixList(accept_unknown=False)
 
@@ -40,6 +47,8 @@ def printable(raw: str) -> str:
 
 def normalise(raw: str) -> Domain:
     """Trim, lowercase, IDNA-encode and check a domain; raises BadRequest with the reason."""
+    if _SPOOFING.search(raw):
+        raise Unprocessable("domain must not contain bidi controls or zero-width characters")
     text = raw.strip().rstrip(".")
     if not text:
         raise BadRequest("domain is empty")

@@ -2,7 +2,10 @@
 
 ``emit_event(tx, ...)`` only inserts a row into the outbox, inside the transaction that
 changes the wizard's state: nothing in a request path talks to Ops. The ``Dispatcher`` is
-a background task that delivers pending rows one at a time in creation order:
+a background task that delivers pending rows one at a time, in creation order within each
+session and independently across sessions (the next row is the oldest due row that is its
+session's oldest pending row), so a row waiting for a retry holds back only the later
+events of its own session:
 
 - each attempt is signed afresh (Standard Webhooks): the webhook-id is fixed per event,
   webhook-timestamp is the attempt's time, so a retry hours later is not stale;
@@ -12,6 +15,9 @@ a background task that delivers pending rows one at a time in creation order:
   jitter, honouring Retry-After; 401 is retried because it means clock skew or a secret
   being rotated, which an operator fixes without losing the event;
 - any other 4xx is a permanent rejection: the row becomes a dead letter;
+- any other error (the request cannot even be built or sent: a header value httpx refuses,
+  an unsupported URL, a bug) is not Ops being unreachable: the row becomes a dead letter at
+  once, its reason starting "cannot be sent:", and the dispatcher goes on with the next;
 - a retryable failure of a row older than the maximum age also makes it a dead letter;
 - rows left pending by a crash are simply picked up again at start-up. Ops stores each
   webhook-id once, so a row re-sent after a crash is still counted exactly once.
@@ -24,6 +30,7 @@ import contextlib
 import logging
 import math
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -48,6 +55,19 @@ INGEST_PATH = "/api/v1/webhooks/onboard"
 RETRY_AFTER_CAP = 3600.0
 
 Outcome = Literal["delivered", "retry", "dead"]
+# Failures of the network or of Ops' side of the connection: worth retrying. Every other
+# exception (httpx.LocalProtocolError for a header value h11 refuses, UnsupportedProtocol,
+# a bug) happens again on every attempt, so the event is dead-lettered at once.
+NETWORK_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+    TimeoutError,
+)
+# What Ops accepts as a webhook-id (vm122_ops/events.py WEBHOOK_ID) and a session id.
+_WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
 
 def started_webhook_id(session_id: str) -> str:
@@ -74,6 +94,9 @@ async def emit_event(
         raise ValueError(f"unknown event type {event_type!r}")
     if "password" in data:
         raise ValueError("passwords never go into an event")
+    refusal = unsendable(webhook_id or "evt_x", str(data.get("session_id", "")))
+    if refusal is not None:
+        raise ValueError(refusal)
     moment = now or datetime.now(UTC)
     body = orjson.dumps({"type": event_type, "timestamp": rfc3339(moment), "data": data})
     if len(body) > MAX_BODY:
@@ -91,6 +114,15 @@ async def emit_event(
         },
     )
     return row is not None
+
+
+def unsendable(webhook_id: str, session_id: str) -> str | None:
+    """Why an event with these ids could never be delivered, or None when it can be."""
+    if not _WEBHOOK_ID.fullmatch(webhook_id):
+        return "its webhook-id is not 1-255 visible ASCII characters"
+    if not _SESSION_ID.fullmatch(session_id):
+        return "its session_id is not 1-128 characters of A-Z a-z 0-9 _ -"
+    return None
 
 
 def classify(status: int) -> Outcome:
@@ -181,15 +213,15 @@ class Dispatcher:
 
     async def _step(self) -> None:
         self._wake.clear()
-        row = await self._db.fetch_one("next_pending", {})
-        if row is None:
-            await self._sleep(self._policy.poll)
+        row = await self._db.fetch_one("next_due", {"now": time.time()})
+        if row is not None:
+            await self.deliver(row)
             return
-        delay = float(row["next_attempt_at"]) - time.time()
-        if delay > 0:
-            await self._sleep(min(delay, self._policy.poll))
-            return
-        await self.deliver(row)
+        due = await self._db.fetch_one("next_attempt_at", {})
+        wait = self._policy.poll
+        if due is not None and due[0] is not None:
+            wait = min(wait, max(float(due[0]) - time.time(), 0.001))
+        await self._sleep(wait)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when a commit queued something."""
@@ -220,13 +252,13 @@ class Dispatcher:
         """One attempt for one outbox row; records the outcome."""
         webhook_id: str = row["webhook_id"]
         body: str = row["body"]
-        headers = self.sign(webhook_id, body, datetime.now(UTC))
-        request_id = self.request_id(row)
-        if request_id is not None:
-            headers["x-request-id"] = request_id
         status: int | None = None
         retry_after: float | None = None
         try:
+            headers = self.sign(webhook_id, body, datetime.now(UTC))
+            request_id = self.request_id(row)
+            if request_id is not None:
+                headers["x-request-id"] = request_id
             async with asyncio.timeout(self._policy.timeout):
                 response = await self._client.post(
                     self._url, content=body.encode(), headers=headers
@@ -235,9 +267,12 @@ class Dispatcher:
             outcome = classify(status)
             error = None if outcome == "delivered" else _describe(response)
             retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-        except (httpx.HTTPError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             outcome = "retry"
             error = f"Ops unreachable: {type(exc).__name__} {exc}".strip()
+        except Exception as exc:  # the request cannot be sent: retrying cannot help
+            outcome = "dead"
+            error = f"cannot be sent: {type(exc).__name__} {exc}".strip()[:500]
         now = time.time()
         if status == 401:
             log.warning(
@@ -294,8 +329,24 @@ def _describe(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {reason[:300]}".strip()
 
 
+_SUMMARY = re.compile(
+    r"(?:gave up after [0-9.e+]+s: )?(?:Ops unreachable: \w+|cannot be sent: \w+|HTTP \d{3})"
+)
+
+
+def error_summary(error: str | None) -> str | None:
+    """The kind of a delivery error without its details: /healthz is open, and details
+    (a webhook-id, Ops' sentence) can carry a session id. The full text is in the log and
+    in ``outbox drop-dead --dry-run``."""
+    if error is None:
+        return None
+    match = _SUMMARY.match(error)
+    return match.group(0) if match else "see the portal log"
+
+
 async def outbox_status(db: Database) -> dict[str, Any]:
-    """Pending count, oldest pending age, dead letters and the last error, for /healthz."""
+    """Pending count, oldest pending age, dead letters and the last error, for /healthz
+    (open to anyone who reaches the Portal: no webhook-id, no session id)."""
     counts = await db.fetch_one("outbox_status", {})
     last = await db.fetch_one("last_outbox_error", {})
     oldest = counts["oldest_pending_at"] if counts else None
@@ -306,10 +357,9 @@ async def outbox_status(db: Database) -> dict[str, Any]:
         "oldest_pending_age_s": round(time.time() - float(oldest), 3) if oldest else None,
         "last_error": (
             {
-                "webhook_id": last["webhook_id"],
                 "event_type": last["event_type"],
                 "status": last["last_status"],
-                "error": last["last_error"],
+                "error": error_summary(last["last_error"]),
             }
             if last
             else None
@@ -317,11 +367,41 @@ async def outbox_status(db: Database) -> dict[str, Any]:
     }
 
 
-async def redrive(db: Database) -> int:
-    """Turn every dead letter back into a pending event; returns how many."""
+@dataclass(frozen=True)
+class Redrive:
+    queued: int
+    refused: list[tuple[str, str]]  # (webhook-id, why it cannot be sent)
+
+
+async def redrive(db: Database) -> Redrive:
+    """Turn every dead letter that can be sent back into a pending event.
+
+    A dead letter Ops could never accept from us (a webhook-id or session id outside the
+    contract, a body that is not the JSON object we queue) is refused and stays dead.
+    """
+    refused: list[tuple[str, str]] = []
+    queued = 0
+    now = time.time()
     async with db.transaction() as tx:
-        rows = await tx.fetch_all("redrive_dead", {"now": time.time()})
-    return len(rows)
+        for row in await tx.fetch_all("list_dead_for_redrive", {}):
+            reason = unsendable(row["webhook_id"], row["session_id"]) or _bad_body(row["body"])
+            if reason is not None:
+                refused.append((row["webhook_id"], reason))
+                continue
+            queued += await tx.execute("redrive_one", {"id": row["id"], "now": now})
+    return Redrive(queued=queued, refused=refused)
+
+
+def _bad_body(body: str) -> str | None:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "its body is not JSON"
+    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+        return "its body is not an event object"
+    if len(body.encode()) > MAX_BODY:
+        return f"its body is over {MAX_BODY} bytes"
+    return None
 
 
 async def dead_letters(db: Database, limit: int) -> tuple[int, list[dict[str, Any]]]:

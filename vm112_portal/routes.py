@@ -31,8 +31,8 @@ from vm112_portal.wizard import AccountRequest, Wizard
 log = logging.getLogger("vm112_portal.routes")
 
 MAX_BODY = 16 * 1024
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
+LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -23,10 +23,10 @@ SANDBOX_DKIM_KEY = (
     "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsandboxsandboxsandboxsandboxsandbox"
     "sandboxsandboxsandboxsandboxsandboxsandboxsandboxsandboxIDAQAB"
 )
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
-_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}\Z")
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}\Z")
 
 Providers = Literal["sandbox", "live"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from vm112_portal.carbonio import CarbonioClient, CreatedAccount
 from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
 from vm112_portal.db import Database, Transaction
-from vm112_portal.domains import Domain, DomainChecker, normalise, printable
+from vm112_portal.domains import REJECTED, Domain, DomainChecker, normalise, printable
 from vm112_portal.errors import (
     BadRequest,
     CarbonioFault,
@@ -80,8 +80,7 @@ class Wizard:
 
     async def validate_domain(self, session_id: str, raw_domain: str) -> dict[str, Any]:
         """Check a domain; emits onboarding.started (once per session) whatever the result."""
-        shown = printable(raw_domain)
-        if not shown:
+        if not printable(raw_domain):
             raise BadRequest("domain is required")
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         _refuse_finished(session)
@@ -100,7 +99,8 @@ class Wizard:
                 await self._emit(
                     tx,
                     "onboarding.started",
-                    {"session_id": session_id, "domain": domain.name if domain else shown},
+                    # Never the raw text of a rejected domain (issue 17).
+                    {"session_id": session_id, "domain": domain.name if domain else REJECTED},
                     webhook_id=started_webhook_id(session_id),
                 )
             changed = domain is not None and (session is None or session["domain"] != domain.name)

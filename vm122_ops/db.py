@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from sqlfiles import Queries, apply_migrations, load_queries
+from sqlfiles import Queries, apply_migrations, load_queries, private_file
 from vm122_ops.errors import StorageUnavailable
 
 log = logging.getLogger("vm122_ops.db")
@@ -68,7 +68,7 @@ class Database:
         self._task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600, -wal and -shm too
         async with aiosqlite.connect(self.path, isolation_level=None) as migrator:
             await migrator.execute("PRAGMA journal_mode = WAL")
             await apply_migrations(migrator, SQL_DIR / "schema")

@@ -22,12 +22,16 @@ from contract.events import STAGE_TYPES as STAGE_TYPES
 from contract.events import STAGES as STAGES
 from vm122_ops.errors import BadRequest, Unprocessable
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
+WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Bidi controls (marks, embeddings, overrides, isolates) and zero-width characters: they
+# make a domain display as another ("\u202emoc.knab-emca" shows as "acme-bank.com").
+# Unicode's Bidi_Control property plus the zero-width format characters (UAX #9, UAX #31).
+SPOOFING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,8 @@ def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Eve
         raise Unprocessable("data.domain is required: a domain name of at most 253 characters")
     if _CONTROL.search(domain):
         raise Unprocessable("data.domain must not contain control characters")
+    if SPOOFING.search(domain):
+        raise Unprocessable("data.domain must not contain bidi controls or zero-width characters")
     try:
         orjson.dumps(data)  # what timelines, tickets and the stream will do with it
     except orjson.JSONEncodeError:

@@ -12,7 +12,7 @@ from pathlib import Path
 from vm122_ops.errors import ConfigError
 
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
-_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}\Z")
 
 
 @dataclass(frozen=True)

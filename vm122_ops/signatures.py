@@ -21,7 +21,7 @@ from vm122_ops.errors import Unauthorized
 from vm122_ops.events import WEBHOOK_ID
 
 TOLERANCE_SECONDS = 5 * 60
-_TIMESTAMP = re.compile(r"^\d{1,12}$")
+_TIMESTAMP = re.compile(r"^\d{1,12}\Z")
 
 
 def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:

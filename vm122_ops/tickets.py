@@ -27,7 +27,7 @@ READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
 ENTRY_DATA_LIMIT = 4096
-_CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}$")
+_CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}\Z")
 
 
 def entry_body(data: Any) -> str:

@@ -1,5 +1,22 @@
 // DOM building with createElement and textContent only: data never becomes markup.
 
+// Bidi controls and zero-width characters (the set vm122_ops/events.py SPOOFING refuses in
+// domains): in free text they are shown as their code points, so text cannot reorder or
+// hide itself ("\u202emoc.knab-emca" would display as "acme-bank.com").
+const SPOOFING = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/**
+ * Text with bidi controls and zero-width characters made visible as [U+XXXX].
+ * @param {string} text
+ * @returns {string}
+ */
+export function visible(text) {
+  return text.replace(
+    SPOOFING,
+    (ch) => `[U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}]`,
+  );
+}
+
 /**
  * An element with attributes and children; strings become text nodes.
  * @param {string} tag
@@ -12,13 +29,13 @@ export function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
-    if (name === "text") node.textContent = String(value);
+    if (name === "text") node.textContent = visible(String(value));
     else if (name === "class") node.className = String(value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
   for (const child of children) {
     if (child === null || child === undefined) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    node.append(typeof child === "string" ? document.createTextNode(visible(child)) : child);
   }
   return node;
 }

@@ -16,8 +16,8 @@ QUERIES = sorted(Database(Path("unused.db")).queries)
 def test_expected_queries_exist() -> None:
     assert {
         "insert_outbox_event",
-        "next_pending",
-        "redrive_dead",
+        "next_due",
+        "redrive_one",
         "upsert_infra",
         "purge_delivered_batch",
         "drop_dead",

@@ -19,7 +19,7 @@ from vm122_ops.tickets import (
 )
 
 TICKET_STATUSES = ("open", "closed")
-_TAG = re.compile(r"^[a-z0-9_]{1,64}$")
+_TAG = re.compile(r"^[a-z0-9_]{1,64}\Z")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 

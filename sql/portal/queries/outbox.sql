@@ -13,22 +13,43 @@ values (:webhook_id, :event_type, :session_id, :body, :now, :now, :request_id)
 on conflict (webhook_id) do nothing
 returning id;
 
--- name: next_pending^
--- The oldest undelivered event: the dispatcher delivers in creation order.
+-- name: next_due^
+-- The oldest event that is due and is the oldest pending event of its session: each
+-- session's events go in order, and a session waiting on a retry holds back only itself.
 select
-    id,
-    webhook_id,
-    event_type,
-    body,
-    created_at,
-    attempts,
-    next_attempt_at,
-    redriven_at,
-    request_id
-from outbox
-where state = 'pending'
-order by id
+    o.id,
+    o.webhook_id,
+    o.event_type,
+    o.session_id,
+    o.body,
+    o.created_at,
+    o.attempts,
+    o.next_attempt_at,
+    o.redriven_at,
+    o.request_id
+from outbox as o
+where
+    o.state = 'pending'
+    and o.next_attempt_at <= :now
+    and not exists (
+        select 1
+        from outbox as e
+        where e.session_id = o.session_id and e.state = 'pending' and e.id < o.id
+    )
+order by o.id
 limit 1;
+
+-- name: next_attempt_at$
+-- When the earliest waiting session head is due (the dispatcher sleeps until then).
+select min(o.next_attempt_at)
+from outbox as o
+where
+    o.state = 'pending'
+    and not exists (
+        select 1
+        from outbox as e
+        where e.session_id = o.session_id and e.state = 'pending' and e.id < o.id
+    );
 
 -- name: mark_delivered!
 -- Ops acknowledged the event (202, or 200 duplicate).
@@ -62,16 +83,26 @@ set state = 'dead',
     dead_at = :now
 where id = :id and state = 'pending';
 
--- name: redrive_dead!
--- Send dead letters again from now on (python -m vm112_portal outbox redrive).
+-- name: list_dead_for_redrive
+-- Every dead letter with what redrive checks before sending it again.
+select
+    id,
+    webhook_id,
+    session_id,
+    body
+from outbox
+where state = 'dead'
+order by id;
+
+-- name: redrive_one!
+-- Send one dead letter again from now on (python -m vm112_portal outbox redrive).
 update outbox
 set state = 'pending',
     attempts = 0,
     next_attempt_at = :now,
     dead_at = null,
     redriven_at = :now
-where state = 'dead'
-returning id;
+where id = :id and state = 'dead';
 
 -- name: outbox_status^
 -- Figures for /healthz.

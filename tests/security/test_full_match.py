@@ -1,0 +1,105 @@
+"""Issue 17, finding 2: every identifier pattern of both services is a full match.
+
+A ``$`` anchor matches before a trailing newline, so ``^[A-Za-z0-9_-]{1,128}$`` accepted
+``"poison\\n"`` as a session id; the Portal queued it into a webhook-id that no HTTP client
+can send. Every module-level pattern is found by walking the packages, so a new pattern
+without a sample here fails the inventory test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGES = ("vm112_portal", "vm122_ops", "jsonlogs", "sqlfiles", "servicekit")
+# Patterns that search inside text rather than match a whole value.
+SEARCHING = {
+    "vm112_portal.routes._CONTROL",
+    "vm112_portal.domains._CONTROL",
+    "vm122_ops.events._CONTROL",
+    "sqlfiles.queries._LABEL",
+    "vm112_portal.domains._SPOOFING",
+    "vm122_ops.events.SPOOFING",
+    "vm112_portal.ops_webhook._SUMMARY",
+}
+# A valid value for each identifier pattern.
+SAMPLES = {
+    "vm112_portal.settings._HOSTNAME": "mail.example.com",
+    "vm112_portal.settings._SELECTOR": "vm112",
+    "vm112_portal.settings._BASE64": "QUJD",
+    "vm112_portal.settings._TOKEN": "0123456789abcdef0123",
+    "vm112_portal.routes.SESSION_ID": "sess_1",
+    "vm112_portal.routes.LOCAL_PART": "admin",
+    "vm112_portal.domains._LABEL": "example",
+    "vm112_portal.ops_webhook._WEBHOOK_ID": "onboarding-started-s1",
+    "vm112_portal.ops_webhook._SESSION_ID": "s1",
+    "vm122_ops.signatures._TIMESTAMP": "1764000000",
+    "vm122_ops.settings._TOKEN": "0123456789abcdef0123",
+    "vm122_ops.tickets._CURSOR": "12:34",
+    "vm122_ops.events.SESSION_ID": "sess_1",
+    "vm122_ops.events.WEBHOOK_ID": "evt_1",
+    "vm122_ops.events._RFC3339": "2026-11-29T10:00:00Z",
+    "vm122_ops.routes.desk._TAG": "dns_failed",
+    "jsonlogs.access.REQUEST_ID": "req-1",
+    "sqlfiles.migrations._NUMBERED": "0001_init.sql",
+}
+TERMINATORS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
+
+
+def _modules() -> Iterator[str]:
+    for package in PACKAGES:
+        try:
+            root = importlib.import_module(package)
+        except ModuleNotFoundError:
+            continue
+        yield package
+        for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+            if not info.name.endswith("__main__"):
+                yield info.name
+
+
+def patterns() -> dict[str, re.Pattern[str]]:
+    found: dict[str, re.Pattern[str]] = {}
+    for name in _modules():
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            # Only patterns defined here (not imported from another module).
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                key = f"{name}.{attr}"
+                if key in SAMPLES or key in SEARCHING or _defined_in(module, attr):
+                    found[key] = value
+    return found
+
+
+def _defined_in(module: object, attr: str) -> bool:
+    source = getattr(module, "__file__", None)
+    if not source:
+        return False
+    text = Path(source).read_text(encoding="utf-8")
+    return re.search(rf"^{re.escape(attr)}\s*=\s*re\.compile", text, re.MULTILINE) is not None
+
+
+def test_every_pattern_has_a_sample() -> None:
+    unknown = sorted(set(patterns()) - set(SAMPLES) - SEARCHING)
+    assert unknown == [], "add a valid sample for each new pattern to SAMPLES"
+    assert set(SAMPLES) <= set(patterns()), "a pattern in SAMPLES no longer exists"
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_sample_matches(name: str) -> None:
+    assert patterns()[name].match(SAMPLES[name])
+
+
+@pytest.mark.parametrize("terminator", TERMINATORS, ids=[repr(t) for t in TERMINATORS])
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_a_line_terminator_after_a_valid_value_is_refused(name: str, terminator: str) -> None:
+    pattern = patterns()[name]
+    value = SAMPLES[name] + terminator
+    # The pattern itself refuses, whichever method the code calls (match or fullmatch).
+    assert pattern.match(value) is None
+    assert pattern.fullmatch(value) is None
