@@ -1,7 +1,7 @@
-"""python -m vm122_ops [serve | backup PATH | purge [--dry-run]]
+"""python -m vm122_ops [serve | backup PATH | purge [--dry-run] | verify PATH]
 
-Configuration comes from the environment (README). A bad configuration is one sentence on
-stderr and exit code 2, never a traceback.
+Configuration comes from the environment (README); ``verify`` needs none. A bad
+configuration is one sentence on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from vm122_ops import retention
 from vm122_ops.app import create_app
 from vm122_ops.db import Database
 from vm122_ops.errors import ConfigError
+from vm122_ops.recovery import RestoreError, verify_store
 from vm122_ops.settings import Settings
 
 BACKED_UP_TABLES = ("webhook_events", "onboard_sessions", "tickets", "ticket_entries")
@@ -36,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path)
     purge = commands.add_parser("purge", help="remove raw events past OPS_RETENTION_DAYS")
     purge.add_argument("--dry-run", action="store_true", help="only say what would go")
+    verify = commands.add_parser(
+        "verify",
+        help="check a restored store's integrity and say up to which event it holds",
+    )
+    verify.add_argument("path", type=Path)
     return parser
 
 
@@ -65,6 +71,13 @@ async def _purge(settings: Settings, dry_run: bool) -> str:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "serve"
+    if command == "verify":
+        try:
+            print(verify_store(args.path).describe())
+        except RestoreError as exc:
+            print(f"vm122_ops: {exc}", file=sys.stderr)
+            return 2
+        return 0
     try:
         settings = Settings.from_env(os.environ)
         if command == "backup":
