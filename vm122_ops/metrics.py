@@ -3,11 +3,19 @@
 GET /metrics is protected like the rest of the operator API (bearer token or Desk
 cookie): it reveals traffic volumes. Prometheus scrapes it with
 ``authorization: {type: Bearer, credentials_file: ...}``.
+
+The funnel-health families (``ops_onboarding_*``, ``ops_tickets``,
+``ops_alert_threshold_*``) are read at scrape time in one snapshot from the rollups
+(funnel_health.py), never from the events. Names follow Prometheus' naming guide
+(https://prometheus.io/docs/practices/naming/): the ``ops_`` prefix, base units with
+their suffix (``_seconds``, ``_ratio``), ``_total`` only on counters, and label sets
+bounded (steps and stages are the contract's six, codes capped with ``other``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter as Tally
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -17,6 +25,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vm122_ops.alerts import Thresholds
 from vm122_ops.broker import Broker
 from vm122_ops.errors import (
     BadRequest,
@@ -27,6 +36,9 @@ from vm122_ops.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from vm122_ops.events import EVENT_TYPES, STAGES
+from vm122_ops.funnel_health import MAX_CODE_LABELS, OTHER, FunnelHealth, read_funnel_health
+from vm122_ops.states import STATES, StateRule
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -124,6 +136,129 @@ class _BrokerCollector(Collector):
         )
 
 
+def health_families(health: FunnelHealth, thresholds: Thresholds) -> list[Metric]:
+    """The funnel-health metric families of one snapshot (docs/observability.md)."""
+    activity = health.activity
+    started = GaugeMetricFamily(
+        "ops_onboarding_started_sessions",
+        "Sessions whose onboarding.started is in the window (the current minute and the "
+        "whole minutes before it).",
+        labels=["window"],
+    )
+    completed = GaugeMetricFamily(
+        "ops_onboarding_completed_sessions",
+        "Sessions whose onboarding.completed is in the window.",
+        labels=["window"],
+    )
+    failures = GaugeMetricFamily(
+        "ops_onboarding_failures",
+        "onboarding.failed events in the window, by the step that failed and code (the "
+        f"{MAX_CODE_LABELS} most frequent codes of the last hour by name, the rest `other`).",
+        labels=["window", "step", "code"],
+    )
+    labels = health.code_labels()
+    for window in activity.windows:
+        name = f"{window.minutes}m"
+        started.add_metric([name], window.started)
+        completed.add_metric([name], window.completed)
+        cells: Tally[tuple[str, str]] = Tally()
+        for (step, code), n in window.failures.items():
+            cells[(STAGES[step], labels.get(code, OTHER))] += n
+        for (step_name, code), n in sorted(cells.items()):
+            failures.add_metric([name, step_name, code], n)
+    active = GaugeMetricFamily(
+        "ops_onboarding_active_sessions",
+        "Sessions neither completed nor failed, by furthest stage and state (moving, stuck, "
+        "abandoned: docs/desk.md).",
+        labels=["stage", "state"],
+    )
+    for stage in health.states.stages:
+        for state in STATES:
+            active.add_metric([stage.stage or "none", state], stage.count(state))
+    stuck_after = GaugeMetricFamily(
+        "ops_onboarding_stuck_after_seconds",
+        "Idle time after which an active session waiting on the step out of this stage is stuck.",
+        labels=["stage"],
+    )
+    for pace in health.states.paces:
+        stuck_after.add_metric([STAGES[pace.stage]], pace.stuck_after_ms / 1000)
+    age = GaugeMetricFamily(
+        "ops_onboarding_last_event_age_seconds",
+        "Seconds since the newest event of the type (event time; only types seen).",
+        labels=["type"],
+    )
+    newest = GaugeMetricFamily(
+        "ops_onboarding_last_event_timestamp_seconds",
+        "Event time of the newest event of the type, Unix seconds (only types seen).",
+        labels=["type"],
+    )
+    for event_type in EVENT_TYPES:
+        seconds = activity.seconds_since(event_type)
+        if seconds is not None:
+            age.add_metric([event_type], seconds)
+            newest.add_metric([event_type], activity.newest_ms[event_type] / 1000)
+    tickets = GaugeMetricFamily("ops_tickets", "Support tickets by status.", labels=["status"])
+    for status, n in sorted(health.tickets.items()):
+        tickets.add_metric([status], n)
+    return [
+        started,
+        completed,
+        failures,
+        active,
+        stuck_after,
+        age,
+        newest,
+        tickets,
+        *threshold_families(thresholds),
+    ]
+
+
+def threshold_families(thresholds: Thresholds) -> list[Metric]:
+    """The alert thresholds (OPS_ALERT_*), which the Prometheus rules compare against."""
+    return [
+        GaugeMetricFamily(
+            "ops_alert_threshold_silent_seconds",
+            "OnboardingPortalSilent: fire after this long without onboarding.started.",
+            value=thresholds.silent_minutes * 60,
+        ),
+        GaugeMetricFamily(
+            "ops_alert_threshold_failure_ratio",
+            "OnboardingFailureRateHigh: failures per started session over 15 minutes above this.",
+            value=thresholds.failure_percent / 100,
+        ),
+        GaugeMetricFamily(
+            "ops_alert_threshold_min_started_sessions",
+            "OnboardingFailureRateHigh: only with at least this many sessions started in 15 min.",
+            value=thresholds.min_sessions,
+        ),
+        GaugeMetricFamily(
+            "ops_alert_threshold_code_failures",
+            "OnboardingFailureCodeSpike: failures of one code at one step in 15 minutes.",
+            value=thresholds.code_failures,
+        ),
+        GaugeMetricFamily(
+            "ops_alert_threshold_stuck_sessions",
+            "OnboardingStuckSessions: fire at this many stuck sessions.",
+            value=thresholds.stuck_sessions,
+        ),
+    ]
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
 async def metrics_endpoint(request: Request) -> Response:
-    metrics: OpsMetrics = request.app.state.ops.metrics
-    return metrics.render()
+    state = request.app.state.ops
+    metrics: OpsMetrics = state.metrics
+    settings = state.settings
+    rule = StateRule(settings.stuck_min_minutes, settings.abandon_hours)
+    health = await state.db.read_fn(read_funnel_health, state.db.queries, state.now_ms(), rule)
+    snapshot = CollectorRegistry()
+    snapshot.register(_Snapshot(health_families(health, settings.thresholds)))
+    body = generate_latest(metrics.registry) + generate_latest(snapshot)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vm122_ops.alerts import Thresholds
 from vm122_ops.errors import ConfigError
 
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
@@ -25,6 +26,8 @@ class Settings:
     # Session states (vm122_ops/states.py): stuck never before this idle time; abandoned after.
     stuck_min_minutes: int = 15
     abandon_hours: int = 24
+    # The banner's and the alert rules' thresholds (vm122_ops/alerts.py, OPS_ALERT_*).
+    thresholds: Thresholds = field(default_factory=Thresholds)
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     api_token: str = field(default="", repr=False)
@@ -39,6 +42,13 @@ class Settings:
             retention_days=_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
             stuck_min_minutes=_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
             abandon_hours=_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
+            thresholds=Thresholds(
+                silent_minutes=_int(env, "OPS_ALERT_SILENT_MINUTES", 30, 1, 10080),
+                failure_percent=_int(env, "OPS_ALERT_FAILURE_PERCENT", 50, 1, 100),
+                min_sessions=_int(env, "OPS_ALERT_MIN_SESSIONS", 5, 1, 100000),
+                code_failures=_int(env, "OPS_ALERT_CODE_FAILURES", 5, 1, 100000),
+                stuck_sessions=_int(env, "OPS_ALERT_STUCK_SESSIONS", 5, 1, 100000),
+            ),
             webhook_secrets=parse_webhook_secrets(env.get("OPS_WEBHOOK_SECRET", "")),
             api_token=parse_api_token(env.get("OPS_API_TOKEN", "")),
         )

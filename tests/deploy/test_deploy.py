@@ -62,6 +62,10 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
     assert "ok: litestream.yml (v0.3.13: 150 of 150 rows restored from the replica)" in (
         result.stdout
     )
+    assert "ok: onboarding-rules.yml (8 alerts, each firing and quiet in its unit tests)" in (
+        result.stdout
+    )
+    assert "ok: prometheus.yml, alertmanager.yml" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -139,6 +143,34 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
             "  - path: /var/lib/vm122-ops/other.db",
             "litestream.yml: dbs must be exactly OPS_DB of ops.env.example",
             id="litestream-not-ops-db",
+        ),
+        pytest.param(
+            "prometheus/onboarding-rules.yml",
+            "expr: portal_outbox_dead > 0",
+            "expr: portal_outbox_dead >> 0",
+            "promtool check rules rejected onboarding-rules.yml",
+            id="rules-bad-expression",
+        ),
+        pytest.param(
+            "prometheus/onboarding-rules.yml",
+            "summary: Onboardings are stuck",
+            "summary: Onboardings are slow",
+            "promtool test rules failed",
+            id="rules-test-fails",
+        ),
+        pytest.param(
+            "prometheus/onboarding-rules.test.yml",
+            "        eval_time: 4m\n        exp_alerts:",
+            "        eval_time: 4m\n        exp_alerts_gone:",
+            "onboarding-rules.test.yml lacks a firing or a quiet case for OnboardingTargetDown",
+            id="rules-untested-firing",
+        ),
+        pytest.param(
+            "prometheus/alertmanager.yml",
+            "group_wait: 30s",
+            "group_wait: 30 seconds",
+            "amtool check-config rejected alertmanager.yml",
+            id="alertmanager-bad-duration",
         ),
         pytest.param(
             "vm122-litestream.service",

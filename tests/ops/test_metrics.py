@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ops.conftest import AUTH, NOW, Ops
+from vm122_ops.events import STAGE_TYPES
 
 
 async def scrape(ops: Ops) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,3 +52,65 @@ async def test_request_id_is_echoed_or_made(ops: Ops) -> None:
     assert given.headers["x-request-id"] == "wizard-42"
     made = await ops.client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
     assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_funnel_health_from_the_rollups(ops: Ops) -> None:
+    minute = 60.0
+    # c: a complete onboarding within the last 15 minutes; b: one 30-20 minutes ago.
+    for index, event_type in enumerate(STAGE_TYPES):
+        await ops.send(event_type, "c", NOW - 10 * minute + index * 60)
+        await ops.send(event_type, "b", NOW - 30 * minute + index * 120)
+    # Failures in the last 15 minutes: `big` three times, then eleven codes once each.
+    for index in range(3):
+        await ops.send("onboarding.started", f"big{index}", NOW - 14 * minute)
+        await ops.send(
+            "onboarding.failed",
+            f"big{index}",
+            NOW - 2 * minute,
+            stage="account_created",
+            code="carbonio:big",
+        )
+    for index in range(11):
+        await ops.send(
+            "onboarding.failed",
+            f"one{index}",
+            NOW - 40 * minute,
+            stage="dns_applied",
+            code=f"c{index:02d}",
+        )
+    await ops.send("onboarding.failed", "nocode", NOW - 20 * minute, stage="dns_applied")
+    await ops.send("onboarding.started", "stuck", NOW - 40 * minute)  # over the 15 min floor
+    await ops.send("onboarding.started", "gone", NOW - 30 * 3600)  # abandoned
+    samples = await scrape(ops)
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    assert value("ops_onboarding_started_sessions", window="15m") == 4  # c, big0-2
+    assert value("ops_onboarding_started_sessions", window="60m") == 6  # + b, stuck
+    assert value("ops_onboarding_completed_sessions", window="15m") == 1
+    assert value("ops_onboarding_completed_sessions", window="60m") == 2
+    failures = {
+        (dict(labels)["window"], dict(labels)["step"], dict(labels)["code"]): v
+        for (name, labels), v in samples.items()
+        if name == "ops_onboarding_failures"
+    }
+    # Ten codes by name (most failures first, then by name), the other three as `other`.
+    assert failures == {
+        ("15m", "account_created", "carbonio:big"): 3,
+        ("60m", "account_created", "carbonio:big"): 3,
+        **{("60m", "dns_applied", f"c{i:02d}"): 1 for i in range(9)},
+        ("60m", "dns_applied", "other"): 3,  # c09, c10 and unspecified
+    }
+    assert value("ops_onboarding_active_sessions", stage="started", state="stuck") == 1
+    assert value("ops_onboarding_active_sessions", stage="started", state="abandoned") == 1
+    assert value("ops_onboarding_active_sessions", stage="started", state="moving") == 0
+    assert value("ops_onboarding_stuck_after_seconds", stage="dns_applied") == 900
+    assert value("ops_onboarding_last_event_age_seconds", type="onboarding.failed") == 120
+    assert value("ops_onboarding_last_event_timestamp_seconds", type="onboarding.started") == (
+        NOW - 10 * minute
+    )
+    assert value("ops_tickets", status="open") == 3 + 11 + 1 + 2  # failures, b and c
+    assert value("ops_tickets", status="closed") == 0
+    assert value("ops_alert_threshold_failure_ratio") == 0.5
+    assert value("ops_alert_threshold_silent_seconds") == 1800

@@ -28,3 +28,30 @@ where hour >= :hour
   and step = :step
 group by bucket
 having sum(sessions) > 0;
+
+-- name: idle_active_sessions
+-- Active sessions whose last event is in [since, until), longest idle first (the banner's
+-- stuck candidates; index onboard_sessions_by_activity).
+select session_id, domain, furthest_stage, last_event_at
+from onboard_sessions
+where status = 'active'
+  and last_event_at >= :since
+  and last_event_at < :until
+order by last_event_at
+limit :limit;
+
+-- name: recent_failed_sessions
+-- Sessions whose newest event is a failure since a time, newest first.
+select session_id, domain, furthest_stage, last_event_at
+from onboard_sessions
+where status = 'failed'
+  and last_event_at >= :since
+order by last_event_at desc
+limit :limit;
+
+-- name: latest_started_session
+-- The sessions with the newest first event (what the Portal sent last).
+select session_id, domain, furthest_stage, last_event_at
+from onboard_sessions
+order by first_event_at desc
+limit :limit;

@@ -1,0 +1,50 @@
+"""Funnel health: one read of everything /metrics and the Desk banner need, from rollups.
+
+``read_funnel_health`` is a read function (one reader connection, one snapshot): the
+recent activity of the 15 and 60 minute windows (activity.py), the active sessions by
+stage and state (states.py) and the tickets by status. None of it reads webhook_events;
+its cost grows with the minutes of the windows, the codes seen and the sessions active
+in the last OPS_ABANDON_HOURS, never with the stored events.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlfiles import Queries
+from vm122_ops.activity import RecentActivity, recent_activity
+from vm122_ops.states import StateCounts, StateRule, state_counts
+
+MAX_CODE_LABELS = 10  # codes exported by name; the rest are summed as `other`
+OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelHealth:
+    activity: RecentActivity
+    states: StateCounts
+    tickets: dict[str, int]  # status -> tickets
+
+    def code_labels(self) -> dict[str, str]:
+        """Each code seen in the longest window -> its label: the MAX_CODE_LABELS codes
+        with most failures in that window keep their name (ties by name), others `other`."""
+        longest = max(self.activity.windows, key=lambda w: w.minutes)
+        per_code: Counter[str] = Counter()
+        for (_, code), failures in longest.failures.items():
+            per_code[code] += failures
+        ranked = sorted(per_code, key=lambda code: (-per_code[code], code))
+        named = set(ranked[:MAX_CODE_LABELS])
+        return {code: code if code in named else OTHER for code in ranked}
+
+
+def read_funnel_health(
+    conn: sqlite3.Connection, queries: Queries, now_ms: int, rule: StateRule
+) -> FunnelHealth:
+    tickets = {str(status): int(n) for status, n in conn.execute(queries["tickets_by_status"], {})}
+    return FunnelHealth(
+        activity=recent_activity(conn, queries, now_ms),
+        states=state_counts(conn, queries, now_ms, rule),
+        tickets={"open": 0, "closed": 0, **tickets},
+    )
