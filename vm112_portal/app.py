@@ -19,55 +19,35 @@ from pathlib import Path
 import httpx
 from cloudflare import AsyncCloudflare
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jsonlogs.access import AccessLog
+from servicekit.headers import SecurityHeaders, content_security_policy
 from vm112_portal import openapi, retention, routes
 from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
 from vm112_portal.metrics import PortalMetrics
-from vm112_portal.ops_webhook import Dispatcher, RetryPolicy
+from vm112_portal.ops_webhook import Dispatcher, RetryPolicy, emit_event, emit_nothing
 from vm112_portal.sandbox import Sandbox
 from vm112_portal.settings import Settings
+from vm112_portal.state import AppState
 from vm112_portal.wizard import Wizard
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
+# The wizard posts no form (its API is JSON): form-action 'none'.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": content_security_policy(form_action="'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 log = logging.getLogger("vm112_portal")
-
-
-class SecurityHeaders:
-    """Adds the strict CSP and friends to every response (pure ASGI, no body buffering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -149,19 +129,22 @@ def create_app(
                 ),
                 metrics=metrics,
             )
-            app.state.settings = settings
-            app.state.db = db
-            app.state.dispatcher = dispatcher
-            app.state.metrics = metrics
-            app.state.sandbox = sandbox
-            app.state.wizard = Wizard(
-                db, settings, checker, CloudflareDns(cloudflare, metrics), carbonio
-            )
             if settings.emit:
                 dispatcher.start()
                 stack.push_async_callback(dispatcher.stop)
             else:
                 log.warning("PORTAL_EMIT=off: wizard steps emit no events to Ops")
+            wizard = Wizard(
+                db,
+                settings,
+                checker,
+                CloudflareDns(cloudflare, metrics),
+                carbonio,
+                emit=emit_event if settings.emit else emit_nothing,
+            )
+            app.state.portal = AppState(
+                settings=settings, db=db, metrics=metrics, wizard=wizard, sandbox=sandbox
+            )
             purger = asyncio.create_task(
                 retention.purge_periodically(db, settings.retention_days),
                 name="portal-retention",
@@ -171,23 +154,31 @@ def create_app(
 
     api = "/api/v1/onboarding"
     route_list: list[BaseRoute] = [
-        Route("/", index, methods=["GET"]),
-        Route("/healthz", routes.healthz, methods=["GET"]),
-        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
-        Route("/metrics", routes.metrics, methods=["GET"]),
-        Route(f"{api}/validate-domain", routes.validate_domain, methods=["POST"]),
-        Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"]),
-        Route(f"{api}/account/create", routes.create_account, methods=["POST"]),
+        Route("/", index, methods=["GET"], name="index"),
+        Route("/healthz", routes.healthz, methods=["GET"], name="healthz"),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"], name="openapi"),
+        Route("/metrics", routes.metrics, methods=["GET"], name="metrics"),
+        Route(
+            f"{api}/validate-domain",
+            routes.validate_domain,
+            methods=["POST"],
+            name="validate_domain",
+        ),
+        Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"], name="apply_dns"),
+        Route(
+            f"{api}/account/create", routes.create_account, methods=["POST"], name="create_account"
+        ),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     if sandbox is not None:
         route_list.append(Mount("/sandbox", app=sandbox.app(), name="sandbox"))
-    app = Starlette(
+    return Starlette(
         routes=route_list,
-        lifespan=lifespan,
+        middleware=[
+            # Outermost: sees every answer, errors included.
+            Middleware(AccessLog, logger="vm112_portal.access", on_response=metrics.count_request),
+            Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
+        ],
         exception_handlers=routes.EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
-    app.add_middleware(SecurityHeaders)
-    # Outermost: sees every answer, errors included.
-    app.add_middleware(AccessLog, logger="vm112_portal.access", on_response=metrics.count_request)
-    return app

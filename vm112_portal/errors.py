@@ -1,11 +1,10 @@
-"""Exceptions of the Portal service.
+"""Exceptions of the Portal service: the shared ones (servicekit/errors.py) and its own.
 
-PortalError
+PortalError (servicekit.errors.ServiceError)
 ├── ConfigError                bad or missing environment; the CLI exits with code 2
 ├── StorageUnavailable         the portal's SQLite cannot be written (answered 503)
 ├── RequestError               a rejected wizard request, answered with the JSON envelope
 │   ├── BadRequest             400 malformed JSON, missing or invalid field, invalid domain
-│   ├── NotFound               404
 │   ├── PayloadTooLarge        413 body over the limit
 │   ├── UnsupportedMediaType   415 not JSON
 │   ├── OutOfOrder             409 a wizard step called before the one it needs
@@ -19,51 +18,35 @@ PortalError
 
 from __future__ import annotations
 
+from servicekit.errors import BadRequest as BadRequest
+from servicekit.errors import ConfigError as ConfigError
+from servicekit.errors import PayloadTooLarge as PayloadTooLarge
+from servicekit.errors import RequestError
+from servicekit.errors import ServiceError as PortalError
+from servicekit.errors import StorageUnavailable as StorageUnavailable
+from servicekit.errors import Unprocessable as Unprocessable
+from servicekit.errors import UnsupportedMediaType as UnsupportedMediaType
 
-class PortalError(Exception):
-    """Base of every error the Portal raises on purpose."""
-
-
-class ConfigError(PortalError):
-    """The environment does not describe a usable configuration."""
-
-
-class StorageUnavailable(PortalError):
-    """The wizard state (and its outbox rows) could not be committed."""
-
-    status = 503
-
-
-class RequestError(PortalError):
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(RequestError):
-    status = 400
-
-
-class NotFound(RequestError):
-    status = 404
-
-
-class PayloadTooLarge(RequestError):
-    status = 413
-
-
-class UnsupportedMediaType(RequestError):
-    status = 415
+__all__ = [
+    "BadRequest",
+    "CarbonioFault",
+    "CloudflareFailed",
+    "ConfigError",
+    "OutOfOrder",
+    "PayloadTooLarge",
+    "PortalError",
+    "ProviderError",
+    "RequestError",
+    "StorageUnavailable",
+    "Unprocessable",
+    "UnsupportedMediaType",
+    "UpstreamFailed",
+    "UpstreamTimeout",
+]
 
 
 class OutOfOrder(RequestError):
     status = 409
-
-
-class Unprocessable(RequestError):
-    status = 422
 
 
 class UpstreamFailed(RequestError):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
+from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 
 _SESSION_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
 _DOMAIN = {"type": "string", "minLength": 1, "maxLength": 300}
@@ -61,22 +59,7 @@ DOCUMENT: dict[str, Any] = {
         "description": "The onboarding wizard's JSON API. See docs/portal.md.",
     },
     "components": {
-        "schemas": {
-            "Ok": {
-                "type": "object",
-                "required": ["ok"],
-                "properties": {"ok": {"type": "boolean", "enum": [True]}},
-            },
-            "Error": {
-                "type": "object",
-                "required": ["ok", "error", "status"],
-                "properties": {
-                    "ok": {"type": "boolean", "enum": [False]},
-                    "error": {"type": "string"},
-                    "status": {"type": "integer"},
-                },
-            },
-        }
+        "schemas": {**ENVELOPE_SCHEMAS},
     },
     "paths": {
         "/": {
@@ -150,8 +133,4 @@ DOCUMENT: dict[str, Any] = {
         ),
     },
 }
-_BODY = orjson.dumps(DOCUMENT)
-
-
-async def endpoint(request: Request) -> Response:
-    return Response(_BODY, media_type="application/json")
+endpoint = document_endpoint(DOCUMENT)

@@ -36,7 +36,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 import orjson
@@ -123,6 +123,32 @@ def unsendable(webhook_id: str, session_id: str) -> str | None:
     if not _SESSION_ID.fullmatch(session_id):
         return "its session_id is not 1-128 characters of A-Z a-z 0-9 _ -"
     return None
+
+
+class Emit(Protocol):
+    """What the wizard calls to queue an event: ``emit_event``, or ``emit_nothing``."""
+
+    async def __call__(
+        self,
+        tx: Transaction,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        webhook_id: str | None = None,
+        now: datetime | None = None,
+    ) -> bool: ...
+
+
+async def emit_nothing(
+    tx: Transaction,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    webhook_id: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue nothing (PORTAL_EMIT=off, for the benchmark measuring emission's cost)."""
+    return False
 
 
 def classify(status: int) -> Outcome:

@@ -9,15 +9,13 @@ instead of waiting behind it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from jsonlogs import log_event
+from servicekit.periodic import run_periodically
 from vm112_portal.db import Database
-from vm112_portal.errors import StorageUnavailable
 
 log = logging.getLogger("vm112_portal.retention")
 
@@ -57,10 +55,10 @@ async def purge(db: Database, retention_days: int, now: float) -> int:
 
 async def purge_periodically(db: Database, retention_days: int) -> None:
     """The portal's own purge: a minute after start, then every hour."""
-    await asyncio.sleep(FIRST_RUN_SECONDS)
-    while True:
-        try:
-            await purge(db, retention_days, time.time())
-        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
-            log.warning("retention purge failed, will retry: %s", exc)
-        await asyncio.sleep(INTERVAL_SECONDS)
+
+    async def job() -> int:
+        return await purge(db, retention_days, time.time())
+
+    await run_periodically(
+        job, first=FIRST_RUN_SECONDS, every=INTERVAL_SECONDS, log=log, what="retention purge"
+    )

@@ -141,13 +141,24 @@ class Sandbox:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/cloudflare/client/v4/zones", self.list_zones, methods=["GET"]),
+                Route(
+                    "/cloudflare/client/v4/zones",
+                    self.list_zones,
+                    methods=["GET"],
+                    name="cloudflare_zones",
+                ),
                 Route(
                     "/cloudflare/client/v4/zones/{zone_id}/dns_records",
                     self.dns_records,
                     methods=["GET", "POST"],
+                    name="cloudflare_dns_records",
                 ),
-                Route("/carbonio/service/admin/soap", self.soap, methods=["POST"]),
+                Route(
+                    "/carbonio/service/admin/soap",
+                    self.soap,
+                    methods=["POST"],
+                    name="carbonio_soap",
+                ),
             ]
         )
 

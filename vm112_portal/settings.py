@@ -6,8 +6,6 @@ never appear in the repr, so logging the settings cannot leak them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,9 +14,9 @@ from typing import Literal
 
 import httpx
 
+from servicekit.settings import env_int, printable_token, webhook_secret
 from vm112_portal.errors import ConfigError
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SANDBOX_DKIM_KEY = (
     "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsandboxsandboxsandboxsandboxsandbox"
     "sandboxsandboxsandboxsandboxsandboxsandboxsandboxsandboxIDAQAB"
@@ -26,7 +24,6 @@ SANDBOX_DKIM_KEY = (
 _HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 _SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}\Z")
-_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}\Z")
 
 Providers = Literal["sandbox", "live"]
 
@@ -76,7 +73,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         host = _get(env, "PORTAL_HOST", "127.0.0.1")
-        port = _int(env, "PORTAL_PORT", 8090, 1, 65535)
+        port = env_int(env, "PORTAL_PORT", 8090, 1, 65535)
         providers = _get(env, "PORTAL_PROVIDERS", "sandbox").lower()
         if providers not in ("sandbox", "live"):
             raise ConfigError("PORTAL_PROVIDERS must be sandbox or live.")
@@ -119,7 +116,9 @@ class Settings:
             dkim_selector=_selector(env),
             dkim_public_key=dkim_key,
             plan=_get(env, "PORTAL_PLAN", base.plan),
-            mailbox_quota_mb=_int(env, "PORTAL_MAILBOX_QUOTA_MB", base.mailbox_quota_mb, 1, 10**7),
+            mailbox_quota_mb=env_int(
+                env, "PORTAL_MAILBOX_QUOTA_MB", base.mailbox_quota_mb, 1, 10**7
+            ),
             ops_timeout=_seconds(env, "PORTAL_OPS_TIMEOUT", base.ops_timeout, 0.05, 120),
             provider_timeout=_seconds(
                 env, "PORTAL_PROVIDER_TIMEOUT", base.provider_timeout, 0.05, 120
@@ -128,10 +127,10 @@ class Settings:
             outbox_max_age=_seconds(
                 env, "PORTAL_OUTBOX_MAX_AGE", base.outbox_max_age, 1, 30 * 86400
             ),
-            sandbox_cloudflare_latency_ms=_int(
+            sandbox_cloudflare_latency_ms=env_int(
                 env, "PORTAL_SANDBOX_CLOUDFLARE_LATENCY_MS", 0, 0, 60000
             ),
-            sandbox_carbonio_latency_ms=_int(
+            sandbox_carbonio_latency_ms=env_int(
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
             emit=_switch(env, "PORTAL_EMIT"),
@@ -147,17 +146,13 @@ def database_path(env: Mapping[str, str]) -> Path:
 
 def read_retention_days(env: Mapping[str, str]) -> int:
     """PORTAL_RETENTION_DAYS: also read by ``purge`` without the rest of the settings."""
-    return _int(env, "PORTAL_RETENTION_DAYS", 90, 1, 3650)
+    return env_int(env, "PORTAL_RETENTION_DAYS", 90, 1, 3650)
 
 
 def parse_metrics_token(raw: str) -> str:
     """Empty (metrics disabled), or 16-256 printable characters without spaces."""
     token = raw.strip()
-    if token and not _TOKEN.match(token):
-        raise ConfigError(
-            "PORTAL_METRICS_TOKEN must be 16 to 256 printable characters without spaces."
-        )
-    return token
+    return printable_token(token, "PORTAL_METRICS_TOKEN") if token else ""
 
 
 def parse_webhook_secret(raw: str) -> bytes:
@@ -168,18 +163,7 @@ def parse_webhook_secret(raw: str) -> bytes:
             "OPS_WEBHOOK_SECRET is not set: give the whsec_<base64> secret that Ops uses."
         )
     # During a rotation Ops accepts several secrets; the portal signs with the first.
-    value = value.split()[0]
-    if not value.startswith(SECRET_PREFIX):
-        raise ConfigError("OPS_WEBHOOK_SECRET must start with whsec_ followed by base64.")
-    try:
-        key = base64.b64decode(value[len(SECRET_PREFIX) :], validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError("OPS_WEBHOOK_SECRET is not valid base64 after whsec_.") from None
-    if not 24 <= len(key) <= 64:
-        raise ConfigError(
-            f"OPS_WEBHOOK_SECRET decodes to {len(key)} bytes; it must be 24 to 64 bytes."
-        )
-    return key
+    return webhook_secret(value.split()[0])
 
 
 def _get(env: Mapping[str, str], name: str, default: str) -> str:
@@ -198,15 +182,6 @@ def _switch(env: Mapping[str, str], name: str) -> bool:
     if value not in ("on", "off"):
         raise ConfigError(f"{name} must be on or off.")
     return value == "on"
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

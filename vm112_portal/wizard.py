@@ -26,7 +26,7 @@ from vm112_portal.errors import (
     Unprocessable,
     UpstreamFailed,
 )
-from vm112_portal.ops_webhook import emit_event, started_webhook_id
+from vm112_portal.ops_webhook import Emit, emit_event, started_webhook_id
 from vm112_portal.settings import Settings
 
 log = logging.getLogger("vm112_portal.wizard")
@@ -61,20 +61,16 @@ class Wizard:
         checker: DomainChecker,
         dns: CloudflareDns,
         carbonio: CarbonioClient,
+        *,
+        emit: Emit = emit_event,
     ) -> None:
         self._db = db
         self._settings = settings
         self._checker = checker
         self._dns = dns
         self._carbonio = carbonio
-
-    async def _emit(
-        self, tx: Transaction, event_type: str, data: dict[str, Any], **options: Any
-    ) -> bool:
-        """Queue an event with the state change in ``tx`` (unless emission is off)."""
-        if not self._settings.emit:
-            return False
-        return await emit_event(tx, event_type, data, **options)
+        # Queues an event with the state change, in the same transaction.
+        self._emit = emit
 
     # -- step 1 -----------------------------------------------------------------------
 

@@ -10,25 +10,22 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jsonlogs.access import AccessLog
+from servicekit.envelope import exception_handlers
+from servicekit.headers import SecurityHeaders
 from vm122_ops import openapi, retention
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
-from vm122_ops.errors import RequestError, StorageUnavailable
 from vm122_ops.funnel import DurationCache, Window, compute_funnel
-from vm122_ops.headers import SecurityHeaders
+from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest import IngestResult
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
-from vm122_ops.responses import error
 from vm122_ops.routes import desk, health, onboard, pages, stream, webhooks
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
@@ -36,50 +33,38 @@ from vm122_ops.state import AppState
 log = logging.getLogger("vm122_ops")
 
 
-async def _request_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestError)
-    return error(exc.status, exc.message)
-
-
-async def _storage_unavailable(request: Request, exc: Exception) -> Response:
-    return error(503, "the event store is unavailable; retry later", {"Retry-After": "5"})
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    messages = {404: "no such endpoint", 405: "method not allowed on this endpoint"}
-    return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error(500, "internal error")
-
-
 def routes() -> list[Route]:
     return [
-        Route("/healthz", health.healthz, methods=["GET"]),
-        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
-        Route("/api/v1/webhooks/onboard", webhooks.ingest_onboard, methods=["POST"]),
-        Route("/api/v1/onboard/funnel", onboard.funnel, methods=["GET"]),
-        Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"], name="healthz"),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"], name="openapi"),
+        Route(
+            "/api/v1/webhooks/onboard",
+            webhooks.ingest_onboard,
+            methods=["POST"],
+            name="ingest_onboard",
+        ),
+        Route("/api/v1/onboard/funnel", onboard.funnel, methods=["GET"], name="funnel"),
+        Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"], name="failures"),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",
             onboard.session_timeline,
             methods=["GET"],
+            name="session_timeline",
         ),
-        Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"]),
-        Route("/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"]),
-        Route("/api/v1/stream", stream.stream, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"], name="list_tickets"),
+        Route(
+            "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
+        ),
+        Route("/api/v1/stream", stream.stream, methods=["GET"], name="stream"),
+        Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
         # The Desk (docs/desk.md): pages, login, and their static modules and styles.
-        Route("/", pages.dashboard, methods=["GET"]),
-        Route("/tickets", pages.tickets, methods=["GET"]),
-        Route("/tickets/{ticket_id}", pages.ticket, methods=["GET"]),
-        Route("/sessions/{session_id}", pages.session, methods=["GET"]),
-        Route("/login", pages.login_page, methods=["GET"]),
-        Route("/login", pages.login, methods=["POST"]),
-        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/", pages.dashboard, methods=["GET"], name="dashboard_page"),
+        Route("/tickets", pages.tickets, methods=["GET"], name="tickets_page"),
+        Route("/tickets/{ticket_id}", pages.ticket, methods=["GET"], name="ticket_page"),
+        Route("/sessions/{session_id}", pages.session, methods=["GET"], name="session_page"),
+        Route("/login", pages.login_page, methods=["GET"], name="login_page"),
+        Route("/login", pages.login, methods=["POST"], name="login"),
+        Route("/logout", pages.logout, methods=["POST"], name="logout"),
     ]
 
 
@@ -149,14 +134,14 @@ def create_app(
         routes=[*routes(), *static_mounts()],
         middleware=[
             Middleware(AccessLog, logger="vm122_ops.access", on_response=metrics.count_request),
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
             Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
         ],
-        exception_handlers={
-            RequestError: _request_error,
-            StorageUnavailable: _storage_unavailable,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
+        exception_handlers=exception_handlers(
+            log,
+            storage_message="the event store is unavailable; retry later",
+            storage_headers={"Retry-After": "5"},
+            http_messages={404: "no such endpoint", 405: "method not allowed on this endpoint"},
+        ),
         lifespan=lifespan,
     )

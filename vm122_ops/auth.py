@@ -5,26 +5,19 @@ browser without either to /login."""
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import quote
 
 from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from servicekit.bearer import bearer_matches
+from servicekit.envelope import error
 from vm122_ops.login import COOKIE_NAME, DeskSessions
-from vm122_ops.responses import error
 
 PROTECTED_PREFIXES = ("/api/v1/onboard", "/api/v1/desk", "/api/v1/stream", "/metrics")
 PAGE_PREFIXES = ("/tickets/", "/sessions/")
 PAGES = ("/", "/tickets")
-
-
-def bearer_matches(authorization: str, token: str) -> bool:
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
 def is_page(path: str) -> bool:

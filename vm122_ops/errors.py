@@ -1,6 +1,6 @@
-"""Exceptions of the Ops service.
+"""Exceptions of the Ops service: the shared ones (servicekit/errors.py), named here.
 
-OpsError
+OpsError (servicekit.errors.ServiceError)
 ├── ConfigError               bad or missing environment; the CLI exits with code 2
 ├── StorageUnavailable        the database cannot be written (answered 503, never 2xx)
 └── RequestError              a rejected request, answered with the JSON error envelope
@@ -10,52 +10,32 @@ OpsError
     ├── PayloadTooLarge       413 body over the limit
     ├── UnsupportedMediaType  415 not JSON
     └── Unprocessable         422 well-formed JSON that breaks the event contract
+
+Ops raises no error of its own beyond these.
 """
 
 from __future__ import annotations
 
+from servicekit.errors import BadRequest as BadRequest
+from servicekit.errors import ConfigError as ConfigError
+from servicekit.errors import NotFound as NotFound
+from servicekit.errors import PayloadTooLarge as PayloadTooLarge
+from servicekit.errors import RequestError as RequestError
+from servicekit.errors import ServiceError as OpsError
+from servicekit.errors import StorageUnavailable as StorageUnavailable
+from servicekit.errors import Unauthorized as Unauthorized
+from servicekit.errors import Unprocessable as Unprocessable
+from servicekit.errors import UnsupportedMediaType as UnsupportedMediaType
 
-class OpsError(Exception):
-    """Base of every error the Ops service raises on purpose."""
-
-
-class ConfigError(OpsError):
-    """The environment does not describe a usable configuration."""
-
-
-class StorageUnavailable(OpsError):
-    """The event could not be committed; the sender must retry."""
-
-    status = 503
-
-
-class RequestError(OpsError):
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(RequestError):
-    status = 400
-
-
-class Unauthorized(RequestError):
-    status = 401
-
-
-class NotFound(RequestError):
-    status = 404
-
-
-class PayloadTooLarge(RequestError):
-    status = 413
-
-
-class UnsupportedMediaType(RequestError):
-    status = 415
-
-
-class Unprocessable(RequestError):
-    status = 422
+__all__ = [
+    "BadRequest",
+    "ConfigError",
+    "NotFound",
+    "OpsError",
+    "PayloadTooLarge",
+    "RequestError",
+    "StorageUnavailable",
+    "Unauthorized",
+    "Unprocessable",
+    "UnsupportedMediaType",
+]

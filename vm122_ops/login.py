@@ -17,6 +17,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from servicekit.bearer import token_matches
+
 COOKIE_NAME = "ops_desk"
 SESSION_SECONDS = 12 * 3600
 _KEY_LABEL = b"vm122-ops desk session cookie v1"
@@ -47,9 +49,7 @@ class DeskSessions:
         return f"DeskSessions(lifetime={self.lifetime})"
 
     def token_matches(self, candidate: str) -> bool:
-        if not self._token or not candidate:
-            return False  # an unconfigured token never lets anyone in
-        return hmac.compare_digest(candidate.encode(), self._token.encode())
+        return token_matches(candidate, self._token)  # an unconfigured token matches nothing
 
     def issue(self) -> str:
         expiry = int(self._clock()) + self.lifetime

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
 from contract.events import EVENT_TYPES
+from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 
 SESSION_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
@@ -68,20 +65,7 @@ DOCUMENT: dict[str, Any] = {
             "desk": {"type": "apiKey", "in": "cookie", "name": "ops_desk"},
         },
         "schemas": {
-            "Ok": {
-                "type": "object",
-                "required": ["ok"],
-                "properties": {"ok": {"type": "boolean", "enum": [True]}},
-            },
-            "Error": {
-                "type": "object",
-                "required": ["ok", "error", "status"],
-                "properties": {
-                    "ok": {"type": "boolean", "enum": [False]},
-                    "error": {"type": "string"},
-                    "status": {"type": "integer"},
-                },
-            },
+            **ENVELOPE_SCHEMAS,
             "Event": {
                 "type": "object",
                 "required": ["type", "timestamp", "data"],
@@ -345,8 +329,4 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
-_BODY = orjson.dumps(DOCUMENT)
-
-
-async def endpoint(request: Request) -> Response:
-    return Response(_BODY, media_type="application/json")
+endpoint = document_endpoint(DOCUMENT)

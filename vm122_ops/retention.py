@@ -9,22 +9,22 @@ unit, so ingest interleaves with a purge instead of waiting behind it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from jsonlogs import log_event
+from servicekit.periodic import run_periodically
 from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
-from vm122_ops.errors import StorageUnavailable
 from vm122_ops.funnel import HOUR_MS
 
 log = logging.getLogger("vm122_ops.retention")
 
 DAY_MS = 86_400_000
 BATCH = 1000
+FIRST_RUN_SECONDS = 60.0
 INTERVAL_SECONDS = 3600.0
 MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
 
@@ -72,11 +72,11 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
 
 
 async def purge_periodically(db: Database, retention_days: int, clock: Callable[[], float]) -> None:
-    """The service's own purge: shortly after start, then every hour."""
-    await asyncio.sleep(60)
-    while True:
-        try:
-            await purge(db, retention_days, int(clock() * 1000))
-        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
-            log.warning("retention purge failed, will retry: %s", exc)
-        await asyncio.sleep(INTERVAL_SECONDS)
+    """The service's own purge: a minute after start, then every hour."""
+
+    async def job() -> int:
+        return await purge(db, retention_days, int(clock() * 1000))
+
+    await run_periodically(
+        job, first=FIRST_RUN_SECONDS, every=INTERVAL_SECONDS, log=log, what="retention purge"
+    )

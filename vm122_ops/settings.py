@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from servicekit.settings import env_int, printable_token, webhook_secret
 from vm122_ops.alerts import Thresholds
 from vm122_ops.errors import ConfigError
-
-_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
-_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}\Z")
 
 
 @dataclass(frozen=True)
@@ -36,31 +31,22 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             host=env.get("OPS_HOST", "127.0.0.1").strip() or "127.0.0.1",
-            port=_int(env, "OPS_PORT", 8080, 1, 65535),
+            port=env_int(env, "OPS_PORT", 8080, 1, 65535),
             db_path=Path(env.get("OPS_DB", "var/ops.db")),
-            window_hours=_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
-            retention_days=_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
-            stuck_min_minutes=_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
-            abandon_hours=_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
+            window_hours=env_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
+            retention_days=env_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
+            stuck_min_minutes=env_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
+            abandon_hours=env_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
             thresholds=Thresholds(
-                silent_minutes=_int(env, "OPS_ALERT_SILENT_MINUTES", 30, 1, 10080),
-                failure_percent=_int(env, "OPS_ALERT_FAILURE_PERCENT", 50, 1, 100),
-                min_sessions=_int(env, "OPS_ALERT_MIN_SESSIONS", 5, 1, 100000),
-                code_failures=_int(env, "OPS_ALERT_CODE_FAILURES", 5, 1, 100000),
-                stuck_sessions=_int(env, "OPS_ALERT_STUCK_SESSIONS", 5, 1, 100000),
+                silent_minutes=env_int(env, "OPS_ALERT_SILENT_MINUTES", 30, 1, 10080),
+                failure_percent=env_int(env, "OPS_ALERT_FAILURE_PERCENT", 50, 1, 100),
+                min_sessions=env_int(env, "OPS_ALERT_MIN_SESSIONS", 5, 1, 100000),
+                code_failures=env_int(env, "OPS_ALERT_CODE_FAILURES", 5, 1, 100000),
+                stuck_sessions=env_int(env, "OPS_ALERT_STUCK_SESSIONS", 5, 1, 100000),
             ),
             webhook_secrets=parse_webhook_secrets(env.get("OPS_WEBHOOK_SECRET", "")),
             api_token=parse_api_token(env.get("OPS_API_TOKEN", "")),
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
 
 
 def parse_webhook_secrets(raw: str) -> tuple[bytes, ...]:
@@ -70,26 +56,11 @@ def parse_webhook_secrets(raw: str) -> tuple[bytes, ...]:
         raise ConfigError(
             "OPS_WEBHOOK_SECRET is not set: give it a whsec_<base64> secret of 24 to 64 bytes."
         )
-    secrets = []
-    for part in parts:
-        if not part.startswith(_SECRET_PREFIX):
-            raise ConfigError("OPS_WEBHOOK_SECRET must start with whsec_ followed by base64.")
-        try:
-            key = base64.b64decode(part[len(_SECRET_PREFIX) :], validate=True)
-        except (binascii.Error, ValueError):
-            raise ConfigError("OPS_WEBHOOK_SECRET is not valid base64 after whsec_.") from None
-        if not 24 <= len(key) <= 64:
-            raise ConfigError(
-                f"OPS_WEBHOOK_SECRET decodes to {len(key)} bytes; it must be 24 to 64 bytes."
-            )
-        secrets.append(key)
-    return tuple(secrets)
+    return tuple(webhook_secret(part) for part in parts)
 
 
 def parse_api_token(raw: str) -> str:
     token = raw.strip()
     if not token:
         raise ConfigError("OPS_API_TOKEN is not set: give the operator token (16+ characters).")
-    if not _TOKEN.match(token):
-        raise ConfigError("OPS_API_TOKEN must be 16 to 256 printable characters without spaces.")
-    return token
+    return printable_token(token, "OPS_API_TOKEN")

@@ -28,7 +28,7 @@ from vm112_portal.settings import Settings
 
 
 async def emit(portal: Portal, count: int, session_id: str = "s1") -> None:
-    db: Database = portal.app.state.db
+    db: Database = portal.app.state.portal.db
     for i in range(count):
         async with db.transaction() as tx:
             await emit_event(
@@ -184,7 +184,7 @@ async def test_too_old_event_is_dead_lettered_then_redriven(tmp_path: Path) -> N
         await wait_for(lambda: _state_is(portal, "dead"))
         row = portal.outbox()[0]
         assert row["last_error"].startswith("gave up after 0.001s: HTTP 503")
-        assert (await redrive(portal.app.state.db)).queued == 1
+        assert (await redrive(portal.app.state.portal.db)).queued == 1
         await wait_for(portal.drained)
         row = portal.outbox()[0]
     assert row["state"] == "delivered" and row["redriven_at"] is not None
@@ -210,7 +210,7 @@ async def test_pending_rows_resume_after_restart_exactly_once(tmp_path: Path) ->
 
 
 async def test_same_webhook_id_is_queued_once(portal: Portal) -> None:
-    db: Database = portal.app.state.db
+    db: Database = portal.app.state.portal.db
     for _ in range(3):
         async with db.transaction() as tx:
             await emit_event(
@@ -224,7 +224,7 @@ async def test_same_webhook_id_is_queued_once(portal: Portal) -> None:
 
 
 async def test_emit_refuses_passwords_unknown_types_and_huge_bodies(portal: Portal) -> None:
-    db: Database = portal.app.state.db
+    db: Database = portal.app.state.portal.db
     cases = [
         ("onboarding.started", {"session_id": "s", "domain": "a.pt", "password": "x"}),
         ("domain.deleted", {"session_id": "s", "domain": "a.pt"}),
@@ -238,7 +238,7 @@ async def test_emit_refuses_passwords_unknown_types_and_huge_bodies(portal: Port
 
 
 async def test_event_rolls_back_with_its_transaction(portal: Portal) -> None:
-    db: Database = portal.app.state.db
+    db: Database = portal.app.state.portal.db
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
             await emit_event(tx, "domain.validated", {"session_id": "s", "domain": "a.pt"})

@@ -59,7 +59,7 @@ def insert_raw_row(db_path: Path, webhook_id: str, session_id: str) -> None:
 
 
 async def emit_good(portal: Portal, session_id: str, count: int) -> None:
-    db: Database = portal.app.state.db
+    db: Database = portal.app.state.portal.db
     for i in range(count):
         async with db.transaction() as tx:
             await emit_event(
@@ -159,7 +159,7 @@ async def test_redrive_refuses_an_event_that_cannot_be_sent(tmp_path: Path) -> N
             return [row["state"] for row in portal.outbox()] == ["dead", "dead"]
 
         await wait_for(both_dead, within=3)
-        result = await redrive(portal.app.state.db)
+        result = await redrive(portal.app.state.portal.db)
         assert result.queued == 1
         assert [webhook_id for webhook_id, _ in result.refused] == ["onboarding-started-poison\n"]
         assert "webhook-id" in result.refused[0][1]

@@ -44,7 +44,7 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
         "mailbox_quota_mb": 5120,
     }
     assert [body["timestamp"] for body in bodies] == sorted(body["timestamp"] for body in bodies)
-    sandbox: Sandbox = portal.app.state.sandbox
+    sandbox: Sandbox = portal.app.state.portal.sandbox
     assert sandbox.accounts["admin@example.pt"]["a"][0] == {
         "n": "displayName",
         "_content": "Ana Lopes",

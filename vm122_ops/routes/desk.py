@@ -7,9 +7,9 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.envelope import ok
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import SESSION_ID
-from vm122_ops.responses import ok
 from vm122_ops.state import app_state
 from vm122_ops.tickets import (
     decode_cursor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vm122_ops.responses import error, ok
+from servicekit.envelope import error, ok
 from vm122_ops.state import app_state
 
 

@@ -8,11 +8,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.envelope import ok
 from vm122_ops import failures as failure_codes
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import SESSION_ID, format_ms
 from vm122_ops.funnel import Window, compute_funnel
-from vm122_ops.responses import ok
 from vm122_ops.sessions import SessionState
 from vm122_ops.state import app_state
 

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from servicekit.body import media_type, read_body
+from servicekit.envelope import error
 from vm122_ops.errors import BadRequest
 from vm122_ops.login import COOKIE_NAME
-from vm122_ops.responses import error
-from vm122_ops.routes.webhooks import read_limited_body
 from vm122_ops.state import app_state
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
@@ -70,10 +70,9 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/x-www-form-urlencoded":
+    if media_type(request) != "application/x-www-form-urlencoded":
         raise BadRequest("the login form must be application/x-www-form-urlencoded")
-    body = await read_limited_body(request, MAX_FORM)
+    body = await read_body(request, MAX_FORM)
     try:
         fields = parse_qs(body.decode("utf-8"), max_num_fields=8, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):

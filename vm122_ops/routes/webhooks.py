@@ -8,32 +8,15 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.body import media_type, read_body
+from servicekit.envelope import ok
 from vm122_ops import signatures
-from vm122_ops.errors import BadRequest, OpsError, PayloadTooLarge, UnsupportedMediaType
+from vm122_ops.errors import OpsError, UnsupportedMediaType
 from vm122_ops.events import parse_event
 from vm122_ops.ingest import IngestResult, store_event
-from vm122_ops.responses import ok
 from vm122_ops.state import app_state
 
 MAX_BODY = 64 * 1024
-
-
-async def read_limited_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, refusing (413) before buffering more than ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()):
-            raise BadRequest("content-length must be a number of bytes")
-        if int(declared) > limit:
-            raise PayloadTooLarge(f"the body is over the {limit // 1024} KiB limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the {limit // 1024} KiB limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def ingest_onboard(request: Request) -> Response:
@@ -55,10 +38,9 @@ async def ingest_onboard(request: Request) -> Response:
 
 async def _ingest(request: Request) -> IngestResult:
     state = app_state(request)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
+    if media_type(request) != "application/json":
         raise UnsupportedMediaType("content-type must be application/json")
-    body = await read_limited_body(request)
+    body = await read_body(request, MAX_BODY)
     webhook_id = signatures.verify(
         state.settings.webhook_secrets, request.headers, body, state.clock()
     )

@@ -1,0 +1,17 @@
+"""What both services need from a web service, written once (beside sqlfiles/ and
+jsonlogs/). Each service keeps only what is its own: its error sentences, its header
+values, its settings, its routes.
+
+- ``servicekit.errors``: the exception base and the 4xx errors answered with the envelope.
+- ``servicekit.envelope``: the orjson JSON response, ``{"ok": true, ...}`` /
+  ``{"ok": false, "error", "status"}``, and the exception handlers that answer with it.
+- ``servicekit.headers``: the security-header middleware (a strict CSP and companions).
+- ``servicekit.bearer``: ``Authorization: Bearer`` compared in constant time, as bytes.
+- ``servicekit.body``: the request body, refused with 413 before it outgrows a limit.
+- ``servicekit.settings``: parsers for the environment (whole numbers in a range,
+  ``whsec_`` secrets, printable tokens).
+- ``servicekit.periodic``: a job run now and then in the background (the purges).
+- ``servicekit.openapi``: the envelope's schemas and the endpoint serving a document.
+
+The services never import each other; both import this small package.
+"""

@@ -1,0 +1,79 @@
+"""The one JSON envelope of every answer, and the exception handlers that use it.
+
+``{"ok": true, ...}`` on success; ``{"ok": false, "error": "...", "status": N}`` on
+every error, whichever layer raised it: a RequestError of ours, Starlette's own 404/405,
+a storage failure (503) or a bug (500, its traceback only in the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ExceptionHandler
+
+from servicekit.errors import RequestError, StorageUnavailable
+
+
+class JSONResponse(Response):
+    """JSON rendered by orjson (UTF-8, no spaces)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok(http_status: int = 200, /, **fields: Any) -> JSONResponse:
+    return JSONResponse({"ok": True, **fields}, status_code=http_status)
+
+
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"ok": False, "error": message, "status": status}, status_code=status, headers=headers
+    )
+
+
+def exception_handlers(
+    log: logging.Logger,
+    *,
+    storage_message: str,
+    storage_headers: Mapping[str, str] | None = None,
+    http_messages: Mapping[int, str] | None = None,
+) -> dict[Any, ExceptionHandler]:
+    """Starlette's ``exception_handlers``: every error answered with the envelope.
+
+    ``storage_message`` (and ``storage_headers``, e.g. Retry-After) answer a
+    StorageUnavailable; ``http_messages`` replace Starlette's own sentence for a status
+    (e.g. 404 "no such endpoint"), else its detail is said.
+    """
+    messages = dict(http_messages or {})
+
+    async def request_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestError)
+        return error(exc.status, exc.message)
+
+    async def storage_unavailable(request: Request, exc: Exception) -> Response:
+        log.error("storage unavailable: %s", exc)
+        return error(503, storage_message, storage_headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = messages.get(exc.status_code, str(exc.detail))
+        return error(exc.status_code, message, exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error(500, "internal error")
+
+    return {
+        RequestError: request_error,
+        StorageUnavailable: storage_unavailable,
+        HTTPException: http_error,
+        Exception: unexpected,
+    }
