@@ -1,7 +1,7 @@
 """Ops' funnel beside the naive ways of computing it, on the same events, in-process.
 
 Three contenders, run in turn (ours, naive, DuckDB, ours, ...) so noise hits each alike:
-- ours: ``vm122_ops.funnel.compute_funnel`` on the service's own Database read snapshot;
+- ours: ``vm122_ops.funnel.compute`` on the service's own Database read snapshot;
 - naive: the seed's plan, json_extract over every webhook_events payload (SQLite);
 - DuckDB: the same aggregate over the same rows' denormalised columns, loaded in memory.
 
@@ -25,7 +25,7 @@ from bench.seed import HOUR_MS
 from sqlfiles import load_queries
 from vm122_ops.db import Database
 from vm122_ops.events import STAGES, format_ms
-from vm122_ops.funnel import Window, build_funnel, compute_funnel
+from vm122_ops.funnel import Window, build_funnel, compute
 
 SQL = load_queries(Path(__file__).resolve().parent / "sql")
 
@@ -65,8 +65,8 @@ class Comparison:
 def summary_of(cells: Cells, now_ms: int, hours: int) -> tuple[dict[str, int], int]:
     """(stages, failed) from (stage, status) cells, built by Ops' own build_funnel."""
     steps: dict[int, Counter[int]] = {step: Counter() for step in range(len(STAGES) - 1)}
-    document = build_funnel(Window(hours=hours, now_ms=now_ms), cells, steps, [])
-    return dict(document["stages"]), int(document["failed"])
+    funnel = build_funnel(Window(hours=hours, now_ms=now_ms), cells, steps, [])
+    return dict(funnel.stages), funnel.failed
 
 
 async def compare(path: Path, hours: int, runs: int) -> Comparison:
@@ -84,8 +84,7 @@ async def compare(path: Path, hours: int, runs: int) -> Comparison:
     try:
         for run in range(runs):
             start = time.perf_counter()
-            async with db.read() as conn:
-                ours = await compute_funnel(conn, db.queries, window)
+            ours = await db.read(compute, window)
             ours_s.append(time.perf_counter() - start)
 
             start = time.perf_counter()
@@ -100,7 +99,7 @@ async def compare(path: Path, hours: int, runs: int) -> Comparison:
                 duck_cells = Counter({(s, st): n for s, st, n in result})
                 duck_s.append(time.perf_counter() - start)
             if run == 0:
-                answers.append((dict(ours["stages"]), int(ours["failed"])))
+                answers.append((dict(ours.stages), ours.failed))
                 answers.append(summary_of(naive_cells, now_ms, hours))
                 if duck_cells is not None:
                     answers.append(summary_of(duck_cells, now_ms, hours))

@@ -30,7 +30,7 @@ import orjson
 
 from bench.progress import ProgressBar
 from bench.services import ROOT
-from sqlfiles import load_queries, migration_files
+from sqlfiles import migration_files
 from vm122_ops.db import SQL_DIR, Database
 from vm122_ops.events import STAGE_TYPES, format_ms, parse_event
 from vm122_ops.ingest import store_event
@@ -136,7 +136,6 @@ async def _migrate(path: Path) -> None:
 
 
 def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool) -> int:
-    queries = load_queries(SQL_DIR / "queries")
     bar = None if quiet else ProgressBar(f"seeding {size:,} events", size)
     rng = random.Random(size)
     stored = 0
@@ -146,7 +145,7 @@ def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool) -> i
         sessions += len({event[2] for event in batch})
         for received_at, event_id, _session, body in batch:
             event = parse_event(event_id, body)
-            store_event(conn, queries, event, received_at)
+            store_event(conn, event, received_at)
             stored += 1
             if stored % COMMIT_EVERY == 0:
                 conn.execute("COMMIT")

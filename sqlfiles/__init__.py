@@ -1,8 +1,8 @@
 """Handwritten SQL kept in files, shared by both services.
 
 - ``load_queries(folder)`` reads ``-- name: label`` blocks (aiosql syntax) from ``*.sql``.
-- ``apply_migrations(conn, folder)`` applies numbered, append-only schema files, tracked
-  with ``PRAGMA user_version``.
+- ``migrate(conn, folder)`` (sqlite3) and ``apply_migrations(conn, folder)`` (aiosqlite)
+  apply numbered, append-only schema files, tracked with ``PRAGMA user_version``.
 - ``backup_database(source, target, tables)`` takes a verified online copy of a live
   database.
 - ``private_file(path)`` creates (or tightens) a database file with mode 0600.
@@ -11,7 +11,7 @@ The services never import each other; both import this small package.
 """
 
 from sqlfiles.backup import BackupError, BackupReport, backup_database
-from sqlfiles.migrations import SchemaTooNewError, apply_migrations, migration_files
+from sqlfiles.migrations import SchemaTooNewError, apply_migrations, migrate, migration_files
 from sqlfiles.private import private_file
 from sqlfiles.queries import Queries, load_queries
 
@@ -23,6 +23,7 @@ __all__ = [
     "apply_migrations",
     "backup_database",
     "load_queries",
+    "migrate",
     "migration_files",
     "private_file",
 ]

@@ -1,8 +1,14 @@
-"""Numbered, append-only schema files applied at start-up (PRAGMA user_version)."""
+"""Numbered, append-only schema files applied at start-up (PRAGMA user_version).
+
+``migrate`` works on a plain sqlite3 connection (Ops migrates on its writer thread);
+``apply_migrations`` is the same on an aiosqlite connection (the Portal). Both take the
+pending files from ``pending_scripts`` and run each as one explicit transaction.
+"""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -28,30 +34,51 @@ def migration_files(folder: Path) -> list[tuple[int, Path]]:
     return files
 
 
-async def apply_migrations(conn: aiosqlite.Connection, folder: Path) -> int:
-    """Apply the files newer than the database, each in its own transaction.
+def pending_scripts(folder: Path, current: int) -> tuple[int, list[str]]:
+    """The latest version and the scripts that bring version ``current`` up to it.
 
-    Returns the resulting schema version. Refuses a database newer than the code, so a
-    downgrade cannot silently run against a schema it does not understand.
+    Each script is the whole file and its version bump inside BEGIN IMMEDIATE ... COMMIT
+    (executescript commits any open transaction first, so the file runs as one unit).
+    Refuses a database newer than the code, so a downgrade cannot silently run against a
+    schema it does not understand.
     """
     files = migration_files(folder)
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
     latest = len(files)
     if current > latest:
         raise SchemaTooNewError(
             f"the database schema is version {current} but this release knows only up to "
             f"{latest}; run the newer release or restore a backup made by this one"
         )
-    for number, path in files[current:]:
-        script = path.read_text(encoding="utf-8")
+    scripts = [
+        f"BEGIN IMMEDIATE;\n{path.read_text(encoding='utf-8')}\n;"
+        f"PRAGMA user_version = {number};\nCOMMIT;"
+        for number, path in files[current:]
+    ]
+    return latest, scripts
+
+
+def migrate(conn: sqlite3.Connection, folder: Path) -> int:
+    """Apply the files newer than the database; returns the resulting schema version."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    latest, scripts = pending_scripts(folder, int(row[0]) if row else 0)
+    for script in scripts:
         try:
-            # executescript commits any open transaction first, so the whole file and the
-            # version bump run as one explicit transaction.
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {number};\nCOMMIT;"
-            )
+            conn.executescript(script)
+        except Exception:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+    return latest
+
+
+async def apply_migrations(conn: aiosqlite.Connection, folder: Path) -> int:
+    """``migrate`` for an aiosqlite connection."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    latest, scripts = pending_scripts(folder, int(row[0]) if row else 0)
+    for script in scripts:
+        try:
+            await conn.executescript(script)
         except Exception:
             if conn.in_transaction:
                 await conn.rollback()

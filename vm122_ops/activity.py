@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlfiles import Queries
 from vm122_ops.events import COMPLETED_STAGE, EVENT_TYPES, Event
 from vm122_ops.sessions import SessionState
+from vm122_ops.sql import QUERIES
 
 MINUTE_MS = 60_000
 WINDOWS_MINUTES = (15, 60)
@@ -98,7 +99,6 @@ class RecentActivity:
 
 def recent_activity(
     conn: sqlite3.Connection,
-    queries: Queries,
     now_ms: int,
     windows: tuple[int, ...] = WINDOWS_MINUTES,
 ) -> RecentActivity:
@@ -106,10 +106,8 @@ def recent_activity(
     now_minute = now_ms // MINUTE_MS
     first = now_minute - max(windows) + 1
     rows = [
-        (int(minute), kind, int(step), code, int(events))
-        for minute, kind, step, code, events in conn.execute(
-            queries["activity_since"], {"minute": first}
-        )
+        (int(row["minute"]), row["kind"], int(row["step"]), row["code"], int(row["events"]))
+        for row in conn.execute(QUERIES["activity_since"], {"minute": first})
     ]
     result = []
     for minutes in windows:
@@ -132,8 +130,8 @@ def recent_activity(
             )
         )
     newest = {
-        str(event_type): int(at)
-        for event_type, at in conn.execute(queries["newest_events"], {})
-        if event_type in EVENT_TYPES
+        str(row["event_type"]): int(row["occurred_at"])
+        for row in conn.execute(QUERIES["newest_events"])
+        if row["event_type"] in EVENT_TYPES
     }
     return RecentActivity(now_ms=now_ms, windows=tuple(result), newest_ms=newest)

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,9 +20,9 @@ from vm122_ops import openapi, retention
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
-from vm122_ops.funnel import DurationCache, Window, compute_funnel
+from vm122_ops.funnel import DurationCache, Funnel, Window, read_funnel
 from vm122_ops.headers import SECURITY_HEADERS
-from vm122_ops.ingest import IngestResult
+from vm122_ops.ingest import IngestResult, stored_events
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.routes import desk, health, onboard, pages, stream, webhooks
@@ -91,19 +90,18 @@ def create_app(
         # The broker hears of events only after their COMMIT, in commit order.
         durations = DurationCache()
 
-        def committed(results: list[Any]) -> None:
+        def committed(results: list[IngestResult]) -> None:
             for result in results:
-                if isinstance(result, IngestResult) and not result.duplicate:
+                if not result.duplicate:
                     durations.apply(result.id, result.durations)
-            broker.publish(results)
+            broker.publish(stored_events(results))
 
         db = Database(settings.db_path, after_commit=committed)
         await db.open()
 
-        async def funnel_of(hours: int) -> dict[str, Any]:
+        async def funnel_of(hours: int) -> Funnel:
             window = Window(hours=hours, now_ms=int(clock() * 1000))
-            async with db.read() as conn:
-                return await compute_funnel(conn, db.queries, window, durations)
+            return await read_funnel(db, window, durations)
 
         broker.start(funnel_of)
         metrics.track_broker(broker)

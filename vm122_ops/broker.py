@@ -1,7 +1,8 @@
 """The Desk's live fan-out: committed events to every open stream, and one shared funnel.
 
-- ``publish`` is the database's after-commit hook: it runs in the event loop right after a
-  durable COMMIT, in commit order, so an event is never announced before it is stored.
+- ``publish`` is called by the database's after-commit hook (app.py) with the events a
+  durable COMMIT stored, in the event loop and in commit order, so an event is never
+  announced before it is stored (duplicates store nothing and are never announced).
   Each event is serialised once and offered to every subscriber whose filter wants it.
 - Each subscriber has a bounded queue. A subscriber whose queue is full is marked
   overflowed and its queue dropped: its stream ends and the client resumes from its
@@ -16,18 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
-from vm122_ops.ingest import IngestResult
+from vm122_ops.funnel import Funnel
+from vm122_ops.stored import StoredEvent
 
 log = logging.getLogger("vm122_ops.broker")
 
-FunnelSource = Callable[[int], Awaitable[dict[str, Any]]]
+FunnelSource = Callable[[int], Awaitable[Funnel]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,12 @@ class LiveEvent:
     data: str
 
     @classmethod
-    def of(cls, message: dict[str, Any]) -> LiveEvent:
+    def of(cls, event: StoredEvent) -> LiveEvent:
         return cls(
-            id=int(message["id"]),
-            session_id=str(message["session_id"]),
-            ticket_id=message["ticket_id"],
-            data=orjson.dumps(message).decode(),
+            id=event.id,
+            session_id=event.session_id,
+            ticket_id=event.ticket_id,
+            data=orjson.dumps(event.message()).decode(),
         )
 
 
@@ -203,16 +204,14 @@ class Broker:
         subscriber.close()
         self._subscribers.discard(subscriber)
 
-    def publish(self, results: list[Any]) -> None:
-        """After-commit hook: announce the newly stored events (never duplicates)."""
+    def publish(self, stored: Sequence[StoredEvent]) -> None:
+        """After-commit hook: announce newly stored events, in commit order."""
         events = []
-        for result in results:
-            if not isinstance(result, IngestResult) or result.duplicate:
-                continue
+        for item in stored:
             try:
-                events.append(LiveEvent.of(result.live_message()))
+                events.append(LiveEvent.of(item))
             except (TypeError, ValueError):  # one bad event must not silence its batch
-                log.exception("event %s could not be announced", result.id)
+                log.exception("event %s could not be announced", item.id)
         if not events:
             return
         self.published += len(events)
@@ -245,10 +244,9 @@ class Broker:
 
     async def _compute(self, hours: int) -> None:
         assert self._source is not None
-        document = await self._source(hours)
+        funnel = await self._source(hours)
         self.funnel_computations += 1
-        body = {k: v for k, v in document.items() if k != "ok"}
-        snapshot = FunnelSnapshot(hours=hours, data=orjson.dumps(body).decode())
+        snapshot = FunnelSnapshot(hours=hours, data=orjson.dumps(funnel.document()).decode())
         self._snapshots[hours] = (self._monotonic(), snapshot)
         for subscriber in list(self._subscribers):
             if subscriber.hours == hours:

@@ -1,37 +1,47 @@
-"""SQLite access: one batching writer connection, a few read-only reader connections.
+"""SQLite access: one batching writer thread, a small pool of read-only reader threads.
 
-Every write is a unit of work (a function of the writer connection) run inside BEGIN
-IMMEDIATE. Units submitted while a commit is in flight are grouped into the next
+Writes: every write is a unit of work (a function of the writer connection) run inside
+BEGIN IMMEDIATE. Units submitted while a commit is in flight are grouped into the next
 transaction (group commit): each unit gets its own SAVEPOINT, so one failing unit does not
 undo the others, and one fsync (synchronous=FULL) makes the whole group durable before any
-caller hears back. Readers are aiosqlite connections on WAL snapshots, never blocked by
-the writer.
+caller hears back. The writer is a plain sqlite3 connection owned by one thread, and a
+whole batch runs in one hop to it.
 
-The writer is a plain sqlite3 connection owned by one dedicated thread, the same model as
-aiosqlite, but a whole batch runs in one hop to that thread: through aiosqlite each of an
-event's ~10 statements was its own hop, and those hops were most of the ingest time.
+Reads: ``await db.read(fn, *args)`` runs ``fn(conn, *args)`` whole on a reader thread,
+inside one read transaction (a consistent WAL snapshot, never blocked by the writer), and
+returns what ``fn`` returns: one hop per read, like the writer's batches. Each reader
+thread has its own read-only sqlite3 connection. No connection is ever held across an
+await, so a caller cancelled mid-read (a Desk stream whose client left) cannot leave a
+transaction open: the function still runs to its end on its thread and the answer is
+dropped. This replaced aiosqlite readers, which made each statement its own hop and
+needed a repair for snapshots that cancelled blocks left open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import queue
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-import aiosqlite
-
-from sqlfiles import Queries, apply_migrations, load_queries, private_file
+from sqlfiles import Queries, migrate, private_file
 from vm122_ops.errors import StorageUnavailable
+from vm122_ops.sql import QUERIES, SQL_DIR
+
+if TYPE_CHECKING:
+    from vm122_ops.ingest import IngestResult
 
 log = logging.getLogger("vm122_ops.db")
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "ops"
+__all__ = ["SQL_DIR", "Database"]
+
 MAX_BATCH = 128
 READERS = 2
 # The writer checkpoints the WAL itself only past this many pages (~80 MB at 4 KiB).
@@ -42,45 +52,46 @@ READERS = 2
 WAL_AUTOCHECKPOINT_PAGES = 20_000
 
 T = TypeVar("T")
+P = ParamSpec("P")
 Unit = Callable[[sqlite3.Connection], Any]
+AfterCommit = Callable[[list["IngestResult"]], None]
 
 
 @dataclass
 class _Job:
     unit: Unit
     future: asyncio.Future[Any]
+    announce: bool  # an ingest unit: its committed result goes to the after-commit hook
 
 
 class Database:
-    def __init__(
-        self,
-        path: Path,
-        *,
-        after_commit: Callable[[list[Any]], None] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, *, after_commit: AfterCommit | None = None) -> None:
         self.path = path
-        self.queries: Queries = load_queries(SQL_DIR / "queries")
+        self.queries: Queries = QUERIES
         self.after_commit = after_commit
         self._writer: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ops-db-writer")
-        self._readers: list[tuple[aiosqlite.Connection, asyncio.Lock]] = []
+        self._reader_threads = ThreadPoolExecutor(
+            max_workers=READERS, thread_name_prefix="ops-db-reader"
+        )
+        # One connection per reader thread: a read takes a free one for its whole run.
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._reader_conns: list[sqlite3.Connection] = []
         self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         private_file(self.path)  # 0600, -wal and -shm too
-        async with aiosqlite.connect(self.path, isolation_level=None) as migrator:
-            await migrator.execute("PRAGMA journal_mode = WAL")
-            await apply_migrations(migrator, SQL_DIR / "schema")
-        self._writer = await self._on_writer_thread(self._connect_writer)
-        for _ in range(READERS):
-            reader = await aiosqlite.connect(
-                f"file:{self.path.resolve()}?mode=ro", uri=True, isolation_level=None
-            )
-            reader.row_factory = sqlite3.Row
-            await reader.execute("PRAGMA query_only = ON")
-            await reader.execute("PRAGMA busy_timeout = 5000")
-            self._readers.append((reader, asyncio.Lock()))
+        try:
+            self._writer = await self._on_writer_thread(self._connect_writer)
+            await self._on_writer_thread(migrate, self._writer, SQL_DIR / "schema")
+            for _ in range(READERS):
+                reader = self._connect_reader()
+                self._reader_conns.append(reader)
+                self._readers.put(reader)
+        except BaseException:
+            await self.close()
+            raise
         self._task = asyncio.create_task(self._write_loop(), name="ops-db-writer")
 
     async def close(self) -> None:
@@ -89,9 +100,11 @@ class Database:
             with suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for reader, _ in self._readers:
-            await reader.close()
-        self._readers.clear()
+        # Reads still running finish first: their connections close after them.
+        await asyncio.to_thread(self._reader_threads.shutdown, wait=True)
+        for reader in self._reader_conns:
+            reader.close()
+        self._reader_conns.clear()
         if self._writer is not None:
             await self._on_writer_thread(self._writer.close)
             self._writer = None
@@ -110,62 +123,78 @@ class Database:
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         return conn
 
+    def _connect_reader(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            f"file:{self.path.resolve()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,  # used by one reader thread at a time, closed here
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        return conn
+
     async def _on_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only connection inside one read transaction: a consistent snapshot.
+    async def read(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``fn(conn, *args)`` run whole on a reader thread inside one snapshot."""
+        call = functools.partial(self._snapshot, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._reader_threads, call)
 
-        The connection is held exclusively for the block, so another coroutine's
-        statements cannot end the snapshot early; a free reader is preferred.
-        """
-        conn, lock = next(((c, lk) for c, lk in self._readers if not lk.locked()), self._readers[0])
-        async with lock:
+    def _snapshot(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Runs on a reader thread: BEGIN, the whole read, then end the snapshot."""
+        conn = self._readers.get()
+        try:
+            conn.execute("BEGIN")
             try:
-                await conn.execute("BEGIN")
-            except sqlite3.OperationalError:
-                # A block cancelled around its BEGIN or before its COMMIT (a Desk stream
-                # whose client left mid-replay) left a transaction open on this reader,
-                # or its BEGIN was still queued: end that one, then start ours.
-                with suppress(sqlite3.OperationalError):
-                    await conn.execute("ROLLBACK")
-                await conn.execute("BEGIN")
-            try:
-                yield conn
+                return fn(conn, *args, **kwargs)
             finally:
-                await conn.execute("COMMIT")
-
-    async def read_fn(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on a reader's thread inside one snapshot, where
-        ``conn`` is that reader's sqlite3 connection: a read is one whole function."""
-        async with self.read() as conn:
-            # aiosqlite runs a function on the connection's own thread with _execute.
-            run: Callable[..., Awaitable[T]] = conn._execute
-            return await run(fn, conn._conn, *args)
+                conn.execute("ROLLBACK")  # read-only: nothing to keep
+        finally:
+            self._readers.put(conn)
 
     async def write(self, unit: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``unit`` on the writer thread in a transaction; returns once it is durable."""
+        return await self._submit(unit, announce=False)
+
+    async def ingest(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], IngestResult],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> IngestResult:
+        """``write`` of ``fn(conn, *args)``, a unit that stores an event: once committed,
+        its result goes to the after-commit hook (in commit order, before this returns)."""
+
+        def unit(conn: sqlite3.Connection) -> IngestResult:
+            return fn(conn, *args, **kwargs)
+
+        return await self._submit(unit, announce=True)
+
+    async def _submit(self, unit: Callable[[sqlite3.Connection], T], *, announce: bool) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._jobs.put(_Job(unit, future))
+        await self._jobs.put(_Job(unit, future, announce))
         return await future
-
-    async def fetch_all(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-        async with self.read() as conn, conn.execute(self.queries[name], params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetch_one(self, name: str, params: dict[str, Any]) -> sqlite3.Row | None:
-        rows = await self.fetch_all(name, params)
-        return rows[0] if rows else None
 
     async def ping(self) -> bool:
         """True when the database answers a read and the writer is alive."""
         if self._task is None or self._task.done():
             return False
         try:
-            async with self.read() as conn, conn.execute("select 1") as cursor:
-                return (await cursor.fetchone()) is not None
-        except (sqlite3.Error, ValueError):
+            return await self.read(_answers)
+        except (sqlite3.Error, RuntimeError):  # RuntimeError: the pool is shut down
             return False
 
     async def _write_loop(self) -> None:
@@ -190,9 +219,14 @@ class Database:
                     job.future.set_exception(exc)
             return
         if self.after_commit is not None:
-            committed = [result for result, error in outcomes if error is None]
+            committed: list[IngestResult] = [
+                result
+                for job, (result, error) in zip(jobs, outcomes, strict=True)
+                if job.announce and error is None
+            ]
             try:
-                self.after_commit(committed)
+                if committed:
+                    self.after_commit(committed)
             except Exception:
                 log.exception("after-commit hook failed")
         for job, (result, error) in zip(jobs, outcomes, strict=True):
@@ -235,3 +269,7 @@ class Database:
                     log.exception("rollback failed")
             raise StorageUnavailable(f"the event store cannot be written ({exc})") from None
         return outcomes
+
+
+def _answers(conn: sqlite3.Connection) -> bool:
+    return conn.execute("select 1").fetchone() is not None

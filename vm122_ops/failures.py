@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlfiles import Queries
 from vm122_ops.events import STAGES, Event, format_ms
 from vm122_ops.sessions import SessionState, named_stage, step_after
+from vm122_ops.sql import QUERIES
 
 HOUR_MS = 3_600_000
 UNSPECIFIED = "unspecified"
@@ -95,17 +96,30 @@ class FailureTable:
     def total(self) -> int:
         return sum(code.count for codes in self.by_step.values() for code in codes)
 
+    def document(self, hours: int, now_ms: int) -> dict[str, object]:
+        """GET /api/v1/onboard/failures' fields for a window of ``hours`` ending now."""
+        return {
+            "window_hours": hours,
+            "since": format_ms(self.since_ms),
+            "generated_at": format_ms(now_ms),
+            "total": self.total,
+            "stages": {
+                step: [code.to_json() for code in codes] for step, codes in self.by_step.items()
+            },
+        }
 
-def failures_since(conn: sqlite3.Connection, queries: Queries, since_ms: int) -> FailureTable:
-    """Read function (a reader connection inside one snapshot): the window's failures."""
+
+def failures_since(conn: sqlite3.Connection, since_ms: int) -> FailureTable:
+    """Read function (run it with ``db.read``): the window's failures."""
     hour = since_ms // HOUR_MS
     by_step: dict[str, list[FailureCode]] = {stage: [] for stage in STAGES}
-    for step, code, count, last_seen, reason in conn.execute(
-        queries["failures_since"], {"hour": hour}
-    ):
-        by_step[STAGES[step]].append(
+    for row in conn.execute(QUERIES["failures_since"], {"hour": hour}):
+        by_step[STAGES[row["step"]]].append(
             FailureCode(
-                code=code, count=int(count), last_seen_ms=int(last_seen), example_reason=reason
+                code=row["code"],
+                count=int(row["failures"]),
+                last_seen_ms=int(row["last_seen"]),
+                example_reason=row["example_reason"],
             )
         )
     return FailureTable(

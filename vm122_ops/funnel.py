@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from sqlfiles import Queries
+from vm122_ops import stored
 from vm122_ops.durations import bucket_value_ms
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.sessions import SessionState
+from vm122_ops.sql import QUERIES
+
+if TYPE_CHECKING:
+    from vm122_ops.db import Database
 
 HOUR_MS = 3_600_000
 NO_STAGE = -1
@@ -41,6 +44,7 @@ RollupKey = tuple[int, int, str]  # hour, stage, status
 DurationKey = tuple[int, int, int]  # hour, step, bucket
 DurationDelta = tuple[int, int, int, int]  # hour, step, bucket, change in sessions
 Histograms = dict[int, Counter[int]]  # step -> {bucket: sessions}
+Cells = Counter[tuple[int, str]]  # (stage, status) -> sessions
 
 
 def rollup_key(state: SessionState) -> RollupKey:
@@ -153,100 +157,198 @@ class _Merged:
 class DurationCache:
     """Merged duration histograms of recent window starts, kept current after commits.
 
-    Each entry knows the newest event it includes (read in the same snapshot as its
-    cells), and ``apply`` skips what an entry already has: a read can begin after a
-    commit but before that commit's ``apply`` runs, and must not count it twice. Event
-    row ids grow in commit order (one writer; retention never removes the newest row).
+    Used on the event loop only (``get``, ``put``, ``apply``); the SQL runs on a reader
+    thread in between. Each entry knows the newest event it includes (read in the same
+    snapshot as its cells), and ``apply`` skips what an entry already has: a read can
+    begin after a commit but before that commit's ``apply`` runs, and must not count it
+    twice. The opposite, a commit applied while a read was on its thread and not in its
+    snapshot, is why ``apply`` also keeps a short log that ``put`` replays. Event row ids
+    grow in commit order (one writer; retention never removes the newest row).
     """
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = 8, log_size: int = 4096) -> None:
         self._size = size
         self._merged: OrderedDict[int, _Merged] = OrderedDict()
+        self._log: deque[tuple[int, list[DurationDelta]]] = deque(maxlen=log_size)
+        self._log_floor = 0  # the newest row that has left the log
 
     def apply(self, event_row: int, deltas: Iterable[DurationDelta]) -> None:
         """Fold one stored event's committed cell changes into the windows they fall in."""
         changes = list(deltas)
+        if len(self._log) == self._log.maxlen:
+            self._log_floor = self._log[0][0]
+        self._log.append((event_row, changes))
         for first_hour, entry in self._merged.items():
-            if event_row <= entry.as_of:
-                continue
-            entry.as_of = event_row
-            for hour, step, bucket, change in changes:
-                if hour >= first_hour:
-                    entry.steps[step][bucket] += change
+            _fold(entry, first_hour, event_row, changes)
 
-    async def since(self, conn: aiosqlite.Connection, queries: Queries, hour: int) -> Histograms:
-        """The merged histograms of the cells from ``hour`` on (read-only for callers);
-        ``conn`` must be inside a read transaction (one snapshot for both reads)."""
+    def get(self, hour: int) -> Histograms | None:
+        """A private copy of the merged histograms of the cells from ``hour`` on."""
         cached = self._merged.get(hour)
-        if cached is not None:
-            self._merged.move_to_end(hour)
-            return cached.steps
-        steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
-        for step, bucket, sessions in await conn.execute_fetchall(
-            queries["durations_since"], {"hour": hour}
-        ):
-            steps[step][bucket] += sessions
-        newest = list(await conn.execute_fetchall(queries["max_event_row"], {}))
-        self._merged[hour] = _Merged(as_of=int(newest[0][0]) if newest else 0, steps=steps)
+        if cached is None:
+            return None
+        self._merged.move_to_end(hour)
+        return {step: Counter(histogram) for step, histogram in cached.steps.items()}
+
+    def put(self, hour: int, steps: Histograms, as_of: int) -> None:
+        """Keep histograms read from SQL in a snapshot that included rows up to ``as_of``;
+        commits applied since that snapshot are replayed from the log."""
+        if as_of < self._log_floor:
+            return  # the log no longer reaches back to this snapshot: do not cache it
+        entry = _Merged(as_of=as_of, steps=steps)
+        for event_row, changes in self._log:
+            _fold(entry, hour, event_row, changes)
+        self._merged[hour] = entry
+        self._merged.move_to_end(hour)
         while len(self._merged) > self._size:
             self._merged.popitem(last=False)
-        return steps
 
 
-async def compute_funnel(
-    conn: aiosqlite.Connection,
-    queries: Queries,
-    window: Window,
-    durations: DurationCache | None = None,
-) -> dict[str, Any]:
-    """The funnel document for one window, read inside one snapshot of ``conn``."""
+def _fold(entry: _Merged, first_hour: int, event_row: int, changes: list[DurationDelta]) -> None:
+    if event_row <= entry.as_of:
+        return
+    entry.as_of = event_row
+    for hour, step, bucket, change in changes:
+        if hour >= first_hour:
+            entry.steps[step][bucket] += change
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSession:
+    session_id: str
+    domain: str
+    stage: int | None
+    last_event_type: str
+    last_event_at: int
+    started_at: int  # the started stage's time, else the session's first event
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ActiveSession:
+        started = row["started_at"]
+        return cls(
+            session_id=row["session_id"],
+            domain=row["domain"],
+            stage=row["furthest_stage"],
+            last_event_type=row["last_event_type"],
+            last_event_at=row["last_event_at"],
+            started_at=started if started is not None else row["first_event_at"],
+        )
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "domain": self.domain,
+            "stage": None if self.stage is None else STAGES[self.stage],
+            "last_event_type": self.last_event_type,
+            "last_event_at": format_ms(self.last_event_at),
+            "started_at": format_ms(self.started_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    """The funnel of one window (docs/webhook-funnel-events.md, "The funnel")."""
+
+    window: Window
+    last_event_id: int  # the newest event this snapshot includes
+    cohort: int
+    stages: dict[str, int]
+    failed: int
+    failed_by_step: dict[str, int]  # failed sessions by the step that failed
+    failed_by_furthest_stage: dict[str, int]
+    conversion: dict[str, dict[str, float | None]]
+    time_to_convert: dict[str, dict[str, Any]]
+    active_sessions: list[ActiveSession]
+
+    def document(self) -> dict[str, Any]:
+        """The funnel as JSON fields (the API answer and the stream's funnel event)."""
+        return {
+            "window_hours": self.window.hours,
+            "since": format_ms(self.window.since_ms),
+            "generated_at": format_ms(self.window.now_ms),
+            "last_event_id": self.last_event_id,
+            "cohort": self.cohort,
+            "stages": self.stages,
+            "failed": self.failed,
+            "failed_by_step": self.failed_by_step,
+            "failed_by_furthest_stage": self.failed_by_furthest_stage,
+            "conversion": self.conversion,
+            "time_to_convert": self.time_to_convert,
+            "active_sessions": [session.document() for session in self.active_sessions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    funnel: Funnel
+    fresh: Histograms | None  # the whole hours' durations, when read from SQL
+
+
+def compute(conn: sqlite3.Connection, window: Window) -> Funnel:
+    """The funnel of ``window``, every part read from SQL (a read function: run it with
+    ``db.read``). ``read_funnel`` is the same with the durations cache."""
+    return _read(conn, window, None).funnel
+
+
+async def read_funnel(db: Database, window: Window, cache: DurationCache) -> Funnel:
+    """The funnel of ``window`` in one read, the whole hours' durations from ``cache``."""
     hour = window.first_whole_hour
-    cells: Counter[tuple[int, str]] = Counter()
-    cache = durations or DurationCache()
-    merged = await cache.since(conn, queries, hour)
-    # A copy: the partial hour is added below, and the cached one must stay as it is.
-    steps: Histograms = {step: Counter(merged[step]) for step in merged}
+    reading = await db.read(_read, window, cache.get(hour))
+    if reading.fresh is not None:
+        cache.put(hour, reading.fresh, reading.funnel.last_event_id)
+    return reading.funnel
 
-    # execute_fetchall: one hop to the reader's thread per query, not three.
-    for stage, status, sessions in await conn.execute_fetchall(
-        queries["rollup_since"], {"hour": hour}
-    ):
-        cells[(stage, status)] += sessions
+
+def _read(conn: sqlite3.Connection, window: Window, cached: Histograms | None) -> _Reading:
+    """Runs on a reader thread inside one snapshot; ``cached`` is a private copy."""
+    hour = window.first_whole_hour
+    # The newest event this snapshot includes: a live client re-applies the newer ones.
+    last_event_id = stored.head(conn)
+    fresh = None
+    if cached is None:
+        fresh = _durations_since(conn, hour)
+        # A copy: the partial hour is added below, and the one to cache stays as it is.
+        steps = {step: Counter(histogram) for step, histogram in fresh.items()}
+    else:
+        steps = cached
+    cells: Cells = Counter()
+    for row in conn.execute(QUERIES["rollup_since"], {"hour": hour}):
+        cells[(row["stage"], row["status"])] += row["sessions"]
     # The window's partial first hour, summed in SQL from the covering index.
     partial = {"since": window.since_ms, "until": hour * HOUR_MS}
-    for kind, key, value, sessions in await conn.execute_fetchall(queries["partial_hour"], partial):
-        if kind == "stage":
-            cells[(key, value)] += sessions
+    for row in conn.execute(QUERIES["partial_hour"], partial):
+        if row["kind"] == "stage":
+            cells[(row["key"], row["value"])] += row["sessions"]
         else:
-            steps[key][value] += sessions
+            steps[row["key"]][row["value"]] += row["sessions"]
     failed_steps: Counter[int] = Counter()
-    for step, sessions in await conn.execute_fetchall(
-        queries["failed_steps_since"], {"hour": hour}
-    ):
-        failed_steps[step] += sessions
-    for step, sessions in await conn.execute_fetchall(
-        queries["partial_hour_failed_steps"], partial
-    ):
-        failed_steps[step] += sessions
+    for row in conn.execute(QUERIES["failed_steps_since"], {"hour": hour}):
+        failed_steps[row["step"]] += row["sessions"]
+    for row in conn.execute(QUERIES["partial_hour_failed_steps"], partial):
+        failed_steps[row["step"]] += row["sessions"]
     active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
     active = [
-        _active_session(row)
-        for row in await conn.execute_fetchall(queries["active_sessions"], active_params)
+        ActiveSession.from_row(row)
+        for row in conn.execute(QUERIES["active_sessions"], active_params)
     ]
-    # The newest event this snapshot includes: a live client re-applies the newer ones.
-    newest = list(await conn.execute_fetchall(queries["max_event_row"], {}))
-    last_event_id = int(newest[0][0]) if newest else 0
-    return build_funnel(window, cells, steps, active, last_event_id, failed_steps)
+    funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps)
+    return _Reading(funnel, fresh)
+
+
+def _durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:
+    steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
+    for row in conn.execute(QUERIES["durations_since"], {"hour": hour}):
+        steps[row["step"]][row["bucket"]] += row["sessions"]
+    return steps
 
 
 def build_funnel(
     window: Window,
-    cells: Counter[tuple[int, str]],
+    cells: Cells,
     steps: dict[int, Counter[int]],
-    active: list[dict[str, Any]],
+    active: list[ActiveSession],
     last_event_id: int = 0,
     failed_steps: Counter[int] | None = None,
-) -> dict[str, Any]:
+) -> Funnel:
     reached = [0] * len(STAGES)
     failed_by_stage = dict.fromkeys(("none", *STAGES), 0)
     by_step = failed_steps or Counter()
@@ -275,33 +377,18 @@ def build_funnel(
             "median_seconds": _seconds(median),
             "p90_seconds": _seconds(p90),
         }
-    return {
-        "ok": True,
-        "window_hours": window.hours,
-        "since": format_ms(window.since_ms),
-        "generated_at": format_ms(window.now_ms),
-        "last_event_id": last_event_id,
-        "cohort": cohort,
-        "stages": dict(zip(STAGES, reached, strict=True)),
-        "failed": sum(failed_by_stage.values()),
-        "failed_by_step": failed_by_step,
-        "failed_by_furthest_stage": failed_by_stage,
-        "conversion": conversion,
-        "time_to_convert": time_to_convert,
-        "active_sessions": active,
-    }
-
-
-def _active_session(row: Iterable[Any]) -> dict[str, Any]:
-    session_id, domain, stage, last_type, last_at, started_at, first_at = row
-    return {
-        "session_id": session_id,
-        "domain": domain,
-        "stage": None if stage is None else STAGES[stage],
-        "last_event_type": last_type,
-        "last_event_at": format_ms(last_at),
-        "started_at": format_ms(started_at if started_at is not None else first_at),
-    }
+    return Funnel(
+        window=window,
+        last_event_id=last_event_id,
+        cohort=cohort,
+        stages=dict(zip(STAGES, reached, strict=True)),
+        failed=sum(failed_by_stage.values()),
+        failed_by_step=failed_by_step,
+        failed_by_furthest_stage=failed_by_stage,
+        conversion=conversion,
+        time_to_convert=time_to_convert,
+        active_sessions=active,
+    )
 
 
 def _ratio(part: int, whole: int) -> float | None:

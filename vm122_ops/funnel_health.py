@@ -13,8 +13,8 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlfiles import Queries
 from vm122_ops.activity import RecentActivity, recent_activity
+from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateCounts, StateRule, state_counts
 
 MAX_CODE_LABELS = 10  # codes exported by name; the rest are summed as `other`
@@ -39,12 +39,11 @@ class FunnelHealth:
         return {code: code if code in named else OTHER for code in ranked}
 
 
-def read_funnel_health(
-    conn: sqlite3.Connection, queries: Queries, now_ms: int, rule: StateRule
-) -> FunnelHealth:
-    tickets = {str(status): int(n) for status, n in conn.execute(queries["tickets_by_status"], {})}
+def read_funnel_health(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> FunnelHealth:
+    rows = conn.execute(QUERIES["tickets_by_status"])
+    tickets = {str(row["status"]): int(row["tickets"]) for row in rows}
     return FunnelHealth(
-        activity=recent_activity(conn, queries, now_ms),
-        states=state_counts(conn, queries, now_ms, rule),
+        activity=recent_activity(conn, now_ms),
+        states=state_counts(conn, now_ms, rule),
         tickets={"open": 0, "closed": 0, **tickets},
     )

@@ -4,13 +4,14 @@ ticket work, all inside one writer unit of work (one transaction)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlfiles import Queries
 from vm122_ops import activity, failures, funnel, states, tickets
-from vm122_ops.events import FAILED, Event, format_ms
+from vm122_ops.events import FAILED, Event
 from vm122_ops.sessions import SessionState, fold
+from vm122_ops.sql import QUERIES
+from vm122_ops.stored import StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,31 +19,39 @@ class IngestResult:
     id: int
     duplicate: bool
     event: Event
+    received_at: int
     session: SessionState | None = None
     ticket_id: int | None = None
     # Changes to the funnel's duration cells, applied to the in-memory cache after commit.
     durations: tuple[funnel.DurationDelta, ...] = ()
 
-    def live_message(self) -> dict[str, Any]:
-        """What the Desk stream announces for a newly stored event."""
-        assert self.session is not None
-        return {
-            "id": self.id,
-            "session_id": self.event.session_id,
-            "domain": self.event.domain,
-            "event_type": self.event.event_type,
-            "occurred_at": format_ms(self.event.occurred_at),
-            "data": self.event.data,
-            "stage": self.session.stage_name,
-            "status": self.session.status,
-            "ticket_id": self.ticket_id,
-        }
+    def stored_event(self) -> StoredEvent | None:
+        """The newly stored event with its session and ticket; None for a duplicate."""
+        if self.duplicate or self.session is None:
+            return None
+        return StoredEvent(
+            id=self.id,
+            session_id=self.event.session_id,
+            domain=self.event.domain,
+            event_type=self.event.event_type,
+            occurred_at=self.event.occurred_at,
+            received_at=self.received_at,
+            data=self.event.data,
+            stage=self.session.furthest_stage,
+            status=self.session.status,
+            ticket_id=self.ticket_id,
+        )
 
 
-def store_event(
-    conn: sqlite3.Connection, queries: Queries, event: Event, received_at: int
-) -> IngestResult:
-    """Store one event with everything derived from it (runs on the writer thread)."""
+def stored_events(results: Iterable[IngestResult]) -> list[StoredEvent]:
+    """The events that committed ingest results newly stored (duplicates store none)."""
+    return [event for result in results if (event := result.stored_event()) is not None]
+
+
+def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> IngestResult:
+    """Store one event with everything derived from it (a unit of work for the writer:
+    ``db.ingest(store_event, event, received_at)``)."""
+    queries = QUERIES
     params = {
         "event_id": event.event_id,
         "session_id": event.session_id,
@@ -58,8 +67,10 @@ def store_event(
             queries["get_event_by_event_id"], {"event_id": event.event_id}
         ).fetchone()
         assert existing is not None
-        return IngestResult(id=int(existing[0]), duplicate=True, event=event)
-    row_id = int(inserted[0])
+        return IngestResult(
+            id=int(existing["id"]), duplicate=True, event=event, received_at=received_at
+        )
+    row_id = int(inserted["id"])
     row = conn.execute(queries["get_session"], {"session_id": event.session_id}).fetchone()
     old = None if row is None else SessionState.from_row(row)
     new = fold(old, event, row_id)
@@ -76,6 +87,7 @@ def store_event(
         id=row_id,
         duplicate=False,
         event=event,
+        received_at=received_at,
         session=new,
         ticket_id=ticket_id,
         durations=tuple(durations),

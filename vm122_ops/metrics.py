@@ -257,7 +257,7 @@ async def metrics_endpoint(request: Request) -> Response:
     metrics: OpsMetrics = state.metrics
     settings = state.settings
     rule = StateRule(settings.stuck_min_minutes, settings.abandon_hours)
-    health = await state.db.read_fn(read_funnel_health, state.db.queries, state.now_ms(), rule)
+    health = await state.db.read(read_funnel_health, state.now_ms(), rule)
     snapshot = CollectorRegistry()
     snapshot.register(_Snapshot(health_families(health, settings.thresholds)))
     body = generate_latest(metrics.registry) + generate_latest(snapshot)

@@ -19,6 +19,7 @@ from servicekit.periodic import run_periodically
 from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
 from vm122_ops.funnel import HOUR_MS
+from vm122_ops.sql import QUERIES
 
 log = logging.getLogger("vm122_ops.retention")
 
@@ -37,8 +38,13 @@ class PurgePlan:
 
 async def plan_purge(db: Database, retention_days: int, now_ms: int) -> PurgePlan:
     cutoff = now_ms - retention_days * DAY_MS
-    row = await db.fetch_one("count_events_received_before", {"cutoff": cutoff})
-    return PurgePlan(cutoff_ms=cutoff, events=int(row[0]) if row else 0)
+    return PurgePlan(cutoff_ms=cutoff, events=await db.read(purgeable, cutoff))
+
+
+def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
+    """How many raw events a purge at ``cutoff`` would remove (a read function)."""
+    row = conn.execute(QUERIES["count_events_received_before"], {"cutoff": cutoff}).fetchone()
+    return int(row["events"])
 
 
 async def purge(db: Database, retention_days: int, now_ms: int) -> int:

@@ -2,6 +2,8 @@
 
 Every field is order-independent (minima, maxima, the latest event by event time then
 row id), so any arrival order of the same events gives the same state.
+
+Reading: ``timeline(conn, session_id)`` is a read function (run it with ``db.read``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from vm122_ops.durations import bucket_of
 from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event
+from vm122_ops.sql import QUERIES
+from vm122_ops.stored import StoredEvent, View
 
 STAGE_COLUMNS = tuple(f"{stage}_at" for stage in STAGES)
 
@@ -151,3 +155,29 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             else state.failure_stage
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A session's state and its stored events in timeline order."""
+
+    session: SessionState
+    events: list[StoredEvent]
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session.session_id,
+            "domain": self.session.domain,
+            "status": self.session.status,
+            "stage": self.session.stage_name,
+            "events": [event.message(View.TIMELINE) for event in self.events],
+        }
+
+
+def timeline(conn: sqlite3.Connection, session_id: str) -> Timeline | None:
+    """The session's timeline, or None when no event of it is stored."""
+    row = conn.execute(QUERIES["get_session"], {"session_id": session_id}).fetchone()
+    if row is None:
+        return None
+    events = conn.execute(QUERIES["session_events"], {"session_id": session_id})
+    return Timeline(SessionState.from_row(row), [StoredEvent.from_row(e) for e in events])

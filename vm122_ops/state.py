@@ -3,9 +3,8 @@ login sessions, built in the lifespan."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
@@ -21,12 +20,12 @@ from vm122_ops.settings import Settings
 class AppState:
     settings: Settings
     db: Database
-    clock: Callable[[], float] = field(default=time.time)
-    broker: Broker = field(default_factory=Broker)
-    sessions: DeskSessions = field(default_factory=lambda: DeskSessions(""))
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
-    metrics: OpsMetrics = field(default_factory=OpsMetrics)
-    durations: DurationCache = field(default_factory=DurationCache)
+    clock: Callable[[], float]
+    broker: Broker
+    sessions: DeskSessions
+    limiter: LoginLimiter
+    metrics: OpsMetrics
+    durations: DurationCache
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

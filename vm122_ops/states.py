@@ -29,6 +29,7 @@ from sqlfiles import Queries
 from vm122_ops.events import COMPLETED_STAGE, STAGES
 from vm122_ops.funnel import HOUR_MS, percentile
 from vm122_ops.sessions import SessionState
+from vm122_ops.sql import QUERIES
 
 MINUTE_MS = 60_000
 PACE_DAYS = 7
@@ -76,18 +77,14 @@ def classify(idle_ms: int, pace: StepPace, rule: StateRule) -> State:
     return "moving"
 
 
-def step_paces(
-    conn: sqlite3.Connection, queries: Queries, now_ms: int, rule: StateRule
-) -> tuple[StepPace, ...]:
+def step_paces(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> tuple[StepPace, ...]:
     """Read function: the pace of each step (indexed by the stage it leaves, 0..4)."""
     hour = -(-(now_ms - PACE_DAYS * 24 * HOUR_MS) // HOUR_MS)  # the first whole hour
     paces = []
     for stage in range(COMPLETED_STAGE):
         histogram: Counter[int] = Counter()
-        for bucket, sessions in conn.execute(
-            queries["step_durations_since"], {"hour": hour, "step": stage}
-        ):
-            histogram[int(bucket)] += int(sessions)
+        for row in conn.execute(QUERIES["step_durations_since"], {"hour": hour, "step": stage}):
+            histogram[int(row["bucket"])] += int(row["sessions"])
         p90 = percentile(histogram, PACE_FRACTION)
         stuck_after = rule.stuck_min_ms if p90 is None else max(rule.stuck_min_ms, round(p90))
         paces.append(StepPace(stage=stage, p90_ms=p90, stuck_after_ms=stuck_after))
@@ -127,20 +124,20 @@ class StateCounts:
         return sum(stage.count(state) for stage in self.stages)
 
 
-def state_counts(
-    conn: sqlite3.Connection, queries: Queries, now_ms: int, rule: StateRule
-) -> StateCounts:
-    """Read function (one snapshot): active sessions by furthest stage and state."""
-    paces = step_paces(conn, queries, now_ms, rule)
-    active = {int(stage): int(n) for stage, n in conn.execute(queries["active_by_stage"], {})}
+def state_counts(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> StateCounts:
+    """Read function (run it with ``db.read``): active sessions by furthest stage and state."""
+    paces = step_paces(conn, now_ms, rule)
+    active = {
+        int(row["stage"]): int(row["sessions"]) for row in conn.execute(QUERIES["active_by_stage"])
+    }
     stages = []
     for index in (-1, *range(COMPLETED_STAGE)):
         stage = None if index < 0 else index
         pace = paces[waiting_step(stage)]
         horizon = now_ms - rule.abandon_ms
         stuck_from = max(horizon, now_ms - pace.stuck_after_ms)
-        moving = _idle_count(conn, queries, stage, stuck_from, _FOREVER_MS)
-        stuck = _idle_count(conn, queries, stage, horizon, stuck_from)
+        moving = _idle_count(conn, stage, stuck_from, _FOREVER_MS)
+        stuck = _idle_count(conn, stage, horizon, stuck_from)
         abandoned = max(0, active.get(index, 0) - moving - stuck)
         stages.append(
             StageStates(
@@ -153,15 +150,11 @@ def state_counts(
     return StateCounts(now_ms=now_ms, paces=paces, stages=tuple(stages))
 
 
-def _idle_count(
-    conn: sqlite3.Connection, queries: Queries, stage: int | None, since: int, until: int
-) -> int:
+def _idle_count(conn: sqlite3.Connection, stage: int | None, since: int, until: int) -> int:
     if since >= until:
         return 0
-    row = conn.execute(
-        queries["idle_counts"], {"stage": stage, "since": since, "until": until}
-    ).fetchone()
-    return int(row[0]) if row else 0
+    params = {"stage": stage, "since": since, "until": until}
+    return int(conn.execute(QUERIES["idle_counts"], params).fetchone()["sessions"])
 
 
 def move_contributions(

@@ -5,6 +5,9 @@ Rules (order-independent, so any arrival order of the same events ends the same)
   event, and then holds every event of that session, earlier ones included;
 - a session with onboarding.completed gets the tag ready_for_ops and a note saying so;
 - a session with onboarding.failed gets the tag onboarding_failed.
+
+Reading: ``get(conn, ticket_id)`` and ``page(conn, filters, limit, before)`` are read
+functions (run them with ``db.read``) returning ``Ticket`` and ``TicketPage``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import base64
 import binascii
 import re
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,11 +25,14 @@ from sqlfiles import Queries
 from vm122_ops.errors import BadRequest
 from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event, format_ms
 from vm122_ops.sessions import SessionState
+from vm122_ops.sql import QUERIES
+from vm122_ops.stored import StoredEvent, View
 
 OPENING_TYPES = frozenset({"account.created", FAILED})
 READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
+READY_NOTE_KIND = "ready_for_ops"  # the note's stable key (ticket_entries.note_kind)
 ENTRY_DATA_LIMIT = 4096
 _CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}\Z")
 
@@ -52,7 +59,7 @@ def on_event(
         queries["get_ticket_for_session"], {"session_id": session.session_id}
     ).fetchone()
     if ticket is not None:
-        ticket_id = int(ticket[0])
+        ticket_id = int(ticket["id"])
         _add_event_entry(
             conn,
             queries,
@@ -78,6 +85,7 @@ def on_event(
                 {
                     "ticket_id": ticket_id,
                     "kind": "note",
+                    "note_kind": READY_NOTE_KIND,
                     "event_row": None,
                     "event_type": None,
                     "occurred_at": completed_at,
@@ -89,7 +97,7 @@ def on_event(
             # An earlier onboarding.completed arrived late: the note follows the first.
             conn.execute(
                 queries["move_ready_note"],
-                {"ticket_id": ticket_id, "occurred_at": completed_at, "body": READY_NOTE},
+                {"ticket_id": ticket_id, "occurred_at": completed_at},
             )
     return ticket_id
 
@@ -104,15 +112,21 @@ def _open(
     }
     row = conn.execute(queries["insert_ticket"], params).fetchone()
     assert row is not None
-    ticket_id = int(row[0])
+    ticket_id = int(row["id"])
     # Backfill: the ticket holds its session's whole history, earlier events included.
-    history = conn.execute(queries["session_events"], {"session_id": session.session_id}).fetchall()
-    for event_row, event_type, occurred_at, event_received, payload in history:
-        data = orjson.loads(payload).get("data", {})
+    history = conn.execute(queries["session_events"], {"session_id": session.session_id})
+    for stored in map(StoredEvent.from_row, history.fetchall()):
         _add_event_entry(
-            conn, queries, ticket_id, event_type, data, event_row, occurred_at, event_received
+            conn,
+            queries,
+            ticket_id,
+            stored.event_type,
+            stored.data,
+            stored.id,
+            stored.occurred_at,
+            stored.received_at,
         )
-        if event_type == FAILED:
+        if stored.event_type == FAILED:
             _tag(conn, queries, ticket_id, FAILED_TAG)
     return ticket_id
 
@@ -132,6 +146,7 @@ def _add_event_entry(
         {
             "ticket_id": ticket_id,
             "kind": "event",
+            "note_kind": None,
             "event_row": row_id,
             "event_type": event_type,
             "occurred_at": occurred_at,
@@ -150,39 +165,143 @@ def _tag(conn: sqlite3.Connection, queries: Queries, ticket_id: int, tag: str) -
 # --- reading -------------------------------------------------------------------------
 
 
-def ticket_summary(row: sqlite3.Row) -> dict[str, Any]:
-    stage = row["furthest_stage"]
-    return {
-        "id": row["id"],
-        "session_id": row["session_id"],
-        "domain": row["domain"],
-        "status": row["status"],
-        "session_status": row["session_status"],
-        "stage": None if stage is None else STAGES[stage],
-        "tags": row["tags"].split(",") if row["tags"] else [],
-        "subject": row["subject"],
-        "created_at": format_ms(row["created_at"]),
-        "updated_at": format_ms(row["updated_at"]),
-    }
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    """A ticket as every view shows it, with its session's domain, status and stage."""
+
+    id: int
+    session_id: str
+    domain: str
+    status: str
+    session_status: str
+    stage: int | None
+    tags: tuple[str, ...]
+    subject: str
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> TicketSummary:
+        """A ticket_summaries row."""
+        return cls(
+            id=row["id"],
+            session_id=row["session_id"],
+            domain=row["domain"],
+            status=row["status"],
+            session_status=row["session_status"],
+            stage=row["furthest_stage"],
+            tags=tuple(row["tags"].split(",")) if row["tags"] else (),
+            subject=row["subject"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "domain": self.domain,
+            "status": self.status,
+            "session_status": self.session_status,
+            "stage": None if self.stage is None else STAGES[self.stage],
+            "tags": list(self.tags),
+            "subject": self.subject,
+            "created_at": format_ms(self.created_at),
+            "updated_at": format_ms(self.updated_at),
+        }
 
 
-def timeline_entry(row: sqlite3.Row) -> dict[str, Any]:
-    if row["kind"] == "note":
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    occurred_at: int
+    received_at: int
+    text: str
+
+    def document(self) -> dict[str, Any]:
         return {
             "kind": "note",
-            "id": row["id"],
-            "occurred_at": format_ms(row["occurred_at"]),
-            "received_at": format_ms(row["received_at"]),
-            "text": row["body"],
+            "id": self.id,
+            "occurred_at": format_ms(self.occurred_at),
+            "received_at": format_ms(self.received_at),
+            "text": self.text,
         }
-    return {
-        "kind": "event",
-        "id": row["event_row"],
-        "event_type": row["event_type"],
-        "occurred_at": format_ms(row["occurred_at"]),
-        "received_at": format_ms(row["received_at"]),
-        "data": orjson.loads(row["body"]),
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    summary: TicketSummary
+    # Copies of the session's events (data possibly truncated) and notes, in order.
+    timeline: list[StoredEvent | Note]
+
+    def document(self) -> dict[str, Any]:
+        return {
+            **self.summary.document(),
+            "timeline": [
+                entry.message(View.TICKET) if isinstance(entry, StoredEvent) else entry.document()
+                for entry in self.timeline
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    status: str | None = None
+    tag: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    tickets: list[TicketSummary]
+    next: str | None  # the cursor of the next page, None on the last
+
+
+def get(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
+    """One ticket with its timeline, or None."""
+    row = conn.execute(QUERIES["get_ticket"], {"ticket_id": ticket_id}).fetchone()
+    if row is None:
+        return None
+    summary = TicketSummary.from_row(row)
+    entries = conn.execute(QUERIES["ticket_entries"], {"ticket_id": ticket_id})
+    return Ticket(summary, [_entry(summary, entry) for entry in entries])
+
+
+def _entry(ticket: TicketSummary, row: sqlite3.Row) -> StoredEvent | Note:
+    if row["kind"] == "note":
+        return Note(row["id"], row["occurred_at"], row["received_at"], row["body"])
+    return StoredEvent(
+        id=row["event_row"],
+        session_id=ticket.session_id,
+        domain=ticket.domain,
+        event_type=row["event_type"],
+        occurred_at=row["occurred_at"],
+        received_at=row["received_at"],
+        data=orjson.loads(row["body"]),
+    )
+
+
+def page(
+    conn: sqlite3.Connection,
+    filters: TicketFilter,
+    limit: int,
+    before: tuple[int, int] | None = None,
+) -> TicketPage:
+    """Tickets newest-updated first, after the cursor position ``before``."""
+    before_updated, before_id = before if before is not None else (None, None)
+    params = {
+        "status": filters.status,
+        "tag": filters.tag,
+        "session_id": filters.session_id,
+        "before_updated": before_updated,
+        "before_id": before_id,
+        "limit": limit + 1,  # one more row tells whether a next page exists
     }
+    rows = conn.execute(QUERIES["list_tickets"], params).fetchall()
+    tickets = [TicketSummary.from_row(row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return TicketPage(tickets, None)
+    return TicketPage(tickets, encode_cursor(tickets[-1].updated_at, tickets[-1].id))
 
 
 def encode_cursor(updated_at: int, ticket_id: int) -> str:

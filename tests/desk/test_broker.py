@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections import Counter
 
 from vm122_ops.broker import Broker, FunnelSnapshot, LiveEvent, StreamConfig
 from vm122_ops.events import Event
-from vm122_ops.ingest import IngestResult
+from vm122_ops.funnel import Funnel, Window, build_funnel
+from vm122_ops.ingest import IngestResult, stored_events
 from vm122_ops.sessions import fold
+from vm122_ops.stored import StoredEvent
 
 
 def result(row_id: int, session_id: str = "s", duplicate: bool = False) -> IngestResult:
@@ -22,16 +24,25 @@ def result(row_id: int, session_id: str = "s", duplicate: bool = False) -> Inges
         payload="{}",
     )
     return IngestResult(
-        id=row_id, duplicate=duplicate, event=event, session=fold(None, event, row_id)
+        id=row_id,
+        duplicate=duplicate,
+        event=event,
+        received_at=event.occurred_at,
+        session=fold(None, event, row_id),
     )
+
+
+def announced(*results: IngestResult) -> list[StoredEvent]:
+    """What the app's after-commit hook hands the broker: new events, never duplicates."""
+    return stored_events(results)
 
 
 async def test_publish_fans_out_new_events_only_in_commit_order() -> None:
     broker = Broker(StreamConfig(queue_size=10))
     everyone = broker.subscribe()
     only_b = broker.subscribe(session_id="b")
-    broker.publish([result(1, "a"), result(2, "b"), result(3, "a", duplicate=True)])
-    broker.publish(["not a result", result(4, "b")])
+    broker.publish(announced(result(1, "a"), result(2, "b"), result(3, "a", duplicate=True)))
+    broker.publish(announced(result(4, "b")))
     got = [everyone.queue.get_nowait().id for _ in range(everyone.queue.qsize())]
     assert got == [1, 2, 4]
     assert [only_b.queue.get_nowait().id for _ in range(2)] == [2, 4]
@@ -42,7 +53,7 @@ async def test_a_full_queue_drops_that_subscriber_and_frees_its_queue() -> None:
     broker = Broker(StreamConfig(queue_size=2))
     slow = broker.subscribe()
     fine = broker.subscribe(session_id="other")
-    broker.publish([result(i) for i in range(1, 4)])
+    broker.publish(announced(*(result(i) for i in range(1, 4))))
     assert slow.overflowed
     assert slow.queue.empty()
     assert await slow.next() is None
@@ -54,9 +65,10 @@ async def test_a_full_queue_drops_that_subscriber_and_frees_its_queue() -> None:
 async def test_funnel_is_computed_once_per_interval_for_all_subscribers() -> None:
     calls: list[int] = []
 
-    async def source(hours: int) -> dict[str, Any]:
+    async def source(hours: int) -> Funnel:
         calls.append(hours)
-        return {"ok": True, "window_hours": hours, "cohort": len(calls)}
+        cells = Counter({(0, "active"): len(calls)})
+        return build_funnel(Window(hours=hours, now_ms=0), cells, {}, [])
 
     broker = Broker(StreamConfig(funnel_interval=0.2, queue_size=100))
     broker.start(source)
@@ -66,7 +78,7 @@ async def test_funnel_is_computed_once_per_interval_for_all_subscribers() -> Non
         subscribers = [broker.subscribe(hours=48) for _ in range(5)]
         other = broker.subscribe(hours=24)
         for i in range(30):  # a burst of events
-            broker.publish([result(i + 1)])
+            broker.publish(announced(result(i + 1)))
             await asyncio.sleep(0.005)
         seen = -1
         for _ in range(100):  # settle: no new computation for a whole interval
@@ -96,7 +108,7 @@ async def test_next_prefers_events_and_ends_on_close() -> None:
     broker = Broker()
     subscriber = broker.subscribe(hours=48)
     subscriber.offer_funnel(FunnelSnapshot(hours=48, data="{}"))
-    broker.publish([result(7)])
+    broker.publish(announced(result(7)))
     first = await subscriber.next()
     assert isinstance(first, LiveEvent) and first.id == 7
     assert isinstance(await subscriber.next(), FunnelSnapshot)

@@ -1,24 +1,49 @@
-"""vm122_ops/db.py readers: a snapshot left open by a cancelled block (a Desk stream
-whose client went away mid-replay) must not poison the reader for later requests."""
+"""vm122_ops/db.py readers: a read is one function run whole on a reader thread, so a
+caller cancelled mid-read (a Desk stream whose client went away mid-replay) cannot leave
+a snapshot open on a reader, and every reader still answers afterwards."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
-from vm122_ops.db import Database
+import pytest
+
+from vm122_ops import stored
+from vm122_ops.db import READERS, Database
 
 
-async def test_a_reader_left_inside_a_transaction_heals_on_next_use(tmp_path: Path) -> None:
+async def test_a_read_cancelled_mid_run_leaves_no_transaction_behind(tmp_path: Path) -> None:
     db = Database(tmp_path / "ops.db")
     await db.open()
     try:
-        for conn, _ in db._readers:
-            await conn.execute("BEGIN")  # what a cancelled read() block leaves behind
-            assert conn.in_transaction
-        assert await db.ping()  # the first reader
-        async with db.read():  # holding the first, the next read gets the second reader
-            rows = await db.fetch_all("max_event_row", {})
-        assert len(rows) == 1
-        assert not any(conn.in_transaction for conn, _ in db._readers)
+        started = threading.Event()
+        release = threading.Event()
+
+        def slow(conn: sqlite3.Connection) -> bool:
+            started.set()
+            release.wait(5)
+            return conn.in_transaction
+
+        reading = asyncio.create_task(db.read(slow))
+        assert await asyncio.to_thread(started.wait, 5)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        release.set()
+        # Every reader answers, more reads than readers at once, and none is left inside
+        # a transaction once they are done.
+        assert await db.ping()
+        heads = await asyncio.gather(*(db.read(stored.head) for _ in range(3 * READERS)))
+        assert heads == [0] * (3 * READERS)
+        assert await db.read(in_snapshot) is True
+        assert not any(conn.in_transaction for conn in db._reader_conns)
     finally:
         await db.close()
+
+
+def in_snapshot(conn: sqlite3.Connection) -> bool:
+    """Inside db.read a function always runs in its snapshot."""
+    return conn.in_transaction

@@ -255,13 +255,10 @@ def test_histogram_percentiles_are_within_half_a_percent() -> None:
 
 
 async def test_cached_durations_stay_equal_to_a_fresh_computation(ops: Ops) -> None:
-    from vm122_ops.funnel import DurationCache, Window, compute_funnel
+    from vm122_ops.funnel import Window, compute
 
     async def fresh(hours: int) -> dict[str, object]:
-        async with ops.db.read() as conn:
-            return await compute_funnel(
-                conn, ops.db.queries, Window(hours, int(NOW * 1000)), DurationCache()
-            )
+        return (await ops.db.read(compute, Window(hours, int(NOW * 1000)))).document()
 
     await send_all(ops, SCENARIO[:8])
     for hours in (1, 48):
@@ -355,21 +352,17 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
 async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) -> None:
     """A read may begin after a commit but before that commit's after-commit hook runs."""
     from vm122_ops.events import parse_event
-    from vm122_ops.funnel import DurationCache, Window, compute_funnel
+    from vm122_ops.funnel import DurationCache, Window, read_funnel
     from vm122_ops.ingest import store_event
 
     await ops.send("onboarding.started", "late-hook", NOW - 60)
     body = ops.body("domain.validated", "late-hook", NOW - 30)
     event = parse_event("late-hook-2", body)
-    stored = await ops.db.write(
-        lambda conn: store_event(conn, ops.db.queries, event, int(NOW * 1000))
-    )
+    stored = await ops.db.write(lambda conn: store_event(conn, event, int(NOW * 1000)))
     cache = DurationCache()
     window = Window(1, int(NOW * 1000))
-    async with ops.db.read() as conn:
-        first = await compute_funnel(conn, ops.db.queries, window, cache)
+    first = (await read_funnel(ops.db, window, cache)).document()
     cache.apply(stored.id, stored.durations)  # the hook, running late
-    async with ops.db.read() as conn:
-        again = await compute_funnel(conn, ops.db.queries, window, cache)
+    again = (await read_funnel(ops.db, window, cache)).document()
     assert first["time_to_convert"]["started"]["sessions"] == 1
     assert again["time_to_convert"]["started"]["sessions"] == 1

@@ -17,9 +17,7 @@ RULE = StateRule(stuck_min_minutes=15, abandon_hours=24)
 
 
 async def counts(ops: Ops, rule: StateRule = RULE) -> states.StateCounts:
-    return await ops.db.read_fn(
-        states.state_counts, ops.db.queries, int(ops.clock.now * 1000), rule
-    )
+    return await ops.db.read(states.state_counts, int(ops.clock.now * 1000), rule)
 
 
 def table(result: states.StateCounts) -> dict[str | None, tuple[int, int, int]]:

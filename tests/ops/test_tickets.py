@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
-from tests.ops.conftest import AUTH, NOW, Ops
+from tests.ops.conftest import AUTH, NOW, Ops, iso
 from vm122_ops.tickets import ENTRY_DATA_LIMIT, READY_NOTE
 
 
@@ -176,3 +179,71 @@ async def test_the_ready_note_follows_the_first_completion_whatever_arrives_firs
     assert notes[0]["occurred_at"] == min(completions)
     kinds = [(e["kind"], e.get("event_type")) for e in detail["timeline"]]
     assert kinds.index(("note", None)) == 2  # right after the first completion
+
+
+async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: Path) -> None:
+    """A database made by the 0003 schema upgrades in place: 0005 gives the existing
+    ready_for_ops note its note_kind, and a late earlier completion still moves it."""
+    import shutil
+    import sqlite3
+
+    from asgi_lifespan import LifespanManager
+
+    from sqlfiles import migrate
+    from tests.ops.conftest import Clock, make_settings
+    from vm122_ops.app import create_app
+    from vm122_ops.sql import SQL_DIR
+
+    old_schema = tmp_path / "schema"
+    old_schema.mkdir()
+    for path in sorted((SQL_DIR / "schema").glob("*.sql"))[:3]:
+        shutil.copy(path, old_schema)
+    ms = [int((NOW - seconds) * 1000) for seconds in (50, 40, 20)]
+    with sqlite3.connect(tmp_path / "ops.db", isolation_level=None) as conn:
+        assert migrate(conn, old_schema) == 3
+        conn.execute(
+            "insert into onboard_sessions (session_id, domain, first_event_at, last_event_at,"
+            " last_event_type, last_event_row, furthest_stage, status, event_count,"
+            " started_at, account_created_at, completed_at)"
+            " values ('s', 'example.com', ?, ?, 'onboarding.completed', 3, 5, 'completed', 3,"
+            " ?, ?, ?)",
+            (ms[0], ms[2], *ms),
+        )
+        conn.execute(
+            "insert into funnel_rollup values (?, 5, 'completed', 1)", (ms[0] // 3_600_000,)
+        )
+        conn.execute("insert into tickets values (1, 's', 'open', 'Onboarding of x', ?, ?)", ms[1:])
+        conn.execute("insert into ticket_tags values (1, 'ready_for_ops')")
+        for row, (event_type, at) in enumerate(
+            zip(("onboarding.started", "account.created", "onboarding.completed"), ms, strict=True),
+            start=1,
+        ):
+            conn.execute(
+                "insert into ticket_entries (ticket_id, kind, event_row, event_type,"
+                " occurred_at, received_at, body) values (1, 'event', ?, ?, ?, ?, '{}')",
+                (row, event_type, at, at),
+            )
+        conn.execute(
+            "insert into ticket_entries (ticket_id, kind, occurred_at, received_at, body)"
+            " values (1, 'note', ?, ?, ?)",
+            (ms[2], ms[2], READY_NOTE),
+        )
+
+    app = create_app(make_settings(tmp_path), clock=Clock())
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ops = Ops(client=client, clock=Clock(), db_path=tmp_path / "ops.db", app=app)
+            with sqlite3.connect(tmp_path / "ops.db") as conn:
+                kinds = conn.execute("select note_kind from ticket_entries where kind = 'note'")
+                assert kinds.fetchall() == [("ready_for_ops",)]
+                latest = len(list((SQL_DIR / "schema").glob("*.sql")))
+                assert conn.execute("pragma user_version").fetchone() == (latest,)
+            late = await ops.send("onboarding.completed", "s", NOW - 30)
+            assert late.status_code == 202
+            detail = await ops.get("/api/v1/desk/tickets/1")
+    entries = [(e["kind"], e.get("event_type"), e["occurred_at"]) for e in detail["timeline"]]
+    assert [kind for kind, _, _ in entries].count("note") == 1
+    note = next(entry for entry in entries if entry[0] == "note")
+    assert note[2] == iso(NOW - 30)  # moved to the first completion
+    assert detail["timeline"][-1]["event_type"] == "onboarding.completed"

@@ -9,18 +9,16 @@ increase in commit order and the queue holds everything committed after subscrib
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vm122_ops.broker import FunnelSnapshot, StreamConfig, Subscriber
+from vm122_ops import params, stored
+from vm122_ops.broker import FunnelSnapshot, LiveEvent, StreamConfig, Subscriber
 from vm122_ops.db import Database
 from vm122_ops.errors import BadRequest
-from vm122_ops.events import SESSION_ID, STAGES, format_ms
-from vm122_ops.routes.onboard import window_hours
 from vm122_ops.state import app_state
 
 MAX_ID_DIGITS = 18
@@ -51,12 +49,10 @@ def _ticket_filter(request: Request) -> int | None:
 
 async def stream(request: Request) -> Response:
     state = app_state(request)
-    session_id = request.query_params.get("session_id") or None
-    if session_id is not None and not SESSION_ID.match(session_id):
-        raise BadRequest("session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
+    session_id = params.optional_session_id(request.query_params.get("session_id"))
     ticket_id = _ticket_filter(request)
     filtered = session_id is not None or ticket_id is not None
-    hours = None if filtered else window_hours(request, state.settings.window_hours)
+    hours = None if filtered else params.window_hours(request, state.settings.window_hours)
     last_id = _last_event_id(request)
     broker = state.broker
     config = broker.config
@@ -96,9 +92,7 @@ async def _replay(
     db: Database, config: StreamConfig, subscriber: Subscriber, last_id: int | None
 ) -> AsyncIterator[ServerSentEvent]:
     """The stored events after ``last_id`` matching the filter, or one ``reset``."""
-    async with db.read() as conn, conn.execute(db.queries["max_event_row"]) as cursor:
-        row = await cursor.fetchone()
-    head = int(row[0]) if row else 0
+    head = await db.read(stored.head)
     reason = None
     if last_id is None:
         reason = "fresh"
@@ -115,35 +109,11 @@ async def _replay(
     # Page until past the head read after subscribing: everything committed before the
     # subscription is then sent, and everything after it is in the subscriber's queue.
     for _ in range(config.max_replay // config.replay_page + 2):
-        params = {"after_id": after, "limit": config.replay_page}
-        async with db.read() as conn, conn.execute(db.queries["events_after"], params) as cur:
-            rows = list(await cur.fetchall())
-        for row in rows:
-            message = replay_message(row)
-            if not subscriber.matches(message["session_id"], message["ticket_id"]):
-                continue
-            yield ServerSentEvent(
-                data=orjson.dumps(message).decode(), event=ONBOARD, id=str(message["id"])
-            )
-        if rows:
-            after = int(rows[-1]["id"])
-        if len(rows) < config.replay_page or after >= head:
+        page = await db.read(stored.after, after, config.replay_page)
+        for event in map(LiveEvent.of, page):
+            if subscriber.wants(event):
+                yield ServerSentEvent(data=event.data, event=ONBOARD, id=str(event.id))
+        if page:
+            after = page[-1].id
+        if len(page) < config.replay_page or after >= head:
             return
-
-
-def replay_message(row: Any) -> dict[str, Any]:
-    """An events_after row in the shape of IngestResult.live_message()."""
-    data = orjson.loads(row["payload"]).get("data", {})
-    domain = data.get("domain") if isinstance(data, dict) else None
-    stage = row["furthest_stage"]
-    return {
-        "id": row["id"],
-        "session_id": row["session_id"],
-        "domain": domain.strip() if isinstance(domain, str) else row["domain"],
-        "event_type": row["event_type"],
-        "occurred_at": format_ms(row["occurred_at"]),
-        "data": data,
-        "stage": None if stage is None else STAGES[stage],
-        "status": row["status"],
-        "ticket_id": row["ticket_id"],
-    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from starlette.requests import Request
@@ -46,8 +45,4 @@ async def _ingest(request: Request) -> IngestResult:
     )
     received_at = state.now_ms()
     event = parse_event(webhook_id, body, now_ms=received_at)
-
-    def unit(conn: sqlite3.Connection) -> IngestResult:
-        return store_event(conn, state.db.queries, event, received_at)
-
-    return await state.db.write(unit)
+    return await state.db.ingest(store_event, event, received_at)

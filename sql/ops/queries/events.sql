@@ -21,23 +21,26 @@ where event_id = :event_id;
 
 -- name: session_events
 -- A session's events in timeline order: event time, then arrival.
-select id, event_type, occurred_at, received_at, payload
+select id,
+       session_id,
+       domain,
+       event_type,
+       occurred_at,
+       received_at,
+       payload
 from webhook_events
 where session_id = :session_id
 order by occurred_at, id;
-
--- name: count_events$
--- Number of stored events (health and tests).
-select count(*) from webhook_events;
 
 -- name: events_after
 -- Stored events after a row id, oldest first, for SSE replay.
 select e.id,
        e.session_id,
+       e.domain,
        e.event_type,
        e.occurred_at,
+       e.received_at,
        e.payload,
-       s.domain,
        s.furthest_stage,
        s.status,
        t.id as ticket_id
@@ -50,4 +53,4 @@ limit :limit;
 
 -- name: max_event_row$
 -- The newest row id (the SSE stream's current position).
-select coalesce(max(id), 0) from webhook_events;
+select coalesce(max(id), 0) as head from webhook_events;

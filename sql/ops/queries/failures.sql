@@ -38,7 +38,8 @@ group by step;
 
 -- name: partial_hour_failed_steps
 -- The same for the window's partial first hour [since, until), from the covering index.
-select failed_step, count(*)
+select failed_step as step,
+       count(*) as sessions
 from onboard_sessions
 where first_event_at >= :since
   and first_event_at < :until

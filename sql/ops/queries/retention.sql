@@ -1,6 +1,6 @@
 -- name: count_events_received_before$
 -- How many raw events a purge with this cutoff would remove (never the newest one).
-select count(*)
+select count(*) as events
 from webhook_events
 where received_at < :cutoff
   and id < (select max(id) from webhook_events);

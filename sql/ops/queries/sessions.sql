@@ -90,7 +90,8 @@ with cohort as (
     where first_event_at >= :since
       and first_event_at < :until
 )
-select 'stage', stage, status, count(*) from cohort group by stage, status
+select 'stage' as kind, stage as key, status as value, count(*) as sessions
+from cohort group by stage, status
 union all
 select 'step', 0, step0_bucket, count(*) from cohort
 where step0_bucket is not null group by step0_bucket

@@ -13,7 +13,7 @@ where sessions <> 0;
 -- name: idle_counts
 -- Active sessions of one furthest stage (null: none) whose last event is in
 -- [since, until): a range count on the partial index onboard_sessions_active.
-select count(*)
+select count(*) as sessions
 from onboard_sessions
 where status = 'active'
   and furthest_stage is :stage

@@ -28,13 +28,16 @@ returning tag;
 insert into ticket_entries (
     ticket_id,
     kind,
+    note_kind,
     event_row,
     event_type,
     occurred_at,
     received_at,
     body
 )
-values (:ticket_id, :kind, :event_row, :event_type, :occurred_at, :received_at, :body)
+values (
+    :ticket_id, :kind, :note_kind, :event_row, :event_type, :occurred_at, :received_at, :body
+)
 on conflict (ticket_id, event_row) do nothing;
 
 -- name: move_ready_note!
@@ -42,8 +45,7 @@ on conflict (ticket_id, event_row) do nothing;
 update ticket_entries
 set occurred_at = min(occurred_at, :occurred_at)
 where ticket_id = :ticket_id
-  and kind = 'note'
-  and body = :body;
+  and note_kind = 'ready_for_ops';
 
 -- name: get_ticket^
 -- One ticket with its session's domain, status and stage, and its tags.

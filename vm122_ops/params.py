@@ -1,0 +1,34 @@
+"""What the routes take from a request's query and path, each parsed or refused with a
+400 (never a 5xx). Shared by the route modules, which never import each other; the
+bounded body reader is servicekit.body."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from vm122_ops.errors import BadRequest
+from vm122_ops.events import SESSION_ID
+
+MAX_WINDOW_HOURS = 720
+
+
+def window_hours(request: Request, default: int) -> int:
+    """?hours=: the funnel window, 1-720 hours; ``default`` when absent."""
+    raw = request.query_params.get("hours")
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_WINDOW_HOURS:
+        raise BadRequest(f"hours must be a whole number from 1 to {MAX_WINDOW_HOURS}")
+    return int(raw)
+
+
+def session_id(raw: str) -> str:
+    """A session id (a path or query parameter)."""
+    if not SESSION_ID.match(raw):
+        raise BadRequest("session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
+    return raw
+
+
+def optional_session_id(raw: str | None) -> str | None:
+    """An optional ?session_id= filter; None when absent or empty."""
+    return session_id(raw) if raw else None
