@@ -10,8 +10,10 @@ values, its settings, its routes.
 - ``servicekit.body``: the request body, refused with 413 before it outgrows a limit.
 - ``servicekit.settings``: parsers for the environment (whole numbers in a range,
   ``whsec_`` secrets, printable tokens).
-- ``servicekit.periodic``: a job run now and then in the background (the purges).
+- ``servicekit.purge``: purging in short batches, and a job run now and then in the
+  background (the retention purges).
 - ``servicekit.openapi``: the envelope's schemas and the endpoint serving a document.
+- ``servicekit.serve``: JSON-lines logging, the "starting" line, then uvicorn.
 
 The services never import each other; both import this small package.
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sqlite3
 import sys
@@ -20,10 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import uvicorn
-
-import jsonlogs
-from jsonlogs import log_event
+from servicekit.serve import serve
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm112_portal import replay, retention
 from vm112_portal.app import create_app
@@ -198,11 +194,16 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
     except sqlite3.Error as exc:
         print(f"vm112_portal: the portal database failed: {exc}.", file=sys.stderr)
         return 2
-    jsonlogs.configure("portal")
+    print(
+        f"Portal on http://{settings.host}:{settings.port}/ "
+        f"(providers: {settings.providers}, Ops: {settings.ops_url})",
+        flush=True,
+    )
     # The start-up configuration, secrets reduced to "set".
-    log_event(
-        logging.getLogger("vm112_portal"),
-        "starting",
+    serve(
+        create_app(settings),
+        service="portal",
+        logger="vm112_portal",
         host=settings.host,
         port=settings.port,
         db=str(settings.db_path),
@@ -211,20 +212,6 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         carbonio_admin_user=settings.carbonio_admin_user,
         metrics="on (PORTAL_METRICS_TOKEN set)" if settings.metrics_token else "off",
         secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",
-    )
-    app = create_app(settings)
-    print(
-        f"Portal on http://{settings.host}:{settings.port}/ "
-        f"(providers: {settings.providers}, Ops: {settings.ops_url})",
-        flush=True,
-    )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        access_log=False,  # vm112_portal.access_log writes one JSON line per request
-        log_config=None,
     )
     return 0
 

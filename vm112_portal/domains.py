@@ -35,10 +35,6 @@ class Domain:
     registrable: str  # the registrable domain (public suffix plus one label)
     public_suffix: str
 
-    @property
-    def first_label(self) -> str:
-        return self.name.split(".", 1)[0]
-
 
 def printable(raw: str) -> str:
     """The user's text made safe for an event: no control characters, at most 253 chars."""

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from jsonlogs import log_event
-from servicekit.periodic import run_periodically
+from servicekit.purge import in_batches, run_periodically
 from vm112_portal.db import Database
 
 log = logging.getLogger("vm112_portal.retention")
@@ -41,13 +41,12 @@ async def plan_purge(db: Database, retention_days: int, now: float) -> PurgePlan
 async def purge(db: Database, retention_days: int, now: float) -> int:
     """Remove delivered events past retention, BATCH per transaction; returns how many."""
     cutoff = now - retention_days * DAY_SECONDS
-    removed = 0
-    for _ in range(MAX_BATCHES):
+
+    async def batch() -> int:
         async with db.transaction() as tx:
-            count = await tx.execute("purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH})
-        removed += count
-        if count < BATCH:
-            break
+            return await tx.execute("purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH})
+
+    removed = await in_batches(batch, BATCH, MAX_BATCHES)
     if removed:
         log_event(log, "retention purge", removed=removed, cutoff=round(cutoff, 3))
     return removed

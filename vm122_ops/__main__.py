@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-import uvicorn
-
-import jsonlogs
-from jsonlogs import log_event
+from servicekit.serve import serve
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm122_ops import retention
 from vm122_ops.app import create_app
@@ -96,26 +92,19 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"vm122_ops: cannot open the database: {exc}", file=sys.stderr)
         return 2
-    jsonlogs.configure("ops")
     # The start-up configuration, secrets masked: their count and length only.
-    log_event(
-        logging.getLogger("vm122_ops"),
-        "starting",
+    serve(
+        create_app(settings),
+        service="ops",
+        logger="vm122_ops",
         host=settings.host,
         port=settings.port,
+        graceful_shutdown=5,
         db=str(settings.db_path),
         window_hours=settings.window_hours,
         retention_days=settings.retention_days,
         webhook_secrets=f"{len(settings.webhook_secrets)} configured",
         api_token=f"set ({len(settings.api_token)} characters)",
-    )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=5,
     )
     return 0
 

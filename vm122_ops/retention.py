@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jsonlogs import log_event
-from servicekit.periodic import run_periodically
+from servicekit.purge import in_batches, run_periodically
 from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
 from vm122_ops.funnel import HOUR_MS
@@ -50,19 +50,12 @@ def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
 async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     """Remove raw events past retention; returns how many were removed."""
     cutoff = now_ms - retention_days * DAY_MS
-    removed = 0
-    for _ in range(MAX_BATCHES):
 
-        def batch(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH}
-            )
-            return cursor.rowcount
+    def batch(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH})
+        return cursor.rowcount
 
-        count = await db.write(batch)
-        removed += count
-        if count < BATCH:
-            break
+    removed = await in_batches(lambda: db.write(batch), BATCH, MAX_BATCHES)
     hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
 
     def rollups(conn: sqlite3.Connection) -> None:

@@ -16,7 +16,7 @@ from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppState:
     settings: Settings
     db: Database

@@ -12,15 +12,3 @@ returning
     domain,
     plan,
     mailbox_quota_mb;
-
--- name: get_infra^
--- One domain's infrastructure record.
-select
-    domain,
-    session_id,
-    account,
-    plan,
-    mailbox_quota_mb,
-    created_at
-from infra
-where domain = :domain;

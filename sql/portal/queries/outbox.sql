@@ -125,19 +125,6 @@ from outbox
 where last_error is not null and state != 'delivered'
 order by last_attempt_at desc
 limit 1;
-
--- name: outbox_for_session
--- Every queued event of a session in creation order (tests and diagnostics).
-select
-    id,
-    webhook_id,
-    event_type,
-    state,
-    body
-from outbox
-where session_id = :session_id
-order by id;
-
 -- name: count_delivered_before$
 -- How many delivered events a purge with this cutoff would remove.
 select count(*)

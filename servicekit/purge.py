@@ -1,4 +1,5 @@
-"""A job run in the background now and then, surviving its own failures (the purges)."""
+"""How both services purge what they keep no longer: in short batches, and now and then
+in the background. What goes and when is each service's own (its retention.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 
 from servicekit.errors import StorageUnavailable
+
+
+async def in_batches(batch: Callable[[], Awaitable[int]], size: int, most: int) -> int:
+    """Run ``batch()`` (which removes at most ``size`` rows in its own short transaction,
+    so other writers interleave) until one removes fewer, at most ``most`` times; returns
+    how many rows went in all."""
+    removed = 0
+    for _ in range(most):
+        count = await batch()
+        removed += count
+        if count < size:
+            break
+    return removed
 
 
 async def run_periodically(

@@ -1,0 +1,38 @@
+"""Serving an app: JSON-lines logging, one "starting" line, then uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+import jsonlogs
+from jsonlogs import log_event
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    service: str,
+    logger: str,
+    host: str,
+    port: int,
+    graceful_shutdown: int | None = None,
+    **configuration: Any,
+) -> None:
+    """Log the start-up ``configuration`` (the caller reduces secrets to "set" or a count
+    first) and serve ``app`` until stopped. uvicorn's own access log is off: jsonlogs'
+    AccessLog middleware writes one JSON line per request."""
+    jsonlogs.configure(service)
+    log_event(logging.getLogger(logger), "starting", host=host, port=port, **configuration)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=graceful_shutdown,
+    )
