@@ -7,9 +7,12 @@ the benchmark's own measuring code can be run against a server known to miss the
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import orjson
+
+from tests.support.runner import HOST, free_port
 
 
 class SlowOps:
@@ -17,22 +20,19 @@ class SlowOps:
         self.funnel_delay = funnel_delay
         self.port = 0
         self.requests: list[str] = []
-        self._server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> SlowOps:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+    @classmethod
+    @asynccontextmanager
+    async def serving(cls, funnel_delay: float) -> AsyncIterator[SlowOps]:
+        """The stand-in listening on a free loopback port until the block ends."""
+        slow = cls(funnel_delay)
+        slow.port = free_port()
+        server = await asyncio.start_server(slow._serve, HOST, slow.port)
+        try:
+            yield slow
+        finally:
+            server.close()
+            await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -9,7 +9,7 @@ from tests.bench.standin import SlowOps
 
 
 async def test_a_slow_funnel_server_misses_the_budget() -> None:
-    async with SlowOps(funnel_delay=0.55) as slow:
+    async with SlowOps.serving(funnel_delay=0.55) as slow:
         funnel, healthz, document = await measure_http(
             slow.port, {"authorization": "Bearer x"}, 48, Bound(count=3, seconds=5, warmup=0)
         )

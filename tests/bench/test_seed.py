@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
 
 from bench.baselines import compare
 from bench.seed import HOUR_MS, WINDOW_HOURS, Store, seed, session_batches
+from tests.support import peek
 from vm122_ops.events import parse_event
 
 
@@ -31,8 +31,7 @@ def test_batches_hold_exactly_the_size_asked_in_arrival_order() -> None:
 
 def test_a_seeded_store_is_what_ingest_would_have_stored(tmp_path: Path) -> None:
     store = seed(tmp_path / "ops.db", 3_000, quiet=True)
-    conn = sqlite3.connect(store.path)
-    try:
+    with peek.reading(store.path) as conn:
         assert conn.execute("select count(*) from webhook_events").fetchone() == (3_000,)
         sessions = conn.execute("select count(*) from onboard_sessions").fetchone()[0]
         statuses = Counter(
@@ -41,8 +40,6 @@ def test_a_seeded_store_is_what_ingest_would_have_stored(tmp_path: Path) -> None
         tickets = conn.execute("select count(*) from tickets").fetchone()[0]
         rollup = conn.execute("select sum(sessions) from funnel_rollup").fetchone()[0]
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
     assert store.sessions == sessions
     assert 4.0 < 3_000 / sessions < 6.0  # about five events a session
     assert set(statuses) == {"active", "completed", "failed"}

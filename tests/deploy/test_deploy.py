@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.loopback import free_port
+from tests.support.poll import wait_until_sync
+from tests.support.runner import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -420,15 +421,15 @@ def service(name: str, template: str, tmp_path: Path, **secrets_: str) -> Servic
 
 
 def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> httpx.Response:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def answer() -> httpx.Response | None:
         if process.poll() is not None:
             pytest.fail(f"exited with {process.returncode}: {process.communicate()[1]}")
         try:
             return httpx.get(f"{base_url}/healthz", timeout=2)
         except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"{base_url}/healthz did not answer within 15 s")
+            return None
+
+    return wait_until_sync(answer, timeout=15, interval=0.1, what=f"{base_url}/healthz")
 
 
 @pytest.fixture
@@ -586,18 +587,18 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def listening() -> bool:
+        if master.poll() is not None:
+            pytest.fail(f"nginx exited with {master.returncode}: {master.communicate()[1]}")
+        try:
+            socket.create_connection(("127.0.0.1", https), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            if master.poll() is not None:
-                pytest.fail(f"nginx exited with {master.returncode}: {master.communicate()[1]}")
-            try:
-                socket.create_connection(("127.0.0.1", https), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("nginx did not listen within 10 s")
-                time.sleep(0.05)
+        wait_until_sync(listening, timeout=10, interval=0.05, what="nginx listening")
         yield f"https://127.0.0.1:{https}", cert
     finally:
         master.send_signal(signal.SIGQUIT)  # graceful shutdown

@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.desk.harness import FAST, TOKEN, Ops, OpsServer
+from tests.desk.harness import FAST, Ops
+from tests.support.apps import OpsServer
+from tests.support.credentials import TOKEN
 from vm122_ops.broker import StreamConfig
 
 

@@ -1,74 +1,22 @@
-"""Test harness for the Desk: a real uvicorn on a free 127.0.0.1 port, signed posts, and a
-small Server-Sent Events reader that also sees comments (heartbeats)."""
+"""Test harness for the Desk: Ops under a real uvicorn (tests.support.apps.OpsServer) with
+a client, and a small Server-Sent Events reader that also sees comments (heartbeats)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import time
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from starlette.applications import Starlette
 
-from tests.loopback import LoopbackServer
-from vm122_ops.app import create_app
+from tests.support.apps import OpsServer
+from tests.support.signer import deliver
 from vm122_ops.broker import Broker, StreamConfig
-from vm122_ops.settings import Settings
-from vm122_ops.signatures import sign
 
-TOKEN = "desk-test-token-0123456789"
-KEY = bytes(range(32))
-SECRET = "whsec_" + base64.b64encode(KEY).decode()
 FAST = StreamConfig(heartbeat_seconds=15, retry_ms=500, funnel_interval=0.2, send_timeout=2)
-
-
-@dataclass
-class OpsServer:
-    """Ops under uvicorn in this event loop; stop() and start() again keep the port."""
-
-    db_path: Path
-    config: StreamConfig
-    port: int = 0
-    app: Starlette | None = None
-    clock: Callable[[], float] = time.time
-    _loopback: LoopbackServer = field(default_factory=LoopbackServer)
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(
-            host="127.0.0.1",
-            port=self.port,
-            db_path=self.db_path,
-            webhook_secrets=(KEY,),
-            api_token=TOKEN,
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def broker(self) -> Broker:
-        assert self.app is not None
-        broker: Broker = self.app.state.ops.broker
-        return broker
-
-    async def start(self) -> None:
-        self._loopback.port = self.port
-        self.app = create_app(self.settings, clock=self.clock, stream_config=self.config)
-        await self._loopback.start(self.app)
-        self.port = self._loopback.port
-
-    async def stop(self) -> None:
-        await self._loopback.stop()
 
 
 @dataclass
@@ -81,66 +29,9 @@ class Ops:
     def broker(self) -> Broker:
         return self.server.broker
 
-    async def post(
-        self,
-        event_type: str,
-        session_id: str,
-        *,
-        domain: str = "example.pt",
-        at: datetime | None = None,
-        webhook_id: str | None = None,
-        **data: Any,
-    ) -> dict[str, Any]:
-        return await post_event(
-            self.client,
-            event_type,
-            session_id,
-            domain=domain,
-            at=at,
-            webhook_id=webhook_id,
-            **data,
-        )
-
-
-_counter = 0
-
-
-async def post_event(
-    client: httpx.AsyncClient,
-    event_type: str,
-    session_id: str,
-    *,
-    domain: str = "example.pt",
-    at: datetime | None = None,
-    webhook_id: str | None = None,
-    **data: Any,
-) -> dict[str, Any]:
-    """Sign and POST one event the way the Portal does; returns the JSON answer."""
-    global _counter
-    _counter += 1
-    moment = at or datetime.now(UTC)
-    body = orjson.dumps(
-        {
-            "type": event_type,
-            "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "data": {"session_id": session_id, "domain": domain, **data},
-        }
-    )
-    webhook_id = webhook_id or f"msg_{os.getpid()}_{_counter}_{time.monotonic_ns()}"
-    now = int(time.time())
-    response = await client.post(
-        "/api/v1/webhooks/onboard",
-        content=body,
-        headers={
-            "content-type": "application/json",
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(now),
-            "webhook-signature": sign(KEY, webhook_id, now, body),
-        },
-    )
-    assert response.status_code in (200, 202), response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+    async def post(self, event_type: str, session_id: str, **kwargs: Any) -> dict[str, Any]:
+        """A signed event, accepted; Ops' JSON answer (its id)."""
+        return await deliver(self.client, event_type, session_id, **kwargs)
 
 
 @dataclass
@@ -236,11 +127,3 @@ async def open_stream(
     request = client.build_request("GET", "/api/v1/stream", params=params, headers=headers)
     response = await client.send(request, stream=True)
     return response, SSEReader(response)
-
-
-async def wait_until(predicate: Any, within: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)

@@ -4,40 +4,19 @@ real uvicorn on 127.0.0.1. Never skipped: scripts/test installs Chromium when mi
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.desk.harness import FAST, TOKEN, OpsServer, post_event
+from tests.desk.harness import FAST
+from tests.support.apps import OpsServer
+from tests.support.credentials import TOKEN
+from tests.support.signer import deliver
 
-CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 WAIT = 10_000  # ms, for anything that should appear by itself
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def count(page: Page, stage: str) -> Locator:
@@ -74,9 +53,9 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await expect(count(page, "started")).to_have_text("0")
 
         # Events posted to Ops show up without a reload: counts and active sessions.
-        await post_event(api, "onboarding.started", "s1", domain="loja-um.pt")
-        await post_event(api, "onboarding.started", "s2", domain="loja-dois.pt")
-        await post_event(api, "domain.validated", "s1", domain="loja-um.pt")
+        await deliver(api, "onboarding.started", "s1", domain="loja-um.pt")
+        await deliver(api, "onboarding.started", "s2", domain="loja-dois.pt")
+        await deliver(api, "domain.validated", "s1", domain="loja-um.pt")
         await expect(count(page, "started")).to_have_text("2", timeout=WAIT)
         await expect(count(page, "domain_validated")).to_have_text("1", timeout=WAIT)
         rows = page.locator("[data-active] tr[data-session-id]")
@@ -86,8 +65,8 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         )
 
         # Hostile text in the domain and the data is shown as text and runs nothing.
-        await post_event(api, "onboarding.started", "xss", domain=XSS, note=XSS)
-        await post_event(api, "account.created", "xss", domain=XSS, note=XSS)
+        await deliver(api, "onboarding.started", "xss", domain=XSS, note=XSS)
+        await deliver(api, "account.created", "xss", domain=XSS, note=XSS)
         xss_row = page.locator('tr[data-session-id="xss"] a')
         await expect(xss_row).to_have_text(XSS, timeout=WAIT)
         ticket_row = page.locator("[data-recent-tickets] tr[data-ticket-id]")
@@ -108,9 +87,9 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await expect(ticket.locator("[data-live-status]")).to_have_attribute(
             "data-state", "live", timeout=WAIT
         )
-        await post_event(api, "infra.synced", "xss", domain=XSS)
+        await deliver(api, "infra.synced", "xss", domain=XSS)
         await expect(entries).to_have_count(3, timeout=WAIT)
-        await post_event(api, "onboarding.completed", "xss", domain=XSS)
+        await deliver(api, "onboarding.completed", "xss", domain=XSS)
         await expect(ticket.locator(".tag-ready")).to_have_text("ready_for_ops", timeout=WAIT)
         await expect(ticket.locator('[data-timeline] li[data-kind="note"]')).to_have_count(1)
         assert await ticket.locator("img").count() == 0
@@ -126,7 +105,7 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await expect(ticket.locator("[data-live-status]")).to_have_attribute(
             "data-state", "live", timeout=WAIT
         )
-        await post_event(api, "dns.applied", "s1", domain="loja-um.pt")
+        await deliver(api, "dns.applied", "s1", domain="loja-um.pt")
         await expect(session_entries).to_have_count(3, timeout=WAIT)
 
         # The tickets list filters by tag through its plain GET form.
@@ -148,8 +127,8 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         async with httpx.AsyncClient(
             base_url=side.base_url, headers={"authorization": f"Bearer {TOKEN}"}
         ) as side_api:
-            await post_event(side_api, "onboarding.started", "missed", domain="perdido.pt")
-            await post_event(side_api, "domain.validated", "missed", domain="perdido.pt")
+            await deliver(side_api, "onboarding.started", "missed", domain="perdido.pt")
+            await deliver(side_api, "domain.validated", "missed", domain="perdido.pt")
         await side.stop()
         await expect(page.locator('tr[data-session-id="missed"]')).to_have_count(0)
         await server.start()

@@ -8,26 +8,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from tests.desk.harness import KEY, TOKEN
+from tests.support.apps import ops_settings
+from tests.support.credentials import TOKEN
+from tests.support.runner import in_process
 from vm122_ops.app import create_app
 from vm122_ops.headers import CONTENT_SECURITY_POLICY
 from vm122_ops.login import COOKIE_NAME, DeskSessions, LoginLimiter
 from vm122_ops.routes.pages import safe_next
-from vm122_ops.settings import Settings
 
 ORIGIN = "http://desk.test"
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(db_path=tmp_path / "ops.db", webhook_secrets=(KEY,), api_token=TOKEN)
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
-            yield http
+    app = create_app(ops_settings(tmp_path / "ops.db"))
+    async with in_process(app, base_url=ORIGIN) as (_, http):
+        yield http
 
 
 async def login(client: httpx.AsyncClient, token: str = TOKEN, nxt: str = "/") -> httpx.Response:
@@ -72,14 +69,11 @@ async def test_login_sets_a_strict_httponly_cookie_that_opens_pages_and_api(
 
 
 async def test_cookie_is_secure_over_https(tmp_path: Path) -> None:
-    settings = Settings(db_path=tmp_path / "ops.db", webhook_secrets=(KEY,), api_token=TOKEN)
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://desk.test") as http:
-            response = await http.post(
-                "/login", data={"token": TOKEN}, headers={"origin": "https://desk.test"}
-            )
+    app = create_app(ops_settings(tmp_path / "ops.db"))
+    async with in_process(app, base_url="https://desk.test") as (_, http):
+        response = await http.post(
+            "/login", data={"token": TOKEN}, headers={"origin": "https://desk.test"}
+        )
     assert "secure" in response.headers["set-cookie"].lower()
 
 

@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager, suppress
 import httpx
 import pytest
 
-from tests.desk.harness import FAST, TOKEN, Ops, SSEReader, open_stream, wait_until
+from tests.desk.harness import FAST, Ops, SSEReader, open_stream
+from tests.support.credentials import TOKEN
+from tests.support.poll import wait_until
 from vm122_ops.broker import StreamConfig
 
 
@@ -115,7 +117,7 @@ async def test_no_event_lost_or_repeated_across_the_switch_to_live(ops: Ops) -> 
         done.set()
 
     async def subscriber(join_after: int) -> tuple[int, list[int]]:
-        await wait_until(lambda: len(posted) >= join_after, 10, "posts")
+        await wait_until(lambda: len(posted) >= join_after, timeout=10, what="posts")
         start = posted[join_after - 1]
         seen: list[int] = []
         async with stream(ops, {"last_event_id": str(start)}) as reader:
@@ -238,7 +240,7 @@ async def test_subscribers_are_removed_on_disconnect(ops: Ops) -> None:
     assert ops.broker.subscriber_count == 3
     for reader in readers:
         await reader.aclose()
-    await wait_until(lambda: ops.broker.subscriber_count == 0, 5, "unsubscribe")
+    await wait_until(lambda: ops.broker.subscriber_count == 0, timeout=5, what="unsubscribe")
     # The broker still serves a newcomer.
     async with stream(ops) as reader:
         assert (await reader.next_event()).kind == "reset"
@@ -264,20 +266,24 @@ async def test_slow_subscriber_is_disconnected_and_resumes(ops: Ops) -> None:
         await loop.sock_sendall(slow, request.encode())
         async with stream(ops) as fast:
             assert (await fast.next_event()).kind == "reset"
-            await wait_until(lambda: ops.broker.subscriber_count == 2, 5, "2 subscribers")
+            await wait_until(
+                lambda: ops.broker.subscriber_count == 2, timeout=5, what="2 subscribers"
+            )
             padding = "x" * 30_000
             sent: list[int] = []
             for i in range(120):
                 sent.append((await ops.post("onboarding.started", f"b{i}", note=padding))["id"])
                 if ops.broker.subscriber_count == 1:
                     break
-            await wait_until(lambda: ops.broker.subscriber_count == 1, 10, "slow one dropped")
+            await wait_until(
+                lambda: ops.broker.subscriber_count == 1, timeout=10, what="slow one dropped"
+            )
             # The reader that keeps up got everything, in order, unharmed.
             got = [int((await fast.next_onboard()).id or 0) for _ in sent]
             assert got == sent
     finally:
         slow.close()
-    await wait_until(lambda: ops.broker.subscriber_count == 0, 5, "all gone")
+    await wait_until(lambda: ops.broker.subscriber_count == 0, timeout=5, what="all gone")
     # The dropped client resumes from its last id and misses nothing.
     async with stream(ops, {"last_event_id": str(sent[0])}) as reader:
         assert [int((await reader.next_onboard()).id or 0) for _ in sent[1:]] == sent[1:]

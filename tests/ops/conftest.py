@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import itertools
-import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
+from tests.support import peek
+from tests.support.apps import ops_settings
+from tests.support.credentials import AUTH, KEY, TOKEN
+from tests.support.runner import in_process
+from tests.support.signer import INGEST, event_body, new_webhook_id, signed_headers
 from vm122_ops.app import create_app
 from vm122_ops.db import Database
 from vm122_ops.settings import Settings
-from vm122_ops.signatures import sign
 
-KEY = bytes(range(32))
-TOKEN = "operator-token-for-tests-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+__all__ = ["AUTH", "KEY", "TOKEN"]
+
 HOUR = 3600.0
 # A fixed "now" (2026-11-29T12:00:00Z) so event times and windows are exact.
 NOW = 1_795_953_600.0
@@ -36,17 +36,9 @@ class Clock:
         return self.now
 
 
-def iso(seconds: float) -> str:
-    whole, millis = divmod(round(seconds * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
-
-
-_ids = itertools.count(1)
-
-
 @dataclass
 class Ops:
-    """The app under test plus helpers to send signed events."""
+    """The app under test plus helpers to send signed events at the clock's time."""
 
     client: httpx.AsyncClient
     clock: Clock
@@ -67,24 +59,19 @@ class Ops:
         domain: str = "example.com",
         **data: Any,
     ) -> bytes:
-        payload = {"session_id": session_id, "domain": domain, **data}
         if event_type == "onboarding.failed":
-            payload.setdefault("reason", "carbonio fault")
-        return orjson.dumps({"type": event_type, "timestamp": iso(at), "data": payload})
+            data.setdefault("reason", "carbonio fault")
+        return event_body(event_type, session_id, at=at, domain=domain, **data)
 
     def headers(
         self, webhook_id: str, body: bytes, *, ts: float | None = None, key: bytes = KEY
     ) -> dict[str, str]:
-        stamp = int(self.clock.now if ts is None else ts)
-        return {
-            "content-type": "application/json",
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": sign(key, webhook_id, stamp, body),
-        }
+        return signed_headers(
+            webhook_id, body, timestamp=self.clock.now if ts is None else ts, key=key
+        )
 
     async def post_raw(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        return await self.client.post("/api/v1/webhooks/onboard", content=body, headers=headers)
+        return await self.client.post(INGEST, content=body, headers=headers)
 
     async def send(
         self,
@@ -95,9 +82,8 @@ class Ops:
         webhook_id: str | None = None,
         **data: Any,
     ) -> httpx.Response:
-        webhook_id = webhook_id or f"msg_{next(_ids)}"
         body = self.body(event_type, session_id, at, **data)
-        return await self.post_raw(body, self.headers(webhook_id, body))
+        return await self.post_raw(body, self.headers(webhook_id or new_webhook_id(), body))
 
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
         response = await self.client.get(path, params=params, headers=AUTH)
@@ -109,21 +95,23 @@ class Ops:
         return await self.get("/api/v1/onboard/funnel", **params)
 
     async def count(self, table: str = "webhook_events") -> int:
-        import sqlite3
-
-        with sqlite3.connect(self.db_path) as conn:
-            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608
+        return peek.counts(self.db_path, [table])[table]
 
 
 def make_settings(tmp_path: Path) -> Settings:
-    return Settings(db_path=tmp_path / "ops.db", webhook_secrets=(KEY,), api_token=TOKEN)
+    return ops_settings(tmp_path / "ops.db")
+
+
+@asynccontextmanager
+async def running_ops(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Ops]:
+    """Ops in-process on ``settings`` with its lifespan run, and the helpers around it."""
+    clock = clock or Clock()
+    app = create_app(settings, clock=clock)
+    async with in_process(app, base_url="http://ops.test") as (_, client):
+        yield Ops(client=client, clock=clock, db_path=settings.db_path, app=app)
 
 
 @pytest.fixture
 async def ops(tmp_path: Path) -> AsyncIterator[Ops]:
-    clock = Clock()
-    app = create_app(make_settings(tmp_path), clock=clock)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ops.test") as client:
-            yield Ops(client=client, clock=clock, db_path=tmp_path / "ops.db", app=app)
+    async with running_ops(make_settings(tmp_path)) as running:
+        yield running

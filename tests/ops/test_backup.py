@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import sqlite3
 import subprocess
 import sys
-import time
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
-import orjson
 
-from tests.loopback import free_port
-from tests.ops.conftest import KEY
-from tests.ops.test_durability import SECRET, TOKEN, _start, _wait_ready
-from vm122_ops.signatures import sign
+from tests.support import peek
+from tests.support.apps import ops_env, ops_process
+from tests.support.credentials import AUTH
+from tests.support.poll import wait_until
+from tests.support.runner import free_port
+from tests.support.signer import post_event
 
 
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPS_DB": str(db), "OPS_WEBHOOK_SECRET": SECRET, "OPS_API_TOKEN": TOKEN}
     return subprocess.run(
         [sys.executable, "-m", "vm122_ops", *args],
-        env=env,
+        env=ops_env(db),
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,46 +34,27 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     live = tmp_path / "live" / "ops.db"
-    process = _start(live, port)
+    process = ops_process(live, port, tmp_path / "live.log").start()
     acknowledged: list[str] = []
     stop = asyncio.Event()
     try:
-        await _wait_ready(url)
+        await process.wait_ready(url)
 
         async def ingest(client: httpx.AsyncClient) -> None:
             for i in range(3000):
                 if stop.is_set():
                     return
                 webhook_id = f"b{i}"
-                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                body = orjson.dumps(
-                    {
-                        "type": "onboarding.started",
-                        "timestamp": now,
-                        "data": {"session_id": f"s{i}", "domain": "example.com"},
-                    }
-                )
-                stamp = int(time.time())
-                response = await client.post(
-                    f"{url}/api/v1/webhooks/onboard",
-                    content=body,
-                    timeout=5,
-                    headers={
-                        "content-type": "application/json",
-                        "webhook-id": webhook_id,
-                        "webhook-timestamp": str(stamp),
-                        "webhook-signature": sign(KEY, webhook_id, stamp, body),
-                    },
+                response = await post_event(
+                    client, "onboarding.started", f"s{i}", webhook_id=webhook_id
                 )
                 assert response.status_code == 202
                 acknowledged.append(webhook_id)
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
             task = asyncio.create_task(ingest(client))
-            for _ in range(200):
-                if len(acknowledged) >= 100:
-                    break
-                await asyncio.sleep(0.02)
+            with suppress(AssertionError):  # 4 s at the most, as before
+                await wait_until(lambda: len(acknowledged) >= 100, timeout=4)
             before_backup = list(acknowledged)
             result = await asyncio.to_thread(
                 _cli, "backup", str(tmp_path / "b" / "copy.db"), db=live
@@ -84,8 +63,7 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
             stop.set()
             await asyncio.wait_for(task, timeout=30)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        process.stop()
     assert result.returncode == 0, result.stderr
     assert "backup verified" in result.stdout
     assert during > len(before_backup)  # ingest went on while the backup ran
@@ -94,22 +72,20 @@ async def test_backup_under_ingest_then_restore(tmp_path: Path) -> None:
     restored.parent.mkdir()
     shutil.copy(tmp_path / "b" / "copy.db", restored)
     port = free_port()
-    process = _start(restored, port)
+    process = ops_process(restored, port, tmp_path / "restored.log").start()
     try:
-        await _wait_ready(f"http://127.0.0.1:{port}")
+        await process.wait_ready(f"http://127.0.0.1:{port}")
         async with httpx.AsyncClient() as client:
             funnel = (
                 await client.get(
                     f"http://127.0.0.1:{port}/api/v1/onboard/funnel",
                     params={"hours": 720},
-                    headers={"Authorization": f"Bearer {TOKEN}"},
+                    headers=AUTH,
                 )
             ).json()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-    with sqlite3.connect(restored) as conn:
-        stored = {row[0] for row in conn.execute("select event_id from webhook_events")}
+        process.stop()
+    stored = {row[0] for row in peek.rows(restored, "select event_id from webhook_events")}
     assert set(before_backup) <= stored
     assert funnel["cohort"] == len(stored)
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
+from tests.support import peek
 from vm122_ops.db import WAL_AUTOCHECKPOINT_PAGES, Database
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -57,5 +57,4 @@ async def test_without_litestream_the_wal_stays_bounded(tmp_path: Path) -> None:
     finally:
         await db.close()
     assert wal_pages < WAL_AUTOCHECKPOINT_PAGES + 1100
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("select count(*) from filler").fetchone()[0] == 25_000
+    assert peek.value(path, "select count(*) from filler") == 25_000

@@ -4,24 +4,19 @@ and a store that cannot be written answers 503, never 2xx."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
-from tests.loopback import free_port
-from tests.ops.conftest import KEY, NOW, Ops
-from vm122_ops.signatures import sign
-
-SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # KEY, base64
-TOKEN = "durability-token-0123456789"
+from tests.ops.conftest import NOW, Ops
+from tests.support import peek
+from tests.support.apps import ops_process
+from tests.support.poll import wait_until
+from tests.support.runner import free_port
+from tests.support.signer import post_event
 
 
 def _pragma(conn: sqlite3.Connection, statement: str) -> Any:
@@ -55,97 +50,55 @@ async def test_a_full_disk_answers_503_and_stores_nothing_half(ops: Ops) -> None
     assert again.status_code == 202
     assert await ops.count() == stored_before + 1
     # Every stored event has its session row: nothing half-stored.
-    with sqlite3.connect(ops.db_path) as conn:
-        orphans = conn.execute(
-            "select count(*) from webhook_events e left join onboard_sessions s"
-            " using (session_id) where s.session_id is null"
-        ).fetchone()[0]
-    assert orphans == 0
-
-
-def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OPS_DB": str(db),
-        "OPS_PORT": str(port),
-        "OPS_WEBHOOK_SECRET": SECRET,
-        "OPS_API_TOKEN": TOKEN,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "vm122_ops"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    orphans = peek.value(
+        ops.db_path,
+        "select count(*) from webhook_events e left join onboard_sessions s"
+        " using (session_id) where s.session_id is null",
     )
-
-
-async def _wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"{url}/healthz", timeout=1)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("Ops did not start")
+    assert orphans == 0
 
 
 async def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = _start(tmp_path / "ops.db", port)
+    process = ops_process(tmp_path / "ops.db", port, tmp_path / "ops.log").start()
     acknowledged: set[str] = set()
     try:
-        await _wait_ready(url)
+        await process.wait_ready(url)
 
         async def sender(worker: int, client: httpx.AsyncClient) -> None:
             for i in range(400):
                 webhook_id = f"w{worker}-{i}"
-                body = orjson.dumps(
-                    {
-                        "type": "onboarding.started",
-                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "data": {"session_id": f"s{worker}-{i}", "domain": "example.com"},
-                    }
-                )
-                stamp = int(time.time())
-                headers = {
-                    "content-type": "application/json",
-                    "webhook-id": webhook_id,
-                    "webhook-timestamp": str(stamp),
-                    "webhook-signature": sign(KEY, webhook_id, stamp, body),
-                }
                 try:
-                    response = await client.post(
-                        f"{url}/api/v1/webhooks/onboard", content=body, headers=headers, timeout=5
+                    response = await post_event(
+                        client,
+                        "onboarding.started",
+                        f"s{worker}-{i}",
+                        webhook_id=webhook_id,
+                        url=f"{url}/api/v1/webhooks/onboard",
                     )
                 except httpx.TransportError:
                     return
                 if response.status_code == 202:
                     acknowledged.add(webhook_id)
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=5) as client:
             senders = [asyncio.create_task(sender(w, client)) for w in range(8)]
-            for _ in range(100):  # kill once a good number is acknowledged
-                if len(acknowledged) >= 150:
-                    break
-                await asyncio.sleep(0.05)
-            process.send_signal(signal.SIGKILL)
+            # Kill once a good number is acknowledged (or after 5 s: then the count fails).
+            with suppress(AssertionError):
+                await wait_until(lambda: len(acknowledged) >= 150, timeout=5, interval=0.05)
+            process.kill()
             await asyncio.wait_for(asyncio.gather(*senders), timeout=30)
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        process.stop()
     assert len(acknowledged) >= 150
-    restarted = _start(tmp_path / "ops.db", port)
+    restarted = ops_process(tmp_path / "ops.db", port, tmp_path / "ops.log").start()
     try:
-        await _wait_ready(url)
+        await restarted.wait_ready(url)
     finally:
-        restarted.terminate()
-        restarted.wait(timeout=10)
-    with sqlite3.connect(tmp_path / "ops.db") as conn:
-        stored = [row[0] for row in conn.execute("select event_id from webhook_events")]
-        sessions = conn.execute("select count(*) from onboard_sessions").fetchone()[0]
+        restarted.stop()
+    stored = peek.stored_event_ids(tmp_path / "ops.db")
+    sessions = peek.value(tmp_path / "ops.db", "select count(*) from onboard_sessions")
     assert acknowledged <= set(stored)
     assert len(stored) == len(set(stored))
     assert sessions == len(stored)

@@ -7,12 +7,9 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from tests.ops.conftest import AUTH, HOUR, NOW, Clock, Ops, make_settings
-from vm122_ops.app import create_app
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops, make_settings, running_ops
 from vm122_ops.durations import bucket_of, bucket_value_ms
 from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.funnel import percentile
@@ -127,13 +124,9 @@ async def test_any_arrival_order_gives_the_same_figures(tmp_path: Path) -> None:
     for index, order in enumerate(orders):
         folder = tmp_path / f"order{index}"
         folder.mkdir()
-        app = create_app(make_settings(folder), clock=Clock())
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                ops = Ops(client=client, clock=Clock(), db_path=folder / "ops.db")
-                await send_all(ops, order)
-                results.append(await timeline_and_funnel(ops))
+        async with running_ops(make_settings(folder)) as ops:
+            await send_all(ops, order)
+            results.append(await timeline_and_funnel(ops))
     for result in results[1:]:
         assert result == results[0]
     _, timelines, tickets = results[0]

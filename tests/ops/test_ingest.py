@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 
-from tests.ops.conftest import AUTH, KEY, NOW, Ops, iso
+from tests.ops.conftest import AUTH, KEY, NOW, Ops, running_ops
+from tests.support import peek
+from tests.support.apps import ops_settings
+from tests.support.signer import iso
 
 
 async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
@@ -20,11 +21,11 @@ async def test_first_delivery_is_stored_once_with_its_columns(ops: Ops) -> None:
     )
     assert response.status_code == 202
     assert response.json() == {"ok": True, "id": 1, "event_id": "msg_a"}
-    with sqlite3.connect(ops.db_path) as conn:
-        row = conn.execute(
-            "select event_id, session_id, event_type, domain, occurred_at, received_at, payload"
-            " from webhook_events"
-        ).fetchone()
+    row = peek.rows(
+        ops.db_path,
+        "select event_id, session_id, event_type, domain, occurred_at, received_at, payload"
+        " from webhook_events",
+    )[0]
     assert row[:5] == (
         "msg_a",
         "sess-1",
@@ -266,24 +267,13 @@ async def test_unknown_route_and_method_answer_with_the_envelope(ops: Ops) -> No
 
 
 async def test_during_a_rotation_old_and_new_secrets_are_both_accepted(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from asgi_lifespan import LifespanManager
-
-    from tests.ops.conftest import Clock, make_settings
-    from vm122_ops.app import create_app
-
     new_key = b"n" * 32
-    settings = replace(make_settings(tmp_path), webhook_secrets=(new_key, KEY))
-    app = create_app(settings, clock=Clock())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            ops = Ops(client=client, clock=Clock(), db_path=tmp_path / "ops.db", app=app)
-            body = _event()
-            old = await ops.post_raw(body, ops.headers("old", body, key=KEY))
-            new = await ops.post_raw(body, ops.headers("new", body, key=new_key))
-            other = await ops.post_raw(body, ops.headers("other", body, key=b"o" * 32))
+    settings = ops_settings(tmp_path / "ops.db", webhook_secrets=(new_key, KEY))
+    async with running_ops(settings) as ops:
+        body = _event()
+        old = await ops.post_raw(body, ops.headers("old", body, key=KEY))
+        new = await ops.post_raw(body, ops.headers("new", body, key=new_key))
+        other = await ops.post_raw(body, ops.headers("other", body, key=b"o" * 32))
     assert (old.status_code, new.status_code, other.status_code) == (202, 202, 401)
 
 

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import orjson
 
-from tests.loopback import free_port
-from tests.ops.test_durability import SECRET, TOKEN
+from tests.support.apps import ops_process
+from tests.support.credentials import SECRET, TOKEN
+from tests.support.runner import free_port
 
 
 def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OPS_DB": str(tmp_path / "ops.db"),
-        "OPS_PORT": str(port),
-        "OPS_WEBHOOK_SECRET": SECRET,
-        "OPS_API_TOKEN": TOKEN,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vm122_ops"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = ops_process(tmp_path / "ops.db", port, tmp_path / "ops.log").start()
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        process.wait_ready_sync(url)
         httpx.get(
             f"{url}/api/v1/desk/tickets",
             headers={"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "trace-1"},
@@ -52,9 +36,8 @@ def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
         )
         httpx.post(f"{url}/login", data={"token": "not-the-token-but-long"})
     finally:
-        process.terminate()
-        stdout, stderr = process.communicate(timeout=10)
-    text = stdout.decode() + stderr.decode()
+        process.stop()
+    text = process.text()
     lines = [line for line in text.splitlines() if line.strip()]
     documents = [orjson.loads(line) for line in lines]  # every line is JSON
     assert all({"ts", "level", "service", "msg"} <= set(d) for d in documents)

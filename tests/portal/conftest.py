@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,18 +12,16 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 
+from tests.support import peek
+from tests.support.credentials import KEY
+from tests.support.runner import in_process
 from vm112_portal.app import create_app
 from vm112_portal.settings import Settings
 
-KEY = bytes(range(32))
-SECRET = "whsec_" + base64.b64encode(KEY).decode()
 PASSWORD = "Sup3r-secret-pw!"
-
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -43,27 +38,14 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return replace(base, **overrides)
 
 
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool]], *, within: float = 5.0, every: float = 0.02
-) -> None:
-    """Poll until ``predicate`` holds; bounded in time."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {within}s")
-
-
-def read_outbox(db_path: Path) -> list[dict[str, Any]]:
-    """Every outbox row, oldest first (a separate read-only connection)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = conn.execute("select * from outbox order by id").fetchall()
-    finally:
-        conn.close()
-    return [dict(row) for row in rows]
+def cloudflare_refuses_writes(request: httpx.Request) -> httpx.Response:
+    """A MockTransport Cloudflare whose token may read the zone but not write records:
+    the v4 API's error envelope with code 10000 (Authentication error) on the write."""
+    if request.method == "GET":
+        zone = {"id": "z" * 32, "name": "example.pt"}
+        return httpx.Response(200, json={"success": True, "errors": [], "result": [zone]})
+    error = {"code": 10000, "message": "Authentication error"}
+    return httpx.Response(403, json={"success": False, "errors": [error], "result": None})
 
 
 @dataclass
@@ -149,7 +131,7 @@ class Portal:
         ]
 
     def outbox(self) -> list[dict[str, Any]]:
-        return read_outbox(self.settings.db_path)
+        return peek.outbox(self.settings.db_path)
 
     async def health(self) -> dict[str, Any]:
         response = await self.client.get("/healthz")
@@ -176,12 +158,7 @@ async def running_portal(
         ops_transport=transport or httpx.MockTransport(fake),
         providers_in_process=providers_in_process,
     )
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://portal.test"
-        ) as client,
-    ):
+    async with in_process(app, base_url="http://portal.test") as (_, client):
         yield Portal(app, client, fake, settings)
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.portal.conftest import make_settings, running_portal, wait_for
+from tests.portal.conftest import make_settings, running_portal
+from tests.support.poll import wait_until
 from vm112_portal.ops_webhook import Dispatcher
 
 
@@ -34,7 +35,7 @@ async def test_the_wizard_request_id_reaches_ops_with_every_event(
         assert response.headers["x-request-id"] == "wizard-req.42"
         made_up = await portal.client.get("/healthz", headers={"X-Request-ID": "bad id!"})
         assert len(made_up.headers["x-request-id"]) == 32  # invalid: one is made up
-        await wait_for(portal.drained)
+        await wait_until(portal.drained)
         rows = portal.outbox()
     assert [row["request_id"] for row in rows] == ["wizard-req.42", "wizard-req.42"]
     assert seen == [

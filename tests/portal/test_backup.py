@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import make_settings, running_portal, wait_for
+from tests.portal.conftest import make_settings, running_portal
+from tests.support import peek
+from tests.support.poll import wait_until
 from vm112_portal.__main__ import main
 
 IDS = "select id, webhook_id from outbox"
@@ -38,11 +40,7 @@ def _seed_history(db_path: Path) -> None:
 
 
 def _rows(db_path: Path, sql: str) -> set[tuple[object, ...]]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return {tuple(row) for row in conn.execute(sql)}
-    finally:
-        conn.close()
+    return set(peek.rows(db_path, sql))
 
 
 async def test_backup_while_the_wizard_writes_then_restore(
@@ -66,7 +64,7 @@ async def test_backup_while_the_wizard_writes_then_restore(
         async def some_written() -> bool:
             return len(_rows(settings.db_path, IDS)) >= HISTORY + 30
 
-        await wait_for(some_written)
+        await wait_until(some_written)
         committed = _rows(settings.db_path, IDS)
         started = time.perf_counter()
         code = await asyncio.to_thread(

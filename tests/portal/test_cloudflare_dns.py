@@ -9,6 +9,7 @@ import httpx
 import pytest
 from cloudflare import AsyncCloudflare
 
+from tests.portal.conftest import cloudflare_refuses_writes
 from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
 from vm112_portal.domains import normalise
 from vm112_portal.errors import CloudflareFailed
@@ -93,15 +94,9 @@ def failing_client(handler: Any) -> CloudflareDns:
 
 
 async def test_other_api_errors_fail_with_code() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            zone = {"id": "z" * 32, "name": "example.pt"}
-            return httpx.Response(200, json={"success": True, "errors": [], "result": [zone]})
-        error = {"code": 10000, "message": "Authentication error"}
-        return httpx.Response(403, json={"success": False, "errors": [error], "result": None})
-
+    refused = failing_client(cloudflare_refuses_writes)
     with pytest.raises(CloudflareFailed) as caught:
-        await failing_client(handler).apply(normalise("example.pt"), records("example.pt"))
+        await refused.apply(normalise("example.pt"), records("example.pt"))
     assert caught.value.code == 10000
     assert "creating the mx record (10000: Authentication error)" in caught.value.reason
 

@@ -9,28 +9,52 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
+import asyncio
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.loopback import free_port
-from tests.portal.conftest import SECRET, FakeOps, Portal, make_settings, running_portal, wait_for
-from tests.portal.ops_harness import (
-    HangingServer,
-    OpsServer,
-    ops_in_process,
-    stored_events,
-)
+from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
+from tests.portal.ops_harness import stored_events
+from tests.support.apps import OpsServer, ops_in_process, portal_process
+from tests.support.poll import wait_until
+from tests.support.runner import free_port
 from vm122_ops.events import STAGE_TYPES
 
 HAPPY = list(STAGE_TYPES)
+
+
+@dataclass
+class HangingServer:
+    """Accepts connections on 127.0.0.1:port, reads, and never answers."""
+
+    port: int
+    _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    accepted: int = 0
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._writers.append(writer)
+        while await reader.read(65536):
+            pass
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._handle, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in self._writers:
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
 
 
 async def timed_wizard(portal: Portal, session_id: str, domain: str) -> list[float]:
@@ -53,7 +77,7 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
             failed = await portal.wizard("e-fail", "fail-shop.pt")
             assert [r.status_code for r in failed] == [200, 200, 502]
             assert all(r.status_code == 200 for r in await portal.wizard("e-nocf", "nocf-shop.pt"))
-            await wait_for(portal.drained)
+            await wait_until(portal.drained)
             assert (await portal.health())["outbox"]["dead"] == 0
 
         timeline = (await ops.get("/api/v1/onboard/sessions/e-ok/timeline")).json()
@@ -95,7 +119,7 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
 async def test_ops_down_and_hanging_do_not_slow_the_wizard(tmp_path: Path) -> None:
     port = free_port()
     ops_db = tmp_path / "ops.db"
-    ops = OpsServer(ops_db, port)
+    ops = OpsServer(ops_db, port=port)
     settings = make_settings(
         tmp_path, ops_url=f"http://127.0.0.1:{port}", ops_timeout=2.0, backoff_max=0.1
     )
@@ -103,23 +127,23 @@ async def test_ops_down_and_hanging_do_not_slow_the_wizard(tmp_path: Path) -> No
     try:
         async with running_portal(settings, transport=httpx.AsyncHTTPTransport()) as portal:
             baseline = await timed_wizard(portal, "up-1", "up-shop.pt")
-            await wait_for(portal.drained)
+            await wait_until(portal.drained)
 
             await ops.stop()  # Ops down: nothing listens on the port
             down = await timed_wizard(portal, "down-1", "down-shop.pt")
-            await wait_for(lambda: _retried(portal), within=5)
+            await wait_until(lambda: _retried(portal), timeout=5)
 
             hanging = HangingServer(port)  # Ops hanging: accepts, never answers
             await hanging.start()
             try:
                 hung = await timed_wizard(portal, "hang-1", "hang-shop.pt")
-                await wait_for(lambda: _accepted(hanging), within=5)
+                await wait_until(lambda: _accepted(hanging), timeout=5)
                 pending = (await portal.health())["outbox"]["pending"]
             finally:
                 await hanging.stop()
 
             await ops.start()  # Ops back
-            await wait_for(portal.drained, within=15)
+            await wait_until(portal.drained, timeout=15)
             health = await portal.health()
     finally:
         await ops.stop()
@@ -145,13 +169,6 @@ async def _accepted(hanging: HangingServer) -> bool:
     return hanging.accepted >= 1
 
 
-def _start_portal(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "vm112_portal"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
 async def _healthz(base: str) -> dict[str, Any] | None:
     try:
         async with httpx.AsyncClient(base_url=base, timeout=2) as client:
@@ -164,21 +181,18 @@ async def _healthz(base: str) -> dict[str, Any] | None:
 async def test_sigkilled_portal_delivers_pending_events_after_restart(tmp_path: Path) -> None:
     portal_port, ops_port = free_port(), free_port()
     base = f"http://127.0.0.1:{portal_port}"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PORTAL_HOST": "127.0.0.1",
-        "PORTAL_PORT": str(portal_port),
-        "PORTAL_DB": str(tmp_path / "portal.db"),
-        "OPS_URL": f"http://127.0.0.1:{ops_port}",
-        "OPS_WEBHOOK_SECRET": SECRET,
-        "PORTAL_OPS_TIMEOUT": "1",
-        "PORTAL_OUTBOX_BACKOFF_MAX": "0.2",
-    }
     log = tmp_path / "portal.log"
-    ops = OpsServer(tmp_path / "ops.db", ops_port)
-    process = _start_portal(env, log)
+    ops = OpsServer(tmp_path / "ops.db", port=ops_port)
+    process = portal_process(
+        tmp_path / "portal.db",
+        portal_port,
+        ops_port,
+        log,
+        PORTAL_OPS_TIMEOUT="1",
+        PORTAL_OUTBOX_BACKOFF_MAX="0.2",
+    ).start()
     try:
-        await wait_for(lambda: _up(base), within=20, every=0.1)
+        await wait_until(lambda: _up(base), timeout=20, interval=0.1)
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             body: dict[str, str] = {"session_id": "kill-1", "domain": "kill-shop.pt"}
             for path in ("validate-domain", "dns/cloudflare/apply"):
@@ -194,20 +208,13 @@ async def test_sigkilled_portal_delivers_pending_events_after_restart(tmp_path: 
             assert response.status_code == 200, response.text
         health = await _healthz(base)
         assert health is not None and health["outbox"]["pending"] == 6
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=10) == -signal.SIGKILL
+        process.kill()
 
         await ops.start()
-        process = _start_portal(env, log)
-        await wait_for(lambda: _drained(base), within=20, every=0.1)
+        process.start()
+        await wait_until(lambda: _drained(base), timeout=20, interval=0.1)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        process.stop()
         await ops.stop()
     events = stored_events(tmp_path / "ops.db")
     assert [event_type for _, _, event_type in events] == HAPPY

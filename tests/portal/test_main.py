@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import SECRET, read_outbox
+from tests.support import peek
+from tests.support.credentials import SECRET
 from vm112_portal.__main__ import main
 from vm112_portal.db import Database
 from vm112_portal.ops_webhook import emit_event
@@ -83,9 +84,9 @@ async def _dead_letters(db_path: Path, count: int) -> None:
 def test_outbox_redrive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db_path = tmp_path / "portal.db"
     asyncio.run(_dead_letters(db_path, 2))
-    assert [row["state"] for row in read_outbox(db_path)] == ["dead", "pending"]
+    assert [row["state"] for row in peek.outbox(db_path)] == ["dead", "pending"]
     assert main(["outbox", "redrive"], {"PORTAL_DB": str(db_path)}) == 0
     assert capsys.readouterr().out.startswith("1 dead letter(s) queued again")
-    rows = read_outbox(db_path)
+    rows = peek.outbox(db_path)
     assert [row["state"] for row in rows] == ["pending", "pending"]
     assert rows[0]["attempts"] == 0 and rows[0]["redriven_at"] is not None

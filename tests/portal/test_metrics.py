@@ -11,7 +11,14 @@ from cloudflare import AsyncCloudflare
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal, wait_for
+from tests.portal.conftest import (
+    FakeOps,
+    Portal,
+    cloudflare_refuses_writes,
+    make_settings,
+    running_portal,
+)
+from tests.support.poll import wait_until
 from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
 from vm112_portal.domains import normalise
 from vm112_portal.errors import CloudflareFailed
@@ -59,7 +66,7 @@ async def settled(portal: Portal, expected: dict[str, float]) -> Samples:
         latest = await scrape(portal)
         return attempts(latest) == expected
 
-    await wait_for(reached)
+    await wait_until(reached)
     return latest
 
 
@@ -115,7 +122,7 @@ async def test_pending_events_show_their_age(tmp_path: Path) -> None:
         async def retried() -> bool:
             return attempts(await scrape(portal))["retry"] == 1
 
-        await wait_for(retried)
+        await wait_until(retried)
         samples = await scrape(portal)
         assert samples[("portal_outbox_pending", ())] == 2
         assert 0 < samples[("portal_outbox_oldest_pending_age_seconds", ())] < 60
@@ -156,15 +163,8 @@ def _cloudflare(transport: httpx.AsyncBaseTransport, metrics: PortalMetrics) -> 
 
 
 async def test_cloudflare_refusal_counts_as_an_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            zone = {"id": "z" * 32, "name": "example.pt"}
-            return httpx.Response(200, json={"success": True, "errors": [], "result": [zone]})
-        error = {"code": 10000, "message": "Authentication error"}
-        return httpx.Response(403, json={"success": False, "errors": [error], "result": None})
-
     metrics = PortalMetrics()
-    dns = _cloudflare(httpx.MockTransport(handler), metrics)
+    dns = _cloudflare(httpx.MockTransport(cloudflare_refuses_writes), metrics)
     records = mail_records("example.pt", "mail.example.net", "vm112", "QUJD")
     with pytest.raises(CloudflareFailed):
         await dns.apply(normalise("example.pt"), records)

@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal, wait_for
+from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
+from tests.support.poll import wait_until
 from vm112_portal.db import Database
 from vm112_portal.ops_webhook import emit_event, redrive
 
@@ -82,7 +83,7 @@ async def test_an_unsendable_event_is_dead_lettered_and_the_rest_go_on(tmp_path:
         insert_raw_row(settings.db_path, "onboarding-started-poison\n", "poison\n")
         started = time.monotonic()
         await emit_good(portal, "good", 4)
-        await wait_for(portal.drained, within=3)
+        await wait_until(portal.drained, timeout=3)
         elapsed = time.monotonic() - started
         rows = portal.outbox()
         health = await portal.health()
@@ -109,7 +110,7 @@ async def test_an_unexpected_error_dead_letters_instead_of_looping(tmp_path: Pat
     async with running_portal(make_settings(tmp_path), fake, transport=transport) as portal:
         await emit_good(portal, "s1", 1)
         await emit_good(portal, "s2", 1)
-        await wait_for(portal.drained, within=3)
+        await wait_until(portal.drained, timeout=3)
         rows = portal.outbox()
     assert [row["state"] for row in rows] == ["dead", "delivered"]
     assert rows[0]["last_error"] == "cannot be sent: ValueError a bug in the sending code"
@@ -138,7 +139,7 @@ async def test_a_failing_event_delays_other_sessions_by_at_most_one_retry_interv
         async def next_delivered() -> bool:
             return len(fake.types_for("next")) == 3
 
-        await wait_for(next_delivered, within=5, every=0.01)
+        await wait_until(next_delivered, timeout=5, interval=0.01)
         elapsed = time.monotonic() - started
         stuck = [row for row in portal.outbox() if row["session_id"] == "stuck"]
     assert elapsed < settings.backoff_max
@@ -158,12 +159,12 @@ async def test_redrive_refuses_an_event_that_cannot_be_sent(tmp_path: Path) -> N
         async def both_dead() -> bool:
             return [row["state"] for row in portal.outbox()] == ["dead", "dead"]
 
-        await wait_for(both_dead, within=3)
+        await wait_until(both_dead, timeout=3)
         result = await redrive(portal.app.state.portal.db)
         assert result.queued == 1
         assert [webhook_id for webhook_id, _ in result.refused] == ["onboarding-started-poison\n"]
         assert "webhook-id" in result.refused[0][1]
-        await wait_for(portal.drained, within=3)
+        await wait_until(portal.drained, timeout=3)
         rows = portal.outbox()
     assert [row["state"] for row in rows] == ["dead", "delivered"]
     assert strict.refused == 1
@@ -179,7 +180,7 @@ async def test_healthz_carries_no_session_id(tmp_path: Path) -> None:
         async def dead() -> bool:
             return [row["state"] for row in portal.outbox()] == ["dead"]
 
-        await wait_for(dead, within=3)
+        await wait_until(dead, timeout=3)
         response = await portal.client.get("/healthz")
     assert "secret-session-42" not in response.text
     assert response.json()["outbox"]["last_error"] == {

@@ -18,9 +18,12 @@ import orjson
 import pytest
 from standardwebhooks import Webhook
 
-from tests.portal.conftest import KEY, FakeOps, Portal, make_settings, read_outbox, running_portal
-from tests.portal.conftest import wait_for as wait_until
-from tests.portal.ops_harness import ops_in_process, ops_view, stored_events
+from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
+from tests.portal.ops_harness import ops_view, stored_events
+from tests.support.apps import ops_in_process
+from tests.support.credentials import KEY
+from tests.support.peek import outbox as read_outbox
+from tests.support.poll import wait_until
 from vm112_portal.__main__ import main
 
 SESSIONS = {"r-ok": "replay-ok.pt", "r-fail": "fail-replay.pt", "r-nocf": "nocf-replay.pt"}

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import make_settings, read_outbox, running_portal, wait_for
+from tests.portal.conftest import make_settings, running_portal
+from tests.support import peek
+from tests.support.poll import wait_until
 from vm112_portal import retention
 from vm112_portal.__main__ import main
 from vm112_portal.db import Database, Transaction
@@ -39,7 +41,7 @@ async def _seed(db: Database) -> None:
                 data = {"session_id": f"{prefix}-{i}", "domain": "a.pt"}
                 await emit_event(tx, "domain.validated", data, now=moment)
     ages = {prefix: (age, state) for prefix, _, age, state in SEED}
-    for row in read_outbox(db.path):
+    for row in peek.outbox(db.path):
         age, state = ages[row["session_id"].rsplit("-", 1)[0]]
         params = {"id": row["id"], "now": NOW - age * DAY + 1, "status": 202, "error": "e"}
         async with db.transaction() as tx:
@@ -64,7 +66,7 @@ def _seeded(db_path: Path) -> None:
 def _kinds(db_path: Path) -> dict[str, int]:
     """Rows left per seed prefix and state, e.g. {"old-dead dead": 2}."""
     found: dict[str, int] = {}
-    for row in read_outbox(db_path):
+    for row in peek.outbox(db_path):
         key = f"{row['session_id'].rsplit('-', 1)[0]} {row['state']}"
         found[key] = found.get(key, 0) + 1
     return found
@@ -115,13 +117,13 @@ def test_purge_command_and_its_dry_run(tmp_path: Path, capsys: pytest.CaptureFix
     db_path = tmp_path / "portal.db"
     _seeded(db_path)
     env = {"PORTAL_DB": str(db_path)}
-    before = read_outbox(db_path)
+    before = peek.outbox(db_path)
     assert main(["purge", "--dry-run"], env) == 0
     assert capsys.readouterr().out == (
         "would remove 25 event(s) delivered more than 90 days ago; "
         "pending events and 2 dead letter(s) stay\n"
     )
-    assert read_outbox(db_path) == before
+    assert peek.outbox(db_path) == before
     assert main(["purge", "--dry-run"], {**env, "PORTAL_RETENTION_DAYS": "5"}) == 0
     assert capsys.readouterr().out.startswith("would remove 28 event(s) delivered more than 5")
     assert main(["purge"], env) == 0
@@ -135,14 +137,14 @@ def test_drop_dead_and_its_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture
     db_path = tmp_path / "portal.db"
     _seeded(db_path)
     env = {"PORTAL_DB": str(db_path)}
-    before = read_outbox(db_path)
+    before = peek.outbox(db_path)
     dead = [row["webhook_id"] for row in before if row["state"] == "dead"]
     assert main(["outbox", "drop-dead", "--dry-run"], env) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0] == "would drop 2 dead letter(s); nothing changed:"
     assert [line.split()[0] for line in listing[1:]] == dead
     assert listing[1].endswith("session old-dead-0: e")
-    assert read_outbox(db_path) == before
+    assert peek.outbox(db_path) == before
     assert main(["outbox", "drop-dead"], env) == 0
     assert capsys.readouterr().out.startswith("dropped 2 dead letter(s) for good")
     assert _kinds(db_path) == {k: n for k, n in SEEDED.items() if k != "old-dead dead"}
@@ -166,7 +168,7 @@ async def test_the_running_portal_purges_by_itself(
         async def purged() -> bool:
             return _kinds(settings.db_path) == KEPT
 
-        await wait_for(purged)
+        await wait_until(purged)
 
 
 def test_a_locked_database_is_one_sentence(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import KEY, SECRET
+from tests.support.credentials import KEY, SECRET
 from vm112_portal.errors import ConfigError
 from vm112_portal.settings import Settings
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal, wait_for
+from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal
+from tests.support import peek
+from tests.support.poll import wait_until
 from vm112_portal.sandbox import Sandbox
 from vm122_ops.events import STAGE_TYPES
 
@@ -31,7 +32,7 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
         "mailbox_quota_mb": 5120,
     }
     assert [row["event_type"] for row in portal.outbox()] == HAPPY
-    await wait_for(portal.drained)
+    await wait_until(portal.drained)
     assert portal.ops.types_for("s-ok") == HAPPY
     bodies = list(portal.ops.stored.values())
     assert {body["data"]["domain"] for body in bodies} == {"example.pt"}
@@ -57,15 +58,14 @@ async def test_password_is_never_stored_logged_or_emitted(
     caplog.set_level(logging.DEBUG)
     await portal.wizard("s-pw", "example.pt")
     await portal.wizard("s-pw2", "fail-shop.pt")
-    await wait_for(portal.drained)
+    await wait_until(portal.drained)
     assert PASSWORD not in caplog.text
     for sent in portal.ops.received:
         assert PASSWORD not in str(sent)
     for path in Path(portal.settings.db_path).parent.glob("portal.db*"):
         assert PASSWORD.encode() not in path.read_bytes(), path.name
-    conn = sqlite3.connect(portal.settings.db_path)
-    dump = "\n".join(conn.iterdump())
-    conn.close()
+    with peek.reading(portal.settings.db_path) as conn:
+        dump = "\n".join(conn.iterdump())
     assert PASSWORD not in dump
 
 
@@ -74,7 +74,7 @@ async def test_fail_domain_emits_failed_with_stage_and_answers_502(portal: Porta
     assert (validate.status_code, dns.status_code) == (200, 200)
     assert account.status_code == 502
     assert "service.FAILURE" in account.json()["error"]
-    await wait_for(portal.drained)
+    await wait_until(portal.drained)
     assert portal.ops.types_for("s-fail") == [*HAPPY[:3], "onboarding.failed"]
     failed = list(portal.ops.stored.values())[-1]["data"]
     assert failed["stage"] == "account_created" and failed["code"] == "service.FAILURE"
@@ -94,7 +94,7 @@ async def test_nocf_domain_skips_dns_applied_and_completes(portal: Portal) -> No
         "skipped": [],
     }
     assert account.status_code == 200
-    await wait_for(portal.drained)
+    await wait_until(portal.drained)
     assert portal.ops.types_for("s-nocf") == [t for t in HAPPY if t != "dns.applied"]
 
 
@@ -188,7 +188,7 @@ async def test_ops_rejecting_everything_never_fails_the_wizard(tmp_path: Path) -
     ops = FakeOps(responses=[httpx.Response(422) for _ in range(6)])
     async with running_portal(make_settings(tmp_path), ops) as portal:
         responses = await portal.wizard("s-r", "example.pt")
-        await wait_for(portal.drained)
+        await wait_until(portal.drained)
         health = await portal.health()
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert health["outbox"]["dead"] == 6

@@ -1,16 +1,9 @@
-"""Real processes on loopback for the reliability tests: Ops and Portal subprocesses with
-their logs in files, outboxes filled through the portal's own emit_event, and readers of
-what each side stored. Reuses the Ops and Portal test harnesses where they fit."""
+"""What the reliability tests share beyond tests/support: outboxes filled through the
+portal's own emit_event with whole sessions of every shape, the funnel those sessions
+must give, and readers of what each side stored."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,20 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from contract.events import STAGE_OF_TYPE, STAGE_TYPES, STAGES
-from tests.loopback import free_port
-from tests.ops.test_durability import SECRET, TOKEN, _wait_ready
+from tests.support import peek
+from tests.support.credentials import AUTH
+from tests.support.poll import wait_until
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import emit_event, started_webhook_id
 
-__all__ = ["SECRET", "TOKEN", "free_port"]
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HAPPY = STAGE_TYPES
 STAGE = STAGE_OF_TYPE
-STAGE_NAMES = STAGES
 # Session shapes, in turn: complete, failed at the account, stuck after DNS, no DNS zone.
 SHAPES: tuple[tuple[str, ...], ...] = (
     HAPPY,
@@ -40,90 +29,6 @@ SHAPES: tuple[tuple[str, ...], ...] = (
     HAPPY[:3],
     (*HAPPY[:2], *HAPPY[3:]),
 )
-
-
-@dataclass
-class Process:
-    """A service subprocess whose stdout and stderr go to a log file."""
-
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        """SIGKILL: no clean shutdown, no flushing."""
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        assert self.popen.wait(timeout=10) == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=5)
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    def json_lines(self) -> list[dict[str, Any]]:
-        """Every JSON line of the log (the print() banner lines are skipped)."""
-        lines = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                lines.append(orjson.loads(line))
-        return lines
-
-
-def ops_process(db: Path, port: int, log: Path) -> Process:
-    env = {
-        **os.environ,
-        "OPS_DB": str(db),
-        "OPS_PORT": str(port),
-        "OPS_WEBHOOK_SECRET": SECRET,
-        "OPS_API_TOKEN": TOKEN,
-    }
-    return Process([sys.executable, "-m", "vm122_ops"], env, log)
-
-
-def portal_process(db: Path, port: int, ops_port: int, log: Path, **extra: str) -> Process:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PORTAL_HOST": "127.0.0.1",
-        "PORTAL_PORT": str(port),
-        "PORTAL_DB": str(db),
-        "OPS_URL": f"http://127.0.0.1:{ops_port}",
-        "OPS_WEBHOOK_SECRET": SECRET,
-        "PORTAL_OPS_TIMEOUT": "2",
-        "PORTAL_OUTBOX_BACKOFF_MAX": "0.3",
-        **extra,
-    }
-    return Process([sys.executable, "-m", "vm112_portal"], env, log)
-
-
-async def wait_ready(url: str) -> None:
-    await _wait_ready(url)
-
-
-async def until(predicate: Any, *, within: float, every: float = 0.1, what: str = "") -> None:
-    """Poll a sync predicate until it holds; bounded in time."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(every)
 
 
 @dataclass
@@ -136,12 +41,12 @@ class Sent:
 
     def expected_funnel(self) -> dict[str, Any]:
         """Cohort, cumulative stages and failed count, by the contract's rules."""
-        stages = dict.fromkeys(STAGE_NAMES, 0)
+        stages = dict.fromkeys(STAGES, 0)
         failed = 0
         for events in self.sessions.values():
             furthest = max((STAGE[t] for _, _, t in events if t in STAGE), default=-1)
             for index in range(furthest + 1):
-                stages[STAGE_NAMES[index]] += 1
+                stages[STAGES[index]] += 1
             latest = max(events)[2]
             if "onboarding.completed" not in {t for _, _, t in events} and (
                 latest == "onboarding.failed"
@@ -186,45 +91,24 @@ async def fill_outbox(db_path: Path, prefix: str, count: int, sent: Sent, start:
 
 
 def outbox_states(db_path: Path) -> Counter[str]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("select state, count(*) from outbox group by state").fetchall()
-    finally:
-        conn.close()
+    """Outbox rows per state."""
+    rows = peek.rows(db_path, "select state, count(*) from outbox group by state")
     return Counter({str(state): int(n) for state, n in rows})
 
 
-def outbox_rows(db_path: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("select * from outbox order by id")]
-    finally:
-        conn.close()
-
-
-def stored_event_ids(db_path: Path) -> list[str]:
-    if not db_path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return [str(r[0]) for r in conn.execute("select event_id from webhook_events")]
-    except sqlite3.OperationalError:
-        return []  # not migrated yet
-    finally:
-        conn.close()
+async def outboxes_drained(*portal_dbs: Path, timeout: float = 30) -> None:  # noqa: ASYNC109
+    """Until no row of these outboxes is pending."""
+    await wait_until(
+        lambda: all(outbox_states(db)["pending"] == 0 for db in portal_dbs),
+        timeout=timeout,
+        what="every outbox drained",
+    )
 
 
 def stored_count(db_path: Path) -> int:
-    if not db_path.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute("select count(*) from webhook_events").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
+    """Events Ops stored; 0 while it has not made its schema."""
+    rows = peek.rows_if_ready(db_path, "select count(*) from webhook_events")
+    return int(rows[0][0]) if rows else 0
 
 
 def ingest_statuses(lines: Iterable[dict[str, Any]]) -> Counter[int]:
@@ -246,3 +130,11 @@ async def funnel(url: str, hours: int = 2) -> dict[str, Any]:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def status_of(client: httpx.Client, method: str, url: str, **kwargs: object) -> int:
+    """Send a request and return its status without reading an endless body (the stream)."""
+    with client.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            response.read()
+        return response.status_code

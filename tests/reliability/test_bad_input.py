@@ -9,7 +9,6 @@ tests/ops/test_ingest.py and tests/ops/test_signatures.py.)"""
 from __future__ import annotations
 
 import socket
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -17,8 +16,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.reliability.harness import AUTH
-from tests.reliability.servers import ops_server, portal_server, status_of
+from tests.reliability.harness import status_of
+from tests.support import peek
+from tests.support.apps import ops_in_thread, portal_in_thread
+from tests.support.credentials import AUTH
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -59,22 +60,10 @@ PORTAL_FIELDS = ["session_id", "domain", "admin_local_part", "display_name", "pa
 PORTAL_STEPS = ["validate-domain", "dns/cloudflare/apply", "account/create"]
 
 
-def tables(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
-        return {
-            n: int(conn.execute(f'select count(*) from "{n}"').fetchone()[0])  # noqa: S608
-            for n in names
-        }
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
     db = tmp_path_factory.mktemp("ops") / "ops.db"
-    with ops_server(db) as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as client:
+    with ops_in_thread(db) as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as client:
         yield client, db
 
 
@@ -82,8 +71,8 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
     folder = tmp_path_factory.mktemp("portal")
     with (
-        ops_server(folder / "ops.db") as ops_url,
-        portal_server(folder / "portal.db", ops_url) as url,
+        ops_in_thread(folder / "ops.db") as ops_url,
+        portal_in_thread(folder / "portal.db", ops_url) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         yield client, folder / "portal.db"
@@ -94,14 +83,14 @@ def test_ops_injection_and_traversal_in_every_parameter(
     ops: tuple[httpx.Client, Path], target: str
 ) -> None:
     client, db = ops
-    before = tables(db)
+    before = peek.counts(db)
     for payload in INJECTIONS:
         url = target.replace("{}", quote(payload, safe=""))
         status = status_of(client, "GET", url)
         assert status < 500, (url, status)
         if target.startswith(("/js/", "/css/", "/{}")):
             assert status == 404, url  # nothing outside the static folders is served
-    assert tables(db) == before
+    assert peek.counts(db) == before
     assert client.get("/healthz").status_code == 200
 
 
@@ -111,7 +100,7 @@ def test_portal_injection_and_traversal_in_every_field(
     portal: tuple[httpx.Client, Path], step: str, field: str
 ) -> None:
     client, db = portal
-    schema = set(tables(db))
+    schema = set(peek.counts(db))
     for n, payload in enumerate(INJECTIONS):
         # Some payloads are valid values (a session id "1e999"): those may succeed.
         body = {
@@ -124,7 +113,7 @@ def test_portal_injection_and_traversal_in_every_field(
         }
         response = client.post(f"/api/v1/onboarding/{step}", json=body)
         assert response.status_code in (200, 400, 409), (field, payload, response.text)
-    assert set(tables(db)) == schema  # no table dropped or made
+    assert set(peek.counts(db)) == schema  # no table dropped or made
     assert client.get("/healthz").json()["ok"] is True
 
 
@@ -194,7 +183,7 @@ def test_malformed_requests_never_5xx(
 
 def test_portal_body_just_over_16_kib_and_deep_json(portal: tuple[httpx.Client, Path]) -> None:
     client, db = portal
-    before = tables(db)
+    before = peek.counts(db)
     over = b'{"session_id": "big", "domain": "' + b"a" * (16 * 1024) + b'"}'
     big = client.post(
         "/api/v1/onboarding/validate-domain",
@@ -207,4 +196,4 @@ def test_portal_body_just_over_16_kib_and_deep_json(portal: tuple[httpx.Client, 
         headers={"content-type": "application/json"},
     )
     assert (big.status_code, deep.status_code) == (413, 400)
-    assert tables(db) == before
+    assert peek.counts(db) == before

@@ -12,30 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.desk.harness import FAST, TOKEN, OpsServer, post_event
-from tests.desk.test_browser import ARGS, CHROMIUM
+from tests.desk.harness import FAST
+from tests.support.apps import OpsServer
+from tests.support.credentials import TOKEN
+from tests.support.signer import deliver
 
 WAIT = 15_000
 HAPPY = ["onboarding.started", "domain.validated", "dns.applied", "account.created", "infra.synced"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 class Relay:
@@ -100,14 +90,14 @@ async def test_stream_cut_mid_burst_shows_every_event_once(
         page = await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         await login(page, base)
-        await post_event(api, "onboarding.started", "burst", domain="rajada.pt")
+        await deliver(api, "onboarding.started", "burst", domain="rajada.pt")
         # The burst starts while the page is still loading its snapshot and connecting:
         # events newer than the snapshot that arrive before it must survive it.
         await page.goto(base + "/sessions/burst", wait_until="commit")
         entries = page.locator("[data-timeline] li.entry")
         posted = 1
         for n in range(149):
-            await post_event(api, HAPPY[n % len(HAPPY)], "burst", domain="rajada.pt", n=n)
+            await deliver(api, HAPPY[n % len(HAPPY)], "burst", domain="rajada.pt", n=n)
             posted += 1
             if n in (30, 70, 110):
                 relay.cut()  # mid-burst: the browser's stream dies with a reset
@@ -160,9 +150,9 @@ async def test_hostile_text_in_every_field_renders_as_text(
                 "admin": payload,
                 "display_name": payload,
             }
-            await post_event(api, "onboarding.started", session, domain=payload, **fields)
-            await post_event(api, "account.created", session, domain=payload, **fields)
-            await post_event(
+            await deliver(api, "onboarding.started", session, domain=payload, **fields)
+            await deliver(api, "account.created", session, domain=payload, **fields)
+            await deliver(
                 api,
                 "onboarding.failed",
                 session,

@@ -7,8 +7,6 @@ RELIABILITY_EXAMPLES (default 300) sets the examples per property; raise it by h
 from __future__ import annotations
 
 import os
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reliability.harness import AUTH, SECRET, TOKEN
-from tests.reliability.servers import ops_server, portal_server, status_of
-from vm122_ops.settings import parse_webhook_secrets
-from vm122_ops.signatures import sign
+from tests.reliability.harness import status_of
+from tests.support import peek
+from tests.support.apps import ops_in_thread, portal_in_thread
+from tests.support.credentials import AUTH, TOKEN
+from tests.support.signer import signed_headers
 
 EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "300"))
 FUZZ = settings(
@@ -32,7 +31,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-KEY = parse_webhook_secrets(SECRET)[0]
 
 OPS_ROUTES = [
     ("GET", "/healthz"),
@@ -174,20 +172,9 @@ def requests(draw: st.DrawFn, routes: list[tuple[str, str]]) -> dict[str, Any]:
     return {"method": method, "path": path, "params": query, "headers": headers, "content": body}
 
 
-def counts(db: Path, tables: tuple[str, ...]) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return {
-            t: int(conn.execute(f"select count(*) from {t}").fetchone()[0])  # noqa: S608
-            for t in tables
-        }
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def ops(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
-    with ops_server(tmp_path / "ops.db") as url, httpx.Client(base_url=url, timeout=10) as c:
+    with ops_in_thread(tmp_path / "ops.db") as url, httpx.Client(base_url=url, timeout=10) as c:
         yield c, tmp_path / "ops.db"
 
 
@@ -196,8 +183,8 @@ def portal(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
     # A real Ops to deliver to: its outbox then never backs off with random jitter while
     # hypothesis generates (hypothesis refuses global random use during generation).
     with (
-        ops_server(tmp_path / "ops.db") as ops_url,
-        portal_server(tmp_path / "portal.db", ops_url) as url,
+        ops_in_thread(tmp_path / "ops.db") as ops_url,
+        portal_in_thread(tmp_path / "portal.db", ops_url) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         yield client, tmp_path / "portal.db"
@@ -213,12 +200,12 @@ def test_ops_any_request_to_any_endpoint(ops: tuple[httpx.Client, Path]) -> None
     @FUZZ
     @given(requests(OPS_ROUTES))
     def prop(request: dict[str, Any]) -> None:
-        before = counts(db, OPS_TABLES)
+        before = peek.counts(db, OPS_TABLES)
         kwargs = {k: v for k, v in request.items() if k not in ("method", "path")}
         status = status_of(client, request["method"], request["path"], **kwargs)
         seen[status] = seen.get(status, 0) + 1
         assert status < 500, request
-        assert counts(db, OPS_TABLES) == before  # unsigned: nothing may be stored
+        assert peek.counts(db, OPS_TABLES) == before  # unsigned: nothing may be stored
 
     prop()
     print("ops fuzz statuses:", dict(sorted(seen.items())))
@@ -238,21 +225,15 @@ def test_ops_signed_arbitrary_bodies(ops: tuple[httpx.Client, Path]) -> None:
     def prop(document: Any, content_type: str) -> None:
         body = orjson.dumps(document)
         webhook_id = f"fuzz-{next(ids)}"
-        stamp = int(time.time())
-        before = counts(db, OPS_TABLES)
+        before = peek.counts(db, OPS_TABLES)
         response = client.post(
             "/api/v1/webhooks/onboard",
             content=body,
-            headers={
-                "content-type": content_type,
-                "webhook-id": webhook_id,
-                "webhook-timestamp": str(stamp),
-                "webhook-signature": sign(KEY, webhook_id, stamp, body),
-            },
+            headers=signed_headers(webhook_id, body, content_type=content_type),
         )
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
         assert response.status_code in (202, 400, 422), response.text
-        after = counts(db, OPS_TABLES)
+        after = peek.counts(db, OPS_TABLES)
         if response.status_code == 202:
             assert after["webhook_events"] == before["webhook_events"] + 1
         else:
@@ -269,13 +250,7 @@ CARBONIO = "/sandbox/carbonio/service/admin/soap"
 
 
 def outbox_keys(db: Path) -> set[tuple[str, str]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return {
-            (str(a), str(b)) for a, b in conn.execute("select event_type, session_id from outbox")
-        }
-    finally:
-        conn.close()
+    return {(str(a), str(b)) for a, b in peek.rows(db, "select event_type, session_id from outbox")}
 
 
 def test_portal_any_request_to_any_endpoint(portal: tuple[httpx.Client, Path]) -> None:
@@ -285,7 +260,7 @@ def test_portal_any_request_to_any_endpoint(portal: tuple[httpx.Client, Path]) -
     @FUZZ
     @given(requests(PORTAL_ROUTES))
     def prop(request: dict[str, Any]) -> None:
-        before, events_before = counts(db, PORTAL_TABLES), outbox_keys(db)
+        before, events_before = peek.counts(db, PORTAL_TABLES), outbox_keys(db)
         kwargs = {k: v for k, v in request.items() if k not in ("method", "path")}
         status = status_of(client, request["method"], request["path"], **kwargs)
         seen[status] = seen.get(status, 0) + 1
@@ -297,7 +272,7 @@ def test_portal_any_request_to_any_endpoint(portal: tuple[httpx.Client, Path]) -
             # starts the session (onboarding.started); nothing else from a rejection.
             new = outbox_keys(db) - events_before
             assert {event_type for event_type, _ in new} <= {"onboarding.started"}
-            assert counts(db, ("infra",)) == {"infra": before["infra"]}
+            assert peek.counts(db, ("infra",)) == {"infra": before["infra"]}
 
     prop()
     print("portal fuzz statuses:", dict(sorted(seen.items())))

@@ -15,18 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.desk.harness import FAST, OpsServer
+from tests.desk.harness import FAST
 from tests.reliability.harness import (
     Sent,
     fill_outbox,
-    free_port,
     now_utc,
-    outbox_rows,
     outbox_states,
-    portal_process,
-    stored_event_ids,
-    until,
+    outboxes_drained,
 )
+from tests.support.apps import OpsServer, portal_process
+from tests.support.peek import outbox as outbox_rows
+from tests.support.peek import stored_event_ids
+from tests.support.poll import wait_until
+from tests.support.runner import free_port
 
 
 @dataclass
@@ -89,19 +90,15 @@ async def test_ops_that_cannot_write_answers_503_until_mended_and_loses_nothing(
             await query_only(True)  # as if the database had become read-only
             portal.start()
             # The Portal keeps retrying (Ops asks for Retry-After: 5 s): two attempts.
-            await until(
+            await wait_until(
                 lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 2,
-                within=30,
+                timeout=30,
                 what="two attempts at the first event",
             )
             stored_during_outage = len(stored_event_ids(tmp_path / "ops.db"))
             mended = time.monotonic()
             await query_only(False)
-            await until(
-                lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
-                within=30,
-                what="the outbox drained",
-            )
+            await outboxes_drained(tmp_path / "portal.db")
         finally:
             portal.stop()
             await ops.stop()
@@ -142,19 +139,15 @@ async def test_clock_skew_is_401_with_the_reason_and_heals_by_itself(
     with ops_answers() as answers:
         try:
             portal.start()
-            await until(
+            await wait_until(
                 lambda: outbox_rows(tmp_path / "portal.db")[0]["attempts"] >= 3,
-                within=30,
+                timeout=30,
                 what="three refused attempts",
             )
             first = outbox_rows(tmp_path / "portal.db")[0]
             stored_while_skewed = len(stored_event_ids(tmp_path / "ops.db"))
             clock.offset = 0.0  # clocks agree again
-            await until(
-                lambda: outbox_states(tmp_path / "portal.db")["pending"] == 0,
-                within=30,
-                what="the outbox drained",
-            )
+            await outboxes_drained(tmp_path / "portal.db")
         finally:
             portal.stop()
             await ops.stop()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import TOKEN
-from tests.reliability.servers import ops_server, portal_server
+from tests.support.apps import ops_in_thread, portal_in_thread
+from tests.support.credentials import TOKEN
 
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "50")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261129")
@@ -35,11 +35,11 @@ CLI = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "sc
 
 
 def _ops(tmp_path: Path) -> AbstractContextManager[str]:
-    return ops_server(tmp_path / "ops.db")
+    return ops_in_thread(tmp_path / "ops.db")
 
 
 def _portal(tmp_path: Path) -> AbstractContextManager[str]:
-    return portal_server(tmp_path / "portal.db")
+    return portal_in_thread(tmp_path / "portal.db")
 
 
 @pytest.mark.parametrize(

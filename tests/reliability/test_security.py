@@ -12,22 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from starlette.routing import Route
 
-from tests.reliability.harness import (
-    SECRET,
-    TOKEN,
-    free_port,
-    ops_process,
-    outbox_rows,
-    portal_process,
-    until,
-    wait_ready,
-)
+from tests.support.apps import ops_process, ops_settings, portal_process
+from tests.support.credentials import SECRET, TOKEN
+from tests.support.peek import outbox as outbox_rows
+from tests.support.poll import wait_until
+from tests.support.runner import free_port, in_process
 from vm122_ops.app import create_app, routes
 from vm122_ops.login import COOKIE_NAME, DeskSessions
-from vm122_ops.settings import Settings, parse_webhook_secrets
+from vm122_ops.settings import parse_webhook_secrets
 
 OPEN = {"/healthz", "/openapi.json", "/login", "/logout", "/api/v1/webhooks/onboard"}
 SAMPLE = {"{ticket_id}": "1", "{session_id}": "s1"}
@@ -59,16 +53,8 @@ def guarded() -> list[tuple[str, str]]:
 
 @pytest.fixture
 async def ops(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        db_path=tmp_path / "ops.db", api_token=TOKEN, webhook_secrets=(bytes(range(32)),)
-    )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://ops.test"
-        ) as client,
-    ):
+    app = create_app(ops_settings(tmp_path / "ops.db"))
+    async with in_process(app, base_url="http://ops.test") as (_, client):
         yield client
 
 
@@ -140,9 +126,9 @@ async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
         portal.start()
         wrong.start()
         base = f"http://127.0.0.1:{portal_port}"
-        await wait_ready(f"http://127.0.0.1:{ops_port}")
-        await wait_ready(base)
-        await wait_ready(f"http://127.0.0.1:{wrong_port}")
+        await ops.wait_ready(f"http://127.0.0.1:{ops_port}")
+        await portal.wait_ready(base)
+        await wrong.wait_ready(f"http://127.0.0.1:{wrong_port}")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{wrong_port}") as client:
             answers.append(
                 (
@@ -180,17 +166,17 @@ async def test_no_secret_in_logs_errors_or_responses(tmp_path: Path) -> None:
                 answers.append((await client.get("/api/v1/desk/tickets", headers=headers)).text)
             answers.append((await client.post("/login", data={"token": "x" * 20})).text)
         # The portal with the wrong secret is refused (401) and logs it; the good one drains.
-        await until(
+        await wait_until(
             lambda: (
                 bool(outbox_rows(tmp_path / "wrong.db"))
                 and outbox_rows(tmp_path / "wrong.db")[0]["attempts"] >= 2
             ),
-            within=30,
+            timeout=30,
             what="refused deliveries",
         )
-        await until(
+        await wait_until(
             lambda: all(r["state"] == "delivered" for r in outbox_rows(tmp_path / "portal.db")),
-            within=30,
+            timeout=30,
             what="the good portal drained",
         )
         rows = outbox_rows(tmp_path / "wrong.db")

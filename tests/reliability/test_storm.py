@@ -13,21 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.reliability.harness import (
-    Process,
     Sent,
     fill_outbox,
-    free_port,
     funnel,
     ingest_statuses,
     now_utc,
-    ops_process,
     outbox_states,
-    portal_process,
+    outboxes_drained,
     stored_count,
-    stored_event_ids,
-    until,
-    wait_ready,
 )
+from tests.support.apps import ops_process, portal_process
+from tests.support.peek import stored_event_ids
+from tests.support.poll import wait_until
+from tests.support.runner import ServiceProcess, free_port
 
 PORTALS = 4
 PER_PORTAL = 1260  # 5,040 events in all
@@ -48,28 +46,28 @@ async def test_ops_and_portal_sigkilled_mid_storm_lose_and_repeat_nothing(
     ops_url = f"http://127.0.0.1:{ops_port}"
     ops_db = tmp_path / "ops.db"
     ops_runs = [ops_process(ops_db, ops_port, tmp_path / "ops-1.log")]
-    portals: list[Process] = [
+    portals: list[ServiceProcess] = [
         portal_process(db, free_port(), ops_port, tmp_path / f"portal{n}.log")
         for n, db in enumerate(portal_dbs)
     ]
     began = time.monotonic()
     try:
         ops_runs[0].start()
-        await wait_ready(ops_url)
+        await ops_runs[-1].wait_ready(ops_url)
         for portal in portals:
             portal.start()
 
         # Kill Ops once about a quarter of the storm is stored, mid-delivery.
-        await until(lambda: stored_count(ops_db) >= total // 4, within=60, what="1/4 stored")
+        await wait_until(lambda: stored_count(ops_db) >= total // 4, timeout=60, what="1/4 stored")
         ops_runs[0].kill()
         stored_at_ops_kill = stored_count(ops_db)
         await asyncio.sleep(1.0)  # the portals retry against a closed port meanwhile
         ops_runs.append(ops_process(ops_db, ops_port, tmp_path / "ops-2.log"))
         ops_runs[1].start()
-        await wait_ready(ops_url)
+        await ops_runs[-1].wait_ready(ops_url)
 
         # Kill a portal mid-delivery (rows sent but not yet marked), then restart it.
-        await until(lambda: stored_count(ops_db) >= total * 3 // 5, within=60, what="3/5")
+        await wait_until(lambda: stored_count(ops_db) >= total * 3 // 5, timeout=60, what="3/5")
         portals[0].kill()
         pending_at_portal_kill = outbox_states(portal_dbs[0])["pending"]
         portals[0] = portal_process(
@@ -77,11 +75,7 @@ async def test_ops_and_portal_sigkilled_mid_storm_lose_and_repeat_nothing(
         )
         portals[0].start()
 
-        await until(
-            lambda: all(outbox_states(db)["pending"] == 0 for db in portal_dbs),
-            within=120,
-            what="every outbox drained",
-        )
+        await outboxes_drained(*portal_dbs, timeout=120)
         elapsed = time.monotonic() - began
         document = await funnel(ops_url)
     finally:
