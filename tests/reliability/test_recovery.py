@@ -33,21 +33,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bench.litestream import ScratchReplication, litestream_binary
-from tests.loopback import LoopbackServer
 from tests.portal.ops_harness import ops_view
-from tests.reliability.harness import (
-    AUTH,
-    SHAPES,
-    Process,
-    free_port,
-    ops_process,
-    outbox_rows,
-    outbox_states,
-    portal_process,
-    stored_event_ids,
-    until,
-    wait_ready,
-)
+from tests.reliability.harness import SHAPES, outbox_states
+from tests.support.apps import ops_process, portal_process
+from tests.support.credentials import AUTH
+from tests.support.peek import outbox as outbox_rows
+from tests.support.peek import stored_event_ids
+from tests.support.poll import wait_until
+from tests.support.runner import Loopback, ServiceProcess, free_port
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import INGEST_PATH, emit_event, started_webhook_id
 
@@ -124,7 +117,7 @@ async def trickle(portal_db: Path, stop: asyncio.Event, sessions: list[str]) -> 
 
 
 @asynccontextmanager
-async def running(*processes: Process) -> AsyncIterator[None]:
+async def running(*processes: ServiceProcess) -> AsyncIterator[None]:
     try:
         yield
     finally:
@@ -185,25 +178,25 @@ async def test_lose_ops_restore_from_the_replica_and_replay_the_portal(tmp_path:
 
     ops = ops_process(replication.db, ops_port, tmp_path / "ops-1.log")
     reference = ops_process(tmp_path / "reference.db", reference_port, tmp_path / "ref.log")
-    litestream = Process(
+    litestream = ServiceProcess(
         [str(binary), "replicate", "-config", str(config)],
         {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         tmp_path / "litestream.log",
     )
     portal = portal_process(portal_db, free_port(), 0, tmp_path / "portal.log")
-    relay = LoopbackServer()
+    relay = Loopback()
     client = httpx.AsyncClient(timeout=10)
     ops_again = ops_process(replication.db, ops_port, tmp_path / "ops-2.log")
     async with running(portal, ops_again, litestream, ops, reference):
         try:
             ops.start()
             reference.start()
-            await wait_ready(ops_url)
-            await wait_ready(reference_url)
+            await ops.wait_ready(ops_url)
+            await reference.wait_ready(reference_url)
             litestream.start()
-            await until(
+            await wait_until(
                 lambda: any(replication.replica.glob("**/snapshots/*")),
-                within=15,
+                timeout=15,
                 what="Litestream's first snapshot",
             )
             app = tee(ops_url, reference_url, client)
@@ -253,13 +246,13 @@ async def test_lose_ops_restore_from_the_replica_and_replay_the_portal(tmp_path:
             replication.db.parent.mkdir(parents=True, exist_ok=True)
             restored.rename(replication.db)
             ops_again.start()
-            await wait_ready(ops_url)
+            await ops_again.wait_ready(ops_url)
             replayed = await asyncio.to_thread(replay, portal_db, since.group(1))
             assert replayed.startswith("queued "), replayed
             total = len(outbox_rows(portal_db))
-            await until(
+            await wait_until(
                 lambda: outbox_states(portal_db) == {"delivered": total},
-                within=30,
+                timeout=30,
                 what="the outbox delivered again after the replay",
             )
             recovered = time.monotonic() - restore_started

@@ -15,7 +15,15 @@ from typing import Any
 from starlette.applications import Starlette
 
 from tests.support.credentials import AUTH, KEY, SECRET, TOKEN
-from tests.support.runner import HOST, InProcess, Loopback, ServiceProcess, free_port, in_process
+from tests.support.runner import (
+    HOST,
+    InProcess,
+    Loopback,
+    ServiceProcess,
+    free_port,
+    in_process,
+    python_module,
+)
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.settings import Settings as PortalSettings
 from vm122_ops.app import create_app as create_ops
@@ -122,7 +130,7 @@ def portal_env(db_path: Path, port: int, ops_url: str, **extra: str) -> dict[str
 
 
 def ops_process(db_path: Path, port: int, log: Path, **extra: str) -> ServiceProcess:
-    return ServiceProcess("vm122_ops", ops_env(db_path, port, **extra), log)
+    return ServiceProcess(python_module("vm122_ops"), ops_env(db_path, port, **extra), log)
 
 
 def portal_process(
@@ -136,4 +144,4 @@ def portal_process(
         PORTAL_OPS_TIMEOUT="2",
         PORTAL_OUTBOX_BACKOFF_MAX="0.3",
     )
-    return ServiceProcess("vm112_portal", {**env, **extra}, log)
+    return ServiceProcess(python_module("vm112_portal"), {**env, **extra}, log)

@@ -6,8 +6,9 @@
   do (endless streams, a browser, a service going down and coming back). ``start()`` runs
   it in the test's event loop; ``threaded()`` in a thread, for sync clients. A stopped
   server started again keeps its port, so clients reconnect to the same address.
-- ``ServiceProcess``: ``python -m <module>`` with its environment, output to a log file,
-  in its own process group, stopped (SIGTERM, then SIGKILL) or killed as a whole.
+- ``ServiceProcess``: ``python -m <module>`` (``python_module``), or another program, with
+  its environment, output to a log file, in its own process group, stopped (SIGTERM,
+  then SIGKILL) or killed as a whole.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from bench.services import free_port
 from tests.support.poll import wait_until, wait_until_sync
 
 HOST = "127.0.0.1"
-__all__ = ["HOST", "InProcess", "Loopback", "ServiceProcess", "free_port", "in_process"]
+__all__ = [
+    "HOST",
+    "InProcess",
+    "Loopback",
+    "ServiceProcess",
+    "free_port",
+    "in_process",
+    "python_module",
+]
 
 
 class InProcess(NamedTuple):
@@ -126,20 +135,30 @@ class Loopback:
             sock.close()
 
 
+def python_module(module: str) -> list[str]:
+    """The argv of ``python -m module`` with this interpreter."""
+    return [sys.executable, "-m", module]
+
+
 @dataclass
 class ServiceProcess:
-    """``python -m module`` with exactly ``env``; stdout and stderr appended to ``log``."""
+    """``argv`` (a service: ``python_module(...)``) with exactly ``env``; stdout and stderr
+    appended to ``log``. start() again after a stop or a kill starts it anew."""
 
-    module: str
+    argv: list[str]
     env: dict[str, str]
     log: Path
     cwd: Path | None = None
     popen: subprocess.Popen[bytes] | None = None
 
+    @property
+    def name(self) -> str:
+        return self.argv[2] if self.argv[1:2] == ["-m"] else Path(self.argv[0]).name
+
     def start(self) -> ServiceProcess:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                self.argv,
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
@@ -177,7 +196,7 @@ class ServiceProcess:
     def _healthy(self, base_url: str) -> bool:
         assert self.popen is not None
         if self.popen.poll() is not None:
-            raise AssertionError(f"{self.module} exited: {self.text()[-2000:]}")
+            raise AssertionError(f"{self.name} exited: {self.text()[-2000:]}")
         try:
             return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -189,7 +208,7 @@ class ServiceProcess:
         async def healthy() -> bool:
             return await asyncio.to_thread(self._healthy, base_url)
 
-        await wait_until(healthy, timeout=timeout, interval=0.1, what=f"{self.module} ready")
+        await wait_until(healthy, timeout=timeout, interval=0.1, what=f"{self.name} ready")
 
     def wait_ready_sync(self, base_url: str, timeout: float = 20.0) -> None:
         """The same, for a test without an event loop."""
@@ -197,7 +216,7 @@ class ServiceProcess:
             lambda: self._healthy(base_url),
             timeout=timeout,
             interval=0.1,
-            what=f"{self.module} ready",
+            what=f"{self.name} ready",
         )
 
     def text(self) -> str:
