@@ -16,12 +16,12 @@ from tests.support import peek
 from tests.support.apps import ops_settings
 from tests.support.credentials import AUTH, KEY, TOKEN
 from tests.support.runner import in_process
-from tests.support.signer import INGEST, event_body, new_webhook_id, signed_headers
+from tests.support.signer import INGEST, event_body, iso, new_webhook_id, signed_headers
 from vm122_ops.app import create_app
 from vm122_ops.db import Database
 from vm122_ops.settings import Settings
 
-__all__ = ["AUTH", "KEY", "TOKEN"]
+__all__ = ["AUTH", "KEY", "TOKEN", "iso"]  # used by the Ops tests from here
 
 HOUR = 3600.0
 # A fixed "now" (2026-11-29T12:00:00Z) so event times and windows are exact.
