@@ -22,9 +22,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlfiles import Queries
 from vm122_ops.events import STAGES, format_ms
-from vm122_ops.funnel_health import FunnelHealth
+from vm122_ops.funnel_health import FunnelHealth, read_funnel_health
+from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateRule, StepPace, classify, waiting_step
 
 Kind = Literal["portal_silent", "failure_spike", "stuck_sessions"]
@@ -103,12 +103,12 @@ def failure_spike(health: FunnelHealth, thresholds: Thresholds) -> dict[str, Any
 
 def evaluate(
     conn: sqlite3.Connection,
-    queries: Queries,
     health: FunnelHealth,
     thresholds: Thresholds,
     rule: StateRule,
 ) -> tuple[Condition, ...]:
-    """Read function: the conditions that hold, with the sessions concerned."""
+    """Read function (run it with ``db.read``): the conditions that hold, with the
+    sessions concerned."""
     now_ms = health.activity.now_ms
     found = []
     silent_for = health.activity.seconds_since("onboarding.started")
@@ -120,7 +120,7 @@ def evaluate(
                     "minutes": int(silent_for // 60),
                     "threshold_minutes": thresholds.silent_minutes,
                 },
-                sessions=_latest_started(conn, queries),
+                sessions=_latest_started(conn),
             )
         )
     spike = failure_spike(health, thresholds)
@@ -130,7 +130,7 @@ def evaluate(
             Condition(
                 kind="failure_spike",
                 figures=spike,
-                sessions=_sessions(conn, queries, "recent_failed_sessions", {"since": since}),
+                sessions=_sessions(conn, "recent_failed_sessions", {"since": since}),
             )
         )
     stuck = health.states.total("stuck")
@@ -139,36 +139,35 @@ def evaluate(
             Condition(
                 kind="stuck_sessions",
                 figures={"stuck": stuck, "threshold": thresholds.stuck_sessions},
-                sessions=_stuck_sessions(conn, queries, now_ms, health.states.paces, rule),
+                sessions=_stuck_sessions(conn, now_ms, health.states.paces, rule),
             )
         )
     return tuple(found)
 
 
-def _latest_started(conn: sqlite3.Connection, queries: Queries) -> tuple[LinkedSession, ...]:
-    return _sessions(conn, queries, "latest_started_session", {})[:1]
+def _latest_started(conn: sqlite3.Connection) -> tuple[LinkedSession, ...]:
+    return _sessions(conn, "latest_started_session", {})[:1]
 
 
 def _sessions(
-    conn: sqlite3.Connection, queries: Queries, name: str, params: dict[str, Any]
+    conn: sqlite3.Connection, name: str, params: dict[str, Any]
 ) -> tuple[LinkedSession, ...]:
-    rows = conn.execute(queries[name], {**params, "limit": MAX_LINKED}).fetchall()
+    rows = conn.execute(QUERIES[name], {**params, "limit": MAX_LINKED}).fetchall()
     return tuple(_linked(row) for row in rows)
 
 
-def _linked(row: Any) -> LinkedSession:
-    session_id, domain, stage, last_event_at = tuple(row)[:4]
+def _linked(row: sqlite3.Row) -> LinkedSession:
+    stage = row["furthest_stage"]
     return LinkedSession(
-        session_id=session_id,
-        domain=domain,
+        session_id=row["session_id"],
+        domain=row["domain"],
         stage=None if stage is None else STAGES[stage],
-        last_event_at=last_event_at,
+        last_event_at=row["last_event_at"],
     )
 
 
 def _stuck_sessions(
     conn: sqlite3.Connection,
-    queries: Queries,
     now_ms: int,
     paces: tuple[StepPace, ...],
     rule: StateRule,
@@ -180,7 +179,7 @@ def _stuck_sessions(
         "limit": 500,
     }
     linked = []
-    for row in conn.execute(queries["idle_active_sessions"], params):
+    for row in conn.execute(QUERIES["idle_active_sessions"], params):
         session = _linked(row)
         stage = None if session.stage is None else STAGES.index(session.stage)
         idle = now_ms - session.last_event_at
@@ -189,3 +188,22 @@ def _stuck_sessions(
             if len(linked) == MAX_LINKED:
                 break
     return tuple(linked)
+
+
+def current(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    thresholds: Thresholds,
+    rule: StateRule,
+) -> tuple[Condition, ...]:
+    """Read function (run it with ``db.read``): the conditions that hold now."""
+    health = read_funnel_health(conn, now_ms, rule)
+    return evaluate(conn, health, thresholds, rule)
+
+
+def document(conditions: tuple[Condition, ...], now_ms: int) -> dict[str, Any]:
+    """GET /api/v1/desk/alerts and the stream's ``alerts`` event (without ``ok``)."""
+    return {
+        "generated_at": format_ms(now_ms),
+        "conditions": [condition.to_json() for condition in conditions],
+    }

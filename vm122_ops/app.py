@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,7 +26,8 @@ from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest import IngestResult, stored_events
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
-from vm122_ops.routes import desk, health, onboard, pages, stream, webhooks
+from vm122_ops.routes import alerts, desk, health, onboard, pages, stream, webhooks
+from vm122_ops.routes.alerts import read_alerts
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
 
@@ -50,6 +52,7 @@ def routes() -> list[Route]:
             methods=["GET"],
             name="session_timeline",
         ),
+        Route("/api/v1/desk/alerts", alerts.current_alerts, methods=["GET"], name="current_alerts"),
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"], name="list_tickets"),
         Route(
             "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
@@ -103,7 +106,6 @@ def create_app(
             window = Window(hours=hours, now_ms=int(clock() * 1000))
             return await read_funnel(db, window, durations)
 
-        broker.start(funnel_of)
         metrics.track_broker(broker)
         purger = asyncio.create_task(
             retention.purge_periodically(db, settings.retention_days, clock),
@@ -119,6 +121,11 @@ def create_app(
             metrics=metrics,
             durations=durations,
         )
+
+        async def alerts_now() -> dict[str, Any]:
+            return await read_alerts(app.state.ops)
+
+        broker.start(funnel_of, alerts_now)
         try:
             yield
         finally:

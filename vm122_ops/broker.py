@@ -10,6 +10,9 @@
 - The funnel is computed by one task, at most once per ``funnel_interval`` and only for
   the windows that some subscriber watches; every subscriber of a window gets the same
   snapshot. A subscriber keeps only the newest unsent snapshot, so funnels never queue up.
+- The banner's alerts (alerts.py) are computed by the same task, on the same occasions,
+  whenever anyone is subscribed, and offered to every subscriber only when they changed;
+  a new subscriber gets the latest at once. Like funnels, only the newest is kept.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -29,6 +33,7 @@ from vm122_ops.stored import StoredEvent
 log = logging.getLogger("vm122_ops.broker")
 
 FunnelSource = Callable[[int], Awaitable[Funnel]]
+AlertsSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,11 @@ class FunnelSnapshot:
     data: str
 
 
+@dataclass(frozen=True, slots=True)
+class AlertsSnapshot:
+    data: str
+
+
 class Subscriber:
     """One open stream: its filter, its bounded queue and its pending funnel."""
 
@@ -86,6 +96,7 @@ class Subscriber:
         self.hours = hours  # None: this stream gets no funnel events
         self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
         self.funnel: FunnelSnapshot | None = None
+        self.alerts: AlertsSnapshot | None = None
         self.overflowed = False
         self.closed = False
         self._wake = asyncio.Event()
@@ -115,17 +126,24 @@ class Subscriber:
         self.funnel = snapshot
         self._wake.set()
 
+    def offer_alerts(self, snapshot: AlertsSnapshot) -> None:
+        self.alerts = snapshot
+        self._wake.set()
+
     def close(self) -> None:
         self.closed = True
         self._wake.set()
 
-    async def next(self) -> LiveEvent | FunnelSnapshot | None:
+    async def next(self) -> LiveEvent | FunnelSnapshot | AlertsSnapshot | None:
         """The next thing to send; None once the stream must end (overflow or close)."""
         while True:
             if self.overflowed or self.closed:
                 return None
             if not self.queue.empty():
                 return self.queue.get_nowait()
+            if self.alerts is not None:
+                alerts, self.alerts = self.alerts, None
+                return alerts
             if self.funnel is not None:
                 snapshot, self.funnel = self.funnel, None
                 return snapshot
@@ -144,6 +162,10 @@ class Broker:
         self._monotonic = monotonic
         self._subscribers: set[Subscriber] = set()
         self._source: FunnelSource | None = None
+        self._alerts_source: AlertsSource | None = None
+        self._alerts: AlertsSnapshot | None = None
+        # The conditions of the latest, to compare; none is what a fresh page assumes.
+        self._alerts_body = b"[]"
         self._task: asyncio.Task[None] | None = None
         self._dirty = asyncio.Event()
         # Newest funnel per window, and whether an event came after it was computed.
@@ -153,14 +175,17 @@ class Broker:
         self.published = 0
         self.overflows = 0
         self.funnel_computations = 0
+        self.alerts_computations = 0
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    def start(self, source: FunnelSource) -> None:
-        """Begin computing funnels with ``source(hours)``; call once the database is open."""
+    def start(self, source: FunnelSource, alerts: AlertsSource | None = None) -> None:
+        """Begin computing funnels with ``source(hours)`` (and the banner's alerts with
+        ``alerts()``); call once the database is open."""
         self._source = source
+        self._alerts_source = alerts
         self._task = asyncio.create_task(self._funnel_loop(), name="ops-broker-funnel")
 
     async def close(self) -> None:
@@ -187,6 +212,10 @@ class Broker:
             hours=hours,
         )
         self._subscribers.add(subscriber)
+        if self._alerts is not None and self._alerts_body != b"[]":
+            subscriber.offer_alerts(self._alerts)  # a fresh page assumes nothing is wrong
+        elif self._alerts is None and self._alerts_source is not None:
+            self._dirty.set()
         if hours is not None:
             cached = self._snapshots.get(hours)
             fresh = (
@@ -239,8 +268,25 @@ class Broker:
                         await self._compute(hours)
                     except Exception:
                         log.exception("funnel snapshot for %s h failed", hours)
+            if self._subscribers and self._alerts_source is not None:
+                try:
+                    await self._compute_alerts()
+                except Exception:
+                    log.exception("alerts snapshot failed")
             # The rate limit: whatever arrives meanwhile is folded into the next snapshot.
             await asyncio.sleep(self.config.funnel_interval)
+
+    async def _compute_alerts(self) -> None:
+        assert self._alerts_source is not None
+        document = await self._alerts_source()
+        self.alerts_computations += 1
+        conditions = orjson.dumps(document.get("conditions", []))
+        if conditions == self._alerts_body:
+            return  # unchanged: nothing to say
+        self._alerts_body = conditions
+        self._alerts = AlertsSnapshot(data=orjson.dumps(document).decode())
+        for subscriber in list(self._subscribers):
+            subscriber.offer_alerts(self._alerts)
 
     async def _compute(self, hours: int) -> None:
         assert self._source is not None

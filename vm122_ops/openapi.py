@@ -183,6 +183,15 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/desk/alerts": {
+            "get": {
+                "summary": "what is wrong now: the Desk banner's conditions and their sessions",
+                "responses": {
+                    "200": _ok("the conditions that hold (none: an empty list)"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/desk/tickets": {
             "get": {
                 "summary": "tickets, newest updated first, paginated",

@@ -7,7 +7,7 @@ import { Backoff } from "./backoff.js";
 import { streamUrl } from "./state.js";
 
 const CLOSED = 2;
-export const EVENT_NAMES = ["onboard", "funnel", "reset"];
+export const EVENT_NAMES = ["onboard", "funnel", "reset", "alerts"];
 
 /** A live connection to /api/v1/stream with resume, backoff and a visible state. */
 export class LiveStream {
@@ -39,7 +39,8 @@ export class LiveStream {
   }
 
   /**
-   * Call `handler(data, id)` for each event of that name ("onboard", "funnel", "reset").
+   * Call `handler(data, id)` for each event of that name ("onboard", "funnel", "reset",
+   * "alerts").
    * @param {string} name
    * @param {(data: any, id: string | null) => void} handler
    */

@@ -3,6 +3,7 @@
 import { checkSession } from "./api.js";
 import { pickLanguage, translator } from "./i18n.js";
 import { LiveStream } from "./live.js";
+import { initBanner } from "./views/banner.js";
 import { initDashboard } from "./views/dashboard.js";
 import { initLogin } from "./views/login.js";
 import { initSessionPage } from "./views/session.js";
@@ -20,6 +21,7 @@ const INIT = [
   ["[data-session-page]", initSessionPage],
   ["[data-tickets-page]", initTicketList],
   ["[data-live-status]", initLiveStatus],
+  ["[data-banner]", initBanner],
 ];
 
 function start() {

@@ -321,3 +321,34 @@ test("timeline: onboarding.failed without a reason says so, with one shows it", 
   assert.doesNotMatch(bodies[1], /no reason given/);
   assert.match(bodies[1], /reason=boom/);
 });
+
+test("banner: a line per condition with its figures and session links, hidden when none", async () => {
+  const { renderBanner } = await import("../js/views/banner.js");
+  const { translator } = await import("../js/i18n.js");
+  const t = translator("en");
+  installBrowser("http://desk.test/");
+  const node = document.createElement("section");
+  renderBanner(
+    node,
+    {
+      conditions: [
+        {
+          kind: "failure_spike",
+          figures: { minutes: 15, failed: 6, started: 8, percent: 75, codes: [{ step: "account_created", code: "carbonio:x", failures: 6 }] },
+          sessions: [{ session_id: "s/1", domain: "<b>x</b>.pt", stage: "dns_applied", last_event_at: "2026-11-29T11:58:00.000Z" }],
+        },
+      ],
+    },
+    t,
+  );
+  assert.equal(node.hidden, false);
+  const text = node.textContent;
+  assert.ok(text.includes("Failure spike: 6 failures for 8 sessions started in the last 15 min."), text);
+  assert.ok(text.includes("carbonio:x at Account creation: 6."), text);
+  const link = node.querySelector("a");
+  assert.equal(link.getAttribute("href"), "/sessions/s%2F1");
+  assert.equal(link.textContent, "<b>x</b>.pt");
+  renderBanner(node, { conditions: [] }, t);
+  assert.equal(node.hidden, true);
+  assert.equal(node.textContent, "");
+});

@@ -7,6 +7,7 @@ import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import httpx
 import pytest
@@ -319,3 +320,36 @@ def test_stream_config_defaults_follow_the_issue() -> None:
     config = StreamConfig()
     assert config.heartbeat_seconds <= 15
     assert config.funnel_interval >= 1.0
+
+
+async def next_alerts(reader: SSEReader) -> dict[str, Any]:
+    while True:
+        event = await reader.next_event(within=5)
+        if event.kind == "alerts":
+            document: dict[str, Any] = event.json()
+            return document
+
+
+async def test_alerts_reach_every_stream_when_they_change(ops: Ops) -> None:
+    async with stream(ops) as dashboard, stream(ops, {"session_id": "elsewhere"}) as page:
+        for reader in (dashboard, page):
+            assert (await reader.next_event()).kind == "reset"
+        for index in range(5):
+            await ops.post("onboarding.started", f"a{index}", domain=f"a{index}.pt")
+        for index in range(3):
+            await ops.post("onboarding.failed", f"a{index}", domain=f"a{index}.pt", reason="x")
+        for reader in (dashboard, page):
+            document = await next_alerts(reader)
+            while [c["figures"]["failed"] for c in document["conditions"]] != [3]:
+                document = await next_alerts(reader)
+            (condition,) = document["conditions"]
+            assert condition["kind"] == "failure_spike"
+            assert {s["session_id"] for s in condition["sessions"]} == {"a0", "a1", "a2"}
+        # A new stream hears the current alerts at once.
+        async with stream(ops, {"session_id": "late"}) as late:
+            assert (await late.next_event()).kind == "reset"
+            assert [c["kind"] for c in (await next_alerts(late))["conditions"]] == ["failure_spike"]
+        for index in range(5, 7):
+            await ops.post("onboarding.started", f"a{index}")
+        for reader in (dashboard, page):
+            assert (await next_alerts(reader))["conditions"] == []

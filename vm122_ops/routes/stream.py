@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vm122_ops import params, stored
-from vm122_ops.broker import FunnelSnapshot, LiveEvent, StreamConfig, Subscriber
+from vm122_ops.broker import AlertsSnapshot, FunnelSnapshot, LiveEvent, StreamConfig, Subscriber
 from vm122_ops.db import Database
 from vm122_ops.errors import BadRequest
 from vm122_ops.state import app_state
 
 MAX_ID_DIGITS = 18
 # The stream's event names (docs/desk.md; frontend/js/live.js listens to each).
-ONBOARD, FUNNEL, RESET = "onboard", "funnel", "reset"
-EVENT_NAMES = (ONBOARD, FUNNEL, RESET)
+ONBOARD, FUNNEL, RESET, ALERTS = "onboard", "funnel", "reset", "alerts"
+EVENT_NAMES = (ONBOARD, FUNNEL, RESET, ALERTS)
 
 
 def _last_event_id(request: Request) -> int | None:
@@ -74,6 +74,8 @@ async def stream(request: Request) -> Response:
                     return
                 if isinstance(item, FunnelSnapshot):
                     yield ServerSentEvent(data=item.data, event=FUNNEL)
+                elif isinstance(item, AlertsSnapshot):
+                    yield ServerSentEvent(data=item.data, event=ALERTS)
                 elif item.id > cursor:
                     cursor = item.id
                     yield ServerSentEvent(data=item.data, event=ONBOARD, id=str(item.id))
