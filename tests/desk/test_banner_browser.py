@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import FAST, TOKEN, OpsServer, post_event
-from tests.desk.test_browser import ARTIFACTS, WAIT, XSS, browser
-
-__all__ = ["browser"]  # the fixture, shared with test_browser.py
+from tests.desk.harness import FAST
+from tests.desk.test_browser import ARTIFACTS, WAIT, XSS
+from tests.support.apps import OpsServer
+from tests.support.credentials import TOKEN
+from tests.support.signer import deliver
 
 
 async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_path: Path) -> None:
@@ -48,9 +49,9 @@ async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_pat
 
         # Five onboardings start, three fail within 15 minutes: 60% > 50%, 5 started.
         for index in range(5):
-            await post_event(api, "onboarding.started", f"b{index}", domain=f"loja{index}.pt")
+            await deliver(api, "onboarding.started", f"b{index}", domain=f"loja{index}.pt")
         for index, domain in enumerate(["loja0.pt", "loja1.pt", XSS]):
-            await post_event(
+            await deliver(
                 api,
                 "onboarding.failed",
                 f"b{index}",
@@ -78,14 +79,14 @@ async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_pat
 
         # Three more onboardings start: 3 of 8 is under 50%, the banner goes away.
         for index in range(5, 8):
-            await post_event(api, "onboarding.started", f"b{index}", domain=f"loja{index}.pt")
+            await deliver(api, "onboarding.started", f"b{index}", domain=f"loja{index}.pt")
         await expect(banner).to_be_hidden(timeout=WAIT)
         await expect(tickets.locator("[data-banner]")).to_be_hidden(timeout=WAIT)
         await expect(banner.locator("[data-condition]")).to_have_count(0)
 
         # A link opens the session concerned.
         for index in range(8, 10):
-            await post_event(
+            await deliver(
                 api,
                 "onboarding.failed",
                 f"b{index - 5}",
