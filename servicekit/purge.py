@@ -10,8 +10,13 @@ from collections.abc import Awaitable, Callable
 
 from servicekit.errors import StorageUnavailable
 
+MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
+HOURLY = 3600.0
 
-async def in_batches(batch: Callable[[], Awaitable[int]], size: int, most: int) -> int:
+
+async def in_batches(
+    batch: Callable[[], Awaitable[int]], size: int, most: int = MAX_BATCHES
+) -> int:
     """Run ``batch()`` (which removes at most ``size`` rows in its own short transaction,
     so other writers interleave) until one removes fewer, at most ``most`` times; returns
     how many rows went in all."""
@@ -28,7 +33,7 @@ async def run_periodically(
     job: Callable[[], Awaitable[object]],
     *,
     first: float,
-    every: float,
+    every: float = HOURLY,
     log: logging.Logger,
     what: str,
 ) -> None:

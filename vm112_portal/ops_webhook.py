@@ -33,10 +33,11 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -125,28 +126,11 @@ def unsendable(webhook_id: str, session_id: str) -> str | None:
     return None
 
 
-class Emit(Protocol):
-    """What the wizard calls to queue an event: ``emit_event``, or ``emit_nothing``."""
-
-    async def __call__(
-        self,
-        tx: Transaction,
-        event_type: str,
-        data: dict[str, Any],
-        *,
-        webhook_id: str | None = None,
-        now: datetime | None = None,
-    ) -> bool: ...
+# What the wizard calls to queue an event: emit_event, or emit_nothing.
+Emit = Callable[..., Awaitable[bool]]
 
 
-async def emit_nothing(
-    tx: Transaction,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    webhook_id: str | None = None,
-    now: datetime | None = None,
-) -> bool:
+async def emit_nothing(tx: Transaction, event_type: str, data: dict[str, Any], **_: Any) -> bool:
     """Queue nothing (PORTAL_EMIT=off, for the benchmark measuring emission's cost)."""
     return False
 

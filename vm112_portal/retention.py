@@ -22,8 +22,6 @@ log = logging.getLogger("vm112_portal.retention")
 DAY_SECONDS = 86_400.0
 BATCH = 500
 FIRST_RUN_SECONDS = 60.0
-INTERVAL_SECONDS = 3600.0
-MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ async def purge(db: Database, retention_days: int, now: float) -> int:
         async with db.transaction() as tx:
             return await tx.execute("purge_delivered_batch", {"cutoff": cutoff, "batch": BATCH})
 
-    removed = await in_batches(batch, BATCH, MAX_BATCHES)
+    removed = await in_batches(batch, BATCH)
     if removed:
         log_event(log, "retention purge", removed=removed, cutoff=round(cutoff, 3))
     return removed
@@ -58,6 +56,4 @@ async def purge_periodically(db: Database, retention_days: int) -> None:
     async def job() -> int:
         return await purge(db, retention_days, time.time())
 
-    await run_periodically(
-        job, first=FIRST_RUN_SECONDS, every=INTERVAL_SECONDS, log=log, what="retention purge"
-    )
+    await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from servicekit.bearer import bearer_matches
 from servicekit.body import media_type, read_body
-from servicekit.envelope import JSONResponse, error, exception_handlers
+from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from vm112_portal.domains import printable
 from vm112_portal.errors import BadRequest, UnsupportedMediaType
 from vm112_portal.metrics import DISABLED
@@ -87,26 +87,25 @@ def account_request(document: dict[str, Any]) -> AccountRequest:
     return AccountRequest(session_id, domain, local, printable(display), password)
 
 
-async def validate_domain(request: Request) -> Response:
+async def session_and_domain(request: Request) -> tuple[str, str]:
+    """The body of the first two steps: ``session_id`` and ``domain``."""
     document = await read_json(request)
-    session_id = session_id_of(document)
-    domain = text_field(document, "domain", max_len=300)
-    result = await app_state(request).wizard.validate_domain(session_id, domain)
-    return JSONResponse({"ok": True, **result})
+    return session_id_of(document), text_field(document, "domain", max_len=300)
+
+
+async def validate_domain(request: Request) -> Response:
+    session_id, domain = await session_and_domain(request)
+    return ok(**await app_state(request).wizard.validate_domain(session_id, domain))
 
 
 async def apply_dns(request: Request) -> Response:
-    document = await read_json(request)
-    session_id = session_id_of(document)
-    domain = text_field(document, "domain", max_len=300)
-    result = await app_state(request).wizard.apply_dns(session_id, domain)
-    return JSONResponse({"ok": True, **result})
+    session_id, domain = await session_and_domain(request)
+    return ok(**await app_state(request).wizard.apply_dns(session_id, domain))
 
 
 async def create_account(request: Request) -> Response:
     document = await read_json(request)
-    result = await app_state(request).wizard.create_account(account_request(document))
-    return JSONResponse({"ok": True, **result})
+    return ok(**await app_state(request).wizard.create_account(account_request(document)))
 
 
 async def healthz(request: Request) -> Response:

@@ -26,8 +26,6 @@ log = logging.getLogger("vm122_ops.retention")
 DAY_MS = 86_400_000
 BATCH = 1000
 FIRST_RUN_SECONDS = 60.0
-INTERVAL_SECONDS = 3600.0
-MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         cursor = conn.execute(db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH})
         return cursor.rowcount
 
-    removed = await in_batches(lambda: db.write(batch), BATCH, MAX_BATCHES)
+    removed = await in_batches(lambda: db.write(batch), BATCH)
     hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
 
     def rollups(conn: sqlite3.Connection) -> None:
@@ -76,6 +74,4 @@ async def purge_periodically(db: Database, retention_days: int, clock: Callable[
     async def job() -> int:
         return await purge(db, retention_days, int(clock() * 1000))
 
-    await run_periodically(
-        job, first=FIRST_RUN_SECONDS, every=INTERVAL_SECONDS, log=log, what="retention purge"
-    )
+    await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")
