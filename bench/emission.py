@@ -9,8 +9,9 @@ Wizard runs (validate-domain, dns/cloudflare/apply, account/create, each a new s
 go to the four in turn, rotating which goes first, so the machine's noise hits them
 alike. Figure: p99 over all wizard requests of a case minus the baseline's p99.
 
-The Portal has no emission switch yet. Whether "off" really emitted nothing is checked
-in its outbox afterwards; when it did emit, its figures are an identical second "up"
+"off" is the Portal started with PORTAL_EMIT=off (EMIT_SWITCH): its app wiring then gives
+the wizard ``ops_webhook.emit_nothing`` and starts no dispatcher. Whether it really
+emitted nothing is still checked in its outbox afterwards; when it did emit, its figures are an identical second "up"
 (the spread between the two is the run's noise floor), "up" cannot be judged (PENDING),
 and "down" and "hanging" are judged against "up" instead.
 """
