@@ -11,9 +11,9 @@ alike. Figure: p99 over all wizard requests of a case minus the baseline's p99.
 
 "off" is the Portal started with PORTAL_EMIT=off (EMIT_SWITCH): its app wiring then gives
 the wizard ``ops_webhook.emit_nothing`` and starts no dispatcher. Whether it really
-emitted nothing is still checked in its outbox afterwards; when it did emit, its figures are an identical second "up"
-(the spread between the two is the run's noise floor), "up" cannot be judged (PENDING),
-and "down" and "hanging" are judged against "up" instead.
+emitted nothing is still checked in its outbox afterwards; when it did emit, its figures
+are an identical second "up" (the spread between the two is the run's noise floor), "up"
+cannot be judged (PENDING), and "down" and "hanging" are judged against "up" instead.
 """
 
 from __future__ import annotations
