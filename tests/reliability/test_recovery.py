@@ -33,7 +33,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bench.litestream import ScratchReplication, litestream_binary
-from tests.portal.ops_harness import ops_view
 from tests.reliability.harness import SHAPES, outbox_states
 from tests.support.apps import ops_process, portal_process
 from tests.support.credentials import AUTH
@@ -41,6 +40,7 @@ from tests.support.peek import outbox as outbox_rows
 from tests.support.peek import stored_event_ids
 from tests.support.poll import wait_until
 from tests.support.runner import Loopback, ServiceProcess, free_port
+from tests.support.views import ops_view
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.ops_webhook import INGEST_PATH, emit_event, started_webhook_id
 

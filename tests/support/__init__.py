@@ -6,7 +6,8 @@
 - ``runner``: a free loopback port, and an ASGI app run in-process (lifespan), under a
   loopback uvicorn (in this event loop or in a thread), or as ``python -m ...``;
 - ``apps``: Ops and the Portal wired for tests through those runners;
-- ``peek``: read-only SQLite reads of a service's database file.
+- ``peek``: read-only SQLite reads of a service's database file;
+- ``views``: what an Ops answers (funnel, timelines, tickets), comparable across stores.
 
 The Chromium (Playwright) fixture is in tests/conftest.py.
 """
