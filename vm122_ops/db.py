@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from sqlfiles import Queries, migrate, private_file
+from sqlfiles import migrate, private_file
 from vm122_ops.errors import StorageUnavailable
-from vm122_ops.sql import QUERIES, SQL_DIR
+from vm122_ops.sql import SQL_DIR
 
 if TYPE_CHECKING:
     from vm122_ops.ingest import IngestResult
@@ -67,7 +67,6 @@ class _Job:
 class Database:
     def __init__(self, path: Path, *, after_commit: AfterCommit | None = None) -> None:
         self.path = path
-        self.queries: Queries = QUERIES
         self.after_commit = after_commit
         self._writer: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ops-db-writer")

@@ -50,17 +50,17 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     cutoff = now_ms - retention_days * DAY_MS
 
     def batch(conn: sqlite3.Connection) -> int:
-        cursor = conn.execute(db.queries["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH})
+        cursor = conn.execute(QUERIES["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH})
         return cursor.rowcount
 
     removed = await in_batches(lambda: db.write(batch), BATCH)
     hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
 
     def rollups(conn: sqlite3.Connection) -> None:
-        conn.execute(db.queries["purge_rollup_hours"], {"hour": hour})
-        conn.execute(db.queries["purge_duration_hours"], {"hour": hour})
+        conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})
+        conn.execute(QUERIES["purge_duration_hours"], {"hour": hour})
         minute = now_ms // MINUTE_MS - KEEP_MINUTES
-        conn.execute(db.queries["purge_activity_minutes"], {"minute": minute})
+        conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
 
     await db.write(rollups)
     if removed:

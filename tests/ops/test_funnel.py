@@ -359,3 +359,45 @@ async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) 
     again = (await read_funnel(ops.db, window, cache)).document()
     assert first["time_to_convert"]["started"]["sessions"] == 1
     assert again["time_to_convert"]["started"]["sessions"] == 1
+
+
+def test_a_commit_applied_while_a_window_loads_is_replayed_into_it() -> None:
+    """read_funnel reads a new window's cells on a reader thread (snapshot as of row 10);
+    a commit whose hook runs before the cells reach the cache must still be counted,
+    once, and one the snapshot already had must not be counted again."""
+    from collections import Counter
+
+    from vm122_ops.funnel import DurationCache
+
+    def empty() -> dict[int, Counter[int]]:
+        return {step: Counter() for step in range(5)}
+
+    hour = 500_000
+    cache = DurationCache()
+    cache.apply(11, [(hour, 0, 140, 1), (hour - 1, 1, 150, 1)])  # the hook, before put
+    cache.put(hour, empty(), as_of=10)
+    got = cache.get(hour)
+    assert got is not None and got[0][140] == 1 and got[1][150] == 0  # hour - 1: not in it
+    cache.apply(11, [(hour, 0, 140, 1)])  # the same commit again: already in
+    cache.apply(12, [(hour, 0, 140, 1)])
+    got = cache.get(hour)
+    assert got is not None and got[0][140] == 2
+
+    # A snapshot that already held row 11 is not given it twice.
+    other = DurationCache()
+    other.apply(11, [(hour, 0, 140, 1)])
+    seen = empty()
+    seen[0][140] = 1
+    other.put(hour, seen, as_of=11)
+    got = other.get(hour)
+    assert got is not None and got[0][140] == 1
+
+    # When the log no longer reaches back to the snapshot, the window is not cached.
+    short = DurationCache(log_size=2)
+    for row in (11, 12, 13):
+        short.apply(row, [(hour, 0, 140, 1)])
+    short.put(hour, empty(), as_of=10)
+    assert short.get(hour) is None
+    short.put(hour, empty(), as_of=11)
+    got = short.get(hour)
+    assert got is not None and got[0][140] == 2  # rows 12 and 13
