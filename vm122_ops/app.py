@@ -104,7 +104,7 @@ def create_app(
 
         async def funnel_of(hours: int) -> Funnel:
             window = Window(hours=hours, now_ms=int(clock() * 1000))
-            return await read_funnel(db, window, durations)
+            return await read_funnel(db, window, durations, settings.state_rule)
 
         metrics.track_broker(broker)
         purger = asyncio.create_task(

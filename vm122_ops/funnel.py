@@ -20,19 +20,20 @@ from SQL once, then served from memory for as long as its first whole hour stays
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlfiles import Queries
 from vm122_ops import stored
-from vm122_ops.durations import bucket_value_ms
+from vm122_ops.durations import percentile as percentile  # re-exported
+from vm122_ops.durations import percentiles
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.sessions import SessionState
 from vm122_ops.sql import QUERIES
+from vm122_ops.states import State, StateRule, pace_hour, paces_from, state_of
 
 if TYPE_CHECKING:
     from vm122_ops.db import Database
@@ -107,31 +108,6 @@ def _bump_rollup(conn: sqlite3.Connection, queries: Queries, key: RollupKey, del
         queries["bump_rollup"],
         {"hour": hour, "stage": stage, "status": status, "delta": delta},
     )
-
-
-def percentiles(
-    histogram: dict[int, int], fractions: tuple[float, ...]
-) -> tuple[int, list[float | None]]:
-    """Sessions counted, and nearest-rank percentiles (ms) over a {bucket: count}
-    histogram, in one pass; empty or non-positive cells count for nothing."""
-    cells = sorted((bucket, n) for bucket, n in histogram.items() if n > 0)
-    total = sum(n for _, n in cells)
-    if total == 0:
-        return 0, [None] * len(fractions)
-    ranks = [max(1, math.ceil(fraction * total)) for fraction in fractions]
-    found: list[float | None] = [None] * len(fractions)
-    seen = 0
-    for bucket, n in cells:
-        seen += n
-        for index, rank in enumerate(ranks):
-            if found[index] is None and seen >= rank:
-                found[index] = bucket_value_ms(bucket)
-    return total, found
-
-
-def percentile(histogram: dict[int, int], fraction: float) -> float | None:
-    """Nearest-rank percentile over a {bucket: count} histogram, in milliseconds."""
-    return percentiles(histogram, (fraction,))[1][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +196,8 @@ class ActiveSession:
     last_event_type: str
     last_event_at: int
     started_at: int  # the started stage's time, else the session's first event
+    state: State | None = None  # moving, stuck or abandoned (vm122_ops/states.py)
+    idle_ms: int | None = None  # the generation time minus last_event_at
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ActiveSession:
@@ -241,6 +219,8 @@ class ActiveSession:
             "last_event_type": self.last_event_type,
             "last_event_at": format_ms(self.last_event_at),
             "started_at": format_ms(self.started_at),
+            "state": self.state,
+            "idle_seconds": None if self.idle_ms is None else round(self.idle_ms / 1000, 3),
         }
 
 
@@ -281,25 +261,40 @@ class Funnel:
 class _Reading:
     funnel: Funnel
     fresh: Histograms | None  # the whole hours' durations, when read from SQL
+    fresh_pace: Histograms | None  # the last 7 days' durations (states), when read
 
 
-def compute(conn: sqlite3.Connection, window: Window) -> Funnel:
+def compute(conn: sqlite3.Connection, window: Window, rule: StateRule | None = None) -> Funnel:
     """The funnel of ``window``, every part read from SQL (a read function: run it with
     ``db.read``). ``read_funnel`` is the same with the durations cache."""
-    return _read(conn, window, None).funnel
+    return _read(conn, window, None, None, rule or StateRule()).funnel
 
 
-async def read_funnel(db: Database, window: Window, cache: DurationCache) -> Funnel:
-    """The funnel of ``window`` in one read, the whole hours' durations from ``cache``."""
+async def read_funnel(
+    db: Database, window: Window, cache: DurationCache, rule: StateRule | None = None
+) -> Funnel:
+    """The funnel of ``window`` in one read, the whole hours' durations (of the window,
+    and of the last 7 days for the active sessions' states) from ``cache``."""
     hour = window.first_whole_hour
-    reading = await db.read(_read, window, cache.get(hour))
+    paced = pace_hour(window.now_ms)
+    cached_pace = cache.get(paced) if paced != hour else None
+    reading = await db.read(_read, window, cache.get(hour), cached_pace, rule or StateRule())
     if reading.fresh is not None:
         cache.put(hour, reading.fresh, reading.funnel.last_event_id)
+    if reading.fresh_pace is not None and paced != hour:
+        cache.put(paced, reading.fresh_pace, reading.funnel.last_event_id)
     return reading.funnel
 
 
-def _read(conn: sqlite3.Connection, window: Window, cached: Histograms | None) -> _Reading:
-    """Runs on a reader thread inside one snapshot; ``cached`` is a private copy."""
+def _read(
+    conn: sqlite3.Connection,
+    window: Window,
+    cached: Histograms | None,
+    cached_pace: Histograms | None,
+    rule: StateRule,
+) -> _Reading:
+    """Runs on a reader thread inside one snapshot; ``cached`` and ``cached_pace`` are
+    private copies."""
     hour = window.first_whole_hour
     # The newest event this snapshot includes: a live client re-applies the newer ones.
     last_event_id = stored.head(conn)
@@ -310,6 +305,18 @@ def _read(conn: sqlite3.Connection, window: Window, cached: Histograms | None) -
         steps = {step: Counter(histogram) for step, histogram in fresh.items()}
     else:
         steps = cached
+    # The steps' paces over the last 7 days (the active sessions' states), before the
+    # partial hour is added to ``steps``.
+    paced = pace_hour(window.now_ms)
+    fresh_pace = None
+    if paced == hour:
+        pace_steps = fresh if fresh is not None else cached
+    elif cached_pace is None:
+        pace_steps = fresh_pace = _durations_since(conn, paced)
+    else:
+        pace_steps = cached_pace
+    assert pace_steps is not None
+    paces = paces_from(pace_steps, rule)
     cells: Cells = Counter()
     for row in conn.execute(QUERIES["rollup_since"], {"hour": hour}):
         cells[(row["stage"], row["status"])] += row["sessions"]
@@ -326,12 +333,13 @@ def _read(conn: sqlite3.Connection, window: Window, cached: Histograms | None) -
     for row in conn.execute(QUERIES["partial_hour_failed_steps"], partial):
         failed_steps[row["step"]] += row["sessions"]
     active_params = {"since": window.since_ms, "limit": ACTIVE_LIMIT}
-    active = [
-        ActiveSession.from_row(row)
-        for row in conn.execute(QUERIES["active_sessions"], active_params)
-    ]
+    active = []
+    for row in conn.execute(QUERIES["active_sessions"], active_params):
+        session = ActiveSession.from_row(row)
+        state, idle = state_of(session.stage, session.last_event_at, window.now_ms, paces, rule)
+        active.append(replace(session, state=state, idle_ms=idle))
     funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps)
-    return _Reading(funnel, fresh)
+    return _Reading(funnel, fresh, fresh_pace)
 
 
 def _durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:

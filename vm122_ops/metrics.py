@@ -38,7 +38,7 @@ from vm122_ops.errors import (
 )
 from vm122_ops.events import EVENT_TYPES, STAGES
 from vm122_ops.funnel_health import MAX_CODE_LABELS, OTHER, FunnelHealth, read_funnel_health
-from vm122_ops.states import STATES, StateRule
+from vm122_ops.states import STATES
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -256,7 +256,7 @@ async def metrics_endpoint(request: Request) -> Response:
     state = request.app.state.ops
     metrics: OpsMetrics = state.metrics
     settings = state.settings
-    rule = StateRule(settings.stuck_min_minutes, settings.abandon_hours)
+    rule = settings.state_rule
     health = await state.db.read(read_funnel_health, state.now_ms(), rule)
     snapshot = CollectorRegistry()
     snapshot.register(_Snapshot(health_families(health, settings.thresholds)))

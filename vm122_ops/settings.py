@@ -9,6 +9,7 @@ from pathlib import Path
 from servicekit.settings import env_int, printable_token, webhook_secret
 from vm122_ops.alerts import Thresholds
 from vm122_ops.errors import ConfigError
+from vm122_ops.states import StateRule
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Settings:
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     api_token: str = field(default="", repr=False)
+
+    @property
+    def state_rule(self) -> StateRule:
+        """The session-state rule of these settings (vm122_ops/states.py)."""
+        return StateRule(self.stuck_min_minutes, self.abandon_hours)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlfiles import Queries
+from vm122_ops.durations import percentile
 from vm122_ops.events import COMPLETED_STAGE, STAGES
-from vm122_ops.funnel import HOUR_MS, percentile
 from vm122_ops.sessions import SessionState
 from vm122_ops.sql import QUERIES
 
 MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 PACE_DAYS = 7
 PACE_FRACTION = 0.9
 State = Literal["moving", "stuck", "abandoned"]
@@ -77,18 +79,46 @@ def classify(idle_ms: int, pace: StepPace, rule: StateRule) -> State:
     return "moving"
 
 
+def pace_hour(now_ms: int) -> int:
+    """The first whole hour of the last PACE_DAYS days: the paces' histograms start there."""
+    return -(-(now_ms - PACE_DAYS * 24 * HOUR_MS) // HOUR_MS)
+
+
+def paces_from(
+    histograms: Mapping[int, Mapping[int, int]], rule: StateRule
+) -> tuple[StepPace, ...]:
+    """Each step's pace from its duration histogram ({step: {bucket: sessions}}) since
+    ``pace_hour``; the funnel passes the ones its duration cache keeps."""
+    paces = []
+    for stage in range(COMPLETED_STAGE):
+        p90 = percentile(dict(histograms.get(stage, {})), PACE_FRACTION)
+        stuck_after = rule.stuck_min_ms if p90 is None else max(rule.stuck_min_ms, round(p90))
+        paces.append(StepPace(stage=stage, p90_ms=p90, stuck_after_ms=stuck_after))
+    return tuple(paces)
+
+
 def step_paces(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> tuple[StepPace, ...]:
     """Read function: the pace of each step (indexed by the stage it leaves, 0..4)."""
-    hour = -(-(now_ms - PACE_DAYS * 24 * HOUR_MS) // HOUR_MS)  # the first whole hour
-    paces = []
+    hour = pace_hour(now_ms)
+    histograms: dict[int, Counter[int]] = {}
     for stage in range(COMPLETED_STAGE):
         histogram: Counter[int] = Counter()
         for row in conn.execute(QUERIES["step_durations_since"], {"hour": hour, "step": stage}):
             histogram[int(row["bucket"])] += int(row["sessions"])
-        p90 = percentile(histogram, PACE_FRACTION)
-        stuck_after = rule.stuck_min_ms if p90 is None else max(rule.stuck_min_ms, round(p90))
-        paces.append(StepPace(stage=stage, p90_ms=p90, stuck_after_ms=stuck_after))
-    return tuple(paces)
+        histograms[stage] = histogram
+    return paces_from(histograms, rule)
+
+
+def state_of(
+    furthest_stage: int | None,
+    last_event_at: int,
+    now_ms: int,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+) -> tuple[State, int]:
+    """An active session's state and idle time (ms) from its stage and last event."""
+    idle = max(0, now_ms - last_event_at)
+    return classify(idle, paces[waiting_step(furthest_stage)], rule), idle
 
 
 def session_state(

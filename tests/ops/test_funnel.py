@@ -83,7 +83,31 @@ async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
         "last_event_type": "account.created",
         "last_event_at": "2026-11-29T11:58:20.000Z",
         "started_at": "2026-11-29T11:56:40.000Z",
+        "state": "moving",
+        "idle_seconds": 100.0,
     }
+
+
+async def test_active_sessions_carry_their_state_and_idle_time(ops: Ops) -> None:
+    # The step out of `started` took 30 min for ten sessions two days ago: p90 30 min.
+    for index in range(10):
+        await ops.send("onboarding.started", f"pace{index}", NOW - 48 * HOUR)
+        await ops.send("domain.validated", f"pace{index}", NOW - 48 * HOUR + 1800)
+        await ops.send("onboarding.completed", f"pace{index}", NOW - 48 * HOUR + 1900)
+    await ops.send("onboarding.started", "moving", NOW - 25 * 60)  # 25 < 30 min
+    await ops.send("onboarding.started", "stuck", NOW - 35 * 60)  # 35 > 30 min
+    await ops.send("onboarding.started", "v", NOW - 3 * HOUR)
+    await ops.send("domain.validated", "v", NOW - 20 * 60)  # no pace: the 15 min floor
+    await ops.send("onboarding.started", "gone", NOW - 30 * HOUR)  # over 24 h: abandoned
+    # 48: the 7-day paces read apart (then cached); 168: the window's own durations.
+    for hours in (48, 48, 168, 168):
+        active = {s["session_id"]: s for s in (await ops.funnel(hours=hours))["active_sessions"]}
+        assert {k: (s["state"], s["idle_seconds"]) for k, s in active.items()} == {
+            "moving": ("moving", 1500.0),
+            "stuck": ("stuck", 2100.0),
+            "v": ("stuck", 1200.0),
+            "gone": ("abandoned", 108000.0),
+        }, hours
 
 
 async def timeline_and_funnel(ops: Ops) -> tuple[object, ...]:

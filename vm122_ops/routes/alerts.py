@@ -10,7 +10,6 @@ from starlette.responses import Response
 from servicekit.envelope import ok
 from vm122_ops import alerts
 from vm122_ops.state import AppState, app_state
-from vm122_ops.states import StateRule
 
 
 async def read_alerts(state: AppState) -> dict[str, Any]:
@@ -21,7 +20,7 @@ async def read_alerts(state: AppState) -> dict[str, Any]:
         alerts.current,
         now_ms,
         settings.thresholds,
-        StateRule(settings.stuck_min_minutes, settings.abandon_hours),
+        settings.state_rule,
     )
     return alerts.document(conditions, now_ms)
 

@@ -18,7 +18,7 @@ async def funnel(request: Request) -> Response:
     hours = params.window_hours(request, state.settings.window_hours)
     window = Window(hours=hours, now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
-        found = await read_funnel(state.db, window, state.durations)
+        found = await read_funnel(state.db, window, state.durations, state.settings.state_rule)
     return ok(**found.document())
 
 
