@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiosqlite
+if TYPE_CHECKING:  # only its type: Ops, which has no aiosqlite, imports this module too
+    import aiosqlite
 
 _NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql\Z")
 
