@@ -154,6 +154,9 @@ class Fleet:
             "PORTAL_PORT": str(port),
             "PORTAL_DB": str(db),
             "PORTAL_PROVIDERS": "sandbox",
+            # The benchmark measures throughput from one address: the wizard's rate limits
+            # (docs/portal.md) would measure the limiter instead.
+            "PORTAL_RATE_LIMITS": "off",
             "OPS_URL": ops_url,
             "OPS_WEBHOOK_SECRET": creds.secret,
             **(extra or {}),

@@ -56,7 +56,7 @@ def exception_handlers(
 
     async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestError)
-        return error(exc.status, exc.message)
+        return error(exc.status, exc.message, exc.headers)
 
     async def storage_unavailable(request: Request, exc: Exception) -> Response:
         log.error("storage unavailable: %s", exc)

@@ -33,6 +33,8 @@ class RequestError(ServiceError):
     """A request refused with ``status`` and a sentence saying why."""
 
     status = 400
+    # Headers sent with the error (e.g. Retry-After of a 429).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
@@ -20,11 +21,14 @@ def serve(
     host: str,
     port: int,
     graceful_shutdown: int | None = None,
+    limits: Mapping[str, Any] | None = None,
     **configuration: Any,
 ) -> None:
     """Log the start-up ``configuration`` (the caller reduces secrets to "set" or a count
     first) and serve ``app`` until stopped. uvicorn's own access log is off: jsonlogs'
-    AccessLog middleware writes one JSON line per request."""
+    AccessLog middleware writes one JSON line per request. ``limits`` are uvicorn's own
+    bounds (``http``, ``h11_max_incomplete_event_size``, ``timeout_keep_alive``,
+    ``limit_concurrency``; issue 17)."""
     jsonlogs.configure(service)
     log_event(logging.getLogger(logger), "starting", host=host, port=port, **configuration)
     uvicorn.run(
@@ -35,4 +39,5 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=graceful_shutdown,
+        **(limits or {}),
     )

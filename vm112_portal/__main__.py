@@ -1,5 +1,6 @@
 """python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
-outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run]]
+outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run] |
+domain grant SESSION_ID DOMAIN]
 
 ``serve`` (the default) reads the whole configuration from the environment; the
 maintenance commands need only ``PORTAL_DB`` (and ``purge`` PORTAL_RETENTION_DAYS) and
@@ -24,8 +25,9 @@ from sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm112_portal import replay, retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
-from vm112_portal.errors import ConfigError, StorageUnavailable
+from vm112_portal.errors import ConfigError, RequestError, StorageUnavailable
 from vm112_portal.ops_webhook import dead_letters, drop_dead, redrive
+from vm112_portal.ownership import NoTxt, Ownership
 from vm112_portal.settings import Settings, database_path, read_retention_days
 
 BACKED_UP_TABLES = ("sessions", "outbox", "infra")
@@ -56,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("redrive", help="queue every dead letter that can be sent again")
     drop = actions.add_parser("drop-dead", help="delete every dead letter for good")
     drop.add_argument("--dry-run", action="store_true", help="only list what would go")
+    domain = commands.add_parser("domain", help="domain ownership (live mode proof)")
+    domain_actions = domain.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    grant = domain_actions.add_parser(
+        "grant",
+        help="count a session's domain as proven: a zone already in our Cloudflare account",
+    )
+    grant.add_argument("session_id")
+    grant.add_argument("domain")
     again = actions.add_parser(
         "replay",
         help="send the events Ops acknowledged since TIME again (to rebuild a restored Ops)",
@@ -131,9 +141,12 @@ async def _purge(db: Database, days: int, dry_run: bool) -> str:
             f"pending events and {dead} dead letter(s) stay"
         )
     removed = await retention.purge(db, days, now)
+    state = await retention.purge_wizard_state(db, days, now)
     return (
         f"removed {removed} event(s) delivered more than {days} days ago; "
-        "pending events and dead letters stay"
+        "pending events and dead letters stay; "
+        f"removed {state.sessions} session(s) and {state.infra} infrastructure record(s) "
+        f"idle more than {days} days"
     )
 
 
@@ -163,6 +176,18 @@ def _backup(env: dict[str, str], target: Path) -> str:
     return f"backup verified: {report.path} ({report.bytes} bytes; {counts})"
 
 
+async def _grant(db: Database, session_id: str, domain: str) -> str:
+    ownership = Ownership(db, hold_seconds=3600.0, proof_required=True, resolver=NoTxt())
+    await ownership.grant(session_id, domain.strip().lower().rstrip("."))
+    return (
+        f"session {session_id} may now apply DNS records and create the account of {domain}; "
+        "grant only a zone already in our Cloudflare account whose owner you have checked"
+    )
+
+
+HEAD_LIMIT = 16 * 1024  # bytes of request line and headers (nginx: 4 x 8k buffers)
+
+
 def main(argv: Sequence[str], env: dict[str, str]) -> int:
     try:
         args = _parser().parse_args(list(argv))
@@ -179,6 +204,10 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             path = _existing_database("replay", env)
             print(_maintain(path, lambda db: _replay(db, since, args.dry_run)))
             return 0
+        if args.command == "domain":
+            path = _existing_database("grant", env)
+            print(_maintain(path, lambda db: _grant(db, args.session_id, args.domain)))
+            return 0
         if args.command == "outbox" and args.action == "redrive":
             print(_maintain(_existing_database("redrive", env), _redrive))
             return 0
@@ -188,7 +217,7 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             return 0
         settings = Settings.from_env(env)
         asyncio.run(_check_database(settings.db_path))
-    except (ConfigError, BackupError, StorageUnavailable) as exc:
+    except (ConfigError, BackupError, StorageUnavailable, RequestError) as exc:
         print(f"vm112_portal: {exc}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:
@@ -212,6 +241,17 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         carbonio_admin_user=settings.carbonio_admin_user,
         metrics="on (PORTAL_METRICS_TOKEN set)" if settings.metrics_token else "off",
         secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",
+        max_connections=settings.max_connections,
+        limits={
+            # h11, not httptools: uvicorn bounds a request head only with h11 (issue 17:
+            # a 100 MB head got 200 and stayed in memory). The wizard needs no more speed.
+            "http": "h11",
+            "h11_max_incomplete_event_size": HEAD_LIMIT,
+            "timeout_keep_alive": 5,
+            # Past this many connections uvicorn answers 503 instead of running out of
+            # descriptors (the unit's LimitNOFILE is 8192).
+            "limit_concurrency": settings.max_connections,
+        },
     )
     return 0
 

@@ -34,9 +34,11 @@ from vm112_portal.db import Database
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ops_webhook import Dispatcher, RetryPolicy, emit_event, emit_nothing
+from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
 from vm112_portal.sandbox import Sandbox
 from vm112_portal.settings import Settings
 from vm112_portal.state import AppState
+from vm112_portal.throttle import Throttle, limits_of
 from vm112_portal.wizard import Wizard
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -66,12 +68,14 @@ def create_app(
     ops_transport: httpx.AsyncBaseTransport | None = None,
     providers_in_process: bool = False,
     sandbox: Sandbox | None = None,
+    proof_resolver: TxtResolver | None = None,
 ) -> Starlette:
     """Build the portal.
 
     ``ops_transport`` replaces the network for the Ops client (tests: MockTransport or the
     real Ops app through ASGITransport). ``providers_in_process`` makes the provider
     clients call this very app in-process instead of over a socket (sandbox only).
+    ``proof_resolver`` replaces the DNS TXT lookups of the proof of control (tests).
     """
     if settings.sandbox and sandbox is None:
         sandbox = Sandbox(
@@ -134,16 +138,31 @@ def create_app(
                 stack.push_async_callback(dispatcher.stop)
             else:
                 log.warning("PORTAL_EMIT=off: wizard steps emit no events to Ops")
+            ownership = Ownership(
+                db,
+                hold_seconds=settings.domain_hold_seconds,
+                proof_required=settings.domain_proof,
+                resolver=proof_resolver
+                or (DnsTxt(settings.dns_timeout) if settings.domain_proof else NoTxt()),
+                delegated_admin=settings.delegated_admin,
+            )
             wizard = Wizard(
                 db,
                 settings,
                 checker,
                 CloudflareDns(cloudflare, metrics),
                 carbonio,
+                ownership,
                 emit=emit_event if settings.emit else emit_nothing,
             )
             app.state.portal = AppState(
-                settings=settings, db=db, metrics=metrics, wizard=wizard, sandbox=sandbox
+                settings=settings,
+                db=db,
+                metrics=metrics,
+                wizard=wizard,
+                sandbox=sandbox,
+                ownership=ownership,
+                throttle=Throttle(limits_of(settings)) if settings.rate_limits else None,
             )
             purger = asyncio.create_task(
                 retention.purge_periodically(db, settings.retention_days),

@@ -1,8 +1,10 @@
 """Mail DNS records in Cloudflare, through the official SDK (``cloudflare.AsyncCloudflare``).
 
-The zone is looked up by name (the domain itself, then its parents down to the registrable
-domain). Each missing record is created; Cloudflare's "already exists" errors (81057 "The
-record already exists.", 81058 "An identical record already exists.") count as present.
+The zone is looked up by name: the domain itself, then its registrable domain, nothing
+between, so a name of 125 labels costs two lookups, not 124 (issue 17). A zone for an
+intermediate name (a.b.example.com's b.example.com) is therefore not found. Each missing
+record is created; Cloudflare's "already exists" errors (81057 "The record already
+exists.", 81058 "An identical record already exists.") count as present.
 """
 
 from __future__ import annotations
@@ -95,10 +97,15 @@ class CloudflareDns:
 
     async def find_zone(self, domain: Domain) -> tuple[str, str] | None:
         """(zone id, zone name) of the closest zone holding the domain, or None."""
-        labels = domain.name.split(".")
-        stop = len(domain.registrable.split("."))
-        for start in range(len(labels) - stop + 1):
-            name = ".".join(labels[start:])
+        names = (
+            [domain.name]
+            if domain.name == domain.registrable
+            else [
+                domain.name,
+                domain.registrable,
+            ]
+        )
+        for name in names:
             try:
                 with self._metrics.provider_call("cloudflare"):
                     page = await self._client.zones.list(name=name, per_page=5)

@@ -5,10 +5,14 @@ PortalError (servicekit.errors.ServiceError)
 ├── StorageUnavailable         the portal's SQLite cannot be written (answered 503)
 ├── RequestError               a rejected wizard request, answered with the JSON envelope
 │   ├── BadRequest             400 malformed JSON, missing or invalid field, invalid domain
+│   ├── Forbidden              403 live mode: control of the domain not proven yet
 │   ├── PayloadTooLarge        413 body over the limit
 │   ├── UnsupportedMediaType   415 not JSON
 │   ├── OutOfOrder             409 a wizard step called before the one it needs
-│   ├── Unprocessable          422 well-formed input the provider refused
+│   │   └── DomainTaken        409 another session onboarded or holds the domain
+│   ├── Unprocessable          422 well-formed input the provider refused, a domain we
+│   │                              never host, bidi or zero-width characters in a domain
+│   ├── TooManyRequests        429 over a wizard rate limit; ``retry_after`` in seconds
 │   ├── UpstreamFailed         502 a provider failed or answered something unusable
 │   └── UpstreamTimeout        504 a provider did not answer in time
 └── ProviderError              a provider call failed (raised by the clients)
@@ -32,12 +36,15 @@ __all__ = [
     "CarbonioFault",
     "CloudflareFailed",
     "ConfigError",
+    "DomainTaken",
+    "Forbidden",
     "OutOfOrder",
     "PayloadTooLarge",
     "PortalError",
     "ProviderError",
     "RequestError",
     "StorageUnavailable",
+    "TooManyRequests",
     "Unprocessable",
     "UnsupportedMediaType",
     "UpstreamFailed",
@@ -45,8 +52,25 @@ __all__ = [
 ]
 
 
+class Forbidden(RequestError):
+    status = 403
+
+
 class OutOfOrder(RequestError):
     status = 409
+
+
+class DomainTaken(OutOfOrder):
+    status = 409
+
+
+class TooManyRequests(RequestError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class UpstreamFailed(RequestError):

@@ -23,9 +23,28 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _OK = {"$ref": "#/components/schemas/Ok"}
 _ERRORS = {
     "400": _json(_ERROR, "malformed or invalid input, with the reason"),
-    "409": _json(_ERROR, "a step out of order, or the session is complete"),
+    "403": _json(_ERROR, "control of the domain not proven yet (PORTAL_DOMAIN_PROOF)"),
+    "409": _json(
+        _ERROR,
+        "a step out of order, the session is complete, or another session onboarded or "
+        "holds the domain",
+    ),
     "413": _json(_ERROR, "body over 16 KiB"),
     "415": _json(_ERROR, "not application/json"),
+    "422": _json(
+        _ERROR,
+        "the provider refused the input, a mailbox provider's domain, or bidi or "
+        "zero-width characters in a domain",
+    ),
+    "429": {
+        **_json(_ERROR, "over a wizard rate limit (docs/portal.md, Rate limits)"),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until a request is let through",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
     "503": _json(_ERROR, "the portal's database cannot be written; try again"),
 }
 
@@ -46,7 +65,6 @@ _SESSION_AND_DOMAIN = {
     "properties": {"session_id": _SESSION_ID, "domain": _DOMAIN},
 }
 _PROVIDER_ERRORS = {
-    "422": _json(_ERROR, "the provider refused the input"),
     "502": _json(_ERROR, "a provider failed"),
     "504": _json(_ERROR, "a provider or DNS did not answer in time"),
 }

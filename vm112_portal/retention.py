@@ -1,4 +1,10 @@
-"""Retention of the outbox: delivered events older than PORTAL_RETENTION_DAYS are pruned.
+"""Retention: delivered outbox events, wizard sessions and infrastructure records older
+than PORTAL_RETENTION_DAYS are pruned.
+
+Wizard sessions and infrastructure records go once they have had no activity for the
+retention period (issue 17: they were kept for ever, ~11 KB per session). A domain whose
+record is pruned is still protected: its Carbonio domain exists, and a new session that
+did not create it is refused (vm112_portal/ownership.py).
 
 Only delivered rows go, counted from their delivery. Pending events are never pruned,
 and dead letters stay until an operator redrives them (they are then pruned once
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from jsonlogs import log_event
@@ -50,10 +57,44 @@ async def purge(db: Database, retention_days: int, now: float) -> int:
     return removed
 
 
+@dataclass(frozen=True)
+class StatePurge:
+    sessions: int
+    infra: int
+
+
+async def purge_wizard_state(db: Database, retention_days: int, now: float) -> StatePurge:
+    """Remove sessions and infrastructure records idle past retention, BATCH at a time."""
+    cutoff = now - retention_days * DAY_SECONDS
+
+    def batch_of(query: str) -> Callable[[], Awaitable[int]]:
+        async def batch() -> int:
+            async with db.transaction() as tx:
+                return await tx.execute(query, {"cutoff": cutoff, "batch": BATCH})
+
+        return batch
+
+    result = StatePurge(
+        sessions=await in_batches(batch_of("purge_sessions_batch"), BATCH, MAX_BATCHES),
+        infra=await in_batches(batch_of("purge_infra_batch"), BATCH, MAX_BATCHES),
+    )
+    if result.sessions or result.infra:
+        log_event(
+            log,
+            "retention purge of wizard state",
+            sessions=result.sessions,
+            infra=result.infra,
+            cutoff=round(cutoff, 3),
+        )
+    return result
+
+
 async def purge_periodically(db: Database, retention_days: int) -> None:
     """The portal's own purge: a minute after start, then every hour."""
 
     async def job() -> int:
-        return await purge(db, retention_days, time.time())
+        removed = await purge(db, retention_days, time.time())
+        await purge_wizard_state(db, retention_days, time.time())
+        return removed
 
     await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")

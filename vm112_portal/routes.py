@@ -87,6 +87,14 @@ def account_request(document: dict[str, Any]) -> AccountRequest:
     return AccountRequest(session_id, domain, local, printable(display), password)
 
 
+def throttle(request: Request, *kinds: str) -> None:
+    """429 when this client (or the portal as a whole) is over a wizard budget: checked
+    before the body is read, so a refused request costs next to nothing."""
+    limiter = app_state(request).throttle
+    if limiter is not None:
+        limiter.check(request.client.host if request.client else None, *kinds)
+
+
 async def session_and_domain(request: Request) -> tuple[str, str]:
     """The body of the first two steps: ``session_id`` and ``domain``."""
     document = await read_json(request)
@@ -94,16 +102,19 @@ async def session_and_domain(request: Request) -> tuple[str, str]:
 
 
 async def validate_domain(request: Request) -> Response:
+    throttle(request, "write")
     session_id, domain = await session_and_domain(request)
     return ok(**await app_state(request).wizard.validate_domain(session_id, domain))
 
 
 async def apply_dns(request: Request) -> Response:
+    throttle(request, "write", "provider")
     session_id, domain = await session_and_domain(request)
     return ok(**await app_state(request).wizard.apply_dns(session_id, domain))
 
 
 async def create_account(request: Request) -> Response:
+    throttle(request, "write", "provider")
     document = await read_json(request)
     return ok(**await app_state(request).wizard.create_account(account_request(document)))
 

@@ -62,6 +62,22 @@ class Settings:
     retention_days: int = 90
     # Bearer token of GET /metrics; empty: metrics disabled (404).
     metrics_token: str = field(default="", repr=False)
+    # Domain ownership (vm112_portal/ownership.py): how long an unfinished session holds
+    # its domain after its last activity; proof of control by a TXT record before any
+    # provider write (default on in live mode); the first account a delegated admin.
+    domain_hold_seconds: float = 3600.0
+    domain_proof: bool = False
+    delegated_admin: bool = False
+    # Rate limits on the wizard's writes (vm112_portal/throttle.py): per client address and
+    # for the whole portal. Off only for load tests and benchmarks.
+    rate_limits: bool = True
+    rate_writes_per_minute: int = 30
+    rate_writes_global_per_minute: int = 300
+    rate_provider_steps_per_hour: int = 20
+    rate_provider_steps_global_per_minute: int = 60
+    # Open connections (and running requests) the server takes before answering 503:
+    # uvicorn's limit_concurrency, well under the unit's LimitNOFILE.
+    max_connections: int = 512
     # Emission of events to Ops; off only for benchmarks measuring its cost (no event is
     # queued while off, so nothing reaches Ops for those steps, ever).
     emit: bool = True
@@ -134,6 +150,23 @@ class Settings:
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
             emit=_switch(env, "PORTAL_EMIT"),
+            domain_hold_seconds=60.0 * env_int(env, "PORTAL_DOMAIN_HOLD_MINUTES", 60, 1, 10080),
+            domain_proof=_switch(
+                env, "PORTAL_DOMAIN_PROOF", "on" if providers == "live" else "off"
+            ),
+            delegated_admin=_switch(env, "PORTAL_DELEGATED_ADMIN", "off"),
+            rate_limits=_switch(env, "PORTAL_RATE_LIMITS", "on"),
+            max_connections=env_int(env, "PORTAL_MAX_CONNECTIONS", 512, 16, 60000),
+            rate_writes_per_minute=env_int(env, "PORTAL_RATE_WRITES_PER_MINUTE", 30, 1, 10**6),
+            rate_writes_global_per_minute=env_int(
+                env, "PORTAL_RATE_WRITES_GLOBAL_PER_MINUTE", 300, 1, 10**6
+            ),
+            rate_provider_steps_per_hour=env_int(
+                env, "PORTAL_RATE_PROVIDER_STEPS_PER_HOUR", 20, 1, 10**6
+            ),
+            rate_provider_steps_global_per_minute=env_int(
+                env, "PORTAL_RATE_PROVIDER_STEPS_GLOBAL_PER_MINUTE", 60, 1, 10**6
+            ),
             retention_days=read_retention_days(env),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
         )
@@ -177,8 +210,8 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    value = _get(env, name, "on").lower()
+def _switch(env: Mapping[str, str], name: str, default: str = "on") -> bool:
+    value = _get(env, name, default).lower()
     if value not in ("on", "off"):
         raise ConfigError(f"{name} must be on or off.")
     return value == "on"

@@ -1,5 +1,6 @@
 """What the Portal's routes share, built in the lifespan: settings, the database, the
-metrics registry, the wizard, and the sandbox providers when they are mounted."""
+metrics registry, the wizard, the sandbox providers when they are mounted, domain
+ownership and the rate limiter."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from starlette.requests import Request
 
 from vm112_portal.db import Database
 from vm112_portal.metrics import PortalMetrics
+from vm112_portal.ownership import Ownership
 from vm112_portal.sandbox import Sandbox
 from vm112_portal.settings import Settings
+from vm112_portal.throttle import Throttle
 from vm112_portal.wizard import Wizard
 
 
@@ -21,6 +24,8 @@ class AppState:
     metrics: PortalMetrics
     wizard: Wizard
     sandbox: Sandbox | None
+    ownership: Ownership
+    throttle: Throttle | None  # None with PORTAL_RATE_LIMITS=off
 
 
 def app_state(request: Request) -> AppState:

@@ -20,6 +20,7 @@ from vm112_portal.errors import (
     BadRequest,
     CarbonioFault,
     CloudflareFailed,
+    DomainTaken,
     OutOfOrder,
     ProviderError,
     RequestError,
@@ -27,6 +28,7 @@ from vm112_portal.errors import (
     UpstreamFailed,
 )
 from vm112_portal.ops_webhook import Emit, emit_event, started_webhook_id
+from vm112_portal.ownership import Ownership, refuse_unhostable
 from vm112_portal.settings import Settings
 
 log = logging.getLogger("vm112_portal.wizard")
@@ -61,10 +63,12 @@ class Wizard:
         checker: DomainChecker,
         dns: CloudflareDns,
         carbonio: CarbonioClient,
+        ownership: Ownership,
         *,
         emit: Emit = emit_event,
     ) -> None:
         self._db = db
+        self._ownership = ownership
         self._settings = settings
         self._checker = checker
         self._dns = dns
@@ -84,6 +88,7 @@ class Wizard:
         domain: Domain | None = None
         try:
             domain = normalise(raw_domain)
+            refuse_unhostable(domain)
             await self._checker.check(domain)
         except RequestError as exc:
             error, domain = exc, None
@@ -91,6 +96,11 @@ class Wizard:
         async with self._db.transaction() as tx:
             session = await tx.fetch_one("get_session", {"session_id": session_id})
             _refuse_finished(session)
+            if domain is not None:
+                try:  # in the transaction that records it: two sessions cannot both claim it
+                    await self._ownership.check_free(tx, session_id, domain.name, now)
+                except DomainTaken as exc:
+                    error, domain = exc, None
             if await tx.fetch_one("insert_session", {"session_id": session_id, "now": now}):
                 await self._emit(
                     tx,
@@ -119,21 +129,32 @@ class Wizard:
         if error is not None:
             raise error
         assert domain is not None
-        return {
+        result: dict[str, Any] = {
             "session_id": session_id,
             "domain": domain.name,
             "domain_unicode": domain.unicode,
             "registrable_domain": domain.registrable,
             "public_suffix": domain.public_suffix,
         }
+        proof = await self._ownership.proof(session_id, domain.name)
+        if proof is not None:
+            result["proof"] = proof
+        return result
 
     # -- step 2 -----------------------------------------------------------------------
 
     async def apply_dns(self, session_id: str, raw_domain: str) -> dict[str, Any]:
-        """Create the missing mail records; emits dns.applied when any was created."""
+        """Create the missing mail records; emits dns.applied when any was created.
+
+        Runs once per session: a later call answers the stored result (issue 17: repeated
+        applies multiplied the Cloudflare calls)."""
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
+        await self._ownership.require(session_id, domain.name)
+        stored = await self._ownership.dns_result(session_id)
+        if stored is not None:
+            return stored
         records = mail_records(
             domain.name,
             self._settings.mail_host,
@@ -145,11 +166,20 @@ class Wizard:
         except CloudflareFailed as exc:
             await self._fail(session_id, domain.name, "dns_applied", exc.reason, exc.code)
             raise UpstreamFailed(exc.reason) from None
+        result = {
+            "session_id": session_id,
+            "domain": domain.name,
+            "zone": outcome.zone_name,
+            "zone_found": outcome.zone_id is not None,
+            "applied": outcome.applied,
+            "skipped": outcome.skipped,
+        }
         async with self._db.transaction() as tx:
             await tx.execute(
                 "set_session_step",
                 {"session_id": session_id, "step": "dns_done", "now": time.time()},
             )
+            await self._ownership.store_dns_result(tx, session_id, result)
             if outcome.applied:
                 await self._emit(
                     tx,
@@ -164,14 +194,7 @@ class Wizard:
                         "skipped": len(outcome.skipped),
                     },
                 )
-        return {
-            "session_id": session_id,
-            "domain": domain.name,
-            "zone": outcome.zone_name,
-            "zone_found": outcome.zone_id is not None,
-            "applied": outcome.applied,
-            "skipped": outcome.skipped,
-        }
+        return result
 
     # -- step 3 -----------------------------------------------------------------------
 
@@ -181,15 +204,27 @@ class Wizard:
         domain = await self._session_domain(
             session_id, request.domain, allowed=("dns_done", "failed")
         )
+        await self._ownership.require(session_id, domain.name)
         address = f"{request.admin_local_part}@{domain.name}"
         try:
             created_domain = await self._carbonio.create_domain(domain.name)
+            if not await self._ownership.carbonio_domain_is_ours(
+                session_id, created_domain.existed
+            ):
+                reason = (
+                    f"{domain.name} already exists on the mail server and was not created by "
+                    "this onboarding; contact support if the domain is yours"
+                )
+                await self._fail(
+                    session_id, domain.name, "account_created", reason, "account.DOMAIN_EXISTS"
+                )
+                raise DomainTaken(reason)
             account = await self._carbonio.create_account(
                 address,
                 request.password,
                 {
                     "displayName": request.display_name,
-                    "zimbraIsDelegatedAdminAccount": "TRUE",
+                    **self._ownership.admin_attributes(),
                     "zimbraMailQuota": str(self._settings.mailbox_quota_mb * 1024 * 1024),
                 },
             )
@@ -238,7 +273,8 @@ class Wizard:
                     "now": time.time(),
                 },
             )
-            assert row is not None
+            if row is None:  # another session's record: never overwritten
+                raise DomainTaken(f"{domain.name} is already onboarded by another customer")
             infra = {"plan": row["plan"], "mailbox_quota_mb": row["mailbox_quota_mb"]}
             await self._emit(
                 tx, "infra.synced", {"session_id": session_id, "domain": domain.name, **infra}

@@ -19,6 +19,7 @@ from tests.support import peek
 from tests.support.credentials import KEY
 from tests.support.runner import in_process
 from vm112_portal.app import create_app
+from vm112_portal.ownership import TxtResolver
 from vm112_portal.settings import Settings
 
 PASSWORD = "Sup3r-secret-pw!"
@@ -34,6 +35,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         backoff_base=0.01,
         backoff_max=0.05,
         outbox_poll=0.05,
+        rate_limits=False,  # tests/portal/test_throttle.py turns them on
     )
     return replace(base, **overrides)
 
@@ -150,6 +152,7 @@ async def running_portal(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     providers_in_process: bool = True,
+    proof_resolver: TxtResolver | None = None,
 ) -> AsyncIterator[Portal]:
     """The portal in-process; its sandbox providers answer in-process too unless told not."""
     fake = ops or FakeOps()
@@ -157,6 +160,7 @@ async def running_portal(
         settings,
         ops_transport=transport or httpx.MockTransport(fake),
         providers_in_process=providers_in_process,
+        proof_resolver=proof_resolver,
     )
     async with in_process(app, base_url="http://portal.test") as (_, client):
         yield Portal(app, client, fake, settings)

@@ -57,6 +57,9 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "since": 0.0,
             "after_id": 0,
             "last_id": 10,
+            "token": "t",
+            "proven_by": "txt",
+            "result": "{}",
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

@@ -93,7 +93,10 @@ def portal_in_thread(db_path: Path, ops_url: str = "http://127.0.0.1:9") -> Iter
     """The Portal with its sandbox providers called over its own socket, as in production."""
     loopback = Loopback(port=free_port(), options=_THREADED)  # its providers need the port
     settings = replace(
-        PortalSettings.from_env(portal_env(db_path, loopback.port, ops_url)),
+        # Fuzzing sends far more than one address may (tests/portal/test_throttle.py).
+        PortalSettings.from_env(
+            portal_env(db_path, loopback.port, ops_url, PORTAL_RATE_LIMITS="off")
+        ),
         ops_timeout=0.5,
         backoff_max=0.5,
     )
@@ -143,5 +146,8 @@ def portal_process(
         f"http://{HOST}:{ops_port}",
         PORTAL_OPS_TIMEOUT="2",
         PORTAL_OUTBOX_BACKOFF_MAX="0.3",
+        # Storms send far more than one address may; the limits have their own tests
+        # (tests/portal/test_throttle.py, tests/security/test_portal_server.py).
+        PORTAL_RATE_LIMITS="off",
     )
     return ServiceProcess(python_module("vm112_portal"), {**env, **extra}, log)
