@@ -59,6 +59,8 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
     assert "Overall exposure level for vm112-portal.service" in result.stdout
     assert "Overall exposure level for vm122-litestream.service" in result.stdout
     assert "ok: nginx-vm122-ops.conf" in result.stdout
+    assert "ok: nginx-vm112-portal.conf" in result.stdout
+    assert "ok: LimitNOFILE in vm122-ops.service vm112-portal.service" in result.stdout
     assert "ok: litestream.yml keys, durations, database and replica paths" in result.stdout
     assert "ok: litestream.yml (v0.3.13: 150 of 150 rows restored from the replica)" in (
         result.stdout
@@ -108,6 +110,43 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
             "ssl_session_tickets off;\n    ssl_stapling on;",
             "nginx -t warned",
             id="nginx-warning",
+        ),
+        # Issue 17: both sites send HSTS and bound the request head; the Portal's site
+        # limits connections per address; both units raise LimitNOFILE.
+        pytest.param(
+            "nginx-vm122-ops.conf",
+            'add_header Strict-Transport-Security "max-age=31536000" always;',
+            "",
+            "nginx-vm122-ops.conf lacks Strict-Transport-Security",
+            id="ops-site-without-hsts",
+        ),
+        pytest.param(
+            "nginx-vm112-portal.conf",
+            "client_header_timeout 10s;",
+            "# client_header_timeout 10s;",
+            "nginx-vm112-portal.conf lacks client_header_timeout",
+            id="portal-site-without-header-timeout",
+        ),
+        pytest.param(
+            "nginx-vm112-portal.conf",
+            "limit_conn vm112_portal_conn 20;",
+            "",
+            "nginx-vm112-portal.conf lacks limit_conn ",
+            id="portal-site-without-connection-limit",
+        ),
+        pytest.param(
+            "nginx-vm112-portal.conf",
+            "large_client_header_buffers 4 8k;",
+            "large_client_header_buffer 4 8k;",
+            "lacks large_client_header_buffers",
+            id="portal-site-typo",
+        ),
+        pytest.param(
+            "vm112-portal.service",
+            "LimitNOFILE=8192\n",
+            "",
+            "vm112-portal.service has no LimitNOFILE=",
+            id="portal-unit-without-nofile",
         ),
         # Litestream v0.3.13 itself ignores unknown keys: the script must not.
         pytest.param(
