@@ -194,9 +194,11 @@ class Ownership:
         row = await self._db.fetch_one("get_ownership", {"session_id": session_id})
         if row is None or row["proven_by"] is None:
             name = f"{PROOF_LABEL}.{domain}"
+            token = row["proof_token"] if row is not None else None
+            value = f' "{TOKEN_PREFIX}{token}"' if token else ""
             raise Forbidden(
-                f"prove that you control {domain} first: publish the TXT record {name} "
-                "given by validate-domain, then validate the domain again"
+                f"prove that you control {domain} first: publish the TXT record {name}{value} "
+                "(given by validate-domain), then validate the domain again"
             )
 
     # -- apply once ----------------------------------------------------------------------

@@ -171,7 +171,7 @@ async def test_live_mode_asks_for_proof_before_any_provider_write(tmp_path: Path
         assert record["content"].startswith("vm112-verify=") and len(record["content"]) > 30
         refused = await portal.dns("s1", "acme.pt")
         assert refused.status_code == 403
-        assert "_vm112-verify.acme.pt" in refused.json()["error"]
+        assert f'_vm112-verify.acme.pt "{record["content"]}"' in refused.json()["error"]
         assert (await portal.account("s1", "acme.pt")).status_code == 409  # DNS step first
         assert provider_calls(portal) == 0
         # Another session gets another token: one cannot reuse a published record.
