@@ -75,8 +75,8 @@ async def purge_wizard_state(db: Database, retention_days: int, now: float) -> S
         return batch
 
     result = StatePurge(
-        sessions=await in_batches(batch_of("purge_sessions_batch"), BATCH, MAX_BATCHES),
-        infra=await in_batches(batch_of("purge_infra_batch"), BATCH, MAX_BATCHES),
+        sessions=await in_batches(batch_of("purge_sessions_batch"), BATCH),
+        infra=await in_batches(batch_of("purge_infra_batch"), BATCH),
     )
     if result.sessions or result.infra:
         log_event(
