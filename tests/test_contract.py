@@ -2,8 +2,8 @@
 
 The lists that cannot import it are read where they take effect: the CHECK constraints
 of a freshly migrated database of each service (from sqlite_master, so a later migration
-that rebuilds a table is what counts), both OpenAPI documents, and the Desk's
-frontend/js/state.js. Change one list alone and this fails.
+that rebuilds a table is what counts), both OpenAPI documents, the Desk's
+frontend/js/state.js and the benchmark's naive SQL. Change one list alone and this fails.
 """
 
 from __future__ import annotations
@@ -121,6 +121,18 @@ def test_the_desk_lists_the_contract() -> None:
     text = (ROOT / "frontend" / "js" / "state.js").read_text(encoding="utf-8")
     assert js_list(text, "STAGES") == STAGES
     assert js_list(text, "EVENT_TYPES") == EVENT_TYPES
+
+
+def test_the_benchmark_baselines_map_types_to_stages_as_the_contract() -> None:
+    """bench/sql/baselines.sql computes the funnel the naive ways, each with its own
+    ``case event_type when '...' then N`` (plain SQL, measured against Ops)."""
+    text = (ROOT / "bench" / "sql" / "baselines.sql").read_text(encoding="utf-8")
+    blocks = re.findall(r"case event_type(.*?)end", text, re.DOTALL)
+    assert len(blocks) == 2
+    for block in blocks:
+        pairs = re.findall(r"when '([^']*)' then (\d+)", block)
+        assert {t: int(n) for t, n in pairs} == STAGE_OF_TYPE
+        assert [t for t, _ in pairs] == list(STAGE_TYPES)
 
 
 def test_the_desk_names_every_stage_in_each_language() -> None:
