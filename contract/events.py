@@ -7,6 +7,7 @@ sends ``onboarding.failed`` instead, which reaches no stage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -35,3 +36,13 @@ STAGE_OF_TYPE = {event_type: number for number, event_type in enumerate(STAGE_TY
 # Every event type a sender may emit and Ops accepts.
 EVENT_TYPES = (*STAGE_TYPES, FAILED)
 COMPLETED_STAGE = STAGES.index("completed")
+
+# data.session_id (also the wizard API's session_id): 1-128 of A-Z a-z 0-9 _ -.
+_SESSION_ID = "[A-Za-z0-9_-]{1,128}"
+# \Z, not $: $ matches before a trailing newline (issue 17, finding 2).
+SESSION_ID = re.compile(rf"^{_SESSION_ID}\Z")
+# The same for JSON Schema (OpenAPI), whose ECMA-262 regexes have no \Z and whose $
+# ends the string unless multiline.
+SESSION_ID_SCHEMA = f"^{_SESSION_ID}$"
+# The webhook-id header (the event's id, stored once by Ops): 1-255 visible ASCII.
+WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.events import SESSION_ID_SCHEMA
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 
-_SESSION_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
+_SESSION_ID = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 _DOMAIN = {"type": "string", "minLength": 1, "maxLength": 300}
 
 

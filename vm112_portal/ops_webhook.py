@@ -44,6 +44,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from contract.events import EVENT_TYPES as EVENT_TYPES
+from contract.events import SESSION_ID, WEBHOOK_ID
 from jsonlogs import log_event
 from jsonlogs.access import REQUEST_ID, current_request_id
 from vm112_portal.db import Database, Transaction
@@ -66,9 +67,6 @@ NETWORK_ERRORS = (
     httpx.ProxyError,
     TimeoutError,
 )
-# What Ops accepts as a webhook-id (vm122_ops/events.py WEBHOOK_ID) and a session id.
-_WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
 
 def started_webhook_id(session_id: str) -> str:
@@ -119,9 +117,9 @@ async def emit_event(
 
 def unsendable(webhook_id: str, session_id: str) -> str | None:
     """Why an event with these ids could never be delivered, or None when it can be."""
-    if not _WEBHOOK_ID.fullmatch(webhook_id):
+    if not WEBHOOK_ID.fullmatch(webhook_id):
         return "its webhook-id is not 1-255 visible ASCII characters"
-    if not _SESSION_ID.fullmatch(session_id):
+    if not SESSION_ID.fullmatch(session_id):
         return "its session_id is not 1-128 characters of A-Z a-z 0-9 _ -"
     return None
 

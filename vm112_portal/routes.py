@@ -14,6 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contract.events import SESSION_ID as SESSION_ID
 from servicekit.bearer import bearer_matches
 from servicekit.body import media_type, read_body
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
@@ -27,7 +28,6 @@ from vm112_portal.wizard import AccountRequest
 log = logging.getLogger("vm112_portal.routes")
 
 MAX_BODY = 16 * 1024
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

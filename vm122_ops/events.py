@@ -17,13 +17,13 @@ import orjson
 from contract.events import COMPLETED_STAGE as COMPLETED_STAGE
 from contract.events import EVENT_TYPES as EVENT_TYPES
 from contract.events import FAILED as FAILED
+from contract.events import SESSION_ID as SESSION_ID
 from contract.events import STAGE_OF_TYPE as STAGE_OF_TYPE
 from contract.events import STAGE_TYPES as STAGE_TYPES
 from contract.events import STAGES as STAGES
+from contract.events import WEBHOOK_ID as WEBHOOK_ID
 from vm122_ops.errors import BadRequest, Unprocessable
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
-WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
 )

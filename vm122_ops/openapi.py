@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.events import EVENT_TYPES
+from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
-
-SESSION_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -48,7 +46,7 @@ _PAGE = {
     "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
     "303": {"description": "not logged in: to /login?next=..."},
 }
-_SESSION_ID = {"type": "string", "pattern": SESSION_PATTERN}
+_SESSION_ID = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 _TICKET_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 
 DOCUMENT: dict[str, Any] = {

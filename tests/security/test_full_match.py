@@ -31,8 +31,6 @@ SAMPLES = {
     "vm112_portal.routes.SESSION_ID": "sess_1",
     "vm112_portal.routes.LOCAL_PART": "admin",
     "vm112_portal.domains._LABEL": "example",
-    "vm112_portal.ops_webhook._WEBHOOK_ID": "onboarding-started-s1",
-    "vm112_portal.ops_webhook._SESSION_ID": "s1",
     "vm122_ops.signatures._TIMESTAMP": "1764000000",
     "vm122_ops.tickets._CURSOR": "12:34",
     "vm122_ops.events.SESSION_ID": "sess_1",
@@ -42,6 +40,8 @@ SAMPLES = {
     "jsonlogs.access.REQUEST_ID": "req-1",
     "sqlfiles.migrations._NUMBERED": "0001_init.sql",
     "servicekit.settings._TOKEN": "0123456789abcdef0123",
+    "contract.events.SESSION_ID": "sess_1",
+    "contract.events.WEBHOOK_ID": "onboarding-started-s1",
 }
 TERMINATORS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
 
