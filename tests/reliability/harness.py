@@ -18,6 +18,7 @@ from tests.support import peek
 from tests.support.credentials import AUTH
 from tests.support.poll import wait_until
 from vm112_portal.db import Database as PortalDatabase
+from vm112_portal.db import Transaction
 from vm112_portal.ops_webhook import emit_event, started_webhook_id
 
 HAPPY = STAGE_TYPES
@@ -55,31 +56,41 @@ class Sent:
         return {"cohort": len(self.sessions), "stages": stages, "failed": failed}
 
 
+async def queue_session(
+    tx: Transaction, session_id: str, shape: tuple[str, ...], first: datetime, spacing: timedelta
+) -> list[tuple[str, datetime, str]]:
+    """Queue one session of ``shape`` through the portal's emit_event in ``tx``, its events
+    ``spacing`` apart from ``first``; (webhook-id, event time, type) of each."""
+    queued = []
+    for step, event_type in enumerate(shape):
+        moment = first + step * spacing
+        data: dict[str, Any] = {"session_id": session_id, "domain": f"{session_id}.example.pt"}
+        if event_type == "onboarding.failed":
+            data.update(stage="account_created", reason="Carbonio fault")
+        webhook_id = (
+            started_webhook_id(session_id)
+            if event_type == "onboarding.started"
+            else f"evt_{session_id}_{step}"
+        )
+        assert await emit_event(tx, event_type, data, webhook_id=webhook_id, now=moment)
+        queued.append((webhook_id, moment, event_type))
+    return queued
+
+
 async def fill_outbox(db_path: Path, prefix: str, count: int, sent: Sent, start: datetime) -> None:
     """Queue at least ``count`` events of whole sessions through the portal's emit_event."""
     db = PortalDatabase(db_path)
     await db.open()
     try:
-        queued = 0
-        session = 0
+        queued = session = 0
         async with db.transaction() as tx:
             while queued < count:
                 session_id = f"{prefix}-{session}"
                 shape = SHAPES[session % len(SHAPES)]
-                for step, event_type in enumerate(shape):
-                    moment = start + timedelta(seconds=session, milliseconds=step * 10)
-                    data: dict[str, Any] = {
-                        "session_id": session_id,
-                        "domain": f"{session_id}.example.pt",
-                    }
-                    if event_type == "onboarding.failed":
-                        data.update(stage="account_created", reason="Carbonio fault")
-                    webhook_id = (
-                        started_webhook_id(session_id)
-                        if event_type == "onboarding.started"
-                        else f"evt_{session_id}_{step}"
-                    )
-                    assert await emit_event(tx, event_type, data, webhook_id=webhook_id, now=moment)
+                first = start + timedelta(seconds=session)
+                for webhook_id, moment, event_type in await queue_session(
+                    tx, session_id, shape, first, timedelta(milliseconds=10)
+                ):
                     sent.webhook_ids.append(webhook_id)
                     sent.sessions.setdefault(session_id, []).append(
                         (int(moment.timestamp() * 1000), len(sent.webhook_ids), event_type)

@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -33,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bench.litestream import ScratchReplication, litestream_binary
-from tests.reliability.harness import SHAPES, outbox_states
+from tests.reliability.harness import SHAPES, outbox_states, queue_session
 from tests.support.apps import ops_process, portal_process
 from tests.support.credentials import AUTH
 from tests.support.peek import outbox as outbox_rows
@@ -42,7 +41,7 @@ from tests.support.poll import wait_until
 from tests.support.runner import Loopback, ServiceProcess, free_port
 from tests.support.views import ops_view
 from vm112_portal.db import Database as PortalDatabase
-from vm112_portal.ops_webhook import INGEST_PATH, emit_event, started_webhook_id
+from vm112_portal.ops_webhook import INGEST_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 # The replication's data-loss bound asserted here: Litestream notices new WAL frames every
@@ -94,22 +93,10 @@ async def trickle(portal_db: Path, stop: asyncio.Event, sessions: list[str]) -> 
         while not stop.is_set():
             session_id = f"rec-{len(sessions)}"
             shape = SHAPES[len(sessions) % len(SHAPES)]
-            now = datetime.now(UTC)
             async with db.transaction() as tx:
-                for step, event_type in enumerate(shape):
-                    data: dict[str, Any] = {
-                        "session_id": session_id,
-                        "domain": f"{session_id}.example.pt",
-                    }
-                    if event_type == "onboarding.failed":
-                        data.update(stage="account_created", reason="Carbonio fault")
-                    webhook_id = (
-                        started_webhook_id(session_id)
-                        if event_type == "onboarding.started"
-                        else f"evt_{session_id}_{step}"
-                    )
-                    moment = now + timedelta(milliseconds=step)
-                    await emit_event(tx, event_type, data, webhook_id=webhook_id, now=moment)
+                await queue_session(
+                    tx, session_id, shape, datetime.now(UTC), timedelta(milliseconds=1)
+                )
             sessions.append(session_id)
             await asyncio.sleep(SESSION_EVERY)
     finally:
