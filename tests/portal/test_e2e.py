@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
-from tests.portal.ops_harness import stored_events
 from tests.support.apps import OpsServer, ops_in_process, portal_process
+from tests.support.peek import stored_events
 from tests.support.poll import wait_until
 from tests.support.runner import free_port
 from vm122_ops.events import STAGE_TYPES

@@ -19,10 +19,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
-from tests.portal.ops_harness import stored_events
 from tests.support.apps import ops_in_process
 from tests.support.credentials import KEY
 from tests.support.peek import outbox as read_outbox
+from tests.support.peek import stored_events
 from tests.support.poll import wait_until
 from tests.support.views import ops_view
 from vm112_portal.__main__ import main

@@ -75,3 +75,9 @@ def stored_event_ids(ops_db: Path) -> list[str]:
     return [
         str(r[0]) for r in rows_if_ready(ops_db, "select event_id from webhook_events order by id")
     ]
+
+
+def stored_events(ops_db: Path) -> list[tuple[str, str, str]]:
+    """(event_id, session_id, event_type) of every event Ops stored, in arrival order."""
+    query = "select event_id, session_id, event_type from webhook_events order by id"
+    return [(str(a), str(b), str(c)) for a, b, c in rows(ops_db, query)]
