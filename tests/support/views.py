@@ -12,7 +12,16 @@ import httpx
 # ticket ids, receipt times (a ticket's created_at/updated_at are its events' receipt
 # times), and the moment and bounds of the answer. An event's own data is kept whole.
 RECEIPT_FIELDS = frozenset(
-    {"id", "received_at", "created_at", "updated_at", "generated_at", "since", "last_event_id"}
+    {
+        "id",
+        "received_at",
+        "created_at",
+        "updated_at",
+        "generated_at",
+        "since",
+        "last_event_id",
+        "idle_seconds",  # an active session's idle time, counted to the moment of the answer
+    }
 )
 
 
