@@ -33,10 +33,16 @@ def ok(http_status: int = 200, /, **fields: Any) -> JSONResponse:
     return JSONResponse({"ok": True, **fields}, status_code=http_status)
 
 
-def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"ok": False, "error": message, "status": status}, status_code=status, headers=headers
-    )
+def error(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    code: str | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error": message, "status": status}
+    if code is not None:
+        body["code"] = code  # a stable name of the refusal (RequestError.code)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def exception_handlers(
@@ -56,7 +62,7 @@ def exception_handlers(
 
     async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestError)
-        return error(exc.status, exc.message, exc.headers)
+        return error(exc.status, exc.message, exc.headers, code=exc.code)
 
     async def storage_unavailable(request: Request, exc: Exception) -> Response:
         log.error("storage unavailable: %s", exc)

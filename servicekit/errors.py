@@ -30,15 +30,19 @@ class StorageUnavailable(ServiceError):
 
 
 class RequestError(ServiceError):
-    """A request refused with ``status`` and a sentence saying why."""
+    """A request refused with ``status`` and a sentence saying why; ``code``, when set, is
+    a stable name of the refusal for a client to choose its own words by (the Portal's
+    page shows customers a localised message for it)."""
 
     status = 400
     # Headers sent with the error (e.g. Retry-After of a 429).
     headers: dict[str, str] | None = None
+    default_code: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code or self.default_code
 
 
 class BadRequest(RequestError):

@@ -1,20 +1,40 @@
 """A small async client for the Carbonio (Zimbra-family) admin SOAP API, in its JSON form.
 
 Requests are ``{"Header": {"context": {...}}, "Body": {"<Name>Request": {...}}}`` posted to
-the admin URL (``https://host:7071/service/admin/soap``). Faults arrive as HTTP 500 with
-``Body.Fault.Detail.Error.Code`` (e.g. ``account.DOMAIN_EXISTS``) and ``Fault.Reason.Text``.
-On ``service.AUTH_EXPIRED`` the client authenticates again, once, and repeats the request.
-Passwords go only into the request body; they are never logged or kept in exceptions.
+the admin URL (``https://host:7071/service/admin/soap``). Faults arrive with
+``Body.Fault.Detail.Error.Code`` (e.g. ``account.DOMAIN_EXISTS``) and ``Fault.Reason.Text``,
+as HTTP 422 on Carbonio 24.9 and later and HTTP 500 on Zimbra and older Carbonio
+(SoapServlet.sendResponse); the client reads the Body first, so either works.
+
+Token expiry (ZimbraSoapContext.java): a request that carries an expired token, in the
+context or in the ZM_ADMIN_AUTH_TOKEN cookie the AuthResponse sets, is answered
+service.AUTH_EXPIRED before any handler runs, AuthRequest included. So every request says
+``authTokenControl: {voidOnExpired: true}`` (the server then drops an expired token and
+goes on), and the app gives this client an httpx client that keeps no cookies
+(``cookieless_client``). On AUTH_EXPIRED or AUTH_REQUIRED the client authenticates again,
+once, and repeats the request; a failed re-authentication is logged as an error and counted
+in portal_provider_errors.
+
+Create calls are idempotent: each object is created with ``zimbraNotes`` naming the
+onboarding session that asked for it (soap-admin.txt: CreateDomainRequest's extra attrs);
+after a lost answer or ACCOUNT_EXISTS / DOMAIN_EXISTS, GetDomainRequest / GetAccountRequest
+says whether the object is this session's (go on) or someone else's (fail with the code).
+Names come back from Carbonio in Unicode (getUnicodeName); this client answers ASCII with
+the Unicode form beside it. Passwords go only into the request body; they are never logged
+or kept in exceptions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import logging
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import idna
 
 from vm112_portal.errors import CarbonioFault, ProviderError
 from vm112_portal.metrics import PortalMetrics
@@ -25,21 +45,86 @@ ADMIN_NS = "urn:zimbraAdmin"
 AUTH_EXPIRED = "service.AUTH_EXPIRED"
 AUTH_REQUIRED = "service.AUTH_REQUIRED"
 DOMAIN_EXISTS = "account.DOMAIN_EXISTS"
-# Faults this client answers itself (counted done, or authenticate again): not errors.
-HANDLED_FAULTS = (DOMAIN_EXISTS, AUTH_EXPIRED, AUTH_REQUIRED)
+ACCOUNT_EXISTS = "account.ACCOUNT_EXISTS"
+NO_SUCH_DOMAIN = "account.NO_SUCH_DOMAIN"
+NO_SUCH_ACCOUNT = "account.NO_SUCH_ACCOUNT"
+OWNER_ATTR = "zimbraNotes"
+# Faults this client answers itself (look the object up, or authenticate again): not errors.
+HANDLED_FAULTS = (DOMAIN_EXISTS, ACCOUNT_EXISTS, AUTH_EXPIRED, AUTH_REQUIRED)
+
+
+class _NoCookies(http.cookiejar.CookiePolicy):
+    """Store and send no cookie: Carbonio's admin cookie outlives its token."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: urllib.request.Request) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: urllib.request.Request) -> bool:
+        return False
+
+
+def cookieless_client(
+    transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0
+) -> httpx.AsyncClient:
+    """An httpx client for Carbonio that never keeps or sends cookies."""
+    jar = http.cookiejar.CookieJar(policy=_NoCookies())
+    return httpx.AsyncClient(transport=transport, timeout=timeout, cookies=jar)
+
+
+def owner_note(session_id: str) -> str:
+    """The zimbraNotes value marking an object as created for this onboarding session."""
+    return f"vm112 onboarding session {session_id}"
+
+
+def ascii_domain(name: str) -> str:
+    """A domain in ASCII (A-labels), lowercase; unchanged when it is not a valid IDN."""
+    try:
+        return idna.encode(name.strip().rstrip("."), uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        return name.lower()
+
+
+def unicode_domain(name: str) -> str:
+    try:
+        return idna.decode(name)
+    except idna.IDNAError:
+        return name
+
+
+def ascii_address(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local.lower()}@{ascii_domain(domain)}"
+
+
+def unicode_address(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local}@{unicode_domain(domain)}"
 
 
 @dataclass(frozen=True)
 class CreatedDomain:
-    name: str
+    name: str  # ASCII
+    unicode: str
     id: str | None
-    existed: bool
+    existed: bool  # created by an earlier attempt of the same session
 
 
 @dataclass(frozen=True)
 class CreatedAccount:
-    name: str
+    name: str  # ASCII address
+    unicode: str
     id: str
+    existed: bool = False
 
 
 class CarbonioClient:
@@ -73,37 +158,119 @@ class CarbonioClient:
         self._token = token
         return token
 
-    async def create_domain(self, name: str) -> CreatedDomain:
-        """CreateDomainRequest; a domain that already exists counts as done."""
+    async def version(self) -> dict[str, str]:
+        """GetVersionInfoRequest: the server's version, release and host (read-only)."""
+        body = await self.call("GetVersionInfoRequest", {})
+        info = _first(body.get("info"))
+        return {k: str(v) for k, v in info.items() if isinstance(v, str | int)}
+
+    async def get_domain(self, name: str) -> dict[str, Any] | None:
+        """GetDomainRequest by name; None when there is no such domain."""
         try:
-            body = await self.call("CreateDomainRequest", {"name": name})
+            body = await self.call(
+                "GetDomainRequest", {"domain": {"by": "name", "_content": ascii_domain(name)}}
+            )
         except CarbonioFault as fault:
-            if fault.code == DOMAIN_EXISTS:
-                return CreatedDomain(name=name, id=None, existed=True)
+            if fault.code == NO_SUCH_DOMAIN:
+                return None
             raise
+        return _first(body.get("domain"))
+
+    async def get_account(self, address: str) -> dict[str, Any] | None:
+        """GetAccountRequest by name; None when there is no such account."""
+        try:
+            body = await self.call(
+                "GetAccountRequest", {"account": {"by": "name", "_content": ascii_address(address)}}
+            )
+        except CarbonioFault as fault:
+            if fault.code == NO_SUCH_ACCOUNT:
+                return None
+            raise
+        return _first(body.get("account"))
+
+    async def create_domain(self, name: str, *, owner: str) -> CreatedDomain:
+        """CreateDomainRequest marked with ``owner``; an existing domain of the same owner
+        (an earlier attempt whose answer was lost) counts as done, anyone else's fails."""
+        name = ascii_domain(name)
+        note = owner_note(owner)
+        try:
+            body = await self.call(
+                "CreateDomainRequest", {"name": name, "a": [{"n": OWNER_ATTR, "_content": note}]}
+            )
+        except CarbonioFault as fault:
+            if fault.code != DOMAIN_EXISTS:
+                raise
+            return self._our_domain(name, await self.get_domain(name), note, fault)
+        except ProviderError as lost:
+            found = await self.get_domain(name)
+            if found is None:
+                raise lost from None
+            return self._our_domain(name, found, note, None)
         domain = _first(body.get("domain"))
         return CreatedDomain(
-            name=str(domain.get("name") or name), id=_str_or_none(domain.get("id")), existed=False
+            name=name,
+            unicode=unicode_domain(name),
+            id=_str_or_none(domain.get("id")),
+            existed=False,
         )
 
+    def _our_domain(
+        self, name: str, found: dict[str, Any] | None, note: str, fault: CarbonioFault | None
+    ) -> CreatedDomain:
+        if found is None or _attr(found, OWNER_ATTR) != note:
+            raise CarbonioFault(
+                DOMAIN_EXISTS,
+                f"Carbonio fault {DOMAIN_EXISTS}: the domain {name} already exists on the mail "
+                "server and was not created by this onboarding session",
+            )
+        log.info("Carbonio domain %s was created by an earlier attempt; going on", name)
+        return CreatedDomain(name, unicode_domain(name), _str_or_none(found.get("id")), True)
+
     async def create_account(
-        self, address: str, password: str, attrs: dict[str, str]
+        self, address: str, password: str, attrs: dict[str, str], *, owner: str
     ) -> CreatedAccount:
-        """CreateAccountRequest with attributes (``a``: [{"n": name, "_content": value}])."""
+        """CreateAccountRequest (``a``: [{"n": name, "_content": value}]) marked with
+        ``owner``; an existing account of the same owner counts as done."""
+        address = ascii_address(address)
+        note = owner_note(owner)
         request = {
             "name": address,
             "password": password,
-            "a": [{"n": key, "_content": value} for key, value in attrs.items()],
+            "a": [
+                *({"n": key, "_content": value} for key, value in attrs.items()),
+                {"n": OWNER_ATTR, "_content": note},
+            ],
         }
-        body = await self.call("CreateAccountRequest", request)
+        try:
+            body = await self.call("CreateAccountRequest", request)
+        except CarbonioFault as fault:
+            if fault.code != ACCOUNT_EXISTS:
+                raise
+            return self._our_account(address, await self.get_account(address), note)
+        except ProviderError as lost:
+            found = await self.get_account(address)
+            if found is None:
+                raise lost from None
+            return self._our_account(address, found, note)
         account = _first(body.get("account"))
         account_id = account.get("id")
         if not isinstance(account_id, str) or not account_id:
             raise ProviderError("Carbonio CreateAccountResponse carried no account id")
-        return CreatedAccount(name=str(account.get("name") or address), id=account_id)
+        return CreatedAccount(address, unicode_address(address), account_id)
+
+    def _our_account(self, address: str, found: dict[str, Any] | None, note: str) -> CreatedAccount:
+        account_id = _str_or_none(found.get("id")) if found else None
+        if found is None or account_id is None or _attr(found, OWNER_ATTR) != note:
+            raise CarbonioFault(
+                ACCOUNT_EXISTS,
+                f"Carbonio fault {ACCOUNT_EXISTS}: the address {address} already exists and "
+                "was not created by this onboarding session",
+            )
+        log.info("Carbonio account %s was created by an earlier attempt; going on", address)
+        return CreatedAccount(address, unicode_address(address), account_id, existed=True)
 
     async def call(self, request: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """An authenticated request; re-authenticates once on service.AUTH_EXPIRED."""
+        """An authenticated request; re-authenticates once on AUTH_EXPIRED/AUTH_REQUIRED."""
         token = self._token or await self._fresh_token(None)
         try:
             return await self._post(request, payload, token=token)
@@ -118,19 +285,31 @@ class CarbonioClient:
         async with self._auth_lock:
             if self._token is not None and self._token != stale:
                 return self._token  # another request already re-authenticated
-            return await self.authenticate()
+            self._token = None
+            try:
+                return await self.authenticate()
+            except ProviderError as exc:
+                log.error("Carbonio re-authentication failed: %s", exc.reason)
+                raise
 
     async def _post(
         self, request: str, payload: dict[str, Any], *, token: str | None
     ) -> dict[str, Any]:
-        with self._metrics.provider_call("carbonio", handled=_handled):
+        # An AuthRequest's fault is never "handled": a failed login is a provider error.
+        handled = _never if request == "AuthRequest" else _handled
+        with self._metrics.provider_call("carbonio", handled=handled):
             return await self._exchange(request, payload, token=token)
 
     async def _exchange(
         self, request: str, payload: dict[str, Any], *, token: str | None
     ) -> dict[str, Any]:
         """One SOAP request and its answer (a fault raised as CarbonioFault)."""
-        context: dict[str, Any] = {"_jsns": "urn:zimbra", "format": {"type": "js"}}
+        context: dict[str, Any] = {
+            "_jsns": "urn:zimbra",
+            "format": {"type": "js"},
+            # ZimbraSoapContext: drop an expired token instead of faulting AUTH_EXPIRED.
+            "authTokenControl": {"voidOnExpired": True},
+        }
         if token is not None:
             context["authToken"] = {"_content": token}
         envelope = {
@@ -141,11 +320,13 @@ class CarbonioClient:
             response = await self._client.post(self._url, json=envelope, timeout=self._timeout)
         except httpx.TimeoutException:
             raise ProviderError(
-                f"the Carbonio admin API did not answer {request} within {self._timeout:g}s"
+                f"the Carbonio admin API did not answer {request} within {self._timeout:g}s",
+                kind="timeout",
             ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(
-                f"the Carbonio admin API could not be reached ({type(exc).__name__})"
+                f"the Carbonio admin API could not be reached ({type(exc).__name__})",
+                kind="unreachable",
             ) from None
         document = _json(response, request)
         body = document.get("Body")
@@ -161,6 +342,19 @@ class CarbonioClient:
         if not isinstance(result, dict):
             raise ProviderError(f"Carbonio answered {request} without {name}")
         return result
+
+
+def _never(exc: Exception) -> bool:
+    return False
+
+
+def _attr(element: dict[str, Any], name: str) -> str | None:
+    """The value of attribute ``name`` in an element's ``a`` list."""
+    attrs = element.get("a")
+    for attr in attrs if isinstance(attrs, list) else []:
+        if isinstance(attr, dict) and attr.get("n") == name:
+            return _content(attr)
+    return None
 
 
 def _handled(exc: Exception) -> bool:

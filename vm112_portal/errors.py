@@ -58,6 +58,7 @@ class Forbidden(RequestError):
 
 class OutOfOrder(RequestError):
     status = 409
+    default_code = "out_of_order"
 
 
 class DomainTaken(OutOfOrder):
@@ -75,31 +76,57 @@ class TooManyRequests(RequestError):
 
 class UpstreamFailed(RequestError):
     status = 502
+    default_code = "provider_failed"
 
 
 class UpstreamTimeout(RequestError):
     status = 504
+    default_code = "provider_timeout"
 
 
 class ProviderError(PortalError):
-    """A provider call failed; ``reason`` is safe to show and to put in an event."""
+    """A provider call failed; ``reason`` is safe to put in an event and a log line (never
+    shown to customers, who get a short localised message and a support reference).
 
-    def __init__(self, reason: str) -> None:
+    ``kind`` says what the portal saw: ``timeout``, ``unreachable``, ``bad_answer``,
+    ``fault`` (Carbonio) or ``http_<status>`` (Cloudflare without an error code);
+    ``event_code`` is the machine-readable code of onboarding.failed
+    (docs/webhook-funnel-events.md, "Failure codes").
+    """
+
+    def __init__(self, reason: str, *, kind: str = "bad_answer") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
+
+    @property
+    def event_code(self) -> str:
+        return f"portal:{self.kind}"
 
 
 class CarbonioFault(ProviderError):
     """A Carbonio/Zimbra SOAP fault, e.g. ``account.DOMAIN_EXISTS``."""
 
     def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, kind="fault")
         self.code = code
+
+    @property
+    def event_code(self) -> str:
+        return f"carbonio:{self.code}"
 
 
 class CloudflareFailed(ProviderError):
     """The Cloudflare API refused a call (``code`` from its errors list) or was unreachable."""
 
-    def __init__(self, reason: str, code: int | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, code: int | None = None, *, kind: str = "bad_answer") -> None:
+        super().__init__(reason, kind=kind)
         self.code = code
+
+    @property
+    def event_code(self) -> str:
+        if self.code is not None:
+            return f"cloudflare:{self.code}"
+        if self.kind.startswith("http_"):
+            return f"cloudflare:{self.kind}"  # refused without an error code
+        return f"portal:{self.kind}"

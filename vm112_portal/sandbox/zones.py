@@ -1,0 +1,91 @@
+"""Which sandbox Cloudflare zones exist, and what each already holds, by its first label.
+
+A zone exists for every registrable domain (public suffix plus one label) unless its first
+label starts with ``nocf``. Its records on first use depend on how that label starts, so a
+person can try the DNS plan by hand (docs/portal.md, "Sandbox rules"):
+
+- ``m365``: a Microsoft 365 domain: MX 0 ``<domain-with-dashes>.mail.protection.outlook.com``,
+  SPF ``v=spf1 include:spf.protection.outlook.com -all``, CNAME ``autodiscover`` to
+  ``autodiscover.outlook.com`` (the values Microsoft's "Add DNS records to connect your
+  domain" page tells its customers to publish), and a verification TXT ``MS=ms…``.
+- ``cpanel``: a cPanel host: MX 0 the domain itself, SPF ``v=spf1 +a +mx ~all``, A
+  ``autodiscover`` (cPanel publishes autodiscover/autoconfig as A records).
+- ``spf``: only an SPF record, ``v=spf1 include:_spf.google.com ~all``.
+- ``dmarc``: only ``_dmarc`` with ``v=DMARC1; p=reject``.
+- anything else: an empty zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from vm112_portal.domains import PSL
+
+
+def zone_name_for(name: str) -> str | None:
+    """The sandbox zone holding ``name``: its registrable domain, unless that is ``nocf…``."""
+    registrable = PSL.privatesuffix(name.lower().rstrip("."))
+    if registrable is None or registrable.split(".")[0].startswith("nocf"):
+        return None
+    return str(registrable)
+
+
+def zone_document(name: str) -> dict[str, Any]:
+    """A zone as GET /zones lists it (cloudflare-python types/zones/zone.py fields)."""
+    zone_id = hashlib.sha256(f"zone:{name}".encode()).hexdigest()[:32]
+    return {
+        "id": zone_id,
+        "name": name,
+        "status": "active",
+        "paused": False,
+        "type": "full",
+        "development_mode": 0,
+        "name_servers": ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+        "original_name_servers": None,
+        "original_registrar": None,
+        "original_dnshost": None,
+        "created_on": "2026-01-01T00:00:00.000000Z",
+        "modified_on": "2026-01-01T00:00:00.000000Z",
+        "activated_on": "2026-01-01T00:00:00.000000Z",
+        "account": {"id": "0" * 32, "name": "Sandbox account"},
+        "meta": {"phishing_detected": False, "cdn_only": False, "dns_only": False},
+        "owner": {"id": None, "name": None, "type": "user"},
+        "permissions": [],
+        "plan": {"id": "0" * 32, "name": "Free Website", "is_subscribed": False},
+    }
+
+
+def seed_records(zone: str) -> list[dict[str, Any]]:
+    """The records a zone holds before the wizard touches it."""
+    label = zone.split(".")[0]
+    if label.startswith("m365"):
+        return [
+            _mx(zone, f"{zone.replace('.', '-')}.mail.protection.outlook.com", 0),
+            _txt(zone, "v=spf1 include:spf.protection.outlook.com -all"),
+            _txt(zone, "MS=ms48151623"),
+            {
+                "type": "CNAME",
+                "name": f"autodiscover.{zone}",
+                "content": "autodiscover.outlook.com",
+            },
+        ]
+    if label.startswith("cpanel"):
+        return [
+            _mx(zone, zone, 0),
+            _txt(zone, "v=spf1 +a +mx ~all"),
+            {"type": "A", "name": f"autodiscover.{zone}", "content": "203.0.113.10"},
+        ]
+    if label.startswith("spf"):
+        return [_txt(zone, "v=spf1 include:_spf.google.com ~all")]
+    if label.startswith("dmarc"):
+        return [_txt(f"_dmarc.{zone}", f"v=DMARC1; p=reject; rua=mailto:postmaster@{zone}")]
+    return []
+
+
+def _mx(name: str, host: str, priority: int) -> dict[str, Any]:
+    return {"type": "MX", "name": name, "content": host, "priority": priority}
+
+
+def _txt(name: str, content: str) -> dict[str, Any]:
+    return {"type": "TXT", "name": name, "content": content}
