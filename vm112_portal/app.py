@@ -28,10 +28,10 @@ from starlette.staticfiles import StaticFiles
 from jsonlogs.access import AccessLog
 from servicekit.headers import SecurityHeaders, content_security_policy
 from vm112_portal import openapi, retention, routes
-from vm112_portal.carbonio import CarbonioClient
+from vm112_portal.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
-from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
+from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup, resolver_for
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ops_webhook import Dispatcher, RetryPolicy, emit_event, emit_nothing
 from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
@@ -83,6 +83,7 @@ def create_app(
             admin_password=settings.carbonio_admin_password,
             cloudflare_latency=settings.sandbox_cloudflare_latency_ms / 1000,
             carbonio_latency=settings.sandbox_carbonio_latency_ms / 1000,
+            cloudflare_token=settings.cloudflare_api_token,
         )
     metrics = PortalMetrics()
 
@@ -108,8 +109,12 @@ def create_app(
                 max_retries=1,
                 timeout=settings.provider_timeout,
             )
+            # Carbonio's own client keeps no cookies: its ZM_ADMIN_AUTH_TOKEN cookie would
+            # ride along with a re-login after the token expired (vm112_portal/carbonio.py).
+            carbonio_http = cookieless_client(provider_transport, settings.provider_timeout)
+            stack.push_async_callback(carbonio_http.aclose)
             carbonio = CarbonioClient(
-                provider_http,
+                carbonio_http,
                 url=settings.carbonio_admin_url,
                 user=settings.carbonio_admin_user,
                 password=settings.carbonio_admin_password,
@@ -117,7 +122,9 @@ def create_app(
                 metrics=metrics,
             )
             checker: DomainChecker = (
-                NoLookup() if settings.sandbox else DnsLookup(settings.dns_timeout)
+                NoLookup()
+                if settings.sandbox
+                else DnsLookup(settings.dns_timeout, resolver_for(settings.dns_resolvers))
             )
             dispatcher = Dispatcher(
                 db,
@@ -183,6 +190,7 @@ def create_app(
             methods=["POST"],
             name="validate_domain",
         ),
+        Route(f"{api}/dns/cloudflare/plan", routes.plan_dns, methods=["POST"], name="plan_dns"),
         Route(f"{api}/dns/cloudflare/apply", routes.apply_dns, methods=["POST"], name="apply_dns"),
         Route(
             f"{api}/account/create", routes.create_account, methods=["POST"], name="create_account"

@@ -1,69 +1,51 @@
 """Mail DNS records in Cloudflare, through the official SDK (``cloudflare.AsyncCloudflare``).
 
 The zone is looked up by name: the domain itself, then its registrable domain, nothing
-between, so a name of 125 labels costs two lookups, not 124 (issue 17). A zone for an
-intermediate name (a.b.example.com's b.example.com) is therefore not found. Each missing
-record is created; Cloudflare's "already exists" errors (81057 "The record already
-exists.", 81058 "An identical record already exists.") count as present.
+between, so a name of 125 labels costs two lookups, not 124 (issue 17). ``read`` lists the
+zone's records on every name the mail setup touches (paged with ``result_info``,
+``name.exact`` filter); vm112_portal/dns_plan.py turns them into a plan; ``apply`` carries
+the plan out: create, PATCH an SPF merge, and for each conflict the customer chose to
+replace, PATCH or DELETE the records in the way (an MX is created before the other
+provider's are deleted, so mail always has a destination; a CNAME after the records
+holding its name are gone, as Cloudflare refuses it beside them, 81053). Everything else
+is kept. Each write is idempotent with respect to the plan: a run after a failure reads
+the zone again, so it finishes the job and never doubles a record; a create answered
+81057/81058 ("already exists") counts as present.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import cloudflare
 from cloudflare import AsyncCloudflare
 
+from vm112_portal.dns_plan import MailRecord, Step, ZoneRecord, names_to_read, plan
 from vm112_portal.domains import Domain
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import PortalMetrics
 
 ALREADY_EXISTS = (81057, 81058)
-RecordType = Literal["MX", "TXT", "CNAME"]
-
-
-@dataclass(frozen=True)
-class MailRecord:
-    purpose: str  # mx, spf, dmarc, dkim, autodiscover
-    type: RecordType
-    name: str
-    content: str
-    priority: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "purpose": self.purpose,
-            "type": self.type,
-            "name": self.name,
-            "content": self.content,
-        }
-        if self.priority is not None:
-            record["priority"] = self.priority
-        return record
+PER_PAGE = 100  # Cloudflare's default page size for DNS records
+MAX_PAGES = 50  # of one name's records: 5000 records on a name is not a mail zone
 
 
 @dataclass
 class DnsOutcome:
-    zone_id: str | None
-    zone_name: str | None
-    applied: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
+    """What apply did, by record (names and types, for dns.applied and the Desk)."""
 
+    zone_id: str
+    zone_name: str
+    created: list[dict[str, Any]] = field(default_factory=list)
+    present: list[dict[str, Any]] = field(default_factory=list)
+    merged: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
 
-def mail_records(domain: str, mail_host: str, selector: str, dkim_key: str) -> list[MailRecord]:
-    """The records a mail domain on our Carbonio needs, pointing at ``mail_host``."""
-    return [
-        MailRecord("mx", "MX", domain, mail_host, priority=10),
-        MailRecord("spf", "TXT", domain, f"v=spf1 mx a:{mail_host} ~all"),
-        MailRecord(
-            "dmarc", "TXT", f"_dmarc.{domain}", f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"
-        ),
-        MailRecord(
-            "dkim", "TXT", f"{selector}._domainkey.{domain}", f"v=DKIM1; k=rsa; p={dkim_key}"
-        ),
-        MailRecord("autodiscover", "CNAME", f"autodiscover.{domain}", mail_host),
-    ]
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.merged or self.replaced)
 
 
 def _error_codes(exc: cloudflare.APIStatusError) -> list[tuple[int | None, str]]:
@@ -79,21 +61,32 @@ def _error_codes(exc: cloudflare.APIStatusError) -> list[tuple[int | None, str]]
 
 def _failure(exc: cloudflare.APIError, action: str) -> CloudflareFailed:
     if isinstance(exc, cloudflare.APITimeoutError):
-        return CloudflareFailed(f"Cloudflare did not answer in time while {action}")
+        return CloudflareFailed(f"Cloudflare did not answer in time while {action}", kind="timeout")
     if isinstance(exc, cloudflare.APIConnectionError):
-        return CloudflareFailed(f"Cloudflare could not be reached while {action}")
+        return CloudflareFailed(
+            f"Cloudflare could not be reached while {action}", kind="unreachable"
+        )
     if isinstance(exc, cloudflare.APIStatusError):
         codes = _error_codes(exc)
         code, message = codes[0] if codes else (None, "")
         detail = f"{code}: {message}" if code is not None else f"HTTP {exc.status_code}"
-        return CloudflareFailed(f"Cloudflare refused {action} ({detail[:200]})", code)
+        return CloudflareFailed(
+            f"Cloudflare refused {action} ({detail[:200]})", code, kind=f"http_{exc.status_code}"
+        )
     return CloudflareFailed(f"Cloudflare answered something unusable while {action}")
 
 
 class CloudflareDns:
-    def __init__(self, client: AsyncCloudflare, metrics: PortalMetrics | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncCloudflare,
+        metrics: PortalMetrics | None = None,
+        *,
+        per_page: int = PER_PAGE,
+    ) -> None:
         self._client = client
         self._metrics = metrics or PortalMetrics()  # a private registry when not given
+        self._per_page = per_page
 
     async def find_zone(self, domain: Domain) -> tuple[str, str] | None:
         """(zone id, zone name) of the closest zone holding the domain, or None."""
@@ -116,44 +109,152 @@ class CloudflareDns:
                     return zone.id, zone.name
         return None
 
-    async def apply(self, domain: Domain, records: list[MailRecord]) -> DnsOutcome:
+    async def read(self, zone_id: str, domain: str) -> list[ZoneRecord]:
+        """The zone's records on every name the mail setup touches, all pages."""
+        found: list[ZoneRecord] = []
+        for name in names_to_read(domain):
+            page_number = 1
+            while True:
+                try:
+                    with self._metrics.provider_call("cloudflare"):
+                        page = await self._client.dns.records.list(
+                            zone_id=zone_id,
+                            name={"exact": name},
+                            page=page_number,
+                            per_page=self._per_page,
+                        )
+                except cloudflare.APIError as exc:
+                    raise _failure(exc, f"reading the records of {name}") from None
+                found.extend(_zone_record(r) for r in page.result)
+                info = page.result_info
+                total_pages = getattr(info, "total_pages", None) if info else None
+                if not page.result or (isinstance(total_pages, int) and page_number >= total_pages):
+                    break
+                page_number += 1
+        # name.exact is case-insensitive; keep exactly the names asked for
+        wanted = set(names_to_read(domain))
+        return [r for r in found if r.name in wanted]
+
+    async def plan(
+        self, domain: Domain, mail_host: str
+    ) -> tuple[tuple[str, str] | None, list[Step]]:
+        """The zone (None: the domain has none here) and the plan from its records now."""
         zone = await self.find_zone(domain)
         if zone is None:
-            return DnsOutcome(zone_id=None, zone_name=None)
-        outcome = DnsOutcome(zone_id=zone[0], zone_name=zone[1])
-        for record in records:
-            try:
-                with self._metrics.provider_call("cloudflare", handled=_already_exists):
-                    created = await self._create(zone[0], record)
-            except cloudflare.APIStatusError as exc:
-                present = _existing_codes(exc)
-                if present:
-                    outcome.skipped.append(
-                        {**record.as_dict(), "reason": "already exists", "code": present[0]}
-                    )
-                    continue
-                raise _failure(exc, f"creating the {record.purpose} record") from None
-            except cloudflare.APIError as exc:
-                raise _failure(exc, f"creating the {record.purpose} record") from None
-            applied = record.as_dict()
-            if created is not None and getattr(created, "id", None):
-                applied["id"] = created.id
-            outcome.applied.append(applied)
+            return None, []
+        return zone, plan(domain.name, mail_host, await self.read(zone[0], domain.name))
+
+    async def apply(
+        self, zone: tuple[str, str], steps: list[Step], replace: frozenset[str]
+    ) -> DnsOutcome:
+        """Carry the plan out; conflicts are replaced only for purposes in ``replace``."""
+        zone_id = zone[0]
+        outcome = DnsOutcome(zone_id=zone_id, zone_name=zone[1])
+        for step in steps:
+            record = step.record.brief()
+            if step.action == "present":
+                outcome.present.append(record)
+            elif step.action == "create":
+                await self._create(zone_id, step.record)
+                outcome.created.append(record)
+            elif step.action == "merge":
+                (old,) = step.existing
+                await self._patch(zone_id, old, step.record.content)
+                outcome.merged.append({**record, "previous": old.content})
+            elif step.purpose not in replace:
+                outcome.kept.append(
+                    {
+                        **record,
+                        "reason": step.reason,
+                        "existing": [r.brief() for r in step.existing],
+                    }
+                )
+            else:
+                await self._replace(zone_id, step)
+                outcome.replaced.append(
+                    {**record, "reason": step.reason, "removed": [r.brief() for r in step.existing]}
+                )
         return outcome
 
-    async def _create(self, zone_id: str, record: MailRecord) -> Any:
-        if record.type == "MX" and record.priority is not None:
-            return await self._client.dns.records.create(
-                zone_id=zone_id,
-                type="MX",
-                name=record.name,
-                content=record.content,
-                priority=record.priority,
-                ttl=1,
-            )
-        return await self._client.dns.records.create(
-            zone_id=zone_id, type=record.type, name=record.name, content=record.content, ttl=1
-        )
+    async def _replace(self, zone_id: str, step: Step) -> None:
+        if step.record.type == "CNAME":
+            for old in step.existing:  # Cloudflare refuses the CNAME beside them (81053)
+                await self._delete(zone_id, old)
+            await self._create(zone_id, step.record)
+        elif step.record.type == "MX":
+            await self._create(zone_id, step.record)  # ours first: mail always has a home
+            for old in step.existing:
+                await self._delete(zone_id, old)
+        else:  # TXT (SPF, DMARC): overwrite the first, remove the rest: one record remains
+            first, *rest = step.existing
+            await self._patch(zone_id, first, step.record.content)
+            for old in rest:
+                await self._delete(zone_id, old)
+
+    async def _create(self, zone_id: str, record: MailRecord) -> None:
+        action = f"creating the {record.purpose} record"
+        try:
+            with self._metrics.provider_call("cloudflare", handled=_already_exists):
+                if record.type == "MX" and record.priority is not None:
+                    await self._client.dns.records.create(
+                        zone_id=zone_id,
+                        type="MX",
+                        name=record.name,
+                        content=record.content,
+                        priority=record.priority,
+                        ttl=1,
+                    )
+                elif record.type == "CNAME":
+                    await self._client.dns.records.create(
+                        zone_id=zone_id,
+                        type="CNAME",
+                        name=record.name,
+                        content=record.content,
+                        ttl=1,
+                    )
+                else:
+                    await self._client.dns.records.create(
+                        zone_id=zone_id, type="TXT", name=record.name, content=record.content, ttl=1
+                    )
+        except cloudflare.APIStatusError as exc:
+            if _existing_codes(exc):
+                return  # created by an earlier attempt whose answer was lost
+            raise _failure(exc, action) from None
+        except cloudflare.APIError as exc:
+            raise _failure(exc, action) from None
+
+    async def _patch(self, zone_id: str, old: ZoneRecord, content: str) -> None:
+        try:
+            with self._metrics.provider_call("cloudflare"):
+                await self._client.dns.records.edit(
+                    old.id, zone_id=zone_id, type="TXT", name=old.name, content=content, ttl=1
+                )
+        except cloudflare.APIError as exc:
+            raise _failure(exc, f"updating the {old.type} record {old.name}") from None
+
+    async def _delete(self, zone_id: str, old: ZoneRecord) -> None:
+        try:
+            with self._metrics.provider_call("cloudflare", handled=_gone):
+                await self._client.dns.records.delete(old.id, zone_id=zone_id)
+        except cloudflare.NotFoundError:
+            return  # deleted by an earlier attempt
+        except cloudflare.APIError as exc:
+            raise _failure(exc, f"removing the {old.type} record {old.name}") from None
+
+
+def _zone_record(record: Any) -> ZoneRecord:
+    priority = getattr(record, "priority", None)
+    return ZoneRecord(
+        id=str(record.id),
+        type=str(record.type),
+        name=str(record.name).lower().rstrip("."),
+        content=str(getattr(record, "content", "") or ""),
+        priority=int(priority) if isinstance(priority, int | float) else None,
+    )
+
+
+def _gone(exc: Exception) -> bool:
+    return isinstance(exc, cloudflare.NotFoundError)
 
 
 def _existing_codes(exc: cloudflare.APIStatusError) -> list[int]:

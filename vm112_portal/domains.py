@@ -8,6 +8,7 @@ from typing import Protocol
 
 import dns.asyncresolver
 import dns.exception
+import dns.nameserver
 import dns.resolver
 import idna
 from publicsuffixlist import PublicSuffixList
@@ -100,6 +101,16 @@ class NoLookup:
         return None
 
 
+def resolver_for(servers: tuple[tuple[str, int], ...]) -> dns.asyncresolver.Resolver:
+    """A resolver on the given (address, port) servers (PORTAL_DNS_RESOLVERS), or on the
+    system's (/etc/resolv.conf) when there are none."""
+    if not servers:
+        return dns.asyncresolver.Resolver()
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver(a, port) for a, port in servers]
+    return resolver
+
+
 class DnsLookup:
     """Live: the registrable domain must have NS (or at least SOA) records in DNS."""
 
@@ -113,7 +124,9 @@ class DnsLookup:
                 await self._resolver.resolve(domain.registrable, rdtype, lifetime=self._timeout)
                 return
             except dns.resolver.NXDOMAIN:
-                raise BadRequest(f"{domain.registrable} does not exist in DNS") from None
+                raise BadRequest(
+                    f"{domain.registrable} does not exist in DNS", "domain_not_in_dns"
+                ) from None
             except dns.resolver.NoAnswer:
                 continue
             except dns.exception.Timeout:
@@ -123,6 +136,9 @@ class DnsLookup:
                 ) from None
             except dns.resolver.NoNameservers:
                 raise BadRequest(
-                    f"no name server answers for {domain.registrable}; is it delegated?"
+                    f"no name server answers for {domain.registrable}; is it delegated?",
+                    "domain_not_in_dns",
                 ) from None
-        raise BadRequest(f"{domain.registrable} has no NS or SOA records in DNS")
+        raise BadRequest(
+            f"{domain.registrable} has no NS or SOA records in DNS", "domain_not_in_dns"
+        )

@@ -23,7 +23,7 @@ from vm112_portal.errors import BadRequest, UnsupportedMediaType
 from vm112_portal.metrics import DISABLED
 from vm112_portal.ops_webhook import outbox_status
 from vm112_portal.state import app_state
-from vm112_portal.wizard import AccountRequest
+from vm112_portal.wizard import REPLACEABLE, AccountRequest
 
 log = logging.getLogger("vm112_portal.routes")
 
@@ -73,7 +73,8 @@ def account_request(document: dict[str, Any]) -> AccountRequest:
     if not LOCAL_PART.match(local) or ".." in local:
         raise BadRequest(
             "admin_local_part must be 1-64 of a-z 0-9 . _ + -, starting and ending with a "
-            "letter or digit"
+            "letter or digit",
+            "local_part_rule",
         )
     display = text_field(document, "display_name", max_len=128).strip()
     if _CONTROL.search(display):
@@ -81,9 +82,9 @@ def account_request(document: dict[str, Any]) -> AccountRequest:
     password = document.get("password")
     # The password's value never appears in a message, a log line or an event.
     if not isinstance(password, str) or not 8 <= len(password) <= 256:
-        raise BadRequest("password is required: 8 to 256 characters")
+        raise BadRequest("password is required: 8 to 256 characters", "password_rule")
     if _CONTROL.search(password):
-        raise BadRequest("password must not contain control characters")
+        raise BadRequest("password must not contain control characters", "password_rule")
     return AccountRequest(session_id, domain, local, printable(display), password)
 
 
@@ -107,10 +108,33 @@ async def validate_domain(request: Request) -> Response:
     return ok(**await app_state(request).wizard.validate_domain(session_id, domain))
 
 
+async def plan_dns(request: Request) -> Response:
+    throttle(request, "write", "provider")  # reads the zone: a provider call
+    session_id, domain = await session_and_domain(request)
+    return ok(**await app_state(request).wizard.plan_dns(session_id, domain))
+
+
+def replace_choices(document: dict[str, Any]) -> frozenset[str]:
+    """``replace``: the conflicts the customer confirmed replacing (absent: keep them all)."""
+    value = document.get("replace", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest("replace must be a list of record purposes")
+    unknown = set(value) - REPLACEABLE
+    if unknown:
+        raise BadRequest(
+            f"replace names unknown purposes {sorted(unknown)[:4]}; "
+            f"expected some of {sorted(REPLACEABLE)}"
+        )
+    return frozenset(value)
+
+
 async def apply_dns(request: Request) -> Response:
     throttle(request, "write", "provider")
-    session_id, domain = await session_and_domain(request)
-    return ok(**await app_state(request).wizard.apply_dns(session_id, domain))
+    document = await read_json(request)
+    session_id = session_id_of(document)
+    domain = text_field(document, "domain", max_len=300)
+    replace = replace_choices(document)
+    return ok(**await app_state(request).wizard.apply_dns(session_id, domain, replace))
 
 
 async def create_account(request: Request) -> Response:

@@ -6,6 +6,7 @@ never appear in the repr, so logging the settings cannot leak them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,13 +18,7 @@ import httpx
 from servicekit.settings import env_int, printable_token, webhook_secret
 from vm112_portal.errors import ConfigError
 
-SANDBOX_DKIM_KEY = (
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsandboxsandboxsandboxsandboxsandbox"
-    "sandboxsandboxsandboxsandboxsandboxsandboxsandboxsandboxIDAQAB"
-)
 _HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
-_SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}\Z")
 
 Providers = Literal["sandbox", "live"]
 
@@ -42,8 +37,8 @@ class Settings:
     carbonio_admin_user: str = "admin@sandbox.invalid"
     carbonio_admin_password: str = field(default="sandbox", repr=False)
     mail_host: str = "mail.sandbox.example.net"
-    dkim_selector: str = "vm112"
-    dkim_public_key: str = SANDBOX_DKIM_KEY
+    # Resolvers for live validation, (address, port); empty: the system's (resolv.conf).
+    dns_resolvers: tuple[tuple[str, int], ...] = ()
     plan: str = "starter"
     mailbox_quota_mb: int = 5120
     # Timeouts in seconds: one Ops delivery attempt, one provider call, one DNS lookup.
@@ -105,7 +100,6 @@ class Settings:
             user = _get(env, "CARBONIO_ADMIN_USER", base.carbonio_admin_user)
             password = env.get("CARBONIO_ADMIN_PASSWORD", "") or base.carbonio_admin_password
             mail_host = _hostname(env, "PORTAL_MAIL_HOST", base.mail_host)
-            dkim_key = _dkim_key(env, base.dkim_public_key)
         else:
             cf_url = _url(env, "CLOUDFLARE_BASE_URL", "https://api.cloudflare.com/client/v4")
             carbonio_url = _required_url(env, "CARBONIO_ADMIN_URL")
@@ -115,7 +109,6 @@ class Settings:
             if not password:
                 raise ConfigError("CARBONIO_ADMIN_PASSWORD is required when PORTAL_PROVIDERS=live.")
             mail_host = _hostname(env, "PORTAL_MAIL_HOST", None)
-            dkim_key = _dkim_key(env, None)
         return cls(
             host=host,
             port=port,
@@ -129,8 +122,7 @@ class Settings:
             carbonio_admin_user=user,
             carbonio_admin_password=password,
             mail_host=mail_host,
-            dkim_selector=_selector(env),
-            dkim_public_key=dkim_key,
+            dns_resolvers=parse_resolvers(env.get("PORTAL_DNS_RESOLVERS", "")),
             plan=_get(env, "PORTAL_PLAN", base.plan),
             mailbox_quota_mb=env_int(
                 env, "PORTAL_MAILBOX_QUOTA_MB", base.mailbox_quota_mb, 1, 10**7
@@ -260,19 +252,32 @@ def _hostname(env: Mapping[str, str], name: str, default: str | None) -> str:
     return raw
 
 
-def _selector(env: Mapping[str, str]) -> str:
-    raw = env.get("PORTAL_DKIM_SELECTOR", "").strip().lower() or "vm112"
-    if not _SELECTOR.match(raw):
-        raise ConfigError("PORTAL_DKIM_SELECTOR must be one DNS label (letters, digits, -).")
-    return raw
+def parse_resolvers(raw: str) -> tuple[tuple[str, int], ...]:
+    """PORTAL_DNS_RESOLVERS: comma-separated ``address[:port]`` (IPv6 as ``[addr]:port``)."""
+    found: list[tuple[str, int]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        address, port = item, 53
+        if item.startswith("["):
+            address, _, rest = item[1:].partition("]")
+            if rest:
+                port = _port(rest.removeprefix(":"), item)
+        elif item.count(":") == 1:
+            address, _, text = item.partition(":")
+            port = _port(text, item)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(
+                f"PORTAL_DNS_RESOLVERS: {item[:60]!r} is not an IP address[:port]; give e.g. "
+                "9.9.9.9,1.1.1.1:53,[2620:fe::fe]:53."
+            ) from None
+        found.append((address, port))
+    return tuple(found)
 
 
-def _dkim_key(env: Mapping[str, str], default: str | None) -> str:
-    raw = "".join(env.get("PORTAL_DKIM_PUBLIC_KEY", "").split())
-    if not raw:
-        if default is None:
-            raise ConfigError("PORTAL_DKIM_PUBLIC_KEY is required when PORTAL_PROVIDERS=live.")
-        return default
-    if not _BASE64.match(raw):
-        raise ConfigError("PORTAL_DKIM_PUBLIC_KEY must be the base64 public key (p= value).")
-    return raw
+def _port(text: str, item: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise ConfigError(f"PORTAL_DNS_RESOLVERS: the port of {item[:60]!r} must be 1-65535.")
+    return int(text)

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vm112_portal.carbonio import CarbonioClient, CreatedAccount
-from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
+from vm112_portal.carbonio import CarbonioClient, CreatedAccount, CreatedDomain
+from vm112_portal.cloudflare_dns import CloudflareDns, DnsOutcome
 from vm112_portal.db import Database, Transaction
+from vm112_portal.dns_plan import Step, mail_records
 from vm112_portal.domains import REJECTED, Domain, DomainChecker, normalise, printable
 from vm112_portal.errors import (
     BadRequest,
@@ -26,6 +27,7 @@ from vm112_portal.errors import (
     RequestError,
     Unprocessable,
     UpstreamFailed,
+    UpstreamTimeout,
 )
 from vm112_portal.ops_webhook import Emit, emit_event, started_webhook_id
 from vm112_portal.ownership import Ownership, refuse_unhostable
@@ -33,14 +35,44 @@ from vm112_portal.settings import Settings
 
 log = logging.getLogger("vm112_portal.wizard")
 
-# Carbonio fault codes that describe the caller's input rather than a server failure.
-_INPUT_FAULTS = {
-    "account.INVALID_PASSWORD": Unprocessable,
-    "account.INVALID_ATTR_VALUE": Unprocessable,
-    "account.INVALID_ATTR_NAME": Unprocessable,
-    "service.INVALID_REQUEST": Unprocessable,
-    "account.ACCOUNT_EXISTS": OutOfOrder,
+# Carbonio fault codes that describe the caller's input rather than a server failure, with
+# the key of the customer's message (vm112_portal/static/js/i18n.js).
+_INPUT_FAULTS: dict[str, tuple[type[RequestError], str]] = {
+    "account.INVALID_PASSWORD": (Unprocessable, "password_refused"),
+    "account.INVALID_ATTR_VALUE": (Unprocessable, "refused"),
+    "account.INVALID_ATTR_NAME": (Unprocessable, "refused"),
+    "service.INVALID_REQUEST": (Unprocessable, "refused"),
+    "account.ACCOUNT_EXISTS": (OutOfOrder, "address_taken"),
+    "account.DOMAIN_EXISTS": (OutOfOrder, "domain_taken"),
 }
+REPLACEABLE = frozenset({"mx", "spf", "dmarc", "autodiscover"})
+# Steps after which the session's domain is fixed: DNS was (or may have been) published.
+_DNS_TOUCHED = ("dns_done", "failed")
+
+
+def dkim_pending(domain: str) -> dict[str, Any]:
+    """DKIM as Carbonio does it: its own per-domain key, made by an operator (docs/portal.md).
+
+    zmdkimkeyutil (carbonio-core-utils src/libexec/zmdkimkeyutil) generates the key pair
+    with a random UUID selector, stores it on the domain's LDAP entry (DKIMSelector,
+    DKIMKey, DKIMPublicKey) and prints the TXT record to publish; the admin SOAP API has no
+    call that creates or reads it, so the Portal publishes no DKIM record.
+    """
+    return {
+        "status": "pending",
+        "operations": [
+            "as the zextras user on one MTA node: "
+            f"/opt/zextras/libexec/zmdkimkeyutil -a -d {domain}",
+            f"publish the TXT record it prints at <selector>._domainkey.{domain}",
+        ],
+    }
+
+
+def _unicode_beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str) -> None:
+    """Events carry ASCII; the Unicode form goes beside it where it differs."""
+    data[key] = ascii_value
+    if unicode_value != ascii_value:
+        data[f"{key}_unicode"] = unicode_value
 
 
 @dataclass(frozen=True)
@@ -88,15 +120,21 @@ class Wizard:
         domain: Domain | None = None
         try:
             domain = normalise(raw_domain)
-            refuse_unhostable(domain)
-            await self._checker.check(domain)
-        except RequestError as exc:
-            error, domain = exc, None
+        except BadRequest as exc:
+            error = BadRequest(exc.message, "domain_invalid")
+        else:
+            _refuse_other_domain(session, domain)
+            try:
+                refuse_unhostable(domain)
+                await self._checker.check(domain)
+            except RequestError as exc:
+                error, domain = exc, None
         now = time.time()
         async with self._db.transaction() as tx:
             session = await tx.fetch_one("get_session", {"session_id": session_id})
             _refuse_finished(session)
             if domain is not None:
+                _refuse_other_domain(session, domain)
                 try:  # in the transaction that records it: two sessions cannot both claim it
                     await self._ownership.check_free(tx, session_id, domain.name, now)
                 except DomainTaken as exc:
@@ -143,11 +181,41 @@ class Wizard:
 
     # -- step 2 -----------------------------------------------------------------------
 
-    async def apply_dns(self, session_id: str, raw_domain: str) -> dict[str, Any]:
-        """Create the missing mail records; emits dns.applied when any was created.
+    async def plan_dns(self, session_id: str, raw_domain: str) -> dict[str, Any]:
+        """Read the zone and say what applying would do; changes nothing, emits nothing."""
+        domain = await self._session_domain(
+            session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
+        )
+        await self._ownership.require(session_id, domain.name)
+        try:
+            zone, steps = await self._read_plan(domain)
+        except CloudflareFailed as exc:
+            log.warning("session %s: reading the zone failed: %s", session_id, exc.reason)
+            raise UpstreamFailed(exc.reason) from None
+        result: dict[str, Any] = {
+            "session_id": session_id,
+            "domain": domain.name,
+            "domain_unicode": domain.unicode,
+            "mode": "cloudflare" if zone else "manual",
+            "zone": zone[1] if zone else None,
+            "dkim": dkim_pending(domain.name),
+        }
+        if zone is None:
+            result["records"] = self._manual_records(domain)
+        else:
+            result["plan"] = [step.as_dict() for step in steps]
+        return result
 
-        Runs once per session: a later call answers the stored result (issue 17: repeated
-        applies multiplied the Cloudflare calls)."""
+    async def apply_dns(
+        self, session_id: str, raw_domain: str, replace: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """Plan again from the zone as it is now, then apply; ``replace`` names the
+        conflicts the customer confirmed replacing (the others are kept). Emits dns.applied
+        (mode cloudflare, or manual when there is no zone) when the step succeeds.
+
+        Once it succeeded, a later call answers the stored result (issue 17: repeated
+        applies multiplied the Cloudflare calls); a run after a failure is not stored, so
+        it re-plans from the zone and finishes the job."""
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
@@ -155,46 +223,58 @@ class Wizard:
         stored = await self._ownership.dns_result(session_id)
         if stored is not None:
             return stored
-        records = mail_records(
-            domain.name,
-            self._settings.mail_host,
-            self._settings.dkim_selector,
-            self._settings.dkim_public_key,
-        )
+        session = await self._db.fetch_one("get_session", {"session_id": session_id})
+        first_time = session is None or session["step"] != "dns_done"
+        outcome: DnsOutcome | None = None
         try:
-            outcome = await self._dns.apply(domain, records)
+            zone, steps = await self._read_plan(domain)
+            if zone is not None:
+                outcome = await self._dns.apply(zone, steps, replace & REPLACEABLE)
         except CloudflareFailed as exc:
-            await self._fail(session_id, domain.name, "dns_applied", exc.reason, exc.code)
+            await self._fail(session_id, domain, "dns_applied", exc, "cloudflare")
             raise UpstreamFailed(exc.reason) from None
+        data: dict[str, Any] = {"session_id": session_id}
+        _unicode_beside(data, "domain", domain.name, domain.unicode)
+        if outcome is None:
+            data.update(
+                provider="customer",
+                mode="manual",
+                records=self._manual_records(domain),
+            )
+        else:
+            data.update(
+                provider="cloudflare",
+                mode="cloudflare",
+                zone_id=outcome.zone_id,
+                zone=outcome.zone_name,
+                created=outcome.created,
+                merged=outcome.merged,
+                replaced=outcome.replaced,
+                kept=outcome.kept,
+                present=outcome.present,
+            )
+        data["dkim"] = dkim_pending(domain.name)
         result = {
-            "session_id": session_id,
-            "domain": domain.name,
-            "zone": outcome.zone_name,
-            "zone_found": outcome.zone_id is not None,
-            "applied": outcome.applied,
-            "skipped": outcome.skipped,
+            **{k: v for k, v in data.items() if k not in ("zone_id",)},
+            "domain_unicode": domain.unicode,
+            "zone_found": outcome is not None,
         }
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "set_session_step",
-                {"session_id": session_id, "step": "dns_done", "now": time.time()},
-            )
+            await self._step(tx, session_id, "dns_done")
             await self._ownership.store_dns_result(tx, session_id, result)
-            if outcome.applied:
-                await self._emit(
-                    tx,
-                    "dns.applied",
-                    {
-                        "session_id": session_id,
-                        "domain": domain.name,
-                        "provider": "cloudflare",
-                        "zone_id": outcome.zone_id,
-                        "zone": outcome.zone_name,
-                        "records": outcome.applied,
-                        "skipped": len(outcome.skipped),
-                    },
-                )
+            if first_time or (outcome is not None and outcome.changed):
+                await self._emit(tx, "dns.applied", data)
         return result
+
+    async def _read_plan(self, domain: Domain) -> tuple[tuple[str, str] | None, list[Step]]:
+        return await self._dns.plan(domain, self._settings.mail_host)
+
+    def _manual_records(self, domain: Domain) -> list[dict[str, Any]]:
+        """The exact records a customer without a Cloudflare zone adds at their DNS host."""
+        return [
+            {"purpose": r.purpose, **r.brief()}
+            for r in mail_records(domain.name, self._settings.mail_host)
+        ]
 
     # -- step 3 -----------------------------------------------------------------------
 
@@ -206,19 +286,13 @@ class Wizard:
         )
         await self._ownership.require(session_id, domain.name)
         address = f"{request.admin_local_part}@{domain.name}"
+        created_domain: CreatedDomain | None = None
         try:
-            created_domain = await self._carbonio.create_domain(domain.name)
-            if not await self._ownership.carbonio_domain_is_ours(
-                session_id, created_domain.existed
-            ):
-                reason = (
-                    f"{domain.name} already exists on the mail server and was not created by "
-                    "this onboarding; contact support if the domain is yours"
-                )
-                await self._fail(
-                    session_id, domain.name, "account_created", reason, "account.DOMAIN_EXISTS"
-                )
-                raise DomainTaken(reason)
+            # The client answers existed=True only for a domain marked with this session
+            # (zimbraNotes, vm112_portal/carbonio.py); anyone else's is a DOMAIN_EXISTS fault.
+            created_domain = await self._carbonio.create_domain(domain.name, owner=session_id)
+            if not created_domain.existed:
+                await self._ownership.carbonio_domain_is_ours(session_id, False)
             account = await self._carbonio.create_account(
                 address,
                 request.password,
@@ -227,33 +301,37 @@ class Wizard:
                     **self._ownership.admin_attributes(),
                     "zimbraMailQuota": str(self._settings.mailbox_quota_mb * 1024 * 1024),
                 },
+                owner=session_id,
             )
         except CarbonioFault as fault:
-            await self._fail(session_id, domain.name, "account_created", fault.reason, fault.code)
-            raise _INPUT_FAULTS.get(fault.code, UpstreamFailed)(fault.reason) from None
+            await self._fail(session_id, domain, "account_created", fault, "carbonio")
+            error, key = _INPUT_FAULTS.get(fault.code, (UpstreamFailed, "provider_failed"))
+            raise error(fault.reason, key) from None
         except ProviderError as exc:
-            await self._fail(session_id, domain.name, "account_created", exc.reason, None)
+            await self._fail(session_id, domain, "account_created", exc, "carbonio")
+            if exc.kind == "timeout":
+                raise UpstreamTimeout(exc.reason) from None
             raise UpstreamFailed(exc.reason) from None
+        data: dict[str, Any] = {"session_id": session_id}
+        _unicode_beside(data, "domain", domain.name, domain.unicode)
+        _unicode_beside(data, "account", account.name, account.unicode)
+        data.update(
+            account_id=account.id,
+            display_name=request.display_name,
+            domain_created=not created_domain.existed,
+        )
         async with self._db.transaction() as tx:
             await self._step(tx, session_id, "account_created")
-            await self._emit(
-                tx,
-                "account.created",
-                {
-                    "session_id": session_id,
-                    "domain": domain.name,
-                    "account": account.name,
-                    "account_id": account.id,
-                    "display_name": request.display_name,
-                    "domain_created": not created_domain.existed,
-                },
-            )
+            await self._emit(tx, "account.created", data)
         infra = await self._provision(session_id, domain, account)
         return {
             "session_id": session_id,
             "domain": domain.name,
+            "domain_unicode": domain.unicode,
             "account": account.name,
+            "account_unicode": account.unicode,
             "domain_created": not created_domain.existed,
+            "dkim": dkim_pending(domain.name),
             **infra,
         }
 
@@ -295,7 +373,9 @@ class Wizard:
         """The session's validated domain, checking the step order and the domain given."""
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         if session is None or session["domain"] is None:
-            raise OutOfOrder("validate the domain first: this session has no validated domain")
+            raise OutOfOrder(
+                "validate the domain first: this session has no validated domain", "out_of_order"
+            )
         _refuse_finished(session)
         if session["step"] not in allowed:
             raise OutOfOrder("apply the DNS records first: the account comes after the DNS step")
@@ -313,17 +393,15 @@ class Wizard:
         )
 
     async def _fail(
-        self, session_id: str, domain: str, stage: str, reason: str, code: object
+        self, session_id: str, domain: Domain, stage: str, exc: ProviderError, provider: str
     ) -> None:
-        log.warning("session %s failed at %s: %s", session_id, stage, reason)
-        data: dict[str, Any] = {
-            "session_id": session_id,
-            "domain": domain,
-            "stage": stage,
-            "reason": reason,
-        }
-        if code is not None:
-            data["code"] = code
+        """onboarding.failed with the technical reason and its machine-readable code."""
+        log.warning(
+            "session %s failed at %s (%s): %s", session_id, stage, exc.event_code, exc.reason
+        )
+        data: dict[str, Any] = {"session_id": session_id}
+        _unicode_beside(data, "domain", domain.name, domain.unicode)
+        data.update(stage=stage, reason=exc.reason, code=exc.event_code, provider=provider)
         async with self._db.transaction() as tx:
             await tx.execute(
                 "set_session_failed", {"session_id": session_id, "stage": stage, "now": time.time()}
@@ -333,4 +411,22 @@ class Wizard:
 
 def _refuse_finished(session: Any) -> None:
     if session is not None and session["step"] in ("account_created", "completed"):
-        raise OutOfOrder("this onboarding session is already complete; start a new session")
+        raise OutOfOrder(
+            "this onboarding session is already complete; start a new session", "session_done"
+        )
+
+
+def _refuse_other_domain(session: Any, domain: Domain) -> None:
+    """Once DNS was published for a domain, the session keeps it: records left in another
+    zone would be tracked nowhere. A different domain is a new session."""
+    if (
+        session is not None
+        and session["step"] in _DNS_TOUCHED
+        and session["domain"] is not None
+        and session["domain"] != domain.name
+    ):
+        raise OutOfOrder(
+            f"DNS records were already published for {session['domain']} in this session; "
+            "start a new session for another domain",
+            "domain_fixed",
+        )

@@ -41,11 +41,13 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def cloudflare_refuses_writes(request: httpx.Request) -> httpx.Response:
-    """A MockTransport Cloudflare whose token may read the zone but not write records:
-    the v4 API's error envelope with code 10000 (Authentication error) on the write."""
-    if request.method == "GET":
+    """A MockTransport Cloudflare whose token may read the zone (empty) but not write
+    records: the v4 API's error envelope with code 10000 (Authentication error) on a write."""
+    if request.method == "GET" and request.url.path.endswith("/zones"):
         zone = {"id": "z" * 32, "name": "example.pt"}
         return httpx.Response(200, json={"success": True, "errors": [], "result": [zone]})
+    if request.method == "GET":
+        return httpx.Response(200, json={"success": True, "errors": [], "result": []})
     error = {"code": 10000, "message": "Authentication error"}
     return httpx.Response(403, json={"success": False, "errors": [error], "result": None})
 

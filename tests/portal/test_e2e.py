@@ -88,7 +88,9 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
             "example.pt",
         )
         nocf = (await ops.get("/api/v1/onboard/sessions/e-nocf/timeline")).json()
-        assert [e["event_type"] for e in nocf["events"]] == [t for t in HAPPY if t != "dns.applied"]
+        # nocf: dns.applied with mode manual (the records are the customer's to add)
+        assert [e["event_type"] for e in nocf["events"]] == HAPPY
+        assert nocf["events"][2]["data"]["mode"] == "manual"
         fail = (await ops.get("/api/v1/onboard/sessions/e-fail/timeline")).json()
         assert [e["event_type"] for e in fail["events"]] == [*HAPPY[:3], "onboarding.failed"]
         assert fail["status"] == "failed"
@@ -98,7 +100,7 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
         assert funnel["stages"] == {
             "started": 3,
             "domain_validated": 3,
-            "dns_applied": 3,  # nocf skipped the step but went past it
+            "dns_applied": 3,
             "account_created": 2,
             "infra_synced": 2,
             "completed": 2,
@@ -113,7 +115,7 @@ async def test_wizard_to_real_ops_events_funnel_and_tickets(tmp_path: Path) -> N
         assert "ready_for_ops" in ready["tickets"][0]["tags"]
 
     events = stored_events(tmp_path / "ops.db")
-    assert len(events) == 6 + 4 + 5 and len({event_id for event_id, _, _ in events}) == 15
+    assert len(events) == 6 + 4 + 6 and len({event_id for event_id, _, _ in events}) == 16
 
 
 async def test_ops_down_and_hanging_do_not_slow_the_wizard(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from tests.portal.conftest import (
     running_portal,
 )
 from tests.support.poll import wait_until
-from vm112_portal.cloudflare_dns import CloudflareDns, mail_records
+from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.domains import normalise
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import DISABLED, PortalMetrics
@@ -80,8 +80,9 @@ async def test_counters_move_with_wizard_traffic(tmp_path: Path) -> None:
         # A whole onboarding; Ops answers 202 to its six events.
         assert [r.status_code for r in await portal.wizard("m1", "metrics.pt")] == [200] * 3
         happy = await settled(portal, {"delivered": 6, "retry": 0, "dead": 0})
-        # One zone lookup and five records; AuthRequest, CreateDomain, CreateAccount.
-        assert provider(happy, "portal_provider_call_seconds_count", "cloudflare") == 6
+        # One zone lookup, three names read, four records created (DKIM is pending);
+        # AuthRequest, CreateDomain, CreateAccount.
+        assert provider(happy, "portal_provider_call_seconds_count", "cloudflare") == 8
         assert provider(happy, "portal_provider_call_seconds_count", "carbonio") == 3
         assert provider(happy, "portal_provider_errors_total", "cloudflare") == 0
         assert provider(happy, "portal_provider_errors_total", "carbonio") == 0
@@ -107,7 +108,8 @@ async def test_counters_move_with_wizard_traffic(tmp_path: Path) -> None:
         errors = await scrape(portal)
         assert provider(errors, "portal_provider_errors_total", "cloudflare") == 0
         assert provider(errors, "portal_provider_errors_total", "carbonio") == 1
-        assert provider(errors, "portal_provider_call_seconds_count", "cloudflare") == 6 + 6 + 6
+        # 8 per wizard: the zone, three names read, four records created
+        assert provider(errors, "portal_provider_call_seconds_count", "cloudflare") == 8 + 8 + 8
         # /metrics counts itself once per scrape.
         scrapes = ("portal_http_requests_total", (("route", "/metrics"), ("status", "200")))
         assert (await scrape(portal))[scrapes] == errors[scrapes] + 1
@@ -158,31 +160,39 @@ BASE = "http://sandbox.test/cloudflare/client/v4"
 
 def _cloudflare(transport: httpx.AsyncBaseTransport, metrics: PortalMetrics) -> CloudflareDns:
     http = httpx.AsyncClient(transport=transport)
-    client = AsyncCloudflare(api_token="t", base_url=BASE, http_client=http, max_retries=0)
+    client = AsyncCloudflare(
+        api_token="sandbox-token", base_url=BASE, http_client=http, max_retries=0
+    )
     return CloudflareDns(client, metrics)
 
 
 async def test_cloudflare_refusal_counts_as_an_error() -> None:
     metrics = PortalMetrics()
     dns = _cloudflare(httpx.MockTransport(cloudflare_refuses_writes), metrics)
-    records = mail_records("example.pt", "mail.example.net", "vm112", "QUJD")
+    zone, steps = await dns.plan(normalise("example.pt"), "mail.example.net")
+    assert zone is not None
     with pytest.raises(CloudflareFailed):
-        await dns.apply(normalise("example.pt"), records)
+        await dns.apply(zone, steps, frozenset())
     samples = parse(_exposition(metrics))
     assert provider(samples, "portal_provider_errors_total", "cloudflare") == 1
-    assert provider(samples, "portal_provider_call_seconds_count", "cloudflare") == 2
+    # the zone, three names read, the refused write
+    assert provider(samples, "portal_provider_call_seconds_count", "cloudflare") == 5
 
 
 async def test_records_already_present_are_not_errors() -> None:
     sandbox = Sandbox(admin_user="a@x.example", admin_password="x")
     metrics = PortalMetrics()
     dns = _cloudflare(httpx.ASGITransport(app=sandbox.app()), metrics)
-    records = mail_records("example.pt", "mail.example.net", "vm112", "QUJD")
-    await dns.apply(normalise("example.pt"), records)
-    again = await dns.apply(normalise("example.pt"), records)
-    assert len(again.skipped) == 5
+    domain = normalise("example.pt")
+    zone, steps = await dns.plan(domain, "mail.example.net")
+    assert zone is not None
+    await dns.apply(zone, steps, frozenset())
+    # A lost answer: the plan says create, but the record is there (81058 counts as done).
+    again = await dns.apply(zone, steps, frozenset())
+    assert len(again.created) == 4
     samples = parse(_exposition(metrics))
     assert provider(samples, "portal_provider_errors_total", "cloudflare") == 0
+    # 1 zone lookup + 3 reads + 4 creates, then 4 creates answered "already exists"
     assert provider(samples, "portal_provider_call_seconds_count", "cloudflare") == 12
 
 

@@ -83,7 +83,7 @@ async def test_domain_exists_on_the_mail_server_for_another_owner_is_not_success
     """A domain already on Carbonio that this onboarding did not create (another
     customer's, or created by hand) is never taken as this session's."""
     sandbox: Sandbox = portal.app.state.portal.sandbox
-    sandbox.domains["acme.pt"] = "someone-else"
+    sandbox.domains["acme.pt"] = {"name": "acme.pt", "id": "someone-else", "a": []}
     await portal.validate("s1", "acme.pt")
     await portal.dns("s1", "acme.pt")
     account = await portal.account("s1", "acme.pt")

@@ -19,7 +19,6 @@ LIVE = {
     "CARBONIO_ADMIN_USER": "admin@example.com",
     "CARBONIO_ADMIN_PASSWORD": "carbonio-password-value",
     "PORTAL_MAIL_HOST": "mail.example.com",
-    "PORTAL_DKIM_PUBLIC_KEY": "QUJDREVG",
 }
 
 
@@ -88,7 +87,10 @@ def test_live_settings_and_secrets_out_of_repr() -> None:
         pytest.param({"OPS_URL": "ftp://x"}, "OPS_URL must be an http", id="ops-url"),
         pytest.param({"PORTAL_OPS_TIMEOUT": "0"}, "PORTAL_OPS_TIMEOUT", id="timeout"),
         pytest.param({"PORTAL_MAIL_HOST": "not a host"}, "PORTAL_MAIL_HOST", id="mail-host"),
-        pytest.param({"PORTAL_DKIM_SELECTOR": "a.b"}, "PORTAL_DKIM_SELECTOR", id="selector"),
+        pytest.param({"PORTAL_DNS_RESOLVERS": "dns.google"}, "PORTAL_DNS_RESOLVERS", id="resolver"),
+        pytest.param(
+            {"PORTAL_DNS_RESOLVERS": "127.0.0.1:99999"}, "PORTAL_DNS_RESOLVERS", id="resolver-port"
+        ),
         pytest.param(
             {"PORTAL_METRICS_TOKEN": "short"},
             "PORTAL_METRICS_TOKEN must be 16 to 256",
@@ -121,7 +123,6 @@ def test_bad_sandbox_settings(env: dict[str, str], message: str) -> None:
         "CARBONIO_ADMIN_USER",
         "CARBONIO_ADMIN_PASSWORD",
         "PORTAL_MAIL_HOST",
-        "PORTAL_DKIM_PUBLIC_KEY",
     ],
 )
 def test_live_requires_each_provider_setting(missing: str) -> None:
@@ -142,3 +143,16 @@ def test_emission_switch() -> None:
 
     with pytest.raises(ConfigError, match="PORTAL_EMIT must be on or off"):
         Settings.from_env({**base, "PORTAL_EMIT": "maybe"})
+
+
+def test_dns_resolvers_are_parsed_with_ports() -> None:
+    settings = Settings.from_env(
+        {**LIVE, "PORTAL_DNS_RESOLVERS": " 9.9.9.9, 127.0.0.1:5353 ,[2620:fe::fe]:53,::1"}
+    )
+    assert settings.dns_resolvers == (
+        ("9.9.9.9", 53),
+        ("127.0.0.1", 5353),
+        ("2620:fe::fe", 53),
+        ("::1", 53),
+    )
+    assert Settings.from_env(LIVE).dns_resolvers == ()

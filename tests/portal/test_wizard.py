@@ -12,7 +12,10 @@ from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, runn
 from tests.support import peek
 from tests.support.poll import wait_until
 from vm112_portal.sandbox import Sandbox
+from vm112_portal.wizard import dkim_pending
 from vm122_ops.events import STAGE_TYPES
+
+MAIL = "mail.sandbox.example.net"
 
 HAPPY = list(STAGE_TYPES)
 
@@ -20,14 +23,17 @@ HAPPY = list(STAGE_TYPES)
 async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
     validate, dns, account = await portal.wizard("s-ok", " Example.PT ")
     assert validate.status_code == 200 and validate.json()["domain"] == "example.pt"
-    assert dns.status_code == 200 and len(dns.json()["applied"]) == 5
+    assert dns.status_code == 200 and len(dns.json()["created"]) == 4
     assert account.status_code == 200
     assert account.json() == {
         "ok": True,
         "session_id": "s-ok",
         "domain": "example.pt",
+        "domain_unicode": "example.pt",
         "account": "admin@example.pt",
+        "account_unicode": "admin@example.pt",
         "domain_created": True,
+        "dkim": dkim_pending("example.pt"),
         "plan": "starter",
         "mailbox_quota_mb": 5120,
     }
@@ -36,7 +42,14 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
     assert portal.ops.types_for("s-ok") == HAPPY
     bodies = list(portal.ops.stored.values())
     assert {body["data"]["domain"] for body in bodies} == {"example.pt"}
-    assert bodies[2]["data"]["zone"] == "example.pt" and len(bodies[2]["data"]["records"]) == 5
+    applied = bodies[2]["data"]
+    assert (applied["zone"], applied["mode"], len(applied["created"])) == (
+        "example.pt",
+        "cloudflare",
+        4,
+    )
+    assert applied["dkim"]["status"] == "pending"
+    assert "zmdkimkeyutil -a -d example.pt" in applied["dkim"]["operations"][0]
     assert bodies[3]["data"]["account"] == "admin@example.pt"
     assert bodies[4]["data"] == {
         "session_id": "s-ok",
@@ -77,25 +90,55 @@ async def test_fail_domain_emits_failed_with_stage_and_answers_502(portal: Porta
     await wait_until(portal.drained)
     assert portal.ops.types_for("s-fail") == [*HAPPY[:3], "onboarding.failed"]
     failed = list(portal.ops.stored.values())[-1]["data"]
-    assert failed["stage"] == "account_created" and failed["code"] == "service.FAILURE"
+    assert failed["stage"] == "account_created" and failed["code"] == "carbonio:service.FAILURE"
+    assert failed["provider"] == "carbonio"
+    assert account.json()["code"] == "provider_failed"
     assert failed["reason"].startswith("Carbonio fault service.FAILURE: system failure")
 
 
-async def test_nocf_domain_skips_dns_applied_and_completes(portal: Portal) -> None:
+async def test_nocf_domain_is_manual_dns_with_the_exact_records(portal: Portal) -> None:
+    await portal.validate("s-nocf", "nocf-shop.pt")
+    planned = await portal.post(
+        "dns/cloudflare/plan", {"session_id": "s-nocf", "domain": "nocf-shop.pt"}
+    )
     _validate, dns, account = await portal.wizard("s-nocf", "nocf-shop.pt")
+    manual = [
+        {"purpose": "mx", "type": "MX", "name": "nocf-shop.pt", "content": MAIL, "priority": 10},
+        {
+            "purpose": "spf",
+            "type": "TXT",
+            "name": "nocf-shop.pt",
+            "content": f"v=spf1 mx a:{MAIL} ~all",
+        },
+        {
+            "purpose": "dmarc",
+            "type": "TXT",
+            "name": "_dmarc.nocf-shop.pt",
+            "content": "v=DMARC1; p=quarantine; rua=mailto:dmarc@nocf-shop.pt",
+        },
+        {
+            "purpose": "autodiscover",
+            "type": "CNAME",
+            "name": "autodiscover.nocf-shop.pt",
+            "content": MAIL,
+        },
+    ]
+    assert planned.json()["mode"] == "manual" and planned.json()["records"] == manual
     assert dns.status_code == 200
-    assert dns.json() == {
-        "ok": True,
-        "session_id": "s-nocf",
-        "domain": "nocf-shop.pt",
-        "zone": None,
-        "zone_found": False,
-        "applied": [],
-        "skipped": [],
-    }
+    assert (dns.json()["mode"], dns.json()["zone_found"], dns.json()["records"]) == (
+        "manual",
+        False,
+        manual,
+    )
     assert account.status_code == 200
     await wait_until(portal.drained)
-    assert portal.ops.types_for("s-nocf") == [t for t in HAPPY if t != "dns.applied"]
+    assert portal.ops.types_for("s-nocf") == HAPPY  # dns.applied says the DNS is the customer's
+    applied = next(b for b in portal.ops.stored.values() if b["type"] == "dns.applied")["data"]
+    assert (applied["mode"], applied["provider"], applied["records"]) == (
+        "manual",
+        "customer",
+        manual,
+    )
 
 
 async def test_second_dns_apply_answers_the_stored_result(portal: Portal) -> None:
@@ -105,7 +148,7 @@ async def test_second_dns_apply_answers_the_stored_result(portal: Portal) -> Non
     sandbox: Sandbox = portal.app.state.portal.sandbox
     records = sum(len(found) for found in sandbox.records.values())
     second = await portal.dns("s-2", "example.pt")
-    assert len(first.json()["applied"]) == 5
+    assert len(first.json()["created"]) == 4
     assert second.json() == first.json()
     assert sum(len(found) for found in sandbox.records.values()) == records
     assert [row["event_type"] for row in portal.outbox()].count("dns.applied") == 1
@@ -149,9 +192,15 @@ async def test_account_exists_is_a_409_and_a_failed_event(portal: Portal) -> Non
     await portal.dns("s-b", "example.pt")
     clash = await portal.account("s-b", "example.pt")
     assert clash.status_code == 409
-    assert "account.ACCOUNT_EXISTS" in clash.json()["error"]
-    types = [row["event_type"] for row in portal.outbox() if '"s-b"' in row["body"]]
-    assert types[-1] == "onboarding.failed"
+    assert (clash.json()["code"], "account.ACCOUNT_EXISTS" in clash.json()["error"]) == (
+        "address_taken",
+        True,
+    )
+    await wait_until(portal.drained)
+    failed = list(portal.ops.stored.values())[-1]
+    assert failed["type"] == "onboarding.failed"
+    assert failed["data"]["code"] == "carbonio:account.ACCOUNT_EXISTS"
+    # The domain the first attempt created is this session's (zimbraNotes): go on.
     retry = await portal.account("s-b", "example.pt", admin_local_part="boss")
     assert retry.status_code == 200 and retry.json()["domain_created"] is False
 

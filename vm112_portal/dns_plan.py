@@ -1,0 +1,218 @@
+"""The mail DNS plan: what the zone already holds, compared with what the mail setup needs.
+
+Pure logic, no I/O: ``plan(domain, mail_host, records)`` takes the zone's records on every
+name the setup touches and says, per purpose, one action:
+
+- ``create``: nothing of ours or in the way; add the record.
+- ``present``: our record is already there (identical); nothing to do.
+- ``merge``: SPF only: one ``v=spf1`` record exists without our mechanism; ours is added to
+  it (never a second SPF record: two are a permerror, RFC 7208 §4.5), the old mechanisms
+  kept, as long as the result stays within 10 DNS lookups (RFC 7208 §4.6.4).
+- ``conflict``: something else holds the place (``reason``): ``mx_other_provider`` (an MX
+  of another provider: two providers' MX split incoming mail), ``dmarc_other_policy`` (a
+  second ``_dmarc`` record means no DMARC policy is applied, RFC 7489 §6.6.3),
+  ``name_taken`` (the autodiscover name has an A, AAAA or CNAME: Cloudflare refuses a CNAME
+  beside them, 81053), ``spf_multiple`` (already two SPF records), ``spf_too_many_lookups``
+  (merging would pass 10 lookups). The customer replaces or keeps each conflict.
+
+DKIM is not part of the plan: Carbonio signs a domain only with the key its own tool
+generates for that domain (docs/portal.md, "DKIM"), so dns.applied says ``dkim: pending``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["create", "present", "merge", "conflict"]
+SPF_LOOKUP_LIMIT = 10
+# RFC 7208 §4.6.4: these mechanisms and the redirect modifier each cost a DNS lookup.
+_LOOKUP_TERMS = ("include:", "a", "a:", "a/", "mx", "mx:", "mx/", "ptr", "ptr:", "exists:")
+
+
+@dataclass(frozen=True)
+class ZoneRecord:
+    """A record read from the zone."""
+
+    id: str
+    type: str
+    name: str
+    content: str
+    priority: int | None = None
+
+    def brief(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": self.type, "name": self.name, "content": self.content}
+        if self.priority is not None:
+            record["priority"] = self.priority
+        return record
+
+
+@dataclass(frozen=True)
+class MailRecord:
+    """A record the mail setup wants in the zone."""
+
+    purpose: str  # mx, spf, dmarc, autodiscover
+    type: str
+    name: str
+    content: str
+    priority: int | None = None
+
+    def brief(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": self.type, "name": self.name, "content": self.content}
+        if self.priority is not None:
+            record["priority"] = self.priority
+        return record
+
+
+@dataclass(frozen=True)
+class Step:
+    purpose: str
+    action: Action
+    record: MailRecord  # the record the zone ends with if applied (merged content for merge)
+    existing: tuple[ZoneRecord, ...] = field(default=())  # what it merges into or conflicts with
+    reason: str | None = None  # conflict reason
+
+    def as_dict(self) -> dict[str, Any]:
+        step: dict[str, Any] = {
+            "purpose": self.purpose,
+            "action": self.action,
+            **self.record.brief(),
+            "existing": [r.brief() for r in self.existing],
+        }
+        if self.reason is not None:
+            step["reason"] = self.reason
+        return step
+
+
+def mail_records(domain: str, mail_host: str) -> list[MailRecord]:
+    """The records a fresh zone gets for a mail domain on our Carbonio."""
+    return [
+        MailRecord("mx", "MX", domain, mail_host, priority=10),
+        MailRecord("spf", "TXT", domain, f"v=spf1 mx a:{mail_host} ~all"),
+        MailRecord(
+            "dmarc", "TXT", f"_dmarc.{domain}", f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"
+        ),
+        MailRecord("autodiscover", "CNAME", f"autodiscover.{domain}", mail_host),
+    ]
+
+
+def names_to_read(domain: str) -> list[str]:
+    """Every name the mail setup touches."""
+    return [domain, f"_dmarc.{domain}", f"autodiscover.{domain}"]
+
+
+def _host(value: str) -> str:
+    return value.strip().rstrip(".").lower()
+
+
+def _unquote(content: str) -> str:
+    """TXT content as its text: Cloudflare may return it quoted ("..." "...")."""
+    text = content.strip()
+    if text.startswith('"') and text.endswith('"'):
+        parts = [p for p in text.split('"') if p.strip() not in ("",)]
+        return "".join(parts)
+    return text
+
+
+def is_spf(content: str) -> bool:
+    text = _unquote(content).lower()
+    return text == "v=spf1" or text.startswith("v=spf1 ")
+
+
+def spf_terms(content: str) -> list[str]:
+    """The terms after ``v=spf1``."""
+    return _unquote(content).split()[1:]
+
+
+def spf_lookups(content: str) -> int:
+    """DNS-querying terms of one SPF record (nested includes are not resolved here)."""
+    count = 0
+    for term in spf_terms(content):
+        bare = term.lower().lstrip("+-~?")
+        if bare.startswith("redirect=") or any(
+            bare == t or (t.endswith((":", "/")) and bare.startswith(t)) for t in _LOOKUP_TERMS
+        ):
+            count += 1
+    return count
+
+
+def spf_mechanism(mail_host: str) -> str:
+    return f"a:{mail_host}"
+
+
+def merge_spf(content: str, mail_host: str) -> str:
+    """Our mechanism added right after ``v=spf1`` (before any ``all`` or ``redirect=``)."""
+    return " ".join(["v=spf1", spf_mechanism(mail_host), *spf_terms(content)])
+
+
+def has_our_spf(content: str, mail_host: str) -> bool:
+    wanted = spf_mechanism(mail_host).lower()
+    return any(t.lower().lstrip("+") == wanted for t in spf_terms(content))
+
+
+def _dmarc_policy(content: str) -> str | None:
+    for tag in _unquote(content).split(";"):
+        key, _, value = tag.strip().partition("=")
+        if key.strip().lower() == "p":
+            return value.strip().lower()
+    return None
+
+
+def plan(domain: str, mail_host: str, records: list[ZoneRecord]) -> list[Step]:
+    """One step per purpose, from the zone's records on ``names_to_read(domain)``."""
+    wanted = {r.purpose: r for r in mail_records(domain, mail_host)}
+    host = _host(mail_host)
+    at = {name: [r for r in records if r.name == name] for name in names_to_read(domain)}
+    return [
+        _plan_mx(wanted["mx"], at[domain], host),
+        _plan_spf(wanted["spf"], at[domain], mail_host),
+        _plan_dmarc(wanted["dmarc"], at[f"_dmarc.{domain}"]),
+        _plan_autodiscover(wanted["autodiscover"], at[f"autodiscover.{domain}"], host),
+    ]
+
+
+def _plan_mx(ours: MailRecord, here: list[ZoneRecord], host: str) -> Step:
+    mx = [r for r in here if r.type == "MX"]
+    others = tuple(r for r in mx if _host(r.content) != host)
+    if others:
+        return Step("mx", "conflict", ours, others, "mx_other_provider")
+    if mx:
+        return Step("mx", "present", ours)
+    return Step("mx", "create", ours)
+
+
+def _plan_spf(ours: MailRecord, here: list[ZoneRecord], mail_host: str) -> Step:
+    spf = [r for r in here if r.type == "TXT" and is_spf(r.content)]
+    if not spf:
+        return Step("spf", "create", ours)
+    if len(spf) > 1:
+        return Step("spf", "conflict", ours, tuple(spf), "spf_multiple")
+    (old,) = spf
+    if has_our_spf(old.content, mail_host):
+        return Step("spf", "present", MailRecord("spf", "TXT", ours.name, _unquote(old.content)))
+    merged = MailRecord("spf", "TXT", ours.name, merge_spf(old.content, mail_host))
+    if spf_lookups(merged.content) > SPF_LOOKUP_LIMIT:
+        return Step("spf", "conflict", ours, (old,), "spf_too_many_lookups")
+    return Step("spf", "merge", merged, (old,))
+
+
+def _plan_dmarc(ours: MailRecord, here: list[ZoneRecord]) -> Step:
+    dmarc = [
+        r for r in here if r.type == "TXT" and _unquote(r.content).upper().startswith("V=DMARC1")
+    ]
+    if not dmarc:
+        return Step("dmarc", "create", ours)
+    if len(dmarc) == 1 and _dmarc_policy(dmarc[0].content) == _dmarc_policy(ours.content):
+        return Step(
+            "dmarc", "present", MailRecord("dmarc", "TXT", ours.name, _unquote(dmarc[0].content))
+        )
+    return Step("dmarc", "conflict", ours, tuple(dmarc), "dmarc_other_policy")
+
+
+def _plan_autodiscover(ours: MailRecord, here: list[ZoneRecord], host: str) -> Step:
+    taken = [r for r in here if r.type in ("A", "AAAA", "CNAME")]
+    if any(r.type == "CNAME" and _host(r.content) == host for r in taken) and len(taken) == 1:
+        return Step("autodiscover", "present", ours)
+    if taken:
+        return Step("autodiscover", "conflict", ours, tuple(taken), "name_taken")
+    return Step("autodiscover", "create", ours)
