@@ -5,10 +5,13 @@ export class ApiError extends Error {
   /**
    * @param {string} message
    * @param {number} status
+   * @param {string} [code]
    */
-  constructor(message, status) {
+  constructor(message, status, code = "") {
     super(message);
     this.status = status;
+    /** the stable code of the customer's message ("domain_invalid", ...) */
+    this.code = code;
   }
 }
 
@@ -38,7 +41,8 @@ export async function post(path, body) {
   }
   if (!response.ok || !document || document.ok !== true) {
     const reason = document && typeof document.error === "string" ? document.error : "";
-    throw new ApiError(reason || `HTTP ${response.status}`, response.status);
+    const code = document && typeof document.code === "string" ? document.code : "";
+    throw new ApiError(reason || `HTTP ${response.status}`, response.status, code);
   }
   return document;
 }

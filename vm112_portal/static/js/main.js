@@ -35,9 +35,15 @@ let state = loadState();
 
 /** @param {{step?: string, domain?: string}} change */
 function setState(change) {
+  const moved = change.step !== undefined && change.step !== state.step;
   state = { ...state, ...change };
   sessionStorage.setItem(STATE_KEY, JSON.stringify(state));
   render();
+  if (moved) {
+    // Focus follows the wizard: the new step's heading, not the field just used.
+    const heading = document.querySelector(`[data-step="${state.step}"] h2`);
+    if (heading instanceof HTMLElement) heading.focus();
+  }
 }
 
 function render() {
@@ -51,6 +57,8 @@ function render() {
   for (const marker of document.querySelectorAll("[data-step-marker]")) {
     const index = STEPS.indexOf(marker.dataset.stepMarker);
     marker.dataset.state = index < current ? "done" : index === current ? "current" : "todo";
+    if (index === current) marker.setAttribute("aria-current", "step");
+    else marker.removeAttribute("aria-current");
   }
 }
 
@@ -61,7 +69,12 @@ function render() {
  */
 function showError(name, error) {
   let message = t("network_error");
-  if (error instanceof ApiError && error.message) message = error.message;
+  if (error instanceof ApiError && error.status) {
+    // A short message in the page's language and the session as the support reference;
+    // the technical reason went to Ops in the event, never to the customer.
+    const key = `error_${error.code || "generic"}`;
+    message = `${t(key) === key ? t("error_generic") : t(key)} ${t("support_ref", { ref: sessionId() })}`;
+  }
   $(`[data-error="${name}"]`).textContent = message;
 }
 
@@ -122,29 +135,39 @@ async function submitDns(form) {
       session_id: sessionId(),
       domain: state.domain,
     });
-    const applied = /** @type {Record<string, unknown>[]} */ (result.applied);
-    const skipped = /** @type {Record<string, unknown>[]} */ (result.skipped);
+    /** @param {string} key */
+    const list = (key) => /** @type {Record<string, unknown>[]} */ (result[key] || []);
+    const changed = list("created").length + list("merged").length + list("replaced").length;
     let message = t("dns_no_zone", { domain: state.domain });
     if (result.zone_found) {
-      message = applied.length
-        ? t("dns_applied", { count: applied.length, zone: String(result.zone) })
+      message = changed
+        ? t("dns_applied", { count: changed, zone: String(result.zone) })
         : t("dns_nothing", { zone: String(result.zone) });
     }
     $('[data-result="dns"]').textContent = message;
-    showRecords(applied, skipped);
+    showRecords(
+      result.zone_found
+        ? [
+            [list("created"), "state_applied"],
+            [list("merged"), "state_merged"],
+            [list("replaced"), "state_replaced"],
+            [list("kept"), "state_kept"],
+            [list("present"), "state_skipped"],
+          ]
+        : [[list("records"), "state_manual"]],
+    );
     setState({ step: "account" });
   });
 }
 
 /**
  * Fill the records table (text nodes only).
- * @param {Record<string, unknown>[]} applied
- * @param {Record<string, unknown>[]} skipped
+ * @param {[Record<string, unknown>[], string][]} groups records and the label of their state
  */
-function showRecords(applied, skipped) {
+function showRecords(groups) {
   const table = $("[data-records]");
   const rows = [];
-  for (const [records, label] of [[applied, "state_applied"], [skipped, "state_skipped"]]) {
+  for (const [records, label] of groups) {
     for (const record of records) {
       const row = el("tr");
       row.append(
