@@ -72,7 +72,8 @@ function showError(name, error) {
   if (error instanceof ApiError && error.status) {
     // A short message in the page's language and the session as the support reference;
     // the technical reason went to Ops in the event, never to the customer.
-    const key = `error_${error.code || "generic"}`;
+    const fallback = error.status >= 400 && error.status < 500 ? "invalid_input" : "generic";
+    const key = `error_${error.code || fallback}`;
     message = `${t(key) === key ? t("error_generic") : t(key)} ${t("support_ref", { ref: sessionId() })}`;
   }
   $(`[data-error="${name}"]`).textContent = message;
