@@ -120,8 +120,8 @@ class Wizard:
         domain: Domain | None = None
         try:
             domain = normalise(raw_domain)
-        except BadRequest as exc:
-            error = BadRequest(exc.message, "domain_invalid")
+        except RequestError as exc:  # 400 or 422 (a spoofing character), same message key
+            error = type(exc)(exc.message, "domain_invalid")
         else:
             _refuse_other_domain(session, domain)
             try:

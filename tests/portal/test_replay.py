@@ -78,16 +78,17 @@ async def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
             await run_wizards(portal)
             outbox, sent = read_outbox(settings.db_path), len(switch.sent)
             stored = stored_events(tmp_path / "ops.db")
-            assert len(outbox) == len(stored) == 15
+            # 6 + 4 + 6: the nocf session's dns.applied says mode manual (issue 11)
+            assert len(outbox) == len(stored) == 16
 
             code, out = await cli(capsys, settings.db_path, "--since", iso(started), "--dry-run")
             await asyncio.sleep(10 * settings.outbox_poll)  # the dispatcher had its chances
 
             assert code == 0
             assert out.startswith(
-                f"would queue 15 delivered event(s) acknowledged by Ops since {iso(started)[:19]}"
+                f"would queue 16 delivered event(s) acknowledged by Ops since {iso(started)[:19]}"
             )
-            assert f"(outbox ids 1 to 15, created {iso(outbox[0]['created_at'])[:19]}" in out
+            assert f"(outbox ids 1 to 16, created {iso(outbox[0]['created_at'])[:19]}" in out
             assert out.rstrip().endswith("again; nothing changed.")
             assert read_outbox(settings.db_path) == outbox  # every column of every row
             assert len(switch.sent) == sent
@@ -112,9 +113,9 @@ async def test_replay_twice_in_a_row_stores_nothing_new(
                 replayed_at = int(time.time())
                 code, out = await cli(capsys, settings.db_path, "--since", iso(started))
                 assert code == 0
-                assert out.startswith("queued 15 of 15 delivered event(s)"), out
+                assert out.startswith("queued 16 of 16 delivered event(s)"), out
                 await wait_until(portal.drained)
-                again = switch.sent[round_ * 15 :]
+                again = switch.sent[round_ * 16 :]
                 # Creation order, the same ids and bodies, every one a duplicate for Ops.
                 assert [s["webhook_id"] for s in again] == [s["webhook_id"] for s in first]
                 assert [s["body"] for s in again] == [s["body"] for s in first]
@@ -131,13 +132,13 @@ async def test_replay_twice_in_a_row_stores_nothing_new(
                 assert stored_events(tmp_path / "ops.db") == stored
                 assert await ops_view(ops, list(SESSIONS)) == view
             rows = read_outbox(settings.db_path)
-            assert [row["state"] for row in rows] == ["delivered"] * 15
-            assert [row["last_status"] for row in rows] == [200] * 15
+            assert [row["state"] for row in rows] == ["delivered"] * 16
+            assert [row["last_status"] for row in rows] == [200] * 16
             # The events themselves are untouched: the same id, body and creation time.
             assert [(r["webhook_id"], r["body"], r["created_at"]) for r in rows] == [
                 (r["webhook_id"], r["body"], r["created_at"]) for r in outbox.values()
             ]
-            assert len(switch.sent) == 45
+            assert len(switch.sent) == 48
 
 
 async def test_replay_since_a_time_sends_only_what_ops_acknowledged_since(
@@ -180,7 +181,7 @@ async def test_replay_rebuilds_an_ops_that_lost_everything(
             assert code == 0, out
             await wait_until(portal.drained)
 
-        assert [s["status"] for s in switch.sent[15:]] == [202] * 15
+        assert [s["status"] for s in switch.sent[16:]] == [202] * 16
         reference_events = stored_events(tmp_path / "reference.db")
         assert stored_events(tmp_path / "fresh.db") == reference_events
         view = await ops_view(reference, list(SESSIONS))
@@ -188,7 +189,7 @@ async def test_replay_rebuilds_an_ops_that_lost_everything(
         # Not vacuous: the view holds the three sessions' outcomes and the failure's ticket.
         assert view["funnel"]["cohort"] == 3 and view["funnel"]["failed"] == 1
         assert [t["session_id"] for t in view["tickets"]] == ["r-fail", "r-nocf", "r-ok"]
-        assert orjson.loads(switch.sent[15]["body"])["type"] == "onboarding.started"
+        assert orjson.loads(switch.sent[16]["body"])["type"] == "onboarding.started"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ ALL = ["mx", "spf", "dmarc", "autodiscover"]
 
 
 def zone_of(portal: Portal, zone: str) -> list[tuple[str, str, str, Any]]:
-    sandbox: Sandbox = portal.app.state.sandbox
+    sandbox: Sandbox = portal.app.state.portal.sandbox
     return sorted(
         (r["type"], r["name"], r["content"], r.get("priority")) for r in sandbox.records[zone]
     )
@@ -32,7 +32,7 @@ async def apply(portal: Portal, session: str, domain: str, replace: list[str]) -
 async def test_the_same_wizard_twice_over_a_failure_ends_with_exactly_the_plan(
     portal: Portal,
 ) -> None:
-    sandbox: Sandbox = portal.app.state.sandbox
+    sandbox: Sandbox = portal.app.state.portal.sandbox
     assert (await portal.validate("w2", "m365twice.pt")).status_code == 200
     planned = await portal.post(
         "dns/cloudflare/plan", {"session_id": "w2", "domain": "m365twice.pt"}
@@ -115,7 +115,7 @@ async def test_the_domain_is_fixed_once_dns_is_published(portal: Portal) -> None
 async def test_carbonio_token_expiry_between_two_onboardings(portal: Portal) -> None:
     # Item 1 through the app: the Portal's Carbonio client kept the ZM_ADMIN_AUTH_TOKEN
     # cookie, so after expiry every AuthRequest was answered AUTH_EXPIRED.
-    sandbox: Sandbox = portal.app.state.sandbox
+    sandbox: Sandbox = portal.app.state.portal.sandbox
     assert [r.status_code for r in await portal.wizard("t1", "first.pt")] == [200] * 3
     sandbox.expire_tokens()
     assert [r.status_code for r in await portal.wizard("t2", "second.pt")] == [200] * 3
