@@ -67,3 +67,16 @@ async def test_purge_runs_in_batches(ops: Ops, monkeypatch: pytest.MonkeyPatch) 
     assert await ops.count("onboard_sessions") == 30
     response = await ops.send("onboarding.started", "after-purge", NOW - 10)
     assert response.json()["id"] == 31  # not a reused id
+
+
+async def test_purge_keeps_two_days_of_minute_activity_and_the_failure_rollup(ops: Ops) -> None:
+    await ops.send("onboarding.started", "old", NOW - 3 * DAY)
+    await ops.send("onboarding.failed", "old", NOW - 3 * DAY + 60, stage="dns_applied")
+    await ops.send("onboarding.started", "new", NOW - 600)
+    assert await ops.count("activity_minutes") == 3
+    failures_before = await ops.get("/api/v1/onboard/failures", hours=720)
+    await retention.purge(ops.db, 90, int(NOW * 1000))
+    # Only the minutes newer than two days stay; the hourly failures are all kept.
+    assert await ops.count("activity_minutes") == 1
+    assert await ops.get("/api/v1/onboard/failures", hours=720) == failures_before
+    assert failures_before["total"] == 1
