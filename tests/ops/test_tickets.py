@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops, iso
@@ -187,11 +186,9 @@ async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: P
     import shutil
     import sqlite3
 
-    from asgi_lifespan import LifespanManager
-
     from sqlfiles import migrate
-    from tests.ops.conftest import Clock, make_settings
-    from vm122_ops.app import create_app
+    from tests.ops.conftest import make_settings, running_ops
+    from tests.support import peek
     from vm122_ops.sql import SQL_DIR
 
     old_schema = tmp_path / "schema"
@@ -229,19 +226,15 @@ async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: P
             (ms[2], ms[2], READY_NOTE),
         )
 
-    app = create_app(make_settings(tmp_path), clock=Clock())
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            ops = Ops(client=client, clock=Clock(), db_path=tmp_path / "ops.db", app=app)
-            with sqlite3.connect(tmp_path / "ops.db") as conn:
-                kinds = conn.execute("select note_kind from ticket_entries where kind = 'note'")
-                assert kinds.fetchall() == [("ready_for_ops",)]
-                latest = len(list((SQL_DIR / "schema").glob("*.sql")))
-                assert conn.execute("pragma user_version").fetchone() == (latest,)
-            late = await ops.send("onboarding.completed", "s", NOW - 30)
-            assert late.status_code == 202
-            detail = await ops.get("/api/v1/desk/tickets/1")
+    async with running_ops(make_settings(tmp_path)) as ops:
+        with peek.reading(tmp_path / "ops.db") as conn:
+            kinds = conn.execute("select note_kind from ticket_entries where kind = 'note'")
+            assert kinds.fetchall() == [("ready_for_ops",)]
+            latest = len(list((SQL_DIR / "schema").glob("*.sql")))
+            assert conn.execute("pragma user_version").fetchone() == (latest,)
+        late = await ops.send("onboarding.completed", "s", NOW - 30)
+        assert late.status_code == 202
+        detail = await ops.get("/api/v1/desk/tickets/1")
     entries = [(e["kind"], e.get("event_type"), e["occurred_at"]) for e in detail["timeline"]]
     assert [kind for kind, _, _ in entries].count("note") == 1
     note = next(entry for entry in entries if entry[0] == "note")

@@ -10,24 +10,19 @@ domain and an account too. In live mode nothing was asked to prove control of a 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.portal.conftest import Portal, make_settings, running_portal
+from tests.support import peek
 from vm112_portal.__main__ import main
 from vm112_portal.sandbox import Sandbox
 
 
 def infra_rows(portal: Portal) -> list[dict[str, object]]:
-    conn = sqlite3.connect(f"file:{portal.settings.db_path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute("select * from infra order by domain")]
-    finally:
-        conn.close()
+    return peek.records(portal.settings.db_path, "select * from infra order by domain")
 
 
 def provider_calls(portal: Portal) -> float:

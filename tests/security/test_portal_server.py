@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.support.apps import portal_process
+from tests.support.poll import wait_until_sync
 from tests.support.runner import ServiceProcess, free_port
 
 
@@ -37,15 +38,7 @@ def portal(tmp_path: Path) -> Iterator[tuple[str, ServiceProcess]]:
     process.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, process.log.read_text()[-2000:]
-            time.sleep(0.1)
+        process.wait_ready_sync(url)
         yield url, process
     finally:
         process.stop()
@@ -99,7 +92,9 @@ def test_held_connections_get_503_past_the_limit_not_exhaustion(
     finally:
         for sock in held:
             sock.close()
-    deadline = time.monotonic() + 5
-    while httpx.get(f"{url}/healthz", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until_sync(
+        lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200,
+        timeout=5,
+        interval=0.1,
+        what="the Portal answers again",
+    )
