@@ -26,8 +26,6 @@ SEARCHING = {
 # A valid value for each identifier pattern.
 SAMPLES = {
     "vm112_portal.settings._HOSTNAME": "mail.example.com",
-    "vm112_portal.settings._SELECTOR": "vm112",
-    "vm112_portal.settings._BASE64": "QUJD",
     "vm112_portal.routes.SESSION_ID": "sess_1",
     "vm112_portal.routes.LOCAL_PART": "admin",
     "vm112_portal.domains._LABEL": "example",
