@@ -64,7 +64,7 @@ async def test_backup_while_the_wizard_writes_then_restore(
         async def some_written() -> bool:
             return len(_rows(settings.db_path, IDS)) >= HISTORY + 30
 
-        await wait_until(some_written)
+        await wait_until(some_written, timeout=20)  # 30 wizards on a loaded machine
         committed = _rows(settings.db_path, IDS)
         started = time.perf_counter()
         code = await asyncio.to_thread(
