@@ -3,6 +3,7 @@
 import { ApiError, post } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
 import { t, translatePage } from "./i18n.js";
+import { manualList, planList, replaceChoices } from "./plan.js";
 
 const SESSION_KEY = "vm112.session_id";
 const STATE_KEY = "vm112.wizard";
@@ -18,22 +19,23 @@ function sessionId() {
   return id;
 }
 
-/** @returns {{step: string, domain: string}} */
+/** @returns {{step: string, domain: string, manual: Record<string, unknown>[]}} */
 function loadState() {
   try {
     const state = JSON.parse(sessionStorage.getItem(STATE_KEY) || "{}");
     return {
       step: STEPS.includes(state.step) ? state.step : "domain",
       domain: typeof state.domain === "string" ? state.domain : "",
+      manual: Array.isArray(state.manual) ? state.manual : [],
     };
   } catch {
-    return { step: "domain", domain: "" };
+    return { step: "domain", domain: "", manual: [] };
   }
 }
 
 let state = loadState();
 
-/** @param {{step?: string, domain?: string}} change */
+/** @param {{step?: string, domain?: string, manual?: Record<string, unknown>[]}} change */
 function setState(change) {
   const moved = change.step !== undefined && change.step !== state.step;
   state = { ...state, ...change };
@@ -126,7 +128,30 @@ async function submitDomain(form) {
     });
     $('[data-result="domain"]').textContent = t("domain_ok", { domain: String(result.domain_unicode) });
     setState({ step: "dns", domain: String(result.domain) });
+    await loadPlan();
   });
+}
+
+/** Read the zone and show, in plain words, what publishing will do (changes nothing). */
+async function loadPlan() {
+  const node = $("[data-plan]");
+  node.replaceChildren(el("p", t("plan_loading")));
+  try {
+    const plan = await post("/api/v1/onboarding/dns/cloudflare/plan", {
+      session_id: sessionId(),
+      domain: state.domain,
+    });
+    if (plan.mode === "manual") {
+      const records = /** @type {Record<string, unknown>[]} */ (plan.records);
+      node.replaceChildren(el("p", t("manual_title")), manualList(records));
+    } else {
+      const steps = /** @type {Record<string, any>[]} */ (plan.plan);
+      node.replaceChildren(el("h3", t("plan_title")), planList(steps));
+    }
+  } catch (error) {
+    node.replaceChildren();
+    showError("dns", error);
+  }
 }
 
 /** @param {HTMLFormElement} form */
@@ -135,6 +160,7 @@ async function submitDns(form) {
     const result = await post("/api/v1/onboarding/dns/cloudflare/apply", {
       session_id: sessionId(),
       domain: state.domain,
+      replace: replaceChoices($("[data-plan]")),
     });
     /** @param {string} key */
     const list = (key) => /** @type {Record<string, unknown>[]} */ (result[key] || []);
@@ -145,7 +171,9 @@ async function submitDns(form) {
         ? t("dns_applied", { count: changed, zone: String(result.zone) })
         : t("dns_nothing", { zone: String(result.zone) });
     }
-    $('[data-result="dns"]').textContent = message;
+    const line = $('[data-result="dns"]');
+    line.textContent = message;
+    line.classList.toggle("warning", !result.zone_found); // not done yet: the customer's turn
     showRecords(
       result.zone_found
         ? [
@@ -157,7 +185,7 @@ async function submitDns(form) {
           ]
         : [[list("records"), "state_manual"]],
     );
-    setState({ step: "account" });
+    setState({ step: "account", manual: result.zone_found ? [] : list("records") });
   });
 }
 
@@ -200,10 +228,14 @@ async function submitAccount(form) {
     });
     /** @type {HTMLInputElement} */ (form.elements.namedItem("password")).value = "";
     $('[data-result="account"]').textContent = t("account_ok", {
-      account: String(result.account),
+      account: String(result.account_unicode || result.account),
       plan: String(result.plan),
       quota: String(result.mailbox_quota_mb),
     });
+    const again = $("[data-manual-again]");
+    // Said again on the last step: without these records the mailbox receives nothing.
+    again.replaceChildren(...(state.manual.length ? [el("p", t("manual_again")), manualList(state.manual)] : []));
+    again.hidden = state.manual.length === 0;
     setState({ step: "done" });
   });
 }
@@ -215,6 +247,8 @@ function restart() {
   for (const node of document.querySelectorAll("[data-result], [data-error]")) node.textContent = "";
   for (const form of document.querySelectorAll("form")) form.reset();
   $("[data-records]").hidden = true;
+  $("[data-plan]").replaceChildren();
+  $("[data-manual-again]").hidden = true;
   render();
 }
 
@@ -236,6 +270,7 @@ function init() {
     if (action) button.addEventListener("click", action);
   }
   render();
+  if (state.step === "dns" && state.domain) loadPlan();
 }
 
 init();
