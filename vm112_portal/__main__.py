@@ -1,8 +1,9 @@
 """python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
 outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run] |
-domain grant SESSION_ID DOMAIN]
+domain grant SESSION_ID DOMAIN | check-providers]
 
-``serve`` (the default) reads the whole configuration from the environment; the
+``serve`` (the default) reads the whole configuration from the environment, and so does
+``check-providers`` (read-only calls to Cloudflare and Carbonio, exit 0 or 2); the
 maintenance commands need only ``PORTAL_DB`` (and ``purge`` PORTAL_RETENTION_DAYS) and
 work while the portal runs. A bad configuration or command is one sentence on stderr and
 exit code 2, never a traceback.
@@ -28,6 +29,7 @@ from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError, RequestError, StorageUnavailable
 from vm112_portal.ops_webhook import dead_letters, drop_dead, redrive
 from vm112_portal.ownership import NoTxt, Ownership
+from vm112_portal.provider_check import ProviderCheckFailed, check_providers
 from vm112_portal.settings import Settings, database_path, read_retention_days
 
 BACKED_UP_TABLES = ("sessions", "outbox", "infra")
@@ -47,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     commands.add_parser("serve", help="serve the wizard and its API (the default)")
+    commands.add_parser(
+        "check-providers",
+        help="read-only calls to Cloudflare and Carbonio with the configured credentials",
+    )
     backup = commands.add_parser("backup", help="copy the live database to PATH, verified")
     backup.add_argument("path", type=Path)
     purge = commands.add_parser(
@@ -216,8 +222,17 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             print(_maintain(path, lambda db: _drop_dead(db, args.dry_run)))
             return 0
         settings = Settings.from_env(env)
+        if args.command == "check-providers":
+            print("\n".join(asyncio.run(check_providers(settings))))
+            return 0
         asyncio.run(_check_database(settings.db_path))
-    except (ConfigError, BackupError, StorageUnavailable, RequestError) as exc:
+    except (
+        ConfigError,
+        BackupError,
+        StorageUnavailable,
+        RequestError,
+        ProviderCheckFailed,
+    ) as exc:
         print(f"vm112_portal: {exc}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:
