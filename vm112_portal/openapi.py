@@ -119,9 +119,29 @@ DOCUMENT: dict[str, Any] = {
             _SESSION_AND_DOMAIN,
             {"504": _PROVIDER_ERRORS["504"]},
         ),
-        "/api/v1/onboarding/dns/cloudflare/apply": _step(
-            "create the mail DNS records in Cloudflare",
+        "/api/v1/onboarding/dns/cloudflare/plan": _step(
+            "read the zone and say what publishing the mail records would do (no writes)",
             _SESSION_AND_DOMAIN,
+            {"502": _PROVIDER_ERRORS["502"]},
+        ),
+        "/api/v1/onboarding/dns/cloudflare/apply": _step(
+            "publish the mail DNS records in Cloudflare as planned; replace the conflicts named",
+            {
+                "type": "object",
+                "required": ["session_id", "domain"],
+                "properties": {
+                    "session_id": _SESSION_ID,
+                    "domain": _DOMAIN,
+                    "replace": {
+                        "type": "array",
+                        "items": {
+                            "type": "string",
+                            "enum": ["mx", "spf", "dmarc", "autodiscover"],
+                        },
+                        "uniqueItems": True,
+                    },
+                },
+            },
             {"502": _PROVIDER_ERRORS["502"]},
         ),
         "/api/v1/onboarding/account/create": _step(
