@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.funnel_health import FunnelHealth, read_funnel_health
 from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateRule, StepPace, classify, waiting_step
+
+if TYPE_CHECKING:
+    from vm122_ops.db import Database
 
 Kind = Literal["portal_silent", "failure_spike", "stuck_sessions"]
 SPIKE_WINDOW = 15
@@ -199,6 +202,13 @@ def current(
     """Read function (run it with ``db.read``): the conditions that hold now."""
     health = read_funnel_health(conn, now_ms, rule)
     return evaluate(conn, health, thresholds, rule)
+
+
+async def read(
+    db: Database, now_ms: int, thresholds: Thresholds, rule: StateRule
+) -> dict[str, Any]:
+    """The banner's document now, in one read (GET /api/v1/desk/alerts and the stream)."""
+    return document(await db.read(current, now_ms, thresholds, rule), now_ms)
 
 
 def document(conditions: tuple[Condition, ...], now_ms: int) -> dict[str, Any]:

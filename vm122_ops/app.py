@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from jsonlogs.access import AccessLog
 from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
+from vm122_ops import alerts as conditions
 from vm122_ops import openapi, retention
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
@@ -27,7 +28,6 @@ from vm122_ops.ingest import IngestResult, stored_events
 from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.routes import alerts, desk, health, onboard, pages, stream, webhooks
-from vm122_ops.routes.alerts import read_alerts
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
 
@@ -123,7 +123,8 @@ def create_app(
         )
 
         async def alerts_now() -> dict[str, Any]:
-            return await read_alerts(app.state.ops)
+            now_ms = int(clock() * 1000)
+            return await conditions.read(db, now_ms, settings.thresholds, settings.state_rule)
 
         broker.start(funnel_of, alerts_now)
         try:

@@ -86,6 +86,20 @@ def test_a_route_module_imports_no_other_route_module_and_no_driver(path: Path) 
     assert {name.split(".")[0] for name in imports} & DRIVERS == set(), path.name
 
 
+def test_nothing_outside_the_routes_takes_a_name_from_a_route_module() -> None:
+    """app.py lists the route modules' endpoints; what else they hold (a read helper the
+    stream also needs, say) belongs to a noun module instead."""
+    routes = {f"vm122_ops.routes.{p.stem}" for p in ROUTES}
+    users = {
+        path.name: sorted(
+            name for name in imported_modules(path) if name.rsplit(".", 1)[0] in routes
+        )
+        for path in PACKAGE.rglob("*.py")
+        if path.parent.name != "routes"
+    }
+    assert {name: found for name, found in users.items() if found} == {}
+
+
 @pytest.mark.parametrize("path", ROUTES, ids=lambda p: p.name)
 def test_a_route_module_holds_no_sql(path: Path) -> None:
     sql = [text for text in string_literals(path) if SQL.search(text)]
