@@ -3,23 +3,12 @@ browser tests (never skipped: scripts/test installs Chromium when it is missing)
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.browser import ARGS, CHROMIUM
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from tests.support.apps import OpsServer
 from tests.support.signer import deliver
 from vm122_ops.broker import Broker, StreamConfig
 
+XSS = "<img src=x onerror=alert(1)>"  # hostile text an event may carry
 FAST = StreamConfig(heartbeat_seconds=15, retry_ms=500, funnel_interval=0.2, send_timeout=2)
 
 

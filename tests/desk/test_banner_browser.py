@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import FAST
-from tests.desk.test_browser import ARTIFACTS, WAIT, XSS
+from tests.desk.harness import FAST, XSS
 from tests.support.apps import OpsServer
+from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
@@ -31,10 +31,7 @@ async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_pat
         page = await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-        await page.goto(server.base_url + "/login?next=/")
-        await page.fill("input[name=token]", TOKEN)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(server.base_url + "/")
+        await login(page, server.base_url)
         banner = page.locator("[data-banner]")
         await expect(page.locator("[data-live-status]")).to_have_attribute(
             "data-state", "live", timeout=WAIT

@@ -9,14 +9,11 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.desk.harness import FAST
+from tests.desk.harness import FAST, XSS
 from tests.support.apps import OpsServer
+from tests.support.browser import ARTIFACTS, WAIT
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-XSS = "<img src=x onerror=alert(1)>"
-WAIT = 10_000  # ms, for anything that should appear by itself
 
 
 def count(page: Page, stage: str) -> Locator:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.desk.harness import FAST
 from tests.support.apps import OpsServer
+from tests.support.browser import login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
@@ -66,13 +67,6 @@ class Relay:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-
-
-async def login(page: Page, base: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=token]", TOKEN)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
 
 
 async def test_stream_cut_mid_burst_shows_every_event_once(

@@ -1,0 +1,33 @@
+"""The Desk in Debian's Chromium (Playwright): how it is launched (the ``browser`` fixture
+in tests/conftest.py uses these), where screenshots go, and a login through the form."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import Page
+
+from tests.support.credentials import TOKEN
+
+CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots
+WAIT = 10_000  # ms, for anything that should appear by itself
+
+
+async def login(page: Page, base: str, next_path: str = "/") -> None:
+    """Log in through the Desk's form with the operator token; back on ``next_path``."""
+    await page.goto(f"{base}/login?next={next_path}")
+    await page.fill("input[name=token]", TOKEN)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + next_path)
