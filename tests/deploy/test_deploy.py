@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -561,10 +562,28 @@ def nginx_binary() -> str:
 def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The site as installed, in front of the running Ops: its listen ports moved to free
     loopback ports, its certificate to a self-signed one for 127.0.0.1, its logs to tmp."""
+    with nginx_site(
+        "nginx-vm122-ops.conf",
+        tmp_path / "nginx",
+        {"server 127.0.0.1:8080;": f"server 127.0.0.1:{ops.env['OPS_PORT']};"},
+    ) as (base_url, cert, _):
+        yield base_url, cert
+
+
+@contextmanager
+def nginx_site(
+    name: str, conf: Path, replacements: dict[str, str]
+) -> Iterator[tuple[str, Path, int]]:
+    """Run deploy/``name`` under a real nginx: listen ports moved to free loopback ports,
+    the certificate to a self-signed one for 127.0.0.1, logs to ``conf``; ``replacements``
+    edit the site further (the upstream's port). Yields the https URL, the certificate
+    and the plain-HTTP port."""
     binary = nginx_binary()
-    conf = tmp_path / "nginx"
+    site = (DEPLOY / name).read_text()
+    cert_name = re.search(r"/etc/onboard-funnel/tls/([a-z0-9-]+)\.crt;", site)
+    assert cert_name is not None
     (conf / "tls").mkdir(parents=True)
-    cert = conf / "tls" / "vm122-ops.crt"
+    cert = conf / "tls" / f"{cert_name.group(1)}.crt"
     subprocess.run(
         [
             "openssl",
@@ -580,7 +599,7 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "-addext",
             "subjectAltName=IP:127.0.0.1",
             "-keyout",
-            str(conf / "tls" / "vm122-ops.key"),
+            str(conf / "tls" / f"{cert_name.group(1)}.key"),
             "-out",
             str(cert),
         ],
@@ -588,16 +607,15 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         capture_output=True,
         timeout=30,
     )
-    https = free_port()
-    site = (DEPLOY / "nginx-vm122-ops.conf").read_text()
+    https, http = free_port(), free_port()
     for old, new in [
         ("/etc/onboard-funnel/tls/", f"{conf}/tls/"),
         ("/var/log/nginx/", f"{conf}/"),
-        ("server 127.0.0.1:8080;", f"server 127.0.0.1:{ops.env['OPS_PORT']};"),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
         ("listen [::]:443 ssl http2;\n", ""),
-        ("listen 80;", f"listen 127.0.0.1:{free_port()};"),
+        ("listen 80;", f"listen 127.0.0.1:{http};"),
         ("listen [::]:80;\n", ""),
+        *replacements.items(),
     ]:
         assert old in site, old
         site = site.replace(old, new)
@@ -638,7 +656,7 @@ def nginx(ops: Service, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
     try:
         wait_until_sync(listening, timeout=10, interval=0.05, what="nginx listening")
-        yield f"https://127.0.0.1:{https}", cert
+        yield f"https://127.0.0.1:{https}", cert, http
     finally:
         master.send_signal(signal.SIGQUIT)  # graceful shutdown
         try:
@@ -664,7 +682,9 @@ def test_nginx_serves_ops_over_http2_with_the_stream_unbuffered(
 
     token = ops.env["OPS_API_TOKEN"]
     with httpx.Client(base_url=base_url, verify=tls, timeout=5) as client:
-        assert client.get("/healthz").json() == {"ok": True, "database": "ok"}
+        health = client.get("/healthz")
+        assert health.json() == {"ok": True, "database": "ok"}
+        assert health.headers["strict-transport-security"] == "max-age=31536000"  # issue 17
         # Forwarded https: the login's same-origin check passes and the cookie is Secure.
         login = client.post("/login", data={"token": token}, headers={"origin": base_url})
         assert login.status_code == 303
@@ -678,3 +698,65 @@ def test_nginx_serves_ops_over_http2_with_the_stream_unbuffered(
             lines = stream.iter_lines()
             assert any(line == "event: reset" for line, _ in zip(lines, range(20), strict=False))
         assert time.monotonic() - started < 3
+
+
+# -- nginx in front of the Portal, as on VM112 (issue 17, finding 4) ------------------------
+
+
+def test_nginx_in_front_of_the_portal_bounds_what_a_client_holds(
+    ops: Service, tmp_path: Path
+) -> None:
+    """The Portal from its unit behind its site: HTTPS only with HSTS, a request head over
+    4 x 8 KiB refused by nginx, a head trickled past client_header_timeout dropped (the
+    site's 10 s shortened to 2 s here), /sandbox/ not published."""
+    ops_url = f"http://127.0.0.1:{ops.env['OPS_PORT']}"
+    wait_healthy(ops_url, ops.start())
+    portal = service(
+        "vm112-portal.service",
+        "portal.env.example",
+        tmp_path,
+        OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"],
+    )
+    assert portal.env["PORTAL_HOST"] == "127.0.0.1"  # loopback only, nginx publishes it
+    port = free_port()
+    portal.env.update(PORTAL_PORT=str(port), OPS_URL=ops_url, PORTAL_PROVIDERS="sandbox")
+    process = portal.start()
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        with nginx_site(
+            "nginx-vm112-portal.conf",
+            tmp_path / "nginx",
+            {
+                "server 127.0.0.1:8090;": f"server 127.0.0.1:{port};",
+                "client_header_timeout 10s;": "client_header_timeout 2s;",
+            },
+        ) as (base_url, cert, http_port):
+            tls = ssl.create_default_context(cafile=str(cert))
+            with httpx.Client(base_url=base_url, verify=tls, timeout=10) as client:
+                health = client.get("/healthz")
+                assert health.status_code == 200
+                assert health.headers["strict-transport-security"] == "max-age=31536000"
+                big = client.get("/healthz", headers={"x-filler": "a" * 40_000})
+                assert big.status_code in (400, 494)
+                assert client.get("/sandbox/cloudflare/client/v4/zones").status_code == 404
+            plain = httpx.get(f"http://127.0.0.1:{http_port}/", timeout=5)
+            assert plain.status_code == 301
+            assert plain.headers["location"].startswith("https://")
+            host, https_port = base_url.removeprefix("https://").split(":")
+            started = time.monotonic()
+            with (
+                socket.create_connection((host, int(https_port)), timeout=10) as raw,
+                tls.wrap_socket(raw, server_hostname=host) as conn,
+            ):
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never ends
+                try:
+                    answer = conn.recv(100)
+                except (ConnectionResetError, ssl.SSLError):
+                    answer = b""
+            held = time.monotonic() - started
+            assert not answer.startswith(b"HTTP/1.1 200"), answer
+            assert 1.5 < held < 6, held
+            print(f"nginx dropped a trickled head after {held:.1f} s (timeout 2 s)")
+    finally:
+        code, err = portal.stop()
+    assert code in CLEAN_STOP, err
