@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from vm122_ops.events import STAGES, format_ms
+from vm122_ops.funnel import DurationCache, read_paces
 from vm122_ops.funnel_health import FunnelHealth, read_funnel_health
 from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateRule, StepPace, classify, waiting_step
@@ -198,17 +199,25 @@ def current(
     now_ms: int,
     thresholds: Thresholds,
     rule: StateRule,
+    paces: tuple[StepPace, ...] | None = None,
 ) -> tuple[Condition, ...]:
-    """Read function (run it with ``db.read``): the conditions that hold now."""
-    health = read_funnel_health(conn, now_ms, rule)
+    """Read function (run it with ``db.read``): the conditions that hold now; ``paces`` as
+    for states.state_counts."""
+    health = read_funnel_health(conn, now_ms, rule, paces)
     return evaluate(conn, health, thresholds, rule)
 
 
 async def read(
-    db: Database, now_ms: int, thresholds: Thresholds, rule: StateRule
+    db: Database,
+    now_ms: int,
+    thresholds: Thresholds,
+    rule: StateRule,
+    cache: DurationCache | None = None,
 ) -> dict[str, Any]:
-    """The banner's document now, in one read (GET /api/v1/desk/alerts and the stream)."""
-    return document(await db.read(current, now_ms, thresholds, rule), now_ms)
+    """The banner's document now (GET /api/v1/desk/alerts and the stream); the steps'
+    paces from ``cache`` (the funnel's duration cache) when given."""
+    paces = None if cache is None else await read_paces(db, cache, now_ms, rule)
+    return document(await db.read(current, now_ms, thresholds, rule, paces), now_ms)
 
 
 def document(conditions: tuple[Condition, ...], now_ms: int) -> dict[str, Any]:

@@ -124,7 +124,9 @@ def create_app(
 
         async def alerts_now() -> dict[str, Any]:
             now_ms = int(clock() * 1000)
-            return await conditions.read(db, now_ms, settings.thresholds, settings.state_rule)
+            return await conditions.read(
+                db, now_ms, settings.thresholds, settings.state_rule, durations
+            )
 
         broker.start(funnel_of, alerts_now)
         try:

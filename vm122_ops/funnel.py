@@ -33,7 +33,7 @@ from vm122_ops.durations import percentiles
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.sessions import SessionState
 from vm122_ops.sql import QUERIES
-from vm122_ops.states import State, StateRule, pace_hour, paces_from, state_of
+from vm122_ops.states import State, StateRule, StepPace, pace_hour, paces_from, state_of
 
 if TYPE_CHECKING:
     from vm122_ops.db import Database
@@ -284,6 +284,29 @@ async def read_funnel(
     if reading.fresh_pace is not None and paced != hour:
         cache.put(paced, reading.fresh_pace, reading.funnel.last_event_id)
     return reading.funnel
+
+
+async def pace_histograms(db: Database, cache: DurationCache, now_ms: int) -> Histograms:
+    """The steps' duration histograms of the last 7 days (states.pace_hour on), from
+    ``cache`` or read once and cached: what /metrics and the banner judge stuck by."""
+    hour = pace_hour(now_ms)
+    cached = cache.get(hour)
+    if cached is not None:
+        return cached
+    histograms, head = await db.read(_durations_and_head, hour)
+    cache.put(hour, {step: Counter(h) for step, h in histograms.items()}, head)
+    return histograms
+
+
+async def read_paces(
+    db: Database, cache: DurationCache, now_ms: int, rule: StateRule
+) -> tuple[StepPace, ...]:
+    """The steps' paces (states.py) from the 7-day histograms of ``pace_histograms``."""
+    return paces_from(await pace_histograms(db, cache, now_ms), rule)
+
+
+def _durations_and_head(conn: sqlite3.Connection, hour: int) -> tuple[Histograms, int]:
+    return _durations_since(conn, hour), stored.head(conn)
 
 
 def _read(

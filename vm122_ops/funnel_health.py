@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vm122_ops.activity import RecentActivity, recent_activity
 from vm122_ops.sql import QUERIES
-from vm122_ops.states import StateCounts, StateRule, state_counts
+from vm122_ops.states import StateCounts, StateRule, StepPace, state_counts
 
 MAX_CODE_LABELS = 10  # codes exported by name; the rest are summed as `other`
 OTHER = "other"
@@ -39,11 +39,17 @@ class FunnelHealth:
         return {code: code if code in named else OTHER for code in ranked}
 
 
-def read_funnel_health(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> FunnelHealth:
+def read_funnel_health(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    rule: StateRule,
+    paces: tuple[StepPace, ...] | None = None,
+) -> FunnelHealth:
+    """Read function (run it with ``db.read``); ``paces`` as for states.state_counts."""
     rows = conn.execute(QUERIES["tickets_by_status"])
     tickets = {str(row["status"]): int(row["tickets"]) for row in rows}
     return FunnelHealth(
         activity=recent_activity(conn, now_ms),
-        states=state_counts(conn, now_ms, rule),
+        states=state_counts(conn, now_ms, rule, paces),
         tickets={"open": 0, "closed": 0, **tickets},
     )

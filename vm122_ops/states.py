@@ -154,9 +154,17 @@ class StateCounts:
         return sum(stage.count(state) for stage in self.stages)
 
 
-def state_counts(conn: sqlite3.Connection, now_ms: int, rule: StateRule) -> StateCounts:
-    """Read function (run it with ``db.read``): active sessions by furthest stage and state."""
-    paces = step_paces(conn, now_ms, rule)
+def state_counts(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    rule: StateRule,
+    paces: tuple[StepPace, ...] | None = None,
+) -> StateCounts:
+    """Read function (run it with ``db.read``): active sessions by furthest stage and state.
+    ``paces``: the steps' paces when the caller has them (from the funnel's duration cache,
+    ``funnel.pace_histograms``); read from SQL otherwise."""
+    if paces is None:
+        paces = step_paces(conn, now_ms, rule)
     active = {
         int(row["stage"]): int(row["sessions"]) for row in conn.execute(QUERIES["active_by_stage"])
     }

@@ -114,3 +114,28 @@ async def test_funnel_health_from_the_rollups(ops: Ops) -> None:
     assert value("ops_tickets", status="closed") == 0
     assert value("ops_alert_threshold_failure_ratio") == 0.5
     assert value("ops_alert_threshold_silent_seconds") == 1800
+
+
+async def test_ticket_counts_follow_every_change_to_the_tickets(ops: Ops) -> None:
+    import sqlite3
+
+    for index in range(3):
+        await ops.send("onboarding.failed", f"t{index}", NOW - 60, stage="dns_applied")
+    samples = await scrape(ops)
+    assert samples[("ops_tickets", (("status", "open"),))] == 3
+    # Whatever writes the tickets (here SQL itself), the triggers keep the counts.
+    with sqlite3.connect(ops.db_path) as conn:
+        conn.execute("update tickets set status = 'closed' where session_id = 't0'")
+        conn.execute("update tickets set subject = 'x' where session_id = 't1'")
+        conn.execute(
+            "delete from ticket_tags where ticket_id in "
+            "(select id from tickets where session_id = 't2')"
+        )
+        conn.execute(
+            "delete from ticket_entries where ticket_id in "
+            "(select id from tickets where session_id = 't2')"
+        )
+        conn.execute("delete from tickets where session_id = 't2'")
+    samples = await scrape(ops)
+    assert samples[("ops_tickets", (("status", "open"),))] == 1
+    assert samples[("ops_tickets", (("status", "closed"),))] == 1

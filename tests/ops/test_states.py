@@ -111,3 +111,26 @@ async def test_states_equal_an_oracle(ops: Ops) -> None:
     result = await counts(ops)
     assert [p.stuck_after_ms for p in result.paces] == paces
     assert table(result) == {stage: tuple(v) for stage, v in expected.items()}
+
+
+async def test_paces_from_the_funnel_cache_equal_the_sql_ones(ops: Ops) -> None:
+    from vm122_ops.funnel import DurationCache, read_paces
+
+    for index in range(20):
+        start = NOW - (index + 1) * 7 * HOUR
+        await ops.send("onboarding.started", f"p{index}", start)
+        await ops.send("domain.validated", f"p{index}", start + (index + 1) * 100)
+    now_ms = int(NOW * 1000)
+    direct = await ops.db.read(states.step_paces, now_ms, RULE)
+    assert direct[0].p90_ms is not None
+    assert await read_paces(ops.db, DurationCache(), now_ms, RULE) == direct
+    # The service's own cache: read once, then kept current by the commits that follow.
+    assert ops.app is not None
+    cache: DurationCache = ops.app.state.ops.durations
+    assert await read_paces(ops.db, cache, now_ms, RULE) == direct
+    for index in range(5):
+        await ops.send("onboarding.started", f"late{index}", NOW - 20000)
+        await ops.send("domain.validated", f"late{index}", NOW - 20000 + 3000 * (index + 1))
+    fresh = await ops.db.read(states.step_paces, now_ms, RULE)
+    assert fresh != direct
+    assert await read_paces(ops.db, cache, now_ms, RULE) == fresh

@@ -13,5 +13,7 @@ from vm122_ops.state import app_state
 async def current_alerts(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
-    document = await alerts.read(state.db, state.now_ms(), settings.thresholds, settings.state_rule)
+    document = await alerts.read(
+        state.db, state.now_ms(), settings.thresholds, settings.state_rule, state.durations
+    )
     return ok(**document)

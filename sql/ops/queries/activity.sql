@@ -28,7 +28,7 @@ delete from activity_minutes
 where minute < :minute;
 
 -- name: tickets_by_status
--- Tickets per status (the ticket table's status index, no events read).
-select status, count(*) as tickets
-from tickets
-group by status;
+-- Tickets per status, from the counts the ticket triggers keep (schema 0006).
+select status, tickets
+from ticket_counts
+where tickets <> 0;
