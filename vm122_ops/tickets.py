@@ -4,7 +4,10 @@ Rules (order-independent, so any arrival order of the same events ends the same)
 - a ticket opens when its session first has an account.created or onboarding.failed
   event, and then holds every event of that session, earlier ones included;
 - a session with onboarding.completed gets the tag ready_for_ops and a note saying so;
-- a session with onboarding.failed gets the tag onboarding_failed.
+- a session with onboarding.failed gets the tag onboarding_failed;
+- a dns.applied with ``mode: manual`` (the customer adds the mail records at their own DNS
+  host) tags dns_manual, and one with ``dkim.status: pending`` (an operator must create
+  the domain's DKIM key on Carbonio) tags dkim_pending (docs/portal.md, "DKIM").
 
 Reading: ``get(conn, ticket_id)`` and ``page(conn, filters, limit, before)`` are read
 functions (run them with ``db.read``) returning ``Ticket`` and ``TicketPage``.
@@ -31,6 +34,8 @@ from vm122_ops.stored import StoredEvent, View
 OPENING_TYPES = frozenset({"account.created", FAILED})
 READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
+DNS_MANUAL_TAG = "dns_manual"
+DKIM_PENDING_TAG = "dkim_pending"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
 READY_NOTE_KIND = "ready_for_ops"  # the note's stable key (ticket_entries.note_kind)
 ENTRY_DATA_LIMIT = 4096
@@ -154,6 +159,21 @@ def _add_event_entry(
             "body": entry_body(data),
         },
     )
+    for tag in _event_tags(event_type, data):
+        _tag(conn, queries, ticket_id, tag)
+
+
+def _event_tags(event_type: str, data: Any) -> list[str]:
+    """Tags an event's own data asks for (every entry passes here, backfill included)."""
+    if event_type != "dns.applied" or not isinstance(data, dict):
+        return []
+    tags = []
+    if data.get("mode") == "manual":
+        tags.append(DNS_MANUAL_TAG)
+    dkim = data.get("dkim")
+    if isinstance(dkim, dict) and dkim.get("status") == "pending":
+        tags.append(DKIM_PENDING_TAG)
+    return tags
 
 
 def _tag(conn: sqlite3.Connection, queries: Queries, ticket_id: int, tag: str) -> bool:

@@ -352,3 +352,23 @@ test("banner: a line per condition with its figures and session links, hidden wh
   assert.equal(node.hidden, true);
   assert.equal(node.textContent, "");
 });
+
+test("timeline: dns.applied says DNS is the customer's and what DKIM needs", async () => {
+  installBrowser("http://desk.test/sessions/s1");
+  const { renderTimeline } = await import("../js/views/timeline.js");
+  const root = page({ "data-timeline": "div" });
+  const entry = {
+    ...message(1, "s1", "dns.applied"),
+    kind: "event",
+    data: {
+      session_id: "s1",
+      domain: "s1.pt",
+      mode: "manual",
+      dkim: { status: "pending", operations: ["run zmdkimkeyutil -a -d s1.pt", "publish it"] },
+    },
+  };
+  renderTimeline(root.querySelector("[data-timeline]"), [entry], { t: en, lang: "en" });
+  const [body] = root.querySelectorAll("p").map((p) => p.textContent);
+  assert.match(body, /^DNS left to the customer/);
+  assert.match(body, /DKIM pending, to do: run zmdkimkeyutil -a -d s1\.pt ; publish it/);
+});

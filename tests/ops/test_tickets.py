@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,3 +241,27 @@ async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: P
     note = next(entry for entry in entries if entry[0] == "note")
     assert note[2] == iso(NOW - 30)  # moved to the first completion
     assert detail["timeline"][-1]["event_type"] == "onboarding.completed"
+
+
+@pytest.mark.parametrize("dns_first", [True, False], ids=["dns-first", "dns-last"])
+async def test_manual_dns_and_pending_dkim_are_tagged_for_operations(
+    ops: Ops, dns_first: bool
+) -> None:
+    # Issue 11: the Portal says DNS was left to the customer and DKIM awaits an operator;
+    # the ticket carries it whichever event arrives first, so the Desk never shows a
+    # domain as simply ready while its mail records are missing.
+    dkim = {"status": "pending", "operations": ["zmdkimkeyutil -a -d example.com"]}
+    manual: dict[str, Any] = {"mode": "manual", "records": [{"type": "MX"}], "dkim": dkim}
+    if dns_first:
+        await ops.send("dns.applied", "m", NOW - 30, **manual)
+    await ops.send("account.created", "m", NOW - 20)
+    await ops.send("onboarding.completed", "m", NOW - 10)
+    if not dns_first:
+        await ops.send("dns.applied", "m", NOW - 30, **manual)
+    await ops.send("dns.applied", "c", NOW - 30, mode="cloudflare", dkim=dkim)
+    await ops.send("account.created", "c", NOW - 20)
+    tags = {t["session_id"]: t["tags"] for t in await tickets_of(ops)}
+    assert tags == {
+        "m": ["dkim_pending", "dns_manual", "ready_for_ops"],
+        "c": ["dkim_pending"],
+    }

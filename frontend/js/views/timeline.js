@@ -4,6 +4,25 @@ import { el, fill } from "../dom.js";
 import { formatDateTime, summariseData } from "../format.js";
 
 /**
+ * dns.applied: first what operations must do (DNS left to the customer, DKIM to create),
+ * then the data.
+ * @param {any} data
+ * @param {string} text
+ * @param {Function} t
+ * @returns {string}
+ */
+function dnsText(data, text, t) {
+  const parts = [];
+  if (data && data.mode === "manual") parts.push(t("timeline.dnsManual"));
+  const dkim = data && typeof data.dkim === "object" ? data.dkim : null;
+  if (dkim && dkim.status === "pending") {
+    const steps = Array.isArray(dkim.operations) ? dkim.operations.map(String).join(" ; ") : "";
+    parts.push(t("timeline.dkimPending", { steps }));
+  }
+  return [...parts, text].filter(Boolean).join(" · ");
+}
+
+/**
  * An event's line: its data summarised, and for a failure without a reason, that none was
  * given (Ops stores such events: every field beyond session_id and domain is optional).
  * @param {any} entry
@@ -12,6 +31,7 @@ import { formatDateTime, summariseData } from "../format.js";
  */
 function eventText(entry, t) {
   const text = summariseData(entry.data);
+  if (entry.event_type === "dns.applied") return dnsText(entry.data, text, t);
   const reason = entry.data && typeof entry.data === "object" ? entry.data.reason : undefined;
   if (entry.event_type !== "onboarding.failed" || (typeof reason === "string" && reason.trim())) {
     return text;
