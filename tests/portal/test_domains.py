@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import dns.asyncresolver
 import dns.exception
+import dns.message
+import dns.name
+import dns.rcode
 import dns.resolver
+import dns.rrset
 import pytest
 
-from vm112_portal.domains import DnsLookup, normalise
+from vm112_portal.domains import DnsLookup, normalise, resolver_for
 from vm112_portal.errors import BadRequest, UpstreamTimeout
+from vm112_portal.settings import parse_resolvers
 
 
 @pytest.mark.parametrize(
@@ -74,3 +80,38 @@ async def test_dns_lookup(
         assert expected in str(caught.value)
     assert [(q, t) for q, t, _ in resolver.asked] == [("example.pt", t) for t in asked]
     assert {lifetime for _, _, lifetime in resolver.asked} == {1.5}
+
+
+class _LocalDns(asyncio.DatagramProtocol):
+    """A one-zone authoritative stand-in on 127.0.0.1: NS for example.pt, NXDOMAIN else."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport  # a DatagramTransport (sendto)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        query = dns.message.from_wire(data)
+        answer = dns.message.make_response(query)
+        question = query.question[0]
+        if question.name == dns.name.from_text("example.pt."):
+            answer.answer.append(
+                dns.rrset.from_text(question.name, 300, "IN", "NS", "ns1.example.pt.")
+            )
+        else:
+            answer.set_rcode(dns.rcode.NXDOMAIN)
+        self.transport.sendto(answer.to_wire(), addr)
+
+
+async def test_dns_resolvers_setting_points_live_validation_at_a_local_resolver() -> None:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(_LocalDns, local_addr=("127.0.0.1", 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        servers = parse_resolvers(f"127.0.0.1:{port}")
+        lookup = DnsLookup(2.0, resolver_for(servers))
+        await lookup.check(normalise("example.pt"))  # found through the local resolver
+        with pytest.raises(BadRequest) as caught:
+            await lookup.check(normalise("absent.pt"))
+    finally:
+        transport.close()
+    assert caught.value.message == "absent.pt does not exist in DNS"
+    assert caught.value.code == "domain_not_in_dns"
