@@ -6,6 +6,7 @@ since 24.9); one test replays the 500 of Zimbra and older Carbonio.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -459,3 +460,15 @@ async def test_unicode_names_from_carbonio_come_back_in_ascii_with_the_unicode_b
         account = await client.create_account("admin@xn--caf-dma.pt", "pw-12345678", {}, owner="s1")
     assert (domain.name, domain.unicode) == ("xn--caf-dma.pt", "café.pt")
     assert (account.name, account.unicode) == ("admin@xn--caf-dma.pt", "admin@café.pt")
+
+
+async def test_a_short_token_lifetime_expires_and_the_client_logs_in_again() -> None:
+    # The real lifetime is 12 h (zimbraAdminAuthTokenLifetime); the stand-in's is short here.
+    sandbox = Sandbox("admin@example.com", SECRET_PW, token_lifetime=0.05)
+    http, client = sandbox_client(sandbox)
+    async with http:
+        await client.create_domain("example.pt", owner="s1")
+        await asyncio.sleep(0.1)
+        account = await client.create_account("admin@example.pt", "pw-12345678", {}, owner="s1")
+    assert account.name == "admin@example.pt"
+    assert len(sandbox.tokens) == 2  # one login, one after the expiry
