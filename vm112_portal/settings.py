@@ -69,7 +69,7 @@ class Settings:
     rate_writes_per_minute: int = 30
     rate_writes_global_per_minute: int = 300
     rate_provider_steps_per_hour: int = 20
-    rate_provider_steps_global_per_minute: int = 60
+    rate_provider_steps_global_per_minute: int = 20
     # Open connections (and running requests) the server takes before answering 503:
     # uvicorn's limit_concurrency, well under the unit's LimitNOFILE.
     max_connections: int = 512
@@ -157,7 +157,7 @@ class Settings:
                 env, "PORTAL_RATE_PROVIDER_STEPS_PER_HOUR", 20, 1, 10**6
             ),
             rate_provider_steps_global_per_minute=env_int(
-                env, "PORTAL_RATE_PROVIDER_STEPS_GLOBAL_PER_MINUTE", 60, 1, 10**6
+                env, "PORTAL_RATE_PROVIDER_STEPS_GLOBAL_PER_MINUTE", 20, 1, 10**6
             ),
             retention_days=read_retention_days(env),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
