@@ -57,6 +57,10 @@ INGEST_PATH = "/api/v1/webhooks/onboard"
 RETRY_AFTER_CAP = 3600.0
 
 Outcome = Literal["delivered", "retry", "dead"]
+# The jitter's own generator: the module-level functions share the interpreter's global
+# state, which a caller (a test's Hypothesis strategy, a seeded simulation) may rely on;
+# each session retries on its own since issue 17, so the dispatcher draws often.
+_JITTER = random.Random()
 # Failures of the network or of Ops' side of the connection: worth retrying. Every other
 # exception (httpx.LocalProtocolError for a header value h11 refuses, UnsupportedProtocol,
 # a bug) happens again on every attempt, so the event is dead-lettered at once.
@@ -169,7 +173,7 @@ class RetryPolicy:
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(attempts - 1, 30))
-        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+        return float(ceiling / 2 + _JITTER.uniform(0, ceiling / 2))
 
 
 class Dispatcher:
