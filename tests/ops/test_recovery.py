@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import NOW, Ops
+from tests.support import peek
 from vm122_ops.__main__ import main
 from vm122_ops.events import format_ms
 
@@ -27,7 +28,7 @@ async def test_verify_reports_the_newest_event_and_the_replay_time(
         await ops.send("onboarding.failed", "v-2", NOW - 30, webhook_id="w4", stage="started"),
     ]
     assert [response.status_code for response in sent] == [202] * 4
-    with sqlite3.connect(ops.db_path) as conn:
+    with peek.reading(ops.db_path) as conn:
         received = conn.execute("select received_at from webhook_events where id = 4").fetchone()
         tickets = conn.execute("select count(*) from tickets").fetchone()[0]
         notes = conn.execute("select count(*) from ticket_entries where kind = 'note'").fetchone()

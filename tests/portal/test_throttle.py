@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.portal.conftest import Portal, make_settings, running_portal
+from tests.support import peek
 from vm112_portal import retention
 from vm112_portal.errors import TooManyRequests
 from vm112_portal.throttle import Limit, Rate, Throttle, client_key, limits_of
@@ -115,7 +116,7 @@ async def test_sessions_and_infrastructure_rows_are_pruned(portal: Portal) -> No
             )
     removed = await retention.purge_wizard_state(portal.app.state.portal.db, 90, time.time())
     assert removed.sessions == 2 and removed.infra == 1
-    with sqlite3.connect(path) as conn:
+    with peek.reading(path) as conn:
         sessions = [r[0] for r in conn.execute("select session_id from sessions")]
         infra = [r[0] for r in conn.execute("select domain from infra")]
     assert sessions == ["new"] and infra == ["new.pt"]
