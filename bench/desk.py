@@ -12,9 +12,14 @@ with the Desk's session cookie. JavaScript execution and painting are not includ
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -77,11 +82,34 @@ class Browser:
             await conn.close()
 
 
-async def login(port: int, token: str) -> str:
-    """The Desk session cookie ("name=value") for the operator token."""
+BENCH_ACCOUNT = "bench"
+
+
+def add_account(creds: Credentials, db: Path, password: str) -> None:
+    """The Desk account the benchmark logs in with (``users add``, password on stdin)."""
+    env = {**os.environ, "OPS_DB": str(db), "OPS_WEBHOOK_SECRET": creds.secret}
+    env["OPS_API_TOKEN"] = creds.token
+    for action in ("add", "reset-password"):  # the cached store may have it already
+        done = subprocess.run(
+            [sys.executable, "-m", "vm122_ops", "users", action, BENCH_ACCOUNT],
+            input=password + "\n",
+            text=True,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return
+        if "already exists" not in done.stderr:
+            break
+    raise ServiceError(f"cannot create the benchmark's Desk account: {done.stderr.strip()}")
+
+
+async def login(port: int, password: str) -> str:
+    """The Desk session cookie ("name=value") of the benchmark's account."""
     conn = await Connection.open(HOST, port)
     try:
-        body = urlencode({"token": token, "next": "/"}).encode()
+        body = urlencode({"name": BENCH_ACCOUNT, "password": password, "next": "/"}).encode()
         reply = await conn.request(
             "POST", "/login", {"content-type": "application/x-www-form-urlencoded"}, body
         )
@@ -130,8 +158,10 @@ async def run(plan: Plan) -> Section:
     creds = Credentials()
     hours = store.window_hours()
     async with Fleet() as fleet:
+        password = secrets.token_urlsafe(16)
+        add_account(creds, store.path, password)
         ops = await fleet.ops(creds, store.path)
-        cookie = await login(ops.port, creds.token)
+        cookie = await login(ops.port, password)
         fetched: list[Any] = []
         for _ in range(plan.desk.warmup):
             await first_render(ops.port, cookie, hours)

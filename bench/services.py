@@ -66,7 +66,7 @@ class Credentials:
     """A fresh webhook secret and operator token for one run."""
 
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
     def secret(self) -> str:

@@ -1,4 +1,4 @@
-"""python -m vm122_ops [serve | backup PATH | purge [--dry-run] | verify PATH]
+"""python -m vm122_ops [serve | backup PATH | purge [--dry-run] | verify PATH | users ...]
 
 Configuration comes from the environment (README); ``verify`` needs none. A bad
 configuration is one sentence on stderr and exit code 2, never a traceback.
@@ -15,14 +15,21 @@ from pathlib import Path
 
 from servicekit.serve import serve
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
-from vm122_ops import retention
+from vm122_ops import retention, users
 from vm122_ops.app import create_app
 from vm122_ops.db import Database
 from vm122_ops.errors import ConfigError
 from vm122_ops.recovery import RestoreError, verify_store
 from vm122_ops.settings import Settings
 
-BACKED_UP_TABLES = ("webhook_events", "onboard_sessions", "tickets", "ticket_entries")
+BACKED_UP_TABLES = (
+    "webhook_events",
+    "onboard_sessions",
+    "tickets",
+    "ticket_entries",
+    "ticket_activity",
+    "accounts",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check a restored store's integrity and say up to which event it holds",
     )
     verify.add_argument("path", type=Path)
+    users.add_parser(commands)
     return parser
 
 
@@ -86,6 +94,9 @@ def main(argv: list[str]) -> int:
         if command == "purge":
             print(asyncio.run(_purge(settings, args.dry_run)))
             return 0
+        if command == "users":
+            print(asyncio.run(users.run(settings, args)))
+            return 0
     except (ConfigError, SchemaTooNewError, BackupError) as exc:
         print(f"vm122_ops: {exc}", file=sys.stderr)
         return 2
@@ -108,7 +119,7 @@ def main(argv: list[str]) -> int:
         window_hours=settings.window_hours,
         retention_days=settings.retention_days,
         webhook_secrets=f"{len(settings.webhook_secrets)} configured",
-        api_token=f"set ({len(settings.api_token)} characters)",
+        api_tokens=f"{len(settings.api_tokens)} configured",
     )
     return 0
 

@@ -19,17 +19,20 @@ from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
 from vm122_ops import alerts as conditions
 from vm122_ops import openapi, retention
+from vm122_ops.accounts import Passwords
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
+from vm122_ops.desk_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
 from vm122_ops.funnel import DurationCache, Funnel, Window, read_funnel
 from vm122_ops.headers import SECURITY_HEADERS
-from vm122_ops.ingest import IngestResult, stored_events
-from vm122_ops.login import DeskSessions, LoginLimiter
+from vm122_ops.ingest import IngestResult, announcements
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.routes import alerts, desk, health, onboard, pages, stream, webhooks
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
+from vm122_ops.throttle import AuthThrottle
+from vm122_ops.ticket_work import TicketChange
 
 log = logging.getLogger("vm122_ops")
 
@@ -57,6 +60,19 @@ def routes() -> list[Route]:
         Route(
             "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
         ),
+        Route(
+            "/api/v1/desk/tickets/{ticket_id}",
+            desk.patch_ticket,
+            methods=["PATCH"],
+            name="patch_ticket",
+        ),
+        Route(
+            "/api/v1/desk/tickets/{ticket_id}/notes",
+            desk.add_note,
+            methods=["POST"],
+            name="add_note",
+        ),
+        Route("/api/v1/desk/agents", desk.agents, methods=["GET"], name="agents"),
         Route("/api/v1/stream", stream.stream, methods=["GET"], name="stream"),
         Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
         # The Desk (docs/desk.md): pages, login, and their static modules and styles.
@@ -83,8 +99,12 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     stream_config: StreamConfig | None = None,
+    passwords: Passwords | None = None,
+    throttle: AuthThrottle | None = None,
+    session_check_seconds: float = 2.0,
+    session_lifetime: int = SESSION_SECONDS,
 ) -> Starlette:
-    sessions = DeskSessions(settings.api_token, clock=clock)
+    """The app; ``passwords`` (a cheaper hasher) and ``throttle`` are for tests."""
     metrics = OpsMetrics()
 
     @asynccontextmanager
@@ -93,11 +113,11 @@ def create_app(
         # The broker hears of events only after their COMMIT, in commit order.
         durations = DurationCache()
 
-        def committed(results: list[IngestResult]) -> None:
+        def committed(results: list[IngestResult | TicketChange]) -> None:
             for result in results:
-                if not result.duplicate:
+                if isinstance(result, IngestResult) and not result.duplicate:
                     durations.apply(result.id, result.durations)
-            broker.publish(stored_events(results))
+            broker.publish(announcements(results))
 
         db = Database(settings.db_path, after_commit=committed)
         await db.open()
@@ -111,13 +131,17 @@ def create_app(
             retention.purge_periodically(db, settings.retention_days, clock),
             name="ops-retention",
         )
+        sessions = DeskSessions(db, clock=clock, lifetime=session_lifetime)
+        watch = SessionWatch(sessions, broker, interval=session_check_seconds)
+        watch.start()
         app.state.ops = AppState(
             settings=settings,
             db=db,
+            sessions=sessions,
             clock=clock,
             broker=broker,
-            sessions=sessions,
-            limiter=LoginLimiter(),
+            throttle=throttle or AuthThrottle(),
+            passwords=passwords or Passwords(),
             metrics=metrics,
             durations=durations,
         )
@@ -132,6 +156,7 @@ def create_app(
         try:
             yield
         finally:
+            await watch.close()
             purger.cancel()
             with suppress(asyncio.CancelledError):
                 await purger
@@ -143,7 +168,7 @@ def create_app(
         middleware=[
             Middleware(AccessLog, logger="vm122_ops.access", on_response=metrics.count_request),
             Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
-            Middleware(OperatorAuth, token=settings.api_token, sessions=sessions),
+            Middleware(OperatorAuth),
         ],
         exception_handlers=exception_handlers(
             log,

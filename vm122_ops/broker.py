@@ -29,6 +29,7 @@ import orjson
 
 from vm122_ops.funnel import Funnel
 from vm122_ops.stored import StoredEvent
+from vm122_ops.ticket_work import TicketChange
 
 log = logging.getLogger("vm122_ops.broker")
 
@@ -50,14 +51,19 @@ class StreamConfig:
     send_timeout: float = 10.0
 
 
+ONBOARD, TICKET = "onboard", "ticket"
+
+
 @dataclass(frozen=True, slots=True)
 class LiveEvent:
-    """A stored event as the stream announces it, serialised once for everyone."""
+    """A stored event (kind "onboard", id: its row) or a ticket change (kind "ticket", id:
+    its activity entry) as the stream announces it, serialised once for everyone."""
 
     id: int
     session_id: str
     ticket_id: int | None
     data: str
+    kind: str = ONBOARD
 
     @classmethod
     def of(cls, event: StoredEvent) -> LiveEvent:
@@ -66,6 +72,17 @@ class LiveEvent:
             session_id=event.session_id,
             ticket_id=event.ticket_id,
             data=orjson.dumps(event.message()).decode(),
+        )
+
+    @classmethod
+    def of_change(cls, message: dict[str, Any]) -> LiveEvent:
+        """A ``ticket`` message (TicketChange.messages), id: its activity entry."""
+        return cls(
+            id=int(message["id"]),
+            session_id=str(message["session_id"]),
+            ticket_id=int(message["ticket_id"]),
+            data=orjson.dumps(message).decode(),
+            kind=TICKET,
         )
 
 
@@ -90,8 +107,14 @@ class Subscriber:
         session_id: str | None = None,
         ticket_id: int | None = None,
         hours: int | None = None,
+        desk_session: int | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.session_id = session_id
+        # The Desk login this stream was opened with (None: the API token), and when
+        # (time.monotonic()) that session expires: the stream ends then.
+        self.desk_session = desk_session
+        self.deadline = deadline
         self.ticket_id = ticket_id
         self.hours = hours  # None: this stream gets no funnel events
         self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
@@ -148,7 +171,16 @@ class Subscriber:
                 snapshot, self.funnel = self.funnel, None
                 return snapshot
             self._wake.clear()
-            await self._wake.wait()
+            if self.deadline is None:
+                await self._wake.wait()
+                continue
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.closed = True
+                return None
+            with suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._wake.wait()
 
 
 class Broker:
@@ -204,12 +236,16 @@ class Broker:
         session_id: str | None = None,
         ticket_id: int | None = None,
         hours: int | None = None,
+        desk_session: int | None = None,
+        deadline: float | None = None,
     ) -> Subscriber:
         subscriber = Subscriber(
             queue_size=self.config.queue_size,
             session_id=session_id,
             ticket_id=ticket_id,
             hours=hours,
+            desk_session=desk_session,
+            deadline=deadline,
         )
         self._subscribers.add(subscriber)
         if self._alerts is not None and self._alerts_body != b"[]":
@@ -229,18 +265,33 @@ class Broker:
                 self._dirty.set()
         return subscriber
 
+    def desk_session_ids(self) -> set[int]:
+        """The Desk sessions that have a stream open."""
+        return {s.desk_session for s in self._subscribers if s.desk_session is not None}
+
+    def end_desk_session(self, session_id: int) -> int:
+        """Close every stream of a session that ended (logout, disabled, expired)."""
+        ended = [s for s in self._subscribers if s.desk_session == session_id]
+        for subscriber in ended:
+            self.unsubscribe(subscriber)
+        return len(ended)
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
         subscriber.close()
         self._subscribers.discard(subscriber)
 
-    def publish(self, stored: Sequence[StoredEvent]) -> None:
-        """After-commit hook: announce newly stored events, in commit order."""
-        events = []
+    def publish(self, stored: Sequence[StoredEvent | TicketChange]) -> None:
+        """After-commit hook: announce newly stored events and ticket changes, in commit
+        order."""
+        events: list[LiveEvent] = []
         for item in stored:
             try:
-                events.append(LiveEvent.of(item))
+                if isinstance(item, TicketChange):
+                    events.extend(LiveEvent.of_change(message) for message in item.messages())
+                else:
+                    events.append(LiveEvent.of(item))
             except (TypeError, ValueError):  # one bad event must not silence its batch
-                log.exception("event %s could not be announced", item.id)
+                log.exception("%s could not be announced", item)
         if not events:
             return
         self.published += len(events)

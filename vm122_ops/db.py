@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
 from sqlfiles import migrate, private_file
 from vm122_ops.errors import StorageUnavailable
@@ -37,6 +37,7 @@ from vm122_ops.sql import SQL_DIR
 
 if TYPE_CHECKING:
     from vm122_ops.ingest import IngestResult
+    from vm122_ops.ticket_work import TicketChange
 
 log = logging.getLogger("vm122_ops.db")
 
@@ -54,7 +55,9 @@ WAL_AUTOCHECKPOINT_PAGES = 20_000
 T = TypeVar("T")
 P = ParamSpec("P")
 Unit = Callable[[sqlite3.Connection], Any]
-AfterCommit = Callable[[list["IngestResult"]], None]
+# What committed units announce: stored events, and agents' ticket changes.
+Announced: TypeAlias = "IngestResult | TicketChange"
+AfterCommit = Callable[[list[Announced]], None]
 
 
 @dataclass
@@ -182,6 +185,20 @@ class Database:
 
         return await self._submit(unit, announce=True)
 
+    async def change(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], TicketChange],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> TicketChange:
+        """``write`` of ``fn(conn, *args)``, a unit that changes a ticket: once committed,
+        its result goes to the after-commit hook too, in commit order with the events."""
+
+        def unit(conn: sqlite3.Connection) -> TicketChange:
+            return fn(conn, *args, **kwargs)
+
+        return await self._submit(unit, announce=True)
+
     async def _submit(self, unit: Callable[[sqlite3.Connection], T], *, announce: bool) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         await self._jobs.put(_Job(unit, future, announce))
@@ -218,7 +235,7 @@ class Database:
                     job.future.set_exception(exc)
             return
         if self.after_commit is not None:
-            committed: list[IngestResult] = [
+            committed: list[Announced] = [
                 result
                 for job, (result, error) in zip(jobs, outcomes, strict=True)
                 if job.announce and error is None

@@ -7,11 +7,12 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vm122_ops import activity, failures, funnel, states, tickets
+from vm122_ops import activity, failures, funnel, states, ticket_work, tickets
 from vm122_ops.events import FAILED, Event
 from vm122_ops.sessions import SessionState, fold
 from vm122_ops.sql import QUERIES
 from vm122_ops.stored import StoredEvent
+from vm122_ops.ticket_work import TicketChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class IngestResult:
     ticket_id: int | None = None
     # Changes to the funnel's duration cells, applied to the in-memory cache after commit.
     durations: tuple[funnel.DurationDelta, ...] = ()
+    # A change of an existing ticket the event made (a reopen), for the stream.
+    ticket_change: TicketChange | None = None
 
     def stored_event(self) -> StoredEvent | None:
         """The newly stored event with its session and ticket; None for a duplicate."""
@@ -46,6 +49,24 @@ class IngestResult:
 def stored_events(results: Iterable[IngestResult]) -> list[StoredEvent]:
     """The events that committed ingest results newly stored (duplicates store none)."""
     return [event for result in results if (event := result.stored_event()) is not None]
+
+
+def announcements(
+    results: Iterable[IngestResult | TicketChange],
+) -> list[StoredEvent | TicketChange]:
+    """What committed units tell the stream, in commit order: each newly stored event,
+    then the ticket change it made; and agents' ticket changes."""
+    found: list[StoredEvent | TicketChange] = []
+    for result in results:
+        if isinstance(result, TicketChange):
+            found.append(result)
+            continue
+        event = result.stored_event()
+        if event is not None:
+            found.append(event)
+            if result.ticket_change is not None:
+                found.append(result.ticket_change)
+    return found
 
 
 def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> IngestResult:
@@ -82,13 +103,25 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
-    ticket_id = tickets.on_event(conn, queries, new, event, row_id, received_at)
+    touch = tickets.on_event(conn, queries, new, event, row_id, received_at)
+    change = None
+    if touch is not None and not touch.opened:
+        change = ticket_work.on_event(
+            conn,
+            queries,
+            touch.ticket_id,
+            row_id,
+            received_at,
+            failed=event.event_type == FAILED,
+            tags_added=list(touch.tags_added),
+        )
     return IngestResult(
         id=row_id,
         duplicate=False,
         event=event,
         received_at=received_at,
         session=new,
-        ticket_id=ticket_id,
+        ticket_id=None if touch is None else touch.ticket_id,
         durations=tuple(durations),
+        ticket_change=change,
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
+from vm122_ops.ticket_work import MAX_NOTE, MAX_TAGS
+from vm122_ops.tickets import STATUSES
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -48,6 +50,26 @@ _PAGE = {
 }
 _SESSION_ID = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 _TICKET_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "integer", "minimum": 1},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "assignee": {"type": "string", "nullable": True},
+        "tags": {
+            "type": "array",
+            "maxItems": MAX_TAGS,
+            "items": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+        },
+    },
+}
+_NOTE = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE}},
+}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -194,9 +216,14 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "summary": "tickets, newest updated first, paginated",
                 "parameters": [
-                    _query("status", {"type": "string", "enum": ["open", "closed"]}, "filter"),
+                    _query("status", {"type": "string", "enum": list(STATUSES)}, "filter"),
                     _query("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "filter"),
                     _query("session_id", _SESSION_ID, "filter"),
+                    _query(
+                        "assignee",
+                        {"type": "string", "pattern": "^(me|none|[a-z0-9][a-z0-9._-]{0,63})$"},
+                        "me (a session's own account), none (unassigned) or an account name",
+                    ),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
                     _query("cursor", {"type": "string"}, "the previous page's next"),
                 ],
@@ -214,11 +241,68 @@ DOCUMENT: dict[str, Any] = {
                     {"name": "ticket_id", "in": "path", "required": True, "schema": _TICKET_ID}
                 ],
                 "responses": {
-                    "200": _ok("the ticket"),
+                    "200": _ok("the ticket; ETag is its version"),
                     "400": _error("bad id"),
                     "401": _UNAUTHORIZED,
                     "404": _error("unknown ticket"),
                 },
+            },
+            "patch": {
+                "summary": "change status, assignee, tags at the version seen (docs/desk.md)",
+                "parameters": [
+                    {"name": "ticket_id", "in": "path", "required": True, "schema": _TICKET_ID},
+                    {
+                        "name": "If-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": 'the ticket\'s ETag, like "3" (or the version field)',
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _PATCH}},
+                },
+                "responses": {
+                    "200": _ok("the ticket and the new timeline entries"),
+                    "400": _error("bad id, body or If-Match"),
+                    "401": _UNAUTHORIZED,
+                    "403": _error("a change from another site, with the session cookie"),
+                    "404": _error("unknown ticket"),
+                    "409": _error("stale version: the body holds the current ticket"),
+                    "413": _error("body too large"),
+                    "415": _error("not JSON"),
+                    "422": _error("a transition off the path, an unknown assignee, bad tags"),
+                    "428": _error("no version given"),
+                },
+            },
+        },
+        "/api/v1/desk/tickets/{ticket_id}/notes": {
+            "post": {
+                "summary": "add an internal note (plain text, line breaks kept, 1-4000)",
+                "parameters": [
+                    {"name": "ticket_id", "in": "path", "required": True, "schema": _TICKET_ID}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _NOTE}},
+                },
+                "responses": {
+                    "201": _ok("the ticket and the note's timeline entry"),
+                    "400": _error("bad id or body"),
+                    "401": _UNAUTHORIZED,
+                    "403": _error("a note from another site, with the session cookie"),
+                    "404": _error("unknown ticket"),
+                    "413": _error("body too large"),
+                    "415": _error("not JSON"),
+                    "422": _error("empty, too long, or control characters"),
+                },
+            }
+        },
+        "/api/v1/desk/agents": {
+            "get": {
+                "summary": "the enabled accounts a ticket can be assigned to, and who asks",
+                "responses": {"200": _ok("agents and me"), "401": _UNAUTHORIZED},
             }
         },
         "/api/v1/stream": {
@@ -300,7 +384,7 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
             "post": {
-                "summary": "log in with the operator token (form post)",
+                "summary": "log in with an account's name and password (form post)",
                 "security": [],
                 "requestBody": {
                     "required": True,
@@ -309,7 +393,8 @@ DOCUMENT: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "properties": {
-                                    "token": {"type": "string"},
+                                    "name": {"type": "string"},
+                                    "password": {"type": "string"},
                                     "next": {"type": "string"},
                                 },
                             }
@@ -326,7 +411,7 @@ DOCUMENT: dict[str, Any] = {
         },
         "/logout": {
             "post": {
-                "summary": "forget the Desk session",
+                "summary": "end the Desk session (server-side) and close its streams",
                 "security": [],
                 "responses": {
                     "303": {"description": "to /login"},
@@ -336,4 +421,9 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+_THROTTLED = _error("too many failed authentications from this address (Retry-After)")
+for _operations in DOCUMENT["paths"].values():
+    for _operation in _operations.values():
+        if "401" in _operation["responses"]:
+            _operation["responses"]["429"] = _THROTTLED
 endpoint = document_endpoint(DOCUMENT)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servicekit.settings import env_int, printable_token, webhook_secret
+from servicekit.settings import env_int, webhook_secret
 from vm122_ops.alerts import Thresholds
 from vm122_ops.errors import ConfigError
 from vm122_ops.states import StateRule
+
+MIN_TOKEN = 32  # issue 17 (5): a 16-character token was accepted before
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,17 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    # The API token for programs; several separated by spaces while rotating.
     api_token: str = field(default="", repr=False)
 
     @property
     def state_rule(self) -> StateRule:
         """The session-state rule of these settings (vm122_ops/states.py)."""
         return StateRule(self.stuck_min_minutes, self.abandon_hours)
+
+    @property
+    def api_tokens(self) -> tuple[str, ...]:
+        return tuple(self.api_token.split())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -66,7 +73,17 @@ def parse_webhook_secrets(raw: str) -> tuple[bytes, ...]:
 
 
 def parse_api_token(raw: str) -> str:
-    token = raw.strip()
+    """32-256 printable characters; several separated by spaces while rotating."""
+    tokens = raw.split()
+    token = " ".join(tokens)
     if not token:
-        raise ConfigError("OPS_API_TOKEN is not set: give the operator token (16+ characters).")
-    return printable_token(token, "OPS_API_TOKEN")
+        raise ConfigError(
+            "OPS_API_TOKEN is not set: give the API token for programs (32+ characters)."
+        )
+    for part in tokens:
+        printable = all("\x21" <= char <= "\x7e" for char in part)
+        if not (printable and MIN_TOKEN <= len(part) <= 256):
+            raise ConfigError(
+                "OPS_API_TOKEN must be 32 to 256 printable characters without spaces."
+            )
+    return token

@@ -1,5 +1,5 @@
-"""What the routes share: settings, the database, the clock and the Desk's live broker and
-login sessions, built in the lifespan."""
+"""What the routes share: settings, the database, the clock, the Desk's live broker, its
+login sessions, the password hasher and the failure budget, built in the lifespan."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from vm122_ops.accounts import Passwords
 from vm122_ops.broker import Broker
 from vm122_ops.db import Database
+from vm122_ops.desk_sessions import DeskSessions
 from vm122_ops.funnel import DurationCache
-from vm122_ops.login import DeskSessions, LoginLimiter
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
+from vm122_ops.throttle import AuthThrottle
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class AppState:
     clock: Callable[[], float]
     broker: Broker
     sessions: DeskSessions
-    limiter: LoginLimiter
+    throttle: AuthThrottle
+    passwords: Passwords
     metrics: OpsMetrics
     durations: DurationCache
 

@@ -7,10 +7,14 @@ Rules (order-independent, so any arrival order of the same events ends the same)
 - a session with onboarding.failed gets the tag onboarding_failed;
 - a dns.applied with ``mode: manual`` (the customer adds the mail records at their own DNS
   host) tags dns_manual, and one with ``dkim.status: pending`` (an operator must create
-  the domain's DKIM key on Carbonio) tags dkim_pending (docs/portal.md, "DKIM").
+  the domain's DKIM key on Carbonio) tags dkim_pending (docs/portal.md, "DKIM");
+- on a ticket that already exists, a new onboarding.failed reopens it when agents had
+  resolved or closed it (vm122_ops/ticket_work.py, called by ingest with ``TicketTouch``).
 
 Reading: ``get(conn, ticket_id)`` and ``page(conn, filters, limit, before)`` are read
-functions (run them with ``db.read``) returning ``Ticket`` and ``TicketPage``.
+functions (run them with ``db.read``) returning ``Ticket`` and ``TicketPage``. A ticket's
+timeline holds copies of its session's events, Ops' notes, and its ``Activity``: every
+change and note by agents (``ticket_activity``, append-only).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import base64
 import binascii
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -32,6 +36,7 @@ from vm122_ops.sql import QUERIES
 from vm122_ops.stored import StoredEvent, View
 
 OPENING_TYPES = frozenset({"account.created", FAILED})
+STATUSES = ("open", "pending", "resolved", "closed")
 READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 DNS_MANUAL_TAG = "dns_manual"
@@ -51,6 +56,15 @@ def entry_body(data: Any) -> str:
     return orjson.dumps({"_truncated": True, "_bytes": len(text), "preview": preview}).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class TicketTouch:
+    """What an event did to its session's ticket."""
+
+    ticket_id: int
+    opened: bool  # the event opened the ticket
+    tags_added: tuple[str, ...]
+
+
 def on_event(
     conn: sqlite3.Connection,
     queries: Queries,
@@ -58,11 +72,13 @@ def on_event(
     event: Event,
     row_id: int,
     received_at: int,
-) -> int | None:
-    """Open or extend the session's ticket for a stored event; returns the ticket id."""
+) -> TicketTouch | None:
+    """Open or extend the session's ticket for a stored event; None without a ticket."""
     ticket = conn.execute(
         queries["get_ticket_for_session"], {"session_id": session.session_id}
     ).fetchone()
+    existing = ticket is not None
+    tags_added: list[str] = []
     if ticket is not None:
         ticket_id = int(ticket["id"])
         _add_event_entry(
@@ -80,11 +96,12 @@ def on_event(
         ticket_id = _open(conn, queries, session, received_at)
     else:
         return None
-    if event.event_type == FAILED:
-        _tag(conn, queries, ticket_id, FAILED_TAG)
+    if event.event_type == FAILED and _tag(conn, queries, ticket_id, FAILED_TAG):
+        tags_added.append(FAILED_TAG)
     completed_at = session.stage_at[COMPLETED_STAGE]
     if completed_at is not None:
         if _tag(conn, queries, ticket_id, READY_TAG):
+            tags_added.append(READY_TAG)
             conn.execute(
                 queries["insert_entry"],
                 {
@@ -104,7 +121,7 @@ def on_event(
                 queries["move_ready_note"],
                 {"ticket_id": ticket_id, "occurred_at": completed_at},
             )
-    return ticket_id
+    return TicketTouch(ticket_id=ticket_id, opened=not existing, tags_added=tuple(tags_added))
 
 
 def _open(
@@ -199,6 +216,8 @@ class TicketSummary:
     subject: str
     created_at: int
     updated_at: int
+    assignee: str | None = None  # an account name
+    version: int = 1  # moves with every change of status, assignee or tags
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TicketSummary:
@@ -214,6 +233,8 @@ class TicketSummary:
             subject=row["subject"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            assignee=row["assignee"],
+            version=row["version"],
         )
 
     def document(self) -> dict[str, Any]:
@@ -225,6 +246,8 @@ class TicketSummary:
             "session_status": self.session_status,
             "stage": None if self.stage is None else STAGES[self.stage],
             "tags": list(self.tags),
+            "assignee": self.assignee,
+            "version": self.version,
             "subject": self.subject,
             "created_at": format_ms(self.created_at),
             "updated_at": format_ms(self.updated_at),
@@ -249,10 +272,53 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """One change (status, assignee, tags) or note on a ticket: who, when, what."""
+
+    id: int
+    ticket_id: int
+    type: str  # "status" | "assignee" | "tags" | "note"
+    at: int
+    actor_kind: str  # "account" | "program" | "ops"
+    actor_name: str | None
+    version: int  # the ticket's version after it
+    detail: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Activity:
+        """A ticket_activity row with its actor's name (ticket_activity, activity_after)."""
+        return cls(
+            id=row["id"],
+            ticket_id=row["ticket_id"],
+            type=row["kind"],
+            at=row["at"],
+            actor_kind=row["actor_kind"],
+            actor_name=row["actor_name"],
+            version=row["version"],
+            detail=orjson.loads(row["detail"]),
+        )
+
+    def document(self) -> dict[str, Any]:
+        actor: dict[str, Any] = {"kind": self.actor_kind}
+        if self.actor_kind == "account":
+            actor["name"] = self.actor_name
+        return {
+            "kind": "activity",
+            "id": self.id,
+            "type": self.type,
+            "occurred_at": format_ms(self.at),
+            "actor": actor,
+            "version": self.version,
+            **self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Ticket:
     summary: TicketSummary
-    # Copies of the session's events (data possibly truncated) and notes, in order.
-    timeline: list[StoredEvent | Note]
+    # Copies of the session's events (data possibly truncated), Ops' notes and the
+    # agents' activity, in time order.
+    timeline: list[StoredEvent | Note | Activity]
 
     def document(self) -> dict[str, Any]:
         return {
@@ -269,12 +335,23 @@ class TicketFilter:
     status: str | None = None
     tag: str | None = None
     session_id: str | None = None
+    unassigned: bool = False
+    assignee: str | None = None  # an account name
 
 
 @dataclass(frozen=True, slots=True)
 class TicketPage:
     tickets: list[TicketSummary]
     next: str | None  # the cursor of the next page, None on the last
+    # Tickets per status under the same filters but the status.
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "tickets": [ticket.document() for ticket in self.tickets],
+            "next": self.next,
+            "counts": self.counts,
+        }
 
 
 def get(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
@@ -284,7 +361,25 @@ def get(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
         return None
     summary = TicketSummary.from_row(row)
     entries = conn.execute(QUERIES["ticket_entries"], {"ticket_id": ticket_id})
-    return Ticket(summary, [_entry(summary, entry) for entry in entries])
+    timeline: list[StoredEvent | Note | Activity] = [_entry(summary, e) for e in entries]
+    changes = conn.execute(QUERIES["ticket_activity"], {"ticket_id": ticket_id})
+    timeline += [Activity.from_row(change) for change in changes]
+    # By time; at the same time events, then Ops' notes, then activity (a stable sort
+    # keeps each kind's own order).
+    timeline.sort(key=lambda e: (_at(e), _RANK[type(e)]))
+    return Ticket(summary, timeline)
+
+
+_RANK = {StoredEvent: 0, Note: 1, Activity: 2}
+
+
+def _at(entry: StoredEvent | Note | Activity) -> int:
+    return entry.at if isinstance(entry, Activity) else entry.occurred_at
+
+
+def summary_of(conn: sqlite3.Connection, ticket_id: int) -> TicketSummary | None:
+    row = conn.execute(QUERIES["get_ticket"], {"ticket_id": ticket_id}).fetchone()
+    return None if row is None else TicketSummary.from_row(row)
 
 
 def _entry(ticket: TicketSummary, row: sqlite3.Row) -> StoredEvent | Note:
@@ -309,19 +404,31 @@ def page(
 ) -> TicketPage:
     """Tickets newest-updated first, after the cursor position ``before``."""
     before_updated, before_id = before if before is not None else (None, None)
-    params = {
+    assignee_id: int | None = None
+    if filters.assignee is not None:
+        agent = conn.execute(QUERIES["get_account_by_name"], {"name": filters.assignee})
+        found = agent.fetchone()
+        assignee_id = -1 if found is None else int(found["id"])  # nobody: nothing matches
+    params: dict[str, Any] = {
         "status": filters.status,
         "tag": filters.tag,
         "session_id": filters.session_id,
+        "unassigned": int(filters.unassigned),
+        "assignee_id": assignee_id,
         "before_updated": before_updated,
         "before_id": before_id,
         "limit": limit + 1,  # one more row tells whether a next page exists
     }
     rows = conn.execute(QUERIES["list_tickets"], params).fetchall()
     tickets = [TicketSummary.from_row(row) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return TicketPage(tickets, None)
-    return TicketPage(tickets, encode_cursor(tickets[-1].updated_at, tickets[-1].id))
+    counted = {name: params[name] for name in ("tag", "unassigned", "assignee_id")}
+    counts = dict.fromkeys(STATUSES, 0)
+    for row in conn.execute(QUERIES["ticket_status_counts"], counted):
+        counts[row["status"]] = int(row["tickets"])
+    following = None
+    if len(rows) > limit:
+        following = encode_cursor(tickets[-1].updated_at, tickets[-1].id)
+    return TicketPage(tickets, following, counts)
 
 
 def encode_cursor(updated_at: int, ticket_id: int) -> str:

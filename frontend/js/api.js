@@ -40,3 +40,26 @@ export async function getJSON(path) {
 export async function checkSession() {
   await getJSON("/api/v1/desk/tickets?limit=1");
 }
+
+/**
+ * Send a JSON body to Ops (PATCH, POST) from the Desk's own origin; the browser adds
+ * Origin and Sec-Fetch-Site, which Ops checks. Answers are returned, errors included, so
+ * a view can show a conflict (409) with the current ticket.
+ * @param {string} method
+ * @param {string} path
+ * @param {any} body
+ * @returns {Promise<{status: number, body: any}>}
+ */
+export async function sendJSON(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    toLogin();
+    throw new HttpError(401, "login required");
+  }
+  return { status: response.status, body: await response.json().catch(() => ({})) };
+}

@@ -7,7 +7,7 @@ import { Backoff } from "./backoff.js";
 import { streamUrl } from "./state.js";
 
 const CLOSED = 2;
-export const EVENT_NAMES = ["onboard", "funnel", "reset", "alerts"];
+export const EVENT_NAMES = ["onboard", "ticket", "funnel", "reset", "alerts"];
 
 /** A live connection to /api/v1/stream with resume, backoff and a visible state. */
 export class LiveStream {

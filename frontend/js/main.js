@@ -15,6 +15,7 @@ import { initTicketList } from "./views/ticketList.js";
 const INIT = [
   ["[data-i18n]", (node, ctx) => (node.textContent = ctx.t(node.dataset.i18n))],
   ["[data-i18n-placeholder]", (node, ctx) => (node.placeholder = ctx.t(node.dataset.i18nPlaceholder))],
+  ["[data-i18n-label]", (node, ctx) => node.setAttribute("aria-label", ctx.t(node.dataset.i18nLabel))],
   ["[data-login]", initLogin],
   ["[data-dashboard]", initDashboard],
   ["[data-ticket-page]", initTicketPage],

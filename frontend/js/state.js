@@ -184,10 +184,11 @@ export function insertEntry(entries, entry) {
   const kind = entry.kind || "event";
   if (entries.some((e) => (e.kind || "event") === kind && e.id === entry.id)) return entries;
   const next = [...entries, { ...entry, kind }];
+  const rank = { event: 0, note: 1, activity: 2 };
   next.sort(
     (a, b) =>
       Date.parse(a.occurred_at) - Date.parse(b.occurred_at) ||
-      (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1) ||
+      (rank[a.kind] ?? 1) - (rank[b.kind] ?? 1) ||
       a.id - b.id,
   );
   return next;

@@ -686,7 +686,18 @@ def test_nginx_serves_ops_over_http2_with_the_stream_unbuffered(
         assert health.json() == {"ok": True, "database": "ok"}
         assert health.headers["strict-transport-security"] == "max-age=31536000"  # issue 17
         # Forwarded https: the login's same-origin check passes and the cookie is Secure.
-        login = client.post("/login", data={"token": token}, headers={"origin": base_url})
+        password = secrets.token_urlsafe(16)
+        subprocess.run(
+            [sys.executable, "-m", "vm122_ops", "users", "add", "ana"],
+            input=password + "\n",
+            text=True,
+            env={**os.environ, **ops.env},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        form = {"name": "ana", "password": password}
+        login = client.post("/login", data=form, headers={"origin": base_url})
         assert login.status_code == 303
         assert "; secure" in login.headers["set-cookie"].lower()
         # The stream's first events arrive at once, not when a proxy buffer fills.

@@ -7,14 +7,17 @@ import asyncio
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
-from tests.support.apps import OpsServer
+from tests.support.apps import CHEAP, OpsServer, ops_settings, user_command
+from tests.support.credentials import KEY, PASSWORD, TOKEN
 from tests.support.signer import deliver
 from vm122_ops.broker import Broker, StreamConfig
+from vm122_ops.settings import Settings
 
 XSS = "<img src=x onerror=alert(1)>"  # hostile text an event may carry
 FAST = StreamConfig(heartbeat_seconds=15, retry_ms=500, funnel_interval=0.2, send_timeout=2)
@@ -128,3 +131,35 @@ async def open_stream(
     request = client.build_request("GET", "/api/v1/stream", params=params, headers=headers)
     response = await client.send(request, stream=True)
     return response, SSEReader(response)
+
+
+def settings_for(db_path: Path) -> Settings:
+    return ops_settings(db_path)
+
+
+async def login(
+    client: httpx.AsyncClient, name: str, password: str = PASSWORD, nxt: str = "/"
+) -> httpx.Response:
+    """POST the login form the way the Desk's page does (same origin)."""
+    return await client.post(
+        "/login",
+        data={"name": name, "password": password, "next": nxt},
+        headers={"origin": str(client.base_url).rstrip("/")},
+    )
+
+
+__all__ = [
+    "CHEAP",
+    "FAST",
+    "KEY",
+    "PASSWORD",
+    "TOKEN",
+    "Ops",
+    "OpsServer",
+    "SSEReader",
+    "deliver",
+    "login",
+    "open_stream",
+    "settings_for",
+    "user_command",
+]

@@ -19,7 +19,11 @@ from tests.support.signer import deliver
 
 async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    server = OpsServer(db_path=tmp_path / "ops.db", config=dataclasses.replace(FAST, retry_ms=300))
+    server = OpsServer(
+        db_path=tmp_path / "ops.db",
+        config=dataclasses.replace(FAST, retry_ms=300),
+        accounts=("ana",),
+    )
     await server.start()
     errors: list[str] = []
     dialogs: list[str] = []

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.desk.harness import FAST, XSS
 from tests.support.apps import OpsServer
-from tests.support.browser import ARTIFACTS, WAIT
+from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
@@ -22,7 +22,11 @@ def count(page: Page, stage: str) -> Locator:
 
 async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    server = OpsServer(db_path=tmp_path / "ops.db", config=dataclasses.replace(FAST, retry_ms=300))
+    server = OpsServer(
+        db_path=tmp_path / "ops.db",
+        config=dataclasses.replace(FAST, retry_ms=300),
+        accounts=("ana",),
+    )
     await server.start()
     dialogs: list[str] = []
     errors: list[str] = []
@@ -38,12 +42,8 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
             base_url=base, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
         )
 
-        # A stranger is sent to the login page; the token logs in and comes back.
-        await page.goto(base + "/")
-        assert page.url == base + "/login?next=/"
-        await page.fill("input[name=token]", TOKEN)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(base + "/")
+        # A stranger is sent to the login page; a name and password log in and come back.
+        await login(page, base)
         await expect(page.locator("h2").first).to_have_text("Funil de adesão")
         status = page.locator("[data-live-status]")
         await expect(status).to_have_attribute("data-state", "live", timeout=WAIT)

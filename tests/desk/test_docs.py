@@ -37,3 +37,12 @@ def test_pages_and_defaults_are_documented() -> None:
     assert f"every {int(config.heartbeat_seconds)} s" in text
     assert f"({config.queue_size} events)" in text
     assert re.search(rf"more than {config.max_replay} events", text)
+
+
+def test_the_desk_knows_the_same_transitions_as_ops() -> None:
+    from vm122_ops.ticket_work import TRANSITIONS
+
+    source = (LIVE_JS.parent / "views" / "ticket.js").read_text(encoding="utf-8")
+    for status, targets in TRANSITIONS.items():
+        listed = ", ".join(f'"{t}"' for t in targets)
+        assert f"{status}: [{listed}]" in source, status

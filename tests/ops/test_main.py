@@ -13,7 +13,7 @@ from vm122_ops.errors import ConfigError
 from vm122_ops.settings import Settings
 
 GOOD_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="  # 32 bytes
-GOOD_TOKEN = "t" * 24
+GOOD_TOKEN = "t" * 40
 
 
 def run(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -55,8 +55,14 @@ def run(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]
         ),
         pytest.param(
             {"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": "short"},
-            "16 to 256",
+            "32 to 256",
             id="short-token",
+        ),
+        pytest.param(
+            # Issue 17 (5): a 20-character token was accepted before; 32 is the minimum.
+            {"OPS_WEBHOOK_SECRET": GOOD_SECRET, "OPS_API_TOKEN": "t" * 31},
+            "32 to 256",
+            id="31-character-token",
         ),
         pytest.param(
             {

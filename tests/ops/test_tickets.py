@@ -79,6 +79,8 @@ async def test_later_events_append_and_completion_tags_ready_for_ops(ops: Ops) -
     ]
     assert detail["timeline"][-1]["text"] == READY_NOTE
     assert detail["timeline"][2]["data"]["reason"] == "quota"
+    # Each tag an event added to the open ticket moved its version (stale edits: 409).
+    assert detail["version"] == 3
     assert await ops.count("ticket_entries") == 6
     assert await tickets_of(ops, tag="ready_for_ops") == [ticket]
 

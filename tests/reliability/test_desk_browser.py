@@ -72,7 +72,11 @@ class Relay:
 async def test_stream_cut_mid_burst_shows_every_event_once(
     browser: Browser, tmp_path: Path
 ) -> None:
-    server = OpsServer(db_path=tmp_path / "ops.db", config=dataclasses.replace(FAST, retry_ms=200))
+    server = OpsServer(
+        db_path=tmp_path / "ops.db",
+        config=dataclasses.replace(FAST, retry_ms=200),
+        accounts=("ana",),
+    )
     await server.start()
     relay = Relay(server.port)
     await relay.start()
@@ -125,7 +129,7 @@ PAYLOADS = [
 async def test_hostile_text_in_every_field_renders_as_text(
     browser: Browser, tmp_path: Path
 ) -> None:
-    server = OpsServer(db_path=tmp_path / "ops.db", config=FAST)
+    server = OpsServer(db_path=tmp_path / "ops.db", config=FAST, accounts=("ana",))
     await server.start()
     context = await browser.new_context()
     dialogs: list[str] = []

@@ -4,6 +4,8 @@ uvicorn (``OpsServer``), either service under a uvicorn thread, or as a subproce
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -12,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from tests.support.credentials import AUTH, KEY, SECRET, TOKEN
+from tests.support.credentials import AUTH, KEY, PASSWORD, SECRET, TOKEN
 from tests.support.runner import (
     HOST,
     InProcess,
@@ -26,15 +29,30 @@ from tests.support.runner import (
 )
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.settings import Settings as PortalSettings
+from vm122_ops import users
+from vm122_ops.accounts import Passwords
 from vm122_ops.app import create_app as create_ops
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.settings import Settings as OpsSettings
+from vm122_ops.throttle import AuthThrottle
+
+# Argon2id at its cheapest, so tests log in quickly (production: argon2-cffi's defaults).
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def ops_settings(db_path: Path, **overrides: Any) -> OpsSettings:
     return replace(
         OpsSettings(db_path=db_path, webhook_secrets=(KEY,), api_token=TOKEN), **overrides
     )
+
+
+async def user_command(db_path: Path, *argv: str, password: str = PASSWORD) -> str:
+    """Run ``python -m vm122_ops users ARGV`` in-process, the password on stdin."""
+    parser = argparse.ArgumentParser()
+    users.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["users", *argv])
+    stdin = io.StringIO(password + "\n")
+    return await users.run(ops_settings(db_path), args, stdin=stdin, passwords=Passwords(CHEAP))
 
 
 def ops_in_process(db_path: Path) -> AbstractAsyncContextManager[InProcess]:
@@ -53,6 +71,10 @@ class OpsServer:
     port: int = 0
     clock: Callable[[], float] = time.time
     app: Starlette | None = None
+    session_check_seconds: float = 0.2
+    session_lifetime: int = 12 * 3600
+    # Desk accounts created (password PASSWORD) before the first start.
+    accounts: tuple[str, ...] = ("ana",)
     _loopback: Loopback = field(default_factory=Loopback)
 
     @property
@@ -66,9 +88,21 @@ class OpsServer:
         return broker
 
     async def start(self) -> None:
+        if self.app is None:
+            existing = await user_command(self.db_path, "list")
+            for name in self.accounts:
+                if not any(line.split()[:1] == [name] for line in existing.splitlines()):
+                    await user_command(self.db_path, "add", name)
         self._loopback.port = self.port
         settings = ops_settings(self.db_path, host=HOST, port=self._loopback.port)
-        self.app = create_ops(settings, clock=self.clock, stream_config=self.config)
+        self.app = create_ops(
+            settings,
+            clock=self.clock,
+            stream_config=self.config,
+            passwords=Passwords(CHEAP),
+            session_check_seconds=self.session_check_seconds,
+            session_lifetime=self.session_lifetime,
+        )
         await self._loopback.start(self.app)
         self.port = self._loopback.port
 
@@ -83,8 +117,14 @@ _THREADED = {"limit_concurrency": 200, "log_level": "critical"}
 
 @contextmanager
 def ops_in_thread(db_path: Path) -> Iterator[str]:
-    """Ops under uvicorn in a thread on a loopback port; yields its base URL."""
-    with Loopback(options=_THREADED).threaded(create_ops(ops_settings(db_path))) as url:
+    """Ops under uvicorn in a thread on a loopback port; yields its base URL. Fuzzers send
+    wrong credentials on purpose from one address: the failure budget is large enough
+    not to turn their later requests into 429s (tests/desk/test_login.py tests the real
+    budget)."""
+    many = 1_000_000
+    throttle = AuthThrottle(per_address=many, per_account=many, global_limit=many)
+    app = create_ops(ops_settings(db_path), throttle=throttle)
+    with Loopback(options=_THREADED).threaded(app) as url:
         yield url
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Page
 
-from tests.support.credentials import TOKEN
+from tests.support.credentials import PASSWORD
 
 CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -25,9 +25,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshot
 WAIT = 10_000  # ms, for anything that should appear by itself
 
 
-async def login(page: Page, base: str, next_path: str = "/") -> None:
-    """Log in through the Desk's form with the operator token; back on ``next_path``."""
+async def login(page: Page, base: str, next_path: str = "/", name: str = "ana") -> None:
+    """Log in through the Desk's form with an account (OpsServer creates "ana" by
+    default, password PASSWORD); back on ``next_path``."""
     await page.goto(f"{base}/login?next={next_path}")
-    await page.fill("input[name=token]", TOKEN)
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(base + next_path)

@@ -1,48 +1,162 @@
-"""GET /api/v1/desk/tickets and /api/v1/desk/tickets/{id}."""
+"""The Desk's ticket API (docs/desk.md, "Tickets"): list, read, change, note; agents.
+
+Routes parse and answer; the reads and the units of work are in vm122_ops/tickets.py and
+vm122_ops/ticket_work.py.
+"""
 
 from __future__ import annotations
 
-import re
-
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from servicekit.envelope import ok
-from vm122_ops import params, tickets
-from vm122_ops.errors import BadRequest, NotFound
-from vm122_ops.state import app_state
+from servicekit.body import media_type, read_body
+from servicekit.envelope import JSONResponse, ok
+from vm122_ops import accounts, params, ticket_work, tickets
+from vm122_ops.auth import principal
+from vm122_ops.errors import BadRequest, NotFound, UnsupportedMediaType
+from vm122_ops.state import AppState, app_state
+from vm122_ops.ticket_work import Actor, Conflict, TicketChange, TicketGone
+from vm122_ops.tickets import STATUSES, TicketFilter
 
-TICKET_STATUSES = ("open", "closed")
-_TAG = re.compile(r"^[a-z0-9_]{1,64}\Z")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_BODY = 32 * 1024
+ME = "me"
+
+
+def _ticket_id(request: Request) -> int:
+    raw = request.path_params["ticket_id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise BadRequest("ticket id must be a positive whole number")
+    return int(raw)
+
+
+def _filter(request: Request) -> TicketFilter:
+    query = request.query_params
+    status = query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    tag = query.get("tag") or None
+    if tag is not None and not ticket_work.TAG.fullmatch(tag):
+        raise BadRequest("tag must be 1-64 characters of a-z 0-9 _")
+    session_id = params.optional_session_id(query.get("session_id"))
+    assignee = query.get("assignee") or None
+    unassigned = False
+    if assignee == "none":
+        assignee, unassigned = None, True
+    elif assignee == ME:
+        user = principal(request).user
+        if user is None:
+            raise BadRequest("assignee=me needs a person's session, not the API token")
+        assignee = user.name
+    elif assignee is not None and not accounts.NAME.fullmatch(assignee.lower()):
+        raise BadRequest(f"assignee must be me, none or an account name ({accounts.NAME_RULE})")
+    return TicketFilter(
+        status=status,
+        tag=tag,
+        session_id=session_id,
+        unassigned=unassigned,
+        assignee=None if assignee is None else assignee.lower(),
+    )
 
 
 async def list_tickets(request: Request) -> Response:
-    query = request.query_params
-    status = query.get("status") or None
-    if status is not None and status not in TICKET_STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(TICKET_STATUSES)}")
-    tag = query.get("tag") or None
-    if tag is not None and not _TAG.match(tag):
-        raise BadRequest("tag must be 1-64 characters of a-z 0-9 _")
-    filters = tickets.TicketFilter(
-        status=status, tag=tag, session_id=params.optional_session_id(query.get("session_id"))
-    )
-    raw_limit = query.get("limit", str(DEFAULT_LIMIT))
+    """GET /api/v1/desk/tickets: a page, the next cursor, and counts per status."""
+    state = app_state(request)
+    where = _filter(request)
+    raw_limit = request.query_params.get("limit", str(DEFAULT_LIMIT))
     if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    before = tickets.decode_cursor(query["cursor"]) if query.get("cursor") else None
-    page = await app_state(request).db.read(tickets.page, filters, int(raw_limit), before)
-    return ok(tickets=[ticket.document() for ticket in page.tickets], next=page.next)
+    cursor = request.query_params.get("cursor")
+    before = tickets.decode_cursor(cursor) if cursor else None
+    page = await state.db.read(tickets.page, where, int(raw_limit), before)
+    return ok(**page.document())
 
 
 async def get_ticket(request: Request) -> Response:
-    raw_id = request.path_params["ticket_id"]
-    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
-        raise BadRequest("ticket id must be a positive whole number")
-    ticket_id = int(raw_id)
-    ticket = await app_state(request).db.read(tickets.get, ticket_id)
+    """GET /api/v1/desk/tickets/{id}: the ticket and its timeline; ETag is its version."""
+    state = app_state(request)
+    ticket_id = _ticket_id(request)
+    ticket = await state.db.read(tickets.get, ticket_id)
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
-    return ok(**ticket.document())
+    response = ok(**ticket.document())
+    response.headers["ETag"] = f'"{ticket.summary.version}"'
+    return response
+
+
+async def _json(request: Request) -> object:
+    if media_type(request) != "application/json":
+        raise UnsupportedMediaType("content-type must be application/json")
+    body = await read_body(request, MAX_BODY)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the body is not valid JSON") from None
+
+
+def _actor(request: Request) -> Actor:
+    user = principal(request).user
+    if user is None:
+        return Actor("program")
+    return Actor("account", account_id=user.account_id, name=user.name)
+
+
+async def _conflict(state: AppState, ticket_id: int) -> Response:
+    """409 with the ticket as it is now, so the page can show what changed."""
+    current = await state.db.read(tickets.get, ticket_id)
+    return JSONResponse(
+        {
+            "ok": False,
+            "error": "the ticket changed since you saw it: look at the current ticket, then "
+            "apply your change again",
+            "status": 409,
+            "ticket": None if current is None else current.document(),
+        },
+        status_code=409,
+        headers={"ETag": f'"{current.summary.version}"'} if current else None,
+    )
+
+
+def _changed(change: TicketChange, status: int = 200) -> Response:
+    response = ok(status, **change.document())
+    response.headers["ETag"] = f'"{change.ticket.version}"'
+    return response
+
+
+async def patch_ticket(request: Request) -> Response:
+    """PATCH /api/v1/desk/tickets/{id}: status, assignee, tags at the version seen."""
+    state = app_state(request)
+    ticket_id = _ticket_id(request)
+    if_match = ticket_work.version_from_if_match(request.headers.get("if-match"))
+    patch = ticket_work.parse_patch(await _json(request), if_match)
+    actor, now = _actor(request), state.now_ms()
+    try:
+        change = await state.db.change(ticket_work.apply_patch, ticket_id, patch, actor, now)
+    except TicketGone:
+        raise NotFound(f"no ticket {ticket_id}") from None
+    except Conflict:
+        return await _conflict(state, ticket_id)
+    return _changed(change)
+
+
+async def add_note(request: Request) -> Response:
+    """POST /api/v1/desk/tickets/{id}/notes: an internal note, plain text."""
+    state = app_state(request)
+    ticket_id = _ticket_id(request)
+    text = ticket_work.parse_note(await _json(request))
+    actor, now = _actor(request), state.now_ms()
+    try:
+        change = await state.db.change(ticket_work.add_note, ticket_id, text, actor, now)
+    except TicketGone:
+        raise NotFound(f"no ticket {ticket_id}") from None
+    return _changed(change, 201)
+
+
+async def agents(request: Request) -> Response:
+    """GET /api/v1/desk/agents: the enabled accounts a ticket can be assigned to."""
+    state = app_state(request)
+    found = await state.db.read(accounts.list_agents)
+    user = principal(request).user
+    return ok(agents=found, me=None if user is None else user.name)

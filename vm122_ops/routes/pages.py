@@ -14,12 +14,16 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import error
+from vm122_ops import accounts
+from vm122_ops.accounts import MAX_PASSWORD
+from vm122_ops.auth import same_origin
+from vm122_ops.desk_sessions import COOKIE_NAME
 from vm122_ops.errors import BadRequest
-from vm122_ops.login import COOKIE_NAME
 from vm122_ops.state import app_state
+from vm122_ops.throttle import address_key
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
-MAX_FORM = 4096
+MAX_FORM = 8192
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -54,21 +58,6 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _same_origin(request: Request) -> bool:
-    """A cross-site form must not log the browser in or out (login CSRF).
-
-    Browsers say where a request comes from in Sec-Fetch-Site; older ones in Origin.
-    A client that sends neither is not a browser, and cannot carry a victim's cookie.
-    """
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
-
-
 async def _form(request: Request) -> dict[str, str]:
     if media_type(request) != "application/x-www-form-urlencoded":
         raise BadRequest("the login form must be application/x-www-form-urlencoded")
@@ -81,24 +70,38 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def login(request: Request) -> Response:
-    if not _same_origin(request):
+    """POST /login: name and password; a Desk session cookie on success."""
+    if not same_origin(request, lenient=True):
         return error(403, "login from another site is refused")
     state = app_state(request)
     form = await _form(request)
     target = safe_next(form.get("next"))
-    client = request.client.host if request.client else "unknown"
+    name = form.get("name", "").strip().lower()[:64]
+    password = form.get("password", "")
+    client = address_key(request.client.host if request.client else None)
     back = f"/login?next={quote(target, safe='/')}&error="
-    wait = state.limiter.retry_after(client)
+    wait = state.throttle.retry_after(client, name)
     if wait:
         return RedirectResponse(back + "throttled", 303, headers={"Retry-After": str(wait)})
-    if not state.sessions.token_matches(form.get("token", "").strip()):
-        state.limiter.failed(client)
+    row = await state.db.read(accounts.get_by_name, name)
+    usable = row is not None and row["disabled_at"] is None and len(password) <= MAX_PASSWORD
+    stored = row["password_hash"] if usable and row is not None else None
+    if not await state.passwords.verify_async(stored, password[:MAX_PASSWORD]) or row is None:
+        state.throttle.failed(client, name)
         return RedirectResponse(back + "invalid", 303)
-    state.limiter.succeeded(client)
+    state.throttle.succeeded(client, name)
+    account_id = int(row["id"])
+    if state.passwords.needs_rehash(row["password_hash"]):
+        # New recommended parameters: store a fresh hash now that we hold the password.
+        fresh = await state.passwords.hash_async(password)
+        now = state.now_ms()
+        await state.db.write(
+            lambda conn: accounts.set_password(conn, account_id, fresh, now_ms=now, reset=False)
+        )
     response = RedirectResponse(target, 303)
     response.set_cookie(
         COOKIE_NAME,
-        state.sessions.issue(),
+        await state.sessions.open(account_id),
         max_age=state.sessions.lifetime,
         path="/",
         secure=request.url.scheme == "https",
@@ -109,12 +112,14 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    if not _same_origin(request):
+    """POST /logout: ends the session in the database and closes its streams at once."""
+    if not same_origin(request, lenient=True):
         return error(403, "logout from another site is refused")
     state = app_state(request)
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie:
-        state.sessions.revoke(cookie)
+    user = await state.sessions.lookup(request.cookies.get(COOKIE_NAME))
+    if user is not None:
+        await state.sessions.end(user.session_id)
+        state.broker.end_desk_session(user.session_id)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(
         COOKIE_NAME,

@@ -1,13 +1,19 @@
 """GET /api/v1/stream: the Desk's Server-Sent Events (docs/desk.md, "Stream protocol").
 
-A stream subscribes first, then replays the stored events after the client's last id in
-pages, then sends what the subscription queued meanwhile, skipping ids it has already
-sent: the switch from replay to live loses and repeats nothing, because committed row ids
-increase in commit order and the queue holds everything committed after subscribing.
+A stream subscribes first, then replays the stored events and the ticket changes after
+the client's last id in pages, then sends what the subscription queued meanwhile,
+skipping ids it has already sent: the switch from replay to live loses and repeats
+nothing, because committed ids increase in commit order and the queue holds everything
+committed after subscribing.
+
+An SSE id holds two cursors, ``E.C``: the last event row and the last ticket activity
+entry sent (``E`` alone while no ticket has changed, so ids from before ticket work still
+resume exactly).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import orjson
@@ -15,27 +21,69 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vm122_ops import params, stored
-from vm122_ops.broker import AlertsSnapshot, FunnelSnapshot, LiveEvent, StreamConfig, Subscriber
+from vm122_ops import params, stored, ticket_work
+from vm122_ops.auth import monotonic_deadline, principal
+from vm122_ops.broker import (
+    ONBOARD,
+    TICKET,
+    AlertsSnapshot,
+    FunnelSnapshot,
+    LiveEvent,
+    StreamConfig,
+    Subscriber,
+)
 from vm122_ops.db import Database
 from vm122_ops.errors import BadRequest
 from vm122_ops.state import app_state
 
 MAX_ID_DIGITS = 18
 # The stream's event names (docs/desk.md; frontend/js/live.js listens to each).
-ONBOARD, FUNNEL, RESET, ALERTS = "onboard", "funnel", "reset", "alerts"
-EVENT_NAMES = (ONBOARD, FUNNEL, RESET, ALERTS)
+FUNNEL, RESET, ALERTS = "funnel", "reset", "alerts"
+EVENT_NAMES = (ONBOARD, TICKET, FUNNEL, RESET, ALERTS)
+_STREAM_ID = re.compile(r"^([0-9]{1,18})(?:\.([0-9]{1,18}))?\Z")
 
 
-def _last_event_id(request: Request) -> int | None:
+def stream_id(events: int, changes: int) -> str:
+    """The SSE id of a position: ``E.C``, or ``E`` while no ticket has changed."""
+    return str(events) if changes == 0 else f"{events}.{changes}"
+
+
+def _last_event_id(request: Request) -> tuple[int, int] | None:
     """Last-Event-ID (sent by the browser's own reconnects) wins over ?last_event_id=."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if raw is None or raw == "":
         return None
-    raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
-        raise BadRequest("last event id must be a whole number")
-    return int(raw)
+    match = _STREAM_ID.fullmatch(raw.strip())
+    if match is None:
+        raise BadRequest("last event id must be an id this stream sent, like 12 or 12.3")
+    return int(match.group(1)), int(match.group(2) or 0)
+
+
+class Cursor:
+    """The last event row and ticket activity entry sent on one stream."""
+
+    def __init__(self) -> None:
+        self.events = -1
+        self.changes = -1
+
+    @property
+    def id(self) -> str:
+        return stream_id(max(self.events, 0), max(self.changes, 0))
+
+    def start(self, events: int, changes: int) -> None:
+        self.events, self.changes = events, changes
+
+    def advance(self, kind: str, item_id: int) -> bool:
+        """Move past ``item_id``; False when it was already sent."""
+        if kind == TICKET:
+            if item_id <= self.changes:
+                return False
+            self.changes = item_id
+            return True
+        if item_id <= self.events:
+            return False
+        self.events = item_id
+        return True
 
 
 def _ticket_filter(request: Request) -> int | None:
@@ -54,31 +102,39 @@ async def stream(request: Request) -> Response:
     filtered = session_id is not None or ticket_id is not None
     hours = None if filtered else params.window_hours(request, state.settings.window_hours)
     last_id = _last_event_id(request)
+    user = principal(request).user
+    desk_session = None if user is None else user.session_id
+    deadline = monotonic_deadline(user, state.now_ms())
     broker = state.broker
     config = broker.config
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         # Subscribing inside the generator: if the response never starts, nothing leaks.
-        subscriber = broker.subscribe(session_id=session_id, ticket_id=ticket_id, hours=hours)
+        subscriber = broker.subscribe(
+            session_id=session_id,
+            ticket_id=ticket_id,
+            hours=hours,
+            desk_session=desk_session,
+            deadline=deadline,
+        )
         try:
             yield ServerSentEvent(comment="vm122 ops desk stream", retry=config.retry_ms)
-            cursor = -1
-            async for event in _replay(state.db, config, subscriber, last_id):
-                cursor = max(cursor, int(event.id or 0))
+            cursor = Cursor()
+            async for event in _replay(state.db, config, subscriber, last_id, cursor):
                 yield event
             while True:
                 item = await subscriber.next()
                 if item is None:
-                    # Overflowed (or the server is closing): the client resumes from its id.
+                    # Overflowed, logged out or expired, or the server is closing: the
+                    # client resumes from its id (or is sent to log in).
                     yield ServerSentEvent(comment="stream closed: resume from your last id")
                     return
                 if isinstance(item, FunnelSnapshot):
                     yield ServerSentEvent(data=item.data, event=FUNNEL)
                 elif isinstance(item, AlertsSnapshot):
                     yield ServerSentEvent(data=item.data, event=ALERTS)
-                elif item.id > cursor:
-                    cursor = item.id
-                    yield ServerSentEvent(data=item.data, event=ONBOARD, id=str(item.id))
+                elif cursor.advance(item.kind, item.id):
+                    yield ServerSentEvent(data=item.data, event=item.kind, id=cursor.id)
         finally:
             broker.unsubscribe(subscriber)
 
@@ -91,31 +147,51 @@ async def stream(request: Request) -> Response:
 
 
 async def _replay(
-    db: Database, config: StreamConfig, subscriber: Subscriber, last_id: int | None
+    db: Database,
+    config: StreamConfig,
+    subscriber: Subscriber,
+    last_id: tuple[int, int] | None,
+    cursor: Cursor,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The stored events after ``last_id`` matching the filter, or one ``reset``."""
-    head = await db.read(stored.head)
+    """The stored events and ticket changes after ``last_id`` matching the filter, or
+    one ``reset``."""
+    head, changes_head = await db.read(ticket_work.stream_heads)
     reason = None
     if last_id is None:
         reason = "fresh"
-    elif last_id > head:
+    elif last_id[0] > head or last_id[1] > changes_head:
         reason = "unknown_id"  # the store was replaced: the client's id means nothing here
-    elif head - last_id > config.max_replay:
+    elif (head - last_id[0]) + (changes_head - last_id[1]) > config.max_replay:
         reason = "gap"  # ids are dense, so this bounds the rows to replay
     if reason is not None:
+        cursor.start(head, changes_head)
         body = orjson.dumps({"head": head, "reason": reason}).decode()
-        yield ServerSentEvent(data=body, event=RESET, id=str(head))
+        yield ServerSentEvent(data=body, event=RESET, id=cursor.id)
         return
     assert last_id is not None
-    after = last_id
+    cursor.start(*last_id)
+    after = last_id[0]
     # Page until past the head read after subscribing: everything committed before the
     # subscription is then sent, and everything after it is in the subscriber's queue.
     for _ in range(config.max_replay // config.replay_page + 2):
         page = await db.read(stored.after, after, config.replay_page)
         for event in map(LiveEvent.of, page):
+            cursor.advance(ONBOARD, event.id)
             if subscriber.wants(event):
-                yield ServerSentEvent(data=event.data, event=ONBOARD, id=str(event.id))
+                yield ServerSentEvent(data=event.data, event=ONBOARD, id=cursor.id)
         if page:
             after = page[-1].id
         if len(page) < config.replay_page or after >= head:
+            break
+    after = last_id[1]
+    for _ in range(config.max_replay // config.replay_page + 2):
+        changes = await db.read(ticket_work.changes_after, after, config.replay_page)
+        for change in changes:
+            for event in map(LiveEvent.of_change, change.messages()):
+                cursor.advance(TICKET, event.id)
+                if subscriber.wants(event):
+                    yield ServerSentEvent(data=event.data, event=TICKET, id=cursor.id)
+        if changes:
+            after = changes[-1].entries[-1].id
+        if len(changes) < config.replay_page or after >= changes_head:
             return

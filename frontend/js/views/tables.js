@@ -80,7 +80,8 @@ export function renderTickets(node, tickets, { t, lang }) {
     el("tr", { "data-ticket-id": ticket.id }, [
       el("td", {}, [el("a", { href: `/tickets/${ticket.id}`, text: `#${ticket.id}` })]),
       el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: ticket.domain })]),
-      el("td", { text: label(t, "status", ticket.status) }),
+      el("td", { "data-status": "", text: label(t, "status", ticket.status) }),
+      el("td", { "data-assignee": "", text: ticket.assignee || "–" }),
       el("td", {}, [tagList(ticket.tags)]),
       el("td", { text: formatDateTime(ticket.updated_at, lang) }),
     ]),
@@ -92,6 +93,7 @@ export function renderTickets(node, tickets, { t, lang }) {
           el("th", { text: t("tickets.id") }),
           el("th", { text: t("tickets.domain") }),
           el("th", { text: t("tickets.status") }),
+          el("th", { text: t("tickets.assignee") }),
           el("th", { text: t("tickets.tags") }),
           el("th", { text: t("tickets.updated") }),
         ]),

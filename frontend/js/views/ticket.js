@@ -1,11 +1,51 @@
-// One ticket: its summary and the timeline of its session's events and its notes, live.
+// One ticket: its summary, the agents' controls (status, assignee, tags, notes) and the
+// timeline of its session's events, Ops' notes and every change, all live.
 
-import { getJSON, HttpError } from "../api.js";
+import { getJSON, HttpError, sendJSON } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
 import { sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
+
+/** Where a ticket may go from each status (vm122_ops/ticket_work.py, TRANSITIONS). */
+export const NEXT = {
+  open: ["pending", "resolved"],
+  pending: ["open", "resolved"],
+  resolved: ["open", "closed"],
+  closed: ["open"],
+};
+
+/**
+ * Tags typed as "a, b c" -> ["a", "b", "c"], sorted, without repeats.
+ * @param {string} text
+ * @returns {string[]}
+ */
+export function parseTags(text) {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))].sort();
+}
+
+/**
+ * What differs between two versions of a ticket, in words (for a conflict).
+ * @param {any} before
+ * @param {any} after
+ * @param {Function} t
+ * @returns {string}
+ */
+export function describeChanges(before, after, t) {
+  const nobody = t("ticket.nobody");
+  const parts = [];
+  if (before.status !== after.status) {
+    parts.push(`${t("tickets.status")} ${label(t, "status", before.status)} → ${label(t, "status", after.status)}`);
+  }
+  if ((before.assignee || null) !== (after.assignee || null)) {
+    parts.push(`${t("ticket.assignee")} ${before.assignee || nobody} → ${after.assignee || nobody}`);
+  }
+  if (before.tags.join(",") !== after.tags.join(",")) {
+    parts.push(`${t("tickets.tags")} ${before.tags.join(" ") || "–"} → ${after.tags.join(" ") || "–"}`);
+  }
+  return parts.join("; ") || "–";
+}
 
 /**
  * @param {HTMLElement} root the [data-ticket-page] element
@@ -16,12 +56,26 @@ export function initTicketPage(root, ctx) {
   const ticketId = match ? match[1] : "";
   const head = root.querySelector("[data-ticket-head]");
   const timelineNode = root.querySelector("[data-timeline]");
+  const actions = root.querySelector("[data-ticket-actions]");
+  const noteForm = root.querySelector("[data-note-form]");
+  const conflictNode = root.querySelector("[data-conflict]");
   let entries = [];
+  /** The ticket as last shown (its version is what a change carries). */
+  let ticket = null;
+  let me = null;
+  let dirty = false; // the agent is editing: live updates must not overwrite the fields
+  // The ticket as it was when the agent began editing: a change carries its version, so
+  // a change made meanwhile by someone else is a conflict (409), never overwritten.
+  let base = null;
+  // Ticket changes heard on the stream (entries, and the newest summary): a load whose
+  // snapshot is older must not lose them.
+  let heard = [];
+  let newestHeard = null;
   // Loads can overlap (start, reset, refetch on completion) and land in any order; stream
   // events that arrive while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
 
-  const showHead = (ticket) => {
+  const showHead = () => {
     document.title = `#${ticket.id} ${ticket.domain}`;
     fill(head, [
       el("h1", {}, [`#${ticket.id} `, el("span", { "data-domain": "", text: ticket.domain })]),
@@ -31,6 +85,8 @@ export function initTicketPage(root, ctx) {
         el("dd", { "data-subject": "", lang: "en", text: ticket.subject }),
         el("dt", { text: ctx.t("tickets.status") }),
         el("dd", { "data-status": "", text: label(ctx.t, "status", ticket.status) }),
+        el("dt", { text: ctx.t("ticket.assignee") }),
+        el("dd", { "data-assignee": "", text: ticket.assignee || ctx.t("ticket.nobody") }),
         el("dt", { text: ctx.t("ticket.session") }),
         el("dd", {}, [
           el("a", { href: sessionHref(ticket.session_id), text: ticket.session_id }),
@@ -41,29 +97,162 @@ export function initTicketPage(root, ctx) {
       ]),
     ]);
   };
+  const showFields = () => {
+    if (!actions || dirty) return;
+    const status = actions.elements.namedItem("status");
+    for (const option of status.options) {
+      option.disabled = option.value !== ticket.status && !(NEXT[ticket.status] || []).includes(option.value);
+    }
+    status.value = ticket.status;
+    const assignee = actions.elements.namedItem("assignee");
+    if (ticket.assignee && ![...assignee.options].some((o) => o.value === ticket.assignee)) {
+      assignee.append(el("option", { value: ticket.assignee, text: ticket.assignee }));
+    }
+    assignee.value = ticket.assignee || "";
+    actions.elements.namedItem("tags").value = ticket.tags.join(", ");
+  };
+  /** Show a newer version of the ticket (from a load, an answer or the stream). */
+  const adopt = (next) => {
+    if (ticket && next.version < ticket.version) return;
+    ticket = { ...(ticket || {}), ...next };
+    showHead();
+    showFields();
+  };
+  const say = (text) => {
+    const status = actions && actions.querySelector("[data-action-status]");
+    if (status) status.textContent = text;
+  };
   const load = async () => {
     const pending = loads.begin();
-    let ticket = null;
+    let fetched = null;
     let failure = null;
     try {
-      ticket = await getJSON(`/api/v1/desk/tickets/${ticketId}`);
+      fetched = await getJSON(`/api/v1/desk/tickets/${ticketId}`);
     } catch (error) {
       failure = error;
     }
     if (!loads.finish(pending)) return;
-    if (!ticket) {
+    if (!fetched) {
       const key = failure instanceof HttpError && failure.status === 404 ? "ticket.notFound" : "error.load";
       fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
       return;
     }
-    showHead(ticket);
+    const { timeline, ...summary } = fetched;
+    ticket = null; // a load is the whole truth at its time...
+    adopt(summary);
+    if (newestHeard) adopt(newestHeard); // ...unless the stream brought a newer version
     let fresh = [];
-    for (const entry of ticket.timeline) fresh = insertEntry(fresh, entry);
+    for (const entry of timeline) fresh = insertEntry(fresh, entry);
+    for (const entry of heard) fresh = insertEntry(fresh, entry);
     for (const message of pending.arrived) fresh = insertEntry(fresh, entryFromMessage(message));
     entries = fresh;
     renderTimeline(timelineNode, entries, ctx);
   };
   const reload = debounce(load, 300);
+  const addEntries = (more) => {
+    for (const entry of more) entries = insertEntry(entries, entry);
+    renderTimeline(timelineNode, entries, ctx);
+  };
+
+  if (actions) {
+    const loadAgents = async () => {
+      const answer = await getJSON("/api/v1/desk/agents");
+      me = answer.me;
+      const select = actions.elements.namedItem("assignee");
+      const chosen = select.value;
+      fill(select, [
+        el("option", { value: "", text: ctx.t("ticket.nobody") }),
+        ...answer.agents.map((agent) => el("option", { value: agent.name, text: agent.name })),
+      ]);
+      select.value = chosen;
+      if (ticket) showFields();
+      actions.querySelector("[data-assign-me]").hidden = !me;
+    };
+    loadAgents().catch(() => {});
+    const editing = () => {
+      if (!dirty) base = ticket;
+      dirty = true;
+    };
+    actions.addEventListener("input", editing);
+    actions.addEventListener("change", editing);
+    actions.querySelector("[data-assign-me]").addEventListener("click", () => {
+      if (!me) return;
+      editing();
+      actions.elements.namedItem("assignee").value = me;
+      actions.requestSubmit();
+    });
+    actions.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!ticket) return;
+      const seen = (dirty && base) || ticket;
+      const wanted = {
+        status: actions.elements.namedItem("status").value,
+        assignee: actions.elements.namedItem("assignee").value || null,
+        tags: parseTags(actions.elements.namedItem("tags").value),
+      };
+      const change = { version: seen.version };
+      if (wanted.status !== seen.status) change.status = wanted.status;
+      if (wanted.assignee !== (seen.assignee || null)) change.assignee = wanted.assignee;
+      if (wanted.tags.join(",") !== seen.tags.join(",")) change.tags = wanted.tags;
+      if (Object.keys(change).length === 1) {
+        dirty = false;
+        base = null;
+        say(ctx.t("ticket.nothing"));
+        return;
+      }
+      const answer = await sendJSON("PATCH", `/api/v1/desk/tickets/${ticketId}`, change);
+      if (answer.status === 409 && answer.body.ticket) {
+        // Someone else changed it: show what, and the current ticket; never overwrite.
+        const { timeline, ...current } = answer.body.ticket;
+        const mine = describeChanges(seen, { ...seen, ...wanted }, ctx.t);
+        conflictNode.textContent = ctx.t("ticket.conflict", {
+          what: describeChanges(seen, current, ctx.t),
+          mine,
+        });
+        conflictNode.hidden = false;
+        dirty = false;
+        base = null;
+        adopt(current);
+        addEntries(timeline.filter((entry) => entry.kind === "activity"));
+        conflictNode.focus();
+        say("");
+        return;
+      }
+      if (answer.status !== 200) {
+        say(ctx.t("ticket.failed", { e: answer.body.error || answer.status }));
+        return;
+      }
+      conflictNode.hidden = true;
+      dirty = false;
+      base = null;
+      adopt(answer.body.ticket);
+      addEntries(answer.body.entries);
+      say(ctx.t("ticket.saved"));
+    });
+  }
+  if (noteForm) {
+    const text = noteForm.elements.namedItem("text");
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        noteForm.requestSubmit();
+      }
+    });
+    noteForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      const answer = await sendJSON("POST", `/api/v1/desk/tickets/${ticketId}/notes`, {
+        text: text.value,
+      });
+      if (answer.status !== 201) {
+        say(ctx.t("ticket.failed", { e: answer.body.error || answer.status }));
+        return;
+      }
+      text.value = "";
+      adopt(answer.body.ticket);
+      addEntries(answer.body.entries);
+    });
+  }
 
   ctx.live.params = { ticket_id: ticketId };
   ctx.live.on("reset", () => load());
@@ -75,6 +264,13 @@ export function initTicketPage(root, ctx) {
     if (message.event_type === "onboarding.completed" || message.event_type === "onboarding.failed") {
       reload();
     }
+  });
+  ctx.live.on("ticket", (message) => {
+    if (String(message.ticket_id) !== ticketId) return;
+    heard = [...heard.slice(-499), message.entry];
+    if (!newestHeard || message.ticket.version >= newestHeard.version) newestHeard = message.ticket;
+    if (ticket) adopt(message.ticket);
+    addEntries([message.entry]);
   });
   load();
 }

@@ -1,11 +1,15 @@
-// The tickets list with status and tag filters (a plain GET form), refreshed live.
+// The tickets list with status, assignee and tag filters (a plain GET form), its counts
+// per status as links, refreshed live on events of ticketed sessions and ticket changes.
 
 import { getJSON } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
+import { label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
 import { renderTickets } from "./tables.js";
 
 const PAGE = 50;
+const FILTERS = ["status", "assignee", "tag"];
+const STATUSES = ["open", "pending", "resolved", "closed"];
 
 /**
  * @param {HTMLElement} root the [data-tickets-page] element
@@ -16,7 +20,20 @@ export function initTicketList(root, ctx) {
   const listNode = root.querySelector("[data-tickets]");
   const more = root.querySelector("[data-more]");
   const query = new URLSearchParams(window.location.search);
-  for (const name of ["status", "tag"]) {
+  const countsNode = root.querySelector("[data-status-counts]");
+  const assigneeField = form.elements.namedItem("assignee");
+  if (assigneeField) {
+    // The agents, to filter by any of them (added after "anyone", "mine", "unassigned").
+    getJSON("/api/v1/desk/agents")
+      .then((answer) => {
+        for (const agent of answer.agents) {
+          assigneeField.append(el("option", { value: agent.name, text: agent.name }));
+        }
+        if (query.get("assignee")) assigneeField.value = query.get("assignee");
+      })
+      .catch(() => {});
+  }
+  for (const name of FILTERS) {
     const field = form.elements.namedItem(name);
     if (field && query.get(name)) field.value = query.get(name);
   }
@@ -25,9 +42,29 @@ export function initTicketList(root, ctx) {
 
   const path = (cursor) => {
     const params = new URLSearchParams({ limit: String(PAGE) });
-    for (const name of ["status", "tag"]) if (query.get(name)) params.set(name, query.get(name));
+    for (const name of FILTERS) if (query.get(name)) params.set(name, query.get(name));
     if (cursor) params.set("cursor", cursor);
     return `/api/v1/desk/tickets?${params}`;
+  };
+  const showCounts = (counts) => {
+    if (!countsNode || !counts) return;
+    const link = (status, text) => {
+      const params = new URLSearchParams();
+      for (const name of FILTERS) if (name !== "status" && query.get(name)) params.set(name, query.get(name));
+      if (status) params.set("status", status);
+      const current = (query.get("status") || "") === status;
+      return el("a", {
+        href: params.toString() ? `/tickets?${params}` : "/tickets",
+        "data-count-status": status || "all",
+        "aria-current": current ? "page" : null,
+        text,
+      });
+    };
+    const total = STATUSES.reduce((sum, status) => sum + (counts[status] || 0), 0);
+    fill(countsNode, [
+      link("", `${ctx.t("tickets.all")} (${total})`),
+      ...STATUSES.map((status) => link(status, `${label(ctx.t, "status", status)} (${counts[status] || 0})`)),
+    ]);
   };
   const show = () => {
     renderTickets(listNode, tickets, ctx);
@@ -51,6 +88,7 @@ export function initTicketList(root, ctx) {
     tickets = page.tickets;
     next = page.next;
     show();
+    showCounts(page.counts);
   };
   more.addEventListener("click", async () => {
     const shown = tickets;
@@ -65,5 +103,6 @@ export function initTicketList(root, ctx) {
   ctx.live.on("onboard", (message) => {
     if (message.ticket_id !== null) refresh();
   });
+  ctx.live.on("ticket", () => refresh());
   load();
 }

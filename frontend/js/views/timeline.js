@@ -2,6 +2,7 @@
 
 import { el, fill } from "../dom.js";
 import { formatDateTime, summariseData } from "../format.js";
+import { label } from "../i18n.js";
 
 /**
  * dns.applied: first what operations must do (DNS left to the customer, DKIM to create),
@@ -40,6 +41,42 @@ function eventText(entry, t) {
 }
 
 /**
+ * Who made a change: an account's name, a program, or Ops.
+ * @param {any} actor
+ * @param {Function} t
+ * @returns {string}
+ */
+export function actorName(actor, t) {
+  if (actor && actor.kind === "account") return actor.name;
+  return t(`timeline.by.${actor && actor.kind === "program" ? "program" : "ops"}`);
+}
+
+/**
+ * The heading and body of an agent's change or note (kind "activity").
+ * @param {any} entry
+ * @param {Function} t
+ * @returns {[string, string]}
+ */
+function activityText(entry, t) {
+  const who = actorName(entry.actor, t);
+  const nobody = t("ticket.nobody");
+  if (entry.type === "note") return [t("timeline.agentNote", { who }), entry.text];
+  if (entry.type === "status") {
+    const from = label(t, "status", entry.from);
+    const heading = t("timeline.status", { who, from, to: label(t, "status", entry.to) });
+    return [heading, entry.reason || ""];
+  }
+  if (entry.type === "assignee") {
+    return [t("timeline.assignee", { who, from: entry.from || nobody, to: entry.to || nobody }), ""];
+  }
+  const changes = [
+    ...(entry.added || []).map((tag) => `+${tag}`),
+    ...(entry.removed || []).map((tag) => `−${tag}`),
+  ].join(" ");
+  return [t("timeline.tags", { who, changes }), entry.reason || ""];
+}
+
+/**
  * @param {HTMLElement} node
  * @param {any[]} entries
  * @param {{t: Function, lang: string}} ctx
@@ -49,8 +86,32 @@ export function renderTimeline(node, entries, { t, lang }) {
     fill(node, [el("p", { class: "muted", text: t("timeline.empty") })]);
     return;
   }
-  const items = entries.map((entry) =>
-    el(
+  const items = entries.map((entry) => {
+    if (entry.kind === "activity") {
+      const [heading, body] = activityText(entry, t);
+      return el(
+        "li",
+        {
+          class: `entry entry-activity entry-${entry.type}`,
+          "data-kind": "activity",
+          "data-entry-id": entry.id,
+          "data-activity": entry.type,
+        },
+        [
+          el("time", { datetime: entry.occurred_at, text: formatDateTime(entry.occurred_at, lang) }),
+          el("strong", { text: heading }),
+          // Agents' text, shown as text with its line breaks (white-space: pre-wrap).
+          body
+            ? el("p", {
+                class: entry.type === "note" ? "entry-body note-text" : "entry-body",
+                lang: entry.type === "note" ? null : "en", // a reason is Ops' English
+                text: body,
+              })
+            : null,
+        ],
+      );
+    }
+    return el(
       "li",
       {
         class: entry.kind === "note" ? "entry entry-note" : "entry",
@@ -67,7 +128,7 @@ export function renderTimeline(node, entries, { t, lang }) {
           text: entry.kind === "note" ? entry.text : eventText(entry, t),
         }),
       ],
-    ),
-  );
+    );
+  });
   fill(node, [el("ol", { class: "timeline" }, items)]);
 }
