@@ -68,6 +68,7 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/desk/tickets",
         "/api/v1/desk/tickets/1",
         "/api/v1/desk/agents",
+        "/api/v1/desk/alerts",
         "/api/v1/desk/tickets/1/notes",
         "/api/v1/onboard/funnel",
         "/api/v1/onboard/failures",
