@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vm122_ops.activity import RecentActivity, recent_activity
 from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateCounts, StateRule, StepPace, state_counts
+from vm122_ops.tickets import STATUSES
 
 MAX_CODE_LABELS = 10  # codes exported by name; the rest are summed as `other`
 OTHER = "other"
@@ -51,5 +52,5 @@ def read_funnel_health(
     return FunnelHealth(
         activity=recent_activity(conn, now_ms),
         states=state_counts(conn, now_ms, rule, paces),
-        tickets={"open": 0, "closed": 0, **tickets},
+        tickets={**dict.fromkeys(STATUSES, 0), **tickets},
     )

@@ -67,6 +67,14 @@ async def test_a_store_of_schema_3_upgrades_with_its_tickets_intact(tmp_path: Pa
     }
     assert after == before
     assert rows(path, "select version, assignee_id from tickets") == [(1, None)] * 3
+    # The per-status counts (/metrics) follow the new status column, triggers included.
+    assert rows(path, "select status, tickets from ticket_counts") == [("open", 3)]
+    with sqlite3.connect(path) as conn:
+        conn.execute("update tickets set status = 'pending' where session_id = 'open-1'")
+    counts = rows(path, "select status, tickets from ticket_counts order by status")
+    assert counts == [("open", 2), ("pending", 1)]
+    with sqlite3.connect(path) as conn:
+        conn.execute("update tickets set status = 'open' where session_id = 'open-1'")
     # The API reads the upgraded store: same tickets, their tags, their timelines.
     app = create_app(make_settings(tmp_path))
     async with (

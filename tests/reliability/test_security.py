@@ -72,7 +72,6 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/desk/tickets/1/notes",
         "/api/v1/onboard/funnel",
         "/api/v1/onboard/failures",
-        "/api/v1/desk/alerts",
         "/api/v1/onboard/sessions/s1/timeline",
     } == paths
 

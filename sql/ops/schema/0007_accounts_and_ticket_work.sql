@@ -34,12 +34,38 @@ create index desk_sessions_by_expiry on desk_sessions (expires_at);
 -- (a rebuilt table could not be dropped under ticket_tags and ticket_entries), so the old
 -- status column (CHECK open, closed) is renamed legacy_status, kept at its default, and a
 -- new status column with the four states takes its values.
+-- The ticket_counts triggers (0006) follow the new column: dropped first (a renamed column
+-- would carry them along to legacy_status), made again on status, and the counts rebuilt.
 drop view ticket_summaries;
 drop index tickets_by_status;
+drop trigger ticket_counts_insert;
+drop trigger ticket_counts_update;
+drop trigger ticket_counts_delete;
 alter table tickets rename column status to legacy_status;
 alter table tickets add column status text not null default 'open'
     check (status in ('open', 'pending', 'resolved', 'closed'));
 update tickets set status = legacy_status;
+create trigger ticket_counts_insert after insert on tickets
+begin
+    insert into ticket_counts (status, tickets) values (new.status, 1)
+    on conflict (status) do update set tickets = tickets + 1;
+end;
+create trigger ticket_counts_update after update of status on tickets
+when old.status is not new.status
+begin
+    update ticket_counts set tickets = tickets - 1 where status = old.status;
+    insert into ticket_counts (status, tickets) values (new.status, 1)
+    on conflict (status) do update set tickets = tickets + 1;
+end;
+create trigger ticket_counts_delete after delete on tickets
+begin
+    update ticket_counts set tickets = tickets - 1 where status = old.status;
+end;
+delete from ticket_counts;
+insert into ticket_counts (status, tickets)
+select status, count(*)
+from tickets
+group by status;
 alter table tickets add column assignee_id integer references accounts (id);
 alter table tickets add column version integer not null default 1;
 create index tickets_by_status on tickets (status, updated_at, id);
