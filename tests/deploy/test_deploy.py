@@ -518,10 +518,9 @@ def test_ops_refuses_a_newer_schema_and_the_unit_does_not_restart_it(ops: Servic
     assert message in documented
 
 
-def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -> None:
-    """Both units side by side: the Portal with the same generated secret, on the sandbox
-    providers (the template's trial setting), on the loopback and pointed at this Ops
-    instead of VM122's nginx name."""
+def portal_next_to(ops: Service, tmp_path: Path) -> tuple[Service, str]:
+    """Ops started from its unit, and the Portal's unit (not started) with the same
+    generated secret; the Portal and Ops' URL."""
     ops_url = f"http://127.0.0.1:{ops.env['OPS_PORT']}"
     wait_healthy(ops_url, ops.start())
     portal = service(
@@ -530,6 +529,14 @@ def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -
         tmp_path,
         OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"],
     )
+    return portal, ops_url
+
+
+def test_portal_starts_from_its_unit_next_to_ops(ops: Service, tmp_path: Path) -> None:
+    """Both units side by side: the Portal with the same generated secret, on the sandbox
+    providers (the template's trial setting), on the loopback and pointed at this Ops
+    instead of VM122's nginx name."""
+    portal, ops_url = portal_next_to(ops, tmp_path)
     portal.env.update(
         PORTAL_HOST="127.0.0.1",
         PORTAL_PORT=str(free_port()),
@@ -720,14 +727,7 @@ def test_nginx_in_front_of_the_portal_bounds_what_a_client_holds(
     """The Portal from its unit behind its site: HTTPS only with HSTS, a request head over
     4 x 8 KiB refused by nginx, a head trickled past client_header_timeout dropped (the
     site's 10 s shortened to 2 s here), /sandbox/ not published."""
-    ops_url = f"http://127.0.0.1:{ops.env['OPS_PORT']}"
-    wait_healthy(ops_url, ops.start())
-    portal = service(
-        "vm112-portal.service",
-        "portal.env.example",
-        tmp_path,
-        OPS_WEBHOOK_SECRET=ops.env["OPS_WEBHOOK_SECRET"],
-    )
+    portal, ops_url = portal_next_to(ops, tmp_path)
     assert portal.env["PORTAL_HOST"] == "127.0.0.1"  # loopback only, nginx publishes it
     port = free_port()
     portal.env.update(PORTAL_PORT=str(port), OPS_URL=ops_url, PORTAL_PROVIDERS="sandbox")
