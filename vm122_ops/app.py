@@ -48,6 +48,12 @@ def routes() -> list[Route]:
             name="ingest_onboard",
         ),
         Route("/api/v1/onboard/funnel", onboard.funnel, methods=["GET"], name="funnel"),
+        Route(
+            "/api/v1/onboard/funnel/sessions",
+            onboard.funnel_sessions,
+            methods=["GET"],
+            name="funnel_sessions",
+        ),
         Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"], name="failures"),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",
@@ -80,6 +86,9 @@ def routes() -> list[Route]:
         Route("/tickets", pages.tickets, methods=["GET"], name="tickets_page"),
         Route("/tickets/{ticket_id}", pages.ticket, methods=["GET"], name="ticket_page"),
         Route("/sessions/{session_id}", pages.session, methods=["GET"], name="session_page"),
+        Route(
+            "/funnel/sessions", pages.funnel_sessions, methods=["GET"], name="funnel_sessions_page"
+        ),
         Route("/login", pages.login_page, methods=["GET"], name="login_page"),
         Route("/login", pages.login, methods=["POST"], name="login"),
         Route("/logout", pages.logout, methods=["POST"], name="logout"),

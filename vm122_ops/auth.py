@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from vm122_ops.state import AppState
 
 PROTECTED_PREFIXES = ("/api/v1/onboard", "/api/v1/desk", "/api/v1/stream", "/metrics")
-PAGE_PREFIXES = ("/tickets/", "/sessions/")
+PAGE_PREFIXES = ("/tickets/", "/sessions/", "/funnel/")
 PAGES = ("/", "/tickets")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 NO_STORE = "no-store"

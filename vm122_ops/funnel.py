@@ -23,11 +23,11 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlfiles import Queries
-from vm122_ops import stored
+from vm122_ops import cohort, stored
 from vm122_ops.durations import percentile as percentile  # re-exported
 from vm122_ops.durations import percentiles
 from vm122_ops.events import STAGES, format_ms
@@ -238,6 +238,8 @@ class Funnel:
     conversion: dict[str, dict[str, float | None]]
     time_to_convert: dict[str, dict[str, Any]]
     active_sessions: list[ActiveSession]
+    # Per furthest stage, the sessions that stopped there by state (vm122_ops/cohort.py).
+    stopped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         """The funnel as JSON fields (the API answer and the stream's funnel event)."""
@@ -254,6 +256,7 @@ class Funnel:
             "conversion": self.conversion,
             "time_to_convert": self.time_to_convert,
             "active_sessions": [session.document() for session in self.active_sessions],
+            "stopped": self.stopped,
         }
 
 
@@ -362,7 +365,9 @@ def _read(
         state, idle = state_of(session.stage, session.last_event_at, window.now_ms, paces, rule)
         active.append(replace(session, state=state, idle_ms=idle))
     funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps)
-    return _Reading(funnel, fresh, fresh_pace)
+    span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
+    stopped = cohort.stopped_counts(conn, span, paces, rule, cells, failed_steps)
+    return _Reading(replace(funnel, stopped=stopped), fresh, fresh_pace)
 
 
 def _durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA
+from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA, STAGES
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
+from vm122_ops.cohort import COHORT_STATES
 from vm122_ops.ticket_work import MAX_NOTE, MAX_TAGS
 from vm122_ops.tickets import STATUSES
 
@@ -168,6 +169,33 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": _ok("the funnel"),
                     "400": _error("bad hours"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/onboard/funnel/sessions": {
+            "get": {
+                "summary": "the funnel cohort's sessions that stopped at a stage in a state",
+                "parameters": [
+                    _query(
+                        "hours",
+                        {"type": "integer", "minimum": 1, "maximum": 720},
+                        "window in hours (default OPS_WINDOW_HOURS)",
+                    ),
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "enum": list(COHORT_STATES)},
+                        "description": "moving, stuck, abandoned, failed or completed",
+                    },
+                    _query("stage", {"type": "string", "enum": list(STAGES)}, "a funnel stage"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+                    _query("cursor", {"type": "string"}, "the previous page's next"),
+                ],
+                "responses": {
+                    "200": _ok("{items, next, total}: newest activity first"),
+                    "400": _error("bad hours, stage, state, limit, cursor or unknown parameter"),
                     "401": _UNAUTHORIZED,
                 },
             }
@@ -369,6 +397,12 @@ DOCUMENT: dict[str, Any] = {
                         "schema": {"type": "string"},
                     }
                 ],
+                "responses": _PAGE,
+            }
+        },
+        "/funnel/sessions": {
+            "get": {
+                "summary": "a funnel count's sessions (the drill-down page)",
                 "responses": _PAGE,
             }
         },

@@ -10,6 +10,23 @@ from vm122_ops.errors import BadRequest
 from vm122_ops.events import SESSION_ID
 
 MAX_WINDOW_HOURS = 720
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def only(request: Request, known: set[str]) -> None:
+    """Refuse a query parameter the route does not know (a typo would silently widen it)."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise BadRequest(f"unknown query parameter: {', '.join(unknown)}")
+
+
+def limit(request: Request) -> int:
+    """?limit=: a page's size, 1-200 (default 50)."""
+    raw = request.query_params.get("limit", str(DEFAULT_LIMIT))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
 
 
 def window_hours(request: Request, default: int) -> int:

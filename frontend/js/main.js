@@ -4,6 +4,7 @@ import { checkSession } from "./api.js";
 import { pickLanguage, translator } from "./i18n.js";
 import { LiveStream } from "./live.js";
 import { initBanner } from "./views/banner.js";
+import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
 import { initLogin } from "./views/login.js";
 import { initSessionPage } from "./views/session.js";
@@ -21,6 +22,7 @@ const INIT = [
   ["[data-ticket-page]", initTicketPage],
   ["[data-session-page]", initSessionPage],
   ["[data-tickets-page]", initTicketList],
+  ["[data-cohort-page]", initCohortList],
   ["[data-live-status]", initLiveStatus],
   ["[data-banner]", initBanner],
 ];

@@ -63,6 +63,7 @@ def test_the_route_table_is_covered() -> None:
         "/tickets",
         "/tickets/1",
         "/sessions/s1",
+        "/funnel/sessions",
         "/api/v1/stream",
         "/metrics",
         "/api/v1/desk/tickets",
@@ -72,6 +73,7 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/desk/tickets/1/notes",
         "/api/v1/onboard/funnel",
         "/api/v1/onboard/failures",
+        "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/sessions/s1/timeline",
     } == paths
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/onboard/funnel and /api/v1/onboard/sessions/{session_id}/timeline."""
+"""GET /api/v1/onboard/funnel, its sessions, the failures and a session's timeline."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok
+from vm122_ops import cohort, params, sessions
 from vm122_ops import failures as failure_codes
-from vm122_ops import params, sessions
-from vm122_ops.errors import NotFound
+from vm122_ops.errors import BadRequest, NotFound
+from vm122_ops.events import STAGES
 from vm122_ops.funnel import HOUR_MS, Window, read_funnel
 from vm122_ops.state import app_state
 
@@ -20,6 +21,26 @@ async def funnel(request: Request) -> Response:
     with state.metrics.funnel_seconds.time():
         found = await read_funnel(state.db, window, state.durations, state.settings.state_rule)
     return ok(**found.document())
+
+
+async def funnel_sessions(request: Request) -> Response:
+    """The funnel cohort's sessions that stopped at a stage in a state (the drill-down)."""
+    state = app_state(request)
+    query = request.query_params
+    params.only(request, {"hours", "stage", "state", "cursor", "limit"})
+    hours = params.window_hours(request, state.settings.window_hours)
+    stage = query.get("stage") or None
+    if stage is not None and stage not in STAGES:
+        raise BadRequest(f"stage must be one of {', '.join(STAGES)}")
+    wanted = cohort.cohort_state(query.get("state"))
+    limit = params.limit(request)
+    before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
+    now_ms = state.now_ms()
+    window = cohort.CohortWindow(since_ms=now_ms - hours * HOUR_MS, now_ms=now_ms)
+    filters = cohort.CohortFilter(state=wanted, stage=stage)
+    rule = state.settings.state_rule
+    found = await state.db.read(cohort.page, window, rule, filters, limit, before)
+    return ok(**found.document(hours))
 
 
 async def failures(request: Request) -> Response:

@@ -6,6 +6,45 @@ import { formatDuration, formatPercent } from "../format.js";
 import { label } from "../i18n.js";
 import { failedRows, funnelRows } from "../state.js";
 
+export const SPLIT_STATES = ["moving", "stuck", "abandoned", "failed"];
+
+/**
+ * The drill-down page of one count of the funnel card.
+ * @param {number} hours
+ * @param {string} stage
+ * @param {string} state
+ * @returns {string}
+ */
+export function cohortHref(hours, stage, state) {
+  const params = new URLSearchParams({ hours: String(hours), stage, state });
+  return `/funnel/sessions?${params}`;
+}
+
+/**
+ * Under a stage row: how many sessions stopped there, by state, each opening its list.
+ * @param {any} funnel
+ * @param {string} stage
+ * @param {(key: string, vars?: any) => string} t
+ * @returns {HTMLElement | null}
+ */
+export function stageSplit(funnel, stage, t) {
+  const counts = funnel?.stopped?.[stage];
+  if (!counts) return null;
+  const states = stage === "completed" ? ["completed"] : SPLIT_STATES;
+  return el(
+    "span",
+    { class: "funnel-split", "data-split": stage },
+    states.map((state) =>
+      el("a", {
+        href: cohortHref(funnel.window_hours, stage, state),
+        class: `split split-${state}`,
+        "data-state": state,
+        text: t(`cohort.count.${state}`, { n: counts[state] ?? 0 }),
+      }),
+    ),
+  );
+}
+
 /**
  * @param {HTMLElement} node
  * @param {any} funnel
@@ -33,6 +72,7 @@ export function renderFunnel(node, funnel, { t, lang }) {
             class: "funnel-median",
             text: t("funnel.median", { d: formatDuration(row.medianSeconds, lang) }),
           }),
+      stageSplit(funnel, row.stage, t),
     ]);
   });
   const failed = failedRows(funnel).map((row) =>

@@ -1,0 +1,121 @@
+// The funnel card's split of each stage row and the drill-down list it opens.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { translator } from "../js/i18n.js";
+import { initCohortList } from "../js/views/cohortList.js";
+import { renderFunnel } from "../js/views/funnel.js";
+import { FakeElement, context, installBrowser, page } from "./fakedom.js";
+
+const STOPPED = {
+  none: { moving: 0, stuck: 0, abandoned: 0, failed: 0, completed: 0 },
+  started: { moving: 1, stuck: 2, abandoned: 3, failed: 0, completed: 0 },
+  dns_applied: { moving: 0, stuck: 0, abandoned: 0, failed: 4, completed: 0 },
+  completed: { moving: 0, stuck: 0, abandoned: 0, failed: 0, completed: 5 },
+};
+
+function funnel() {
+  return {
+    window_hours: 72,
+    cohort: 15,
+    stages: { started: 15, domain_validated: 9, dns_applied: 9, completed: 5 },
+    failed: 4,
+    failed_by_step: { dns_applied: 4 },
+    conversion: {},
+    time_to_convert: {},
+    stopped: STOPPED,
+  };
+}
+
+const links = (node, stage) =>
+  node
+    .querySelector(`[data-split="${stage}"]`)
+    .children.map((a) => [a.getAttribute("href"), a.textContent]);
+
+test("funnel card: each stage row splits its sessions by state, each count a link", () => {
+  installBrowser("http://desk.test/");
+  const node = new FakeElement("div");
+  renderFunnel(node, funnel(), { t: translator("en"), lang: "en" });
+  assert.deepEqual(links(node, "started"), [
+    ["/funnel/sessions?hours=72&stage=started&state=moving", "1 moving"],
+    ["/funnel/sessions?hours=72&stage=started&state=stuck", "2 stuck"],
+    ["/funnel/sessions?hours=72&stage=started&state=abandoned", "3 abandoned"],
+    ["/funnel/sessions?hours=72&stage=started&state=failed", "0 failed here"],
+  ]);
+  assert.deepEqual(links(node, "completed"), [
+    ["/funnel/sessions?hours=72&stage=completed&state=completed", "5 completed"],
+  ]);
+  renderFunnel(node, funnel(), { t: translator("pt"), lang: "pt" });
+  assert.deepEqual(
+    links(node, "dns_applied").map(([, text]) => text),
+    ["0 a avançar", "0 paradas", "0 abandonadas", "4 falharam aqui"],
+  );
+});
+
+function listPage(href, lang = "en") {
+  const browser = installBrowser(href);
+  const root = page({
+    "data-cohort": "div",
+    "data-cohort-total": "p",
+    "data-cohort-title": "h1",
+    "data-cohort-back": "a",
+    "data-more": "button",
+  });
+  const ctx = { ...context(translator(lang)), lang };
+  initCohortList(root, ctx);
+  return { browser, root, ctx };
+}
+
+const HOSTILE = '<img src=x onerror="alert(1)">';
+
+test("drill-down list: the filter's sessions, a hostile reason as text, the ticket link", async () => {
+  const { browser, root } = listPage("http://desk.test/funnel/sessions?hours=72&stage=dns_applied&state=failed");
+  const [request] = browser.requests;
+  assert.equal(
+    request.url,
+    "/api/v1/onboard/funnel/sessions?hours=72&stage=dns_applied&state=failed&limit=50",
+  );
+  await request.answer({
+    ok: true,
+    total: 1,
+    next: null,
+    items: [
+      {
+        session_id: "s9",
+        domain: "exemplo.pt",
+        stage: "domain_validated",
+        state: "failed",
+        failed_step: "dns_applied",
+        last_event_type: "onboarding.failed",
+        last_event_at: "2026-11-29T11:00:00.000Z",
+        idle_seconds: 3600,
+        failure_code: "cloudflare:81054",
+        failure_reason: HOSTILE,
+        ticket_id: 12,
+      },
+    ],
+  });
+  assert.equal(root.querySelector("[data-cohort-title]").textContent, "Failed sessions at DNS applied · last 72 h");
+  assert.equal(root.querySelector("[data-cohort-total]").textContent, "1 sessions");
+  assert.equal(root.querySelector("[data-cohort-back]").getAttribute("href"), "/?hours=72");
+  const row = root.querySelector('tr[data-session-id="s9"]');
+  assert.equal(row.querySelector("a").getAttribute("href"), "/sessions/s9");
+  assert.equal(row.querySelector("[data-code]").textContent, "cloudflare:81054");
+  const reason = row.querySelector("[data-reason]");
+  assert.equal(reason.textContent, HOSTILE); // text, never markup
+  assert.equal(reason.children.length, 0);
+  assert.equal(row.querySelector('a[href="/tickets/12"]').textContent, "#12");
+  assert.equal(row.children[4].textContent, "1 h");
+  assert.equal(root.querySelector("[data-more]").hidden, true);
+});
+
+test("drill-down list in pt-PT: a refused filter shows Ops's reason", async () => {
+  const { browser, root } = listPage("http://desk.test/funnel/sessions?stage=x&state=stuck", "pt");
+  await browser.requests[0].answer({ ok: false, status: 400, error: "stage must be one of started" }, 400);
+  assert.equal(
+    root.querySelector("[data-cohort]").textContent,
+    "Esta lista não existe: stage must be one of started",
+  );
+  assert.equal(root.querySelector("[data-cohort-title]").textContent, "Sessões paradas em x");
+});

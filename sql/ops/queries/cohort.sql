@@ -1,0 +1,66 @@
+-- name: cohort_idle_counts
+-- Active cohort sessions (first event from :cohort_since) of one furthest stage (null:
+-- none) whose last event is in [since, until): a range on the partial index
+-- onboard_sessions_active, so the cost grows with recent activity, never with events.
+select count(*) as sessions
+from onboard_sessions indexed by onboard_sessions_active
+where status = 'active'
+  and furthest_stage is :stage
+  and last_event_at >= :since
+  and last_event_at < :until
+  and first_event_at >= :cohort_since;
+
+-- name: cohort_active_page
+-- One page of active cohort sessions of one furthest stage (null: none) whose last event
+-- is in [since, until), newest activity first, after the cursor (:before_at, :before_id);
+-- walks the partial index onboard_sessions_active backwards (named: the planner, without
+-- statistics, would take onboard_sessions_by_activity across every stage).
+select s.session_id,
+       s.domain,
+       s.furthest_stage,
+       s.status,
+       s.failed_step,
+       s.last_event_type,
+       s.last_event_at,
+       null as payload,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_active
+left join tickets as t on t.session_id = s.session_id
+where s.status = 'active'
+  and s.furthest_stage is :stage
+  and s.last_event_at >= :since
+  and s.last_event_at < :until
+  and s.first_event_at >= :cohort_since
+  and (:before_at is null
+       or s.last_event_at < :before_at
+       or (s.last_event_at = :before_at and s.session_id < :before_id))
+order by s.last_event_at desc, s.session_id desc
+limit :limit;
+
+-- name: cohort_closed_page
+-- One page of failed (by the step that failed; :step null: any) or completed cohort
+-- sessions, newest activity first, after the cursor; walks onboard_sessions_by_activity
+-- (status, last_event_at) backwards from the cursor down to the cohort's start (a
+-- session's last event is never before its first). The failure's code and reason come
+-- from the newest event's payload, read for the page's rows only.
+select s.session_id,
+       s.domain,
+       s.furthest_stage,
+       s.status,
+       s.failed_step,
+       s.last_event_type,
+       s.last_event_at,
+       case when s.status = 'failed' then e.payload end as payload,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_by_activity
+left join webhook_events as e on e.id = s.last_event_row
+left join tickets as t on t.session_id = s.session_id
+where s.status = :status
+  and s.last_event_at >= :cohort_since
+  and s.first_event_at >= :cohort_since
+  and (:step is null or s.failed_step = :step)
+  and (:before_at is null
+       or s.last_event_at < :before_at
+       or (s.last_event_at = :before_at and s.session_id < :before_id))
+order by s.last_event_at desc, s.session_id desc
+limit :limit;
