@@ -4,6 +4,7 @@ a client, and a small Server-Sent Events reader that also sees comments (heartbe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import httpx
 import orjson
 
 from tests.support.apps import CHEAP, OpsServer, ops_settings, user_command
+from tests.support.browser import ARTIFACTS
 from tests.support.credentials import KEY, PASSWORD, TOKEN
 from tests.support.signer import deliver
 from vm122_ops.broker import Broker, StreamConfig
@@ -21,6 +23,19 @@ from vm122_ops.settings import Settings
 
 XSS = "<img src=x onerror=alert(1)>"  # hostile text an event may carry
 FAST = StreamConfig(heartbeat_seconds=15, retry_ms=500, funnel_interval=0.2, send_timeout=2)
+
+
+async def desk_ops(tmp_path: Path) -> OpsServer:
+    """Ops started for a browser test: quick stream retries, one account (ana), and the
+    screenshots folder made."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = OpsServer(
+        db_path=tmp_path / "ops.db",
+        config=dataclasses.replace(FAST, retry_ms=300),
+        accounts=("ana",),
+    )
+    await server.start()
+    return server
 
 
 @dataclass

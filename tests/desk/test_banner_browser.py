@@ -4,27 +4,19 @@ disappears when it clears, live, without a reload."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import FAST, XSS
-from tests.support.apps import OpsServer
+from tests.desk.harness import XSS, desk_ops
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
 
 async def test_banner_shows_a_failure_spike_and_clears(browser: Browser, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = OpsServer(
-        db_path=tmp_path / "ops.db",
-        config=dataclasses.replace(FAST, retry_ms=300),
-        accounts=("ana",),
-    )
-    await server.start()
+    server = await desk_ops(tmp_path)
     errors: list[str] = []
     dialogs: list[str] = []
     context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})

@@ -3,13 +3,12 @@ real uvicorn on 127.0.0.1. Never skipped: scripts/test installs Chromium when mi
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.desk.harness import FAST, XSS
+from tests.desk.harness import XSS, desk_ops
 from tests.support.apps import OpsServer
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
@@ -21,13 +20,7 @@ def count(page: Page, stage: str) -> Locator:
 
 
 async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = OpsServer(
-        db_path=tmp_path / "ops.db",
-        config=dataclasses.replace(FAST, retry_ms=300),
-        accounts=("ana",),
-    )
-    await server.start()
+    server = await desk_ops(tmp_path)
     dialogs: list[str] = []
     errors: list[str] = []
     context = await browser.new_context(locale="pt-PT", viewport={"width": 1280, "height": 900})
