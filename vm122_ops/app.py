@@ -20,11 +20,14 @@ from servicekit.headers import SecurityHeaders
 from vm122_ops import alerts as conditions
 from vm122_ops import openapi, retention
 from vm122_ops.accounts import Passwords
+from vm122_ops.answers import Answers
 from vm122_ops.auth import OperatorAuth
 from vm122_ops.broker import Broker, StreamConfig
 from vm122_ops.db import Database
 from vm122_ops.desk_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
-from vm122_ops.funnel import DurationCache, Funnel, Window, read_funnel
+from vm122_ops.failures import FailureTable
+from vm122_ops.funnel import DurationCache, Funnel, Window
+from vm122_ops.funnel_basis import BasisKey, FunnelBasis, answer_funnel
 from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest import IngestResult, announcements
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
@@ -121,11 +124,16 @@ def create_app(
         broker = Broker(stream_config)
         # The broker hears of events only after their COMMIT, in commit order.
         durations = DurationCache()
+        funnel_answers: Answers[BasisKey, FunnelBasis] = Answers()
+        failure_answers: Answers[int, FailureTable] = Answers()
 
         def committed(results: list[IngestResult | TicketChange]) -> None:
             for result in results:
                 if isinstance(result, IngestResult) and not result.duplicate:
                     durations.apply(result.id, result.durations)
+            if any(isinstance(r, IngestResult) and not r.duplicate for r in results):
+                funnel_answers.changed()
+                failure_answers.changed()
             broker.publish(announcements(results))
 
         db = Database(settings.db_path, after_commit=committed)
@@ -133,7 +141,7 @@ def create_app(
 
         async def funnel_of(hours: int) -> Funnel:
             window = Window(hours=hours, now_ms=int(clock() * 1000))
-            return await read_funnel(db, window, durations, settings.state_rule)
+            return await answer_funnel(db, window, durations, funnel_answers, settings.state_rule)
 
         metrics.track_broker(broker)
         purger = asyncio.create_task(
@@ -153,6 +161,8 @@ def create_app(
             passwords=passwords or Passwords(),
             metrics=metrics,
             durations=durations,
+            funnel_answers=funnel_answers,
+            failure_answers=failure_answers,
         )
 
         async def alerts_now() -> dict[str, Any]:

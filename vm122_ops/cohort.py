@@ -22,6 +22,7 @@ import binascii
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,6 +97,27 @@ def stopped_counts(
 ) -> dict[str, dict[str, int]]:
     """Per furthest stage (``none``: no stage reached, then the funnel's stage keys), the
     cohort sessions that stopped there by state (see the module's docstring)."""
+
+    def idle_count(stage: int | None, since: int, until: int) -> int:
+        return _idle_count(conn, stage, since, until, window.since_ms)
+
+    return stopped_from(window, paces, rule, cells, failed_steps, idle_count)
+
+
+# How many active cohort sessions of a furthest stage (None: none) had their last event in
+# [since, until): from SQL (stopped_counts) or from memory (vm122_ops/funnel_basis.py).
+IdleCount = Callable[[int | None, int, int], int]
+
+
+def stopped_from(
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    cells: Cells,
+    failed_steps: Counter[int],
+    idle_count: IdleCount,
+) -> dict[str, dict[str, int]]:
+    """``stopped_counts`` with the range counts from ``idle_count``."""
     counts: dict[str, dict[str, int]] = {}
     for index in (NO_STAGE, *range(len(STAGES))):
         row: dict[str, int] = {state: 0 for state in COHORT_STATES}
@@ -104,7 +126,7 @@ def stopped_counts(
             ranges = _ranges(window, paces[waiting_step(stage)], rule)
             for state in ("moving", "stuck"):
                 since, until = ranges[state]
-                row[state] = _idle_count(conn, stage, since, until, window.since_ms)
+                row[state] = idle_count(stage, since, until) if since < until else 0
             active = cells[(index, "active")]
             row["abandoned"] = max(0, active - row["moving"] - row["stuck"])
         if index != NO_STAGE:

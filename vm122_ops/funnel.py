@@ -309,7 +309,7 @@ async def read_paces(
 
 
 def _durations_and_head(conn: sqlite3.Connection, hour: int) -> tuple[Histograms, int]:
-    return _durations_since(conn, hour), stored.head(conn)
+    return durations_since(conn, hour), stored.head(conn)
 
 
 def _read(
@@ -326,7 +326,7 @@ def _read(
     last_event_id = stored.head(conn)
     fresh = None
     if cached is None:
-        fresh = _durations_since(conn, hour)
+        fresh = durations_since(conn, hour)
         # A copy: the partial hour is added below, and the one to cache stays as it is.
         steps = {step: Counter(histogram) for step, histogram in fresh.items()}
     else:
@@ -338,7 +338,7 @@ def _read(
     if paced == hour:
         pace_steps = fresh if fresh is not None else cached
     elif cached_pace is None:
-        pace_steps = fresh_pace = _durations_since(conn, paced)
+        pace_steps = fresh_pace = durations_since(conn, paced)
     else:
         pace_steps = cached_pace
     assert pace_steps is not None
@@ -370,7 +370,7 @@ def _read(
     return _Reading(replace(funnel, stopped=stopped), fresh, fresh_pace)
 
 
-def _durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:
+def durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:
     steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
     for row in conn.execute(QUERIES["durations_since"], {"hour": hour}):
         steps[row["step"]][row["bucket"]] += row["sessions"]

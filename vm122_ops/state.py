@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from vm122_ops.accounts import Passwords
+from vm122_ops.answers import Answers
 from vm122_ops.broker import Broker
 from vm122_ops.db import Database
 from vm122_ops.desk_sessions import DeskSessions
+from vm122_ops.failures import FailureTable
 from vm122_ops.funnel import DurationCache
+from vm122_ops.funnel_basis import BasisKey, FunnelBasis
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
 from vm122_ops.throttle import AuthThrottle
@@ -29,6 +32,9 @@ class AppState:
     passwords: Passwords
     metrics: OpsMetrics
     durations: DurationCache
+    # Desk reads kept until new events commit (vm122_ops/answers.py).
+    funnel_answers: Answers[BasisKey, FunnelBasis]
+    failure_answers: Answers[int, FailureTable]  # by the window's first hour
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

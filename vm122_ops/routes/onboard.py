@@ -10,7 +10,8 @@ from vm122_ops import cohort, params, sessions
 from vm122_ops import failures as failure_codes
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
-from vm122_ops.funnel import HOUR_MS, Window, read_funnel
+from vm122_ops.funnel import HOUR_MS, Window
+from vm122_ops.funnel_basis import answer_funnel
 from vm122_ops.state import app_state
 
 
@@ -19,7 +20,9 @@ async def funnel(request: Request) -> Response:
     hours = params.window_hours(request, state.settings.window_hours)
     window = Window(hours=hours, now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
-        found = await read_funnel(state.db, window, state.durations, state.settings.state_rule)
+        found = await answer_funnel(
+            state.db, window, state.durations, state.funnel_answers, state.settings.state_rule
+        )
     return ok(**found.document())
 
 
@@ -48,7 +51,11 @@ async def failures(request: Request) -> Response:
     state = app_state(request)
     now_ms = state.now_ms()
     hours = params.window_hours(request, state.settings.window_hours)
-    table = await state.db.read(failure_codes.failures_since, now_ms - hours * HOUR_MS)
+    since_ms = now_ms - hours * HOUR_MS
+    # Whole hours: the same first hour and no new event give the same table.
+    table = await state.failure_answers.get(
+        since_ms // HOUR_MS, lambda: state.db.read(failure_codes.failures_since, since_ms)
+    )
     return ok(**table.document(hours, now_ms))
 
 

@@ -107,3 +107,36 @@ where step3_bucket is not null group by step3_bucket
 union all
 select 'step', 4, step4_bucket, count(*) from cohort
 where step4_bucket is not null group by step4_bucket;
+
+-- name: partial_hour_sessions
+-- The sessions whose first event falls in [since, until) (one hour), oldest first: the
+-- funnel's kept basis (vm122_ops/funnel_basis.py) adds the part a window covers.
+select session_id,
+       domain,
+       furthest_stage,
+       status,
+       last_event_type,
+       last_event_at,
+       started_at,
+       first_event_at,
+       failed_step,
+       step0_bucket,
+       step1_bucket,
+       step2_bucket,
+       step3_bucket,
+       step4_bucket
+from onboard_sessions
+where first_event_at >= :since
+  and first_event_at < :until
+order by first_event_at;
+
+-- name: recent_active_sessions
+-- Active sessions first seen from :cohort_since whose last event is from :since on: the
+-- funnel's kept basis counts its moving and stuck sessions from them in memory.
+select furthest_stage,
+       first_event_at,
+       last_event_at
+from onboard_sessions
+where status = 'active'
+  and last_event_at >= :since
+  and first_event_at >= :cohort_since;

@@ -1,0 +1,234 @@
+"""The funnel answered from memory: what a window's funnel needs, read once per start hour
+and newest event, then finished for each request's exact millisecond.
+
+A window of ``hours`` ending at ``now`` starts at ``since = now - hours``; its first whole
+hour is ``H = ceil(since / 1 h)`` and its partial first hour is ``[since, H)``, inside the
+hour before H. Everything but the partial hour and the clock-dependent states is the same
+for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapshot:
+
+- the whole hours' cells, failed steps and duration histograms (as ``funnel._read``);
+- the steps' paces of the last 7 days (they also move only when H does);
+- every session whose first event is in the hour before H, oldest first, so the partial
+  hour of any ``since`` in it is a suffix of that list (found by bisection);
+- the 50 most recently active sessions first seen from H on;
+- the last-event times of the active sessions first seen from H on that any window of
+  this start hour can count as moving or stuck (the funnel's ``stopped``, cohort.py), by
+  furthest stage and sorted, so each range count is two bisections.
+
+``FunnelBasis.funnel(now_ms)`` adds the partial hour's sessions and picks the 50 most
+recent active ones of both parts, then classifies them at ``now``: the same figures as
+``funnel.compute`` at that millisecond (tests/ops/test_funnel_answers.py checks it
+against ``compute`` after random events, windows and hour boundaries). The basis is kept
+in ``answers.Answers`` keyed by (hours, H) until the next commit of new events.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from vm122_ops import cohort, stored
+from vm122_ops.answers import Answers
+from vm122_ops.funnel import (
+    ACTIVE_LIMIT,
+    HOUR_MS,
+    NO_STAGE,
+    ActiveSession,
+    Cells,
+    DurationCache,
+    Funnel,
+    Histograms,
+    Window,
+    build_funnel,
+    durations_since,
+)
+from vm122_ops.sql import QUERIES
+from vm122_ops.states import StateRule, StepPace, pace_hour, paces_from, state_of
+
+if TYPE_CHECKING:
+    from vm122_ops.db import Database
+
+BasisKey = tuple[int, int]  # window hours, first whole hour
+STEPS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _Early:
+    """A session first seen in the hour before the window's first whole hour."""
+
+    first_event_at: int
+    stage: int  # NO_STAGE when none reached
+    status: str
+    failed_step: int | None
+    buckets: tuple[int | None, ...]
+    session: ActiveSession
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelBasis:
+    hours: int
+    first_whole_hour: int
+    last_event_id: int
+    cells: Cells
+    steps: Histograms
+    failed_steps: Counter[int]
+    paces: tuple[StepPace, ...]
+    early: tuple[_Early, ...]  # oldest first
+    early_starts: tuple[int, ...]  # their first_event_at, for bisection
+    recent_active: tuple[ActiveSession, ...]  # from the first whole hour on, newest first
+    # Furthest stage (None: none) -> sorted last-event times of active sessions first seen
+    # from the first whole hour on, recent enough to be moving or stuck in this hour.
+    idle_since: dict[int | None, tuple[int, ...]]
+    rule: StateRule
+
+    def funnel(self, now_ms: int) -> Funnel:
+        """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
+        window = Window(hours=self.hours, now_ms=now_ms)
+        assert window.first_whole_hour == self.first_whole_hour
+        cells = Counter(self.cells)
+        steps = {step: Counter(histogram) for step, histogram in self.steps.items()}
+        failed_steps = Counter(self.failed_steps)
+        partial = self.early[bisect_left(self.early_starts, window.since_ms) :]
+        for early in partial:
+            cells[(early.stage, early.status)] += 1
+            for step, bucket in enumerate(early.buckets):
+                if bucket is not None:
+                    steps[step][bucket] += 1
+            if early.status == "failed" and early.failed_step is not None:
+                failed_steps[early.failed_step] += 1
+        candidates = [*self.recent_active]
+        candidates.extend(early.session for early in partial if early.status == "active")
+        candidates.sort(key=lambda session: -session.last_event_at)  # stable: ties keep order
+        active = []
+        for session in candidates[:ACTIVE_LIMIT]:
+            state, idle = state_of(
+                session.stage, session.last_event_at, now_ms, self.paces, self.rule
+            )
+            active.append(replace(session, state=state, idle_ms=idle))
+        found = build_funnel(window, cells, steps, active, self.last_event_id, failed_steps)
+        early_active = [early for early in partial if early.status == "active"]
+
+        def idle_count(stage: int | None, since: int, until: int) -> int:
+            times = self.idle_since.get(stage, ())
+            count = bisect_left(times, until) - bisect_left(times, since)
+            for early in early_active:
+                at = early.session.last_event_at
+                if early.session.stage == stage and since <= at < until:
+                    count += 1
+            return count
+
+        span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
+        stopped = cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
+        return replace(found, stopped=stopped)
+
+
+@dataclass(frozen=True, slots=True)
+class _BasisReading:
+    basis: FunnelBasis
+    fresh: Histograms | None
+    fresh_pace: Histograms | None
+
+
+def _read_basis(
+    conn: sqlite3.Connection,
+    window: Window,
+    cached: Histograms | None,
+    cached_pace: Histograms | None,
+    rule: StateRule,
+) -> _BasisReading:
+    """Runs on a reader thread inside one snapshot (``cached*`` are private copies)."""
+    hour = window.first_whole_hour
+    last_event_id = stored.head(conn)
+    fresh = None
+    if cached is None:
+        fresh = durations_since(conn, hour)
+        steps = {step: Counter(histogram) for step, histogram in fresh.items()}
+    else:
+        steps = cached
+    paced = pace_hour(window.now_ms)
+    fresh_pace = None
+    if paced == hour:
+        pace_steps = steps
+    elif cached_pace is None:
+        pace_steps = fresh_pace = durations_since(conn, paced)
+    else:
+        pace_steps = cached_pace
+    cells: Cells = Counter()
+    for row in conn.execute(QUERIES["rollup_since"], {"hour": hour}):
+        cells[(row["stage"], row["status"])] += row["sessions"]
+    failed_steps: Counter[int] = Counter()
+    for row in conn.execute(QUERIES["failed_steps_since"], {"hour": hour}):
+        failed_steps[row["step"]] += row["sessions"]
+    early = []
+    bounds = {"since": (hour - 1) * HOUR_MS, "until": hour * HOUR_MS}
+    for row in conn.execute(QUERIES["partial_hour_sessions"], bounds):
+        stage = row["furthest_stage"]
+        early.append(
+            _Early(
+                first_event_at=row["first_event_at"],
+                stage=NO_STAGE if stage is None else stage,
+                status=row["status"],
+                failed_step=row["failed_step"],
+                buckets=tuple(row[f"step{step}_bucket"] for step in range(STEPS)),
+                session=ActiveSession.from_row(row),
+            )
+        )
+    recent = {"since": hour * HOUR_MS, "limit": ACTIVE_LIMIT}
+    recent_active = tuple(
+        ActiveSession.from_row(row) for row in conn.execute(QUERIES["active_sessions"], recent)
+    )
+    # The earliest horizon (now - abandonment) of any window with this start hour.
+    horizon = (hour - 1 + window.hours) * HOUR_MS - rule.abandon_ms
+    idle: dict[int | None, list[int]] = {}
+    params = {"since": horizon, "cohort_since": hour * HOUR_MS}
+    for row in conn.execute(QUERIES["recent_active_sessions"], params):
+        idle.setdefault(row["furthest_stage"], []).append(row["last_event_at"])
+    basis = FunnelBasis(
+        hours=window.hours,
+        first_whole_hour=hour,
+        last_event_id=last_event_id,
+        cells=cells,
+        steps=steps,
+        failed_steps=failed_steps,
+        paces=paces_from(pace_steps, rule),
+        early=tuple(early),
+        early_starts=tuple(item.first_event_at for item in early),
+        recent_active=recent_active,
+        idle_since={stage: tuple(sorted(times)) for stage, times in idle.items()},
+        rule=rule,
+    )
+    return _BasisReading(basis, fresh, fresh_pace)
+
+
+async def read_basis(
+    db: Database, window: Window, cache: DurationCache, rule: StateRule
+) -> FunnelBasis:
+    """One snapshot's basis for ``window``'s hours and start hour (durations from ``cache``)."""
+    hour = window.first_whole_hour
+    paced = pace_hour(window.now_ms)
+    cached_pace = cache.get(paced) if paced != hour else None
+    reading = await db.read(_read_basis, window, cache.get(hour), cached_pace, rule)
+    if reading.fresh is not None:
+        cache.put(hour, reading.fresh, reading.basis.last_event_id)
+    if reading.fresh_pace is not None and paced != hour:
+        cache.put(paced, reading.fresh_pace, reading.basis.last_event_id)
+    return reading.basis
+
+
+async def answer_funnel(
+    db: Database,
+    window: Window,
+    cache: DurationCache,
+    answers: Answers[BasisKey, FunnelBasis],
+    rule: StateRule,
+) -> Funnel:
+    """The funnel of ``window``: from the kept basis of its hours and start hour when no
+    event was committed since, else from one shared read."""
+    basis = await answers.get(
+        (window.hours, window.first_whole_hour),
+        lambda: read_basis(db, window, cache, rule),
+    )
+    return basis.funnel(window.now_ms)
