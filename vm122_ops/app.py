@@ -31,7 +31,7 @@ from vm122_ops.funnel_basis import BasisKey, FunnelBasis, answer_funnel
 from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest import IngestResult, announcements
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
-from vm122_ops.routes import alerts, desk, health, onboard, pages, stream, webhooks
+from vm122_ops.routes import alerts, desk, health, onboard, pages, search, stream, webhooks
 from vm122_ops.settings import Settings
 from vm122_ops.state import AppState
 from vm122_ops.throttle import AuthThrottle
@@ -65,6 +65,7 @@ def routes() -> list[Route]:
             name="session_timeline",
         ),
         Route("/api/v1/desk/alerts", alerts.current_alerts, methods=["GET"], name="current_alerts"),
+        Route("/api/v1/desk/search", search.find, methods=["GET"], name="desk_search"),
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"], name="list_tickets"),
         Route(
             "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
@@ -87,6 +88,7 @@ def routes() -> list[Route]:
         # The Desk (docs/desk.md): pages, login, and their static modules and styles.
         Route("/", pages.dashboard, methods=["GET"], name="dashboard_page"),
         Route("/tickets", pages.tickets, methods=["GET"], name="tickets_page"),
+        Route("/search", pages.search, methods=["GET"], name="search_page"),
         Route("/tickets/{ticket_id}", pages.ticket, methods=["GET"], name="ticket_page"),
         Route("/sessions/{session_id}", pages.session, methods=["GET"], name="session_page"),
         Route(

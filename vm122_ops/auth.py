@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 PROTECTED_PREFIXES = ("/api/v1/onboard", "/api/v1/desk", "/api/v1/stream", "/metrics")
 PAGE_PREFIXES = ("/tickets/", "/sessions/", "/funnel/")
-PAGES = ("/", "/tickets")
+PAGES = ("/", "/tickets", "/search")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 NO_STORE = "no-store"
 

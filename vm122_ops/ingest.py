@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vm122_ops import activity, failures, funnel, states, ticket_work, tickets
+from vm122_ops import activity, failures, funnel, search, states, ticket_work, tickets
 from vm122_ops.events import FAILED, Event
 from vm122_ops.sessions import SessionState, fold
 from vm122_ops.sql import QUERIES
@@ -100,6 +100,8 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
         step = failures.failed_step(event, new)
         failures.record(conn, queries, event, step)
     conn.execute(queries["upsert_session"], new.to_params())
+    if old is None or old.domain != new.domain:
+        search.record(conn, queries, new.session_id, new.domain)
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))

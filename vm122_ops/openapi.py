@@ -400,6 +400,26 @@ DOCUMENT: dict[str, Any] = {
                 "responses": _PAGE,
             }
         },
+        "/search": {"get": {"summary": "the Desk's search results page", "responses": _PAGE}},
+        "/api/v1/desk/search": {
+            "get": {
+                "summary": "sessions by domain prefix (Unicode or ASCII form), id or ticket",
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 253},
+                        "description": "a domain or its start, a session id, a ticket number",
+                    }
+                ],
+                "responses": {
+                    "200": _ok("{q, items}: at most 20 sessions, exact matches first"),
+                    "400": _error("missing, too long or invisible characters in q"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/funnel/sessions": {
             "get": {
                 "summary": "a funnel count's sessions (the drill-down page)",

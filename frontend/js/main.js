@@ -7,6 +7,7 @@ import { initBanner } from "./views/banner.js";
 import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
 import { initLogin } from "./views/login.js";
+import { initSearchBox, initSearchPage } from "./views/search.js";
 import { initSessionPage } from "./views/session.js";
 import { initLiveStatus } from "./views/status.js";
 import { initTicketPage } from "./views/ticket.js";
@@ -17,6 +18,9 @@ const INIT = [
   ["[data-i18n]", (node, ctx) => (node.textContent = ctx.t(node.dataset.i18n))],
   ["[data-i18n-placeholder]", (node, ctx) => (node.placeholder = ctx.t(node.dataset.i18nPlaceholder))],
   ["[data-i18n-label]", (node, ctx) => node.setAttribute("aria-label", ctx.t(node.dataset.i18nLabel))],
+  ["[data-i18n-label]", (node, ctx) => node.setAttribute("aria-label", ctx.t(node.dataset.i18nLabel))],
+  ["[data-search-input]", initSearchBox],
+  ["[data-search-page]", initSearchPage],
   ["[data-login]", initLogin],
   ["[data-dashboard]", initDashboard],
   ["[data-ticket-page]", initTicketPage],

@@ -64,6 +64,8 @@ def test_the_route_table_is_covered() -> None:
         "/tickets/1",
         "/sessions/s1",
         "/funnel/sessions",
+        "/search",
+        "/api/v1/desk/search",
         "/api/v1/stream",
         "/metrics",
         "/api/v1/desk/tickets",

@@ -47,6 +47,10 @@ async def session(request: Request) -> Response:
     return _page("session.html")
 
 
+async def search(request: Request) -> Response:
+    return _page("search.html")
+
+
 async def funnel_sessions(request: Request) -> Response:
     return _page("cohort.html")
 

@@ -1,0 +1,42 @@
+-- name: set_search_keys!
+-- A session's domain search keys (ingest, when the session is new or its domain changed).
+update onboard_sessions
+set domain_key = :domain_key, domain_ascii = :domain_ascii
+where session_id = :session_id;
+
+-- name: sessions_by_domain_key
+-- Sessions whose Unicode domain key starts with a prefix ([:prefix, :prefix_end)), a
+-- range on onboard_sessions_by_domain_key, by domain then newest activity.
+select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_event_at,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_by_domain_key
+left join tickets as t on t.session_id = s.session_id
+where s.domain_key >= :prefix and s.domain_key < :prefix_end
+order by s.domain_key, s.last_event_at desc
+limit :limit;
+
+-- name: sessions_by_domain_ascii
+-- The same on the ASCII form (onboard_sessions_by_domain_ascii).
+select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_event_at,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_by_domain_ascii
+left join tickets as t on t.session_id = s.session_id
+where s.domain_ascii >= :prefix and s.domain_ascii < :prefix_end
+order by s.domain_ascii, s.last_event_at desc
+limit :limit;
+
+-- name: session_by_id
+-- One session by its id, with its ticket.
+select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_event_at,
+       t.id as ticket_id
+from onboard_sessions as s
+left join tickets as t on t.session_id = s.session_id
+where s.session_id = :session_id;
+
+-- name: session_by_ticket
+-- The session of one ticket number.
+select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_event_at,
+       t.id as ticket_id
+from tickets as t
+join onboard_sessions as s on s.session_id = t.session_id
+where t.id = :ticket_id;

@@ -1,0 +1,104 @@
+"""The Desk's search (vm122_ops/search.py, GET /api/v1/desk/search): domain prefixes in
+both forms of internationalised names, session ids, ticket numbers; bad queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from vm122_ops.search import ascii_form, unicode_form
+from vm122_ops.sql import QUERIES
+
+SEARCH = "/api/v1/desk/search"
+
+
+async def ids(ops: Ops, q: str) -> list[tuple[str, str]]:
+    found = await ops.get(SEARCH, q=q)
+    return [(item["session_id"], item["matched"]) for item in found["items"]]
+
+
+def test_both_forms_of_a_name() -> None:
+    assert unicode_form("XN--MNCHEN-3YA.De") == "münchen.de"
+    assert ascii_form("MÜNCHEN.de") == "xn--mnchen-3ya.de"
+    assert unicode_form("Exemplo.PT ") == "exemplo.pt"
+    assert ascii_form("açores.pt") == "xn--aores-yra.pt"
+    assert unicode_form("xn--zz") == "xn--zz"  # a partial label stays as typed
+
+
+async def test_finds_by_domain_prefix_id_and_ticket(ops: Ops) -> None:
+    await ops.send("onboarding.started", "uni", NOW - 3 * HOUR, domain="München.de")
+    await ops.send("onboarding.started", "asc", NOW - 2 * HOUR, domain="xn--aores-yra.pt")
+    await ops.send("onboarding.started", "ex1", NOW - 2 * HOUR, domain="Example.PT")
+    await ops.send("onboarding.started", "ex2", NOW - HOUR, domain="example.pt")
+    await ops.send("onboarding.started", "other", NOW - HOUR, domain="exempt.com")
+    await ops.send("onboarding.failed", "ex1", NOW - 1.5 * HOUR, domain="Example.PT")  # ticket
+    ticket = (await ops.get("/api/v1/desk/tickets"))["tickets"][0]["id"]
+
+    # Case-insensitive prefix, newest activity first within one domain.
+    assert await ids(ops, "EXAMPLE") == [("ex2", "domain"), ("ex1", "domain")]
+    assert await ids(ops, "Ex") == [("ex2", "domain"), ("ex1", "domain"), ("other", "domain")]
+    # Unicode typed, any case; the ASCII form, whole or as a prefix.
+    assert await ids(ops, "MÜN") == [("uni", "domain")]
+    assert await ids(ops, "xn--mnchen-3ya.de") == [("uni", "domain")]
+    assert await ids(ops, "XN--MNCH") == [("uni", "domain")]
+    # A domain stored in its ASCII form is found by its Unicode form too.
+    assert await ids(ops, "Açor") == [("asc", "domain")]
+    assert await ids(ops, "xn--aores") == [("asc", "domain")]
+    # A session id; a ticket number, with or without #.
+    assert await ids(ops, "other") == [("other", "session_id")]
+    assert await ids(ops, f"#{ticket}") == [("ex1", "ticket")]
+    found = await ops.get(SEARCH, q=str(ticket))
+    assert found["items"][0] == {
+        "session_id": "ex1",
+        "domain": "Example.PT",
+        "stage": "started",
+        "status": "failed",
+        "last_event_at": "2026-11-29T10:30:00.000Z",
+        "ticket_id": ticket,
+        "matched": "ticket",
+    }
+    assert await ids(ops, "nothing.here") == []
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({}, "q is required"),
+        ({"q": "   "}, "q is required"),
+        ({"q": "a" * 254}, "at most 253"),
+        ({"q": "ex\u202eample"}, "must not contain"),
+        ({"q": "ex\x01"}, "must not contain"),
+        ({"q": "ex", "limit": "3"}, "unknown query parameter: limit"),
+    ],
+)
+async def test_bad_queries_are_400(ops: Ops, params: dict[str, str], reason: str) -> None:
+    response = await ops.client.get(SEARCH, params=params, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["ok"] is False and reason in str(response.json()["error"])
+
+
+async def test_domain_search_reads_an_index_range(ops: Ops) -> None:
+    await ops.send("onboarding.started", "p1", NOW - HOUR)
+
+    def plans(conn: sqlite3.Connection) -> dict[str, str]:
+        found: dict[str, str] = {}
+        params: dict[str, Any] = {"prefix": "a", "prefix_end": "b", "limit": 20}
+        for name in ("sessions_by_domain_key", "sessions_by_domain_ascii"):
+            rows = conn.execute("explain query plan " + QUERIES[name], params).fetchall()
+            found[name] = " | ".join(str(row["detail"]) for row in rows)
+        return found
+
+    found = await ops.db.read(plans)
+    assert (
+        "USING INDEX onboard_sessions_by_domain_key (domain_key>? AND domain_key<?)"
+        in (found["sessions_by_domain_key"])
+    )
+    assert (
+        "onboard_sessions_by_domain_ascii (domain_ascii>? AND domain_ascii<?)"
+        in (found["sessions_by_domain_ascii"])
+    )
+    for plan in found.values():
+        assert "USE TEMP B-TREE FOR ORDER BY" not in plan
