@@ -1,8 +1,10 @@
 """Benchmark 1: GET /api/v1/onboard/funnel at each store size, beside GET /healthz.
 
 For each size: Ops on the seeded store; funnel and /healthz requests alternate on two
-keep-alive connections (so the machine's noise hits both alike); then, with Ops stopped,
-Ops' funnel code beside the naive json_extract aggregate and DuckDB (bench/baselines.py).
+keep-alive connections (so the machine's noise hits both alike); at the largest size, the
+concurrent load of bench/load.py (funnel, failures and /healthz requests/s with 8 and 32
+connections, in alternating slices); then, with Ops stopped, Ops' funnel code beside the
+naive json_extract aggregate and DuckDB (bench/baselines.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import orjson
 from bench.baselines import compare
 from bench.budgets import Figure, Section, budget, goal
 from bench.latency import Bound, Summary, alternate
+from bench.load import CONNECTIONS, Target, load_figures, rates
 from bench.plan import Plan
 from bench.seed import cached_store
 from bench.services import HOST, Credentials, Fleet, ServiceError
@@ -91,13 +94,26 @@ async def run(plan: Plan) -> Section:
     for size in plan.funnel_sizes:
         store = await cached_store(size)
         hours = store.window_hours()
+        load = {}
         async with Fleet() as fleet:
             ops = await fleet.ops(creds, store.path)
             funnel, healthz, document = await measure_http(
                 ops.port, creds.bearer, hours, plan.funnel
             )
+            if size == plan.largest:
+                targets = [
+                    Target("funnel", f"/api/v1/onboard/funnel?hours={hours}", creds.bearer),
+                    Target("failures", f"/api/v1/onboard/failures?hours={hours}", creds.bearer),
+                    Target("healthz", "/healthz", {}),
+                ]
+                for connections in CONNECTIONS:
+                    load[connections] = await rates(
+                        ops.port, targets, connections, plan.load_seconds, plan.load_slices
+                    )
         p95s[size] = funnel.p95
         section.add(*http_figures(size, funnel, healthz, judged=size == plan.largest))
+        for connections, found in load.items():
+            section.add(*load_figures("funnel", label(size), connections, found))
         comparison = await compare(store.path, hours, plan.compare_runs)
         name = label(size)
         agree = "" if comparison.agree else "answers differ from ours!"
@@ -124,6 +140,13 @@ async def run(plan: Plan) -> Section:
             "cohort_in_response": document.get("cohort"),
             "funnel": funnel.as_dict(),
             "healthz": healthz.as_dict(),
+            "load": {
+                str(connections): {
+                    name: {"requests": rate.requests, "seconds": round(rate.seconds, 3)}
+                    for name, rate in found.items()
+                }
+                for connections, found in load.items()
+            },
             "in_process": comparison.as_dict(),
         }
     smallest, largest = min(p95s), max(p95s)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bench.budgets import Section, failures
 from bench.funnel import http_figures, measure_http
 from bench.latency import Bound
+from bench.load import Target, load_figures, rates
 from tests.bench.standin import SlowOps
 
 
@@ -23,3 +26,30 @@ async def test_a_slow_funnel_server_misses_the_budget() -> None:
     [line] = failures([Section("1 funnel", figures)])
     assert line.startswith("1 funnel: BUDGET MISSED: funnel p95 at 100k = ")
     assert line.endswith("ms (budget < 500 ms)")
+
+
+async def test_concurrent_load_takes_turns_and_judges_the_ratio_as_a_goal() -> None:
+    """bench/load.py against the stand-in: the funnel (20 ms each) serves far fewer
+    requests/s than /healthz on the same connections; the ratio is a missed goal that
+    does not fail the check, with its margin in the note."""
+    async with SlowOps.serving(funnel_delay=0.02) as slow:
+        targets = [
+            Target("funnel", "/api/v1/onboard/funnel?hours=48", {"authorization": "Bearer x"}),
+            Target("healthz", "/healthz", {}),
+        ]
+        found = await rates(slow.port, targets, connections=4, seconds=0.3, slices=2)
+    assert set(found) == {"funnel", "healthz"}
+    assert 0.55 <= found["funnel"].seconds <= 1.0  # two slices of 0.3 s
+    # 4 connections x 0.6 s / 20 ms: about 120 funnel requests, far fewer than /healthz.
+    assert 40 <= found["funnel"].requests <= 125
+    assert found["healthz"].requests > 3 * found["funnel"].requests
+    # Slices take turns: after the warm-up, funnel then healthz then funnel again.
+    paths = [path.split("?")[0] for path in slow.requests]
+    turns = [paths[0]] + [b for a, b in itertools.pairwise(paths) if a != b]
+    assert turns[:4] == ["/api/v1/onboard/funnel", "/healthz"] * 2
+    figures = load_figures("funnel", "stand-in", 4, found)
+    ratio = next(f for f in figures if f.key == "funnel.load.4.funnel_healthz_ratio")
+    assert ratio.value is not None and ratio.value < 0.5
+    assert ratio.status == "goal missed"
+    assert ratio.note.startswith("margin 0.")
+    assert failures([Section("1 funnel", figures)]) == []
