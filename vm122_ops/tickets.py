@@ -81,7 +81,7 @@ def on_event(
     tags_added: list[str] = []
     if ticket is not None:
         ticket_id = int(ticket["id"])
-        _add_event_entry(
+        tags_added += _add_event_entry(
             conn,
             queries,
             ticket_id,
@@ -162,7 +162,8 @@ def _add_event_entry(
     row_id: int,
     occurred_at: int,
     received_at: int,
-) -> None:
+) -> list[str]:
+    """Copy an event into a ticket's timeline; the tags its data added (none before)."""
     conn.execute(
         queries["insert_entry"],
         {
@@ -176,8 +177,7 @@ def _add_event_entry(
             "body": entry_body(data),
         },
     )
-    for tag in _event_tags(event_type, data):
-        _tag(conn, queries, ticket_id, tag)
+    return [tag for tag in _event_tags(event_type, data) if _tag(conn, queries, ticket_id, tag)]
 
 
 def _event_tags(event_type: str, data: Any) -> list[str]:

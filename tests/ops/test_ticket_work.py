@@ -393,3 +393,18 @@ async def test_a_cross_origin_change_with_the_cookie_is_refused(
         await desk.ana.patch(url, json={"version": 1, "status": "pending"}, headers=fine)
     ).is_success
     assert (await desk.ops.client.post(url + "/notes", json={"text": "x"}, headers=AUTH)).is_success
+
+
+async def test_a_tag_an_event_adds_moves_the_version_so_a_stale_tag_edit_conflicts(
+    desk: Desk,
+) -> None:
+    ticket = await desk.opened("s")
+    manual: dict[str, Any] = {"mode": "manual", "records": [{"type": "MX"}]}
+    answer = await desk.ops.send("dns.applied", "s", NOW - 30, **manual)
+    assert answer.status_code == 202
+    after = await desk.ticket_of("s")
+    assert "dns_manual" in after["tags"]
+    assert after["version"] == ticket["version"] + 1
+    stale = await patch(desk.ana, ticket["id"], version=ticket["version"], tags=["vip"])
+    assert stale.status_code == 409  # the tag Ops added is not silently taken off
+    assert "dns_manual" in (await desk.ticket_of("s"))["tags"]
