@@ -32,6 +32,10 @@ def _ticket_id(request: Request) -> int:
     return int(raw)
 
 
+# Anything else is refused: a typo (`?domain=`) must not answer every ticket.
+TICKET_LIST_PARAMETERS = {"status", "tag", "session_id", "assignee", "limit", "cursor"}
+
+
 def _filter(request: Request) -> TicketFilter:
     query = request.query_params
     status = query.get("status") or None
@@ -64,6 +68,7 @@ def _filter(request: Request) -> TicketFilter:
 async def list_tickets(request: Request) -> Response:
     """GET /api/v1/desk/tickets: a page, the next cursor, and counts per status."""
     state = app_state(request)
+    params.only(request, TICKET_LIST_PARAMETERS)
     where = _filter(request)
     raw_limit = request.query_params.get("limit", str(DEFAULT_LIMIT))
     if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:

@@ -7,6 +7,18 @@ import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
 
 const WINDOWS = ["24", "48", "168"];
+const MAX_HOURS = 720; // GET /api/v1/onboard/funnel accepts 1-720
+
+/**
+ * ?hours= as the funnel API takes it (a whole number 1-720, no sign or zero padding), or
+ * null: the page then shows its default window.
+ * @param {string | null} raw
+ * @returns {string | null}
+ */
+export function windowFrom(raw) {
+  if (raw === null || !/^[1-9][0-9]{0,2}$/.test(raw)) return null;
+  return Number(raw) <= MAX_HOURS ? raw : null;
+}
 const RECENT_TICKETS = 10;
 const RECENT_EVENTS = 500; // kept to re-apply those newer than a pushed funnel
 
@@ -19,8 +31,12 @@ export function initDashboard(root, ctx) {
   const activeNode = root.querySelector("[data-active]");
   const ticketsNode = root.querySelector("[data-recent-tickets]");
   const select = root.querySelector("[data-window]");
-  const wanted = new URLSearchParams(window.location.search).get("hours");
-  let hours = WINDOWS.includes(wanted) ? wanted : select.value;
+  const wanted = windowFrom(new URLSearchParams(window.location.search).get("hours"));
+  if (wanted !== null && !WINDOWS.includes(wanted)) {
+    // Any window the API accepts (?hours=72): offered beside the usual ones.
+    select.append(el("option", { value: wanted, text: ctx.t("hours.any", { n: wanted }) }));
+  }
+  let hours = wanted ?? select.value;
   select.value = hours;
   let funnel = null;
   let active = [];
