@@ -225,11 +225,11 @@ class Dispatcher:
 
     async def _step(self) -> None:
         self._wake.clear()
-        row = await self._db.fetch_one("next_due", {"now": time.time()})
+        row = await self._db.books_fetch_one("next_due", {"now": time.time()})
         if row is not None:
             await self.deliver(row)
             return
-        due = await self._db.fetch_one("next_attempt_at", {})
+        due = await self._db.books_fetch_one("next_attempt_at", {})
         wait = self._policy.poll
         if due is not None and due[0] is not None:
             wait = min(wait, max(float(due[0]) - time.time(), 0.001))
@@ -305,15 +305,15 @@ class Dispatcher:
                 outcome = "dead"
                 error = f"gave up after {self._policy.max_age:g}s: {error}"
         params: dict[str, Any] = {"id": row["id"], "now": now, "status": status}
-        async with self._db.transaction() as tx:
-            if outcome == "delivered":
-                await tx.execute("mark_delivered", params)
-            elif outcome == "retry":
-                await tx.execute(
-                    "schedule_retry", {**params, "error": error, "next_attempt_at": now + delay}
-                )
-            else:
-                await tx.execute("mark_dead", {**params, "error": error})
+        # One statement on the bookkeeping connection: not the wizard's lock, no fsync.
+        if outcome == "delivered":
+            await self._db.books_execute("mark_delivered", params)
+        elif outcome == "retry":
+            await self._db.books_execute(
+                "schedule_retry", {**params, "error": error, "next_attempt_at": now + delay}
+            )
+        else:
+            await self._db.books_execute("mark_dead", {**params, "error": error})
         self._metrics.attempts.labels(outcome=outcome).inc()
         if outcome == "delivered":
             log.debug("delivered %s (%s)", webhook_id, status)
