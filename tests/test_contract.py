@@ -103,12 +103,15 @@ async def test_ops_schema_bounds_the_stage_numbers() -> None:
     ],
 )
 def test_openapi_lists_of_types_or_stages_are_the_contract(document: dict[str, Any]) -> None:
-    """Any array in the document naming an event type or a stage is the whole list."""
+    """Any array in the document naming an event type, or mostly stages, is the whole list.
+
+    A list of other words that happens to hold one stage's name (the drill-down's session
+    states include ``completed``) is not a stage list."""
     for values in lists_in(document):
         names = {value for value in values if isinstance(value, str)}
         if names & set(EVENT_TYPES):
             assert tuple(values) == EVENT_TYPES
-        if names & set(STAGES):
+        if len(names & set(STAGES)) * 2 > len(names):
             assert tuple(values) == STAGES
 
 
