@@ -57,6 +57,7 @@ def routes() -> list[Route]:
             methods=["GET"],
             name="funnel_sessions",
         ),
+        Route("/api/v1/onboard/trend", onboard.conversion_trend, methods=["GET"], name="trend"),
         Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"], name="failures"),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",

@@ -173,6 +173,23 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/onboard/trend": {
+            "get": {
+                "summary": "conversion over time: per hour (up to 72 h) or day (above)",
+                "parameters": [
+                    _query(
+                        "hours",
+                        {"type": "integer", "minimum": 1, "maximum": 2160},
+                        "range in hours (default OPS_WINDOW_HOURS)",
+                    )
+                ],
+                "responses": {
+                    "200": _ok("{period, periods: [{start, entered, completed, failed, ...}]}"),
+                    "400": _error("bad hours or unknown parameter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/onboard/funnel/sessions": {
             "get": {
                 "summary": "the funnel cohort's sessions that stopped at a stage in a state",

@@ -76,6 +76,7 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/onboard/funnel",
         "/api/v1/onboard/failures",
         "/api/v1/onboard/funnel/sessions",
+        "/api/v1/onboard/trend",
         "/api/v1/onboard/sessions/s1/timeline",
     } == paths
 

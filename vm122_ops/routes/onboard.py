@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok
-from vm122_ops import cohort, params, sessions
+from vm122_ops import cohort, params, sessions, trend
 from vm122_ops import failures as failure_codes
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
@@ -44,6 +44,18 @@ async def funnel_sessions(request: Request) -> Response:
     rule = state.settings.state_rule
     found = await state.db.read(cohort.page, window, rule, filters, limit, before)
     return ok(**found.document(hours))
+
+
+async def conversion_trend(request: Request) -> Response:
+    """Conversion over time: entered, completed, failed per hour or day (docs: the trend)."""
+    state = app_state(request)
+    params.only(request, {"hours"})
+    raw = request.query_params.get("hours", str(state.settings.window_hours))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
+        raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
+    rule = state.settings.state_rule
+    found = await state.db.read(trend.series, int(raw), state.now_ms(), rule.abandon_hours)
+    return ok(**found.document())
 
 
 async def failures(request: Request) -> Response:

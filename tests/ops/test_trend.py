@@ -1,0 +1,120 @@
+"""Conversion over time (vm122_ops/trend.py, GET /api/v1/onboard/trend): an oracle over
+random sessions for hourly and daily ranges, the open periods, bad input."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from vm122_ops.events import format_ms
+
+TREND = "/api/v1/onboard/trend"
+H = 3_600_000
+
+
+async def test_exact_hours_and_open_periods(ops: Ops) -> None:
+    ops.clock.now = NOW + 30 * 60  # 12:30
+    await ops.send("onboarding.started", "a", NOW - 2 * HOUR + 60)  # 10:01
+    await ops.send("onboarding.completed", "a", NOW - HOUR)
+    await ops.send("onboarding.started", "b", NOW - 2 * HOUR + 120)  # 10:02
+    await ops.send("onboarding.failed", "b", NOW - 2 * HOUR + 180)
+    await ops.send("onboarding.started", "c", NOW + 60)  # 12:01, active
+    found = await ops.get(TREND, hours=3)
+    assert found["period"] == "hour" and found["window_hours"] == 3
+    assert found["periods"] == [
+        {
+            "start": "2026-11-29T10:00:00.000Z",
+            "entered": 2,
+            "completed": 1,
+            "failed": 1,
+            "conversion": 0.5,
+            "open": True,
+        },
+        {
+            "start": "2026-11-29T11:00:00.000Z",
+            "entered": 0,
+            "completed": 0,
+            "failed": 0,
+            "conversion": None,
+            "open": True,
+        },
+        {
+            "start": "2026-11-29T12:00:00.000Z",
+            "entered": 1,
+            "completed": 0,
+            "failed": 0,
+            "conversion": 0.0,
+            "open": True,
+        },
+    ]
+    days = await ops.get(TREND, hours=73)
+    assert days["period"] == "day" and len(days["periods"]) == 4
+    assert days["periods"][-1]["start"] == "2026-11-29T00:00:00.000Z"
+    assert [p["open"] for p in days["periods"]] == [False, False, True, True]
+    assert days["periods"][-1]["entered"] == 3
+
+
+@pytest.mark.parametrize("seed", [2, 9])
+async def test_the_series_equals_an_oracle(ops: Ops, seed: int) -> None:
+    ops.clock.now = NOW + 17 * 60 + 5
+    now_ms = int(ops.clock.now * 1000)
+    rng = random.Random(seed)
+    sessions = {}
+    order = []
+    for index in range(140):
+        first = ops.clock.now - rng.choice(
+            [rng.uniform(0, 80 * HOUR), rng.uniform(0, 89 * 24 * HOUR)]
+        )
+        outcome = rng.choice(["active", "completed", "failed"])
+        events = [("onboarding.started", first)]
+        if outcome != "active":
+            events.append(
+                (f"onboarding.{outcome}", min(first + rng.uniform(1, 7200), ops.clock.now))
+            )
+        sessions[f"t{index}"] = (round(first * 1000), outcome)
+        order += [(f"t{index}", event) for event in events]
+    rng.shuffle(order)
+    for session, (event_type, at) in order:
+        assert (await ops.send(event_type, session, at)).status_code == 202
+    for hours in (1, 5, 72, 73, 500, 2160):
+        size = 1 if hours <= 72 else 24
+        count = hours if size == 1 else -(-hours // 24)
+        first_hour = (now_ms // H // size - count + 1) * size
+        want: list[dict[str, Any]] = []
+        for index in range(count):
+            start = (first_hour + index * size) * H
+            end = start + size * H
+            inside = [o for f, o in sessions.values() if start <= f < end]
+            done = inside.count("completed")
+            want.append(
+                {
+                    "start": format_ms(start),
+                    "entered": len(inside),
+                    "completed": done,
+                    "failed": inside.count("failed"),
+                    "conversion": round(done / len(inside), 4) if inside else None,
+                    "open": end > now_ms - 24 * H,
+                }
+            )
+        found = await ops.get(TREND, hours=hours)
+        assert found["periods"] == want, hours
+        if hours == 2160:
+            assert sum(p["entered"] for p in want) == 140 and len(want) == 90
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"hours": "0"}, "hours must be"),
+        ({"hours": "2161"}, "hours must be"),
+        ({"hours": "1.5"}, "hours must be"),
+        ({"hours": "-3"}, "hours must be"),
+        ({"hours": "24", "period": "day"}, "unknown query parameter: period"),
+    ],
+)
+async def test_bad_input_is_a_400(ops: Ops, params: dict[str, str], reason: str) -> None:
+    response = await ops.client.get(TREND, params=params, headers=AUTH)
+    assert response.status_code == 400 and reason in str(response.json()["error"])
