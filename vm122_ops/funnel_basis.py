@@ -27,7 +27,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from vm122_ops import cohort, stored
@@ -83,22 +83,35 @@ class FunnelBasis:
     # from the first whole hour on, recent enough to be moving or stuck in this hour.
     idle_since: dict[int | None, tuple[int, ...]]
     rule: StateRule
+    # The counts and percentiles of each partial hour met so far, by its first early
+    # session's index: they depend on nothing else (the percentiles are most of the cost).
+    _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
 
-    def funnel(self, now_ms: int) -> Funnel:
-        """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
-        window = Window(hours=self.hours, now_ms=now_ms)
-        assert window.first_whole_hour == self.first_whole_hour
+    def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
+        kept = self._counted.get(first)
+        if kept is not None:
+            return kept
         cells = Counter(self.cells)
         steps = {step: Counter(histogram) for step, histogram in self.steps.items()}
         failed_steps = Counter(self.failed_steps)
-        partial = self.early[bisect_left(self.early_starts, window.since_ms) :]
-        for early in partial:
+        for early in self.early[first:]:
             cells[(early.stage, early.status)] += 1
             for step, bucket in enumerate(early.buckets):
                 if bucket is not None:
                     steps[step][bucket] += 1
             if early.status == "failed" and early.failed_step is not None:
                 failed_steps[early.failed_step] += 1
+        counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps)
+        self._counted[first] = (counted, cells, failed_steps)
+        return counted, cells, failed_steps
+
+    def funnel(self, now_ms: int) -> Funnel:
+        """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
+        window = Window(hours=self.hours, now_ms=now_ms)
+        assert window.first_whole_hour == self.first_whole_hour
+        first = bisect_left(self.early_starts, window.since_ms)
+        counted, cells, failed_steps = self._counts(window, first)
+        partial = self.early[first:]
         candidates = [*self.recent_active]
         candidates.extend(early.session for early in partial if early.status == "active")
         candidates.sort(key=lambda session: -session.last_event_at)  # stable: ties keep order
@@ -108,7 +121,6 @@ class FunnelBasis:
                 session.stage, session.last_event_at, now_ms, self.paces, self.rule
             )
             active.append(replace(session, state=state, idle_ms=idle))
-        found = build_funnel(window, cells, steps, active, self.last_event_id, failed_steps)
         early_active = [early for early in partial if early.status == "active"]
 
         def idle_count(stage: int | None, since: int, until: int) -> int:
@@ -122,7 +134,7 @@ class FunnelBasis:
 
         span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
         stopped = cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
-        return replace(found, stopped=stopped)
+        return replace(counted, window=window, active_sessions=active, stopped=stopped)
 
 
 @dataclass(frozen=True, slots=True)
