@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from tests.support.peek import stored_events
 from tests.support.poll import wait_until
 from tests.support.views import ops_view
 from vm112_portal.__main__ import main
+from vm112_portal.settings import Settings
 
 SESSIONS = {"r-ok": "replay-ok.pt", "r-fail": "fail-replay.pt", "r-nocf": "nocf-replay.pt"}
 
@@ -52,6 +53,13 @@ class Switch(httpx.AsyncBaseTransport):
         return response
 
 
+def patient_settings(tmp_path: Path) -> Settings:
+    """The suite's Portal settings with a delivery timeout that a loaded machine does not
+    reach: with 0.5 s, an Ops answer that came back just as the timeout fired was recorded
+    by the Switch and then sent again as a retry, so counting sends by position failed."""
+    return replace(make_settings(tmp_path), ops_timeout=30.0)
+
+
 def iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
@@ -72,7 +80,7 @@ async def run_wizards(portal: Portal) -> None:
 async def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with ops_in_process(tmp_path / "ops.db") as (ops_app, _):
         switch = Switch(httpx.ASGITransport(app=ops_app))
-        settings = make_settings(tmp_path)
+        settings = patient_settings(tmp_path)
         async with running_portal(settings, FakeOps(), transport=switch) as portal:
             started = time.time()
             await run_wizards(portal)
@@ -100,7 +108,7 @@ async def test_replay_twice_in_a_row_stores_nothing_new(
 ) -> None:
     async with ops_in_process(tmp_path / "ops.db") as (ops_app, ops):
         switch = Switch(httpx.ASGITransport(app=ops_app))
-        settings = make_settings(tmp_path)
+        settings = patient_settings(tmp_path)
         async with running_portal(settings, FakeOps(), transport=switch) as portal:
             started = time.time()
             await run_wizards(portal)
@@ -146,7 +154,7 @@ async def test_replay_since_a_time_sends_only_what_ops_acknowledged_since(
 ) -> None:
     async with ops_in_process(tmp_path / "ops.db") as (ops_app, _):
         switch = Switch(httpx.ASGITransport(app=ops_app))
-        settings = make_settings(tmp_path)
+        settings = patient_settings(tmp_path)
         async with running_portal(settings, FakeOps(), transport=switch) as portal:
             await portal.wizard("r-early", "early.pt")
             await wait_until(portal.drained)
@@ -172,7 +180,7 @@ async def test_replay_rebuilds_an_ops_that_lost_everything(
         ops_in_process(tmp_path / "fresh.db") as (fresh_app, fresh),
     ):
         switch = Switch(httpx.ASGITransport(app=reference_app))
-        settings = make_settings(tmp_path)
+        settings = patient_settings(tmp_path)
         async with running_portal(settings, FakeOps(), transport=switch) as portal:
             started = time.time()
             await run_wizards(portal)
