@@ -108,6 +108,7 @@ export function installBrowser(href) {
   globalThis.document = {
     title: "",
     createElement: (tag) => new FakeElement(tag),
+    createElementNS: (namespace, tag) => new FakeElement(tag),
     createTextNode: (text) => new FakeText(text),
   };
   globalThis.window = {

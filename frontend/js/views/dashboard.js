@@ -5,6 +5,7 @@ import { debounce, el, fill } from "../dom.js";
 import { applyToActive, replacesFunnel, SnapshotLoads } from "../state.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
+import { renderTrend } from "./trend.js";
 
 const WINDOWS = ["24", "48", "168"];
 const MAX_HOURS = 720; // GET /api/v1/onboard/funnel accepts 1-720
@@ -30,6 +31,7 @@ export function initDashboard(root, ctx) {
   const funnelNode = root.querySelector("[data-funnel]");
   const activeNode = root.querySelector("[data-active]");
   const ticketsNode = root.querySelector("[data-recent-tickets]");
+  const trendNode = root.querySelector("[data-trend]");
   const select = root.querySelector("[data-window]");
   const wanted = windowFrom(new URLSearchParams(window.location.search).get("hours"));
   if (wanted !== null && !WINDOWS.includes(wanted)) {
@@ -82,7 +84,22 @@ export function initDashboard(root, ctx) {
     if (page) renderTickets(ticketsNode, page.tickets, ctx);
     else fill(ticketsNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
   };
-  const load = () => Promise.all([loadFunnel(), loadTickets()]);
+  const trendLoads = new SnapshotLoads();
+  const loadTrend = async () => {
+    if (!trendNode) return;
+    const load = trendLoads.begin();
+    let trend = null;
+    try {
+      trend = await getJSON(`/api/v1/onboard/trend?hours=${hours}`);
+    } catch {
+      // shown below, unless a newer answer was shown already
+    }
+    if (!trendLoads.finish(load)) return;
+    if (trend && String(trend.window_hours) === hours) renderTrend(trendNode, trend, ctx);
+    else if (!trend) fill(trendNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
+  };
+  const refreshTrend = debounce(loadTrend, 2000);
+  const load = () => Promise.all([loadFunnel(), loadTickets(), loadTrend()]);
   const refreshTickets = debounce(loadTickets, 300);
 
   ctx.live.params = { hours };
@@ -104,6 +121,7 @@ export function initDashboard(root, ctx) {
     active = applyToActive(active, message);
     showActive();
     if (message.ticket_id !== null) refreshTickets();
+    refreshTrend();
   });
   select.addEventListener("change", () => {
     hours = select.value;

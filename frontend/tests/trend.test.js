@@ -1,0 +1,57 @@
+// Conversion over time: the chart's bars with their hover text and the table behind it.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { translator } from "../js/i18n.js";
+import { initDashboard } from "../js/views/dashboard.js";
+import { renderTrend } from "../js/views/trend.js";
+import { FakeElement, context, installBrowser, page } from "./fakedom.js";
+
+const TREND = {
+  window_hours: 72,
+  period: "hour",
+  periods: [
+    { start: "2026-11-29T10:00:00.000Z", entered: 4, completed: 1, failed: 2, conversion: 0.25, open: false },
+    { start: "2026-11-29T11:00:00.000Z", entered: 2, completed: 0, failed: 0, conversion: 0, open: true },
+  ],
+};
+
+test("trend: a bar per period scaled to the largest, hover text, and the table", () => {
+  installBrowser("http://desk.test/");
+  const node = new FakeElement("div");
+  renderTrend(node, TREND, { t: translator("en"), lang: "en" });
+  const bars = node.querySelectorAll("g");
+  assert.deepEqual(bars.map((g) => g.className || g.getAttribute("class")), ["trend-bar", "trend-bar open"]);
+  assert.deepEqual(
+    bars.map((g) => g.children.slice(1).map((r) => r.getAttribute("height"))),
+    [["100", "25"], ["50", "0"]],
+  );
+  assert.match(bars[0].children[0].textContent, /: 4 started, 1 completed, 2 failed, conversion 25 %$/);
+  assert.match(bars[1].children[0].textContent, /\(still open\)$/);
+  assert.equal(node.querySelector("svg").getAttribute("aria-hidden"), "true");
+  const rows = node.querySelector("[data-trend-table]").querySelectorAll("tr[data-start]");
+  assert.deepEqual(
+    rows.map((row) => row.children.slice(1).map((cell) => cell.textContent)),
+    [["4", "1", "2", "25 %", ""], ["2", "0", "0", "0 %", "still open"]],
+  );
+  renderTrend(node, { ...TREND, period: "day" }, { t: translator("pt"), lang: "pt" });
+  assert.match(node.children[0].textContent, /^Sessões iniciadas por dia/);
+  assert.match(node.querySelectorAll("g")[1].children[0].textContent, /\(ainda em aberto\)$/);
+});
+
+test("dashboard: the trend of the chosen window is fetched and drawn", async () => {
+  const browser = installBrowser("http://desk.test/?hours=72");
+  const root = page({
+    "data-funnel": "div",
+    "data-active": "div",
+    "data-recent-tickets": "div",
+    "data-window": "select",
+    "data-trend": "div",
+  });
+  initDashboard(root, context(translator("en")));
+  const trend = browser.requests.find((r) => r.url.startsWith("/api/v1/onboard/trend"));
+  assert.equal(trend.url, "/api/v1/onboard/trend?hours=72");
+  await trend.answer(TREND);
+  assert.equal(root.querySelector("[data-trend]").querySelectorAll("g").length, 2);
+});
