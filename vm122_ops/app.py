@@ -58,6 +58,18 @@ def routes() -> list[Route]:
             name="funnel_sessions",
         ),
         Route("/api/v1/onboard/trend", onboard.conversion_trend, methods=["GET"], name="trend"),
+        Route(
+            "/api/v1/onboard/trend.csv",
+            onboard.conversion_trend_csv,
+            methods=["GET"],
+            name="trend_csv",
+        ),
+        Route(
+            "/api/v1/onboard/funnel/sessions.csv",
+            onboard.funnel_sessions_csv,
+            methods=["GET"],
+            name="funnel_sessions_csv",
+        ),
         Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"], name="failures"),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",

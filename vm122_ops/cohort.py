@@ -23,7 +23,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import orjson
@@ -196,6 +196,11 @@ class CohortPage:
     total: int  # every session of the filter, on all pages
     items: list[CohortSession]
     next: str | None
+
+    hours: int = 0  # the window asked for (the route sets it)
+
+    def with_hours(self, hours: int) -> CohortPage:
+        return replace(self, hours=hours)
 
     def document(self, hours: int) -> dict[str, Any]:
         return {

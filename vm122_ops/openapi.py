@@ -190,6 +190,39 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/onboard/funnel/sessions.csv": {
+            "get": {
+                "summary": "the drill-down list as CSV (same filters, every page)",
+                "parameters": [
+                    _query("hours", {"type": "integer", "minimum": 1, "maximum": 720}, "window"),
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "enum": list(COHORT_STATES)},
+                    },
+                    _query("stage", {"type": "string", "enum": list(STAGES)}, "a funnel stage"),
+                ],
+                "responses": {
+                    "200": {"description": "text/csv; charset=utf-8"},
+                    "400": _error("bad hours, stage, state or unknown parameter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/onboard/trend.csv": {
+            "get": {
+                "summary": "the conversion trend's table as CSV",
+                "parameters": [
+                    _query("hours", {"type": "integer", "minimum": 1, "maximum": 2160}, "range")
+                ],
+                "responses": {
+                    "200": {"description": "text/csv; charset=utf-8"},
+                    "400": _error("bad hours or unknown parameter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/onboard/funnel/sessions": {
             "get": {
                 "summary": "the funnel cohort's sessions that stopped at a stage in a state",

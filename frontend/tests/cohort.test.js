@@ -61,6 +61,7 @@ function listPage(href, lang = "en") {
     "data-cohort-title": "h1",
     "data-cohort-back": "a",
     "data-more": "button",
+    "data-cohort-csv": "a",
   });
   const ctx = { ...context(translator(lang)), lang };
   initCohortList(root, ctx);
@@ -99,6 +100,10 @@ test("drill-down list: the filter's sessions, a hostile reason as text, the tick
   assert.equal(root.querySelector("[data-cohort-title]").textContent, "Failed sessions at DNS applied · last 72 h");
   assert.equal(root.querySelector("[data-cohort-total]").textContent, "1 sessions");
   assert.equal(root.querySelector("[data-cohort-back]").getAttribute("href"), "/?hours=72");
+  assert.equal(
+    root.querySelector("[data-cohort-csv]").getAttribute("href"),
+    "/api/v1/onboard/funnel/sessions.csv?hours=72&stage=dns_applied&state=failed",
+  );
   const row = root.querySelector('tr[data-session-id="s9"]');
   assert.equal(row.querySelector("a").getAttribute("href"), "/sessions/s9");
   assert.equal(row.querySelector("[data-code]").textContent, "cloudflare:81054");

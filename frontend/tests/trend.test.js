@@ -48,10 +48,12 @@ test("dashboard: the trend of the chosen window is fetched and drawn", async () 
     "data-recent-tickets": "div",
     "data-window": "select",
     "data-trend": "div",
+    "data-trend-csv": "a",
   });
   initDashboard(root, context(translator("en")));
   const trend = browser.requests.find((r) => r.url.startsWith("/api/v1/onboard/trend"));
   assert.equal(trend.url, "/api/v1/onboard/trend?hours=72");
+  assert.equal(root.querySelector("[data-trend-csv]").getAttribute("href"), "/api/v1/onboard/trend.csv?hours=72");
   await trend.answer(TREND);
   assert.equal(root.querySelector("[data-trend]").querySelectorAll("g").length, 2);
 });

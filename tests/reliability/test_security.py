@@ -77,6 +77,8 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/onboard/failures",
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/trend",
+        "/api/v1/onboard/trend.csv",
+        "/api/v1/onboard/funnel/sessions.csv",
         "/api/v1/onboard/sessions/s1/timeline",
     } == paths
 

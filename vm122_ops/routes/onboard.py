@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok
-from vm122_ops import cohort, params, sessions, trend
+from vm122_ops import cohort, export, params, sessions, trend
 from vm122_ops import failures as failure_codes
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
@@ -28,34 +28,76 @@ async def funnel(request: Request) -> Response:
 
 async def funnel_sessions(request: Request) -> Response:
     """The funnel cohort's sessions that stopped at a stage in a state (the drill-down)."""
+    page = await _cohort_page(request, {"cursor", "limit"})
+    return ok(**page.document(page.hours))
+
+
+async def funnel_sessions_csv(request: Request) -> Response:
+    """The same list as CSV, every page (at most export.MAX_ROWS rows)."""
+    page = await _cohort_page(request, set())
+    header = [
+        "session_id",
+        "domain",
+        "stage",
+        "state",
+        "failed_step",
+        "last_event_type",
+        "last_event_at",
+        "idle_seconds",
+        "failure_code",
+        "failure_reason",
+        "ticket_id",
+    ]
+    rows = [list(item.document().values()) for item in page.items]
+    return export.csv_response("funnel-sessions.csv", header, rows)
+
+
+async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
     state = app_state(request)
     query = request.query_params
-    params.only(request, {"hours", "stage", "state", "cursor", "limit"})
+    params.only(request, {"hours", "stage", "state", *paging})
     hours = params.window_hours(request, state.settings.window_hours)
     stage = query.get("stage") or None
     if stage is not None and stage not in STAGES:
         raise BadRequest(f"stage must be one of {', '.join(STAGES)}")
     wanted = cohort.cohort_state(query.get("state"))
-    limit = params.limit(request)
+    limit = params.limit(request) if paging else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
     now_ms = state.now_ms()
     window = cohort.CohortWindow(since_ms=now_ms - hours * HOUR_MS, now_ms=now_ms)
     filters = cohort.CohortFilter(state=wanted, stage=stage)
     rule = state.settings.state_rule
-    found = await state.db.read(cohort.page, window, rule, filters, limit, before)
-    return ok(**found.document(hours))
+    found: cohort.CohortPage = await state.db.read(
+        cohort.page, window, rule, filters, limit, before
+    )
+    return found.with_hours(hours)
 
 
 async def conversion_trend(request: Request) -> Response:
     """Conversion over time: entered, completed, failed per hour or day (docs: the trend)."""
+    found = await _trend(request)
+    return ok(**found.document())
+
+
+async def conversion_trend_csv(request: Request) -> Response:
+    """The trend's table as CSV."""
+    found = await _trend(request)
+    header = ["start", "entered", "completed", "failed", "conversion", "open"]
+    rows = [list(period.document().values()) for period in found.periods]
+    return export.csv_response("conversion-trend.csv", header, rows)
+
+
+async def _trend(request: Request) -> trend.Trend:
     state = app_state(request)
     params.only(request, {"hours"})
     raw = request.query_params.get("hours", str(state.settings.window_hours))
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     rule = state.settings.state_rule
-    found = await state.db.read(trend.series, int(raw), state.now_ms(), rule.abandon_hours)
-    return ok(**found.document())
+    found: trend.Trend = await state.db.read(
+        trend.series, int(raw), state.now_ms(), rule.abandon_hours
+    )
+    return found
 
 
 async def failures(request: Request) -> Response:

@@ -102,6 +102,11 @@ export function initCohortList(root, ctx) {
     .join(" ");
   document.title = titleNode.textContent;
   if (filters.hours) back.setAttribute("href", `/?hours=${encodeURIComponent(filters.hours)}`);
+  const csvLink = root.querySelector("[data-cohort-csv]");
+  if (csvLink) {
+    // The same filters, every page (docs/webhook-funnel-events.md).
+    csvLink.setAttribute("href", `/api/v1/onboard/funnel/sessions.csv?${new URLSearchParams(filters)}`);
+  }
   let items = [];
   let next = null;
 

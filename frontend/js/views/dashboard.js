@@ -85,7 +85,9 @@ export function initDashboard(root, ctx) {
     else fill(ticketsNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
   };
   const trendLoads = new SnapshotLoads();
+  const trendCsv = root.querySelector("[data-trend-csv]");
   const loadTrend = async () => {
+    if (trendCsv) trendCsv.setAttribute("href", `/api/v1/onboard/trend.csv?hours=${hours}`);
     if (!trendNode) return;
     const load = trendLoads.begin();
     let trend = null;
