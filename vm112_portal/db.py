@@ -111,8 +111,28 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One unit of work under BEGIN IMMEDIATE; committed (durably) on a clean exit."""
-        async with self._unit(self._writer, self._lock) as tx:
-            yield tx
+        conn = self._writer
+        if conn is None:
+            raise StorageUnavailable("the portal database is not open")
+        async with self._lock:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"the portal database cannot be written ({exc})") from exc
+            try:
+                yield Transaction(conn, self.queries)
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.exception("rollback failed")
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageUnavailable(
+                        f"the portal database cannot be written ({exc})"
+                    ) from exc
+                raise
         for listener in self._listeners:
             listener()
 
@@ -137,32 +157,6 @@ class Database:
         async with self._books_lock, self._books.execute(self.queries[name], params) as cursor:
             rows = list(await cursor.fetchall())
         return rows[0] if rows else None
-
-    @asynccontextmanager
-    async def _unit(
-        self, conn: aiosqlite.Connection | None, lock: asyncio.Lock
-    ) -> AsyncIterator[Transaction]:
-        if conn is None:
-            raise StorageUnavailable("the portal database is not open")
-        async with lock:
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StorageUnavailable(f"the portal database cannot be written ({exc})") from exc
-            try:
-                yield Transaction(conn, self.queries)
-                await conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    try:
-                        await conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        log.exception("rollback failed")
-                if isinstance(exc, sqlite3.Error):
-                    raise StorageUnavailable(
-                        f"the portal database cannot be written ({exc})"
-                    ) from exc
-                raise
 
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         if self._reader is None:
