@@ -136,7 +136,9 @@ class OperatorAuth:
                 found = Principal(user=user)
         if found is None:
             if page:
-                target = "/login?next=" + quote(path, safe="/")
+                # Back to the same URL after login, query included (safe_next checks it).
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = "/login?next=" + quote(f"{path}?{query}" if query else path, safe="/")
                 await RedirectResponse(target, status_code=303)(scope, receive, send_no_store)
                 return
             response = error(

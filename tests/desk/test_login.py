@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -74,6 +75,37 @@ async def test_pages_send_a_stranger_to_login(client: httpx.AsyncClient, path: s
     assert response.status_code == 303
     assert response.headers["location"] == f"/login?next={path}"
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("/funnel/sessions?hours=72&stage=dns_applied&state=stuck", id="drill-down"),
+        pytest.param("/search?q=m%C3%BCnchen.de", id="search-unicode"),
+        pytest.param("/search?q=%2312&x=a%26b", id="search-encoded"),
+        pytest.param("/tickets?status=open&tag=ready_for_ops", id="ticket-filters"),
+    ],
+)
+async def test_login_comes_back_to_the_same_url_query_included(
+    client: httpx.AsyncClient, url: str
+) -> None:
+    # A page opened while logged out: the login page is told the path and the query.
+    response = await client.get(url)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("/login?next=")
+    nxt = parse_qs(urlsplit(location).query)["next"]
+    assert nxt == [url]
+    # The login form posts that back; success lands on the very same URL.
+    answer = await login(client, "ana", nxt=nxt[0])
+    assert answer.status_code == 303
+    assert answer.headers["location"] == url
+    # A failed attempt keeps it too, for the next try.
+    await client.post("/logout", headers={"origin": ORIGIN})
+    wrong = await login(client, "ana", "not the password at all", nxt=nxt[0])
+    back = urlsplit(wrong.headers["location"])
+    assert back.path == "/login"
+    assert parse_qs(back.query) == {"next": [url], "error": ["invalid"]}
 
 
 async def test_login_opens_a_server_side_session_in_a_strict_httponly_cookie(
@@ -398,6 +430,15 @@ async def test_strict_csp_and_static_modules(client: httpx.AsyncClient) -> None:
         pytest.param("/\\evil.example", "/", id="backslash"),
         pytest.param("https://evil.example", "/", id="absolute"),
         pytest.param(None, "/", id="missing"),
+        pytest.param("/search?q=a%26b&x=1", "/search?q=a%26b&x=1", id="query-kept"),
+        pytest.param("//evil.example?next=/", "/", id="scheme-relative-with-query"),
+        pytest.param("/\\evil.example/?q=1", "/", id="backslash-with-query"),
+        pytest.param("/x\\..\\evil", "/", id="backslash-inside"),
+        pytest.param("/\t/evil.example", "/", id="tab-then-slash"),
+        pytest.param("/\n/evil.example", "/", id="newline"),
+        pytest.param("HTTPS://evil.example/?q=1", "/", id="absolute-upper"),
+        pytest.param("javascript:alert(1)", "/", id="javascript"),
+        pytest.param("search?q=1", "/", id="not-rooted"),
     ],
 )
 def test_safe_next_only_allows_local_paths(value: str | None, expected: str) -> None:

@@ -60,8 +60,13 @@ async def login_page(request: Request) -> Response:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path on this site: never another host (//evil, /\\evil, https://...)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    """Only a path on this site, with its query: never another host (//evil, /\\evil,
+    https://...). Browsers read a backslash in a path as a slash and drop tabs and line
+    breaks (WHATWG URL), so a path holding either, or any control character, is refused."""
+    if not value or not value.startswith("/"):
+        return "/"
+    path = value.partition("?")[0].partition("#")[0]
+    if path.startswith("//") or "\\" in path or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "/"
     return value
 
