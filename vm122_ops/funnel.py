@@ -225,6 +225,54 @@ class ActiveSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Previous:
+    """The funnel's counts for the window of the same length just before it: the sessions
+    whose first event is in [since - hours, since), with their status now (so a session
+    of that window that completes today counts as completed). Read from the same rollups:
+    the whole hours [H - hours, H - 1) (H the window's first whole hour), the suffix of
+    the hour before them and the prefix of hour H - 1 up to ``since``."""
+
+    since_ms: int
+    until_ms: int
+    cohort: int
+    stages: dict[str, int]
+    failed: int
+    conversion: dict[str, dict[str, float | None]]
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "since": format_ms(self.since_ms),
+            "until": format_ms(self.until_ms),
+            "cohort": self.cohort,
+            "stages": self.stages,
+            "failed": self.failed,
+            "conversion": self.conversion,
+        }
+
+
+def previous_from(window: Window, cells: Cells) -> Previous:
+    """The previous window's figures from its (stage, status) cells."""
+    counted = build_funnel(window, cells, {}, [])
+    return Previous(
+        since_ms=window.since_ms - window.hours * HOUR_MS,
+        until_ms=window.since_ms,
+        cohort=counted.cohort,
+        stages=counted.stages,
+        failed=counted.failed,
+        conversion=counted.conversion,
+    )
+
+
+def previous_bounds(window: Window) -> tuple[int, int, int, int]:
+    """The previous window's parts: its whole hours [from_hour, until_hour) and the
+    millisecond bounds of its partial first hour [since, from_hour) (empty when ``since``
+    is on the hour); the rest, [until_hour, window.since_ms), is the part of hour H - 1
+    before the window."""
+    hour = window.first_whole_hour
+    return hour - window.hours, hour - 1, window.since_ms - window.hours * HOUR_MS, hour
+
+
+@dataclass(frozen=True, slots=True)
 class Funnel:
     """The funnel of one window (docs/webhook-funnel-events.md, "The funnel")."""
 
@@ -240,6 +288,7 @@ class Funnel:
     active_sessions: list[ActiveSession]
     # Per furthest stage, the sessions that stopped there by state (vm122_ops/cohort.py).
     stopped: dict[str, dict[str, int]] = field(default_factory=dict)
+    previous: Previous | None = None  # the window of the same length just before
 
     def document(self) -> dict[str, Any]:
         """The funnel as JSON fields (the API answer and the stream's funnel event)."""
@@ -257,6 +306,7 @@ class Funnel:
             "time_to_convert": self.time_to_convert,
             "active_sessions": [session.document() for session in self.active_sessions],
             "stopped": self.stopped,
+            "previous": None if self.previous is None else self.previous.document(),
         }
 
 
@@ -367,7 +417,21 @@ def _read(
     funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps)
     span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
     stopped = cohort.stopped_counts(conn, span, paces, rule, cells, failed_steps)
-    return _Reading(replace(funnel, stopped=stopped), fresh, fresh_pace)
+    previous = previous_from(window, previous_cells(conn, window))
+    return _Reading(replace(funnel, stopped=stopped, previous=previous), fresh, fresh_pace)
+
+
+def previous_cells(conn: sqlite3.Connection, window: Window) -> Cells:
+    """The (stage, status) cells of the previous window (``Previous``), read from SQL."""
+    from_hour, until_hour, since, _ = previous_bounds(window)
+    cells: Cells = Counter()
+    for row in conn.execute(QUERIES["rollup_between"], {"hour": from_hour, "until": until_hour}):
+        cells[(row["stage"], row["status"])] += row["sessions"]
+    for low, high in ((since, from_hour * HOUR_MS), (until_hour * HOUR_MS, window.since_ms)):
+        for row in conn.execute(QUERIES["partial_hour"], {"since": low, "until": high}):
+            if row["kind"] == "stage":
+                cells[(row["key"], row["value"])] += row["sessions"]
+    return cells
 
 
 def durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:

@@ -13,7 +13,11 @@ for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapsho
 - the 50 most recently active sessions first seen from H on;
 - the last-event times of the active sessions first seen from H on that any window of
   this start hour can count as moving or stuck (the funnel's ``stopped``, cohort.py), by
-  furthest stage and sorted, so each range count is two bisections.
+  furthest stage and sorted, so each range count is two bisections;
+- for the previous window of the same length (``funnel.Previous``): the cells of its whole
+  hours [H - hours, H - 1) and the sessions of the hour before them, oldest first (its
+  partial first hour is their suffix from ``since - hours``); its last part, hour H - 1
+  before ``since``, is the prefix of the sessions above that the window leaves out.
 
 ``FunnelBasis.funnel(now_ms)`` adds the partial hour's sessions and picks the 50 most
 recent active ones of both parts, then classifies them at ``now``: the same figures as
@@ -41,9 +45,12 @@ from vm122_ops.funnel import (
     DurationCache,
     Funnel,
     Histograms,
+    Previous,
     Window,
     build_funnel,
     durations_since,
+    previous_bounds,
+    previous_from,
 )
 from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateRule, StepPace, pace_hour, paces_from, state_of
@@ -83,6 +90,13 @@ class FunnelBasis:
     # from the first whole hour on, recent enough to be moving or stuck in this hour.
     idle_since: dict[int | None, tuple[int, ...]]
     rule: StateRule
+    # The previous window: its whole hours' cells, and the (first event, stage, status) of
+    # the sessions of the hour before them, oldest first.
+    previous_cells: Cells = field(default_factory=Counter)
+    previous_early: tuple[tuple[int, int, str], ...] = ()
+    previous_starts: tuple[int, ...] = ()  # their first events, for bisection
+    # The previous window's figures by (index into ``early``, index into previous_early).
+    _previous: dict[tuple[int, int], Previous] = field(default_factory=dict)
     # The counts and percentiles of each partial hour met so far, by its first early
     # session's index: they depend on nothing else (the percentiles are most of the cost).
     _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
@@ -134,7 +148,27 @@ class FunnelBasis:
 
         span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
         stopped = cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
-        return replace(counted, window=window, active_sessions=active, stopped=stopped)
+        previous = self._previous_of(window, first)
+        return replace(
+            counted, window=window, active_sessions=active, stopped=stopped, previous=previous
+        )
+
+    def _previous_of(self, window: Window, first: int) -> Previous:
+        """The previous window: whole hours, the suffix of its first hour from ``since -
+        hours``, and the sessions of hour H - 1 this window leaves out (early[:first])."""
+        _, _, since, _ = previous_bounds(window)
+        start = bisect_left(self.previous_starts, since)
+        kept = self._previous.get((first, start))
+        if kept is not None:
+            return replace(kept, since_ms=since, until_ms=window.since_ms)
+        cells = Counter(self.previous_cells)
+        for _, stage, status in self.previous_early[start:]:
+            cells[(stage, status)] += 1
+        for early in self.early[:first]:
+            cells[(early.stage, early.status)] += 1
+        previous = previous_from(window, cells)
+        self._previous[(first, start)] = previous
+        return previous
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +232,20 @@ def _read_basis(
     params = {"since": horizon, "cohort_since": hour * HOUR_MS}
     for row in conn.execute(QUERIES["recent_active_sessions"], params):
         idle.setdefault(row["furthest_stage"], []).append(row["last_event_at"])
+    from_hour, until_hour, _, _ = previous_bounds(window)
+    previous_cells: Cells = Counter()
+    whole = {"hour": from_hour, "until": until_hour}
+    for row in conn.execute(QUERIES["rollup_between"], whole):
+        previous_cells[(row["stage"], row["status"])] += row["sessions"]
+    before = {"since": (from_hour - 1) * HOUR_MS, "until": from_hour * HOUR_MS}
+    previous_early = tuple(
+        (
+            row["first_event_at"],
+            NO_STAGE if row["furthest_stage"] is None else row["furthest_stage"],
+            row["status"],
+        )
+        for row in conn.execute(QUERIES["partial_hour_sessions"], before)
+    )
     basis = FunnelBasis(
         hours=window.hours,
         first_whole_hour=hour,
@@ -211,6 +259,9 @@ def _read_basis(
         recent_active=recent_active,
         idle_since={stage: tuple(sorted(times)) for stage, times in idle.items()},
         rule=rule,
+        previous_cells=previous_cells,
+        previous_early=previous_early,
+        previous_starts=tuple(at for at, _, _ in previous_early),
     )
     return _BasisReading(basis, fresh, fresh_pace)
 

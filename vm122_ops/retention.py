@@ -2,7 +2,8 @@
 
 What stays: each session's derived state (onboard_sessions), tickets and their timeline
 entries (copies of the events, so a ticket stays readable), and the funnel rollups of
-any hour a window can still reach (720 h at most); the minute activity of /metrics'
+any hour a window can still reach (720 h at most, and its previous window, 720 h
+before it: the funnel's ``previous``); the minute activity of /metrics'
 short windows is kept two days. Each batch is its own short writer
 unit, so ingest interleaves with a purge instead of waiting behind it.
 """
@@ -54,7 +55,8 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         return cursor.rowcount
 
     removed = await in_batches(lambda: db.write(batch), BATCH)
-    hour = min(cutoff, now_ms - 721 * HOUR_MS) // HOUR_MS
+    # The widest window (720 h), its previous window and the partial hour before them.
+    hour = min(cutoff, now_ms - (2 * 720 + 1) * HOUR_MS) // HOUR_MS
 
     def rollups(conn: sqlite3.Connection) -> None:
         conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})

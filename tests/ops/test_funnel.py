@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.conftest import AUTH, HOUR, NOW, Ops, make_settings, running_ops
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso, make_settings, running_ops
 from vm122_ops.durations import bucket_of, bucket_value_ms
 from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.funnel import percentile
@@ -86,6 +86,60 @@ async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
         "state": "moving",
         "idle_seconds": 100.0,
     }
+
+
+async def test_previous_window_counts_the_sessions_started_before_with_their_status_now(
+    ops: Ops,
+) -> None:
+    """A 2 h window at 12:30 starts at 10:30; the previous one is [08:30, 10:30): its
+    sessions' figures as they stand now (a late completion counts), read from the same
+    rollups (whole hour 09:00-10:00) and the two partial hours around it."""
+    ops.clock.now = NOW + 1800
+    now = ops.clock.now
+    events = [
+        ("onboarding.started", "done", now - 3.5 * HOUR),  # 09:00, previous
+        ("domain.validated", "done", now - 3.4 * HOUR),
+        ("onboarding.completed", "done", now - 0.5 * HOUR),  # completed now, in the window
+        ("onboarding.started", "broke", now - 2.6 * HOUR),  # 09:54, previous
+        ("onboarding.failed", "broke", now - 2.5 * HOUR),
+        ("onboarding.started", "edge", now - 4 * HOUR),  # 08:30 exactly: previous
+        ("onboarding.started", "early", now - 4 * HOUR - 0.001),  # just before: neither
+        ("onboarding.started", "cut", now - 2 * HOUR),  # 10:30 exactly: this window
+        ("onboarding.started", "new", now - 0.2 * HOUR),
+    ]
+    for event_type, session, at in events:
+        assert (await ops.send(event_type, session, at)).status_code == 202
+    funnel = await ops.funnel(hours=2)
+    assert funnel["cohort"] == 2
+    assert funnel["previous"] == {
+        "since": "2026-11-29T08:30:00.000Z",
+        "until": "2026-11-29T10:30:00.000Z",
+        "cohort": 3,
+        "stages": {
+            "started": 3,
+            "domain_validated": 1,
+            "dns_applied": 1,
+            "account_created": 1,
+            "infra_synced": 1,
+            "completed": 1,
+        },
+        "failed": 1,
+        "conversion": {
+            "started": {"of_started": 1.0, "of_previous": 1.0},
+            "domain_validated": {"of_started": 0.3333, "of_previous": 0.3333},
+            "dns_applied": {"of_started": 0.3333, "of_previous": 1.0},
+            "account_created": {"of_started": 0.3333, "of_previous": 1.0},
+            "infra_synced": {"of_started": 0.3333, "of_previous": 1.0},
+            "completed": {"of_started": 0.3333, "of_previous": 1.0},
+        },
+    }
+    # A 1 h window: the previous hour [10:30, 11:30) holds only "cut".
+    previous = (await ops.funnel(hours=1))["previous"]
+    assert (previous["cohort"], previous["failed"], previous["stages"]["completed"]) == (1, 0, 0)
+    # Nothing before: zeros and null ratios, never a division by zero.
+    empty = (await ops.funnel(hours=720))["previous"]
+    assert empty["cohort"] == 0
+    assert empty["conversion"]["completed"] == {"of_started": None, "of_previous": None}
 
 
 async def test_active_sessions_carry_their_state_and_idle_time(ops: Ops) -> None:
@@ -364,6 +418,29 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
             if durations:
                 median = durations[max(1, -(-len(durations) // 2)) - 1]
                 assert entry["median_seconds"] == round(bucket_value_ms(median) / 1000, 3)
+        # The previous window of the same length: the sessions first seen in
+        # [now - 2N h, now - N h), with their status now.
+        before = {s: e for s, e in sessions.items() if since - hours * HOUR <= e[0][1] < since}
+        previous = funnel["previous"]
+        assert previous["since"] == iso(since - hours * HOUR)
+        assert previous["until"] == iso(since)
+        assert previous["cohort"] == len(before), hours
+        for index, stage in enumerate(STAGES):
+            reached = sum(
+                1
+                for e in before.values()
+                if any(HAPPY.index(t) >= index for t, _ in e if t in HAPPY)
+            )
+            assert previous["stages"][stage] == reached, (hours, stage)
+        assert previous["failed"] == sum(
+            1
+            for e in before.values()
+            if e[-1][0] == "onboarding.failed" and "onboarding.completed" not in dict(e)
+        )
+        completed = previous["stages"]["completed"]
+        assert previous["conversion"]["completed"]["of_started"] == (
+            round(completed / len(before), 4) if before else None
+        )
 
 
 async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) -> None:

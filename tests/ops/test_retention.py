@@ -45,6 +45,24 @@ async def test_purge_keeps_the_funnel_and_tickets_readable(ops: Ops) -> None:
     assert timeline.json()["stage"] == "account_created"
 
 
+async def test_a_short_retention_keeps_the_rollups_of_the_widest_previous_window(
+    ops: Ops,
+) -> None:
+    """A 720 h window's previous window reaches 1440 h back: its rollup hours stay even
+    when raw events are kept only 7 days."""
+    ops.clock.now = NOW - 1000 * 3600
+    for i in range(3):
+        await ops.send("onboarding.started", f"old{i}", NOW - 1000 * 3600)
+    ops.clock.now = NOW
+    await ops.send("onboarding.started", "new", NOW - 3600)
+    before = (await ops.funnel(hours=720))["previous"]
+    assert before["cohort"] == 3
+    assert await retention.purge(ops.db, 7, int(NOW * 1000)) == 3
+    ops.clock.now = NOW + 60  # another start hour: read again (a purge keeps answers)
+    after = (await ops.funnel(hours=720))["previous"]
+    assert (after["cohort"], after["stages"]) == (3, before["stages"])
+
+
 async def test_purge_runs_in_batches(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(retention, "BATCH", 7)
     writes = 0

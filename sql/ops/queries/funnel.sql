@@ -17,6 +17,14 @@ from funnel_rollup
 where hour >= :hour
 group by stage, status;
 
+-- name: rollup_between
+-- Funnel counts for the whole hours [hour, until): the previous window's (funnel.Previous).
+select stage, status, sum(sessions) as sessions
+from funnel_rollup
+where hour >= :hour
+  and hour < :until
+group by stage, status;
+
 -- name: durations_since
 -- Step-duration histogram for the whole hours of the window.
 select step, bucket, sum(sessions) as sessions
