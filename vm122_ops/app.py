@@ -79,7 +79,9 @@ def routes() -> list[Route]:
         ),
         Route("/api/v1/desk/alerts", alerts.current_alerts, methods=["GET"], name="current_alerts"),
         Route("/api/v1/desk/search", search.find, methods=["GET"], name="desk_search"),
+        Route("/api/v1/desk/search.csv", search.find_csv, methods=["GET"], name="search_csv"),
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"], name="list_tickets"),
+        Route("/api/v1/desk/tickets.csv", desk.tickets_csv, methods=["GET"], name="tickets_csv"),
         Route(
             "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
         ),

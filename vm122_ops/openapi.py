@@ -312,6 +312,26 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/desk/tickets.csv": {
+            "get": {
+                "summary": "the ticket list as CSV (same filters, every page)",
+                "parameters": [
+                    _query("status", {"type": "string", "enum": list(STATUSES)}, "filter"),
+                    _query("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "filter"),
+                    _query("session_id", _SESSION_ID, "filter"),
+                    _query(
+                        "assignee",
+                        {"type": "string", "pattern": "^(me|none|[a-z0-9][a-z0-9._-]{0,63})$"},
+                        "me (a session's own account), none (unassigned) or an account name",
+                    ),
+                ],
+                "responses": {
+                    "200": {"description": "text/csv; charset=utf-8"},
+                    "400": _error("bad filter or unknown parameter (limit, cursor included)"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/desk/tickets/{ticket_id}": {
             "get": {
                 "summary": "one ticket with its timeline",
@@ -465,6 +485,25 @@ DOCUMENT: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _ok("{q, items}: at most 20 sessions, exact matches first"),
+                    "400": _error("missing, too long or invisible characters in q"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/desk/search.csv": {
+            "get": {
+                "summary": "the search results as CSV",
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 253},
+                        "description": "a domain or its start, a session id, a ticket number",
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "text/csv; charset=utf-8"},
                     "400": _error("missing, too long or invisible characters in q"),
                     "401": _UNAUTHORIZED,
                 },

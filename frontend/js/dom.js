@@ -65,3 +65,21 @@ export function debounce(fn, ms) {
     }, ms);
   };
 }
+
+/**
+ * Run `fn` once, `ms` after the first call of a burst: at most once per `ms`, and never
+ * starved by calls that keep coming (a live page's refetch under a steady stream).
+ * @param {() => void} fn
+ * @param {number} ms
+ * @returns {() => void}
+ */
+export function coalesce(fn, ms) {
+  let timer = null;
+  return () => {
+    if (timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+}

@@ -372,3 +372,20 @@ test("timeline: dns.applied says DNS is the customer's and what DKIM needs", asy
   assert.match(body, /^DNS left to the customer/);
   assert.match(body, /DKIM pending, to do: run zmdkimkeyutil -a -d s1\.pt ; publish it/);
 });
+
+test("tickets list: the CSV link carries the list's filters, not its paging", async () => {
+  const browser = installBrowser("http://desk.test/tickets?status=open&tag=vip&assignee=me&cursor=x");
+  const root = page({
+    "data-ticket-filters": "form",
+    "data-tickets": "div",
+    "data-more": "button",
+    "data-tickets-csv": "a",
+  });
+  root.querySelector("[data-ticket-filters]").elements = { namedItem: () => null };
+  initTicketList(root, context(en));
+  assert.equal(
+    root.querySelector("[data-tickets-csv]").getAttribute("href"),
+    "/api/v1/desk/tickets.csv?status=open&assignee=me&tag=vip",
+  );
+  await browser.requests[0].answer({ tickets: [], next: null });
+});

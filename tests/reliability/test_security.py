@@ -79,6 +79,8 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/onboard/trend",
         "/api/v1/onboard/trend.csv",
         "/api/v1/onboard/funnel/sessions.csv",
+        "/api/v1/desk/tickets.csv",
+        "/api/v1/desk/search.csv",
         "/api/v1/onboard/sessions/s1/timeline",
     } == paths
 

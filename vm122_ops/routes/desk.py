@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import JSONResponse, ok
-from vm122_ops import accounts, params, ticket_work, tickets
+from vm122_ops import accounts, export, params, ticket_work, tickets
 from vm122_ops.auth import principal
 from vm122_ops.errors import BadRequest, NotFound, UnsupportedMediaType
 from vm122_ops.state import AppState, app_state
@@ -63,6 +63,37 @@ def _filter(request: Request) -> TicketFilter:
         unassigned=unassigned,
         assignee=None if assignee is None else assignee.lower(),
     )
+
+
+TICKET_CSV_HEADER = [
+    "id",
+    "session_id",
+    "domain",
+    "status",
+    "session_status",
+    "stage",
+    "tags",
+    "assignee",
+    "version",
+    "subject",
+    "created_at",
+    "updated_at",
+]
+
+
+async def tickets_csv(request: Request) -> Response:
+    """GET /api/v1/desk/tickets.csv: the list's tickets under the same filters, every page
+    (at most export.MAX_ROWS, newest updated first), as CSV; tags separated by spaces."""
+    state = app_state(request)
+    params.only(request, TICKET_LIST_PARAMETERS - {"limit", "cursor"})
+    where = _filter(request)
+    page = await state.db.read(tickets.page, where, export.MAX_ROWS, None)
+    rows = []
+    for ticket in page.tickets:
+        document = ticket.document()
+        document["tags"] = " ".join(ticket.tags)
+        rows.append(list(document.values()))
+    return export.csv_response("tickets.csv", TICKET_CSV_HEADER, rows)
 
 
 async def list_tickets(request: Request) -> Response:

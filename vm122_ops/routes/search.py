@@ -6,8 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok
-from vm122_ops import params, search
+from vm122_ops import export, params, search
 from vm122_ops.state import app_state
+
+SEARCH_CSV_HEADER = [
+    "session_id",
+    "domain",
+    "stage",
+    "status",
+    "last_event_at",
+    "ticket_id",
+    "matched",
+]
 
 
 async def find(request: Request) -> Response:
@@ -15,3 +25,12 @@ async def find(request: Request) -> Response:
     query = search.parse_query(request.query_params.get("q"))
     found = await app_state(request).db.read(search.find, query)
     return ok(q=query, items=[item.document() for item in found])
+
+
+async def find_csv(request: Request) -> Response:
+    """GET /api/v1/desk/search.csv?q=: the same results as CSV (at most search.LIMIT)."""
+    params.only(request, {"q"})
+    query = search.parse_query(request.query_params.get("q"))
+    found = await app_state(request).db.read(search.find, query)
+    rows = [list(item.document().values()) for item in found[: export.MAX_ROWS]]
+    return export.csv_response("search.csv", SEARCH_CSV_HEADER, rows)

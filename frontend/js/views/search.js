@@ -1,9 +1,10 @@
 // The search box in every page's header and the results page (/search?q=).
 
 import { getJSON } from "../api.js";
-import { el, fill } from "../dom.js";
+import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime } from "../format.js";
 import { label } from "../i18n.js";
+import { SnapshotLoads } from "../state.js";
 import { sessionHref } from "./tables.js";
 
 /**
@@ -60,30 +61,51 @@ export function renderResults(node, items, { t, lang }) {
 }
 
 /**
+ * The results page: fetched on load, then again after stream events (at most once a
+ * second, since any event may add or change a result) and at once on a `reset` (the
+ * stream missed events: the page reloads its snapshot, like the other pages).
  * @param {HTMLElement} root the [data-search-page] element
  * @param {any} ctx
+ * @returns {Promise<void>} the first load
  */
-export async function initSearchPage(root, ctx) {
+export function initSearchPage(root, ctx) {
   const { t } = ctx;
   const summary = root.querySelector("[data-search-summary]");
   const results = root.querySelector("[data-search-results]");
   const q = (new URLSearchParams(window.location.search).get("q") || "").trim();
+  const csvLink = root.querySelector("[data-search-csv]");
+  if (csvLink) {
+    csvLink.hidden = !q;
+    if (q) csvLink.setAttribute("href", `/api/v1/desk/search.csv?${new URLSearchParams({ q })}`);
+  }
   if (!q) {
     fill(results, [el("p", { class: "muted", text: t("search.empty") })]);
-    return;
+    return Promise.resolve();
   }
-  let found = null;
-  let problem = null;
-  try {
-    found = await getJSON(`/api/v1/desk/search?${new URLSearchParams({ q })}`);
-  } catch (error) {
-    problem = error;
+  // Loads overlap (first load, reset, refetches) and can answer out of order.
+  const loads = new SnapshotLoads();
+  const load = async () => {
+    const pending = loads.begin();
+    let found = null;
+    let problem = null;
+    try {
+      found = await getJSON(`/api/v1/desk/search?${new URLSearchParams({ q })}`);
+    } catch (error) {
+      problem = error;
+    }
+    if (!loads.finish(pending)) return;
+    if (!found) {
+      const text = problem && problem.status === 400 ? String(problem.message) : t("error.load");
+      fill(results, [el("p", { class: "error", text })]);
+      return;
+    }
+    summary.textContent = t("search.summary", { n: found.items.length, q: found.q });
+    renderResults(results, found.items, ctx);
+  };
+  if (ctx.live) {
+    const refresh = coalesce(load, 1000);
+    ctx.live.on("reset", () => load());
+    ctx.live.on("onboard", () => refresh());
   }
-  if (!found) {
-    const text = problem && problem.status === 400 ? String(problem.message) : t("error.load");
-    fill(results, [el("p", { class: "error", text })]);
-    return;
-  }
-  summary.textContent = t("search.summary", { n: found.items.length, q: found.q });
-  renderResults(results, found.items, ctx);
+  return load();
 }

@@ -37,6 +37,13 @@ export function initTicketList(root, ctx) {
     const field = form.elements.namedItem(name);
     if (field && query.get(name)) field.value = query.get(name);
   }
+  const csvLink = root.querySelector("[data-tickets-csv]");
+  if (csvLink) {
+    // The same filters as the list, every page (docs/desk.md, "CSV downloads").
+    const params = new URLSearchParams();
+    for (const name of FILTERS) if (query.get(name)) params.set(name, query.get(name));
+    csvLink.setAttribute("href", params.toString() ? `/api/v1/desk/tickets.csv?${params}` : "/api/v1/desk/tickets.csv");
+  }
   let tickets = [];
   let next = null;
 
