@@ -134,7 +134,7 @@ class FunnelBasis:
             state, idle = state_of(
                 session.stage, session.last_event_at, now_ms, self.paces, self.rule
             )
-            active.append(replace(session, state=state, idle_ms=idle))
+            active.append(session.at(state, idle))
         early_active = [early for early in partial if early.status == "active"]
 
         def idle_count(stage: int | None, since: int, until: int) -> int:

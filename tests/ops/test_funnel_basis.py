@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso
 from vm122_ops.answers import Answers
 from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.failures import failures_since
-from vm122_ops.funnel import Window, compute
+from vm122_ops.funnel import ActiveSession, Window, compute
 
 HAPPY = list(STAGE_TYPES)
 FUNNEL = "/api/v1/onboard/funnel"
@@ -160,3 +160,70 @@ async def test_a_waiter_going_away_does_not_cancel_the_shared_computation() -> N
     with pytest.raises(asyncio.CancelledError):
         await first
     assert answers.computations == 1
+
+
+async def test_kept_active_sessions_render_what_their_events_say(ops: Ops) -> None:
+    """A kept answer renders each active session's unchanging part once and reuses it
+    (vm122_ops/funnel.py, ``_session_head``); at every request each session is still what
+    its events say, rendered by an independent formatter, with the state and idle time
+    of that request's millisecond, also after one of them moves on."""
+    ops.clock.now = NOW + 600
+    sent: dict[str, tuple[str, float, float]] = {}  # session -> (last type, last at, start)
+    for number in range(12):
+        session = f"render-{number}"
+        start = NOW - 2400 + number * 97.531  # idle from 10 to 50 minutes: moving and stuck
+        await ops.send("onboarding.started", session, start, domain=f"{session}.example.pt")
+        sent[session] = (STAGE_TYPES[0], start, start)
+        if number % 3 == 0:
+            await ops.send(STAGE_TYPES[1], session, start + 5.25, domain=f"{session}.example.pt")
+            sent[session] = (STAGE_TYPES[1], start + 5.25, start)
+
+    def expected(session: str, now: float) -> dict[str, Any]:
+        last_type, last_at, start = sent[session]
+        idle_ms = round(now * 1000) - round(last_at * 1000)
+        return {
+            "session_id": session,
+            "domain": f"{session}.example.pt",
+            "stage": STAGES[STAGE_TYPES.index(last_type)],
+            "last_event_type": last_type,
+            "last_event_at": iso(last_at),
+            "started_at": iso(start),
+            "state": "stuck" if idle_ms > 15 * 60_000 else "moving",
+            "idle_seconds": round(idle_ms / 1000, 3),
+        }
+
+    states = set()
+    for step in (0.0, 0.001, 0.25, 61.0, 0.002):
+        ops.clock.now += step
+        if step == 61.0:  # a session's newest event changes its head: not reused
+            await ops.send(STAGE_TYPES[0], "render-1", ops.clock.now - 1, domain="moved.example")
+            sent["render-1"] = (STAGE_TYPES[0], ops.clock.now - 1, sent["render-1"][2])
+        answer = await ops.funnel(hours=2)
+        rendered = answer["active_sessions"]
+        by_recency = sorted(sent, key=lambda s: -sent[s][1])
+        assert [item["session_id"] for item in rendered] == by_recency
+        for item in rendered:
+            want = expected(item["session_id"], ops.clock.now)
+            if item["session_id"] == "render-1" and ops.clock.now > NOW + 660:
+                want["domain"] = "moved.example"
+            assert item == want, (step, item)
+            states.add(item["state"])
+    assert states == {"moving", "stuck"}
+
+
+def test_an_active_sessions_document_is_a_fresh_dict_each_time() -> None:
+    session = ActiveSession("s", "example.pt", 0, STAGE_TYPES[0], 1_000, 1_000)
+    first = session.at("moving", 1_500).document()
+    first["domain"] = "changed.example"
+    first["stage"] = None
+    again = session.at("stuck", 2_000_000).document()
+    assert again == {
+        "session_id": "s",
+        "domain": "example.pt",
+        "stage": STAGES[0],
+        "last_event_type": STAGE_TYPES[0],
+        "last_event_at": "1970-01-01T00:00:01.000Z",
+        "started_at": "1970-01-01T00:00:01.000Z",
+        "state": "stuck",
+        "idle_seconds": 2000.0,
+    }
