@@ -6,6 +6,7 @@ import { LiveStream } from "./live.js";
 import { initBanner } from "./views/banner.js";
 import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
+import { initFailures } from "./views/failures.js";
 import { initLogin } from "./views/login.js";
 import { initSearchBox, initSearchPage } from "./views/search.js";
 import { initSessionPage } from "./views/session.js";
@@ -23,6 +24,7 @@ const INIT = [
   ["[data-search-page]", initSearchPage],
   ["[data-login]", initLogin],
   ["[data-dashboard]", initDashboard],
+  ["[data-dashboard]", initFailures],
   ["[data-ticket-page]", initTicketPage],
   ["[data-session-page]", initSessionPage],
   ["[data-tickets-page]", initTicketList],

@@ -75,6 +75,8 @@ class OpsServer:
     session_lifetime: int = 12 * 3600
     # Desk accounts created (password PASSWORD) before the first start.
     accounts: tuple[str, ...] = ("ana",)
+    # Other Settings fields, e.g. {"stuck_min_minutes": 5} (OPS_STUCK_MIN_MINUTES).
+    settings: dict[str, Any] = field(default_factory=dict)
     _loopback: Loopback = field(default_factory=Loopback)
 
     @property
@@ -94,7 +96,7 @@ class OpsServer:
                 if not any(line.split()[:1] == [name] for line in existing.splitlines()):
                     await user_command(self.db_path, "add", name)
         self._loopback.port = self.port
-        settings = ops_settings(self.db_path, host=HOST, port=self._loopback.port)
+        settings = ops_settings(self.db_path, host=HOST, port=self._loopback.port, **self.settings)
         self.app = create_ops(
             settings,
             clock=self.clock,
