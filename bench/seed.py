@@ -6,11 +6,15 @@ service's SQL files (event row, session state fold, rollups, tickets), on a plai
 connection like the service's writer thread. Transactions are large and synchronous=OFF
 (seeding only; the service itself runs with FULL).
 
-Sessions start uniformly over the window before the seeding time, ~5 events each, with a
-realistic mix: most complete, some fail at a step, some are still in progress; a few
-deliveries arrive late, out of order. Seeded stores are cached under var/bench/ by size
-and are reused while they are less than MAX_AGE_HOURS old (the funnel is then asked for
-a window that still covers every seeded session: see ``Store.window_hours``).
+Most sessions start uniformly over the window before the seeding time, the rest over
+the HISTORY_DAYS before it; ~5 events each, with the data the Portal sends, and a
+realistic mix: most complete, some fail at the DNS or the account step with the Portal's
+failure codes (a few twice), some are still in progress (moving, stuck or abandoned by
+the time they are read); some domains have no Cloudflare zone (manual DNS), some are
+internationalised; a few deliveries arrive late, out of order. Seeded stores are cached
+under var/bench/ by size and are reused while they are less than MAX_AGE_HOURS old (the
+funnel is then asked for a window that still covers every session seeded in the window:
+see ``Store.window_hours``).
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from bench.progress import ProgressBar
 from bench.services import ROOT
 from sqlfiles import migration_files
 from vm122_ops.db import SQL_DIR, Database
-from vm122_ops.events import STAGE_TYPES, format_ms, parse_event
+from vm122_ops.events import FAILED as FAILED_TYPE
+from vm122_ops.events import STAGE_TYPES, STAGES, format_ms, parse_event
 from vm122_ops.ingest import store_event
+from vm122_ops.search import ascii_form
 
 CACHE_DIR = ROOT / "var" / "bench"
-SEED_VERSION = 1
+SEED_VERSION = 2
 WINDOW_HOURS = 48
 MAX_AGE_HOURS = 24 * 20  # the funnel's ?hours= tops out at 720
 HOUR_MS = 3_600_000
@@ -60,7 +66,8 @@ class Store:
     seeded_at_ms: int
 
     def window_hours(self, now_ms: int | None = None) -> int:
-        """A funnel window (hours) that holds every seeded session at ``now_ms``."""
+        """A funnel window (hours) that holds every session seeded in the window (not the
+        history before it) at ``now_ms``."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         age_hours = max(0.0, (now_ms - self.seeded_at_ms) / HOUR_MS)
         return min(720, WINDOW_HOURS + math.ceil(age_hours))
@@ -162,15 +169,84 @@ def _fill(conn: sqlite3.Connection, size: int, now_ms: int, *, quiet: bool) -> i
 
 Delivery = tuple[int, str, str, bytes]  # received_at, webhook-id, session_id, body
 
+# A share of the sessions is history: they started in the HISTORY_DAYS before the window,
+# so the 90-day conversion trend (GET /api/v1/onboard/trend?hours=2160) reads rollup hours
+# that hold sessions, as a service running for months has. HISTORY_DAYS + WINDOW_HOURS +
+# MAX_AGE_HOURS stays under OPS_RETENTION_DAYS' default (90): Ops' purge never shrinks a
+# cached store.
+HISTORY_SHARE = 0.2
+HISTORY_DAYS = 60
+IDN_SHARE = 0.06
+# Unicode first labels of internationalised names (the Portal sends the ASCII form,
+# IDNA A-labels, with the Unicode form beside it: vm112_portal/wizard.py).
+IDN_LABELS = ("açores", "münchen", "são-joão", "coração", "óbidos", "zürich")
+MAIL_HOST = "mail.example.net"
+# The steps whose failure the Portal reports, with the codes it sends and their weights
+# (vm112_portal/errors.py ``event_code``, docs/webhook-funnel-events.md "Failure codes"):
+# the DNS step fails on Cloudflare, the account step on Carbonio; either can time out.
+FAILURES: dict[str, tuple[tuple[str, int, str], ...]] = {
+    "dns_applied": (
+        (
+            "cloudflare:81053",
+            5,
+            "Cloudflare refused creating autodiscover.{domain} "
+            "(81053: An A, AAAA, or CNAME record with that host already exists.)",
+        ),
+        (
+            "cloudflare:10000",
+            2,
+            "Cloudflare refused looking up the zone {domain} (10000: Authentication error)",
+        ),
+        ("cloudflare:http_429", 2, "Cloudflare refused reading the records of {domain} (HTTP 429)"),
+        (
+            "portal:timeout",
+            1,
+            "Cloudflare did not answer in time while looking up the zone {domain}",
+        ),
+    ),
+    "account_created": (
+        (
+            "carbonio:account.DOMAIN_EXISTS",
+            6,
+            "Carbonio fault account.DOMAIN_EXISTS: the "
+            "domain {domain} already exists on the mail server and was not created by this "
+            "onboarding session",
+        ),
+        (
+            "carbonio:account.ACCOUNT_EXISTS",
+            3,
+            "Carbonio fault account.ACCOUNT_EXISTS: email address already exists: admin@{domain}",
+        ),
+        (
+            "carbonio:service.FAILURE",
+            2,
+            "Carbonio fault service.FAILURE: system failure: unable to create account",
+        ),
+        (
+            "portal:timeout",
+            2,
+            "the Carbonio admin API did not answer CreateAccountRequest within 10s",
+        ),
+        ("portal:unreachable", 1, "the Carbonio admin API could not be reached (ConnectError)"),
+    ),
+}
+
 
 def session_batches(rng: random.Random, size: int, now_ms: int) -> Iterator[list[Delivery]]:
     """Exactly ``size`` deliveries, in batches sorted by arrival time."""
     span_ms = (WINDOW_HOURS * HOUR_MS) - 20 * 60_000
     first_start = now_ms - WINDOW_HOURS * HOUR_MS + 10 * 60_000
+    history_ms = HISTORY_DAYS * 24 * HOUR_MS
     remaining = size
     index = 0
     while remaining > 0:
-        starts = sorted(first_start + rng.randrange(span_ms) for _ in range(SESSIONS_PER_BATCH))
+        starts = sorted(
+            first_start - 1 - rng.randrange(history_ms)
+            if rng.random() < HISTORY_SHARE
+            else first_start + rng.randrange(span_ms)
+            # ~5 events a session: a batch's sessions cover its whole span, also the last
+            for _ in range(min(SESSIONS_PER_BATCH, remaining // 5 + 1))
+        )
         batch: list[Delivery] = []
         for start in starts:
             if remaining <= 0:
@@ -183,32 +259,52 @@ def session_batches(rng: random.Random, size: int, now_ms: int) -> Iterator[list
         yield batch
 
 
+@dataclass(frozen=True, slots=True)
+class Domain:
+    name: str  # ASCII, as the Portal sends it
+    unicode: str
+    zone: bool  # a Cloudflare zone exists (else the DNS step is manual)
+
+
+def domain_of(rng: random.Random, index: int) -> Domain:
+    """A customer's domain: some without a Cloudflare zone (the sandbox's ``nocf``
+    prefix), some of the others internationalised."""
+    zone = rng.random() >= 0.08
+    first = f"{'' if zone else 'nocf-'}cliente{index}"
+    if zone and rng.random() < IDN_SHARE:
+        first = f"{rng.choice(IDN_LABELS)}{index}"
+    unicode = f"{first}.example.pt"
+    return Domain(ascii_form(unicode), unicode, zone)
+
+
 def session_events(rng: random.Random, index: int, start_ms: int, now_ms: int) -> list[Delivery]:
     """One session's deliveries: a completed, failed or unfinished wizard run."""
     session_id = f"bench-{index:08d}"
-    domain = f"{'nocf-' if rng.random() < 0.08 else ''}cliente{index}.example.pt"
+    domain = domain_of(rng, index)
     roll = rng.random()
-    if roll < 0.58:  # completed; a nocf domain skips dns.applied
+    failure: tuple[str, str, str] | None = None
+    if roll < 0.58:  # completed
         steps = list(FLOW)
-        failed_after = None
-    elif roll < 0.75:  # failed after reaching some step
-        steps = list(FLOW[: rng.choice((2, 3, 3, 4))])
-        failed_after = steps[-1]
+    elif roll < 0.75:  # failed at the DNS step (a zone's only) or the account step
+        failed_step = "dns_applied" if domain.zone and rng.random() < 0.35 else "account_created"
+        steps = list(FLOW[: STAGES.index(failed_step)])
+        codes = FAILURES[failed_step]
+        code, _, reason = rng.choices(codes, weights=[weight for _, weight, _ in codes])[0]
+        failure = (failed_step, code, reason.format(domain=domain.name))
     else:  # in progress or abandoned
         steps = list(FLOW[: rng.randint(1, 5)])
-        failed_after = None
-    if domain.startswith("nocf-") and "dns.applied" in steps:
-        steps.remove("dns.applied")
-    deliveries = []
+    deliveries: list[tuple[str, int]] = []
     moment = start_ms
     for number, event_type in enumerate(steps):
         if number:
             step = FLOW.index(event_type) - 1
             moment += int(1000 * rng.lognormvariate(math.log(STEP_MEDIAN_S[step]), STEP_SIGMA))
         deliveries.append((event_type, moment))
-    if failed_after is not None:
-        moment += int(1000 * rng.lognormvariate(math.log(20.0), STEP_SIGMA))
-        deliveries.append(("onboarding.failed", moment))
+    if failure is not None:  # one in five customers retries and fails the same way again
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            moment += int(1000 * rng.lognormvariate(math.log(20.0), STEP_SIGMA))
+            deliveries.append((FAILED_TYPE, moment))
+    ids = (f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(64):016x}")  # zone, account
     out = []
     for number, (event_type, occurred) in enumerate(deliveries):
         occurred = min(occurred, now_ms - 1000)
@@ -218,25 +314,99 @@ def session_events(rng: random.Random, index: int, start_ms: int, now_ms: int) -
             {
                 "type": event_type,
                 "timestamp": format_ms(occurred),
-                "data": event_data(event_type, session_id, domain, failed_after),
+                "data": event_data(event_type, session_id, domain, failure, ids),
             }
         )
         out.append((min(received, now_ms), f"evt_{index}_{number}", session_id, body))
     return out
 
 
+def _beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str) -> None:
+    """The Portal's events carry ASCII, the Unicode form beside it where it differs."""
+    data[key] = ascii_value
+    if unicode_value != ascii_value:
+        data[f"{key}_unicode"] = unicode_value
+
+
+def mail_records(domain: str) -> list[dict[str, Any]]:
+    """What the Portal's dns.applied lists (vm112_portal/dns_plan.py ``mail_records``):
+    MX, SPF, DMARC and autodiscover. No DKIM record: Carbonio's key is made by an operator
+    with zmdkimkeyutil, so the event says ``dkim: pending`` instead (``dkim_pending``)."""
+    return [
+        {"type": "MX", "name": domain, "content": MAIL_HOST, "priority": 10},
+        {"type": "TXT", "name": domain, "content": f"v=spf1 mx a:{MAIL_HOST} ~all"},
+        {
+            "type": "TXT",
+            "name": f"_dmarc.{domain}",
+            "content": f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}",
+        },
+        {"type": "CNAME", "name": f"autodiscover.{domain}", "content": MAIL_HOST},
+    ]
+
+
 def event_data(
-    event_type: str, session_id: str, domain: str, failed_after: str | None
+    event_type: str,
+    session_id: str,
+    domain: Domain,
+    failure: tuple[str, str, str] | None,
+    ids: tuple[str, str] = ("0" * 32, "0" * 16),
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"session_id": session_id, "domain": domain}
+    """The data the Portal sends with each event type (vm112_portal/wizard.py)."""
+    data: dict[str, Any] = {"session_id": session_id}
+    _beside(data, "domain", domain.name, domain.unicode)
     if event_type == "domain.validated":
-        data["normalized"] = domain
+        data.update(
+            domain_unicode=domain.unicode,
+            registrable_domain=domain.name,
+            public_suffix="pt",
+        )
     elif event_type == "dns.applied":
-        data["records"] = ["MX", "TXT spf", "TXT dmarc", "TXT dkim", "CNAME autodiscover"]
+        records = mail_records(domain.name)
+        if domain.zone:
+            data.update(
+                provider="cloudflare",
+                mode="cloudflare",
+                zone_id=ids[0],
+                zone=domain.name,
+                created=records,
+                merged=[],
+                replaced=[],
+                kept=[],
+                present=[],
+            )
+        else:
+            purposes = ("mx", "spf", "dmarc", "autodiscover")
+            data.update(
+                provider="customer",
+                mode="manual",
+                records=[{"purpose": p, **r} for p, r in zip(purposes, records, strict=True)],
+            )
+        data["dkim"] = dkim_pending(domain.name)
     elif event_type == "account.created":
-        data["admin"] = f"admin@{domain}"
+        _beside(data, "account", f"admin@{domain.name}", f"admin@{domain.unicode}")
+        data.update(
+            account_id=ids[1],
+            display_name="Administrador",
+            domain_created=True,
+        )
     elif event_type == "infra.synced":
         data.update(plan="starter", mailbox_quota_mb=5120)
-    elif event_type == "onboarding.failed":
-        data.update(stage=failed_after, reason="Carbonio fault account.DOMAIN_EXISTS on retry")
+    elif event_type == "onboarding.completed":
+        data["account"] = f"admin@{domain.name}"
+    elif event_type == FAILED_TYPE and failure is not None:
+        step, code, reason = failure
+        provider = "cloudflare" if step == "dns_applied" else "carbonio"
+        data.update(stage=step, reason=reason, code=code, provider=provider)
     return data
+
+
+def dkim_pending(domain: str) -> dict[str, Any]:
+    """dns.applied's ``dkim`` (vm112_portal/wizard.py ``dkim_pending``)."""
+    return {
+        "status": "pending",
+        "operations": [
+            "as the zextras user on one MTA node: "
+            f"/opt/zextras/libexec/zmdkimkeyutil -a -d {domain}",
+            f"publish the TXT record it prints at <selector>._domainkey.{domain}",
+        ],
+    }
