@@ -18,7 +18,7 @@ from jsonlogs.access import AccessLog
 from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
 from vm122_ops import alerts as conditions
-from vm122_ops import openapi, retention
+from vm122_ops import openapi, retention, trend
 from vm122_ops.accounts import Passwords
 from vm122_ops.answers import Answers
 from vm122_ops.auth import OperatorAuth
@@ -143,6 +143,7 @@ def create_app(
         durations = DurationCache()
         funnel_answers: Answers[BasisKey, FunnelBasis] = Answers()
         failure_answers: Answers[int, FailureTable] = Answers()
+        trend_answers: Answers[tuple[int, int], trend.Counts] = Answers()
 
         def committed(results: list[IngestResult | TicketChange]) -> None:
             for result in results:
@@ -151,6 +152,7 @@ def create_app(
             if any(isinstance(r, IngestResult) and not r.duplicate for r in results):
                 funnel_answers.changed()
                 failure_answers.changed()
+                trend_answers.changed()
             broker.publish(announcements(results))
 
         db = Database(settings.db_path, after_commit=committed)
@@ -180,6 +182,7 @@ def create_app(
             durations=durations,
             funnel_answers=funnel_answers,
             failure_answers=failure_answers,
+            trend_answers=trend_answers,
         )
 
         async def alerts_now() -> dict[str, Any]:

@@ -223,13 +223,52 @@ def page(
     before: tuple[int, str] | None = None,
 ) -> CohortPage:
     """Read function: one page of the cohort's sessions of ``filters``, newest activity
-    first, after the cursor position ``before``, with the filter's total."""
+    first, after the cursor position ``before``, with the filter's total (all computed
+    in this snapshot; vm122_ops/cohort_answers.py answers the same from the funnel's kept
+    basis)."""
     head = stored.head(conn)
     paces = step_paces(conn, window.now_ms, rule)
     cells, failed_steps = cohort_cells(conn, window)
     counts = stopped_counts(conn, window, paces, rule, cells, failed_steps)
+    items, following = _page_items(conn, window, paces, rule, filters, limit, before)
+    return CohortPage(window, head, filter_total(counts, filters), items, following)
+
+
+def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter) -> int:
+    """The sessions of ``filters`` among the stopped counts (all stages when no stage)."""
     keys = list(counts) if filters.stage is None else [filters.stage]
-    total = sum(counts[key][filters.state] for key in keys)
+    return sum(counts[key][filters.state] for key in keys)
+
+
+def page_items(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None,
+    last_event_id: int,
+) -> tuple[list[CohortSession], str | None] | None:
+    """Read function: ``page``'s items and next cursor with the paces given, when this
+    snapshot's newest event is ``last_event_id`` (the paces' and counts' own); else None."""
+    if stored.head(conn) != last_event_id:
+        return None
+    return _page_items(conn, window, paces, rule, filters, limit, before)
+
+
+def _page_items(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None,
+) -> tuple[list[CohortSession], str | None]:
+    keys = [*STAGES] if filters.stage is None else [filters.stage]
+    if filters.stage is None:
+        keys.insert(0, "none")
     before_at, before_id = before if before is not None else (None, None)
     cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
     rows: list[sqlite3.Row] = []
@@ -255,7 +294,7 @@ def page(
     following = None
     if len(rows) > limit:
         following = encode_cursor(items[-1].last_event_at, items[-1].session_id)
-    return CohortPage(window, head, total, items, following)
+    return items, following
 
 
 def _session(row: sqlite3.Row, state: CohortState, now_ms: int) -> CohortSession:

@@ -135,7 +135,24 @@ class FunnelBasis:
                 session.stage, session.last_event_at, now_ms, self.paces, self.rule
             )
             active.append(session.at(state, idle))
-        early_active = [early for early in partial if early.status == "active"]
+        stopped = self._stopped(window, first, cells, failed_steps)
+        previous = self._previous_of(window, first)
+        return replace(
+            counted, window=window, active_sessions=active, stopped=stopped, previous=previous
+        )
+
+    def stopped(self, now_ms: int) -> dict[str, dict[str, int]]:
+        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals)."""
+        window = Window(hours=self.hours, now_ms=now_ms)
+        assert window.first_whole_hour == self.first_whole_hour
+        first = bisect_left(self.early_starts, window.since_ms)
+        _, cells, failed_steps = self._counts(window, first)
+        return self._stopped(window, first, cells, failed_steps)
+
+    def _stopped(
+        self, window: Window, first: int, cells: Cells, failed_steps: Counter[int]
+    ) -> dict[str, dict[str, int]]:
+        early_active = [early for early in self.early[first:] if early.status == "active"]
 
         def idle_count(stage: int | None, since: int, until: int) -> int:
             times = self.idle_since.get(stage, ())
@@ -146,12 +163,8 @@ class FunnelBasis:
                     count += 1
             return count
 
-        span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
-        stopped = cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
-        previous = self._previous_of(window, first)
-        return replace(
-            counted, window=window, active_sessions=active, stopped=stopped, previous=previous
-        )
+        span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
+        return cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
 
     def _previous_of(self, window: Window, first: int) -> Previous:
         """The previous window: whole hours, the suffix of its first hour from ``since -

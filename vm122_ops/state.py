@@ -19,6 +19,7 @@ from vm122_ops.funnel_basis import BasisKey, FunnelBasis
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
 from vm122_ops.throttle import AuthThrottle
+from vm122_ops.trend import Counts
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class AppState:
     # Desk reads kept until new events commit (vm122_ops/answers.py).
     funnel_answers: Answers[BasisKey, FunnelBasis]
     failure_answers: Answers[int, FailureTable]  # by the window's first hour
+    trend_answers: Answers[tuple[int, int], Counts]  # by range hours and first hour
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -423,7 +423,13 @@ def page(
     tickets = [TicketSummary.from_row(row) for row in rows[:limit]]
     counted = {name: params[name] for name in ("tag", "unassigned", "assignee_id")}
     counts = dict.fromkeys(STATUSES, 0)
-    for row in conn.execute(QUERIES["ticket_status_counts"], counted):
+    if filters.tag is None and not filters.unassigned and assignee_id is None:
+        # Every ticket: the counts the triggers keep (a row per status, not a count of all
+        # tickets, which grows with them: 20 ms at 175k).
+        by_status = conn.execute(QUERIES["tickets_by_status"]).fetchall()
+    else:
+        by_status = conn.execute(QUERIES["ticket_status_counts"], counted).fetchall()
+    for row in by_status:
         counts[row["status"]] = int(row["tickets"])
     following = None
     if len(rows) > limit:

@@ -81,8 +81,7 @@ def test_a_seeded_store_is_what_ingest_would_have_stored(tmp_path: Path) -> None
         tickets = conn.execute("select count(*) from tickets").fetchone()[0]
         rollup = conn.execute("select sum(sessions) from funnel_rollup").fetchone()[0]
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        codes = conn.execute("select code, sum(failures) from failure_rollup group by 1")
-        codes = codes.fetchall()
+        codes = conn.execute("select code, sum(failures) from failure_rollup group by 1").fetchall()
     assert store.sessions == sessions
     assert 4.0 < 3_000 / sessions < 6.0  # about five events a session
     assert set(statuses) == {"active", "completed", "failed"}

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from servicekit.envelope import ok
 from vm122_ops import cohort, export, params, sessions, trend
 from vm122_ops import failures as failure_codes
+from vm122_ops.cohort_answers import answer_page
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
 from vm122_ops.funnel import HOUR_MS, Window
@@ -63,12 +64,17 @@ async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
     wanted = cohort.cohort_state(query.get("state"))
     limit = params.limit(request) if paging else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
-    now_ms = state.now_ms()
-    window = cohort.CohortWindow(since_ms=now_ms - hours * HOUR_MS, now_ms=now_ms)
     filters = cohort.CohortFilter(state=wanted, stage=stage)
-    rule = state.settings.state_rule
-    found: cohort.CohortPage = await state.db.read(
-        cohort.page, window, rule, filters, limit, before
+    found = await answer_page(
+        state.db,
+        state.funnel_answers,
+        state.durations,
+        state.settings.state_rule,
+        hours,
+        state.now_ms(),
+        filters,
+        limit,
+        before,
     )
     return found.with_hours(hours)
 
@@ -94,10 +100,9 @@ async def _trend(request: Request) -> trend.Trend:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     rule = state.settings.state_rule
-    found: trend.Trend = await state.db.read(
-        trend.series, int(raw), state.now_ms(), rule.abandon_hours
+    return await trend.answer(
+        state.db, state.trend_answers, int(raw), state.now_ms(), rule.abandon_hours
     )
-    return found
 
 
 async def failures(request: Request) -> Response:
