@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench import desk, emission, funnel, ingest, memory, push
+from bench import desk, emission, funnel, ingest, memory, push, reads
 from bench.budgets import Section, failures
 from bench.machine import facts
 from bench.plan import CHECK, FULL, Plan
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ingest": ingest.run,
     "push": push.run,
     "memory": memory.run,
+    "reads": reads.run,
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 

@@ -1,0 +1,226 @@
+"""Benchmark 7: the Desk's other reads at each store size, beside GET /healthz.
+
+Issue 12 ("Performance") and issue 16 (item 4). For each size: Ops on the seeded store;
+the reads below and /healthz take turns on keep-alive connections of their own (one
+request of each per round, so the machine's noise hits them alike):
+
+- the drill-down list (``/api/v1/onboard/funnel/sessions``, 50 a page) of the stage and
+  state with the most sessions in the funnel's ``stopped`` counts, its first page and
+  its second page by the first page's cursor;
+- the ticket list's first page (``/api/v1/desk/tickets?limit=50``);
+- the search (``/api/v1/desk/search?q=cliente1``: a prefix of many domains, a full page);
+- the failure-code table (``/api/v1/onboard/failures``) of the funnel's window;
+- the conversion series of 72 hours (hourly) and of 2160 hours (90 days, daily).
+
+Figures: each read's p95, its ratio to /healthz's p95 (goal: within 5x), the 500 ms
+budget at the largest size (fails --check), and at the end each read's flatness (p95 at
+the largest size over p95 at the smallest, goal at most 1.5x). At the largest size, the
+concurrent load of bench/load.py for each read beside /healthz with 8 and 32 connections
+(the failure table's is in benchmark 1, beside the funnel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from bench.budgets import Figure, Section, budget, goal
+from bench.funnel import label
+from bench.latency import Bound, Summary, alternate
+from bench.load import CONNECTIONS, Rate, Target, load_figures, rates
+from bench.plan import Plan
+from bench.seed import cached_store
+from bench.services import HOST, Credentials, Fleet, ServiceError
+from bench.wire import Connection
+from contract.events import STAGES
+
+BUDGET_MS = 500.0
+HEALTHZ_RATIO_GOAL = 5.0
+FLAT_GOAL = 1.5
+PAGE = 50
+SEARCH = "cliente1"
+LISTED_STATES = ("moving", "stuck", "abandoned", "failed")
+HEALTHZ = "healthz"
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    key: str  # the figure keys' part, e.g. "drilldown"
+    label: str  # the table's words, e.g. "drill-down page 1"
+    path: str
+    load: bool = True  # measured under concurrent load too
+
+
+async def _get(conn: Connection, path: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    reply = await conn.request("GET", path, headers)
+    if reply.status != 200:
+        raise ServiceError(f"GET {path} answered {reply.status}: {reply.body[:200]!r}")
+    document: dict[str, Any] = orjson.loads(reply.body)
+    return document
+
+
+def busiest_list(stopped: Mapping[str, Mapping[str, int]]) -> tuple[str, str, int]:
+    """The funnel's (stage, state) with the most sessions to list: (stage, state, rows)."""
+    cells = [
+        (int(stopped.get(stage, {}).get(state, 0)), stage, state)
+        for stage in STAGES
+        for state in LISTED_STATES
+    ]
+    rows, stage, state = max(cells)
+    return stage, state, rows
+
+
+async def plan_reads(
+    port: int, headers: Mapping[str, str], hours: int
+) -> tuple[list[Read], dict[str, Any]]:
+    """The reads' paths on this store (the drill-down list and its cursor read from Ops)."""
+    conn = await Connection.open(HOST, port)
+    try:
+        funnel = await _get(conn, f"/api/v1/onboard/funnel?hours={hours}", headers)
+        stage, state, rows = busiest_list(funnel.get("stopped") or {})
+        first = f"/api/v1/onboard/funnel/sessions?hours={hours}&stage={stage}&state={state}"
+        first += f"&limit={PAGE}"
+        page = await _get(conn, first, headers)
+    finally:
+        await conn.close()
+    cursor = page.get("next")
+    if not isinstance(cursor, str):
+        raise ServiceError(f"the drill-down list {stage}/{state} has no second page ({rows})")
+    reads = [
+        Read("drilldown", "drill-down page 1", first),
+        Read("drilldown_next", "drill-down page 2 (cursor)", f"{first}&cursor={cursor}"),
+        Read("tickets", "ticket list page", f"/api/v1/desk/tickets?limit={PAGE}"),
+        Read("search", "search", f"/api/v1/desk/search?q={SEARCH}"),
+        Read("failures", "failure codes", f"/api/v1/onboard/failures?hours={hours}", load=False),
+        Read("trend72", "trend 72 h", "/api/v1/onboard/trend?hours=72"),
+        Read("trend2160", "trend 2160 h", "/api/v1/onboard/trend?hours=2160"),
+    ]
+    chosen = {"stage": stage, "state": state, "rows": rows, "total": page.get("total")}
+    return reads, {"drilldown": chosen}
+
+
+async def measure(
+    port: int, headers: Mapping[str, str], reads: Sequence[Read], bound: Bound
+) -> dict[str, Summary]:
+    """Each read's latency and /healthz's, in turns (one request of each per round)."""
+    targets = [(read.key, read.path, headers) for read in reads]
+    targets.append((HEALTHZ, "/healthz", {}))
+    conns = [await Connection.open(HOST, port) for _ in targets]
+
+    def probe(conn: Connection, path: str, sent: Mapping[str, str]) -> Any:
+        async def timed() -> float:
+            seconds, reply = await conn.timed("GET", path, sent)
+            if reply.status != 200:
+                raise ServiceError(f"GET {path} answered {reply.status}")
+            return seconds
+
+        return timed
+
+    try:
+        samples = await alternate(
+            [probe(conn, path, sent) for conn, (_, path, sent) in zip(conns, targets, strict=True)],
+            bound,
+        )
+    finally:
+        for conn in conns:
+            await conn.close()
+    return {key: Summary.of(found) for (key, _, _), found in zip(targets, samples, strict=True)}
+
+
+def read_figures(
+    size: int, reads: Sequence[Read], summaries: Mapping[str, Summary], *, judged: bool
+) -> list[Figure]:
+    """Each read's p95 (the budget where ``judged``) and its ratio to /healthz's p95."""
+    name = label(size)
+    health = summaries[HEALTHZ].p95
+    figures = [
+        Figure(
+            f"reads.{size}.healthz.p95_ms", f"GET /healthz p95 (same server, {name})", health, "ms"
+        )
+    ]
+    for read in reads:
+        p95 = summaries[read.key].p95
+        figures.append(
+            Figure(
+                f"reads.{size}.{read.key}.p95_ms",
+                f"{read.label} p95 at {name}",
+                p95,
+                "ms",
+                budget(BUDGET_MS) if judged else None,
+            )
+        )
+        figures.append(
+            Figure(
+                f"reads.{size}.{read.key}.healthz_ratio",
+                f"{read.label} p95 / healthz p95 at {name}",
+                p95 / health if health else None,
+                "x",
+                goal(HEALTHZ_RATIO_GOAL),
+            )
+        )
+    return figures
+
+
+def flat_figures(reads: Sequence[Read], p95s: Mapping[int, Mapping[str, float]]) -> list[Figure]:
+    """Each read's p95 at the largest size over its p95 at the smallest (goal <= 1.5x)."""
+    smallest, largest = min(p95s), max(p95s)
+    return [
+        Figure(
+            f"reads.{read.key}.flatness",
+            f"{read.label} flat: p95 at {label(largest)} / p95 at {label(smallest)}",
+            p95s[largest][read.key] / p95s[smallest][read.key],
+            "x",
+            goal(FLAT_GOAL),
+        )
+        for read in reads
+    ]
+
+
+def _load_details(load: Mapping[int, Mapping[str, Rate]]) -> dict[str, Any]:
+    return {
+        str(connections): {
+            name: {"requests": rate.requests, "seconds": round(rate.seconds, 3)}
+            for name, rate in found.items()
+        }
+        for connections, found in load.items()
+    }
+
+
+async def run(plan: Plan) -> Section:
+    section = Section("7 reads")
+    creds = Credentials()
+    p95s: dict[int, dict[str, float]] = {}
+    reads: list[Read] = []
+    for size in plan.funnel_sizes:
+        store = await cached_store(size)
+        hours = store.window_hours()
+        load: dict[int, dict[str, Rate]] = {}
+        async with Fleet() as fleet:
+            ops = await fleet.ops(creds, store.path)
+            reads, chosen = await plan_reads(ops.port, creds.bearer, hours)
+            summaries = await measure(ops.port, creds.bearer, reads, plan.funnel)
+            if size == plan.largest:
+                targets = [Target(r.key, r.path, creds.bearer) for r in reads if r.load]
+                targets.append(Target(HEALTHZ, "/healthz", {}))
+                for connections in CONNECTIONS:
+                    load[connections] = await rates(
+                        ops.port, targets, connections, plan.load_seconds, plan.load_slices
+                    )
+        p95s[size] = {key: summary.p95 for key, summary in summaries.items()}
+        section.add(*read_figures(size, reads, summaries, judged=size == plan.largest))
+        for connections, found in load.items():
+            section.add(*load_figures("reads", label(size), connections, found))
+        section.details[str(size)] = {
+            "events": store.events,
+            "sessions": store.sessions,
+            "window_hours": hours,
+            **chosen,
+            "paths": {read.key: read.path for read in reads},
+            "latency": {key: summary.as_dict() for key, summary in summaries.items()},
+            "load": _load_details(load),
+        }
+    section.add(*flat_figures(reads, p95s))
+    return section
