@@ -3,9 +3,9 @@
 What stays: each session's derived state (onboard_sessions), tickets and their timeline
 entries (copies of the events, so a ticket stays readable), and the funnel rollups of
 any hour a window can still reach (720 h at most, and its previous window, 720 h
-before it: the funnel's ``previous``); the minute activity of /metrics'
-short windows is kept two days. Each batch is its own short writer
-unit, so ingest interleaves with a purge instead of waiting behind it.
+before it: the funnel's ``previous``; the conversion trend's 2160 h); the minute
+activity of /metrics' short windows is kept two days. Each batch is its own short
+writer unit, so ingest interleaves with a purge instead of waiting behind it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from jsonlogs import log_event
 from servicekit.purge import in_batches, run_periodically
+from vm122_ops import trend
 from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
 from vm122_ops.funnel import HOUR_MS
@@ -55,8 +56,11 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         return cursor.rowcount
 
     removed = await in_batches(lambda: db.write(batch), BATCH)
-    # The widest window (720 h), its previous window and the partial hour before them.
-    hour = min(cutoff, now_ms - (2 * 720 + 1) * HOUR_MS) // HOUR_MS
+    # The widest window (720 h), its previous window and the partial hour before them, and
+    # the conversion trend's 90 days (its answers are kept in memory: a purge must not
+    # change what they count).
+    reach = max(2 * 720 + 1, trend.MAX_HOURS)
+    hour = min(cutoff, now_ms - reach * HOUR_MS) // HOUR_MS
 
     def rollups(conn: sqlite3.Connection) -> None:
         conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})

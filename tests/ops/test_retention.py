@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops
-from vm122_ops import retention
+from vm122_ops import retention, trend
 
 DAY = 86_400.0
 
@@ -61,6 +61,25 @@ async def test_a_short_retention_keeps_the_rollups_of_the_widest_previous_window
     ops.clock.now = NOW + 60  # another start hour: read again (a purge keeps answers)
     after = (await ops.funnel(hours=720))["previous"]
     assert (after["cohort"], after["stages"]) == (3, before["stages"])
+
+
+async def test_a_purge_keeps_the_90_day_trend(ops: Ops) -> None:
+    """The conversion trend reaches 2160 h (90 days) back: a purge, whatever the raw
+    events' retention, keeps those rollup hours, so a kept trend answer stays equal to a
+    fresh computation (a purge does not move the answers' generation)."""
+    ops.clock.now = NOW - 80 * DAY
+    await ops.send("onboarding.started", "eighty", NOW - 80 * DAY)
+    ops.clock.now = NOW - 2140 * 3600
+    await ops.send("onboarding.started", "edge", NOW - 2140 * 3600)
+    ops.clock.now = NOW
+    await ops.send("onboarding.started", "new", NOW - 3600)
+    kept = await ops.get("/api/v1/onboard/trend", hours=2160)
+    assert sum(period["entered"] for period in kept["periods"]) == 3
+    for days in (90, 7):
+        await retention.purge(ops.db, days, int(NOW * 1000))
+        fresh = await ops.db.read(trend.series, 2160, int(NOW * 1000), 24)
+        assert {**fresh.document(), "ok": True} == kept
+        assert await ops.get("/api/v1/onboard/trend", hours=2160) == kept
 
 
 async def test_purge_runs_in_batches(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
