@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from vm122_ops.broker import Broker, FunnelSnapshot, LiveEvent, StreamConfig
 from vm122_ops.events import Event
 from vm122_ops.funnel import Funnel, Window, build_funnel
@@ -117,3 +119,28 @@ async def test_next_prefers_events_and_ends_on_close() -> None:
     broker.unsubscribe(subscriber)
     assert await asyncio.wait_for(waiter, 1) is None
     assert broker.subscriber_count == 0
+
+
+async def test_with_nobody_subscribed_nothing_is_serialised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At full ingest rate and no Desk open, announcing cost the event loop a JSON
+    message per event for no one; it is only counted, and a later subscriber is live."""
+    made: list[int] = []
+    original = LiveEvent.of
+
+    def counting(event: StoredEvent) -> LiveEvent:
+        made.append(event.id)
+        return original(event)
+
+    monkeypatch.setattr(LiveEvent, "of", counting)
+    broker = Broker(StreamConfig(queue_size=10))
+    broker.publish(announced(result(1, "a"), result(2, "b")))
+    broker.publish([])
+    assert made == []
+    assert broker.published == 2
+    late = broker.subscribe()
+    broker.publish(announced(result(3, "a")))
+    assert made == [3]
+    assert late.queue.get_nowait().id == 3
+    assert broker.published == 3

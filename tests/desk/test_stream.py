@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sse_starlette import ServerSentEvent
 
 from tests.desk.harness import FAST, Ops, SSEReader, open_stream
 from tests.support.credentials import TOKEN
 from tests.support.poll import wait_until
-from vm122_ops.broker import StreamConfig
+from vm122_ops.broker import FunnelSnapshot, LiveEvent, StreamConfig
+from vm122_ops.routes.stream import WIRE_IDS, wire
 
 
 @asynccontextmanager
@@ -353,3 +355,22 @@ async def test_alerts_reach_every_stream_when_they_change(ops: Ops) -> None:
             await ops.post("onboarding.started", f"a{index}")
         for reader in (dashboard, page):
             assert (await next_alerts(reader))["conditions"] == []
+
+
+def test_an_items_sse_message_is_encoded_once_for_every_stream() -> None:
+    """routes/stream.py ``wire``: the bytes ServerSentEvent would make, kept on the item
+    (the broker offers one object to every subscriber), one per SSE id, and bounded."""
+    event = LiveEvent(id=7, session_id="s1", ticket_id=None, data='{"id":7,"x":"a\\nb"}')
+    first = wire(event, "onboard", "7")
+    assert first == ServerSentEvent(data=event.data, event="onboard", id="7").encode()
+    assert first == b'id: 7\r\nevent: onboard\r\ndata: {"id":7,"x":"a\\nb"}\r\n\r\n'
+    assert wire(event, "onboard", "7") is first  # the second stream reuses it
+    other = wire(event, "onboard", "7.2")  # a stream whose ticket cursor differs
+    assert other == ServerSentEvent(data=event.data, event="onboard", id="7.2").encode()
+    assert set(event.wire) == {"7", "7.2"}
+    for n in range(10):
+        assert wire(event, "onboard", f"7.{n + 10}").startswith(f"id: 7.{n + 10}\r\n".encode())
+    assert len(event.wire) == WIRE_IDS
+    snapshot = FunnelSnapshot(hours=24, data='{"cohort":1}')
+    assert wire(snapshot, "funnel") == b'event: funnel\r\ndata: {"cohort":1}\r\n\r\n'
+    assert snapshot == FunnelSnapshot(hours=24, data='{"cohort":1}')  # wire is not its value
