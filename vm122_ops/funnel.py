@@ -78,10 +78,22 @@ def move_contributions(
     the changes to duration cells, for ``DurationCache.apply`` once committed."""
     old_rollup = None if old is None else rollup_key(old)
     new_rollup = rollup_key(new)
-    if old_rollup != new_rollup:
-        if old_rollup is not None:
-            _bump_rollup(conn, queries, old_rollup, -1)
+    if old_rollup is None:
         _bump_rollup(conn, queries, new_rollup, 1)
+    elif old_rollup != new_rollup:
+        hour, stage, status = new_rollup
+        old_hour, old_stage, old_status = old_rollup
+        conn.execute(
+            queries["move_rollup"],
+            {
+                "old_hour": old_hour,
+                "old_stage": old_stage,
+                "old_status": old_status,
+                "hour": hour,
+                "stage": stage,
+                "status": status,
+            },
+        )
     old_failed = None if old is None else failed_step_key(old)
     new_failed = failed_step_key(new)
     if old_failed != new_failed:

@@ -203,9 +203,11 @@ def move_contributions(
     after = _active_key(new)
     if before == after:
         return
-    if before is not None:
+    if before is not None and after is not None:  # one statement for the usual move
+        conn.execute(queries["move_active_stage"], {"old_stage": before, "stage": after})
+    elif before is not None:
         conn.execute(queries["bump_active_stage"], {"stage": before, "delta": -1})
-    if after is not None:
+    elif after is not None:
         conn.execute(queries["bump_active_stage"], {"stage": after, "delta": 1})
 
 

@@ -299,8 +299,16 @@ async def test_a_timestamp_within_the_clock_tolerance_is_accepted(ops: Ops) -> N
     assert (await ops.post_raw(body, ops.headers("msg_near", body))).status_code == 202
 
 
-async def test_data_too_deep_to_serialise_is_422_not_500(ops: Ops) -> None:
-    deep = "[" * 300 + '"x"' + "]" * 300  # orjson reads 1024 levels but writes only 254
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pytest.param(300, id="300"),
+        pytest.param(252, id="252-stored-then-500-on-its-timeline-before"),
+        pytest.param(246, id="246"),
+    ],
+)
+async def test_data_too_deep_to_serialise_is_422_not_500(ops: Ops, levels: int) -> None:
+    deep = "[" * levels + '"x"' + "]" * levels  # orjson reads 1024 levels but writes 254
     body = (
         '{"type": "account.created", "timestamp": "2026-11-29T11:00:00Z", "data": '
         '{"session_id": "s1", "domain": "example.com", "deep": ' + deep + "}}"
@@ -323,3 +331,23 @@ async def test_data_too_deep_to_serialise_is_422_not_500(ops: Ops) -> None:
 async def test_unicode_digits_and_huge_numbers_in_queries_are_400(ops: Ops, path: str) -> None:
     response = await ops.client.get(path, headers=AUTH)
     assert response.status_code == 400
+
+
+async def test_data_just_shallow_enough_is_stored_and_shown(ops: Ops) -> None:
+    """The deepest data accepted shows in the session's timeline and the ticket's."""
+    deep = "[" * 245 + '"x"' + "]" * 245
+    body = (
+        '{"type": "account.created", "timestamp": "2026-11-29T11:00:00Z", "data": '
+        '{"session_id": "s1", "domain": "example.com", "deep": ' + deep + "}}"
+    ).encode()
+    response = await ops.post_raw(body, ops.headers("msg_deep_ok", body))
+    assert response.status_code == 202
+    timeline = await ops.get("/api/v1/onboard/sessions/s1/timeline")
+    value = timeline["events"][0]["data"]["deep"]
+    for _ in range(244):
+        value = value[0]
+    assert value == ["x"]
+    tickets = await ops.get("/api/v1/desk/tickets")
+    ticket = await ops.get(f"/api/v1/desk/tickets/{tickets['tickets'][0]['id']}")
+    entries = [e for e in ticket["timeline"] if e["kind"] == "event"]
+    assert entries[0]["data"]["session_id"] == "s1"

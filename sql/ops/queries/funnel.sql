@@ -4,6 +4,14 @@ insert into funnel_rollup (hour, stage, status, sessions)
 values (:hour, :stage, :status, :delta)
 on conflict (hour, stage, status) do update set sessions = sessions + excluded.sessions;
 
+-- name: move_rollup!
+-- Move one session from one (hour, stage, status) cell of the funnel rollup to another:
+-- one statement for what ingest did as two bumps.
+insert into funnel_rollup (hour, stage, status, sessions)
+values (:old_hour, :old_stage, :old_status, -1),
+       (:hour, :stage, :status, 1)
+on conflict (hour, stage, status) do update set sessions = sessions + excluded.sessions;
+
 -- name: bump_duration!
 -- Add delta sessions to one (hour, step, bucket) cell of the step-duration histogram.
 insert into funnel_durations (hour, step, bucket, sessions)

@@ -4,6 +4,13 @@ insert into active_by_stage (stage, sessions)
 values (:stage, :delta)
 on conflict (stage) do update set sessions = sessions + excluded.sessions;
 
+-- name: move_active_stage!
+-- Move one active session from one furthest stage to another (-1: none reached).
+insert into active_by_stage (stage, sessions)
+values (:old_stage, -1),
+       (:stage, 1)
+on conflict (stage) do update set sessions = sessions + excluded.sessions;
+
 -- name: active_by_stage
 -- Active sessions (neither completed nor failed) per furthest stage.
 select stage, sessions
