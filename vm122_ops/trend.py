@@ -16,7 +16,7 @@ filled up; answered from memory it is the same at every size).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vm122_ops.answers import Answers
@@ -40,33 +40,23 @@ class Period:
     open: bool
 
     def document(self) -> dict[str, Any]:
-        return {
-            "start": format_ms(self.start_ms),
-            "entered": self.entered,
-            "completed": self.completed,
-            "failed": self.failed,
-            "conversion": round(self.completed / self.entered, 4) if self.entered else None,
-            "open": self.open,
-        }
+        return _document(self.start_ms, self.entered, self.completed, self.failed, self.open)
 
 
-@dataclass(frozen=True, slots=True)
-class Trend:
-    hours: int
-    period: str  # "hour" or "day"
-    now_ms: int
-    periods: list[Period]
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "window_hours": self.hours,
-            "period": self.period,
-            "generated_at": format_ms(self.now_ms),
-            "periods": [period.document() for period in self.periods],
-        }
+def _document(
+    start_ms: int, entered: int, completed: int, failed: int, open_: bool
+) -> dict[str, Any]:
+    return {
+        "start": format_ms(start_ms),
+        "entered": entered,
+        "completed": completed,
+        "failed": failed,
+        "conversion": round(completed / entered, 4) if entered else None,
+        "open": open_,
+    }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Counts:
     """What the series reads: per period, entered, completed and failed. The same for
     every ``now`` of the same first hour and stored events, so it is kept in memory
@@ -76,6 +66,54 @@ class Counts:
     first_hour: int
     size: int  # hours per period
     cells: tuple[tuple[int, int, int], ...]  # entered, completed, failed
+    # Each period's document closed and open, rendered on first use: a kept answer then
+    # only picks where the open periods begin (rendering was most of its cost).
+    _rendered: list[tuple[dict[str, Any], ...]] = field(default_factory=list)
+
+    def start_ms(self, index: int) -> int:
+        return (self.first_hour + index * self.size) * HOUR_MS
+
+    def rendered(self, open_: bool) -> tuple[dict[str, Any], ...]:
+        if not self._rendered:
+            for flag in (False, True):
+                self._rendered.append(
+                    tuple(
+                        _document(self.start_ms(index), *cell, flag)
+                        for index, cell in enumerate(self.cells)
+                    )
+                )
+        return self._rendered[int(open_)]
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    counts: Counts
+    now_ms: int
+    open_from: int  # the first open period: it ends less than the abandonment time ago
+
+    @property
+    def hours(self) -> int:
+        return self.counts.hours
+
+    @property
+    def period(self) -> str:
+        return "hour" if self.counts.size == 1 else "day"
+
+    @property
+    def periods(self) -> list[Period]:
+        return [
+            Period(self.counts.start_ms(index), *cell, open=index >= self.open_from)
+            for index, cell in enumerate(self.counts.cells)
+        ]
+
+    def document(self) -> dict[str, Any]:
+        at = self.open_from
+        return {
+            "window_hours": self.hours,
+            "period": self.period,
+            "generated_at": format_ms(self.now_ms),
+            "periods": [*self.counts.rendered(False)[:at], *self.counts.rendered(True)[at:]],
+        }
 
 
 def shape(hours: int, now_ms: int) -> tuple[int, int, int]:
@@ -105,14 +143,12 @@ def counts(conn: sqlite3.Connection, hours: int, now_ms: int) -> Counts:
 
 def build(found: Counts, now_ms: int, abandon_hours: int) -> Trend:
     """The trend at ``now_ms`` from its counts: a period is open while it ends less than
-    ``abandon_hours`` before now."""
+    ``abandon_hours`` before now, i.e. from the first period whose end is after that."""
     open_after = now_ms - abandon_hours * HOUR_MS
-    periods = []
-    for index, (entered, completed, failed) in enumerate(found.cells):
-        start = (found.first_hour + index * found.size) * HOUR_MS
-        end = start + found.size * HOUR_MS
-        periods.append(Period(start, entered, completed, failed, open=end > open_after))
-    return Trend(found.hours, "hour" if found.size == 1 else "day", now_ms, periods)
+    length = found.size * HOUR_MS
+    # Period i ends at start_ms(0) + (i + 1) * length: after open_after from i = this on.
+    first_open = (open_after - found.start_ms(0)) // length
+    return Trend(found, now_ms, min(len(found.cells), max(0, first_open)))
 
 
 def series(conn: sqlite3.Connection, hours: int, now_ms: int, abandon_hours: int) -> Trend:
