@@ -50,7 +50,8 @@ export function fill(node, children) {
 }
 
 /**
- * Run `fn` at most once per `ms`, after the last call (for refetches on bursts).
+ * Run `fn` once the calls have paused for `ms` (a burst is over). Calls that never pause
+ * for that long never run it: a live refetch under a steady stream wants `coalesce`.
  * @param {() => void} fn
  * @param {number} ms
  * @returns {() => void}

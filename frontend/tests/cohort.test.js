@@ -124,3 +124,15 @@ test("drill-down list in pt-PT: a refused filter shows Ops's reason", async () =
   );
   assert.equal(root.querySelector("[data-cohort-title]").textContent, "Sessões paradas em x");
 });
+
+test("drill-down list: a steady stream of events cannot starve its live refetch", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { browser, ctx } = listPage("http://desk.test/funnel/sessions?stage=started&state=stuck");
+  // An event every half second for four seconds: at least one refetch a second or so.
+  for (let ms = 0; ms < 4000; ms += 500) {
+    ctx.live.emit("onboard", { id: ms, session_id: "s1", ticket_id: null });
+    t.mock.timers.tick(500);
+  }
+  const refetches = browser.requests.filter((r) => r.url.startsWith("/api/v1/onboard/funnel/sessions?"));
+  assert.ok(refetches.length - 1 >= 3, `${refetches.length - 1} refetches in 4 s`);
+});

@@ -57,3 +57,24 @@ test("dashboard: the trend of the chosen window is fetched and drawn", async () 
   await trend.answer(TREND);
   assert.equal(root.querySelector("[data-trend]").querySelectorAll("g").length, 2);
 });
+
+test("dashboard: a steady stream of events cannot starve the trend's refetch", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const browser = installBrowser("http://desk.test/?hours=24");
+  const root = page({
+    "data-funnel": "div",
+    "data-active": "div",
+    "data-recent-tickets": "div",
+    "data-window": "select",
+    "data-trend": "div",
+  });
+  const ctx = context(translator("en"));
+  initDashboard(root, ctx);
+  // An event every half second for six seconds: the trend is refetched every 2 s or so.
+  for (let ms = 0; ms < 6000; ms += 500) {
+    ctx.live.emit("onboard", { id: ms + 1, session_id: "s1", event_type: "onboarding.started", ticket_id: null });
+    t.mock.timers.tick(500);
+  }
+  const trends = browser.requests.filter((r) => r.url.startsWith("/api/v1/onboard/trend?"));
+  assert.ok(trends.length - 1 >= 2, `${trends.length - 1} refetches in 6 s`);
+});

@@ -2,7 +2,8 @@
 
 - a Desk stream cut three times in the middle of a 150-event burst (a TCP relay between
   the browser and Ops drops every connection): the page resumes from its last id and
-  shows every event exactly once;
+  shows every event exactly once; the search results, cut the same way, end with every
+  matching session, without a reload;
 - hostile text in every event field the Desk shows (domain, data keys and values, nested
   lists, a failure's reason and stage) renders as text on every page, with the CSP sent,
   nothing injected and nothing run.
@@ -36,6 +37,7 @@ class Relay:
         self.upstream_port = upstream_port
         self.port = 0
         self.cuts = 0
+        self.down = False  # while True, new connections are reset too
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -44,6 +46,9 @@ class Relay:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.transport.abort()  # Ops unreachable: the connection is reset at once
+            return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         self._writers |= {writer, up_writer}
 
@@ -110,6 +115,60 @@ async def test_stream_cut_mid_burst_shows_every_event_once(
             "stream cut figures:",
             {"events": posted, "shown": len(ids), "distinct": len(set(ids)), "cuts": relay.cuts},
         )
+    finally:
+        await api.aclose()
+        await context.close()
+        await relay.stop()
+        await server.stop()
+
+
+async def test_search_results_follow_a_cut_stream_without_gaps(
+    browser: Browser, tmp_path: Path
+) -> None:
+    server = OpsServer(
+        db_path=tmp_path / "ops.db",
+        config=dataclasses.replace(FAST, retry_ms=200),
+        accounts=("ana",),
+    )
+    await server.start()
+    relay = Relay(server.port)
+    await relay.start()
+    base = f"http://127.0.0.1:{relay.port}"
+    context = await browser.new_context()
+    errors: list[str] = []
+    api = httpx.AsyncClient(base_url=server.base_url, timeout=10)
+    try:
+        page = await context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await login(page, base, "/search?q=rajada")
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        await page.evaluate("window.notReloaded = true")
+        rows = page.locator("[data-search-results] tr[data-session-id]")
+        sessions = [f"r{n:02d}" for n in range(18)]
+        for n, session in enumerate(sessions):
+            await deliver(api, "onboarding.started", session, domain=f"rajada-{n:02d}.pt")
+            if n in (5, 11):
+                relay.cut()  # the stream (and any refetch in flight) dies with a reset
+        # The last one while Ops is unreachable: only the resumed stream can tell the page.
+        relay.cut()
+        relay.down = True
+        await deliver(api, "onboarding.started", "r18", domain="rajada-18.pt")
+        sessions.append("r18")
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "reconnecting", timeout=WAIT
+        )
+        await asyncio.sleep(0.5)
+        relay.down = False
+        await expect(rows).to_have_count(len(sessions), timeout=WAIT)
+        await asyncio.sleep(1.5)  # nothing more may arrive, no error replaces the rows
+        shown = await rows.evaluate_all("els => els.map(e => e.dataset.sessionId)")
+        assert sorted(shown) == sessions
+        assert await page.evaluate("window.notReloaded") is True
+        assert await page.locator("[data-search-results] .error").count() == 0
+        assert relay.cuts == 3
+        assert errors == []
     finally:
         await api.aclose()
         await context.close()

@@ -2,7 +2,7 @@
 // the funnel card, newest activity first, paginated, refreshed live.
 
 import { getJSON } from "../api.js";
-import { debounce, el, fill } from "../dom.js";
+import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
@@ -153,7 +153,7 @@ export function initCohortList(root, ctx) {
     next = page.next;
     show(page.total);
   });
-  const refresh = debounce(load, 1000);
+  const refresh = coalesce(load, 1000); // at most once a second, never starved
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", () => refresh());
   window.setInterval(() => renderCohort(listNode, items, ctx), 15000); // idle keeps counting

@@ -1,7 +1,7 @@
 // Dashboard: the funnel card, active sessions and recent tickets, all live.
 
 import { getJSON } from "../api.js";
-import { debounce, el, fill } from "../dom.js";
+import { coalesce, debounce, el, fill } from "../dom.js";
 import { applyToActive, replacesFunnel, SnapshotLoads } from "../state.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
@@ -100,7 +100,7 @@ export function initDashboard(root, ctx) {
     if (trend && String(trend.window_hours) === hours) renderTrend(trendNode, trend, ctx);
     else if (!trend) fill(trendNode, [el("p", { class: "error", text: ctx.t("error.load") })]);
   };
-  const refreshTrend = debounce(loadTrend, 2000);
+  const refreshTrend = coalesce(loadTrend, 2000); // at most every 2 s, never starved
   const load = () => Promise.all([loadFunnel(), loadTickets(), loadTrend()]);
   const refreshTickets = debounce(loadTickets, 300);
 
