@@ -304,11 +304,15 @@ class Wizard:
                 owner=session_id,
             )
         except CarbonioFault as fault:
-            await self._fail(session_id, domain, "account_created", fault, "carbonio")
+            await self._fail(
+                session_id, domain, "account_created", fault, "carbonio", contact=address
+            )
             error, key = _INPUT_FAULTS.get(fault.code, (UpstreamFailed, "provider_failed"))
             raise error(fault.reason, key) from None
         except ProviderError as exc:
-            await self._fail(session_id, domain, "account_created", exc, "carbonio")
+            await self._fail(
+                session_id, domain, "account_created", exc, "carbonio", contact=address
+            )
             if exc.kind == "timeout":
                 raise UpstreamTimeout(exc.reason) from None
             raise UpstreamFailed(exc.reason) from None
@@ -319,11 +323,12 @@ class Wizard:
             account_id=account.id,
             display_name=request.display_name,
             domain_created=not created_domain.existed,
+            contact=address,
         )
         async with self._db.transaction() as tx:
             await self._step(tx, session_id, "account_created")
             await self._emit(tx, "account.created", data)
-        infra = await self._provision(session_id, domain, account)
+        infra = await self._provision(session_id, domain, account, address)
         return {
             "session_id": session_id,
             "domain": domain.name,
@@ -336,9 +341,10 @@ class Wizard:
         }
 
     async def _provision(
-        self, session_id: str, domain: Domain, account: CreatedAccount
+        self, session_id: str, domain: Domain, account: CreatedAccount, contact: str
     ) -> dict[str, Any]:
-        """The infrastructure record (portal inventory), then onboarding.completed."""
+        """The infrastructure record (portal inventory), then onboarding.completed; both
+        carry ``contact``, the admin address the customer typed."""
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
                 "upsert_infra",
@@ -355,13 +361,20 @@ class Wizard:
                 raise DomainTaken(f"{domain.name} is already onboarded by another customer")
             infra = {"plan": row["plan"], "mailbox_quota_mb": row["mailbox_quota_mb"]}
             await self._emit(
-                tx, "infra.synced", {"session_id": session_id, "domain": domain.name, **infra}
+                tx,
+                "infra.synced",
+                {"session_id": session_id, "domain": domain.name, **infra, "contact": contact},
             )
             await self._step(tx, session_id, "completed")
             await self._emit(
                 tx,
                 "onboarding.completed",
-                {"session_id": session_id, "domain": domain.name, "account": account.name},
+                {
+                    "session_id": session_id,
+                    "domain": domain.name,
+                    "account": account.name,
+                    "contact": contact,
+                },
             )
         return infra
 
@@ -393,15 +406,25 @@ class Wizard:
         )
 
     async def _fail(
-        self, session_id: str, domain: Domain, stage: str, exc: ProviderError, provider: str
+        self,
+        session_id: str,
+        domain: Domain,
+        stage: str,
+        exc: ProviderError,
+        provider: str,
+        *,
+        contact: str | None = None,
     ) -> None:
-        """onboarding.failed with the technical reason and its machine-readable code."""
+        """onboarding.failed with the technical reason and its machine-readable code, and
+        who to contact once the step knows it (the admin address the customer typed)."""
         log.warning(
             "session %s failed at %s (%s): %s", session_id, stage, exc.event_code, exc.reason
         )
         data: dict[str, Any] = {"session_id": session_id}
         _unicode_beside(data, "domain", domain.name, domain.unicode)
         data.update(stage=stage, reason=exc.reason, code=exc.event_code, provider=provider)
+        if contact is not None:
+            data["contact"] = contact
         async with self._db.transaction() as tx:
             await tx.execute(
                 "set_session_failed", {"session_id": session_id, "stage": stage, "now": time.time()}

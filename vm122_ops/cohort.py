@@ -172,6 +172,7 @@ class CohortSession:
     failure_code: str | None
     failure_reason: str | None
     ticket_id: int | None
+    contact: str | None = None  # who to contact (vm122_ops/contacts.py)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -186,6 +187,7 @@ class CohortSession:
             "failure_code": self.failure_code,
             "failure_reason": self.failure_reason,
             "ticket_id": self.ticket_id,
+            "contact": self.contact,
         }
 
 
@@ -315,6 +317,7 @@ def _session(row: sqlite3.Row, state: CohortState, now_ms: int) -> CohortSession
         failure_code=code,
         failure_reason=reason,
         ticket_id=row["ticket_id"],
+        contact=row["contact"],
     )
 
 

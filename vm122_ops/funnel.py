@@ -211,6 +211,7 @@ class ActiveSession:
     started_at: int  # the started stage's time, else the session's first event
     state: State | None = None  # moving, stuck or abandoned (vm122_ops/states.py)
     idle_ms: int | None = None  # the generation time minus last_event_at
+    contact: str | None = None  # who to contact (vm122_ops/contacts.py)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ActiveSession:
@@ -222,6 +223,7 @@ class ActiveSession:
             last_event_type=row["last_event_type"],
             last_event_at=row["last_event_at"],
             started_at=started if started is not None else row["first_event_at"],
+            contact=row["contact"],
         )
 
     def at(self, state: State, idle_ms: int) -> ActiveSession:
@@ -251,6 +253,7 @@ class ActiveSession:
             **head,
             "state": self.state,
             "idle_seconds": None if self.idle_ms is None else round(self.idle_ms / 1000, 3),
+            "contact": self.contact,
         }
 
 

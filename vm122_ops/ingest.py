@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vm122_ops import activity, failures, funnel, search, states, ticket_work, tickets
+from vm122_ops import activity, contacts, failures, funnel, search, states, ticket_work, tickets
 from vm122_ops.events import FAILED, Event
 from vm122_ops.sessions import SessionState, fold
 from vm122_ops.sql import QUERIES
@@ -102,6 +102,7 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     conn.execute(queries["upsert_session"], new.to_params())
     if old is None or old.domain != new.domain:
         search.record(conn, queries, new.session_id, new.domain)
+    contacts.record(conn, queries, event, row_id)
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))

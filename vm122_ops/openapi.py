@@ -102,6 +102,8 @@ DOCUMENT: dict[str, Any] = {
                         "properties": {
                             "session_id": _SESSION_ID,
                             "domain": {"type": "string", "maxLength": 253},
+                            # Who to contact, from the account step on (issue 12).
+                            "contact": {"type": "string", "maxLength": 254},
                         },
                     },
                 },
@@ -244,7 +246,7 @@ DOCUMENT: dict[str, Any] = {
                     _query("cursor", {"type": "string"}, "the previous page's next"),
                 ],
                 "responses": {
-                    "200": _ok("{items, next, total}: newest activity first"),
+                    "200": _ok("{items, next, total}: newest activity first; items carry contact"),
                     "400": _error("bad hours, stage, state, limit, cursor or unknown parameter"),
                     "401": _UNAUTHORIZED,
                 },
@@ -274,7 +276,7 @@ DOCUMENT: dict[str, Any] = {
                     {"name": "session_id", "in": "path", "required": True, "schema": _SESSION_ID}
                 ],
                 "responses": {
-                    "200": _ok("the timeline"),
+                    "200": _ok("{session_id, domain, status, stage, contact, events}"),
                     "400": _error("bad session id"),
                     "401": _UNAUTHORIZED,
                     "404": _error("unknown session"),

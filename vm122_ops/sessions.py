@@ -163,6 +163,7 @@ class Timeline:
 
     session: SessionState
     events: list[StoredEvent]
+    contact: str | None = None  # who to contact (vm122_ops/contacts.py)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -170,6 +171,7 @@ class Timeline:
             "domain": self.session.domain,
             "status": self.session.status,
             "stage": self.session.stage_name,
+            "contact": self.contact,
             "events": [event.message(View.TIMELINE) for event in self.events],
         }
 
@@ -180,4 +182,6 @@ def timeline(conn: sqlite3.Connection, session_id: str) -> Timeline | None:
     if row is None:
         return None
     events = conn.execute(QUERIES["session_events"], {"session_id": session_id})
-    return Timeline(SessionState.from_row(row), [StoredEvent.from_row(e) for e in events])
+    return Timeline(
+        SessionState.from_row(row), [StoredEvent.from_row(e) for e in events], row["contact"]
+    )

@@ -319,10 +319,12 @@ class Ticket:
     # Copies of the session's events (data possibly truncated), Ops' notes and the
     # agents' activity, in time order.
     timeline: list[StoredEvent | Note | Activity]
+    contact: str | None = None  # who to contact about its session (vm122_ops/contacts.py)
 
     def document(self) -> dict[str, Any]:
         return {
             **self.summary.document(),
+            "contact": self.contact,
             "timeline": [
                 entry.message(View.TICKET) if isinstance(entry, StoredEvent) else entry.document()
                 for entry in self.timeline
@@ -367,7 +369,10 @@ def get(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
     # By time; at the same time events, then Ops' notes, then activity (a stable sort
     # keeps each kind's own order).
     timeline.sort(key=lambda e: (_at(e), _RANK[type(e)]))
-    return Ticket(summary, timeline)
+    contact = conn.execute(
+        QUERIES["session_contact"], {"session_id": summary.session_id}
+    ).fetchone()
+    return Ticket(summary, timeline, None if contact is None else contact[0])
 
 
 _RANK = {StoredEvent: 0, Note: 1, Activity: 2}

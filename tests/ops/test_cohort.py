@@ -86,6 +86,7 @@ async def test_a_stage_row_and_its_lists(ops: Ops) -> None:
         "failure_code": None,
         "failure_reason": None,
         "ticket_id": None,
+        "contact": None,
     }
     failed = await ops.get(LIST, hours=24, stage="account_created", state="failed")
     [item] = failed["items"]

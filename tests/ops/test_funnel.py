@@ -85,6 +85,7 @@ async def test_funnel_figures_for_the_scenario(ops: Ops) -> None:
         "started_at": "2026-11-29T11:56:40.000Z",
         "state": "moving",
         "idle_seconds": 100.0,
+        "contact": None,
     }
 
 

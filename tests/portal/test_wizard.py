@@ -56,6 +56,7 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
         "domain": "example.pt",
         "plan": "starter",
         "mailbox_quota_mb": 5120,
+        "contact": "admin@example.pt",
     }
     assert [body["timestamp"] for body in bodies] == sorted(body["timestamp"] for body in bodies)
     sandbox: Sandbox = portal.app.state.portal.sandbox
@@ -203,6 +204,31 @@ async def test_account_exists_is_a_409_and_a_failed_event(portal: Portal) -> Non
     # The domain the first attempt created is this session's (zimbraNotes): go on.
     retry = await portal.account("s-b", "example.pt", admin_local_part="boss")
     assert retry.status_code == 200 and retry.json()["domain_created"] is False
+
+
+async def test_the_admin_address_typed_is_the_contact_from_the_account_step_on(
+    portal: Portal,
+) -> None:
+    # Issue 12, item 10: who to contact is the admin address the customer typed, known
+    # from the account step; a failure there carries it, and so does every later event.
+    sandbox: Sandbox = portal.app.state.portal.sandbox
+    sandbox.accounts["admin@example.pt"] = {"name": "admin@example.pt", "id": "x", "a": []}
+    await portal.validate("s-c", "example.pt")
+    await portal.dns("s-c", "example.pt")
+    assert (await portal.account("s-c", "example.pt")).status_code == 409
+    retry = await portal.account("s-c", "example.pt", admin_local_part="Boss.Lopes")
+    assert retry.status_code == 200
+    await wait_until(portal.drained)
+    sent = [(body["type"], body["data"].get("contact")) for body in portal.ops.stored.values()]
+    assert sent == [
+        ("onboarding.started", None),
+        ("domain.validated", None),
+        ("dns.applied", None),
+        ("onboarding.failed", "admin@example.pt"),
+        ("account.created", "boss.lopes@example.pt"),
+        ("infra.synced", "boss.lopes@example.pt"),
+        ("onboarding.completed", "boss.lopes@example.pt"),
+    ]
 
 
 async def test_unreachable_carbonio_is_502_with_failed_event(tmp_path: Path) -> None:

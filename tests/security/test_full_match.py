@@ -32,6 +32,7 @@ SAMPLES = {
     "vm122_ops.signatures._TIMESTAMP": "1764000000",
     "vm122_ops.tickets._CURSOR": "12:34",
     "vm122_ops.cohort._CURSOR": "1764000000000:sess_1",
+    "vm122_ops.contacts._ADDRESS": "admin@loja.pt",
     "vm122_ops.events.SESSION_ID": "sess_1",
     "vm122_ops.events.WEBHOOK_ID": "evt_1",
     "vm122_ops.events._RFC3339": "2026-11-29T10:00:00Z",

@@ -22,6 +22,7 @@ select s.session_id,
        s.failed_step,
        s.last_event_type,
        s.last_event_at,
+       s.contact,
        null as payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_active
@@ -50,6 +51,7 @@ select s.session_id,
        s.failed_step,
        s.last_event_type,
        s.last_event_at,
+       s.contact,
        case when s.status = 'failed' then e.payload end as payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_by_activity

@@ -68,7 +68,8 @@ select session_id,
        last_event_type,
        last_event_at,
        started_at,
-       first_event_at
+       first_event_at,
+       contact
 from onboard_sessions
 where status = 'active'
   and first_event_at >= :since
@@ -119,6 +120,7 @@ select session_id,
        last_event_at,
        started_at,
        first_event_at,
+       contact,
        failed_step,
        step0_bucket,
        step1_bucket,
