@@ -3,6 +3,7 @@
 import { checkSession } from "./api.js";
 import { pickLanguage, translator } from "./i18n.js";
 import { LiveStream } from "./live.js";
+import { NewFailures } from "./newFailures.js";
 import { initBanner } from "./views/banner.js";
 import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
@@ -38,6 +39,12 @@ function start() {
   document.documentElement.lang = lang === "pt" ? "pt-PT" : "en";
   const live = "live" in document.body.dataset ? new LiveStream({ probe: checkSession }) : null;
   const ctx = { lang, t: translator(lang), now: () => Date.now(), live };
+  if (live) {
+    // New failures: highlighted in their rows and counted in the title until seen.
+    const newFailures = new NewFailures({ doc: document, win: window, t: ctx.t });
+    newFailures.watch();
+    live.on("onboard", (message) => newFailures.arrive(message));
+  }
   for (const [selector, init] of INIT) {
     for (const node of document.querySelectorAll(selector)) init(node, ctx);
   }

@@ -31,8 +31,18 @@ export class FakeElement {
     return this.attributes.has(name) ? this.attributes.get(name) : null;
   }
 
+  removeAttribute(name) {
+    this.attributes.delete(name);
+  }
+
   append(...nodes) {
+    for (const node of nodes) node.parent = this;
     this.children.push(...nodes);
+  }
+
+  remove() {
+    if (this.parent) this.parent.children = this.parent.children.filter((c) => c !== this);
+    this.parent = null;
   }
 
   replaceChildren(...nodes) {

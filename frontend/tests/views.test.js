@@ -315,11 +315,10 @@ test("timeline: onboarding.failed without a reason says so, with one shows it", 
     t: en,
     lang: "en",
   });
-  const bodies = root.querySelectorAll("p").map((p) => p.textContent);
+  const bodies = root.querySelectorAll("p[data-sentence]").map((p) => p.textContent);
   assert.equal(bodies.length, 2);
-  assert.match(bodies[0], /no reason given/);
-  assert.doesNotMatch(bodies[1], /no reason given/);
-  assert.match(bodies[1], /reason=boom/);
+  assert.equal(bodies[0], "Failed at DNS records: no code — no reason given");
+  assert.equal(bodies[1], "Failed at an unknown step: no code — boom");
 });
 
 test("banner: a line per condition with its figures and session links, hidden when none", async () => {
@@ -368,9 +367,10 @@ test("timeline: dns.applied says DNS is the customer's and what DKIM needs", asy
     },
   };
   renderTimeline(root.querySelector("[data-timeline]"), [entry], { t: en, lang: "en" });
-  const [body] = root.querySelectorAll("p").map((p) => p.textContent);
-  assert.match(body, /^DNS left to the customer/);
-  assert.match(body, /DKIM pending, to do: run zmdkimkeyutil -a -d s1\.pt ; publish it/);
+  const [body] = root.querySelectorAll("p[data-sentence]").map((p) => p.textContent);
+  assert.match(body, /^DNS left to the customer: 0 records to publish/);
+  const facts = root.querySelectorAll("li[data-fact]").map((li) => li.textContent);
+  assert.deepEqual(facts, ["DKIM pending, to do: run zmdkimkeyutil -a -d s1.pt ; publish it"]);
 });
 
 test("tickets list: the CSV link carries the list's filters, not its paging", async () => {

@@ -73,7 +73,11 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await expect(ticket.locator("[data-domain]")).to_have_text(XSS, timeout=WAIT)
         entries = ticket.locator("[data-timeline] li.entry")
         await expect(entries).to_have_count(2)
-        await expect(entries.nth(0).locator(".entry-body")).to_contain_text(f"note={XSS}")
+        # A sentence, the raw data (with the hostile note) behind the "details" toggle.
+        await expect(entries.nth(0).locator("[data-sentence]")).to_have_text(
+            f"Começou a adesão de {XSS}."
+        )
+        await expect(entries.nth(0).locator("details pre")).to_contain_text(f'"note": "{XSS}"')
         await expect(ticket.locator("[data-live-status]")).to_have_attribute(
             "data-state", "live", timeout=WAIT
         )

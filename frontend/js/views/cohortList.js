@@ -6,6 +6,7 @@ import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
+import { contactLink } from "./contact.js";
 import { sessionHref } from "./tables.js";
 
 const PAGE = 50;
@@ -59,6 +60,7 @@ export function renderCohort(node, items, { t, lang, now }) {
           ? "–"
           : el("a", { href: `/tickets/${s.ticket_id}`, text: `#${s.ticket_id}` }),
       ]),
+      el("td", { class: "contact" }, [contactLink(s.contact, t)]),
     ]),
   );
   fill(node, [
@@ -72,6 +74,7 @@ export function renderCohort(node, items, { t, lang, now }) {
           el("th", { text: t("cohort.idle") }),
           el("th", { text: t("cohort.failure") }),
           el("th", { text: t("cohort.ticket") }),
+          el("th", { text: t("contact.label") }),
         ]),
       ]),
       el("tbody", {}, rows),

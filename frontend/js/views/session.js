@@ -10,6 +10,7 @@ import {
   insertEntry,
   SnapshotLoads,
 } from "../state.js";
+import { contactLink, contactOf } from "./contact.js";
 import { renderTimeline } from "./timeline.js";
 
 /**
@@ -27,6 +28,15 @@ export function initSessionPage(root, ctx) {
   // while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
   let summary = { domain: "", stage: null, status: "" };
+  // Who to contact, and the event time it came from: a live event carrying a contact
+  // replaces it only when it is not older (Ops keeps the newest, vm122_ops/contacts.py).
+  let contact = { address: null, at: "" };
+  const heard = (message) => {
+    const address = contactOf(message);
+    if (address !== null && message.occurred_at >= contact.at) {
+      contact = { address, at: message.occurred_at };
+    }
+  };
 
   fill(select, [
     el("option", { value: "", text: ctx.t("session.allTypes") }),
@@ -42,6 +52,7 @@ export function initSessionPage(root, ctx) {
         ` · ${label(ctx.t, "stage", summary.stage)} · `,
         el("span", { "data-status": "", text: label(ctx.t, "status", summary.status) }),
       ]),
+      el("p", { class: "contact-line" }, [`${ctx.t("contact.label")}: `, contactLink(contact.address, ctx.t)]),
     ]);
   };
   const load = async () => {
@@ -60,11 +71,14 @@ export function initSessionPage(root, ctx) {
       return;
     }
     summary = { domain: timeline.domain, stage: timeline.stage, status: timeline.status };
+    contact = { address: timeline.contact ?? null, at: "" };
+    for (const event of timeline.events) heard(event);
     let fresh = [];
     for (const event of timeline.events) fresh = insertEntry(fresh, { ...event, kind: "event" });
     for (const message of pending.arrived) {
       fresh = insertEntry(fresh, entryFromMessage(message));
       summary = { domain: message.domain, stage: message.stage, status: message.status };
+      heard(message);
     }
     entries = fresh;
     showHead();
@@ -76,6 +90,7 @@ export function initSessionPage(root, ctx) {
   ctx.live.on("onboard", (message) => {
     summary = { domain: message.domain, stage: message.stage, status: message.status };
     loads.arrive(message);
+    heard(message);
     entries = insertEntry(entries, entryFromMessage(message));
     showHead();
     show();

@@ -52,6 +52,10 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
   ]);
 }
 
+// Tags that say how a session ended: a failure stands out (red, bold, a warning sign),
+// a completion is informational (a quiet outline with a tick); desk.css draws the signs.
+const TAG_CLASSES = { onboarding_failed: "tag tag-failed", ready_for_ops: "tag tag-ready" };
+
 /**
  * @param {string[]} tags
  * @returns {HTMLElement}
@@ -60,9 +64,7 @@ export function tagList(tags) {
   return el(
     "span",
     { class: "tags" },
-    tags.map((tag) =>
-      el("span", { class: tag === "ready_for_ops" ? "tag tag-ready" : "tag", text: tag }),
-    ),
+    tags.map((tag) => el("span", { class: TAG_CLASSES[tag] || "tag", "data-tag": tag, text: tag })),
   );
 }
 
@@ -77,7 +79,11 @@ export function renderTickets(node, tickets, { t, lang }) {
     return;
   }
   const rows = tickets.map((ticket) =>
-    el("tr", { "data-ticket-id": ticket.id }, [
+    el("tr", {
+      "data-ticket-id": ticket.id,
+      "data-ticket-session": ticket.session_id, // for the new-failure highlight
+      class: ticket.tags.includes("onboarding_failed") ? "row-failed" : null,
+    }, [
       el("td", {}, [el("a", { href: `/tickets/${ticket.id}`, text: `#${ticket.id}` })]),
       el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: ticket.domain })]),
       el("td", { "data-status": "", text: label(t, "status", ticket.status) }),

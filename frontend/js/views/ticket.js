@@ -5,6 +5,7 @@ import { getJSON, HttpError, sendJSON } from "../api.js";
 import { debounce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
+import { contactLink, contactOf } from "./contact.js";
 import { sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
 
@@ -74,6 +75,15 @@ export function initTicketPage(root, ctx) {
   // Loads can overlap (start, reset, refetch on completion) and land in any order; stream
   // events that arrive while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
+  // Who to contact about the session, and the event time it came from (a live event
+  // carrying one replaces it when not older: vm122_ops/contacts.py keeps the newest).
+  let contact = { address: null, at: "" };
+  const heardContact = (event) => {
+    const address = contactOf(event);
+    if (address !== null && event.occurred_at >= contact.at) {
+      contact = { address, at: event.occurred_at };
+    }
+  };
 
   const showHead = () => {
     document.title = `#${ticket.id} ${ticket.domain}`;
@@ -94,6 +104,8 @@ export function initTicketPage(root, ctx) {
         ]),
         el("dt", { text: ctx.t("tickets.tags") }),
         el("dd", { "data-tags": "" }, [tagList(ticket.tags)]),
+        el("dt", { text: ctx.t("contact.label") }),
+        el("dd", {}, [contactLink(contact.address, ctx.t)]),
       ]),
     ]);
   };
@@ -138,6 +150,9 @@ export function initTicketPage(root, ctx) {
       return;
     }
     const { timeline, ...summary } = fetched;
+    contact = { address: summary.contact ?? null, at: "" };
+    for (const entry of timeline) if (entry.kind === "event") heardContact(entry);
+    for (const message of pending.arrived) heardContact(message);
     ticket = null; // a load is the whole truth at its time...
     adopt(summary);
     if (newestHeard) adopt(newestHeard); // ...unless the stream brought a newer version
@@ -258,6 +273,8 @@ export function initTicketPage(root, ctx) {
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
     loads.arrive(message);
+    heardContact(message);
+    if (ticket && contactOf(message) !== null) showHead();
     entries = insertEntry(entries, entryFromMessage(message));
     renderTimeline(timelineNode, entries, ctx);
     // Completion adds a note and a tag, failure a tag: fetch them.

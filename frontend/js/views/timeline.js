@@ -1,44 +1,14 @@
 // A vertical timeline of events and notes.
 
 import { el, fill } from "../dom.js";
-import { formatDateTime, summariseData } from "../format.js";
+import { formatDateTime } from "../format.js";
 import { label } from "../i18n.js";
+import { eventSentence, failureKey } from "./sentences.js";
 
-/**
- * dns.applied: first what operations must do (DNS left to the customer, DKIM to create),
- * then the data.
- * @param {any} data
- * @param {string} text
- * @param {Function} t
- * @returns {string}
- */
-function dnsText(data, text, t) {
-  const parts = [];
-  if (data && data.mode === "manual") parts.push(t("timeline.dnsManual"));
-  const dkim = data && typeof data.dkim === "object" ? data.dkim : null;
-  if (dkim && dkim.status === "pending") {
-    const steps = Array.isArray(dkim.operations) ? dkim.operations.map(String).join(" ; ") : "";
-    parts.push(t("timeline.dkimPending", { steps }));
-  }
-  return [...parts, text].filter(Boolean).join(" · ");
-}
-
-/**
- * An event's line: its data summarised, and for a failure without a reason, that none was
- * given (Ops stores such events: every field beyond session_id and domain is optional).
- * @param {any} entry
- * @param {Function} t
- * @returns {string}
- */
-function eventText(entry, t) {
-  const text = summariseData(entry.data);
-  if (entry.event_type === "dns.applied") return dnsText(entry.data, text, t);
-  const reason = entry.data && typeof entry.data === "object" ? entry.data.reason : undefined;
-  if (entry.event_type !== "onboarding.failed" || (typeof reason === "string" && reason.trim())) {
-    return text;
-  }
-  return text ? `${t("timeline.noReason")} · ${text}` : t("timeline.noReason");
-}
+// The <details> toggles a person opened, per timeline node, by entry key ("kind:id" of a
+// group's first entry): the timeline is drawn again on every live event, and an open
+// toggle must stay open.
+const OPENED = new WeakMap();
 
 /**
  * Who made a change: an account's name, a program, or Ops.
@@ -77,16 +47,121 @@ function activityText(entry, t) {
 }
 
 /**
+ * The timeline's rows: each entry alone, except consecutive identical failures (same
+ * type, step, code and reason), which make one row with all their entries.
+ * @param {any[]} entries in timeline order
+ * @returns {any[][]} groups of entries, in order
+ */
+export function groupEntries(entries) {
+  const groups = [];
+  let lastKey = null;
+  for (const entry of entries) {
+    const key = failureKey(entry);
+    if (key !== null && key === lastKey) groups.at(-1).push(entry);
+    else groups.push([entry]);
+    lastKey = key;
+  }
+  return groups;
+}
+
+/**
+ * The raw data behind a keyboard-accessible toggle, pretty-printed as text.
+ * @param {any} data
+ * @param {string} key the entry's key, to keep the toggle open across redraws
+ * @param {Set<string>} opened
+ * @param {Function} t
+ * @param {string | null} note a line above the data (a group's times)
+ * @returns {HTMLElement}
+ */
+function details(data, key, opened, t, note) {
+  const node = el("details", { class: "entry-raw", open: opened.has(key) }, [
+    el("summary", { text: t("timeline.details") }),
+    note ? el("p", { class: "muted", text: note }) : null,
+    el("pre", { text: JSON.stringify(data ?? null, null, 2) }),
+  ]);
+  node.open = opened.has(key);
+  node.addEventListener("toggle", () => {
+    if (node.open) opened.add(key);
+    else opened.delete(key);
+  });
+  return node;
+}
+
+/**
+ * An event (or a run of identical failures) as its sentence and facts.
+ * @param {any[]} group
+ * @param {Set<string>} opened
+ * @param {{t: Function, lang: string}} ctx
+ * @returns {HTMLElement}
+ */
+function eventItem(group, opened, { t, lang }) {
+  const first = group[0];
+  const last = group.at(-1);
+  const key = `event:${first.id}`;
+  const { text, facts } = eventSentence(last, t);
+  const repeated = group.length > 1;
+  const when = repeated
+    ? [
+        el("time", { datetime: first.occurred_at, text: formatDateTime(first.occurred_at, lang) }),
+        " – ",
+        el("time", { datetime: last.occurred_at, text: formatDateTime(last.occurred_at, lang) }),
+      ]
+    : [el("time", { datetime: first.occurred_at, text: formatDateTime(first.occurred_at, lang) })];
+  const times = repeated
+    ? t("timeline.occurrences", {
+        times: group.map((e) => formatDateTime(e.occurred_at, lang)).join(", "),
+      })
+    : null;
+  return el(
+    "li",
+    {
+      class: repeated ? "entry entry-repeated" : "entry",
+      "data-kind": "event",
+      "data-entry-id": first.id,
+      "data-entry-ids": repeated ? group.map((e) => e.id).join(" ") : null,
+      "data-count": repeated ? group.length : null,
+      "data-event-type": first.event_type || null,
+    },
+    [
+      el("span", { class: "entry-when" }, when),
+      el("strong", { text: label(t, "event", first.event_type) }),
+      repeated
+        ? el("span", {
+            class: "repeat",
+            "data-repeat": "",
+            "aria-label": t("timeline.repeatLabel", { n: group.length }),
+            text: `×${group.length}`,
+          })
+        : null,
+      el("p", { class: "entry-body", "data-sentence": "", text }),
+      facts.length
+        ? el(
+            "ul",
+            { class: "entry-facts" },
+            facts.map((fact) => el("li", { "data-fact": "", text: fact })),
+          )
+        : null,
+      details(last.data, key, opened, t, times),
+    ],
+  );
+}
+
+/**
  * @param {HTMLElement} node
  * @param {any[]} entries
  * @param {{t: Function, lang: string}} ctx
  */
-export function renderTimeline(node, entries, { t, lang }) {
+export function renderTimeline(node, entries, ctx) {
+  const { t, lang } = ctx;
   if (!entries.length) {
     fill(node, [el("p", { class: "muted", text: t("timeline.empty") })]);
     return;
   }
-  const items = entries.map((entry) => {
+  if (!OPENED.has(node)) OPENED.set(node, new Set());
+  const opened = OPENED.get(node);
+  const items = groupEntries(entries).map((group) => {
+    const [entry] = group;
+    if (entry.kind === "event") return eventItem(group, opened, ctx);
     if (entry.kind === "activity") {
       const [heading, body] = activityText(entry, t);
       return el(
@@ -114,19 +189,15 @@ export function renderTimeline(node, entries, { t, lang }) {
     return el(
       "li",
       {
-        class: entry.kind === "note" ? "entry entry-note" : "entry",
+        class: "entry entry-note",
         "data-kind": entry.kind,
         "data-entry-id": entry.id,
-        "data-event-type": entry.event_type || null,
       },
       [
         el("time", { datetime: entry.occurred_at, text: formatDateTime(entry.occurred_at, lang) }),
-        el("strong", { text: entry.kind === "note" ? t("timeline.note") : entry.event_type }),
-        el("p", {
-          class: "entry-body",
-          lang: entry.kind === "note" ? "en" : null, // notes are written by Ops, in English
-          text: entry.kind === "note" ? entry.text : eventText(entry, t),
-        }),
+        el("strong", { text: t("timeline.note") }),
+        // Notes are written by Ops, in English.
+        el("p", { class: "entry-body", lang: "en", text: entry.text }),
       ],
     );
   });
