@@ -238,6 +238,7 @@ class ActiveSession:
             self.started_at,
             state,
             idle_ms,
+            self.contact,
         )
 
     def document(self) -> dict[str, Any]:
