@@ -1,8 +1,9 @@
 """The Portal application: ``create_app(settings)`` wires storage, clients and routes.
 
-Resources open in the lifespan: the SQLite database, one httpx client for Ops (used only by
-the outbox dispatcher), one for the providers (shared by AsyncCloudflare and the Carbonio
-client), the dispatcher task and the hourly outbox purge (vm112_portal/retention.py). In
+Resources open in the lifespan: the SQLite database, one httpx client for the providers
+(shared by AsyncCloudflare and the Carbonio client), the outbox dispatcher (a thread with
+its own loop, Ops client and connection: vm112_portal/dispatcher.py) and the hourly
+outbox purge (vm112_portal/retention.py). In
 sandbox mode the fake providers are mounted at /sandbox and the real clients call them over
 HTTP. One metrics registry per app (vm112_portal/metrics.py) is fed by the access log, the
 dispatcher and both clients.
@@ -31,9 +32,10 @@ from vm112_portal import openapi, retention, routes
 from vm112_portal.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
+from vm112_portal.dispatcher import Dispatcher
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup, resolver_for
 from vm112_portal.metrics import PortalMetrics
-from vm112_portal.ops_webhook import Dispatcher, RetryPolicy, emit_event, emit_nothing
+from vm112_portal.ops_webhook import RetryPolicy, emit_event, emit_nothing
 from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
 from vm112_portal.sandbox import Sandbox
 from vm112_portal.settings import Settings
@@ -93,8 +95,6 @@ def create_app(
         await db.open()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(db.close)
-            ops_client = httpx.AsyncClient(transport=ops_transport, timeout=settings.ops_timeout)
-            stack.push_async_callback(ops_client.aclose)
             provider_transport = (
                 httpx.ASGITransport(app=app) if providers_in_process and settings.sandbox else None
             )
@@ -128,7 +128,6 @@ def create_app(
             )
             dispatcher = Dispatcher(
                 db,
-                ops_client,
                 ops_url=settings.ops_url,
                 secret=settings.webhook_secret,
                 policy=RetryPolicy(
@@ -139,9 +138,10 @@ def create_app(
                     poll=settings.outbox_poll,
                 ),
                 metrics=metrics,
+                transport=ops_transport,
             )
             if settings.emit:
-                dispatcher.start()
+                await dispatcher.start()
                 stack.push_async_callback(dispatcher.stop)
             else:
                 log.warning("PORTAL_EMIT=off: wizard steps emit no events to Ops")

@@ -5,14 +5,9 @@ The wizard's state change and the outbox rows it emits commit together, and the 
 fsynced (WAL, synchronous=FULL) before the caller goes on. Commit listeners (the outbox
 dispatcher's wake-up) run only after the commit.
 
-The outbox dispatcher's bookkeeping (which row is next, delivered and retry marks) runs
-on a third connection of its own (``books_execute``, ``books_fetch_one``), each mark one
-autocommitted statement, with synchronous=NORMAL and outside
-the wizard's lock: its commits do not fsync, so they hold SQLite's write lock for
-microseconds, and the wizard never queues behind them on the lock or on the writer's
-thread. A mark lost to a power cut only means the event is sent again, and Ops answers a
-re-sent webhook-id as a duplicate; a killed process loses nothing (WAL). The wizard's
-next fsynced commit makes every earlier mark durable too (the WAL is one file, in order).
+The outbox dispatcher does not use these connections: it has its own, on its own thread
+(vm112_portal/books.py), so its reads and marks never take the wizard's lock, its writer
+thread or its reader thread.
 """
 
 from __future__ import annotations
@@ -63,9 +58,7 @@ class Database:
         self.queries: Queries = load_queries(SQL_DIR / "queries")
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._books: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._books_lock = asyncio.Lock()
         self._listeners: list[Callable[[], None]] = []
 
     async def open(self) -> None:
@@ -86,23 +79,18 @@ class Database:
             raise
         try:
             await reader.execute("PRAGMA busy_timeout = 5000")
-            reader.row_factory = sqlite3.Row
-            books = await aiosqlite.connect(self.path, isolation_level=None)
         except BaseException:
             await reader.close()
             await writer.close()
             raise
-        # NORMAL: a delivery mark lost to a power cut is a re-send, a duplicate at Ops.
-        await books.execute("PRAGMA synchronous = NORMAL")
-        await books.execute("PRAGMA busy_timeout = 5000")
-        books.row_factory = sqlite3.Row
-        self._writer, self._reader, self._books = writer, reader, books
+        reader.row_factory = sqlite3.Row
+        self._writer, self._reader = writer, reader
 
     async def close(self) -> None:
-        for conn in (self._books, self._reader, self._writer):
+        for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._books = self._reader = self._writer = None
+        self._reader = self._writer = None
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every successful commit."""
@@ -135,28 +123,6 @@ class Database:
                 raise
         for listener in self._listeners:
             listener()
-
-    async def books_execute(self, name: str, params: dict[str, Any]) -> int:
-        """One statement of the outbox dispatcher's bookkeeping (a mark of an outbox row
-        already committed), on its own connection and lock, in autocommit: the statement
-        is its own transaction, committed without an fsync (synchronous=NORMAL; see the
-        module docstring) and never holding SQLite's write lock across an await. Commit
-        listeners are not called. Returns the number of changed rows."""
-        if self._books is None:
-            raise StorageUnavailable("the portal database is not open")
-        try:
-            async with self._books_lock, self._books.execute(self.queries[name], params) as cursor:
-                return cursor.rowcount
-        except sqlite3.Error as exc:
-            raise StorageUnavailable(f"the portal database cannot be written ({exc})") from exc
-
-    async def books_fetch_one(self, name: str, params: dict[str, Any]) -> sqlite3.Row | None:
-        """A read on the bookkeeping connection (the dispatcher's next row)."""
-        if self._books is None:
-            raise StorageUnavailable("the portal database is not open")
-        async with self._books_lock, self._books.execute(self.queries[name], params) as cursor:
-            rows = list(await cursor.fetchall())
-        return rows[0] if rows else None
 
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         if self._reader is None:

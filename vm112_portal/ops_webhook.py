@@ -1,11 +1,11 @@
 """The durable emitter of onboarding events to Ops (a transactional outbox).
 
 ``emit_event(tx, ...)`` only inserts a row into the outbox, inside the transaction that
-changes the wizard's state: nothing in a request path talks to Ops. The ``Dispatcher`` is
-a background task that delivers pending rows one at a time, in creation order within each
-session and independently across sessions (the next row is the oldest due row that is its
-session's oldest pending row), so a row waiting for a retry holds back only the later
-events of its own session:
+changes the wizard's state: nothing in a request path talks to Ops. The dispatcher
+(vm112_portal/dispatcher.py, a thread of its own) delivers pending rows in creation order
+within each session and independently across sessions (the next rows are those of the
+sessions whose oldest pending row is due), so a row waiting for a retry holds back only
+the later events of its own session. What an attempt's answer means is decided here:
 
 - each attempt is signed afresh (Standard Webhooks): the webhook-id is fixed per event,
   webhook-timestamp is the attempt's time, so a retry hours later is not stale;
@@ -25,10 +25,7 @@ events of its own session:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import math
 import random
 import re
 import time
@@ -41,14 +38,12 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from standardwebhooks import Webhook
 
 from contract.events import EVENT_TYPES as EVENT_TYPES
 from contract.events import SESSION_ID, WEBHOOK_ID
 from jsonlogs import log_event
-from jsonlogs.access import REQUEST_ID, current_request_id
+from jsonlogs.access import current_request_id
 from vm112_portal.db import Database, Transaction
-from vm112_portal.metrics import PortalMetrics
 
 log = logging.getLogger("vm112_portal.ops_webhook")
 
@@ -176,160 +171,7 @@ class RetryPolicy:
         return float(ceiling / 2 + _JITTER.uniform(0, ceiling / 2))
 
 
-class Dispatcher:
-    """Delivers the outbox to Ops in the background; see the module docstring."""
-
-    def __init__(
-        self,
-        db: Database,
-        client: httpx.AsyncClient,
-        *,
-        ops_url: str,
-        secret: bytes,
-        policy: RetryPolicy,
-        metrics: PortalMetrics,
-    ) -> None:
-        self._db = db
-        self._metrics = metrics
-        self._client = client
-        self._url = ops_url.rstrip("/") + INGEST_PATH
-        self._signer = Webhook(secret)
-        self._policy = policy
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.last_error: str | None = None
-        db.on_commit(self.wake)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="portal-outbox-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # never let the dispatcher die; the row stays pending
-                log.exception("outbox dispatcher step failed")
-                await self._sleep(self._policy.poll)
-
-    async def _step(self) -> None:
-        self._wake.clear()
-        row = await self._db.books_fetch_one("next_due", {"now": time.time()})
-        if row is not None:
-            await self.deliver(row)
-            return
-        due = await self._db.books_fetch_one("next_attempt_at", {})
-        wait = self._policy.poll
-        if due is not None and due[0] is not None:
-            wait = min(wait, max(float(due[0]) - time.time(), 0.001))
-        await self._sleep(wait)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, but wake early when a commit queued something."""
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # races with the event being set, and then stop() would wait forever.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-
-    def sign(self, webhook_id: str, body: str, moment: datetime) -> dict[str, str]:
-        return {
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(math.floor(moment.timestamp())),
-            "webhook-signature": self._signer.sign(webhook_id, moment, body),
-            "content-type": "application/json",
-        }
-
-    @staticmethod
-    def request_id(row: Any) -> str | None:
-        """The X-Request-ID for a delivery: the emitting wizard request's id, else the
-        webhook-id when Ops would accept it as one (1-64 of A-Z a-z 0-9 . _ -)."""
-        for candidate in (row["request_id"], row["webhook_id"]):
-            if isinstance(candidate, str) and REQUEST_ID.match(candidate):
-                return candidate
-        return None
-
-    async def deliver(self, row: Any) -> Outcome:
-        """One attempt for one outbox row; records the outcome."""
-        webhook_id: str = row["webhook_id"]
-        body: str = row["body"]
-        status: int | None = None
-        retry_after: float | None = None
-        try:
-            headers = self.sign(webhook_id, body, datetime.now(UTC))
-            request_id = self.request_id(row)
-            if request_id is not None:
-                headers["x-request-id"] = request_id
-            async with asyncio.timeout(self._policy.timeout):
-                response = await self._client.post(
-                    self._url, content=body.encode(), headers=headers
-                )
-            status = response.status_code
-            outcome = classify(status)
-            error = None if outcome == "delivered" else _describe(response)
-            retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-        except NETWORK_ERRORS as exc:
-            outcome = "retry"
-            error = f"Ops unreachable: {type(exc).__name__} {exc}".strip()
-        except Exception as exc:  # the request cannot be sent: retrying cannot help
-            outcome = "dead"
-            error = f"cannot be sent: {type(exc).__name__} {exc}".strip()[:500]
-        now = time.time()
-        if status == 401:
-            log.warning(
-                "Ops rejected the signature of %s (401: %s). Check that the Portal's and "
-                "Ops' clocks agree within 5 minutes and that OPS_WEBHOOK_SECRET is the same "
-                "on both; the event stays queued and is re-signed at every retry.",
-                webhook_id,
-                error,
-            )
-        if outcome == "retry":
-            delay = (
-                retry_after
-                if retry_after is not None
-                else self._policy.backoff(int(row["attempts"]) + 1)
-            )
-            born = float(row["redriven_at"] or row["created_at"])
-            if now + delay - born > self._policy.max_age:
-                outcome = "dead"
-                error = f"gave up after {self._policy.max_age:g}s: {error}"
-        params: dict[str, Any] = {"id": row["id"], "now": now, "status": status}
-        # One statement on the bookkeeping connection: not the wizard's lock, no fsync.
-        if outcome == "delivered":
-            await self._db.books_execute("mark_delivered", params)
-        elif outcome == "retry":
-            await self._db.books_execute(
-                "schedule_retry", {**params, "error": error, "next_attempt_at": now + delay}
-            )
-        else:
-            await self._db.books_execute("mark_dead", {**params, "error": error})
-        self._metrics.attempts.labels(outcome=outcome).inc()
-        if outcome == "delivered":
-            log.debug("delivered %s (%s)", webhook_id, status)
-        else:
-            self.last_error = error
-            log.log(
-                logging.ERROR if outcome == "dead" else logging.INFO,
-                "event %s %s: %s",
-                webhook_id,
-                "dead-lettered" if outcome == "dead" else "will be retried",
-                error,
-            )
-        return outcome
-
-
-def _describe(response: httpx.Response) -> str:
+def describe(response: httpx.Response) -> str:
     """HTTP status and Ops' own error sentence, short enough for a log line."""
     reason = ""
     try:

@@ -16,7 +16,7 @@ QUERIES = sorted(Database(Path("unused.db")).queries)
 def test_expected_queries_exist() -> None:
     assert {
         "insert_outbox_event",
-        "next_due",
+        "due_batch",
         "redrive_one",
         "upsert_infra",
         "purge_delivered_batch",

@@ -13,9 +13,25 @@ values (:webhook_id, :event_type, :session_id, :body, :now, :now, :request_id)
 on conflict (webhook_id) do nothing
 returning id;
 
--- name: next_due^
--- The oldest event that is due and is the oldest pending event of its session: each
--- session's events go in order, and a session waiting on a retry holds back only itself.
+-- name: due_batch
+-- The dispatcher's next batch: every pending event of the sessions whose oldest pending
+-- event is due (at most :limit sessions, the longest waiting first), in creation order.
+-- The dispatcher sends them in that order and stops a session at its first event that
+-- is not delivered, so each session's events still go in order.
+with heads as (
+    select o.session_id
+    from outbox as o
+    where
+        o.state = 'pending'
+        and o.next_attempt_at <= :now
+        and not exists (
+            select 1
+            from outbox as e
+            where e.session_id = o.session_id and e.state = 'pending' and e.id < o.id
+        )
+    order by o.id
+    limit :limit
+)
 select
     o.id,
     o.webhook_id,
@@ -28,16 +44,9 @@ select
     o.redriven_at,
     o.request_id
 from outbox as o
-where
-    o.state = 'pending'
-    and o.next_attempt_at <= :now
-    and not exists (
-        select 1
-        from outbox as e
-        where e.session_id = o.session_id and e.state = 'pending' and e.id < o.id
-    )
+where o.state = 'pending' and o.session_id in (select h.session_id from heads as h)
 order by o.id
-limit 1;
+limit :limit;
 
 -- name: next_attempt_at$
 -- When the earliest waiting session head is due (the dispatcher sleeps until then).
