@@ -1,0 +1,176 @@
+"""The outbox dispatcher's own thread (vm112_portal/dispatcher.py): its work is off the
+wizard's event loop, a commit wakes it at once, a batch keeps each session's order and
+writes its marks together, and a stop in the middle of a batch loses and repeats nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.portal.conftest import FakeOps, make_settings, running_portal
+from tests.support import peek
+from tests.support.poll import wait_until
+from vm112_portal.books import Books, Mark
+from vm112_portal.db import Database
+from vm112_portal.dispatcher import Dispatcher
+from vm112_portal.ops_webhook import emit_event
+
+THREAD = "portal-outbox-dispatcher"
+
+
+async def queue(db_path: Path, events: list[tuple[str, str]]) -> None:
+    """Queue (session, domain) events before any dispatcher runs: one batch holds them."""
+    db = Database(db_path)
+    await db.open()
+    try:
+        for session_id, domain in events:
+            async with db.transaction() as tx:
+                await emit_event(
+                    tx, "domain.validated", {"session_id": session_id, "domain": domain}
+                )
+    finally:
+        await db.close()
+
+
+def sent(fake: FakeOps) -> list[str]:
+    """(session, domain) of every request Ops received, in order."""
+    return [f"{r['data']['session_id']}:{r['data']['domain']}" for r in fake.received]
+
+
+async def test_signing_and_bookkeeping_run_on_the_dispatchers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: dict[str, set[str]] = {"sign": set(), "due": set(), "record": set()}
+    sign, due, record = Dispatcher.sign, Books.due, Books.record
+
+    def spy_sign(self: Dispatcher, *args: Any) -> dict[str, str]:
+        threads["sign"].add(threading.current_thread().name)
+        return sign(self, *args)
+
+    def spy_due(self: Books, *args: Any) -> Any:
+        threads["due"].add(threading.current_thread().name)
+        return due(self, *args)
+
+    def spy_record(self: Books, marks: Any) -> None:
+        threads["record"].add(threading.current_thread().name)
+        record(self, marks)
+
+    monkeypatch.setattr(Dispatcher, "sign", spy_sign)
+    monkeypatch.setattr(Books, "due", spy_due)
+    monkeypatch.setattr(Books, "record", spy_record)
+    async with running_portal(make_settings(tmp_path)) as portal:
+        assert [r.status_code for r in await portal.wizard("t1", "example.pt")] == [200] * 3
+        await wait_until(portal.drained)
+    assert threads == {"sign": {THREAD}, "due": {THREAD}, "record": {THREAD}}
+    assert threading.current_thread().name != THREAD
+    assert len(portal.ops.stored) == 6
+
+
+async def test_a_commit_wakes_the_sleeping_dispatcher_at_once(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, outbox_poll=30.0)  # only a wake-up can be quick
+    async with running_portal(settings) as portal:
+        for session_id in ("w1", "w2"):
+            await asyncio.sleep(0.3)  # the dispatcher is asleep, waiting for its poll
+            started = time.monotonic()
+            assert (await portal.validate(session_id, f"{session_id}.pt")).status_code == 200
+            await wait_until(portal.drained, timeout=3)
+            assert time.monotonic() - started < 2.0
+    assert len(portal.ops.stored) == 4
+
+
+class FailFirst:
+    """Ops answering 503 to the first attempt of one session's first event."""
+
+    def __init__(self, fake: FakeOps, session_id: str) -> None:
+        self.fake = fake
+        self.session_id = session_id
+        self.failed = False
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not self.failed and f'"session_id":"{self.session_id}"'.encode() in request.content:
+            self.failed = True
+            self.fake.responses.append(503)
+        return await self.fake(request)
+
+
+async def test_a_batch_keeps_each_sessions_order_and_writes_its_marks_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [(s, f"{s}{n}.pt") for n in (1, 2, 3) for s in ("a", "b", "c")]
+    await queue(tmp_path / "portal.db", events)
+    batches: list[list[str]] = []
+    record = Books.record
+
+    def spy(self: Books, marks: list[Mark]) -> None:
+        batches.append([mark.query for mark in marks])
+        record(self, marks)
+
+    monkeypatch.setattr(Books, "record", spy)
+    fake = FakeOps()
+    transport = httpx.MockTransport(FailFirst(fake, "b"))
+    async with running_portal(make_settings(tmp_path), fake, transport=transport) as portal:
+        await wait_until(portal.drained)
+    # b1 failed: b2 and b3 waited for its retry; a and c went on in the same batch.
+    assert sent(fake) == [
+        "a:a1.pt",
+        "b:b1.pt",
+        "c:c1.pt",
+        "a:a2.pt",
+        "c:c2.pt",
+        "a:a3.pt",
+        "c:c3.pt",
+        "b:b1.pt",
+        "b:b2.pt",
+        "b:b3.pt",
+    ]
+    assert [status for _, status in fake.attempts] == [202, 503, *[202] * 8]
+    assert batches == [
+        ["mark_delivered", "schedule_retry", *["mark_delivered"] * 5],
+        ["mark_delivered"] * 3,
+    ]
+    rows = peek.outbox(tmp_path / "portal.db")
+    assert [row["state"] for row in rows] == ["delivered"] * 9
+    assert [row["attempts"] for row in rows] == [1, 2, 1, 1, 1, 1, 1, 1, 1]
+
+
+class AnswerThenHang:
+    """Ops answering the first ``answered`` requests, then hanging until cancelled."""
+
+    def __init__(self, fake: FakeOps, answered: int) -> None:
+        self.fake = fake
+        self.answered = answered
+        self.calls = 0
+        self.hanging = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls > self.answered:
+            self.hanging.set()
+            await asyncio.Event().wait()
+        return await self.fake(request)
+
+
+async def test_a_stop_in_the_middle_of_a_batch_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    await queue(tmp_path / "portal.db", [(f"s{n}", f"s{n}.pt") for n in range(5)])
+    first = FakeOps()
+    ops = AnswerThenHang(first, answered=2)
+    settings = make_settings(tmp_path, ops_timeout=30.0)
+    async with running_portal(settings, first, transport=httpx.MockTransport(ops)) as portal:
+        await asyncio.wait_for(ops.hanging.wait(), timeout=5)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 2.0  # the hanging attempt was abandoned, not awaited
+    rows = peek.outbox(tmp_path / "portal.db")
+    # The two answers were recorded at the stop; the abandoned attempt is not counted.
+    assert [row["state"] for row in rows] == ["delivered"] * 2 + ["pending"] * 3
+    assert [row["attempts"] for row in rows] == [1, 1, 0, 0, 0]
+    second = FakeOps()
+    async with running_portal(settings, second) as portal:
+        await wait_until(portal.drained)
+    assert sent(first) == ["s0:s0.pt", "s1:s1.pt"]
+    assert sent(second) == ["s2:s2.pt", "s3:s3.pt", "s4:s4.pt"]
