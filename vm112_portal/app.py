@@ -34,6 +34,7 @@ from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
 from vm112_portal.dispatcher import Dispatcher
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup, resolver_for
+from vm112_portal.in_flight import CountRequests, InFlight
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ops_webhook import RetryPolicy, emit_event, emit_nothing
 from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
@@ -88,6 +89,7 @@ def create_app(
             cloudflare_token=settings.cloudflare_api_token,
         )
     metrics = PortalMetrics()
+    in_flight = InFlight()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,6 +141,7 @@ def create_app(
                 ),
                 metrics=metrics,
                 transport=ops_transport,
+                in_flight=in_flight,
             )
             if settings.emit:
                 await dispatcher.start()
@@ -205,6 +208,8 @@ def create_app(
             # Outermost: sees every answer, errors included.
             Middleware(AccessLog, logger="vm112_portal.access", on_response=metrics.count_request),
             Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
+            # The outbox dispatcher waits for a moment with no request in flight.
+            Middleware(CountRequests, in_flight=in_flight),
         ],
         exception_handlers=routes.EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -11,6 +11,8 @@ wizard's path"):
 - woken by the wizard's commits (``Database.on_commit``) through
   ``loop.call_soon_threadsafe``, at most one wake-up in flight; it also re-reads the
   outbox every ``poll`` seconds (rows redriven or replayed by another process);
+- yielding to requests: while the Portal is handling requests (vm112_portal/in_flight.py),
+  the next attempt waits for a moment without any, at most ``YIELD_MAX`` per batch;
 - batches: one read finds every pending event of up to ``BATCH`` sessions whose oldest
   pending event is due, the events go one at a time in creation order (a session stops
   at its first event that is not delivered, so its order holds), and their marks are
@@ -40,6 +42,7 @@ from standardwebhooks import Webhook
 from jsonlogs.access import REQUEST_ID
 from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
+from vm112_portal.in_flight import InFlight
 from vm112_portal.loop_transport import OnLoop
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ops_webhook import (
@@ -55,6 +58,13 @@ from vm112_portal.ops_webhook import (
 
 # Sessions per batch: the rows of one read, and the marks of one transaction.
 BATCH = 100
+# While the Portal is handling requests, a batch waits for a moment without any, at most
+# this long (counted from the batch's read), then goes anyway: a wizard step then shares
+# the process with no delivery in the usual case (steps are seconds apart, and the
+# whole Portal takes at most 5 writes a second: docs/portal.md "Rate limits"), and a Portal
+# that is never idle still delivers a batch every YIELD_MAX or so.
+YIELD_MAX = 0.25
+YIELD_CHECK = 0.005
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,9 @@ class Dispatcher:
 
     ``transport`` replaces the network (tests). It belongs to the loop that calls
     ``start()`` and is used there (vm112_portal/loop_transport.py); without it the
-    dispatcher's client opens its own connections on its own loop.
+    dispatcher's client opens its own connections on its own loop. ``in_flight`` is the
+    Portal's count of requests being handled: each attempt waits for none (up to
+    ``YIELD_MAX`` per batch).
     """
 
     def __init__(
@@ -84,8 +96,10 @@ class Dispatcher:
         policy: RetryPolicy,
         metrics: PortalMetrics,
         transport: httpx.AsyncBaseTransport | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
+        self._in_flight = in_flight
         self._metrics = metrics
         self._transport = transport
         self._url = ops_url.rstrip("/") + INGEST_PATH
@@ -220,10 +234,12 @@ class Dispatcher:
         assert self._books is not None
         done: list[tuple[Any, Attempt]] = []
         held: set[str] = set()
+        deadline = time.monotonic() + YIELD_MAX
         try:
             for row in rows:
                 if row["session_id"] in held:
                     continue
+                await self._quiet(deadline)
                 attempt = await self.attempt(row)
                 done.append((row, attempt))
                 if attempt.outcome != "delivered":
@@ -232,6 +248,13 @@ class Dispatcher:
             self._books.record([attempt.mark for _, attempt in done])
             for row, attempt in done:
                 self._report(row["webhook_id"], attempt)
+
+    async def _quiet(self, deadline: float) -> None:
+        """Until no request is in flight, or the deadline."""
+        while self._in_flight is not None and self._in_flight.busy:
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(YIELD_CHECK)
 
     def sign(self, webhook_id: str, body: str, moment: datetime) -> dict[str, str]:
         return {

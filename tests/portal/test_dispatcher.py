@@ -1,6 +1,7 @@
 """The outbox dispatcher's own thread (vm112_portal/dispatcher.py): its work is off the
 wizard's event loop, a commit wakes it at once, a batch keeps each session's order and
-writes its marks together, and a stop in the middle of a batch loses and repeats nothing."""
+writes its marks together, a stop in the middle of a batch loses and repeats nothing, and
+a delivery waits (a little) while the Portal is handling a request."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.support import peek
 from tests.support.poll import wait_until
 from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
-from vm112_portal.dispatcher import Dispatcher
+from vm112_portal.dispatcher import YIELD_MAX, Dispatcher
 from vm112_portal.ops_webhook import emit_event
 
 THREAD = "portal-outbox-dispatcher"
@@ -174,3 +175,41 @@ async def test_a_stop_in_the_middle_of_a_batch_loses_and_repeats_nothing(tmp_pat
         await wait_until(portal.drained)
     assert sent(first) == ["s0:s0.pt", "s1:s1.pt"]
     assert sent(second) == ["s2:s2.pt", "s3:s3.pt", "s4:s4.pt"]
+
+
+class Clocked(FakeOps):
+    """A FakeOps noting when each request arrived (time.monotonic())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: list[float] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.at.append(time.monotonic())
+        return await super().__call__(request)
+
+
+async def test_a_delivery_waits_while_a_request_is_in_flight_but_not_for_long(
+    tmp_path: Path,
+) -> None:
+    ops = Clocked()
+    # Every sandbox Carbonio call takes 0.6 s: account/create stays in flight for seconds.
+    settings = make_settings(tmp_path, sandbox_carbonio_latency_ms=600)
+    async with running_portal(settings, ops) as portal:
+        assert (await portal.validate("busy", "busy.pt")).status_code == 200
+        assert (await portal.dns("busy", "busy.pt")).status_code == 200
+        await wait_until(portal.drained)
+        account = asyncio.create_task(portal.account("busy", "busy.pt"))
+        await asyncio.sleep(0.2)  # the request is in flight, waiting on Carbonio
+        db: Database = portal.app.state.portal.db
+        async with db.transaction() as tx:
+            await emit_event(tx, "domain.validated", {"session_id": "other", "domain": "o.pt"})
+        committed = time.monotonic()
+        await wait_until(lambda: len(ops.stored) == 4)
+        delivered = ops.at[-1]
+        in_flight_then = not account.done()
+        assert (await account).status_code == 200
+        await wait_until(portal.drained)
+    assert delivered - committed >= YIELD_MAX - 0.05  # it waited for a quiet moment...
+    assert in_flight_then  # ...but went before the request ended
+    assert len(ops.stored) == 7
