@@ -170,7 +170,9 @@ class Dispatcher:
                 log.exception("the outbox dispatcher's thread failed")
         finally:
             self._loop = None
-            self._finished.set_result(None)
+            # Cancelled when the stop() awaiting it was itself cancelled.
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                self._finished.set_result(None)
 
     async def _serve(
         self, ready: concurrent.futures.Future[None], caller: asyncio.AbstractEventLoop
@@ -185,6 +187,8 @@ class Dispatcher:
                 self._wake = asyncio.Event()
                 self._task = asyncio.current_task()
                 self._loop = asyncio.get_running_loop()
+                if not ready.set_running_or_notify_cancel():
+                    return  # start() was cancelled: nothing waits for this thread
                 ready.set_result(None)
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._run()

@@ -6,6 +6,7 @@ a delivery waits (a little) while the Portal is handling a request."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,9 @@ import pytest
 
 from tests.portal.conftest import FakeOps, make_settings, running_portal
 from tests.support import peek
+from tests.support.apps import portal_process
 from tests.support.poll import wait_until
+from tests.support.runner import HOST, free_port
 from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
 from vm112_portal.dispatcher import YIELD_MAX, Dispatcher
@@ -213,3 +216,40 @@ async def test_a_delivery_waits_while_a_request_is_in_flight_but_not_for_long(
     assert delivered - committed >= YIELD_MAX - 0.05  # it waited for a quiet moment...
     assert in_flight_then  # ...but went before the request ended
     assert len(ops.stored) == 7
+
+
+async def test_sigterm_stops_the_portal_promptly_with_an_attempt_hanging(tmp_path: Path) -> None:
+    """A real Portal process, its dispatcher waiting on an Ops that accepted the connection
+    and never answers (timeout 30 s): SIGTERM stops it within seconds, rows still pending."""
+    db_path = tmp_path / "portal.db"
+    await queue(db_path, [(f"h{n}", f"h{n}.pt") for n in range(3)])
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        accepted.set()
+
+    server = await asyncio.start_server(hang, HOST, 0)
+    ops_port = server.sockets[0].getsockname()[1]
+    log = tmp_path / "portal.log"
+    portal = portal_process(db_path, free_port(), ops_port, log, PORTAL_OPS_TIMEOUT="30")
+    try:
+        portal.start()
+        await asyncio.wait_for(accepted.wait(), timeout=30)
+        started = time.monotonic()
+        await asyncio.to_thread(portal.stop)  # SIGTERM; SIGKILL only after 10 s
+        elapsed = time.monotonic() - started
+        assert portal.popen is not None
+        code = portal.popen.returncode
+    finally:
+        await asyncio.to_thread(portal.stop)
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert code in (0, -signal.SIGTERM), log.read_text()[-2000:]
+    assert elapsed < 5.0
+    rows = peek.outbox(db_path)
+    assert [(row["state"], row["attempts"]) for row in rows] == [("pending", 0)] * 3
+    assert "Traceback" not in log.read_text()
