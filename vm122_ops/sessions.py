@@ -164,6 +164,7 @@ class Timeline:
     session: SessionState
     events: list[StoredEvent]
     contact: str | None = None  # who to contact (vm122_ops/contacts.py)
+    ticket_id: int | None = None  # the session's ticket, if one opened
 
     def document(self) -> dict[str, Any]:
         return {
@@ -172,6 +173,7 @@ class Timeline:
             "status": self.session.status,
             "stage": self.session.stage_name,
             "contact": self.contact,
+            "ticket_id": self.ticket_id,
             "events": [event.message(View.TIMELINE) for event in self.events],
         }
 
@@ -182,6 +184,8 @@ def timeline(conn: sqlite3.Connection, session_id: str) -> Timeline | None:
     if row is None:
         return None
     events = conn.execute(QUERIES["session_events"], {"session_id": session_id})
-    return Timeline(
-        SessionState.from_row(row), [StoredEvent.from_row(e) for e in events], row["contact"]
-    )
+    stored = [StoredEvent.from_row(e) for e in events]
+    ticket = conn.execute(QUERIES["get_ticket_for_session"], {"session_id": session_id})
+    found = ticket.fetchone()
+    ticket_id = None if found is None else found["id"]
+    return Timeline(SessionState.from_row(row), stored, row["contact"], ticket_id)

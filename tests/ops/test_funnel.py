@@ -304,6 +304,17 @@ async def test_timeline_orders_by_event_time_then_arrival(ops: Ops) -> None:
     }
     assert timeline["status"] == "active"
     assert timeline["stage"] == "dns_applied"
+    assert timeline["ticket_id"] is None
+
+
+async def test_timeline_names_the_sessions_ticket(ops: Ops) -> None:
+    await ops.send("onboarding.started", "other", NOW - 300)
+    await ops.send("onboarding.failed", "other", NOW - 250)
+    await ops.send("onboarding.started", "t", NOW - 200)
+    await ops.send("onboarding.failed", "t", NOW - 100)
+    tickets = await ops.get("/api/v1/desk/tickets", session_id="t")
+    timeline = await ops.get("/api/v1/onboard/sessions/t/timeline")
+    assert timeline["ticket_id"] == tickets["tickets"][0]["id"] == 2
 
 
 async def test_timeline_of_an_unknown_session_is_404(ops: Ops) -> None:
