@@ -75,7 +75,9 @@ export function secondsSince(iso, nowMs) {
 }
 
 /**
- * An RFC 3339 time as a local date and time in the page's language.
+ * An RFC 3339 time as a date and time in UTC, saying so, in the page's language:
+ * "29/11/2026, 14:03:05 UTC". UTC everywhere in the Desk: the trend's days, Ops' logs and
+ * the alerts use it, and a team in several zones reads the same time.
  * @param {string} iso
  * @param {string} lang "en" or "pt"
  * @returns {string}
@@ -83,7 +85,8 @@ export function secondsSince(iso, nowMs) {
 export function formatDateTime(iso, lang) {
   const then = new Date(iso);
   if (Number.isNaN(then.getTime())) return String(iso);
-  return then.toLocaleString(localeOf(lang), {
+  const text = then.toLocaleString(localeOf(lang), {
+    timeZone: "UTC",
     year: "numeric",
     month: "2-digit",
     day: "2-digit",
@@ -91,6 +94,7 @@ export function formatDateTime(iso, lang) {
     minute: "2-digit",
     second: "2-digit",
   });
+  return `${text} UTC`;
 }
 
 /**
@@ -109,4 +113,18 @@ export function summariseData(data, limit = 160) {
   }
   const line = parts.join(" · ");
   return line.length > limit ? `${line.slice(0, limit - 1)}…` : line;
+}
+
+/**
+ * A change as a signed figure in the language's notation: "+12", "−3" (a minus sign),
+ * "±0", "−2,7" in pt-PT; empty when unknown.
+ * @param {number | null | undefined} value
+ * @param {string} [lang] "en" or "pt"
+ * @returns {string}
+ */
+export function formatChange(value, lang = "en") {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "";
+  const rounded = Math.round(value * 10) / 10;
+  if (rounded === 0) return "±0";
+  return `${rounded > 0 ? "+" : "\u2212"}${decimal(Math.abs(rounded), lang, 1)}`;
 }

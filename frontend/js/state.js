@@ -20,9 +20,6 @@ export const EVENT_TYPES = [
 ];
 
 export const ACTIVE_LIMIT = 50;
-const STUCK_FACTOR = 3;
-const STUCK_FLOOR_SECONDS = 600;
-const STUCK_UNKNOWN_SECONDS = 3600;
 
 /**
  * The funnel card's rows: one per stage with its count, ratios, bar width (relative to
@@ -63,24 +60,54 @@ export function failedRows(funnel) {
 }
 
 /**
- * Whether an active session has been idle much longer than its stage's step usually
- * takes: over 3x the median (and at least 10 min), or over an hour without a median.
- * @param {{stage: string|null, last_event_at: string}} session
- * @param {any} funnel
- * @param {number} nowMs
- * @returns {boolean}
+ * Active sessions in the order the dashboard shows them: stuck first, then moving, then
+ * abandoned (by the server's `state`, vm122_ops/states.py), newest activity first within
+ * each. Returns a new array.
+ * @param {any[]} sessions
+ * @returns {any[]}
  */
-export function isStuck(session, funnel, nowMs) {
-  const last = Date.parse(session.last_event_at);
-  if (Number.isNaN(last)) return false;
-  const idle = (nowMs - last) / 1000;
-  if (session.stage === "completed") return false;
-  const median = session.stage ? funnel?.time_to_convert?.[session.stage]?.median_seconds : null;
-  const limit =
-    typeof median === "number" && median > 0
-      ? Math.max(STUCK_FACTOR * median, STUCK_FLOOR_SECONDS)
-      : STUCK_UNKNOWN_SECONDS;
-  return idle > limit;
+export function orderActive(sessions) {
+  const rank = (s) => STATE_ORDER[s.state] ?? STATE_ORDER.moving;
+  return [...sessions].sort(
+    (a, b) => rank(a) - rank(b) || Date.parse(b.last_event_at) - Date.parse(a.last_event_at),
+  );
+}
+
+const STATE_ORDER = { stuck: 0, moving: 1, abandoned: 2 };
+
+/**
+ * How many of the window's sessions are stuck now: the funnel's `stopped` counts summed
+ * over the stages.
+ * @param {any} funnel
+ * @returns {number}
+ */
+export function stuckTotal(funnel) {
+  return Object.values(funnel?.stopped || {}).reduce((sum, counts) => sum + (counts.stuck || 0), 0);
+}
+
+/**
+ * The funnel card's headline figures and their change against the previous window of the
+ * same length (the funnel's `previous`: the sessions that started in the window before,
+ * with their status now). `before` and `change` are null without a previous window;
+ * conversion (completed ÷ started) changes in percentage points.
+ * @param {any} funnel
+ * @returns {{key: string, now: number|null, before: number|null, change: number|null}[]}
+ */
+export function funnelChanges(funnel) {
+  const previous = funnel?.previous || null;
+  const count = (doc, key) =>
+    key === "failed" ? doc?.failed ?? 0 : doc?.stages?.[key] ?? 0;
+  const rows = ["started", "completed", "failed"].map((key) => {
+    const now = count(funnel, key);
+    const before = previous ? count(previous, key) : null;
+    return { key, now, before, change: before === null ? null : now - before };
+  });
+  const ratio = (doc) => doc?.conversion?.completed?.of_started ?? null;
+  const now = ratio(funnel);
+  const before = previous ? ratio(previous) : null;
+  const points = now !== null && before !== null ? Math.round((now - before) * 1000) / 10 : null;
+  rows.push({ key: "conversion", now, before, change: points });
+  return rows;
 }
 
 /**
@@ -104,6 +131,9 @@ export function applyToActive(sessions, message, limit = ACTIVE_LIMIT) {
     last_event_type: newer ? message.event_type : previous.last_event_type,
     last_event_at: newer ? message.occurred_at : previous.last_event_at,
     started_at: previous ? previous.started_at : message.occurred_at,
+    // The server classifies sessions (moving, stuck, abandoned) in each funnel it sends;
+    // a session that just moved on is moving until the next one says otherwise.
+    state: newer ? "moving" : previous.state,
   };
   return [updated, ...others]
     .sort((a, b) => Date.parse(b.last_event_at) - Date.parse(a.last_event_at))

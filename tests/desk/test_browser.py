@@ -84,7 +84,8 @@ async def test_desk_live_in_chromium(browser: Browser, tmp_path: Path) -> None:
         await deliver(api, "infra.synced", "xss", domain=XSS)
         await expect(entries).to_have_count(3, timeout=WAIT)
         await deliver(api, "onboarding.completed", "xss", domain=XSS)
-        await expect(ticket.locator(".tag-ready")).to_have_text("ready_for_ops", timeout=WAIT)
+        await expect(ticket.locator(".tag-ready")).to_have_text("pronta para Ops", timeout=WAIT)
+        await expect(ticket.locator(".tag-ready")).to_have_attribute("data-tag", "ready_for_ops")
         await expect(ticket.locator('[data-timeline] li[data-kind="note"]')).to_have_count(1)
         assert await ticket.locator("img").count() == 0
         await ticket.screenshot(path=str(ARTIFACTS / "desk-ticket.png"), full_page=True)

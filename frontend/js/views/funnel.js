@@ -1,10 +1,12 @@
-// The funnel card: a bar per stage with its count, % of started and step conversion,
-// the median time to the next stage, and failed sessions by the step that failed.
+// The funnel card: its headline figures with their change against the previous window and
+// the stuck sessions now; a bar per stage with its count (and change), % of started and
+// step conversion, the median time to the next stage; failed sessions by the step that
+// failed.
 
 import { el, fill } from "../dom.js";
-import { formatDuration, formatPercent } from "../format.js";
+import { formatChange, formatDuration, formatPercent } from "../format.js";
 import { label } from "../i18n.js";
-import { failedRows, funnelRows } from "../state.js";
+import { failedRows, funnelChanges, funnelRows, stuckTotal } from "../state.js";
 
 export const SPLIT_STATES = ["moving", "stuck", "abandoned", "failed"];
 
@@ -46,6 +48,63 @@ export function stageSplit(funnel, stage, t) {
 }
 
 /**
+ * The card's headline: started, completed, failed and conversion, each with its change
+ * against the previous window of the same length (when the funnel has one), and the
+ * window's stuck sessions now.
+ * @param {any} funnel
+ * @param {Function} t
+ * @param {string} lang
+ * @returns {HTMLElement}
+ */
+export function funnelSummary(funnel, t, lang) {
+  const hours = funnel?.window_hours;
+  const items = funnelChanges(funnel).map(({ key, now, before, change }) => {
+    const show = key === "conversion" ? (v) => formatPercent(v, lang) : (v) => String(v);
+    const figure = t(`funnel.figure.${key}`, { n: show(now) });
+    let text = figure;
+    if (before !== null && change !== null) {
+      const signed = formatChange(change, lang);
+      text = t("funnel.change", {
+        figure,
+        change: key === "conversion" ? t("funnel.points", { d: signed }) : signed,
+        before: show(before),
+        hours,
+      });
+    }
+    return el("li", { "data-figure": key, text });
+  });
+  items.push(
+    el("li", {
+      class: "split-stuck",
+      "data-stuck-total": "",
+      text: t("funnel.stuckTotal", { n: stuckTotal(funnel) }),
+    }),
+  );
+  return el("ul", { class: "funnel-summary" }, items);
+}
+
+/**
+ * A stage row's change against the previous window (empty without one).
+ * @param {any} funnel
+ * @param {string} stage
+ * @param {number} count
+ * @param {Function} t
+ * @param {string} lang
+ * @returns {HTMLElement}
+ */
+function stageChange(funnel, stage, count, t, lang) {
+  const before = funnel?.previous?.stages;
+  if (!before) return el("span", { class: "funnel-change" }); // keeps the row's columns
+  const was = before[stage] ?? 0;
+  return el("span", {
+    class: "funnel-change",
+    "data-change": count - was,
+    title: t("funnel.changeTitle", { before: was, hours: funnel.window_hours }),
+    text: formatChange(count - was, lang),
+  });
+}
+
+/**
  * @param {HTMLElement} node
  * @param {any} funnel
  * @param {{t: Function, lang: string}} ctx
@@ -58,6 +117,7 @@ export function renderFunnel(node, funnel, { t, lang }) {
       el("span", { class: "funnel-label", text: label(t, "stage", row.stage) }),
       el("span", { class: "bar" }, [fill_]),
       el("span", { class: "funnel-count", "data-count": row.count, text: String(row.count) }),
+      stageChange(funnel, row.stage, row.count, t, lang),
       el("span", {
         class: "funnel-ratio",
         text: t("funnel.ofStarted", { p: formatPercent(row.ofStarted, lang) }),
@@ -82,7 +142,7 @@ export function renderFunnel(node, funnel, { t, lang }) {
     ]),
   );
   fill(node, [
-    el("p", { class: "muted", text: t("funnel.cohort", { n: funnel?.cohort ?? 0 }) }),
+    funnelSummary(funnel, t, lang),
     el("ol", { class: "funnel" }, rows),
     el("h3", { text: t("funnel.failed") }),
     el("p", { "data-failed-total": "", text: t("funnel.failedTotal", { n: funnel?.failed ?? 0 }) }),

@@ -11,7 +11,23 @@ import {
   SnapshotLoads,
 } from "../state.js";
 import { contactLink, contactOf } from "./contact.js";
+import { notFound } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
+
+/**
+ * The page's head after a live event: its session's domain, stage, status and ticket.
+ * @param {any} message
+ * @param {any} summary
+ * @returns {any}
+ */
+function summaryOf(message, summary) {
+  return {
+    domain: message.domain,
+    stage: message.stage,
+    status: message.status,
+    ticketId: message.ticket_id ?? summary.ticketId,
+  };
+}
 
 /**
  * @param {HTMLElement} root the [data-session-page] element
@@ -27,7 +43,7 @@ export function initSessionPage(root, ctx) {
   // Loads can overlap (start, reset) and land in any order; stream events that arrive
   // while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
-  let summary = { domain: "", stage: null, status: "" };
+  let summary = { domain: "", stage: null, status: "", ticketId: null };
   // Who to contact, and the event time it came from: a live event carrying a contact
   // replaces it only when it is not older (Ops keeps the newest, vm122_ops/contacts.py).
   let contact = { address: null, at: "" };
@@ -40,7 +56,7 @@ export function initSessionPage(root, ctx) {
 
   fill(select, [
     el("option", { value: "", text: ctx.t("session.allTypes") }),
-    ...EVENT_TYPES.map((type) => el("option", { value: type, text: type })),
+    ...EVENT_TYPES.map((type) => el("option", { value: type, text: label(ctx.t, "event", type) })),
   ]);
   const show = () => renderTimeline(timelineNode, filterEntries(entries, select.value), ctx);
   const showHead = () => {
@@ -51,6 +67,14 @@ export function initSessionPage(root, ctx) {
         el("span", { class: "mono", text: sessionId }),
         ` · ${label(ctx.t, "stage", summary.stage)} · `,
         el("span", { "data-status": "", text: label(ctx.t, "status", summary.status) }),
+        summary.ticketId === null || summary.ticketId === undefined ? null : " · ",
+        summary.ticketId === null || summary.ticketId === undefined
+          ? null
+          : el("a", {
+              href: `/tickets/${summary.ticketId}`,
+              "data-ticket-link": "",
+              text: ctx.t("session.ticket", { id: summary.ticketId }),
+            }),
       ]),
       el("p", { class: "contact-line" }, [`${ctx.t("contact.label")}: `, contactLink(contact.address, ctx.t)]),
     ]);
@@ -66,18 +90,26 @@ export function initSessionPage(root, ctx) {
     }
     if (!loads.finish(pending)) return;
     if (!timeline) {
-      const key = failure instanceof HttpError && failure.status === 404 ? "session.notFound" : "error.load";
-      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+      if (failure instanceof HttpError && failure.status === 404) {
+        notFound(root, ctx.t("session.notFound"), ctx.t);
+        return;
+      }
+      fill(head, [el("p", { class: "error", text: ctx.t("error.load") })]);
       return;
     }
-    summary = { domain: timeline.domain, stage: timeline.stage, status: timeline.status };
+    summary = {
+      domain: timeline.domain,
+      stage: timeline.stage,
+      status: timeline.status,
+      ticketId: timeline.ticket_id ?? null,
+    };
     contact = { address: timeline.contact ?? null, at: "" };
     for (const event of timeline.events) heard(event);
     let fresh = [];
     for (const event of timeline.events) fresh = insertEntry(fresh, { ...event, kind: "event" });
     for (const message of pending.arrived) {
       fresh = insertEntry(fresh, entryFromMessage(message));
-      summary = { domain: message.domain, stage: message.stage, status: message.status };
+      summary = summaryOf(message, summary);
       heard(message);
     }
     entries = fresh;
@@ -88,7 +120,7 @@ export function initSessionPage(root, ctx) {
   ctx.live.params = { session_id: sessionId };
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
-    summary = { domain: message.domain, stage: message.stage, status: message.status };
+    summary = summaryOf(message, summary);
     loads.arrive(message);
     heard(message);
     entries = insertEntry(entries, entryFromMessage(message));

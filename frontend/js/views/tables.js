@@ -3,7 +3,7 @@
 import { el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
-import { isStuck } from "../state.js";
+import { orderActive } from "../state.js";
 
 /**
  * @param {string} sessionId
@@ -14,9 +14,29 @@ export function sessionHref(sessionId) {
 }
 
 /**
+ * A page whose session or ticket does not exist: its cards give way to one card saying
+ * so, with a way back (no empty cards, no controls that act on nothing).
+ * @param {HTMLElement} root the page's <main>
+ * @param {string} message
+ * @param {Function} t
+ */
+export function notFound(root, message, t) {
+  document.title = t("notFound.title");
+  fill(root, [
+    el("section", { class: "card" }, [
+      el("h1", { text: t("notFound.title") }),
+      el("p", { "data-not-found": "", text: message }),
+      el("a", { href: "/", text: t("cohort.back") }),
+    ]),
+  ]);
+}
+
+/**
+ * Active sessions with their state as the server judged it (moving, stuck, abandoned:
+ * vm122_ops/states.py), stuck ones first, and how long each has been idle.
  * @param {HTMLElement} node
  * @param {any[]} sessions
- * @param {any} funnel for the usual time per stage
+ * @param {any} funnel unused: the states come with each session
  * @param {{t: Function, lang: string, now: () => number}} ctx
  */
 export function renderActive(node, sessions, funnel, { t, lang, now }) {
@@ -25,15 +45,15 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
     return;
   }
   const nowMs = now();
-  const rows = sessions.map((s) => {
-    const stuck = isStuck(s, funnel, nowMs);
-    return el("tr", { "data-session-id": s.session_id, class: stuck ? "stuck" : null }, [
+  const rows = orderActive(sessions).map((s) => {
+    const state = s.state || "moving";
+    return el("tr", { "data-session-id": s.session_id, class: state === "stuck" ? "stuck" : null }, [
       el("td", {}, [el("a", { href: sessionHref(s.session_id), text: s.domain })]),
       el("td", { text: label(t, "stage", s.stage) }),
-      el("td", { class: "mono", text: s.last_event_type }),
+      el("td", { "data-event-type": s.last_event_type, text: label(t, "event", s.last_event_type) }),
       el("td", {}, [
         formatDuration(secondsSince(s.last_event_at, nowMs), lang),
-        stuck ? el("span", { class: "badge badge-stuck", text: t("active.stuck") }) : null,
+        el("span", { class: "badge badge-state", "data-state": state, text: label(t, "state", state) }),
       ]),
     ]);
   });
@@ -57,14 +77,22 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
 const TAG_CLASSES = { onboarding_failed: "tag tag-failed", ready_for_ops: "tag tag-ready" };
 
 /**
+ * Tags in the page's language (unknown ones as they are); `data-tag` keeps the key.
  * @param {string[]} tags
+ * @param {Function} t
  * @returns {HTMLElement}
  */
-export function tagList(tags) {
+export function tagList(tags, t) {
   return el(
     "span",
     { class: "tags" },
-    tags.map((tag) => el("span", { class: TAG_CLASSES[tag] || "tag", "data-tag": tag, text: tag })),
+    tags.map((tag) =>
+      el("span", {
+        class: TAG_CLASSES[tag] || "tag",
+        "data-tag": tag,
+        text: label(t, "tag", tag),
+      }),
+    ),
   );
 }
 
@@ -88,7 +116,7 @@ export function renderTickets(node, tickets, { t, lang }) {
       el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: ticket.domain })]),
       el("td", { "data-status": "", text: label(t, "status", ticket.status) }),
       el("td", { "data-assignee": "", text: ticket.assignee || "–" }),
-      el("td", {}, [tagList(ticket.tags)]),
+      el("td", {}, [tagList(ticket.tags, t)]),
       el("td", { text: formatDateTime(ticket.updated_at, lang) }),
     ]),
   );

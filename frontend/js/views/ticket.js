@@ -6,7 +6,7 @@ import { debounce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
 import { contactLink, contactOf } from "./contact.js";
-import { sessionHref, tagList } from "./tables.js";
+import { notFound, sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
 
 /** Where a ticket may go from each status (vm122_ops/ticket_work.py, TRANSITIONS). */
@@ -103,7 +103,7 @@ export function initTicketPage(root, ctx) {
           ` · ${label(ctx.t, "stage", ticket.stage)} · ${label(ctx.t, "status", ticket.session_status)}`,
         ]),
         el("dt", { text: ctx.t("tickets.tags") }),
-        el("dd", { "data-tags": "" }, [tagList(ticket.tags)]),
+        el("dd", { "data-tags": "" }, [tagList(ticket.tags, ctx.t)]),
         el("dt", { text: ctx.t("contact.label") }),
         el("dd", {}, [contactLink(contact.address, ctx.t)]),
       ]),
@@ -145,8 +145,11 @@ export function initTicketPage(root, ctx) {
     }
     if (!loads.finish(pending)) return;
     if (!fetched) {
-      const key = failure instanceof HttpError && failure.status === 404 ? "ticket.notFound" : "error.load";
-      fill(head, [el("p", { class: "error", text: ctx.t(key) })]);
+      if (failure instanceof HttpError && failure.status === 404) {
+        notFound(root, ctx.t("ticket.notFound"), ctx.t);
+        return;
+      }
+      fill(head, [el("p", { class: "error", text: ctx.t("error.load") })]);
       return;
     }
     const { timeline, ...summary } = fetched;
