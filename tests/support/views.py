@@ -19,7 +19,9 @@ RECEIPT_FIELDS = frozenset(
         "updated_at",
         "generated_at",
         "since",
+        "until",  # the funnel's previous window ends where the window begins
         "last_event_id",
+        "ticket_id",  # a session's ticket: ticket ids follow the order of receipt
         "idle_seconds",  # an active session's idle time, counted to the moment of the answer
     }
 )
