@@ -99,3 +99,16 @@ test("failure codes: refetched after failures (at most once a second) and at onc
   for (const handler of select.listeners.change) handler();
   assert.equal(browser.requests[3].url, "/api/v1/onboard/failures?hours=24");
 });
+
+test("failure codes: a load that failed is retried when the stream is live again", async () => {
+  const { browser, root } = dashboard("http://desk.test/");
+  root.querySelector("[data-window]").value = "48";
+  const ctx = context(translator("en"));
+  initFailures(root, ctx);
+  await browser.requests[0].answer({ ok: false, error: "gone" }, 503);
+  assert.equal(root.querySelector("[data-failures]").textContent, "Could not load the data; retrying when the connection is back.");
+  ctx.live.setState("live");
+  assert.equal(browser.requests.length, 2);
+  await browser.requests[1].answer({ ...ANSWER, window_hours: 48 });
+  assert.equal(root.querySelectorAll("tr[data-failure-code]").length, 2);
+});

@@ -151,6 +151,19 @@ export class FakeLive {
   constructor() {
     this.params = {};
     this.handlers = new Map();
+    this.state = "connecting";
+    this.statusHandlers = [];
+  }
+
+  onStatus(handler) {
+    this.statusHandlers.push(handler);
+    handler(this.state);
+  }
+
+  /** The connection state changes ("connecting", "live", "reconnecting"). */
+  setState(state) {
+    this.state = state;
+    for (const handler of this.statusHandlers) handler(state);
   }
 
   on(name, handler) {

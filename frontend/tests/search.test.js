@@ -108,3 +108,27 @@ test("search page: live, refetched at most once a second after events; a reset r
   await browser.requests[2].answer({ ok: true, q: "s", items: [found("s1")] });
   assert.deepEqual(shownIds(root), ["s1", "s2", "s3"]);
 });
+
+test("search page: a load that failed (the connection cut) is retried when the stream is live again", async () => {
+  const browser = installBrowser("http://desk.test/search?q=s");
+  const root = page({ "data-search-summary": "p", "data-search-results": "div" });
+  const ctx = context(translator("en"));
+  const done = initSearchPage(root, ctx);
+  ctx.live.setState("live");
+  assert.equal(browser.requests.length, 1); // nothing failed yet: no extra load
+  await browser.requests[0].answer({ ok: false, error: "upstream gone" }, 502);
+  await done;
+  assert.equal(
+    root.querySelector("[data-search-results]").textContent,
+    "Could not load the data; retrying when the connection is back.",
+  );
+  ctx.live.setState("reconnecting");
+  assert.equal(browser.requests.length, 1);
+  ctx.live.setState("live");
+  assert.equal(browser.requests.length, 2);
+  await browser.requests[1].answer({ ok: true, q: "s", items: [found("s1")] });
+  assert.deepEqual(shownIds(root), ["s1"]);
+  ctx.live.setState("reconnecting");
+  ctx.live.setState("live");
+  assert.equal(browser.requests.length, 2); // shown fine: the stream's replay keeps it current
+});

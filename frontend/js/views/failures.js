@@ -1,7 +1,8 @@
 // The dashboard's failure-code card (GET /api/v1/onboard/failures): per step that
 // failed, its codes with count, last seen and an example reason, all as text; each count
 // opens that step's failed sessions. Live: refetched after onboarding.failed events (at
-// most once a second) and at once on a stream reset, for the window the dashboard shows.
+// most once a second), at once on a stream reset, and when the stream is live again after
+// a load failed; for the window the dashboard shows.
 
 import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
@@ -77,6 +78,7 @@ export function initFailures(root, ctx) {
     (select && select.value) || windowFrom(new URLSearchParams(window.location.search).get("hours")) || "48";
   // Loads overlap (first load, reset, refetches, a window change) and can answer out of order.
   const loads = new SnapshotLoads();
+  let failed = false; // an error is shown: load again once the stream is back
   const load = async () => {
     const wanted = hours();
     const pending = loads.begin();
@@ -87,6 +89,7 @@ export function initFailures(root, ctx) {
       // shown below, unless a newer answer was shown already
     }
     if (!loads.finish(pending)) return;
+    failed = !document;
     if (!document) fill(node, [el("p", { class: "error", text: ctx.t("error.load") })]);
     else if (String(document.window_hours) === hours()) renderFailures(node, document, ctx);
   };
@@ -95,6 +98,9 @@ export function initFailures(root, ctx) {
     ctx.live.on("reset", () => load());
     ctx.live.on("onboard", (message) => {
       if (message.event_type === FAILED) refresh();
+    });
+    ctx.live.onStatus((state) => {
+      if (state === "live" && failed) load();
     });
   }
   if (select) select.addEventListener("change", () => load());

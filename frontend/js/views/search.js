@@ -63,7 +63,8 @@ export function renderResults(node, items, { t, lang }) {
 /**
  * The results page: fetched on load, then again after stream events (at most once a
  * second, since any event may add or change a result) and at once on a `reset` (the
- * stream missed events: the page reloads its snapshot, like the other pages).
+ * stream missed events: the page reloads its snapshot, like the other pages); a load that
+ * failed (e.g. cut with the connection) is made again when the stream is live again.
  * @param {HTMLElement} root the [data-search-page] element
  * @param {any} ctx
  * @returns {Promise<void>} the first load
@@ -84,6 +85,7 @@ export function initSearchPage(root, ctx) {
   }
   // Loads overlap (first load, reset, refetches) and can answer out of order.
   const loads = new SnapshotLoads();
+  let failed = false; // the results shown are an error: load again once the stream is back
   const load = async () => {
     const pending = loads.begin();
     let found = null;
@@ -94,6 +96,7 @@ export function initSearchPage(root, ctx) {
       problem = error;
     }
     if (!loads.finish(pending)) return;
+    failed = !found;
     if (!found) {
       const text = problem && problem.status === 400 ? String(problem.message) : t("error.load");
       fill(results, [el("p", { class: "error", text })]);
@@ -106,6 +109,9 @@ export function initSearchPage(root, ctx) {
     const refresh = coalesce(load, 1000);
     ctx.live.on("reset", () => load());
     ctx.live.on("onboard", () => refresh());
+    ctx.live.onStatus((state) => {
+      if (state === "live" && failed) load();
+    });
   }
   return load();
 }
