@@ -2,7 +2,8 @@
 scrolls sideways, the header's logout is whole, the current page is marked in the
 navigation, a 404 shows one message and no empty cards, a session links to its ticket,
 the active sessions show the server's states (stuck first) and the funnel card the stuck
-total. Screenshots: test-artifacts/dashboard-390.png and dashboard.png (desktop)."""
+total. Screenshots: test-artifacts/dashboard-390.png, dashboard.png (desktop),
+tickets-390.png and session-390.png."""
 
 from __future__ import annotations
 
@@ -146,6 +147,7 @@ async def test_every_page_fits_a_phone_and_works_from_the_keyboard(
             "onboarding failed"
         )
         await assert_fits(page, "tickets")
+        await page.screenshot(path=str(ARTIFACTS / "tickets-390.png"), full_page=True)
 
         # A session page links to its ticket; dates say UTC; event types in words.
         await page.goto(f"{base}/sessions/broke")
@@ -156,6 +158,7 @@ async def test_every_page_fits_a_phone_and_works_from_the_keyboard(
             "Onboarding started"
         )
         await assert_fits(page, "session")
+        await page.screenshot(path=str(ARTIFACTS / "session-390.png"), full_page=True)
         await link.click()
         await page.wait_for_url(f"{base}/tickets/{ticket_id}")
         await expect(page.locator("[data-domain]")).to_have_text("falha.pt", timeout=WAIT)
