@@ -1,5 +1,7 @@
 // Pure data helpers for the Desk's views: no DOM here, so node --test covers them.
 
+import { contactOf } from "./contact.js";
+
 export const STAGES = [
   "started",
   "domain_validated",
@@ -134,6 +136,10 @@ export function applyToActive(sessions, message, limit = ACTIVE_LIMIT) {
     // The server classifies sessions (moving, stuck, abandoned) in each funnel it sends;
     // a session that just moved on is moving until the next one says otherwise.
     state: newer ? "moving" : previous.state,
+    // Who to contact: the newest event's that carries one (vm122_ops/contacts.py).
+    contact: newer
+      ? contactOf(message) ?? previous?.contact ?? null
+      : previous.contact ?? contactOf(message),
   };
   return [updated, ...others]
     .sort((a, b) => Date.parse(b.last_event_at) - Date.parse(a.last_event_at))

@@ -162,3 +162,39 @@ test("a failure arriving while the page is looked at is highlighted, not counted
   news.see("s1");
   assert.equal(node.querySelectorAll("tr[data-new-failure]").length, 0);
 });
+
+test("active sessions: a stuck one shows who to contact, kept and renewed by live events", async () => {
+  installBrowser("http://desk.test/");
+  const { applyToActive } = await import("../js/state.js");
+  const { renderActive } = await import("../js/views/tables.js");
+  const session = {
+    session_id: "s1",
+    domain: "loja.pt",
+    stage: "account_created",
+    last_event_type: "account.created",
+    last_event_at: "2026-11-29T11:00:00.000Z",
+    started_at: "2026-11-29T10:50:00.000Z",
+    state: "stuck",
+    contact: "admin@loja.pt",
+  };
+  const moving = { ...session, session_id: "s2", domain: "outra.pt", state: "moving", contact: "a@outra.pt" };
+  const node = new FakeElement("div");
+  renderActive(node, [session, moving], null, context(en));
+  const contacts = node.querySelectorAll("[data-contact]").map((a) => [a.getAttribute("href"), a.textContent]);
+  assert.deepEqual(contacts, [["mailto:admin@loja.pt", "admin@loja.pt"]]); // moving: not shown
+  const message = (eventType, data, at) => ({
+    id: 9,
+    session_id: "s1",
+    domain: "loja.pt",
+    event_type: eventType,
+    occurred_at: at,
+    data,
+    stage: "infra_synced",
+    status: "active",
+    ticket_id: 1,
+  });
+  let active = applyToActive([session], message("infra.synced", {}, "2026-11-29T11:01:00.000Z"));
+  assert.equal(active[0].contact, "admin@loja.pt");
+  active = applyToActive(active, message("infra.synced", { contact: "boss@loja.pt" }, "2026-11-29T11:02:00.000Z"));
+  assert.equal(active[0].contact, "boss@loja.pt");
+});

@@ -4,6 +4,7 @@ import { el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
 import { orderActive } from "../state.js";
+import { contactLink } from "./contact.js";
 
 /**
  * @param {string} sessionId
@@ -48,7 +49,13 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
   const rows = orderActive(sessions).map((s) => {
     const state = s.state || "moving";
     return el("tr", { "data-session-id": s.session_id, class: state === "stuck" ? "stuck" : null }, [
-      el("td", {}, [el("a", { href: sessionHref(s.session_id), text: s.domain })]),
+      el("td", {}, [
+        el("a", { href: sessionHref(s.session_id), text: s.domain }),
+        // A session that stopped moving: who to contact, when known.
+        state !== "moving" && s.contact
+          ? el("span", { class: "contact-inline" }, [contactLink(s.contact, t)])
+          : null,
+      ]),
       el("td", { text: label(t, "stage", s.stage) }),
       el("td", { "data-event-type": s.last_event_type, text: label(t, "event", s.last_event_type) }),
       el("td", {}, [
