@@ -42,7 +42,7 @@ from vm122_ops.ingest import store_event
 from vm122_ops.search import ascii_form
 
 CACHE_DIR = ROOT / "var" / "bench"
-SEED_VERSION = 2
+SEED_VERSION = 3
 WINDOW_HOURS = 48
 MAX_AGE_HOURS = 24 * 20  # the funnel's ?hours= tops out at 720
 HOUR_MS = 3_600_000
@@ -388,15 +388,18 @@ def event_data(
             account_id=ids[1],
             display_name="Administrador",
             domain_created=True,
+            contact=f"admin@{domain.name}",
         )
     elif event_type == "infra.synced":
-        data.update(plan="starter", mailbox_quota_mb=5120)
+        data.update(plan="starter", mailbox_quota_mb=5120, contact=f"admin@{domain.name}")
     elif event_type == "onboarding.completed":
-        data["account"] = f"admin@{domain.name}"
+        data.update(account=f"admin@{domain.name}", contact=f"admin@{domain.name}")
     elif event_type == FAILED_TYPE and failure is not None:
         step, code, reason = failure
         provider = "cloudflare" if step == "dns_applied" else "carbonio"
         data.update(stage=step, reason=reason, code=code, provider=provider)
+        if step == "account_created":  # the address the customer typed is known from here
+            data["contact"] = f"admin@{domain.name}"
     return data
 
 

@@ -68,6 +68,11 @@ def test_the_events_carry_what_the_portal_sends() -> None:
     idn = {e.domain: e.data["domain_unicode"] for e in events if "domain_unicode" in e.data}
     assert any(name.startswith("xn--") and name != unicode for name, unicode in idn.items())
     assert "xn--mnchen" in "".join(idn)  # münchen's A-label
+    # Who to contact, from the account step on (vm112_portal/wizard.py ``_fail``).
+    for e in events:
+        known = e.event_type in ("account.created", "infra.synced", "onboarding.completed")
+        known |= e.event_type == "onboarding.failed" and e.data["stage"] == "account_created"
+        assert e.data.get("contact") == (f"admin@{e.domain}" if known else None)
 
 
 def test_a_seeded_store_is_what_ingest_would_have_stored(tmp_path: Path) -> None:
