@@ -64,7 +64,6 @@ BATCH = 100
 # whole Portal takes at most 5 writes a second: docs/portal.md "Rate limits"), and a Portal
 # that is never idle still delivers a batch every YIELD_MAX or so.
 YIELD_MAX = 0.25
-YIELD_CHECK = 0.005
 
 
 @dataclass(frozen=True)
@@ -112,11 +111,17 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._wake_sent = False
+        # Waiting for a moment with no request in flight: set on the dispatcher's thread,
+        # read by _idle() on the wizard's.
+        self._quiet: asyncio.Event | None = None
+        self._waiting_quiet = False
         self._stopping = False
         self._client: httpx.AsyncClient | None = None
         self._books: Books | None = None
         self.last_error: str | None = None
         db.on_commit(self.wake)
+        if in_flight is not None:
+            in_flight.on_idle(self._idle)
 
     # -- the thread ---------------------------------------------------------------------
 
@@ -153,6 +158,14 @@ class Dispatcher:
         with contextlib.suppress(RuntimeError):  # its loop is closing
             loop.call_soon_threadsafe(self._woken)
 
+    def _idle(self) -> None:
+        """The last request in flight ended (on the wizard's loop): wake the dispatcher
+        if, and only if, it waits for that moment."""
+        loop, quiet = self._loop, self._quiet
+        if self._waiting_quiet and loop is not None and quiet is not None:
+            with contextlib.suppress(RuntimeError):  # its loop is closing
+                loop.call_soon_threadsafe(quiet.set)
+
     def _woken(self) -> None:
         self._wake_sent = False
         if self._wake is not None:
@@ -185,6 +198,7 @@ class Dispatcher:
             ) as client:
                 self._client, self._books = client, books
                 self._wake = asyncio.Event()
+                self._quiet = asyncio.Event()
                 self._task = asyncio.current_task()
                 self._loop = asyncio.get_running_loop()
                 if not ready.set_running_or_notify_cancel():
@@ -243,7 +257,7 @@ class Dispatcher:
             for row in rows:
                 if row["session_id"] in held:
                     continue
-                await self._quiet(deadline)
+                await self._until_quiet(deadline)
                 attempt = await self.attempt(row)
                 done.append((row, attempt))
                 if attempt.outcome != "delivered":
@@ -253,12 +267,26 @@ class Dispatcher:
             for row, attempt in done:
                 self._report(row["webhook_id"], attempt)
 
-    async def _quiet(self, deadline: float) -> None:
+    async def _until_quiet(self, deadline: float) -> None:
         """Until no request is in flight, or the deadline."""
-        while self._in_flight is not None and self._in_flight.busy:
-            if time.monotonic() >= deadline:
-                return
-            await asyncio.sleep(YIELD_CHECK)
+        in_flight, quiet = self._in_flight, self._quiet
+        if in_flight is None or quiet is None or not in_flight.busy:
+            return
+        quiet.clear()
+        self._waiting_quiet = True
+        try:
+            # Checked again after announcing the wait: a request ending in between either
+            # is seen here or sees the flag and sets the event.
+            while in_flight.busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await quiet.wait()
+                quiet.clear()
+        finally:
+            self._waiting_quiet = False
 
     def sign(self, webhook_id: str, body: str, moment: datetime) -> dict[str, str]:
         return {

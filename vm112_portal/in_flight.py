@@ -4,10 +4,14 @@ The outbox dispatcher (vm112_portal/dispatcher.py) reads the count from its own 
 holds a batch back, for a moment, while requests are in flight: background deliveries
 then do not take the process's CPU (its one interpreter lock) from a wizard step, which
 is what emission cost the wizard (issue 16, docs/portal.md). The count is a plain int
-changed only on the event loop's thread; reading it from another thread is safe.
+changed only on the event loop's thread; reading it from another thread is safe. When it
+drops to zero, ``on_idle`` listeners are called (on the event loop's thread): the
+dispatcher's wakes its own loop only when it is waiting for that moment.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -17,10 +21,24 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def busy(self) -> bool:
         return self.count > 0
+
+    def on_idle(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` each time the last request in flight ends."""
+        self._listeners.append(listener)
+
+    def enter(self) -> None:
+        self.count += 1
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            for listener in self._listeners:
+                listener()
 
 
 class CountRequests:
@@ -34,8 +52,8 @@ class CountRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.in_flight.count += 1
+        self.in_flight.enter()
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight.count -= 1
+            self.in_flight.leave()
