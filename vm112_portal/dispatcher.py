@@ -12,7 +12,9 @@ wizard's path"):
   ``loop.call_soon_threadsafe``, at most one wake-up in flight; it also re-reads the
   outbox every ``poll`` seconds (rows redriven or replayed by another process);
 - yielding to requests: while the Portal is handling requests (vm112_portal/in_flight.py),
-  the next attempt waits for a moment without any, at most ``YIELD_MAX`` per batch;
+  the next attempt waits for a quiet moment (no request for ``QUIET_GRACE``), at most
+  ``YIELD_MAX`` per batch; the process's switch interval is 1 ms, so a wizard step that
+  does meet a delivery waits at most that for the interpreter lock;
 - batches: one read finds every pending event of up to ``BATCH`` sessions whose oldest
   pending event is due, the events go one at a time in creation order (a session stops
   at its first event that is not delivered, so its order holds), and their marks are
@@ -30,6 +32,7 @@ import concurrent.futures
 import contextlib
 import logging
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +67,13 @@ BATCH = 100
 # whole Portal takes at most 5 writes a second: docs/portal.md "Rate limits"), and a Portal
 # that is never idle still delivers a batch every YIELD_MAX or so.
 YIELD_MAX = 0.25
+# A quiet moment is this long with no request: a client often sends its next request as
+# soon as the previous answer arrives (the bench does, and the wizard page's next step).
+QUIET_GRACE = 0.02
+# The interpreter lock's switch interval (Python's default is 5 ms): how long the wizard's
+# thread may wait for the lock while the dispatcher's thread runs Python code, when a
+# delivery did start beside a request. Set for the whole process when the thread starts.
+SWITCH_INTERVAL = 0.001
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,8 @@ class Dispatcher:
         """Start the thread; returns once its connection and client are open."""
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         caller = asyncio.get_running_loop()
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread = threading.Thread(
             target=self._main, args=(ready, caller), name="portal-outbox-dispatcher", daemon=True
         )
@@ -268,23 +280,33 @@ class Dispatcher:
                 self._report(row["webhook_id"], attempt)
 
     async def _until_quiet(self, deadline: float) -> None:
-        """Until no request is in flight, or the deadline."""
-        in_flight, quiet = self._in_flight, self._quiet
-        if in_flight is None or quiet is None or not in_flight.busy:
+        """Until no request has been in flight for QUIET_GRACE, or the deadline."""
+        in_flight = self._in_flight
+        if in_flight is None:
             return
+        while (remaining := deadline - time.monotonic()) > 0:
+            if in_flight.busy:
+                await self._until_idle(in_flight, remaining)
+                continue
+            quiet = in_flight.quiet_for()
+            if quiet >= QUIET_GRACE:
+                return
+            await asyncio.sleep(min(QUIET_GRACE - quiet, remaining))
+
+    async def _until_idle(self, in_flight: InFlight, remaining: float) -> None:
+        """Until the last request in flight ends (``_idle`` sets the event), at most
+        ``remaining`` seconds."""
+        quiet = self._quiet
+        assert quiet is not None
         quiet.clear()
         self._waiting_quiet = True
         try:
             # Checked again after announcing the wait: a request ending in between either
             # is seen here or sees the flag and sets the event.
-            while in_flight.busy:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
+            if in_flight.busy:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
                         await quiet.wait()
-                quiet.clear()
         finally:
             self._waiting_quiet = False
 

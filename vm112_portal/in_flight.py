@@ -11,6 +11,7 @@ dispatcher's wakes its own loop only when it is waiting for that moment.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,11 +22,16 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
+        self.last_end = 0.0  # time.monotonic() when the last request ended
         self._listeners: list[Callable[[], None]] = []
 
     @property
     def busy(self) -> bool:
         return self.count > 0
+
+    def quiet_for(self) -> float:
+        """Seconds since the last request ended; 0.0 while one is in flight."""
+        return 0.0 if self.count else time.monotonic() - self.last_end
 
     def on_idle(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` each time the last request in flight ends."""
@@ -36,6 +42,7 @@ class InFlight:
 
     def leave(self) -> None:
         self.count -= 1
+        self.last_end = time.monotonic()
         if self.count == 0:
             for listener in self._listeners:
                 listener()
