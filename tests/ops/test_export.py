@@ -23,6 +23,7 @@ async def test_drill_down_and_trend_as_csv(ops: Ops) -> None:
         domain="b.pt",
         code="portal:timeout",
         reason='=HYPERLINK("http://evil","x"), "quoted"',
+        contact="admin@b.pt",
     )
     response = await ops.client.get(
         "/api/v1/onboard/funnel/sessions.csv", params={"hours": 24, "state": "failed"}, headers=AUTH
@@ -35,6 +36,9 @@ async def test_drill_down_and_trend_as_csv(ops: Ops) -> None:
     assert len(rows) == 2 and rows[1][:4] == ["s2", "b.pt", "started", "failed"]
     assert rows[1][8] == "portal:timeout"
     assert rows[1][9] == '\'=HYPERLINK("http://evil","x"), "quoted"'  # not a formula
+    # Every cell has its column: the header names each field of the JSON items.
+    assert len(rows[0]) == len(rows[1])
+    assert dict(zip(rows[0], rows[1], strict=True))["contact"] == "admin@b.pt"
     stuck = await ops.client.get(
         "/api/v1/onboard/funnel/sessions.csv",
         params={"hours": 24, "state": "stuck", "stage": "started"},

@@ -48,6 +48,7 @@ async def funnel_sessions_csv(request: Request) -> Response:
         "failure_code",
         "failure_reason",
         "ticket_id",
+        "contact",
     ]
     rows = [list(item.document().values()) for item in page.items]
     return export.csv_response("funnel-sessions.csv", header, rows)
