@@ -29,9 +29,10 @@ from typing import Any, Literal
 import orjson
 
 from vm122_ops import stored
+from vm122_ops.codes import UNSPECIFIED
 from vm122_ops.errors import BadRequest
 from vm122_ops.events import COMPLETED_STAGE, STAGES, format_ms
-from vm122_ops.failures import failure_code, failure_reason
+from vm122_ops.failures import failure_reason
 from vm122_ops.sql import QUERIES
 from vm122_ops.states import StateRule, StepPace, step_paces, waiting_step
 
@@ -157,6 +158,8 @@ def cohort_state(raw: str | None) -> CohortState:
 class CohortFilter:
     state: CohortState
     stage: str | None = None  # a funnel stage key; None: every stage
+    # failed only: the code of the session's last failure (vm122_ops/codes.py); None: any
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +231,44 @@ def page(
     first, after the cursor position ``before``, with the filter's total (all computed
     in this snapshot; vm122_ops/cohort_answers.py answers the same from the funnel's kept
     basis)."""
+    if filters.code is not None:
+        return code_page(conn, window, filters, limit, before)
     head = stored.head(conn)
     paces = step_paces(conn, window.now_ms, rule)
     cells, failed_steps = cohort_cells(conn, window)
     counts = stopped_counts(conn, window, paces, rule, cells, failed_steps)
     items, following = _page_items(conn, window, paces, rule, filters, limit, before)
     return CohortPage(window, head, filter_total(counts, filters), items, following)
+
+
+def code_page(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> CohortPage:
+    """Read function: ``page`` for a failure code (``filters.code`` set, state failed).
+
+    Its sessions are the cohort's failed sessions whose failed step is the stage (every
+    step when none) and whose *last* failure had the code, kept on the session row: a
+    session that failed twice with one code is one row, and one that failed with A then B
+    is listed under B only (the failure card counts failure events instead). Each step is
+    a range on onboard_sessions_failed_by_code, counted and walked newest first, so
+    neither paces nor events are read."""
+    assert filters.state == "failed" and filters.code is not None
+    steps = range(len(STAGES)) if filters.stage is None else [STAGES.index(filters.stage)]
+    before_at, before_id = before if before is not None else (None, None)
+    cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
+    head = stored.head(conn)
+    total = 0
+    rows: list[sqlite3.Row] = []
+    for step in steps:
+        params = {"step": step, "code": filters.code, "cohort_since": window.since_ms}
+        total += int(conn.execute(QUERIES["cohort_code_count"], params).fetchone()["sessions"])
+        rows.extend(conn.execute(QUERIES["cohort_code_page"], {**params, **cursor}))
+    items, following = _items(rows, "failed", window.now_ms, limit)
+    return CohortPage(window, head, total, items, following)
 
 
 def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter) -> int:
@@ -291,8 +326,15 @@ def _page_items(
             step = STAGES.index(filters.stage)
         params = {"status": filters.state, "step": step, "cohort_since": window.since_ms}
         rows.extend(conn.execute(QUERIES["cohort_closed_page"], {**params, **cursor}))
+    return _items(rows, filters.state, window.now_ms, limit)
+
+
+def _items(
+    rows: list[sqlite3.Row], state: CohortState, now_ms: int, limit: int
+) -> tuple[list[CohortSession], str | None]:
+    """The page of ``rows`` (several steps' pages) newest first, and its next cursor."""
     rows.sort(key=lambda row: (row["last_event_at"], row["session_id"]), reverse=True)
-    items = [_session(row, filters.state, window.now_ms) for row in rows[:limit]]
+    items = [_session(row, state, now_ms) for row in rows[:limit]]
     following = None
     if len(rows) > limit:
         following = encode_cursor(items[-1].last_event_at, items[-1].session_id)
@@ -300,11 +342,12 @@ def _page_items(
 
 
 def _session(row: sqlite3.Row, state: CohortState, now_ms: int) -> CohortSession:
-    code = reason = None
+    code, reason = row["failure_code"], None
     if row["payload"] is not None:
         data = orjson.loads(row["payload"]).get("data")
-        data = data if isinstance(data, dict) else {}
-        code, reason = failure_code(data), failure_reason(data)
+        reason = failure_reason(data if isinstance(data, dict) else {})
+    if code is None and row["status"] == "failed":
+        code = UNSPECIFIED  # not stored before migration 0010 ran: its events were gone
     return CohortSession(
         session_id=row["session_id"],
         domain=row["domain"],

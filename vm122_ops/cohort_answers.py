@@ -49,11 +49,14 @@ async def answer_page(
     answer as ``cohort.page`` at that millisecond."""
     window = Window(hours=hours, now_ms=now_ms)
     span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
+    if filters.code is not None:  # its total and rows are two ranges of one index
+        found: cohort.CohortPage = await db.read(cohort.code_page, span, filters, limit, before)
+        return found
     for _ in range(ATTEMPTS):
         basis = await answers.get(
             (hours, window.first_whole_hour), lambda: read_basis(db, window, cache, rule)
         )
-        found = await db.read(
+        items_found = await db.read(
             cohort.page_items,
             span,
             basis.paces,
@@ -63,8 +66,8 @@ async def answer_page(
             before,
             basis.last_event_id,
         )
-        if found is not None:
-            items, following = found
+        if items_found is not None:
+            items, following = items_found
             total = cohort.filter_total(basis.stopped(now_ms), filters)
             return cohort.CohortPage(span, basis.last_event_id, total, items, following)
     fresh: cohort.CohortPage = await db.read(cohort.page, span, rule, filters, limit, before)

@@ -3,8 +3,8 @@
 The step that failed is the failure event's ``stage`` (the stage that step would have
 reached, a name from events.STAGES), or, when absent or unknown, the step after the
 furthest stage the session had reached by the failure's time. The code is the event's
-``code`` (``carbonio:account.DOMAIN_EXISTS``, ``cloudflare:81054``...; text, at most 64
-characters), ``unspecified`` when absent. Each stored onboarding.failed adds one to its
+``code`` as vm122_ops/codes.py labels it (``carbonio:account.DOMAIN_EXISTS``,
+``cloudflare:81054``...; ``unspecified`` when absent). Each stored onboarding.failed adds one to its
 (hour, step, code) cell of ``failure_rollup``, which also keeps the newest failure's time
 and reason, so reading the failures of a window costs its hours times its codes, never
 its events.
@@ -12,29 +12,19 @@ its events.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
 from sqlfiles import Queries
+from vm122_ops.codes import UNSPECIFIED, failure_code
 from vm122_ops.events import STAGES, Event, format_ms
 from vm122_ops.sessions import SessionState, named_stage, step_after
 from vm122_ops.sql import QUERIES
 
+__all__ = ["UNSPECIFIED", "failure_code"]  # the labels, from vm122_ops/codes.py
+
 HOUR_MS = 3_600_000
-UNSPECIFIED = "unspecified"
-MAX_CODE = 64
 MAX_REASON = 500
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def failure_code(data: dict[str, object]) -> str:
-    """The event's machine-readable code as stored and labelled; ``unspecified`` if none."""
-    code = data.get("code")
-    if isinstance(code, bool) or not isinstance(code, str | int):
-        return UNSPECIFIED
-    text = _CONTROL.sub("", str(code)).strip()[:MAX_CODE]
-    return text or UNSPECIFIED
 
 
 def failure_reason(data: dict[str, object]) -> str:

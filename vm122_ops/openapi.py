@@ -11,6 +11,7 @@ from typing import Any
 
 from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA, STAGES
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
+from vm122_ops.codes import MAX_CODE
 from vm122_ops.cohort import COHORT_STATES
 from vm122_ops.ticket_work import MAX_NOTE, MAX_TAGS
 from vm122_ops.tickets import STATUSES
@@ -45,6 +46,15 @@ def _header(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _UNAUTHORIZED = _error("no valid operator token or Desk session")
+# The drill-down's failure code (vm122_ops/codes.py): only with state=failed; no control
+# character, no surrounding space.
+_CODE_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+_CODE = _query(
+    "code",
+    {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": _CODE_PATTERN},
+    "with state=failed: the sessions whose last failure had this code, as "
+    "/api/v1/onboard/failures gives codes (`unspecified`: failures without one)",
+)
 _PAGE = {
     "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
     "303": {"description": "not logged in: to /login?next=..."},
@@ -204,10 +214,11 @@ DOCUMENT: dict[str, Any] = {
                         "schema": {"type": "string", "enum": list(COHORT_STATES)},
                     },
                     _query("stage", {"type": "string", "enum": list(STAGES)}, "a funnel stage"),
+                    _CODE,
                 ],
                 "responses": {
                     "200": {"description": "text/csv; charset=utf-8"},
-                    "400": _error("bad hours, stage, state or unknown parameter"),
+                    "400": _error("bad hours, stage, state, code or unknown parameter"),
                     "401": _UNAUTHORIZED,
                 },
             }
@@ -242,12 +253,15 @@ DOCUMENT: dict[str, Any] = {
                         "description": "moving, stuck, abandoned, failed or completed",
                     },
                     _query("stage", {"type": "string", "enum": list(STAGES)}, "a funnel stage"),
+                    _CODE,
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
                     _query("cursor", {"type": "string"}, "the previous page's next"),
                 ],
                 "responses": {
                     "200": _ok("{items, next, total}: newest activity first; items carry contact"),
-                    "400": _error("bad hours, stage, state, limit, cursor or unknown parameter"),
+                    "400": _error(
+                        "bad hours, stage, state, code, limit, cursor or unknown parameter"
+                    ),
                     "401": _UNAUTHORIZED,
                 },
             }

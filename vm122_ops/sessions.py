@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
+from vm122_ops.codes import failure_code
 from vm122_ops.durations import bucket_of
 from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event
 from vm122_ops.sql import QUERIES
@@ -34,6 +35,8 @@ class SessionState:
     stage_at: tuple[int | None, ...]
     # The step named by the newest event when it is a failure (its `stage` field).
     failure_stage: int | None = None
+    # The newest event's code when it is a failure (vm122_ops/codes.py), else None.
+    failure_code: str | None = None
 
     @property
     def status(self) -> str:
@@ -78,6 +81,7 @@ class SessionState:
             event_count=row["event_count"],
             stage_at=tuple(row[column] for column in STAGE_COLUMNS),
             failure_stage=row["failure_stage"],
+            failure_code=row["failure_code"],
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -93,6 +97,7 @@ class SessionState:
             "event_count": self.event_count,
             "failure_stage": self.failure_stage,
             "failed_step": self.failed_step,
+            "failure_code": self.failure_code if self.status == "failed" else None,
         }
         params.update(zip(STAGE_COLUMNS, self.stage_at, strict=True))
         params.update(
@@ -131,6 +136,7 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             event_count=1,
             stage_at=tuple(stage_at),
             failure_stage=named_stage(event) if event.event_type == FAILED else None,
+            failure_code=failure_code(event.data) if event.event_type == FAILED else None,
         )
     stage_at = list(state.stage_at)
     furthest = state.furthest_stage
@@ -153,6 +159,11 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             (named_stage(event) if event.event_type == FAILED else None)
             if newer
             else state.failure_stage
+        ),
+        failure_code=(
+            (failure_code(event.data) if event.event_type == FAILED else None)
+            if newer
+            else state.failure_code
         ),
     )
 

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from servicekit.envelope import ok
 from vm122_ops import cohort, export, params, sessions, trend
 from vm122_ops import failures as failure_codes
+from vm122_ops.codes import requested_code
 from vm122_ops.cohort_answers import answer_page
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
@@ -57,15 +58,20 @@ async def funnel_sessions_csv(request: Request) -> Response:
 async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
     state = app_state(request)
     query = request.query_params
-    params.only(request, {"hours", "stage", "state", *paging})
+    params.only(request, {"hours", "stage", "state", "code", *paging})
     hours = params.window_hours(request, state.settings.window_hours)
     stage = query.get("stage") or None
     if stage is not None and stage not in STAGES:
         raise BadRequest(f"stage must be one of {', '.join(STAGES)}")
     wanted = cohort.cohort_state(query.get("state"))
+    code = query.get("code")
+    if code is not None and wanted != "failed":
+        raise BadRequest("code needs state=failed: only failed sessions have a failure code")
+    if code is not None:
+        code = requested_code(code)
     limit = params.limit(request) if paging else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
-    filters = cohort.CohortFilter(state=wanted, stage=stage)
+    filters = cohort.CohortFilter(state=wanted, stage=stage, code=code)
     found = await answer_page(
         state.db,
         state.funnel_answers,

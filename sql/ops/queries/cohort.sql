@@ -23,6 +23,7 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
+       null as failure_code,
        null as payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_active
@@ -42,8 +43,9 @@ limit :limit;
 -- One page of failed (by the step that failed; :step null: any) or completed cohort
 -- sessions, newest activity first, after the cursor; walks onboard_sessions_by_activity
 -- (status, last_event_at) backwards from the cursor down to the cohort's start (a
--- session's last event is never before its first). The failure's code and reason come
--- from the newest event's payload, read for the page's rows only.
+-- session's last event is never before its first). The failure's code is the session's
+-- (migration 0010); its reason comes from the newest event's payload, read for the page's
+-- rows only.
 select s.session_id,
        s.domain,
        s.furthest_stage,
@@ -52,6 +54,7 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
+       s.failure_code,
        case when s.status = 'failed' then e.payload end as payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_by_activity
@@ -66,3 +69,45 @@ where s.status = :status
        or (s.last_event_at = :before_at and s.session_id < :before_id))
 order by s.last_event_at desc, s.session_id desc
 limit :limit;
+
+-- name: cohort_code_page
+-- One page of failed cohort sessions of one failed step whose last failure had :code,
+-- newest activity first, after the cursor; a range on the partial index
+-- onboard_sessions_failed_by_code (step, code, last activity, session id), so the cost
+-- grows with the page, never with events or other codes. The reason comes from the newest
+-- event's payload, read for the page's rows only.
+select s.session_id,
+       s.domain,
+       s.furthest_stage,
+       s.status,
+       s.failed_step,
+       s.failure_code,
+       s.last_event_type,
+       s.last_event_at,
+       s.contact,
+       e.payload,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_failed_by_code
+left join webhook_events as e on e.id = s.last_event_row
+left join tickets as t on t.session_id = s.session_id
+where s.status = 'failed'
+  and s.failed_step = :step
+  and s.failure_code = :code
+  and s.last_event_at >= :cohort_since
+  and s.first_event_at >= :cohort_since
+  and (:before_at is null
+       or s.last_event_at < :before_at
+       or (s.last_event_at = :before_at and s.session_id < :before_id))
+order by s.last_event_at desc, s.session_id desc
+limit :limit;
+
+-- name: cohort_code_count
+-- How many failed cohort sessions of one failed step have :code as their last failure's:
+-- the same range, counted from the index alone.
+select count(*) as sessions
+from onboard_sessions indexed by onboard_sessions_failed_by_code
+where status = 'failed'
+  and failed_step = :step
+  and failure_code = :code
+  and last_event_at >= :cohort_since
+  and first_event_at >= :cohort_since;

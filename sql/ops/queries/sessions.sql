@@ -28,14 +28,15 @@ insert into onboard_sessions (
     step3_bucket,
     step4_bucket,
     failure_stage,
-    failed_step
+    failed_step,
+    failure_code
 )
 values (
     :session_id, :domain, :first_event_at, :last_event_at, :last_event_type, :last_event_row,
     :furthest_stage, :status, :event_count, :started_at, :domain_validated_at,
     :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at,
     :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket,
-    :failure_stage, :failed_step
+    :failure_stage, :failed_step, :failure_code
 )
 on conflict (session_id) do update set
     domain = excluded.domain,
@@ -58,7 +59,8 @@ on conflict (session_id) do update set
     step3_bucket = excluded.step3_bucket,
     step4_bucket = excluded.step4_bucket,
     failure_stage = excluded.failure_stage,
-    failed_step = excluded.failed_step;
+    failed_step = excluded.failed_step,
+    failure_code = excluded.failure_code;
 
 -- name: active_sessions
 -- Cohort sessions still in progress, most recent activity first.
