@@ -115,6 +115,39 @@ test("drill-down list: the filter's sessions, a hostile reason as text, the tick
   assert.equal(root.querySelector("[data-more]").hidden, true);
 });
 
+test("drill-down list by failure code: asked of Ops, named in the heading, carried by the CSV link", async () => {
+  const code = "carbonio:account.DOMAIN_EXISTS";
+  const href = `http://desk.test/funnel/sessions?hours=48&stage=account_created&state=failed&code=${encodeURIComponent(code)}`;
+  const { browser, root } = listPage(href);
+  const [request] = browser.requests;
+  assert.equal(
+    request.url,
+    "/api/v1/onboard/funnel/sessions?hours=48&stage=account_created&state=failed&code=carbonio%3Aaccount.DOMAIN_EXISTS&limit=50",
+  );
+  assert.equal(
+    root.querySelector("[data-cohort-title]").textContent,
+    "Failed sessions at Account created with code carbonio:account.DOMAIN_EXISTS · last 48 h",
+  );
+  assert.equal(
+    root.querySelector("[data-cohort-csv]").getAttribute("href"),
+    "/api/v1/onboard/funnel/sessions.csv?hours=48&stage=account_created&state=failed&code=carbonio%3Aaccount.DOMAIN_EXISTS",
+  );
+  await request.answer({ ok: true, total: 0, next: null, items: [] });
+  assert.equal(root.querySelector("[data-cohort-total]").textContent, "0 sessions");
+});
+
+test("drill-down list by failure code in pt-PT: a hostile code is text in the heading", () => {
+  const code = "<img src=x onerror=alert(1)>";
+  const { browser, root } = listPage(
+    `http://desk.test/funnel/sessions?state=failed&code=${encodeURIComponent(code)}`,
+    "pt",
+  );
+  const title = root.querySelector("[data-cohort-title]");
+  assert.equal(title.textContent, `Sessões falhadas com o código ${code}`);
+  assert.equal(title.children.length, 0);
+  assert.ok(browser.requests[0].url.includes("code=%3Cimg+src%3Dx+onerror%3Dalert%281%29%3E"));
+});
+
 test("drill-down list in pt-PT: a refused filter shows Ops's reason", async () => {
   const { browser, root } = listPage("http://desk.test/funnel/sessions?stage=x&state=stuck", "pt");
   await browser.requests[0].answer({ ok: false, status: 400, error: "stage must be one of started" }, 400);

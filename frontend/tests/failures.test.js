@@ -59,11 +59,34 @@ test("failure codes: per failed step, the code, count and reason as text, counts
   assert.equal(dns.getAttribute("data-step"), "dns_applied");
   assert.equal(dns.children[0].textContent, "DNS records");
   assert.equal(dns.children[1].textContent, "cloudflare:81054");
-  assert.equal(dns.querySelector("a").getAttribute("href"), "/funnel/sessions?hours=72&stage=dns_applied&state=failed");
+  // Each count opens its code's sessions (the step's failed sessions whose last failure had it).
+  assert.equal(
+    dns.querySelector("a").getAttribute("href"),
+    "/funnel/sessions?hours=72&stage=dns_applied&state=failed&code=cloudflare%3A81054",
+  );
+  assert.equal(
+    account.querySelector("a").getAttribute("href"),
+    "/funnel/sessions?hours=72&stage=account_created&state=failed&code=unspecified",
+  );
   assert.equal(dns.querySelector("a").textContent, "3");
   // The reason is text, its right-to-left override shown as its code point.
   assert.equal(dns.querySelector("[data-reason]").textContent, "<img src=x onerror=alert(1)></script>[U+202E]gnp.exe");
   assert.equal(account.querySelector("[data-reason]").textContent, "no reason given");
+});
+
+test("failure codes: a code with URL syntax in it comes back whole from its link", async () => {
+  const { browser, root } = dashboard("http://desk.test/?hours=24");
+  root.querySelector("[data-window]").value = "24";
+  initFailures(root, context(translator("en")));
+  const code = "portal:<svg onload=alert(3)>&state=stuck#x?y=1 +%";
+  await browser.requests[0].answer(
+    failures(24, { started: [{ code, count: 2, last_seen: "2026-11-29T11:00:00.000Z", example_reason: "x" }] }),
+  );
+  const [row] = root.querySelectorAll("tr[data-failure-code]");
+  const href = row.querySelector("a").getAttribute("href");
+  const query = new URLSearchParams(href.slice(href.indexOf("?") + 1));
+  assert.deepEqual([...query], [["hours", "24"], ["stage", "started"], ["state", "failed"], ["code", code]]);
+  assert.equal(row.children[1].textContent, code);
 });
 
 test("failure codes: pt-PT, and a window without failures says so", async () => {

@@ -1,5 +1,6 @@
-// A funnel count's sessions (/funnel/sessions?hours=&stage=&state=): the drill-down of
-// the funnel card, newest activity first, paginated, refreshed live.
+// A funnel count's sessions (/funnel/sessions?hours=&stage=&state=[&code=]): the
+// drill-down of the funnel card and of the failure-code card (code: the failed sessions
+// whose last failure had it), newest activity first, paginated, refreshed live.
 
 import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
@@ -95,10 +96,11 @@ export function initCohortList(root, ctx) {
   const more = root.querySelector("[data-more]");
   const query = new URLSearchParams(window.location.search);
   const filters = {};
-  for (const name of ["hours", "stage", "state"]) if (query.get(name)) filters[name] = query.get(name);
+  for (const name of ["hours", "stage", "state", "code"]) if (query.get(name)) filters[name] = query.get(name);
   titleNode.textContent = [
     label(t, "cohort.title", filters.state),
     filters.stage ? t("cohort.at", { stage: label(t, "stage", filters.stage) }) : null,
+    filters.code ? t("cohort.code", { code: filters.code }) : null,
     filters.hours ? `· ${t("cohort.window", { hours: filters.hours })}` : null,
   ]
     .filter(Boolean)

@@ -1,6 +1,7 @@
 // The dashboard's failure-code card (GET /api/v1/onboard/failures): per step that
 // failed, its codes with count, last seen and an example reason, all as text; each count
-// opens that step's failed sessions. Live: refetched after onboarding.failed events (at
+// opens that code's sessions (the step's failed sessions whose last failure had the code:
+// a session counts once there, under its last code, where the card counts failures). Live: refetched after onboarding.failed events (at
 // most once a second), at once on a stream reset, and when the stream is live again after
 // a load failed; for the window the dashboard shows.
 
@@ -24,7 +25,7 @@ export function renderFailures(node, document, { t, lang }) {
   const rows = [];
   for (const step of STAGES) {
     for (const code of document.stages?.[step] || []) {
-      const sessions = new URLSearchParams({ hours, stage: step, state: "failed" });
+      const sessions = new URLSearchParams({ hours, stage: step, state: "failed", code: code.code });
       rows.push(
         el("tr", { "data-failure-code": code.code, "data-step": step }, [
           el("td", { text: label(t, "step", step) }),
