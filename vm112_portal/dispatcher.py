@@ -121,6 +121,9 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._wake_sent = False
+        # False while a batch is being sent: the round after it reads the outbox anyway,
+        # so a commit then needs no wake-up (and the wizard's thread sends none).
+        self._armed = True
         # Waiting for a moment with no request in flight: set on the dispatcher's thread,
         # read by _idle() on the wizard's.
         self._quiet: asyncio.Event | None = None
@@ -162,9 +165,10 @@ class Dispatcher:
 
     def wake(self) -> None:
         """A commit may have queued events (called on the wizard's loop): wake the
-        dispatcher's loop. Thread-safe; a wake-up already on its way is not sent again."""
+        dispatcher's loop. Thread-safe; a wake-up already on its way is not sent again,
+        nor one while a batch is being sent (the next round reads the outbox anyway)."""
         loop = self._loop
-        if loop is None or self._wake_sent:
+        if loop is None or self._wake_sent or not self._armed:
             return
         self._wake_sent = True
         with contextlib.suppress(RuntimeError):  # its loop is closing
@@ -239,8 +243,10 @@ class Dispatcher:
     async def _round(self) -> None:
         assert self._wake is not None and self._books is not None
         self._wake.clear()
+        self._armed = True  # before the read: a commit after it wakes the sleep below
         rows = self._books.due(time.time(), BATCH)
         if rows:
+            self._armed = False
             await self._send(rows)
             return
         due = self._books.next_attempt_at()
@@ -252,6 +258,7 @@ class Dispatcher:
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when a commit queued something."""
         assert self._wake is not None
+        self._armed = True
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
         # races with the event being set, and then stop() would wait forever.
         with contextlib.suppress(TimeoutError):

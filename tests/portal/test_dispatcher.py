@@ -253,3 +253,29 @@ async def test_sigterm_stops_the_portal_promptly_with_an_attempt_hanging(tmp_pat
     rows = peek.outbox(db_path)
     assert [(row["state"], row["attempts"]) for row in rows] == [("pending", 0)] * 3
     assert "Traceback" not in log.read_text()
+
+
+async def test_an_event_committed_during_a_batch_goes_in_the_next_round(tmp_path: Path) -> None:
+    """No wake-up is sent while a batch is being sent; the round after it reads anyway."""
+    fake = FakeOps()
+    slow_once = asyncio.Event()
+
+    async def slow_first(request: httpx.Request) -> httpx.Response:
+        if not slow_once.is_set():
+            slow_once.set()
+            await asyncio.sleep(0.2)  # the batch is in flight meanwhile (timeout: 0.5 s)
+        return await fake(request)
+
+    settings = make_settings(tmp_path, outbox_poll=30.0)  # only a read can find it quickly
+    transport = httpx.MockTransport(slow_first)
+    async with running_portal(settings, fake, transport=transport) as portal:
+        db: Database = portal.app.state.portal.db
+        async with db.transaction() as tx:
+            await emit_event(tx, "domain.validated", {"session_id": "first", "domain": "f.pt"})
+        await asyncio.wait_for(slow_once.wait(), timeout=5)
+        async with db.transaction() as tx:
+            await emit_event(tx, "domain.validated", {"session_id": "later", "domain": "l.pt"})
+        started = time.monotonic()
+        await wait_until(portal.drained, timeout=5)
+        assert time.monotonic() - started < 3.0
+    assert sent(fake) == ["first:f.pt", "later:l.pt"]
