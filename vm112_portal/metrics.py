@@ -81,8 +81,12 @@ class PortalMetrics:
         for provider in PROVIDERS:
             self.provider_seconds.labels(provider=provider)
             self.provider_errors.labels(provider=provider)
+        # The outbox figures are read from the database after the counters are taken
+        # (render): the dispatcher's thread moves its attempts counter just after the
+        # commit of the marks, so in one scrape the counter never runs ahead of the rows.
         self._outbox = _OutboxCollector()
-        self.registry.register(self._outbox)
+        self._outbox_registry = CollectorRegistry(auto_describe=True)
+        self._outbox_registry.register(self._outbox)
 
     def count_request(self, route: str, status: int) -> None:
         """The access log's hook: one answered request."""
@@ -105,9 +109,12 @@ class PortalMetrics:
             self.provider_seconds.labels(provider=provider).observe(time.perf_counter() - started)
 
     async def render(self, db: Database) -> Response:
-        """The exposition, with the outbox figures read now (left out if the read fails)."""
+        """The exposition: the counters, then the outbox figures read now (left out if
+        the read fails)."""
+        counters = generate_latest(self.registry)
         self._outbox.figures = await _outbox_figures(db)
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        outbox = generate_latest(self._outbox_registry)
+        return Response(counters + outbox, media_type=CONTENT_TYPE_LATEST)
 
 
 async def _outbox_figures(db: Database) -> OutboxFigures | None:
