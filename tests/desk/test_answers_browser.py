@@ -19,7 +19,7 @@ import dataclasses
 import io
 import time
 from pathlib import Path
-from urllib.parse import quote, urljoin
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import httpx
 from playwright.async_api import Browser, Page, expect
@@ -191,6 +191,21 @@ async def test_desk_answers_in_chromium(browser: Browser, tmp_path: Path) -> Non
         assert await page.locator(INJECTED).count() == 0
         await page.locator(".failures-card").screenshot(path=str(ARTIFACTS / "failure-codes.png"))
         assert await page.locator("svg[data-trend-chart]").count() == 1
+        # The count opens that code's sessions: the heading names the code, as text.
+        await failure.locator("a").click()
+        await page.wait_for_url("**/funnel/sessions?**", timeout=WAIT)
+        assert parse_qs(urlsplit(page.url).query)["code"] == [HOSTILE_CODE]
+        await expect(page.locator("[data-cohort-title]")).to_contain_text(
+            f"with code {HOSTILE_CODE}", timeout=WAIT
+        )
+        listed = page.locator("[data-cohort] tr[data-session-id]")
+        await expect(listed).to_have_count(1, timeout=WAIT)
+        await expect(listed).to_have_attribute("data-session-id", "evil")
+        await expect(page.locator("[data-cohort-total]")).to_have_text("1 sessions")
+        csv_href = await page.locator("[data-cohort-csv]").get_attribute("href")
+        assert csv_href is not None
+        assert parse_qs(urlsplit(csv_href).query)["code"] == [HOSTILE_CODE]
+        assert await page.locator(INJECTED).count() == 0
         assert dialogs == []
         assert errors == []
     finally:

@@ -213,6 +213,20 @@ async def test_lists_and_counts_equal_an_oracle_and_the_funnel(ops: Ops, seed: i
                 # Same cohort: the list's total and its pages equal the funnel's count.
                 assert total == funnel["stopped"][stage][state] == len(items)
                 assert [i["session_id"] for i in items] == [s for _, s in want]
+                if state == "failed":
+                    # By code (issue 12, item 3): each code's list is exactly the step's
+                    # failed sessions whose last failure had it, and the codes add up.
+                    by_code: dict[str, list[str]] = {}
+                    for item in items:
+                        last = max(sessions[item["session_id"]], key=lambda e: e[1])
+                        assert item["failure_code"] == last[2]["code"]
+                        by_code.setdefault(item["failure_code"], []).append(item["session_id"])
+                    for code, ids in by_code.items():
+                        coded, coded_total = await all_pages(
+                            ops, hours=hours, stage=stage, state=state, code=code
+                        )
+                        assert [i["session_id"] for i in coded] == ids and coded_total == len(ids)
+                    assert sum(map(len, by_code.values())) == funnel["stopped"][stage][state]
                 assert {i["state"] for i in items} <= {state}
         for state in STATES:
             items, total = await all_pages(ops, limit=7, hours=hours, state=state)
