@@ -50,24 +50,6 @@ export function fill(node, children) {
 }
 
 /**
- * Run `fn` once the calls have paused for `ms` (a burst is over). Calls that never pause
- * for that long never run it: a live refetch under a steady stream wants `coalesce`.
- * @param {() => void} fn
- * @param {number} ms
- * @returns {() => void}
- */
-export function debounce(fn, ms) {
-  let timer = null;
-  return () => {
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, ms);
-  };
-}
-
-/**
  * Run `fn` once, `ms` after the first call of a burst: at most once per `ms`, and never
  * starved by calls that keep coming (a live page's refetch under a steady stream).
  * @param {() => void} fn

@@ -391,3 +391,28 @@ test("tickets list: the CSV link carries the list's filters, not its paging", as
   );
   await browser.requests[0].answer({ tickets: [], next: null });
 });
+
+test("tickets list and dashboard: a steady stream of events cannot starve their live refetch", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const browser = installBrowser("http://desk.test/tickets");
+  const root = page({ "data-ticket-filters": "form", "data-tickets": "div", "data-more": "button" });
+  root.querySelector("[data-ticket-filters]").elements = { namedItem: () => null };
+  const ctx = context(en);
+  initTicketList(root, ctx);
+  // An event every 200 ms for three seconds (a trailing 300 ms debounce never fires).
+  for (let ms = 0; ms < 3000; ms += 200) {
+    ctx.live.emit("onboard", message(ms / 200 + 1, "s5", "account.created", { ticketId: 5 }));
+    t.mock.timers.tick(200);
+  }
+  const refetches = browser.requests.length - 1;
+  assert.ok(refetches >= 5, `${refetches} ticket-list refetches in 3 s`);
+
+  const board = dashboard();
+  const before = board.browser.requests.filter((r) => r.url.startsWith("/api/v1/desk/tickets")).length;
+  for (let ms = 0; ms < 3000; ms += 200) {
+    board.ctx.live.emit("onboard", message(ms / 200 + 1, "s6", "account.created", { ticketId: 6 }));
+    t.mock.timers.tick(200);
+  }
+  const after = board.browser.requests.filter((r) => r.url.startsWith("/api/v1/desk/tickets")).length;
+  assert.ok(after - before >= 5, `${after - before} recent-ticket refetches in 3 s`);
+});

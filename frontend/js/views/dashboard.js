@@ -1,7 +1,7 @@
 // Dashboard: the funnel card, active sessions and recent tickets, all live.
 
 import { getJSON } from "../api.js";
-import { coalesce, debounce, el, fill } from "../dom.js";
+import { coalesce, el, fill } from "../dom.js";
 import { applyToActive, replacesFunnel, SnapshotLoads } from "../state.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
@@ -102,7 +102,7 @@ export function initDashboard(root, ctx) {
   };
   const refreshTrend = coalesce(loadTrend, 2000); // at most every 2 s, never starved
   const load = () => Promise.all([loadFunnel(), loadTickets(), loadTrend()]);
-  const refreshTickets = debounce(loadTickets, 300);
+  const refreshTickets = coalesce(loadTickets, 300); // at most every 300 ms, never starved
 
   ctx.live.params = { hours };
   ctx.live.on("reset", () => load());

@@ -2,7 +2,7 @@
 // timeline of its session's events, Ops' notes and every change, all live.
 
 import { getJSON, HttpError, sendJSON } from "../api.js";
-import { debounce, el, fill } from "../dom.js";
+import { coalesce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
 import { contactLink, contactOf } from "./contact.js";
@@ -166,7 +166,7 @@ export function initTicketPage(root, ctx) {
     entries = fresh;
     renderTimeline(timelineNode, entries, ctx);
   };
-  const reload = debounce(load, 300);
+  const reload = coalesce(load, 300); // at most every 300 ms, never starved
   const addEntries = (more) => {
     for (const entry of more) entries = insertEntry(entries, entry);
     renderTimeline(timelineNode, entries, ctx);

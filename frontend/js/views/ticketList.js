@@ -2,7 +2,7 @@
 // per status as links, refreshed live on events of ticketed sessions and ticket changes.
 
 import { getJSON } from "../api.js";
-import { debounce, el, fill } from "../dom.js";
+import { coalesce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
 import { renderTickets } from "./tables.js";
@@ -105,7 +105,7 @@ export function initTicketList(root, ctx) {
     next = page.next;
     show();
   });
-  const refresh = debounce(load, 300);
+  const refresh = coalesce(load, 300); // at most every 300 ms, never starved
   ctx.live.on("reset", () => load());
   ctx.live.on("onboard", (message) => {
     if (message.ticket_id !== null) refresh();
