@@ -122,6 +122,7 @@ def added_figures(
                 f"p50 added, Ops {name} (vs {baseline})",
                 summaries[name].p50 - summaries[baseline].p50,
                 "ms",
+                goal(GOAL_MS),  # issue 16: p50 and p99 alike
             )
         )
     return figures, baseline

@@ -165,18 +165,36 @@ def read_figures(
 
 
 def flat_figures(reads: Sequence[Read], p95s: Mapping[int, Mapping[str, float]]) -> list[Figure]:
-    """Each read's p95 at the largest size over its p95 at the smallest (goal <= 1.5x)."""
+    """Each read's p95 at the largest size over its p95 at the smallest (goal <= 1.5x), and
+    the same for its ratio to /healthz when /healthz was measured: the sizes run minutes
+    apart, each on a server of its own, so the plain quotient also carries how much slower
+    the machine became meanwhile; /healthz, measured in turns with the read, carries the
+    same drift and divides it out (a ratio within one measurement, like the others)."""
     smallest, largest = min(p95s), max(p95s)
-    return [
-        Figure(
-            f"reads.{read.key}.flatness",
-            f"{read.label} flat: p95 at {label(largest)} / p95 at {label(smallest)}",
-            p95s[largest][read.key] / p95s[smallest][read.key],
-            "x",
-            goal(FLAT_GOAL),
+    small, large = p95s[smallest], p95s[largest]
+    figures: list[Figure] = []
+    for read in reads:
+        figures.append(
+            Figure(
+                f"reads.{read.key}.flatness",
+                f"{read.label} flat: p95 at {label(largest)} / p95 at {label(smallest)}",
+                large[read.key] / small[read.key],
+                "x",
+                goal(FLAT_GOAL),
+            )
         )
-        for read in reads
-    ]
+        if HEALTHZ in small and HEALTHZ in large:
+            figures.append(
+                Figure(
+                    f"reads.{read.key}.flatness_vs_healthz",
+                    f"{read.label} flat against /healthz: (p95 / healthz p95) at "
+                    f"{label(largest)} / at {label(smallest)}",
+                    (large[read.key] / large[HEALTHZ]) / (small[read.key] / small[HEALTHZ]),
+                    "x",
+                    goal(FLAT_GOAL),
+                )
+            )
+    return figures
 
 
 def _load_details(load: Mapping[int, Mapping[str, Rate]]) -> dict[str, Any]:

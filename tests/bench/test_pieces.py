@@ -79,3 +79,23 @@ def test_emission_without_the_switch_is_pending_for_up_and_judged_against_up() -
 def test_the_table_shows_figure_limit_and_verdict() -> None:
     text = table([Section("1 funnel", [Figure("k", "funnel p95 at 1M", 612.0, "ms", budget(500))])])
     assert "| 1 funnel  | funnel p95 at 1M | 612 ms | budget < 500 ms | BUDGET MISSED |" in text
+
+
+def test_emission_judges_p50_and_p99_added_against_the_2_ms_goal() -> None:
+    def summary(p50: float, p99: float) -> Summary:
+        return Summary(count=100, p50=p50, p95=p99, p99=p99, max=p99)
+
+    summaries = {
+        "off": summary(10.0, 20.0),
+        "up": summary(11.0, 21.0),
+        "down": summary(13.5, 21.5),
+        "hanging": summary(10.5, 25.0),
+    }
+    figures, baseline = added_figures(summaries, emitted_when_off=False)
+    assert baseline == "off"
+    by_label = {figure.label: figure for figure in figures}
+    assert by_label["p50 added, Ops up (vs off)"].status == "met"
+    assert by_label["p50 added, Ops down (vs off)"].value == 3.5
+    assert by_label["p50 added, Ops down (vs off)"].status == "goal missed"
+    assert by_label["p99 added, Ops hanging (vs off), our goal"].status == "goal missed"
+    assert by_label["p99 added, Ops hanging (vs off)"].status == "met"  # the 200 ms budget

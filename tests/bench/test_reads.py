@@ -88,6 +88,25 @@ def test_flatness_is_the_largest_size_over_the_smallest_per_read() -> None:
     assert failures([Section("7 reads", list(figures.values()))]) == []  # goals never fail
 
 
+def test_flatness_against_healthz_takes_out_the_machine_slowing_between_sizes() -> None:
+    """The sizes run minutes apart on servers of their own: when the machine is 1.6x slower
+    at 1M, /healthz is too, and each read's ratio to it stays what it was."""
+    reads = [Read("search", "search", "/s"), Read("trend72", "trend 72 h", "/t")]
+    p95s = {
+        10_000: {"search": 2.0, "trend72": 1.0, "healthz": 0.5},
+        1_000_000: {"search": 3.2, "trend72": 4.0, "healthz": 0.8},
+    }
+    figures = {figure.key: figure for figure in flat_figures(reads, p95s)}
+    assert figures["reads.search.flatness"].value == 1.6
+    assert figures["reads.search.flatness"].status == "goal missed"
+    relative = figures["reads.search.flatness_vs_healthz"]
+    assert relative.value == 1.0
+    assert relative.status == "met"
+    assert relative.label == "search flat against /healthz: (p95 / healthz p95) at 1M / at 10k"
+    assert figures["reads.trend72.flatness_vs_healthz"].value == 2.5
+    assert figures["reads.trend72.flatness_vs_healthz"].status == "goal missed"
+
+
 async def test_concurrent_load_of_each_read_beside_healthz() -> None:
     """bench/load.py with the reads' targets: they take turns in slices with /healthz,
     each gets its rate and its ratio to /healthz judged as a goal with its margin."""
