@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from bench.budgets import Section, failures
-from bench.funnel import http_figures, measure_http
+from bench.funnel import flat_figures, http_figures, measure_http
 from bench.latency import Bound
 from bench.load import Target, load_figures, rates
 from tests.bench.standin import SlowOps
@@ -53,3 +53,15 @@ async def test_concurrent_load_takes_turns_and_judges_the_ratio_as_a_goal() -> N
     assert ratio.status == "goal missed"
     assert ratio.note.startswith("margin 0.")
     assert failures([Section("1 funnel", figures)]) == []
+
+
+def test_flatness_plainly_and_against_healthz() -> None:
+    """A machine 1.5x slower at 1M than at 10k makes the plain quotient 1.5x; /healthz,
+    slower alike, takes it out."""
+    figures = {
+        f.key: f for f in flat_figures({10_000: 1.0, 1_000_000: 1.5}, {10_000: 0.4, 1_000_000: 0.6})
+    }
+    assert figures["funnel.flatness"].value == 1.5
+    assert figures["funnel.flatness"].status == "goal missed"
+    assert figures["funnel.flatness_vs_healthz"].value == 1.0
+    assert figures["funnel.flatness_vs_healthz"].status == "met"
