@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.responses import Response
 
@@ -34,8 +34,11 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    filename: str, header: Sequence[str], documents: Iterable[Mapping[str, object]]
 ) -> Response:
+    """The documents as CSV, each row's cells taken by the header's names: a field added to
+    a document later cannot shift the cells under another column's name."""
+    rows = ([document[name] for name in header] for document in documents)
     return Response(
         csv_text(header, rows).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

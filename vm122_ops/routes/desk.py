@@ -88,12 +88,8 @@ async def tickets_csv(request: Request) -> Response:
     params.only(request, TICKET_LIST_PARAMETERS - {"limit", "cursor"})
     where = _filter(request)
     page = await state.db.read(tickets.page, where, export.MAX_ROWS, None)
-    rows = []
-    for ticket in page.tickets:
-        document = ticket.document()
-        document["tags"] = " ".join(ticket.tags)
-        rows.append(list(document.values()))
-    return export.csv_response("tickets.csv", TICKET_CSV_HEADER, rows)
+    documents = (ticket.document() | {"tags": " ".join(ticket.tags)} for ticket in page.tickets)
+    return export.csv_response("tickets.csv", TICKET_CSV_HEADER, documents)
 
 
 async def list_tickets(request: Request) -> Response:

@@ -51,8 +51,7 @@ async def funnel_sessions_csv(request: Request) -> Response:
         "ticket_id",
         "contact",
     ]
-    rows = [list(item.document().values()) for item in page.items]
-    return export.csv_response("funnel-sessions.csv", header, rows)
+    return export.csv_response("funnel-sessions.csv", header, (i.document() for i in page.items))
 
 
 async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
@@ -96,8 +95,8 @@ async def conversion_trend_csv(request: Request) -> Response:
     """The trend's table as CSV."""
     found = await _trend(request)
     header = ["start", "entered", "completed", "failed", "conversion", "open"]
-    rows = [list(period.document().values()) for period in found.periods]
-    return export.csv_response("conversion-trend.csv", header, rows)
+    periods = (period.document() for period in found.periods)
+    return export.csv_response("conversion-trend.csv", header, periods)
 
 
 async def _trend(request: Request) -> trend.Trend:

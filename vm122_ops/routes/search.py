@@ -32,5 +32,5 @@ async def find_csv(request: Request) -> Response:
     params.only(request, {"q"})
     query = search.parse_query(request.query_params.get("q"))
     found = await app_state(request).db.read(search.find, query)
-    rows = [list(item.document().values()) for item in found[: export.MAX_ROWS]]
-    return export.csv_response("search.csv", SEARCH_CSV_HEADER, rows)
+    items = (item.document() for item in found[: export.MAX_ROWS])
+    return export.csv_response("search.csv", SEARCH_CSV_HEADER, items)
