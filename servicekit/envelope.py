@@ -33,6 +33,17 @@ def ok(http_status: int = 200, /, **fields: Any) -> JSONResponse:
     return JSONResponse({"ok": True, **fields}, status_code=http_status)
 
 
+def ok_body(**fields: Any) -> bytes:
+    """The bytes ``ok(**fields)`` answers with, for an answer rendered ahead of time."""
+    return orjson.dumps({"ok": True, **fields})
+
+
+def rendered(body: bytes, http_status: int = 200) -> Response:
+    """An answer whose JSON body is already rendered (``ok_body``): the same status and
+    headers as ``ok``."""
+    return Response(body, status_code=http_status, media_type=JSONResponse.media_type)
+
+
 def error(
     status: int,
     message: str,

@@ -21,9 +21,17 @@ for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapsho
 
 ``FunnelBasis.funnel(now_ms)`` adds the partial hour's sessions and picks the 50 most
 recent active ones of both parts, then classifies them at ``now``: the same figures as
-``funnel.compute`` at that millisecond (tests/ops/test_funnel_answers.py checks it
+``funnel.compute`` at that millisecond (tests/ops/test_funnel_basis.py checks it
 against ``compute`` after random events, windows and hour boundaries). The basis is kept
 in ``answers.Answers`` keyed by (hours, H) until the next commit of new events.
+
+The API's answer goes one step further (``FunnelBasis.text``): the funnel changes in
+more than its per-millisecond figures (``generated_at``, the windows' bounds, the idle
+times) only at boundaries the basis knows in advance (``steady_until``: a session turning
+stuck or abandoned, the window's start passing a session's first event), so its JSON is
+rendered once per boundary with those figures cut out and a request only formats them
+(vm122_ops/funnel_text.py; tests/ops/test_funnel_text.py checks the bytes against
+``compute`` just before, at and after each kind of boundary).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from vm122_ops import cohort, stored
 from vm122_ops.answers import Answers
+from vm122_ops.events import COMPLETED_STAGE
 from vm122_ops.funnel import (
     ACTIVE_LIMIT,
     HOUR_MS,
@@ -52,8 +61,9 @@ from vm122_ops.funnel import (
     previous_bounds,
     previous_from,
 )
+from vm122_ops.funnel_text import FunnelText, funnel_text
 from vm122_ops.sql import QUERIES
-from vm122_ops.states import StateRule, StepPace, pace_hour, paces_from, state_of
+from vm122_ops.states import StateRule, StepPace, pace_hour, paces_from, state_of, waiting_step
 
 if TYPE_CHECKING:
     from vm122_ops.db import Database
@@ -72,6 +82,16 @@ class _Early:
     failed_step: int | None
     buckets: tuple[int | None, ...]
     session: ActiveSession
+
+
+@dataclass(slots=True)
+class KeptText:
+    """A basis's answer text, kept until its next boundary (``FunnelBasis.text``)."""
+
+    text: FunnelText | None = None
+    renders: int = 0  # texts rendered (tests count them)
+    at: int | None = None  # the millisecond of the last answer, and its bytes
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +120,8 @@ class FunnelBasis:
     # The counts and percentiles of each partial hour met so far, by its first early
     # session's index: they depend on nothing else (the percentiles are most of the cost).
     _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
+    # The answer's text rendered at the last boundary crossed (``text``).
+    kept: KeptText = field(default_factory=lambda: KeptText())
 
     def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
         kept = self._counted.get(first)
@@ -121,6 +143,25 @@ class FunnelBasis:
 
     def funnel(self, now_ms: int) -> Funnel:
         """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
+        return self._funnel(now_ms)[0]
+
+    def text(self, now_ms: int) -> bytes:
+        """The funnel's JSON answer at ``now_ms``: from the kept text while no boundary
+        has passed since it was rendered (vm122_ops/funnel_text.py), else rendered anew
+        and kept until the next boundary."""
+        kept = self.kept
+        if kept.at == now_ms:
+            return kept.body  # a request of the same millisecond
+        text = kept.text
+        if text is None or not text.covers(now_ms):
+            funnel, first = self._funnel(now_ms)
+            text = funnel_text(funnel, self.steady_until(funnel.window, first))
+            kept.text = text
+            kept.renders += 1
+        kept.at, kept.body = now_ms, text.render(now_ms)
+        return kept.body
+
+    def _funnel(self, now_ms: int) -> tuple[Funnel, int]:
         window = Window(hours=self.hours, now_ms=now_ms)
         assert window.first_whole_hour == self.first_whole_hour
         first = bisect_left(self.early_starts, window.since_ms)
@@ -137,9 +178,50 @@ class FunnelBasis:
             active.append(session.at(state, idle))
         stopped = self._stopped(window, first, cells, failed_steps)
         previous = self._previous_of(window, first)
-        return replace(
+        funnel = replace(
             counted, window=window, active_sessions=active, stopped=stopped, previous=previous
         )
+        return funnel, first
+
+    def steady_until(self, window: Window, first: int) -> int:
+        """The first millisecond after ``window.now_ms`` at which this basis's funnel
+        (``first`` its index into ``early`` then) may differ in anything but the figures
+        that move every millisecond (funnel_text.py): the earliest of
+
+        - the window's start passing the next hour (then it is another basis's) or the
+          first event of the next session of its partial hour (``first`` moves), and the
+          previous window's start passing the next session of its own partial hour;
+        - an active session of the cohort turning moving -> stuck (idle > its step's
+          pace) or -> abandoned (idle > the abandonment time): the ``stopped`` counts
+          change then. These are all the active sessions of the cohort recent enough to
+          be moving or stuck (``idle_since`` and the partial hour's), so the 50 shown
+          ones (``active_sessions``, their states) are among them.
+
+        Later would be wrong; earlier only costs a render."""
+        now = window.now_ms
+        span = self.hours * HOUR_MS
+        until = self.first_whole_hour * HOUR_MS + span + 1  # since passes hour H
+        if first < len(self.early_starts):
+            until = min(until, self.early_starts[first] + span + 1)
+        start = bisect_left(self.previous_starts, window.since_ms - span)
+        if start < len(self.previous_starts):
+            until = min(until, self.previous_starts[start] + 2 * span + 1)
+        abandon = self.rule.abandon_ms
+        early_active = [early.session for early in self.early[first:] if early.status == "active"]
+        for stage in (None, *range(COMPLETED_STAGE)):
+            stuck_after = self.paces[waiting_step(stage)].stuck_after_ms
+            times = self.idle_since.get(stage, ())
+            for limit in (stuck_after, abandon):
+                # A session idle since ``at`` is past ``limit`` once now > at + limit: the
+                # next is the oldest at >= now - limit, one millisecond after at + limit.
+                index = bisect_left(times, now - limit)
+                if index < len(times):
+                    until = min(until, times[index] + limit + 1)
+                for session in early_active:
+                    at = session.last_event_at
+                    if session.stage == stage and at + limit + 1 > now:
+                        until = min(until, at + limit + 1)
+        return until
 
     def stopped(self, now_ms: int) -> dict[str, dict[str, int]]:
         """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals)."""
@@ -308,3 +390,19 @@ async def answer_funnel(
         lambda: read_basis(db, window, cache, rule),
     )
     return basis.funnel(window.now_ms)
+
+
+async def answer_funnel_text(
+    db: Database,
+    window: Window,
+    cache: DurationCache,
+    answers: Answers[BasisKey, FunnelBasis],
+    rule: StateRule,
+) -> bytes:
+    """``answer_funnel``'s answer as the JSON the API sends (``ok`` around its document),
+    from the basis's kept text until the next boundary (``FunnelBasis.text``)."""
+    basis = await answers.get(
+        (window.hours, window.first_whole_hour),
+        lambda: read_basis(db, window, cache, rule),
+    )
+    return basis.text(window.now_ms)

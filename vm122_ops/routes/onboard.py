@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from servicekit.envelope import ok
+from servicekit.envelope import ok, rendered
 from vm122_ops import cohort, export, params, sessions, trend
 from vm122_ops import failures as failure_codes
 from vm122_ops.codes import requested_code
@@ -13,7 +13,7 @@ from vm122_ops.cohort_answers import answer_page
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
 from vm122_ops.funnel import HOUR_MS, Window
-from vm122_ops.funnel_basis import answer_funnel
+from vm122_ops.funnel_basis import answer_funnel_text
 from vm122_ops.state import app_state
 
 
@@ -22,10 +22,10 @@ async def funnel(request: Request) -> Response:
     hours = params.window_hours(request, state.settings.window_hours)
     window = Window(hours=hours, now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
-        found = await answer_funnel(
+        body = await answer_funnel_text(
             state.db, window, state.durations, state.funnel_answers, state.settings.state_rule
         )
-    return ok(**found.document())
+    return rendered(body)
 
 
 async def funnel_sessions(request: Request) -> Response:

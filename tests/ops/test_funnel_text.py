@@ -1,0 +1,200 @@
+"""The funnel's answer kept as text between boundaries (vm122_ops/funnel_text.py,
+``FunnelBasis.text``): byte for byte the answer of a fresh ``funnel.compute`` at moments
+just before, at and after each kind of boundary, after random events; rendered once
+per boundary, not once per request."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.ops.conftest import AUTH, NOW, Ops
+from tests.support import peek
+from vm122_ops.events import STAGE_TYPES
+from vm122_ops.funnel import HOUR_MS, Window, compute
+from vm122_ops.funnel_basis import FunnelBasis
+from vm122_ops.funnel_text import seconds_text
+from vm122_ops.states import StateRule, step_paces, waiting_step
+
+FUNNEL = "/api/v1/onboard/funnel"
+WINDOWS = (1, 2, 5, 24, 48)  # abandonment (24 h) shows in windows longer than it
+SWEEP_MS = 90 * 60_000  # how far past the events each round's requests go
+
+
+def at_ms(ops: Ops, ms: int) -> None:
+    """Set the clock so that Ops reads exactly ``ms`` (``int(clock() * 1000)``)."""
+    ops.clock.now = (ms + 0.5) / 1000
+
+
+async def answer(ops: Ops, hours: int) -> bytes:
+    response = await ops.client.get(FUNNEL, params={"hours": hours}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.content
+
+
+async def fresh(ops: Ops, hours: int, now_ms: int, rule: StateRule) -> bytes:
+    """What the route answered before answers were kept: ``ok`` around a fresh compute."""
+    funnel = await ops.db.read(compute, Window(hours, now_ms), rule)
+    return orjson.dumps({"ok": True, **funnel.document()})
+
+
+async def send_random_sessions(ops: Ops, rng: random.Random, prefix: str, now_ms: int) -> None:
+    """~100 sessions, most of them active with their last event in the last 24 h (more
+    than the 50 shown, so the ``stopped`` counts count sessions the list leaves out),
+    first seen up to 50 h ago, each a few steps at random paces (some slower than 15
+    minutes, so the paces are not all the minimum), some failed at the end, the last
+    events of many near a state's boundary."""
+    for number in range(rng.randint(90, 110)):
+        session = f"{prefix}-{number}"
+        last = now_ms - rng.choice(
+            [
+                rng.randint(0, 50 * HOUR_MS),
+                rng.randint(0, 24 * HOUR_MS),
+                rng.randint(10 * 60_000, 60 * 60_000),  # around moving -> stuck
+                rng.randint(23 * HOUR_MS, 24 * HOUR_MS + 60_000),  # around -> abandoned
+            ]
+        )
+        steps = rng.randint(1, len(STAGE_TYPES) - 1)
+        gaps = [
+            rng.choice([rng.randint(1, 600_000), rng.randint(0, 2 * HOUR_MS)]) for _ in range(steps)
+        ]
+        moment = last - sum(gaps[1:])
+        for step in range(steps):
+            moment += gaps[step] if step else 0
+            if step == steps - 1 and rng.random() < 0.1:
+                response = await ops.send("onboarding.failed", session, moment / 1000, code="x:1")
+            else:
+                response = await ops.send(STAGE_TYPES[step], session, moment / 1000)
+            assert response.status_code == 202, response.text
+
+
+def boundaries(ops: Ops, hours: int, now_ms: int, rule: StateRule, paces: Any) -> list[int]:
+    """Every moment in (now, now + SWEEP_MS] at which the funnel of ``hours`` changes in more
+    than its per-millisecond figures, by an independent reading of the rule (states.py):
+    a session turns stuck once idle > its step's pace and abandoned once idle > 24 h; the
+    window's start (now - hours) passes an hour or a session's first event; the previous
+    window's start (now - 2 x hours) passes a session's first event."""
+    span = hours * HOUR_MS
+    found: set[int] = set()
+    rows = peek.rows(
+        ops.db_path,
+        "select first_event_at, last_event_at, furthest_stage, status from onboard_sessions",
+    )
+    for first, last, stage, status in rows:
+        found.update((first + span + 1, first + 2 * span + 1))
+        if status == "active":
+            stuck_after = paces[waiting_step(stage)].stuck_after_ms
+            found.update((last + stuck_after + 1, last + rule.abandon_ms + 1))
+    hour = now_ms // HOUR_MS + 1
+    found.update((hour * HOUR_MS + 1, (hour + 1) * HOUR_MS + 1))
+    return sorted(moment for moment in found if now_ms < moment <= now_ms + SWEEP_MS)
+
+
+async def test_kept_text_equals_a_fresh_computation_at_every_boundary(ops: Ops) -> None:
+    """Per round: random sessions, then for each window a sweep of the clock forward
+    through moments 1 ms before, at and 1 ms after sampled boundaries of each kind (and a
+    few random moments); each answer equals a fresh computation byte for byte. Boundaries
+    that fall between two requests are crossed without a request at them, as they are in
+    production: the kept text must have ended there too."""
+    rng = random.Random(1616)
+    state = ops.app.state.ops if ops.app is not None else None
+    assert state is not None
+    rule = state.settings.state_rule
+    now_ms = int(NOW * 1000) + 123_457
+    requests = 0
+    for round_ in range(2):
+        at_ms(ops, now_ms)
+        await send_random_sessions(ops, rng, f"r{round_}", now_ms)
+        paces = await ops.db.read(step_paces, now_ms, rule)
+        assert any(pace.stuck_after_ms > rule.stuck_min_ms for pace in paces)
+        for hours in WINDOWS:
+            points = boundaries(ops, hours, now_ms, rule, paces)
+            chosen = sorted(rng.sample(points, min(len(points), 25)))
+            moments = {now_ms} | {now_ms + rng.randint(1, SWEEP_MS) for _ in range(5)}
+            for point in chosen:
+                moments.update((point - 1, point, point + 1))
+            for moment in sorted(moments):
+                at_ms(ops, moment)
+                got = await answer(ops, hours)
+                assert got == await fresh(ops, hours, moment, rule), (round_, hours, moment)
+                requests += 1
+        now_ms += SWEEP_MS + rng.randint(0, HOUR_MS)
+    assert requests > 400
+
+
+async def test_a_kept_text_is_rendered_once_per_boundary(ops: Ops) -> None:
+    """Requests at every millisecond between two boundaries render once, and each is the
+    fresh answer at its own millisecond (generated_at, since, idle_seconds moving)."""
+    state = ops.app.state.ops if ops.app is not None else None
+    assert state is not None
+    rule = state.settings.state_rule
+    start = int(NOW * 1000) + 10 * 60_000
+    at_ms(ops, start)
+    await ops.send(STAGE_TYPES[0], "once", (start - 60_000) / 1000)
+    await ops.send(STAGE_TYPES[1], "once", (start - 1_000) / 1000)
+    bodies = []
+    for offset in range(0, 40, 3):  # 1 ms apart and more: nothing crosses a boundary
+        at_ms(ops, start + offset)
+        bodies.append(await answer(ops, 2))
+        assert bodies[-1] == await fresh(ops, 2, start + offset, rule)
+    assert len(set(bodies)) == len(bodies)  # each millisecond its own figures
+    basis = await kept_basis(ops, 2, start)
+    assert basis.kept.renders == 1
+    # Fifteen minutes of idleness later the session is stuck: a new render, at once.
+    stuck_at = start - 1_000 + rule.stuck_min_ms + 1
+    for moment, state_name in ((stuck_at - 1, "moving"), (stuck_at, "stuck")):
+        at_ms(ops, moment)
+        document = orjson.loads(await answer(ops, 2))
+        assert document["active_sessions"][0]["state"] == state_name
+        assert document["stopped"]["domain_validated"]["stuck"] == (state_name == "stuck")
+    assert basis.kept.renders == 2
+    # A clock set back before the text's first millisecond: not answered from it.
+    at_ms(ops, stuck_at - 1)
+    assert await answer(ops, 2) == await fresh(ops, 2, stuck_at - 1, rule)
+    assert orjson.loads(await answer(ops, 2))["active_sessions"][0]["state"] == "moving"
+
+
+async def kept_basis(ops: Ops, hours: int, now_ms: int) -> FunnelBasis:
+    state = ops.app.state.ops if ops.app is not None else None
+    assert state is not None
+    window = Window(hours, now_ms)
+    before = state.funnel_answers.computations
+
+    async def never() -> FunnelBasis:
+        raise AssertionError("the basis is kept")
+
+    basis: FunnelBasis = await state.funnel_answers.get((hours, window.first_whole_hour), never)
+    assert state.funnel_answers.computations == before
+    return basis
+
+
+@pytest.mark.parametrize(
+    "ms",
+    [
+        pytest.param(list(range(0, 2_500)), id="first-seconds"),
+        pytest.param([10**k + d for k in range(3, 13) for d in (-1, 0, 1, 10, 100)], id="powers"),
+        pytest.param(random.Random(7).sample(range(10**13), 2_000), id="random"),
+    ],
+)
+def test_seconds_are_written_as_orjson_writes_the_rounded_float(ms: list[int]) -> None:
+    for value in ms:
+        assert seconds_text(value) == orjson.dumps(round(value / 1000, 3)), value
+
+
+async def test_an_event_ends_the_kept_text(ops: Ops) -> None:
+    """A new event is a new basis, so the text kept for the old one is never used."""
+    rule = StateRule()
+    start = int(NOW * 1000) + 20 * 60_000
+    at_ms(ops, start)
+    await ops.send(STAGE_TYPES[0], "ends", (start - 5_000) / 1000)
+    first = orjson.loads(await answer(ops, 1))
+    assert first["cohort"] == 1
+    await ops.send(STAGE_TYPES[0], "ends-2", (start - 4_000) / 1000)
+    at_ms(ops, start + 1)
+    second = await answer(ops, 1)
+    assert second == await fresh(ops, 1, start + 1, rule)
+    assert orjson.loads(second)["cohort"] == 2
