@@ -2,7 +2,8 @@
 
 ``{"ok": true, ...}`` on success; ``{"ok": false, "error": "...", "status": N}`` on
 every error, whichever layer raised it: a RequestError of ours, Starlette's own 404/405,
-a storage failure (503) or a bug (500, its traceback only in the log).
+a storage failure (503) or a bug (500, its traceback only in the log). A request whose
+client hung up before its body was read is recorded as 499 (below), not as a bug.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
@@ -27,6 +28,14 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+# nginx's "client closed request" (NGX_HTTP_CLIENT_CLOSED_REQUEST, src/http/ngx_http_request.h):
+# the status logged for a request whose client went away before it was answered. uvicorn's
+# receive() answers http.disconnect once the connection is gone, even with the body
+# buffered (uvicorn/protocols/http/httptools_impl.py), and Starlette's Request.stream()
+# then raises ClientDisconnect: a sender that timed out while its request waited, not a bug.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> JSONResponse:
@@ -84,6 +93,12 @@ def exception_handlers(
         message = messages.get(exc.status_code, str(exc.detail))
         return error(exc.status_code, message, exc.headers)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody reads this answer (uvicorn drops what is sent to a closed connection);
+        # its status is what the access log records. Nothing was stored: the body was
+        # never read, and the sender retries.
+        return error(CLIENT_CLOSED_REQUEST, "the client closed the request")
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error(500, "internal error")
@@ -92,5 +107,6 @@ def exception_handlers(
         RequestError: request_error,
         StorageUnavailable: storage_unavailable,
         HTTPException: http_error,
+        ClientDisconnect: client_gone,
         Exception: unexpected,
     }
