@@ -215,7 +215,7 @@ class Database:
         rerunnable: bool = False,
     ) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._jobs.put(_Job(unit, future, announce, rerunnable))
+        self._jobs.put_nowait(_Job(unit, future, announce, rerunnable))  # unbounded
         return await future
 
     async def ping(self) -> bool:

@@ -52,13 +52,17 @@ class Event:
 
 def parse_timestamp(value: object) -> int:
     """RFC 3339 with an explicit offset, to milliseconds since the epoch (UTC)."""
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if match is None:
         raise Unprocessable(
             "timestamp must be an RFC 3339 date-time with an offset, e.g. 2026-11-29T10:00:00Z"
         )
-    text = value.replace("t", "T").replace("z", "Z").replace(" ", "T")
-    # fromisoformat accepts at most 6 fractional digits.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    text = match.string
+    # fromisoformat accepts at most 6 fractional digits: cut the rest (by the match's
+    # own position; a re.sub here was ~5% of an ingest request's time on the loop).
+    if match.end(1) - match.start(1) > 7:
+        text = text[: match.start(1) + 7] + text[match.end(1) :]
+    text = text.replace("t", "T").replace("z", "Z").replace(" ", "T")
     try:
         return int(datetime.fromisoformat(text).astimezone(UTC).timestamp() * 1000)
     except (ValueError, OverflowError):  # overflow: year 1 or 9999 with an offset

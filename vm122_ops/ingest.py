@@ -92,8 +92,11 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
             id=int(existing["id"]), duplicate=True, event=event, received_at=received_at
         )
     row_id = int(inserted["id"])
-    row = conn.execute(queries["get_session"], {"session_id": event.session_id}).fetchone()
+    row = conn.execute(
+        queries["get_session_and_ticket"], {"session_id": event.session_id}
+    ).fetchone()
     old = None if row is None else SessionState.from_row(row)
+    ticket_id = None if row is None else row["ticket_id"]
     new = fold(old, event, row_id)
     step = None
     if event.event_type == FAILED:
@@ -106,16 +109,19 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
-    touch = tickets.on_event(conn, queries, new, event, row_id, received_at)
+    touch = tickets.on_event(conn, queries, new, event, row_id, received_at, ticket_id)
     change = None
-    if touch is not None and not touch.opened:
+    failed = event.event_type == FAILED
+    # On an existing ticket only a failure (a reopen) or a tag the event added changes
+    # the ticket's work; anything else would read the ticket for nothing.
+    if touch is not None and not touch.opened and (failed or touch.tags_added):
         change = ticket_work.on_event(
             conn,
             queries,
             touch.ticket_id,
             row_id,
             received_at,
-            failed=event.event_type == FAILED,
+            failed=failed,
             tags_added=list(touch.tags_added),
         )
     return IngestResult(

@@ -91,6 +91,15 @@ class OpsMetrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self._accepted: dict[str, Counter] = {}
+
+    def accepted(self, event_type: str) -> None:
+        """One stored event of ``event_type`` (its counter child kept: ``labels()`` takes
+        a lock and builds its key on every call, per ingested event)."""
+        child = self._accepted.get(event_type)
+        if child is None:
+            child = self._accepted[event_type] = self.events_accepted.labels(type=event_type)
+        child.inc()
 
     def count_request(self, route: str, status: int) -> None:
         """The access log's hook: one answered request."""

@@ -72,15 +72,15 @@ def on_event(
     event: Event,
     row_id: int,
     received_at: int,
+    existing_id: int | None,
 ) -> TicketTouch | None:
-    """Open or extend the session's ticket for a stored event; None without a ticket."""
-    ticket = conn.execute(
-        queries["get_ticket_for_session"], {"session_id": session.session_id}
-    ).fetchone()
-    existing = ticket is not None
+    """Open or extend the session's ticket for a stored event; None without a ticket.
+    ``existing_id``: the session's ticket before this event (ingest reads it with the
+    session, ``get_session_and_ticket``), None when it had none."""
+    existing = existing_id is not None
     tags_added: list[str] = []
-    if ticket is not None:
-        ticket_id = int(ticket["id"])
+    if existing_id is not None:
+        ticket_id = existing_id
         tags_added += _add_event_entry(
             conn,
             queries,

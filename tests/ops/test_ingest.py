@@ -351,3 +351,33 @@ async def test_data_just_shallow_enough_is_stored_and_shown(ops: Ops) -> None:
     ticket = await ops.get(f"/api/v1/desk/tickets/{tickets['tickets'][0]['id']}")
     entries = [e for e in ticket["timeline"] if e["kind"] == "event"]
     assert entries[0]["data"]["session_id"] == "s1"
+
+
+async def test_an_event_on_a_ticketed_session_reads_session_and_ticket_once(ops: Ops) -> None:
+    """Ingest reads a session and its ticket in one statement, and reads the ticket's work
+    only when the event can change it (a failure, or a tag it adds)."""
+    statements: list[str] = []
+    await ops.send("onboarding.started", "sess-t", NOW - 50)
+    await ops.send("account.created", "sess-t", NOW - 40)  # opens the ticket
+    await ops.db.write(lambda conn: conn.set_trace_callback(statements.append))
+    statements.clear()
+    assert (await ops.send("infra.synced", "sess-t", NOW - 30)).status_code == 202
+    await ops.db.write(lambda conn: conn.set_trace_callback(None))
+    reads = [s for s in statements if s.lstrip().lower().startswith("select")]
+    assert len([s for s in reads if "from onboard_sessions" in s]) == 1
+    assert not [s for s in reads if "from tickets" in s]  # joined to the session's read
+    # The event still joined the ticket's timeline, and nothing else moved its version.
+    entries = peek.rows(
+        ops.db_path, "select event_type from ticket_entries where kind = 'event' order by id"
+    )
+    assert [e[0] for e in entries] == ["onboarding.started", "account.created", "infra.synced"]
+    assert peek.value(ops.db_path, "select version from tickets") == 1
+    # A failure on it does read the ticket's work (it may reopen it) and tags it.
+    statements.clear()
+    await ops.db.write(lambda conn: conn.set_trace_callback(statements.append))
+    assert (await ops.send("onboarding.failed", "sess-t", NOW - 20)).status_code == 202
+    await ops.db.write(lambda conn: conn.set_trace_callback(None))
+    assert [s for s in statements if "from tickets" in s]
+    tags = peek.rows(ops.db_path, "select tag from ticket_tags order by tag")
+    assert [t[0] for t in tags] == ["onboarding_failed"]
+    assert peek.value(ops.db_path, "select version from tickets") == 2

@@ -31,7 +31,7 @@ async def ingest_onboard(request: Request) -> Response:
     if result.duplicate:
         metrics.duplicates.inc()
         return ok(200, duplicate=True, id=result.id, event_id=result.event.event_id)
-    metrics.events_accepted.labels(type=result.event.event_type).inc()
+    metrics.accepted(result.event.event_type)
     return ok(202, id=result.id, event_id=result.event.event_id)
 
 

@@ -4,6 +4,15 @@ select *
 from onboard_sessions
 where session_id = :session_id;
 
+-- name: get_session_and_ticket^
+-- One session's derived state and its ticket's id (null without one), for ingest: one
+-- read where there were two.
+select s.*,
+       t.id as ticket_id
+from onboard_sessions as s
+left join tickets as t on t.session_id = s.session_id
+where s.session_id = :session_id;
+
 -- name: upsert_session!
 -- Write a session's derived state after folding in one event.
 insert into onboard_sessions (
