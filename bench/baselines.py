@@ -1,6 +1,10 @@
 """Ops' funnel beside the naive ways of computing it, on the same events, in-process.
 
-Three contenders, run in turn (ours, naive, DuckDB, ours, ...) so noise hits each alike:
+Three contenders, run in turn (ours, naive, DuckDB, ours, ...) so noise hits each alike;
+after one untimed run of each, at least ``runs`` rounds and more while the rounds so far
+took less than ``seconds`` (at most ``MAX_RUNS``: many at 10k, where one round takes
+milliseconds and a single slow one would move a median of five). Each ratio is the median
+of the rounds' own ratios (theirs / ours in the same round, bench/ratios.py):
 - ours: ``vm122_ops.funnel.compute`` on the service's own Database read snapshot;
 - naive: the seed's plan, json_extract over every webhook_events payload (SQLite);
 - DuckDB: the same aggregate over the same rows' denormalised columns, loaded in memory.
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.latency import percentile
+from bench.ratios import median, pair_ratios
 from bench.seed import HOUR_MS
 from sqlfiles import load_queries
 from vm122_ops.db import Database
@@ -30,6 +35,7 @@ from vm122_ops.funnel import Window, build_funnel, compute
 SQL = load_queries(Path(__file__).resolve().parent / "sql")
 
 Cells = Counter[tuple[int, str]]
+MAX_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -39,23 +45,25 @@ class Comparison:
     duckdb_ms: float | None
     agree: bool  # naive and DuckDB cells give the same stages and failures as ours
     runs: int
+    naive_ratios: list[float]  # per round: naive / ours
+    duckdb_ratios: list[float]  # per round: DuckDB / ours (empty without DuckDB)
     duckdb_error: str = ""
 
     @property
     def naive_ratio(self) -> float:
-        return self.naive_ms / self.ours_ms
+        return median(self.naive_ratios)
 
     @property
     def duckdb_ratio(self) -> float | None:
-        return None if self.duckdb_ms is None else self.duckdb_ms / self.ours_ms
+        return median(self.duckdb_ratios) if self.duckdb_ratios else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ours_median_ms": round(self.ours_ms, 3),
             "naive_median_ms": round(self.naive_ms, 3),
             "duckdb_median_ms": None if self.duckdb_ms is None else round(self.duckdb_ms, 3),
-            "naive_ratio": round(self.naive_ratio, 1),
-            "duckdb_ratio": None if self.duckdb_ratio is None else round(self.duckdb_ratio, 1),
+            "naive_ratio": round(self.naive_ratio, 2),
+            "duckdb_ratio": None if self.duckdb_ratio is None else round(self.duckdb_ratio, 2),
             "answers_agree": self.agree,
             "runs": self.runs,
             "duckdb_error": self.duckdb_error,
@@ -69,7 +77,7 @@ def summary_of(cells: Cells, now_ms: int, hours: int) -> tuple[dict[str, int], i
     return dict(funnel.stages), funnel.failed
 
 
-async def compare(path: Path, hours: int, runs: int) -> Comparison:
+async def compare(path: Path, hours: int, runs: int, seconds: float = 0.0) -> Comparison:
     now_ms = int(time.time() * 1000)
     window = Window(hours=hours, now_ms=now_ms)
     since_ms = now_ms - hours * HOUR_MS
@@ -81,8 +89,11 @@ async def compare(path: Path, hours: int, runs: int) -> Comparison:
     naive_s: list[float] = []
     duck_s: list[float] = []
     answers: list[tuple[dict[str, int], int]] = []
+    started = time.perf_counter()
     try:
-        for run in range(runs):
+        for run in range(-1, MAX_RUNS):  # run -1: untimed, caches filled
+            if run >= runs and time.perf_counter() - started >= seconds:
+                break
             start = time.perf_counter()
             ours = await db.read(compute, window)
             ours_s.append(time.perf_counter() - start)
@@ -98,6 +109,13 @@ async def compare(path: Path, hours: int, runs: int) -> Comparison:
                 result = duck.execute(SQL["duckdb_funnel"], {"since": since_ms}).fetchall()
                 duck_cells = Counter({(s, st): n for s, st, n in result})
                 duck_s.append(time.perf_counter() - start)
+            if run < 0:
+                ours_s.pop()
+                naive_s.pop()
+                if duck_cells is not None:
+                    duck_s.pop()
+                started = time.perf_counter()
+                continue
             if run == 0:
                 answers.append((dict(ours.stages), ours.failed))
                 answers.append(summary_of(naive_cells, now_ms, hours))
@@ -113,7 +131,9 @@ async def compare(path: Path, hours: int, runs: int) -> Comparison:
         naive_ms=percentile(naive_s, 0.5) * 1000,
         duckdb_ms=percentile(duck_s, 0.5) * 1000 if duck_s else None,
         agree=all(answer == answers[0] for answer in answers),
-        runs=runs,
+        runs=len(ours_s),
+        naive_ratios=pair_ratios(naive_s, ours_s),
+        duckdb_ratios=pair_ratios(duck_s, ours_s) if duck_s else [],
         duckdb_error=duckdb_error,
     )
 

@@ -6,8 +6,11 @@ Four Portals (sandbox providers) run side by side, each with its own store:
 - down: emitting to a closed loopback port;
 - hanging: emitting to a socket that accepts and never answers.
 Wizard runs (validate-domain, dns/cloudflare/apply, account/create, each a new session)
-go to the four in turn, rotating which goes first, so the machine's noise hits them
-alike. Figure: p99 over all wizard requests of a case minus the baseline's p99.
+go to the four step by step: each step to the four in turn, rotating which goes first,
+so the machine's noise hits them alike. Figures: p99 (p50) over all wizard requests of a
+case minus the baseline's p99 (p50); the p99's 2 ms goal is judged on the median over
+slices of the run (at least 100 requests of each case in each) of the per-slice p99
+differences (``added_figures`` says why).
 
 "off" is the Portal started with PORTAL_EMIT=off (EMIT_SWITCH): its app wiring then gives
 the wizard ``ops_webhook.emit_nothing`` and starts no dispatcher. Whether it really
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ import orjson
 from bench.budgets import Figure, Section, budget, goal
 from bench.latency import Summary, percentile
 from bench.plan import Plan
+from bench.ratios import median
 from bench.seed import CACHE_DIR
 from bench.services import HOST, Credentials, Fleet, HangingListener, ServiceError, free_port
 from bench.wire import Connection
@@ -39,6 +44,8 @@ EMIT_SWITCH = {"PORTAL_EMIT": "off"}
 API = "/api/v1/onboarding"
 JSON = {"content-type": "application/json"}
 CASES = ("off", "up", "down", "hanging")
+STEPS = ("validate-domain", "dns/cloudflare/apply", "account/create")
+SLICE_REQUESTS = 100  # per case and slice: its p99 is then the second largest or lower
 
 
 @dataclass
@@ -50,31 +57,61 @@ class Case:
     latencies: list[float] = field(default_factory=list)
     by_step: dict[str, list[float]] = field(default_factory=dict)
 
-    async def wizard(self, number: int) -> None:
+    async def step(self, number: int, index: int) -> None:
+        """Step ``index`` of wizard run ``number`` (a session of its own per run)."""
         assert self.conn is not None
         session = f"emit-{self.name}-{number}"
         domain = f"bench-{self.name}-{number}.pt"
-        steps = (
-            ("validate-domain", {"session_id": session, "domain": domain}),
-            ("dns/cloudflare/apply", {"session_id": session, "domain": domain}),
-            (
-                "account/create",
-                {
-                    "session_id": session,
-                    "domain": domain,
-                    "admin_local_part": "admin",
-                    "display_name": "Bench Admin",
-                    "password": "bench-password-1",
-                },
-            ),
+        step = STEPS[index]
+        body: dict[str, str] = {"session_id": session, "domain": domain}
+        if step == "account/create":
+            body |= {
+                "admin_local_part": "admin",
+                "display_name": "Bench Admin",
+                "password": "bench-password-1",
+            }
+        seconds, reply = await self.conn.timed("POST", f"{API}/{step}", JSON, orjson.dumps(body))
+        if reply.status != 200:
+            raise ServiceError(f"{self.name}: {step} answered {reply.status}: {reply.body!r}")
+        self.latencies.append(seconds)
+        self.by_step.setdefault(step, []).append(seconds)
+
+
+async def rounds(cases: Sequence[Case], runs: int, first: int = 0) -> None:
+    """``runs`` wizard runs on every case, step by step: each step goes to the four cases
+    back to back (which case goes first rotates), so a case's request and the baseline's
+    are never more than three requests apart and the machine's noise hits them alike."""
+    for number in range(first, first + runs):
+        for index in range(len(STEPS)):
+            shift = (number * len(STEPS) + index) % len(cases)
+            for case in [*cases[shift:], *cases[:shift]]:
+                await case.step(number, index)
+
+
+def slice_differences(
+    latencies: Sequence[float], baseline: Sequence[float], slices: int, fraction: float = 0.99
+) -> list[float]:
+    """Per slice of the run (the same rounds for both), the case's percentile minus the
+    baseline's, in milliseconds: ``slices`` contiguous slices of equal length."""
+    if len(latencies) != len(baseline):
+        raise ValueError(f"{len(latencies)} requests against {len(baseline)} in the baseline")
+    size = len(latencies) // slices if slices else 0
+    if size < 1:
+        raise ValueError(f"{len(latencies)} requests cannot make {slices} slices")
+    return [
+        1000
+        * (
+            percentile(latencies[i * size : (i + 1) * size], fraction)
+            - percentile(baseline[i * size : (i + 1) * size], fraction)
         )
-        for step, body in steps:
-            path = f"{API}/{step}"
-            seconds, reply = await self.conn.timed("POST", path, JSON, orjson.dumps(body))
-            if reply.status != 200:
-                raise ServiceError(f"{self.name}: {step} answered {reply.status}: {reply.body!r}")
-            self.latencies.append(seconds)
-            self.by_step.setdefault(step, []).append(seconds)
+        for i in range(slices)
+    ]
+
+
+def slices_for(requests: int) -> int:
+    """How many slices: each holds at least ``SLICE_REQUESTS`` requests of a case (so its
+    p99 is not simply its largest), and at least one."""
+    return max(1, requests // SLICE_REQUESTS)
 
 
 def outbox_rows(db: Path) -> dict[str, int]:
@@ -87,9 +124,17 @@ def outbox_rows(db: Path) -> dict[str, int]:
 
 
 def added_figures(
-    summaries: dict[str, Summary], emitted_when_off: bool
+    summaries: dict[str, Summary],
+    emitted_when_off: bool,
+    latencies: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[list[Figure], str]:
-    """The p99-added figures, and the name of the baseline they were judged against."""
+    """The p99- and p50-added figures, and the name of the baseline they were judged
+    against. With each case's ``latencies`` (in the order they ran, the same rounds for
+    every case), the p99's goal is judged on the median over slices of the run of the
+    per-slice p99 differences (``slice_differences``): a difference of two p99s over all
+    requests rests on a handful of requests each, and a burst of other work landing on one
+    case's few slowest requests moves it by more than the 2 ms judged; a slice with such a
+    burst moves the median by one rank. The pooled difference keeps the 200 ms budget."""
     baseline = "up" if emitted_when_off else "off"
     base_p99 = summaries[baseline].p99
     figures = []
@@ -111,11 +156,29 @@ def added_figures(
         figures.append(
             Figure(f"emission.{name}.p99_added_ms", label, added, "ms", budget(BUDGET_MS))
         )
-        figures.append(
-            Figure(
-                f"emission.{name}.p99_added_goal", f"{label}, our goal", added, "ms", goal(GOAL_MS)
+        if latencies is None:
+            figures.append(
+                Figure(
+                    f"emission.{name}.p99_added_goal",
+                    f"{label}, our goal",
+                    added,
+                    "ms",
+                    goal(GOAL_MS),
+                )
             )
-        )
+        else:
+            count = slices_for(len(latencies[baseline]))
+            differences = slice_differences(latencies[name], latencies[baseline], count)
+            figures.append(
+                Figure(
+                    f"emission.{name}.p99_added_goal",
+                    f"{label}, our goal: median of {count} slices' p99 differences",
+                    median(differences),
+                    "ms",
+                    goal(GOAL_MS),
+                    note=f"slices {min(differences):+.1f} to {max(differences):+.1f} ms",
+                )
+            )
         figures.append(
             Figure(
                 f"emission.{name}.p50_added_ms",
@@ -151,16 +214,11 @@ async def run(plan: Plan) -> Section:
             try:
                 for case in cases:
                     case.conn = await Connection.open(HOST, case.port)
-                for number in range(plan.emission.warmup):
-                    for case in cases:
-                        await case.wizard(1_000_000 + number)
+                await rounds(cases, plan.emission.warmup, first=1_000_000)
                 for case in cases:
                     case.latencies.clear()
                     case.by_step.clear()
-                for number in range(plan.emission.count):
-                    shift = number % len(cases)
-                    for case in cases[shift:] + cases[:shift]:
-                        await case.wizard(number)
+                await rounds(cases, plan.emission.count)
             finally:
                 for case in cases:
                     if case.conn is not None:
@@ -169,7 +227,9 @@ async def run(plan: Plan) -> Section:
             hanging_accepted = hanging.accepted
     summaries = {case.name: Summary.of(case.latencies) for case in cases}
     emitted_when_off = sum(outboxes["off"].values()) > 0
-    figures, baseline = added_figures(summaries, emitted_when_off)
+    figures, baseline = added_figures(
+        summaries, emitted_when_off, {case.name: case.latencies for case in cases}
+    )
     for name in CASES:
         section.add(
             Figure(
@@ -193,9 +253,13 @@ async def run(plan: Plan) -> Section:
         "outbox_rows": outboxes,
         "hanging_connections_accepted": hanging_accepted,
     }
+    base = next(case.latencies for case in cases if case.name == baseline)
+    slices = slices_for(len(base))
     for case in cases:
+        by_slice = slice_differences(case.latencies, base, slices)
         details[case.name] = {
             "all_requests": summaries[case.name].as_dict(),
+            f"p99_added_by_slice_ms_vs_{baseline}": [round(d, 3) for d in by_slice],
             "p50_ms_by_step": {
                 step: round(percentile(values, 0.5) * 1000, 3)
                 for step, values in case.by_step.items()

@@ -1,23 +1,27 @@
 """Benchmark 1: GET /api/v1/onboard/funnel at each store size, beside GET /healthz.
 
-For each size: Ops on the seeded store; funnel and /healthz requests alternate on two
-keep-alive connections (so the machine's noise hits both alike); at the largest size, the
-concurrent load of bench/load.py (funnel, failures and /healthz requests/s with 8 and 32
-connections, in alternating slices); then, with Ops stopped, Ops' funnel code beside the
-naive json_extract aggregate and DuckDB (bench/baselines.py).
+One Ops per size, each on its seeded store, all up at once; funnel and /healthz requests
+take turns on two keep-alive connections per server, every size in each round (so the
+machine's noise hits every request and every size alike, and the quotient between sizes
+divides p95s of the same seconds); at the largest size, the concurrent load of
+bench/load.py (funnel, failures and /healthz requests/s with 8 and 32 connections, in
+slices with /healthz between the reads); then, with Ops stopped, Ops' funnel code beside
+the naive json_extract aggregate and DuckDB (bench/baselines.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 import orjson
 
 from bench.baselines import compare
 from bench.budgets import Figure, Section, budget, goal
 from bench.latency import Bound, Summary, alternate
-from bench.load import CONNECTIONS, Target, load_figures, rates
+from bench.load import CONNECTIONS, Slices, Target, load_figures, rates
 from bench.plan import Plan
+from bench.ratios import spread
 from bench.seed import cached_store
 from bench.services import HOST, Credentials, Fleet, ServiceError
 from bench.wire import Connection
@@ -31,36 +35,69 @@ def label(size: int) -> str:
     return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
 
 
-async def measure_http(
-    port: int, headers: dict[str, str], hours: int, bound: Bound
-) -> tuple[Summary, Summary, dict[str, object]]:
-    """(funnel, healthz) latencies alternated on one server; and the first funnel body."""
-    funnel_conn = await Connection.open(HOST, port)
-    health_conn = await Connection.open(HOST, port)
-    path = f"/api/v1/onboard/funnel?hours={hours}"
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One size's Ops and the funnel window its store is read with."""
+
+    port: int
+    hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    funnel: Summary
+    healthz: Summary
+    document: dict[str, object]  # the first funnel answer
+
+
+async def measure_sizes(
+    servers: Mapping[int, Server], headers: dict[str, str], bound: Bound
+) -> dict[int, Measured]:
+    """Every size's funnel and /healthz, all servers up at once, in rounds: one funnel and
+    one /healthz request at each size per round (10k funnel, 10k healthz, 100k funnel...).
+
+    Each size's p95 and the quotients between sizes then come from the same seconds: the
+    machine's drift hits every size alike (run one size after another, minutes apart, the
+    1M / 10k quotient moved by 30% between two runs)."""
+    conns: dict[int, tuple[Connection, Connection]] = {}
+    documents: dict[int, dict[str, object]] = {}
+    probes: list[Callable[[], Awaitable[float]]] = []
     try:
-        first = await funnel_conn.request("GET", path, headers)
-        if first.status != 200:
-            raise ServiceError(f"GET {path} answered {first.status}: {first.body[:200]!r}")
-        document = orjson.loads(first.body)
-
-        async def funnel() -> float:
-            seconds, reply = await funnel_conn.timed("GET", path, headers)
-            if reply.status != 200:
-                raise ServiceError(f"GET {path} answered {reply.status}")
-            return seconds
-
-        async def healthz() -> float:
-            seconds, reply = await health_conn.timed("GET", "/healthz")
-            if reply.status != 200:
-                raise ServiceError(f"GET /healthz answered {reply.status}")
-            return seconds
-
-        funnel_s, health_s = await alternate([funnel, healthz], bound)
+        for size, server in servers.items():
+            conns[size] = (
+                await Connection.open(HOST, server.port),
+                await Connection.open(HOST, server.port),
+            )
+            path = f"/api/v1/onboard/funnel?hours={server.hours}"
+            first = await conns[size][0].request("GET", path, headers)
+            if first.status != 200:
+                raise ServiceError(f"GET {path} answered {first.status}: {first.body[:200]!r}")
+            documents[size] = orjson.loads(first.body)
+            probes.append(_probe(conns[size][0], path, headers))
+            probes.append(_probe(conns[size][1], "/healthz", {}))
+        samples = await alternate(probes, bound)
     finally:
-        await funnel_conn.close()
-        await health_conn.close()
-    return Summary.of(funnel_s), Summary.of(health_s), document
+        for pair in conns.values():
+            for conn in pair:
+                await conn.close()
+    return {
+        size: Measured(
+            Summary.of(samples[2 * number]), Summary.of(samples[2 * number + 1]), documents[size]
+        )
+        for number, size in enumerate(servers)
+    }
+
+
+def _probe(
+    conn: Connection, path: str, headers: Mapping[str, str]
+) -> Callable[[], Awaitable[float]]:
+    async def timed() -> float:
+        seconds, reply = await conn.timed("GET", path, headers)
+        if reply.status != 200:
+            raise ServiceError(f"GET {path} answered {reply.status}")
+        return seconds
+
+    return timed
 
 
 def http_figures(size: int, funnel: Summary, healthz: Summary, *, judged: bool) -> list[Figure]:
@@ -92,34 +129,33 @@ def http_figures(size: int, funnel: Summary, healthz: Summary, *, judged: bool) 
 async def run(plan: Plan) -> Section:
     section = Section("1 funnel")
     creds = Credentials()
-    p95s: dict[int, float] = {}
-    healthz_p95s: dict[int, float] = {}
-    for size in plan.funnel_sizes:
-        store = await cached_store(size)
-        hours = store.window_hours()
-        load = {}
-        async with Fleet() as fleet:
+    stores = {size: await cached_store(size) for size in plan.funnel_sizes}
+    load: dict[int, Slices] = {}
+    async with Fleet() as fleet:
+        servers = {}
+        for size, store in stores.items():
             ops = await fleet.ops(creds, store.path)
-            funnel, healthz, document = await measure_http(
-                ops.port, creds.bearer, hours, plan.funnel
+            servers[size] = Server(ops.port, store.window_hours())
+        measured = await measure_sizes(servers, creds.bearer, plan.funnel)
+        largest = servers[plan.largest]
+        targets = [
+            Target("funnel", f"/api/v1/onboard/funnel?hours={largest.hours}", creds.bearer),
+            Target("failures", f"/api/v1/onboard/failures?hours={largest.hours}", creds.bearer),
+            Target("healthz", "/healthz", {}),
+        ]
+        for connections in CONNECTIONS:
+            load[connections] = await rates(
+                largest.port, targets, connections, plan.load_seconds, plan.load_turns
             )
-            if size == plan.largest:
-                targets = [
-                    Target("funnel", f"/api/v1/onboard/funnel?hours={hours}", creds.bearer),
-                    Target("failures", f"/api/v1/onboard/failures?hours={hours}", creds.bearer),
-                    Target("healthz", "/healthz", {}),
-                ]
-                for connections in CONNECTIONS:
-                    load[connections] = await rates(
-                        ops.port, targets, connections, plan.load_seconds, plan.load_slices
-                    )
-        p95s[size] = funnel.p95
-        healthz_p95s[size] = healthz.p95
-        section.add(*http_figures(size, funnel, healthz, judged=size == plan.largest))
-        for connections, found in load.items():
-            section.add(*load_figures("funnel", label(size), connections, found))
-        comparison = await compare(store.path, hours, plan.compare_runs)
+    for size, store in stores.items():
+        found = measured[size]
+        hours = servers[size].hours
         name = label(size)
+        section.add(*http_figures(size, found.funnel, found.healthz, judged=size == plan.largest))
+        if size == plan.largest:
+            for connections, slices in load.items():
+                section.add(*load_figures("funnel", name, connections, slices))
+        comparison = await compare(store.path, hours, plan.compare_runs, plan.compare_seconds)
         agree = "" if comparison.agree else "answers differ from ours!"
         section.add(
             Figure(
@@ -127,40 +163,43 @@ async def run(plan: Plan) -> Section:
                 f"naive json_extract / ours at {name}",
                 comparison.naive_ratio,
                 "x",
-                note=agree,
+                note=agree or spread(comparison.naive_ratios),
             ),
             Figure(
                 f"funnel.{size}.duckdb_ratio",
                 f"DuckDB / ours at {name}",
                 comparison.duckdb_ratio,
                 "x",
-                note=comparison.duckdb_error or agree,
+                note=comparison.duckdb_error or agree or spread(comparison.duckdb_ratios),
             ),
         )
         section.details[str(size)] = {
             "events": store.events,
             "sessions": store.sessions,
             "window_hours": hours,
-            "cohort_in_response": document.get("cohort"),
-            "funnel": funnel.as_dict(),
-            "healthz": healthz.as_dict(),
+            "cohort_in_response": found.document.get("cohort"),
+            "funnel": found.funnel.as_dict(),
+            "healthz": found.healthz.as_dict(),
             "load": {
-                str(connections): {
-                    name: {"requests": rate.requests, "seconds": round(rate.seconds, 3)}
-                    for name, rate in found.items()
-                }
-                for connections, found in load.items()
+                str(connections): slices.as_dict()
+                for connections, slices in load.items()
+                if size == plan.largest
             },
             "in_process": comparison.as_dict(),
         }
-    section.add(*flat_figures(p95s, healthz_p95s))
+    section.add(
+        *flat_figures(
+            {size: m.funnel.p95 for size, m in measured.items()},
+            {size: m.healthz.p95 for size, m in measured.items()},
+        )
+    )
     return section
 
 
 def flat_figures(p95s: Mapping[int, float], healthz_p95s: Mapping[int, float]) -> list[Figure]:
     """The funnel's p95 at the largest size over the smallest, plainly and against /healthz
-    (the sizes run minutes apart: /healthz, measured in turns with the funnel on the same
-    server, carries the machine's drift between them and divides it out)."""
+    (each size's funnel p95 over its own server's /healthz p95, measured in the same
+    rounds: what is left of a difference between the servers' processes)."""
     smallest, largest = min(p95s), max(p95s)
     return [
         Figure(

@@ -1,13 +1,16 @@
 """Concurrent load: requests per second of Desk reads beside /healthz, on one server.
 
-For each connection count (8 and 32), the targets (the funnel, the failures read and
-/healthz) take turns in short slices (funnel, failures, healthz, funnel, ...), each slice
-keeping every connection busy with back-to-back requests on keep-alive connections for
-``seconds``; a target's rate is its completed requests over its slices' total time. Taking
-turns in slices lets the machine's noise (other work, frequency changes) hit every target
-alike, so the ratio of a read to /healthz is comparable within one run even when the
-absolute rates are not. The load generator runs in the bench's own process: on a small
-machine it takes CPU from the server, which lowers every target's rate alike.
+For each connection count (8 and 32), the reads (the funnel, the failures read...) and
+/healthz take turns in short slices, /healthz between every two reads (healthz, funnel,
+healthz, failures, healthz, funnel, ...); each slice keeps every connection busy with
+back-to-back requests on keep-alive connections for ``seconds``. A read's ratio to /healthz
+is the median over its slices of (its rate / the mean rate of the two /healthz slices on
+either side): each read slice is compared with /healthz measured in the seconds just
+before and after it, so the machine's drift (other work, frequency changes) divides out
+pair by pair, and the median keeps one disturbed slice from moving the figure
+(bench/ratios.py). A target's requests/s is its completed requests over its slices' time.
+The load generator runs in the bench's own process: on a small machine it takes CPU from
+the server, which lowers every target's rate alike.
 
 The goal (issue 16): each read serves at least half the requests per second /healthz
 serves with 8 and with 32 connections. Reported as goals with their margin, never failing.
@@ -19,13 +22,16 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bench.budgets import Figure, goal
+from bench.ratios import median, spread
 from bench.services import HOST, ServiceError
 from bench.wire import Connection
 
 CONNECTIONS = (8, 32)
 RATIO_GOAL = 0.5
+REFERENCE = "healthz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,60 @@ class Rate:
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(self.requests + other.requests, self.seconds + other.seconds)
+
+
+def schedule(names: Sequence[str], turns: int, reference: str = REFERENCE) -> list[str]:
+    """The slices' order: the reference first, then each read followed by the reference,
+    ``turns`` times over: every read slice has a reference slice on either side."""
+    order = [reference]
+    for _ in range(turns):
+        for name in names:
+            order += [name, reference]
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class Slices:
+    """The slices of one connection count, in the order they ran."""
+
+    order: list[str]
+    rates: list[Rate]
+
+    def total(self, name: str) -> Rate:
+        return sum(
+            (rate for n, rate in zip(self.order, self.rates, strict=True) if n == name),
+            Rate(0, 0.0),
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(self.order))
+
+    def ratios(self, name: str, reference: str = REFERENCE) -> list[float]:
+        """Each slice of ``name`` over the mean rate of the reference slices beside it."""
+        found = []
+        for index, current in enumerate(self.order):
+            if current != name:
+                continue
+            beside = [
+                self.rates[i].per_second
+                for i in (index - 1, index + 1)
+                if 0 <= i < len(self.order) and self.order[i] == reference
+            ]
+            mean = sum(beside) / len(beside) if beside else 0.0
+            if mean:
+                found.append(self.rates[index].per_second / mean)
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order": self.order,
+            "requests": [rate.requests for rate in self.rates],
+            "seconds": [round(rate.seconds, 3) for rate in self.rates],
+        }
 
 
 async def _slice(connections: Sequence[Connection], target: Target, seconds: float) -> Rate:
@@ -64,25 +124,25 @@ async def _slice(connections: Sequence[Connection], target: Target, seconds: flo
 
 
 async def rates(
-    port: int, targets: Sequence[Target], connections: int, seconds: float, slices: int
-) -> dict[str, Rate]:
-    """Each target's rate over ``slices`` turns of ``seconds`` with ``connections`` open."""
+    port: int, targets: Sequence[Target], connections: int, seconds: float, turns: int
+) -> Slices:
+    """The slices of ``seconds`` with ``connections`` open, in the order of ``schedule``:
+    each read ``turns`` times, /healthz (the target named ``REFERENCE``) between them."""
+    by_name = {target.name: target for target in targets}
+    if REFERENCE not in by_name:
+        raise ValueError(f"the targets need {REFERENCE!r} to compare with")
+    order = schedule([t.name for t in targets if t.name != REFERENCE], turns)
     opened = [await Connection.open(HOST, port) for _ in range(connections)]
-    totals = {target.name: Rate(0, 0.0) for target in targets}
+    found: list[Rate] = []
     try:
         for target in targets:  # warm-up: connections open, caches filled
             await _slice(opened, target, min(seconds, 0.5))
-        for _ in range(slices):
-            for target in targets:
-                rate = await _slice(opened, target, seconds)
-                total = totals[target.name]
-                totals[target.name] = Rate(
-                    total.requests + rate.requests, total.seconds + rate.seconds
-                )
+        for name in order:
+            found.append(await _slice(opened, by_name[name], seconds))
     finally:
         for conn in opened:
             await conn.close()
-    return totals
+    return Slices(order, found)
 
 
 def margin(ratio: float) -> str:
@@ -90,22 +150,23 @@ def margin(ratio: float) -> str:
     return f"margin {ratio / RATIO_GOAL:.2f}x the line ({ratio - RATIO_GOAL:+.2f})"
 
 
-def load_figures(key: str, where: str, connections: int, found: dict[str, Rate]) -> list[Figure]:
-    """Requests/s of each target, and each read's ratio to /healthz with its goal."""
-    health = found["healthz"].per_second
+def load_figures(key: str, where: str, connections: int, found: Slices) -> list[Figure]:
+    """Requests/s of each target, and each read's ratio to /healthz (the median of its
+    slices' ratios to the /healthz slices beside them) with its goal and margin."""
     figures = [
         Figure(
             f"{key}.load.{connections}.{name}_rps",
             f"{name} requests/s, {connections} connections ({where})",
-            rate.per_second,
+            found.total(name).per_second,
             "/s",
         )
-        for name, rate in found.items()
+        for name in found.names
     ]
-    for name, rate in found.items():
-        if name == "healthz":
+    for name in found.names:
+        if name == REFERENCE:
             continue
-        ratio = rate.per_second / health if health else 0.0
+        pairs = found.ratios(name)
+        ratio = median(pairs) if pairs else None
         figures.append(
             Figure(
                 f"{key}.load.{connections}.{name}_healthz_ratio",
@@ -113,7 +174,7 @@ def load_figures(key: str, where: str, connections: int, found: dict[str, Rate])
                 ratio,
                 "x",
                 goal(RATIO_GOAL, better="higher"),
-                note=margin(ratio),
+                note="" if ratio is None else f"{margin(ratio)}; {spread(pairs)}",
             )
         )
     return figures

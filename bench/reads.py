@@ -1,8 +1,9 @@
 """Benchmark 7: the Desk's other reads at each store size, beside GET /healthz.
 
-Issue 12 ("Performance") and issue 16 (item 4). For each size: Ops on the seeded store;
-the reads below and /healthz take turns on keep-alive connections of their own (one
-request of each per round, so the machine's noise hits them alike):
+Issue 12 ("Performance") and issue 16 (item 4). One Ops per size on its seeded store, all
+up at once; the reads below and /healthz take turns on keep-alive connections of their
+own, every size in each round (one request of each read and of /healthz at each size per
+round, so the machine's noise hits every read and every size alike):
 
 - the drill-down list (``/api/v1/onboard/funnel/sessions``, 50 a page) of the stage and
   state with the most sessions in the funnel's ``stopped`` counts, its first page and
@@ -30,7 +31,7 @@ import orjson
 from bench.budgets import Figure, Section, budget, goal
 from bench.funnel import label
 from bench.latency import Bound, Summary, alternate
-from bench.load import CONNECTIONS, Rate, Target, load_figures, rates
+from bench.load import CONNECTIONS, Slices, Target, load_figures, rates
 from bench.plan import Plan
 from bench.seed import cached_store
 from bench.services import HOST, Credentials, Fleet, ServiceError
@@ -105,10 +106,26 @@ async def plan_reads(
 async def measure(
     port: int, headers: Mapping[str, str], reads: Sequence[Read], bound: Bound
 ) -> dict[str, Summary]:
-    """Each read's latency and /healthz's, in turns (one request of each per round)."""
-    targets = [(read.key, read.path, headers) for read in reads]
-    targets.append((HEALTHZ, "/healthz", {}))
-    conns = [await Connection.open(HOST, port) for _ in targets]
+    """Each read's latency and /healthz's on one server, in turns (one request of each per
+    round)."""
+    return (await measure_sizes({0: (port, reads)}, headers, bound))[0]
+
+
+async def measure_sizes(
+    servers: Mapping[int, tuple[int, Sequence[Read]]], headers: Mapping[str, str], bound: Bound
+) -> dict[int, dict[str, Summary]]:
+    """Each size's reads and /healthz, all servers up at once, in rounds: one request of
+    each read and one /healthz at each size per round, so every size's p95 comes from the
+    same seconds and the quotient between sizes carries no drift of the machine."""
+    targets = [
+        (size, key, port, path, sent)
+        for size, (port, reads) in servers.items()
+        for key, path, sent in [
+            *((read.key, read.path, headers) for read in reads),
+            (HEALTHZ, "/healthz", {}),
+        ]
+    ]
+    conns: list[Connection] = []
 
     def probe(conn: Connection, path: str, sent: Mapping[str, str]) -> Any:
         async def timed() -> float:
@@ -120,14 +137,22 @@ async def measure(
         return timed
 
     try:
+        for _, _, port, _, _ in targets:
+            conns.append(await Connection.open(HOST, port))
         samples = await alternate(
-            [probe(conn, path, sent) for conn, (_, path, sent) in zip(conns, targets, strict=True)],
+            [
+                probe(conn, path, sent)
+                for conn, (_, _, _, path, sent) in zip(conns, targets, strict=True)
+            ],
             bound,
         )
     finally:
         for conn in conns:
             await conn.close()
-    return {key: Summary.of(found) for (key, _, _), found in zip(targets, samples, strict=True)}
+    found: dict[int, dict[str, Summary]] = {size: {} for size in servers}
+    for (size, key, _, _, _), times in zip(targets, samples, strict=True):
+        found[size][key] = Summary.of(times)
+    return found
 
 
 def read_figures(
@@ -166,10 +191,10 @@ def read_figures(
 
 def flat_figures(reads: Sequence[Read], p95s: Mapping[int, Mapping[str, float]]) -> list[Figure]:
     """Each read's p95 at the largest size over its p95 at the smallest (goal <= 1.5x), and
-    the same for its ratio to /healthz when /healthz was measured: the sizes run minutes
-    apart, each on a server of its own, so the plain quotient also carries how much slower
-    the machine became meanwhile; /healthz, measured in turns with the read, carries the
-    same drift and divides it out (a ratio within one measurement, like the others)."""
+    the same for its ratio to /healthz when /healthz was measured: each size's read over
+    its own server's /healthz in the same rounds (what is left is a difference between the
+    two servers' processes; the plain quotient, the sizes measured in the same rounds,
+    carries no drift of the machine either)."""
     smallest, largest = min(p95s), max(p95s)
     small, large = p95s[smallest], p95s[largest]
     figures: list[Figure] = []
@@ -197,48 +222,46 @@ def flat_figures(reads: Sequence[Read], p95s: Mapping[int, Mapping[str, float]])
     return figures
 
 
-def _load_details(load: Mapping[int, Mapping[str, Rate]]) -> dict[str, Any]:
-    return {
-        str(connections): {
-            name: {"requests": rate.requests, "seconds": round(rate.seconds, 3)}
-            for name, rate in found.items()
-        }
-        for connections, found in load.items()
-    }
-
-
 async def run(plan: Plan) -> Section:
     section = Section("7 reads")
     creds = Credentials()
-    p95s: dict[int, dict[str, float]] = {}
-    reads: list[Read] = []
-    for size in plan.funnel_sizes:
-        store = await cached_store(size)
-        hours = store.window_hours()
-        load: dict[int, dict[str, Rate]] = {}
-        async with Fleet() as fleet:
+    stores = {size: await cached_store(size) for size in plan.funnel_sizes}
+    load: dict[int, Slices] = {}
+    planned: dict[int, tuple[int, list[Read]]] = {}
+    chosen: dict[int, dict[str, Any]] = {}
+    hours = {size: store.window_hours() for size, store in stores.items()}
+    async with Fleet() as fleet:
+        for size, store in stores.items():
             ops = await fleet.ops(creds, store.path)
-            reads, chosen = await plan_reads(ops.port, creds.bearer, hours)
-            summaries = await measure(ops.port, creds.bearer, reads, plan.funnel)
-            if size == plan.largest:
-                targets = [Target(r.key, r.path, creds.bearer) for r in reads if r.load]
-                targets.append(Target(HEALTHZ, "/healthz", {}))
-                for connections in CONNECTIONS:
-                    load[connections] = await rates(
-                        ops.port, targets, connections, plan.load_seconds, plan.load_slices
-                    )
-        p95s[size] = {key: summary.p95 for key, summary in summaries.items()}
-        section.add(*read_figures(size, reads, summaries, judged=size == plan.largest))
-        for connections, found in load.items():
-            section.add(*load_figures("reads", label(size), connections, found))
+            reads, chosen[size] = await plan_reads(ops.port, creds.bearer, hours[size])
+            planned[size] = (ops.port, reads)
+        summaries = await measure_sizes(planned, creds.bearer, plan.reads)
+        port, reads = planned[plan.largest]
+        targets = [Target(r.key, r.path, creds.bearer) for r in reads if r.load]
+        targets.append(Target(HEALTHZ, "/healthz", {}))
+        for connections in CONNECTIONS:
+            load[connections] = await rates(
+                port, targets, connections, plan.load_seconds, plan.load_turns
+            )
+    for size, store in stores.items():
+        reads = planned[size][1]
+        judged = size == plan.largest
+        section.add(*read_figures(size, reads, summaries[size], judged=judged))
+        if judged:
+            for connections, slices in load.items():
+                section.add(*load_figures("reads", label(size), connections, slices))
         section.details[str(size)] = {
             "events": store.events,
             "sessions": store.sessions,
-            "window_hours": hours,
-            **chosen,
+            "window_hours": hours[size],
+            **chosen[size],
             "paths": {read.key: read.path for read in reads},
-            "latency": {key: summary.as_dict() for key, summary in summaries.items()},
-            "load": _load_details(load),
+            "latency": {key: summary.as_dict() for key, summary in summaries[size].items()},
+            "load": {str(c): s.as_dict() for c, s in load.items()} if judged else {},
         }
-    section.add(*flat_figures(reads, p95s))
+    p95s = {
+        size: {key: summary.p95 for key, summary in found.items()}
+        for size, found in summaries.items()
+    }
+    section.add(*flat_figures(planned[plan.largest][1], p95s))
     return section

@@ -4,54 +4,80 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from bench.budgets import Section, failures
-from bench.funnel import flat_figures, http_figures, measure_http
+from bench.funnel import Server, flat_figures, http_figures, measure_sizes
 from bench.latency import Bound
 from bench.load import Target, load_figures, rates
 from tests.bench.standin import SlowOps
 
 
 async def test_a_slow_funnel_server_misses_the_budget() -> None:
-    async with SlowOps.serving(funnel_delay=0.55) as slow:
-        funnel, healthz, document = await measure_http(
-            slow.port, {"authorization": "Bearer x"}, 48, Bound(count=3, seconds=5, warmup=0)
+    """Two sizes' servers up at once, a fast one and a deliberately slow one (the funnel
+    after 550 ms): every round takes one funnel and one /healthz at each size, and the slow
+    size's p95 is a BUDGET MISSED line of the check."""
+    async with (
+        SlowOps.serving(funnel_delay=0.0) as fast,
+        SlowOps.serving(funnel_delay=0.55) as slow,
+    ):
+        fast.requests = slow.requests  # one log of both servers' requests, in order
+        measured = await measure_sizes(
+            {10_000: Server(fast.port, 48), 100_000: Server(slow.port, 50)},
+            {"authorization": "Bearer x"},
+            Bound(count=3, seconds=5, warmup=0),
         )
-    assert document["cohort"] == 7
-    assert funnel.count == healthz.count == 3
-    assert funnel.p95 >= 550
-    assert healthz.p95 < 100
-    # Funnel and /healthz alternate on the same server.
-    assert slow.requests[1:7] == ["/api/v1/onboard/funnel?hours=48", "/healthz"] * 3
-    figures = http_figures(100_000, funnel, healthz, judged=True)
+    small, large = measured[10_000], measured[100_000]
+    assert small.document["cohort"] == large.document["cohort"] == 7
+    assert small.funnel.count == small.healthz.count == large.funnel.count == 3
+    assert large.funnel.p95 >= 550
+    assert small.funnel.p95 < 100 and large.healthz.p95 < 100
+    # Rounds: each size's funnel and /healthz, every size in each round.
+    round_ = ["/api/v1/onboard/funnel?hours=48", "/healthz", "/api/v1/onboard/funnel?hours=50"]
+    assert slow.requests[2:14] == [*round_, "/healthz"] * 3
+    figures = http_figures(100_000, large.funnel, large.healthz, judged=True)
     [line] = failures([Section("1 funnel", figures)])
     assert line.startswith("1 funnel: BUDGET MISSED: funnel p95 at 100k = ")
     assert line.endswith("ms (budget < 500 ms)")
+    # The smaller size carries no budget.
+    assert (
+        failures(
+            [Section("1 funnel", http_figures(10_000, small.funnel, small.healthz, judged=False))]
+        )
+        == []
+    )
 
 
 async def test_concurrent_load_takes_turns_and_judges_the_ratio_as_a_goal() -> None:
     """bench/load.py against the stand-in: the funnel (20 ms each) serves far fewer
-    requests/s than /healthz on the same connections; the ratio is a missed goal that
-    does not fail the check, with its margin in the note."""
+    requests/s than /healthz on the same connections, /healthz runs between every two
+    read slices, and the ratio (the median of each funnel slice over the /healthz slices
+    beside it) is a missed goal that does not fail the check, with its margin."""
     async with SlowOps.serving(funnel_delay=0.02) as slow:
         targets = [
             Target("funnel", "/api/v1/onboard/funnel?hours=48", {"authorization": "Bearer x"}),
             Target("healthz", "/healthz", {}),
         ]
-        found = await rates(slow.port, targets, connections=4, seconds=0.3, slices=2)
-    assert set(found) == {"funnel", "healthz"}
-    assert 0.55 <= found["funnel"].seconds <= 1.0  # two slices of 0.3 s
+        found = await rates(slow.port, targets, connections=4, seconds=0.3, turns=2)
+    assert found.order == ["healthz", "funnel", "healthz", "funnel", "healthz"]
+    funnel = found.total("funnel")
+    assert 0.55 <= funnel.seconds <= 1.0  # two slices of 0.3 s
     # 4 connections x 0.6 s / 20 ms: about 120 funnel requests, far fewer than /healthz.
-    assert 40 <= found["funnel"].requests <= 125
-    assert found["healthz"].requests > 3 * found["funnel"].requests
-    # Slices take turns: after the warm-up, funnel then healthz then funnel again.
+    assert 40 <= funnel.requests <= 125
+    assert found.total("healthz").requests > 3 * funnel.requests
+    # Slices take turns: the warm-up's funnel and healthz, then (healthz,) funnel,
+    # healthz, funnel, healthz.
     paths = [path.split("?")[0] for path in slow.requests]
     turns = [paths[0]] + [b for a, b in itertools.pairwise(paths) if a != b]
-    assert turns[:4] == ["/api/v1/onboard/funnel", "/healthz"] * 2
+    assert turns == ["/api/v1/onboard/funnel", "/healthz"] * 3
+    assert len(found.ratios("funnel")) == 2
     figures = load_figures("funnel", "stand-in", 4, found)
     ratio = next(f for f in figures if f.key == "funnel.load.4.funnel_healthz_ratio")
     assert ratio.value is not None and ratio.value < 0.5
+    assert ratio.value == pytest.approx(sum(found.ratios("funnel")) / 2)
     assert ratio.status == "goal missed"
     assert ratio.note.startswith("margin 0.")
+    assert "median of 2 pairs" in ratio.note
     assert failures([Section("1 funnel", figures)]) == []
 
 

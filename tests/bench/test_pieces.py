@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from bench.budgets import Figure, Section, budget
 from bench.desk import _ASSET, imports_of, resolve
-from bench.emission import added_figures
+from bench.emission import added_figures, slice_differences, slices_for
 from bench.latency import Bound, Summary, alternate, percentile
 from bench.report import table
 
@@ -99,3 +100,45 @@ def test_emission_judges_p50_and_p99_added_against_the_2_ms_goal() -> None:
     assert by_label["p50 added, Ops down (vs off)"].status == "goal missed"
     assert by_label["p99 added, Ops hanging (vs off), our goal"].status == "goal missed"
     assert by_label["p99 added, Ops hanging (vs off)"].status == "met"  # the 200 ms budget
+
+
+def test_slice_differences_take_each_slice_p99_of_the_same_rounds() -> None:
+    """Two slices of 100 requests each: the case is 3 ms slower than the baseline at the
+    top of the first slice and 1 ms at the top of the second."""
+    base = [0.010] * 100 + [0.020] * 100
+    case = [0.010] * 98 + [0.013, 0.013] + [0.020] * 98 + [0.021, 0.021]
+    assert slice_differences(case, base, 2) == [pytest.approx(3.0), pytest.approx(1.0)]
+    with pytest.raises(ValueError, match="3 requests against 2"):
+        slice_differences([0.1] * 3, [0.1] * 2, 1)
+    with pytest.raises(ValueError, match="cannot make 4 slices"):
+        slice_differences([0.1] * 3, [0.1] * 3, 4)
+    assert slices_for(750) == 7
+    assert slices_for(99) == 1
+
+
+def test_the_p99_goal_is_the_median_of_slices_and_a_burst_in_one_slice_does_not_move_it() -> None:
+    """Three slices of 100 requests: emission adds 1 ms at the top of every slice, but a
+    burst of other work lands on six of "up"'s requests in the first slice (+40 ms). The
+    pooled p99 difference says 32 ms and would miss the goal; the median of the slices
+    says 1 ms. The budget (200 ms) stays on the pooled difference."""
+    rng = random.Random(7)
+    base = [rng.uniform(0.005, 0.020) for _ in range(300)]
+    up = [b + 0.001 for b in base]
+    for i in rng.sample(range(100), 6):
+        up[i] += 0.040
+    latencies = {"off": base, "up": up, "down": up, "hanging": base}
+    summaries = {name: Summary.of(values) for name, values in latencies.items()}
+    figures, baseline = added_figures(summaries, emitted_when_off=False, latencies=latencies)
+    assert baseline == "off"
+    by_key = {f.key: f for f in figures}
+    pooled = by_key["emission.up.p99_added_ms"]
+    assert pooled.value == pytest.approx(32.18, abs=0.01)
+    assert pooled.limit is not None and pooled.limit.kind == "budget"
+    judged = by_key["emission.up.p99_added_goal"]
+    assert judged.value == pytest.approx(1.0)
+    assert judged.status == "met"
+    assert (
+        judged.label == "p99 added, Ops up (vs off), our goal: median of 3 slices' p99 differences"
+    )
+    assert judged.note == "slices +1.0 to +35.0 ms"  # the burst is in the first slice
+    assert by_key["emission.hanging.p99_added_goal"].value == 0.0

@@ -117,10 +117,13 @@ async def test_concurrent_load_of_each_read_beside_healthz() -> None:
             Target("tickets", "/api/v1/desk/tickets?limit=50", AUTH),
             Target("healthz", "/healthz", {}),
         ]
-        found = await rates(slow.port, targets, connections=4, seconds=0.2, slices=2)
+        found = await rates(slow.port, targets, connections=4, seconds=0.2, turns=2)
     paths = [path.split("?")[0] for path in slow.requests]
     turns = [paths[0]] + [b for a, b in itertools.pairwise(paths) if a != b]
-    assert turns[:6] == ["/api/v1/desk/search", "/api/v1/desk/tickets", "/healthz"] * 2
+    # The warm-up (each target once), then /healthz between every two reads' slices.
+    search, tickets, healthz = "/api/v1/desk/search", "/api/v1/desk/tickets", "/healthz"
+    assert turns == [search, tickets, healthz] + [search, healthz, tickets, healthz] * 2
+    assert len(found.ratios("search")) == len(found.ratios("tickets")) == 2
     figures = {f.key: f for f in load_figures("reads", "stand-in", 4, found)}
     search = figures["reads.load.4.search_healthz_ratio"]
     assert search.value is not None and search.value < 0.5
