@@ -48,6 +48,7 @@ from vm112_portal.db import Database
 from vm112_portal.in_flight import InFlight
 from vm112_portal.loop_transport import OnLoop
 from vm112_portal.metrics import PortalMetrics
+from vm112_portal.ops_endpoint import OpsEndpoint
 from vm112_portal.ops_webhook import (
     INGEST_PATH,
     NETWORK_ERRORS,
@@ -84,6 +85,7 @@ class Attempt:
     status: int | None
     error: str | None
     mark: Mark
+    unreachable: bool = False  # a network error: about Ops, not about this event
 
 
 class Dispatcher:
@@ -114,6 +116,7 @@ class Dispatcher:
         self._url = ops_url.rstrip("/") + INGEST_PATH
         self._signer = Webhook(secret)
         self._policy = policy
+        self.endpoint = OpsEndpoint(policy)
         self._thread: threading.Thread | None = None
         self._finished: concurrent.futures.Future[None] = concurrent.futures.Future()
         # Set on the dispatcher's thread once it runs; read by wake() and stop().
@@ -170,6 +173,8 @@ class Dispatcher:
         loop = self._loop
         if loop is None or self._wake_sent or not self._armed:
             return
+        if self.endpoint.waiting(time.time()):
+            return  # Ops is backed off: the dispatcher sleeps until its probe anyway
         self._wake_sent = True
         with contextlib.suppress(RuntimeError):  # its loop is closing
             loop.call_soon_threadsafe(self._woken)
@@ -243,6 +248,11 @@ class Dispatcher:
     async def _round(self) -> None:
         assert self._wake is not None and self._books is not None
         self._wake.clear()
+        backed_off = self.endpoint.waiting(time.time())
+        if backed_off:
+            # Ops was unreachable: no read, no attempt, no write before its next probe.
+            await self._sleep(backed_off)
+            return
         self._armed = True  # before the read: a commit after it wakes the sleep below
         rows = self._books.due(time.time(), BATCH)
         if rows:
@@ -266,8 +276,10 @@ class Dispatcher:
                 await self._wake.wait()
 
     async def _send(self, rows: list[Any]) -> None:
-        """One batch, in order; a session stops at its first event not delivered. The
-        marks are written once the batch is done, or cut short by stop()."""
+        """One batch, in order; a session stops at its first event not delivered, and the
+        whole batch at an attempt that found Ops unreachable (the rest waits for the next
+        probe). The marks are written once the batch is done and the Portal is quiet (or
+        the batch's yield is over), or when stop() cuts it short."""
         assert self._books is not None
         done: list[tuple[Any, Attempt]] = []
         held: set[str] = set()
@@ -279,8 +291,12 @@ class Dispatcher:
                 await self._until_quiet(deadline)
                 attempt = await self.attempt(row)
                 done.append((row, attempt))
+                if attempt.unreachable:
+                    break
                 if attempt.outcome != "delivered":
                     held.add(row["session_id"])
+            if done:
+                await self._until_quiet(deadline)  # the marks' write takes the write lock
         finally:
             self._books.record([attempt.mark for _, attempt in done])
             for row, attempt in done:
@@ -355,11 +371,23 @@ class Dispatcher:
             error = None if outcome == "delivered" else describe(response)
             retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
         except NETWORK_ERRORS as exc:
-            outcome = "retry"
+            # About Ops, not the event: back Ops off and keep the event due at the next
+            # probe (vm112_portal/ops_endpoint.py); its age is not held against it.
             error = f"Ops unreachable: {type(exc).__name__} {exc}".strip()
+            now = time.time()
+            retry = {
+                "id": row["id"],
+                "now": now,
+                "status": None,
+                "error": error,
+                "next_attempt_at": self.endpoint.unreachable(now),
+            }
+            return Attempt("retry", None, error, Mark("schedule_retry", retry), unreachable=True)
         except Exception as exc:  # the request cannot be sent: retrying cannot help
             outcome = "dead"
             error = f"cannot be sent: {type(exc).__name__} {exc}".strip()[:500]
+        else:
+            self.endpoint.reached()  # any answer: Ops is reachable
         now = time.time()
         params: dict[str, Any] = {"id": row["id"], "now": now, "status": status}
         if outcome == "retry":

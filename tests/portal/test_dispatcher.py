@@ -279,3 +279,105 @@ async def test_an_event_committed_during_a_batch_goes_in_the_next_round(tmp_path
         await wait_until(portal.drained, timeout=5)
         assert time.monotonic() - started < 3.0
     assert sent(fake) == ["first:f.pt", "later:l.pt"]
+
+
+class Unreachable:
+    """Ops whose port refuses connections while ``down``; then the FakeOps answers.
+    Counts the connection attempts made while down."""
+
+    def __init__(self, fake: FakeOps) -> None:
+        self.fake = fake
+        self.down = True
+        self.refused = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            self.refused += 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.fake(request)
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, cls: Any, name: str) -> list[Any]:
+    """Every call of ``cls.name`` (its arguments after self), in order."""
+    calls: list[Any] = []
+    original = getattr(cls, name)
+
+    def spy(self: Any, *args: Any) -> Any:
+        calls.append(args)
+        return original(self, *args)
+
+    monkeypatch.setattr(cls, name, spy)
+    return calls
+
+
+async def test_ops_down_costs_one_probe_per_backoff_not_an_attempt_per_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connection refused is about Ops, not the event: the dispatcher backs off Ops as a
+    whole. Wizard commits meanwhile cause no attempt, no read and no bookkeeping write;
+    once Ops is back every queued event is delivered exactly once within the bound."""
+    reads = count_calls(monkeypatch, Books, "due")
+    writes = count_calls(monkeypatch, Books, "record")
+    fake = FakeOps()
+    ops = Unreachable(fake)
+    # The first failure backs Ops off for 1-2 s (equal jitter of 2 s).
+    settings = make_settings(tmp_path, backoff_base=2.0, backoff_max=2.0, outbox_poll=0.05)
+    async with running_portal(settings, fake, transport=httpx.MockTransport(ops)) as portal:
+        db: Database = portal.app.state.portal.db
+        for n in range(20):
+            async with db.transaction() as tx:
+                await emit_event(tx, "domain.validated", {"session_id": f"d{n}", "domain": "d.pt"})
+            await asyncio.sleep(0.02)  # each commit wakes the dispatcher (~0.45 s in all)
+        refused, read, written = ops.refused, len(reads), [m for (b,) in writes for m in b]
+        rows = portal.outbox()
+        health = (await portal.health())["outbox"]
+        ops.down = False
+        back = time.monotonic()
+        await wait_until(portal.drained, timeout=10)
+        resumed = time.monotonic() - back
+        # Ops is up again: a commit is delivered at once, not after a backoff.
+        async with db.transaction() as tx:
+            await emit_event(tx, "domain.validated", {"session_id": "after", "domain": "a.pt"})
+        committed = time.monotonic()
+        await wait_until(portal.drained, timeout=5)
+        prompt = time.monotonic() - committed
+    assert refused == 1  # one probe, not one attempt per commit
+    assert read == 2  # at start, and the one that found the first event; none backed off
+    assert [mark.query for mark in written] == ["schedule_retry"]
+    assert [row["attempts"] for row in rows] == [1] + [0] * 19
+    assert rows[0]["last_error"] == "Ops unreachable: ConnectError [Errno 111] Connection refused"
+    assert health["last_error"] == {
+        "event_type": "domain.validated",
+        "status": None,
+        "error": "Ops unreachable: ConnectError",
+    }
+    # Bound: the next probe is at most backoff_max after the failure, then one batch.
+    assert resumed < settings.backoff_max + 1.0
+    assert sorted(fake.stored) == sorted(row["webhook_id"] for row in portal.outbox())
+    assert len(fake.received) == len(fake.stored) == 21  # each exactly once
+    assert prompt < 0.5
+
+
+async def test_a_hanging_ops_holds_one_attempt_per_backoff(tmp_path: Path) -> None:
+    """A timeout is about Ops too: after one attempt timed out, the next sessions are not
+    tried one after another (each holding a connection until its timeout)."""
+    await queue(tmp_path / "portal.db", [(f"h{n}", f"h{n}.pt") for n in range(5)])
+    fake = FakeOps(hang=True)
+    sent_at: list[float] = []
+
+    async def counted(request: httpx.Request) -> httpx.Response:
+        sent_at.append(time.monotonic())
+        return await fake(request)
+
+    settings = make_settings(tmp_path, ops_timeout=0.2, backoff_base=2.0, backoff_max=2.0)
+    async with running_portal(settings, fake, transport=httpx.MockTransport(counted)) as portal:
+        started = time.monotonic()
+        await asyncio.sleep(1.0)  # one timeout (0.2 s), then 1-2 s of backoff
+        tried = len(sent_at)
+        rows = portal.outbox()
+        fake.hang = False
+        await wait_until(portal.drained, timeout=10)
+    assert tried == 1, [round(at - started, 2) for at in sent_at]
+    assert [row["attempts"] for row in rows] == [1, 0, 0, 0, 0]
+    assert rows[0]["last_error"] == "Ops unreachable: TimeoutError"  # the attempt's bound
+    assert len(fake.stored) == 5

@@ -1,0 +1,47 @@
+"""Whether Ops can be reached, as the outbox dispatcher last found it.
+
+A delivery attempt that fails for a reason about the endpoint rather than the event
+(connection refused, a connect or read timeout, the connection dropped: the network errors
+of vm112_portal/ops_webhook.py) says nothing about the event and everything about the next
+event's chances. So the dispatcher backs off Ops as a whole: until ``probe_at`` it makes no
+attempt, reads nothing and writes nothing, and a wizard commit does not even wake it; at
+``probe_at`` one attempt goes (the probe, the longest-waiting session's next event). The
+delay doubles with each failed probe, with the outbox's own jitter and cap
+(``RetryPolicy.backoff``: 0.5 s doubling, equal jitter, at most ``PORTAL_OUTBOX_BACKOFF_MAX``);
+any HTTP answer means Ops is reachable again. An answer that refuses one event (5xx, 429,
+408, 401) is that event's business: its session backs off alone (issue 17), the others go on.
+
+So once Ops is back, delivery resumes at the next probe: at most ``backoff_max`` (plus
+one attempt's timeout) after Ops returns, the same bound as a single event's retry.
+
+Written on the dispatcher's thread only; ``waiting`` is also read by the wizard's thread
+(``Dispatcher.wake``): reading a float needs no lock.
+"""
+
+from __future__ import annotations
+
+from vm112_portal.ops_webhook import RetryPolicy
+
+
+class OpsEndpoint:
+    """Ops as one endpoint: reachable, or backed off until its next probe."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self.failures = 0  # failed attempts in a row, each a network error
+        self.probe_at = 0.0  # time.time() of the next probe; 0.0 once Ops answered
+
+    def waiting(self, now: float) -> float:
+        """Seconds until an attempt may go; 0.0 when one may go now."""
+        return max(self.probe_at - now, 0.0)
+
+    def unreachable(self, now: float) -> float:
+        """An attempt found Ops unreachable: back off; returns the next probe's time."""
+        self.failures += 1
+        self.probe_at = now + self._policy.backoff(self.failures)
+        return self.probe_at
+
+    def reached(self) -> None:
+        """Ops answered (whatever the status): attempts go freely again."""
+        self.failures = 0
+        self.probe_at = 0.0
