@@ -39,6 +39,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -85,13 +86,20 @@ class _Early:
 
 
 @dataclass(slots=True)
-class KeptText:
-    """A basis's answer text, kept until its next boundary (``FunnelBasis.text``)."""
+class Kept:
+    """What a basis keeps from one boundary to the next (``FunnelBasis.steady_until``):
+    the answer's text (``FunnelBasis.text``) and the ``stopped`` counts
+    (``FunnelBasis.stopped``), each with the milliseconds [from, until) it holds for."""
 
     text: FunnelText | None = None
     renders: int = 0  # texts rendered (tests count them)
     at: int | None = None  # the millisecond of the last answer, and its bytes
     body: bytes = b""
+    stopped: dict[str, dict[str, int]] | None = None
+    stopped_span: tuple[int, int] = (0, 0)
+    counts: int = 0  # stopped counts counted (tests count them)
+    # Drill-down pages' texts by (filter, limit, cursor): vm122_ops/cohort_answers.py.
+    pages: dict[Hashable, FunnelText] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +128,8 @@ class FunnelBasis:
     # The counts and percentiles of each partial hour met so far, by its first early
     # session's index: they depend on nothing else (the percentiles are most of the cost).
     _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
-    # The answer's text rendered at the last boundary crossed (``text``).
-    kept: KeptText = field(default_factory=lambda: KeptText())
+    # What holds until the next boundary: the answer's text, the stopped counts.
+    kept: Kept = field(default_factory=lambda: Kept())
 
     def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
         kept = self._counted.get(first)
@@ -183,6 +191,11 @@ class FunnelBasis:
         )
         return funnel, first
 
+    def holds_until(self, now_ms: int) -> int:
+        """``steady_until`` for the window ending at ``now_ms``."""
+        window = Window(hours=self.hours, now_ms=now_ms)
+        return self.steady_until(window, bisect_left(self.early_starts, window.since_ms))
+
     def steady_until(self, window: Window, first: int) -> int:
         """The first millisecond after ``window.now_ms`` at which this basis's funnel
         (``first`` its index into ``early`` then) may differ in anything but the figures
@@ -224,12 +237,20 @@ class FunnelBasis:
         return until
 
     def stopped(self, now_ms: int) -> dict[str, dict[str, int]]:
-        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals)."""
+        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals),
+        counted once per boundary (``steady_until``); shared: read, never change, them."""
+        kept = self.kept
+        since, until = kept.stopped_span
+        if kept.stopped is not None and since <= now_ms < until:
+            return kept.stopped
         window = Window(hours=self.hours, now_ms=now_ms)
         assert window.first_whole_hour == self.first_whole_hour
         first = bisect_left(self.early_starts, window.since_ms)
         _, cells, failed_steps = self._counts(window, first)
-        return self._stopped(window, first, cells, failed_steps)
+        kept.stopped = self._stopped(window, first, cells, failed_steps)
+        kept.stopped_span = (now_ms, self.steady_until(window, first))
+        kept.counts += 1
+        return kept.stopped
 
     def _stopped(
         self, window: Window, first: int, cells: Cells, failed_steps: Counter[int]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servicekit.envelope import ok_body
+from vm122_ops.cohort import CohortPage
 from vm122_ops.events import format_ms
 from vm122_ops.funnel import HOUR_MS, Funnel
 
@@ -79,36 +80,65 @@ def seconds_text(ms: int) -> bytes:
     return b"%d.%03d" % (whole, part)
 
 
+class Holes:
+    """The holes of one answer being cut: each call stands in for one figure."""
+
+    def __init__(self) -> None:
+        self._holes: list[tuple[int, int]] = []
+
+    def time(self, offset: int) -> str:
+        """A time ``offset`` ms from the request's millisecond (``format_ms``)."""
+        return self._hole(_TIME, offset)
+
+    def idle(self, last_event_at: int) -> str:
+        """The seconds from ``last_event_at`` to the request's millisecond, at least 0."""
+        return self._hole(_IDLE, last_event_at)
+
+    def _hole(self, kind: int, value: int) -> str:
+        self._holes.append((kind, value))
+        return f"{_TOKEN}:{len(self._holes) - 1}"
+
+    def text(self, fields: dict[str, Any], valid_from: int, valid_until: int) -> FunnelText:
+        """The ``ok`` answer of ``fields`` (whose moving figures are this object's holes)
+        as bytes between the holes."""
+        pieces = _HOLE.split(ok_body(**fields))
+        order = [int(index) for index in pieces[1::2]]
+        # Every hole once, in the order the JSON writes them (a guard: the token is random).
+        if sorted(order) != list(range(len(self._holes))):
+            raise AssertionError("a hole was not rendered exactly once")
+        return FunnelText(
+            chunks=tuple(pieces[0::2]),
+            holes=tuple(self._holes[index] for index in order),
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+
+
 def funnel_text(funnel: Funnel, valid_until: int) -> FunnelText:
     """``funnel``'s answer (the ``ok`` envelope around ``Funnel.document``) with its
     millisecond's figures cut out, valid from its own millisecond until ``valid_until``
     (the caller's next boundary)."""
-    now = funnel.window.now_ms
     span = funnel.window.hours * HOUR_MS
-    holes: list[tuple[int, int]] = []
-
-    def hole(kind: int, value: int) -> str:
-        holes.append((kind, value))
-        return f"{_TOKEN}:{len(holes) - 1}"
-
+    holes = Holes()
     document: dict[str, Any] = funnel.document()
-    document["since"] = hole(_TIME, -span)
-    document["generated_at"] = hole(_TIME, 0)
+    document["since"] = holes.time(-span)
+    document["generated_at"] = holes.time(0)
     for item, session in zip(document["active_sessions"], funnel.active_sessions, strict=True):
-        item["idle_seconds"] = hole(_IDLE, session.last_event_at)
+        item["idle_seconds"] = holes.idle(session.last_event_at)
     previous = document["previous"]
     if previous is not None:
-        previous["since"] = hole(_TIME, -2 * span)
-        previous["until"] = hole(_TIME, -span)
-    pieces = _HOLE.split(ok_body(**document))
-    chunks = tuple(pieces[0::2])
-    order = [int(index) for index in pieces[1::2]]
-    # Every hole once, in the order the JSON writes them (a guard: the token is random).
-    if sorted(order) != list(range(len(holes))):
-        raise AssertionError("a funnel hole was not rendered exactly once")
-    return FunnelText(
-        chunks=chunks,
-        holes=tuple(holes[index] for index in order),
-        valid_from=now,
-        valid_until=valid_until,
-    )
+        previous["since"] = holes.time(-2 * span)
+        previous["until"] = holes.time(-span)
+    return holes.text(document, funnel.window.now_ms, valid_until)
+
+
+def page_text(page: CohortPage, hours: int, valid_until: int) -> FunnelText:
+    """A drill-down page's answer (``CohortPage.document``) cut the same way: its
+    ``since``, ``generated_at`` and items' ``idle_seconds`` move every millisecond."""
+    holes = Holes()
+    document = page.document(hours)
+    document["since"] = holes.time(page.window.since_ms - page.window.now_ms)
+    document["generated_at"] = holes.time(0)
+    for item, session in zip(document["items"], page.items, strict=True):
+        item["idle_seconds"] = holes.idle(session.last_event_at)
+    return holes.text(document, page.window.now_ms, valid_until)

@@ -1,7 +1,8 @@
 """The funnel's answer kept as text between boundaries (vm122_ops/funnel_text.py,
 ``FunnelBasis.text``): byte for byte the answer of a fresh ``funnel.compute`` at moments
 just before, at and after each kind of boundary, after random events; rendered once
-per boundary, not once per request."""
+per boundary, not once per request. The drill-down's totals (``FunnelBasis.stopped``),
+kept until the same boundaries, checked alike against a fresh ``cohort.page``."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops
 from tests.support import peek
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops import cohort
+from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.funnel import HOUR_MS, Window, compute
 from vm122_ops.funnel_basis import FunnelBasis
 from vm122_ops.funnel_text import seconds_text
 from vm122_ops.states import StateRule, step_paces, waiting_step
 
 FUNNEL = "/api/v1/onboard/funnel"
+SESSIONS = "/api/v1/onboard/funnel/sessions"
 WINDOWS = (1, 2, 5, 24, 48)  # abandonment (24 h) shows in windows longer than it
 SWEEP_MS = 90 * 60_000  # how far past the events each round's requests go
 
@@ -40,6 +43,37 @@ async def fresh(ops: Ops, hours: int, now_ms: int, rule: StateRule) -> bytes:
     """What the route answered before answers were kept: ``ok`` around a fresh compute."""
     funnel = await ops.db.read(compute, Window(hours, now_ms), rule)
     return orjson.dumps({"ok": True, **funnel.document()})
+
+
+async def drilldown(
+    ops: Ops, hours: int, state: str, stage: str | None, cursor: str | None = None
+) -> bytes:
+    params: dict[str, Any] = {"hours": hours, "state": state, "limit": 5}
+    if stage is not None:
+        params["stage"] = stage
+    if cursor is not None:
+        params["cursor"] = cursor
+    response = await ops.client.get(SESSIONS, params=params, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.content
+
+
+async def fresh_drilldown(
+    ops: Ops,
+    hours: int,
+    now_ms: int,
+    rule: StateRule,
+    state: Any,
+    stage: str | None,
+    cursor: str | None = None,
+) -> bytes:
+    """``cohort.page`` in one snapshot: the drill-down as computed before it was kept."""
+    window = cohort.CohortWindow(since_ms=now_ms - hours * HOUR_MS, now_ms=now_ms)
+    filters = cohort.CohortFilter(state=state, stage=stage)
+    before = None if cursor is None else cohort.decode_cursor(cursor)
+    page = await ops.db.read(cohort.page, window, rule, filters, 5, before)
+    return orjson.dumps({"ok": True, **page.document(hours)})
 
 
 async def send_random_sessions(ops: Ops, rng: random.Random, prefix: str, now_ms: int) -> None:
@@ -112,6 +146,7 @@ async def test_kept_text_equals_a_fresh_computation_at_every_boundary(ops: Ops) 
         paces = await ops.db.read(step_paces, now_ms, rule)
         assert any(pace.stuck_after_ms > rule.stuck_min_ms for pace in paces)
         for hours in WINDOWS:
+            lists: list[tuple[str, str | None]] = []
             points = boundaries(ops, hours, now_ms, rule, paces)
             chosen = sorted(rng.sample(points, min(len(points), 25)))
             moments = {now_ms} | {now_ms + rng.randint(1, SWEEP_MS) for _ in range(5)}
@@ -121,6 +156,27 @@ async def test_kept_text_equals_a_fresh_computation_at_every_boundary(ops: Ops) 
                 at_ms(ops, moment)
                 got = await answer(ops, hours)
                 assert got == await fresh(ops, hours, moment, rule), (round_, hours, moment)
+                # The drill-down's pages and total (the stopped counts), kept until the
+                # same boundaries: the first page of a list and, when there is one, the
+                # second, sometimes of a list asked before (kept), sometimes a new one.
+                if not lists or rng.random() < 0.3:
+                    lists.append(
+                        (
+                            rng.choice(["moving", "stuck", "abandoned", "failed", "completed"]),
+                            rng.choice([None, *STAGES]),
+                        )
+                    )
+                state_name, stage = rng.choice(lists)
+                cursor = None
+                for _ in range(2):
+                    listed = await drilldown(ops, hours, state_name, stage, cursor)
+                    expected = await fresh_drilldown(
+                        ops, hours, moment, rule, state_name, stage, cursor
+                    )
+                    assert listed == expected, (round_, hours, moment, state_name, stage)
+                    cursor = orjson.loads(listed)["next"]
+                    if cursor is None:
+                        break
                 requests += 1
         now_ms += SWEEP_MS + rng.randint(0, HOUR_MS)
     assert requests > 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,7 +11,7 @@ from servicekit.envelope import ok, rendered
 from vm122_ops import cohort, export, params, sessions, trend
 from vm122_ops import failures as failure_codes
 from vm122_ops.codes import requested_code
-from vm122_ops.cohort_answers import answer_page
+from vm122_ops.cohort_answers import answer_page, answer_page_text
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.events import STAGES
 from vm122_ops.funnel import HOUR_MS, Window
@@ -30,13 +32,37 @@ async def funnel(request: Request) -> Response:
 
 async def funnel_sessions(request: Request) -> Response:
     """The funnel cohort's sessions that stopped at a stage in a state (the drill-down)."""
-    page = await _cohort_page(request, {"cursor", "limit"})
-    return ok(**page.document(page.hours))
+    state = app_state(request)
+    asked = _cohort_request(request, {"cursor", "limit"})
+    body = await answer_page_text(
+        state.db,
+        state.funnel_answers,
+        state.durations,
+        state.settings.state_rule,
+        asked.hours,
+        state.now_ms(),
+        asked.filters,
+        asked.limit,
+        asked.before,
+    )
+    return rendered(body)
 
 
 async def funnel_sessions_csv(request: Request) -> Response:
     """The same list as CSV, every page (at most export.MAX_ROWS rows)."""
-    page = await _cohort_page(request, set())
+    state = app_state(request)
+    asked = _cohort_request(request, set())
+    page = await answer_page(
+        state.db,
+        state.funnel_answers,
+        state.durations,
+        state.settings.state_rule,
+        asked.hours,
+        state.now_ms(),
+        asked.filters,
+        asked.limit,
+        asked.before,
+    )
     header = [
         "session_id",
         "domain",
@@ -54,7 +80,15 @@ async def funnel_sessions_csv(request: Request) -> Response:
     return export.csv_response("funnel-sessions.csv", header, (i.document() for i in page.items))
 
 
-async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
+@dataclass(frozen=True, slots=True)
+class _CohortRequest:
+    hours: int
+    filters: cohort.CohortFilter
+    limit: int
+    before: tuple[int, str] | None
+
+
+def _cohort_request(request: Request, paging: set[str]) -> _CohortRequest:
     state = app_state(request)
     query = request.query_params
     params.only(request, {"hours", "stage", "state", "code", *paging})
@@ -71,18 +105,7 @@ async def _cohort_page(request: Request, paging: set[str]) -> cohort.CohortPage:
     limit = params.limit(request) if paging else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
     filters = cohort.CohortFilter(state=wanted, stage=stage, code=code)
-    found = await answer_page(
-        state.db,
-        state.funnel_answers,
-        state.durations,
-        state.settings.state_rule,
-        hours,
-        state.now_ms(),
-        filters,
-        limit,
-        before,
-    )
-    return found.with_hours(hours)
+    return _CohortRequest(hours, filters, limit, before)
 
 
 async def conversion_trend(request: Request) -> Response:
