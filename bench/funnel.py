@@ -1,12 +1,12 @@
 """Benchmark 1: GET /api/v1/onboard/funnel at each store size, beside GET /healthz.
 
 One Ops per size, each on its seeded store, all up at once; funnel and /healthz requests
-take turns on two keep-alive connections per server, every size in each round (so the
-machine's noise hits every request and every size alike, and the quotient between sizes
-divides p95s of the same seconds); at the largest size, the concurrent load of
-bench/load.py (funnel, failures and /healthz requests/s with 8 and 32 connections, in
-slices with /healthz between the reads); then, with Ops stopped, Ops' funnel code beside
-the naive json_extract aggregate and DuckDB (bench/baselines.py).
+take turns on two keep-alive connections per server, the sizes in short slices in turn
+(20 rounds each: so the machine's noise hits every request and every size alike, and the
+quotient between sizes divides p95s of the same seconds); at the largest size, the
+concurrent load of bench/load.py (funnel, failures and /healthz requests/s with 8 and 32
+connections, in slices with /healthz between the reads); then, with Ops stopped, Ops'
+funnel code beside the naive json_extract aggregate and DuckDB (bench/baselines.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 
 from bench.baselines import compare
 from bench.budgets import Figure, Section, budget, goal
-from bench.latency import Bound, Summary, alternate
+from bench.latency import Bound, Summary, alternate_slices
 from bench.load import CONNECTIONS, Slices, Target, load_figures, rates
 from bench.plan import Plan
 from bench.ratios import spread
@@ -29,6 +29,7 @@ from bench.wire import Connection
 FUNNEL_BUDGET_MS = 500.0
 HEALTHZ_RATIO_GOAL = 2.0  # issue 16: a kept answer costs about what a health check costs
 FLAT_GOAL = 1.5
+ROUNDS_PER_SLICE = 20  # funnel + healthz rounds on one server before the next size's turn
 
 
 def label(size: int) -> str:
@@ -51,17 +52,21 @@ class Measured:
 
 
 async def measure_sizes(
-    servers: Mapping[int, Server], headers: dict[str, str], bound: Bound
+    servers: Mapping[int, Server],
+    headers: dict[str, str],
+    bound: Bound,
+    per_slice: int = ROUNDS_PER_SLICE,
 ) -> dict[int, Measured]:
-    """Every size's funnel and /healthz, all servers up at once, in rounds: one funnel and
-    one /healthz request at each size per round (10k funnel, 10k healthz, 100k funnel...).
+    """Every size's funnel and /healthz, all servers up at once, in short slices taking
+    turns: ``per_slice`` rounds of one funnel and one /healthz request at 10k, then at
+    100k, then at 1M, then 10k again... (``alternate_slices``).
 
     Each size's p95 and the quotients between sizes then come from the same seconds: the
     machine's drift hits every size alike (run one size after another, minutes apart, the
     1M / 10k quotient moved by 30% between two runs)."""
     conns: dict[int, tuple[Connection, Connection]] = {}
     documents: dict[int, dict[str, object]] = {}
-    probes: list[Callable[[], Awaitable[float]]] = []
+    groups: list[list[Callable[[], Awaitable[float]]]] = []
     try:
         for size, server in servers.items():
             conns[size] = (
@@ -73,18 +78,17 @@ async def measure_sizes(
             if first.status != 200:
                 raise ServiceError(f"GET {path} answered {first.status}: {first.body[:200]!r}")
             documents[size] = orjson.loads(first.body)
-            probes.append(_probe(conns[size][0], path, headers))
-            probes.append(_probe(conns[size][1], "/healthz", {}))
-        samples = await alternate(probes, bound)
+            groups.append(
+                [_probe(conns[size][0], path, headers), _probe(conns[size][1], "/healthz", {})]
+            )
+        samples = await alternate_slices(groups, bound, per_slice)
     finally:
         for pair in conns.values():
             for conn in pair:
                 await conn.close()
     return {
-        size: Measured(
-            Summary.of(samples[2 * number]), Summary.of(samples[2 * number + 1]), documents[size]
-        )
-        for number, size in enumerate(servers)
+        size: Measured(Summary.of(funnel), Summary.of(health), documents[size])
+        for size, (funnel, health) in zip(servers, samples, strict=True)
     }
 
 

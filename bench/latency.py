@@ -75,3 +75,35 @@ async def alternate(
         if time.monotonic() >= deadline:
             break
     return samples
+
+
+async def alternate_slices(
+    groups: Sequence[Sequence[Callable[[], Awaitable[float]]]], bound: Bound, per_slice: int
+) -> list[list[list[float]]]:
+    """Groups of probes (one group per server) take turns in slices of ``per_slice`` rounds;
+    within a slice the group's probes run in turn as in ``alternate``. Each slice starts
+    with one untimed call of the group's first probe: a process that sat idle while the
+    other servers were served answers its first request late (measured under load: the
+    funnel's p50 0.8 ms against 0.4 ms with one server alone), which would land on the same
+    probe every time. ``bound.count`` rounds of each group at most, and about
+    ``bound.seconds``; the warm-up rounds run before, group by group.
+
+    Returns, per group, the samples of each of its probes."""
+    for group in groups:
+        for _ in range(bound.warmup):
+            for probe in group:
+                await probe()
+    samples: list[list[list[float]]] = [[[] for _ in group] for group in groups]
+    deadline = time.monotonic() + bound.seconds
+    done = 0
+    while done < bound.count:
+        rounds = min(per_slice, bound.count - done)
+        for index, group in enumerate(groups):
+            await group[0]()  # untimed: wakes this server's process
+            for _ in range(rounds):
+                for number, probe in enumerate(group):
+                    samples[index][number].append(await probe())
+        done += rounds
+        if time.monotonic() >= deadline:
+            break
+    return samples

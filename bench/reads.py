@@ -2,8 +2,8 @@
 
 Issue 12 ("Performance") and issue 16 (item 4). One Ops per size on its seeded store, all
 up at once; the reads below and /healthz take turns on keep-alive connections of their
-own, every size in each round (one request of each read and of /healthz at each size per
-round, so the machine's noise hits every read and every size alike):
+own (one request of each per round), the sizes in short slices in turn (5 rounds each),
+so the machine's noise hits every read and every size alike:
 
 - the drill-down list (``/api/v1/onboard/funnel/sessions``, 50 a page) of the stage and
   state with the most sessions in the funnel's ``stopped`` counts, its first page and
@@ -30,7 +30,7 @@ import orjson
 
 from bench.budgets import Figure, Section, budget, goal
 from bench.funnel import label
-from bench.latency import Bound, Summary, alternate
+from bench.latency import Bound, Summary, alternate_slices
 from bench.load import CONNECTIONS, Slices, Target, load_figures, rates
 from bench.plan import Plan
 from bench.seed import cached_store
@@ -45,6 +45,7 @@ PAGE = 50
 SEARCH = "cliente1"
 LISTED_STATES = ("moving", "stuck", "abandoned", "failed")
 HEALTHZ = "healthz"
+ROUNDS_PER_SLICE = 5  # rounds of every read and /healthz on one server before the next size's
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +113,18 @@ async def measure(
 
 
 async def measure_sizes(
-    servers: Mapping[int, tuple[int, Sequence[Read]]], headers: Mapping[str, str], bound: Bound
+    servers: Mapping[int, tuple[int, Sequence[Read]]],
+    headers: Mapping[str, str],
+    bound: Bound,
+    per_slice: int = ROUNDS_PER_SLICE,
 ) -> dict[int, dict[str, Summary]]:
-    """Each size's reads and /healthz, all servers up at once, in rounds: one request of
-    each read and one /healthz at each size per round, so every size's p95 comes from the
-    same seconds and the quotient between sizes carries no drift of the machine."""
-    targets = [
-        (size, key, port, path, sent)
-        for size, (port, reads) in servers.items()
-        for key, path, sent in [
-            *((read.key, read.path, headers) for read in reads),
-            (HEALTHZ, "/healthz", {}),
-        ]
-    ]
+    """Each size's reads and /healthz, all servers up at once, the sizes in short slices in
+    turn (``per_slice`` rounds of one request of each read and one /healthz, then the next
+    size's: ``alternate_slices``), so every size's p95 comes from the same seconds and the
+    quotient between sizes carries no drift of the machine."""
     conns: list[Connection] = []
+    groups: list[list[Any]] = []
+    keys: list[list[str]] = []
 
     def probe(conn: Connection, path: str, sent: Mapping[str, str]) -> Any:
         async def timed() -> float:
@@ -137,22 +136,23 @@ async def measure_sizes(
         return timed
 
     try:
-        for _, _, port, _, _ in targets:
-            conns.append(await Connection.open(HOST, port))
-        samples = await alternate(
-            [
-                probe(conn, path, sent)
-                for conn, (_, _, _, path, sent) in zip(conns, targets, strict=True)
-            ],
-            bound,
-        )
+        for port, reads in servers.values():
+            targets = [(read.key, read.path, headers) for read in reads]
+            targets.append((HEALTHZ, "/healthz", {}))
+            group = []
+            for _, path, sent in targets:
+                conns.append(await Connection.open(HOST, port))
+                group.append(probe(conns[-1], path, sent))
+            groups.append(group)
+            keys.append([key for key, _, _ in targets])
+        samples = await alternate_slices(groups, bound, per_slice)
     finally:
         for conn in conns:
             await conn.close()
-    found: dict[int, dict[str, Summary]] = {size: {} for size in servers}
-    for (size, key, _, _, _), times in zip(targets, samples, strict=True):
-        found[size][key] = Summary.of(times)
-    return found
+    return {
+        size: {key: Summary.of(times) for key, times in zip(names, found, strict=True)}
+        for size, names, found in zip(servers, keys, samples, strict=True)
+    }
 
 
 def read_figures(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from bench.budgets import Figure, Section, budget
 from bench.desk import _ASSET, imports_of, resolve
 from bench.emission import added_figures, slice_differences, slices_for
-from bench.latency import Bound, Summary, alternate, percentile
+from bench.latency import Bound, Summary, alternate, alternate_slices, percentile
 from bench.report import table
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -142,3 +143,28 @@ def test_the_p99_goal_is_the_median_of_slices_and_a_burst_in_one_slice_does_not_
     )
     assert judged.note == "slices +1.0 to +35.0 ms"  # the burst is in the first slice
     assert by_key["emission.hanging.p99_added_goal"].value == 0.0
+
+
+async def test_alternate_slices_take_turns_between_groups_and_wake_each_slice() -> None:
+    """Two servers' probes: three rounds of each in slices of two rounds; every slice opens
+    with an untimed call of its group's first probe, and only the rounds are samples."""
+    calls: list[str] = []
+
+    def probe(name: str, seconds: float) -> Callable[[], Awaitable[float]]:
+        async def timed() -> float:
+            calls.append(name)
+            return seconds
+
+        return timed
+
+    groups = [[probe("a1", 0.001), probe("a2", 0.002)], [probe("b1", 0.003), probe("b2", 0.004)]]
+    samples = await alternate_slices(groups, Bound(count=3, seconds=60, warmup=1), per_slice=2)
+    warmup = ["a1", "a2", "b1", "b2"]
+    assert calls == [
+        *warmup,
+        *["a1", "a1", "a2", "a1", "a2"],
+        *["b1", "b1", "b2", "b1", "b2"],
+        *["a1", "a1", "a2"],
+        *["b1", "b1", "b2"],
+    ]
+    assert samples == [[[0.001] * 3, [0.002] * 3], [[0.003] * 3, [0.004] * 3]]

@@ -46,8 +46,11 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
     assert {key: summary.count for key, summary in summaries.items()} == dict.fromkeys(
         [*paths, "healthz"], 3
     )
-    # One request of each read, then /healthz, per round (after the two planning reads).
-    round_ = [path.split("?")[0] for path in slow.requests[2:10]]
+    # One request of each read, then /healthz, per round (after the two planning reads and
+    # the untimed request that opens the slice).
+    assert slow.requests[2] == paths["drilldown"]
+    assert len(slow.requests) == 2 + 1 + 3 * 8
+    round_ = [path.split("?")[0] for path in slow.requests[3:11]]
     assert round_ == [
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/funnel/sessions",
