@@ -348,23 +348,25 @@ def on_event(
     closed ticket (an entry by Ops, announced); a tag the event added moves the version
     only, so a stale tag edit cannot take it off (the event itself is in the timeline,
     and the timeline stays the same whatever the arrival order of events)."""
-    row = conn.execute(queries["get_ticket_work"], {"ticket_id": ticket_id}).fetchone()
-    assert row is not None
-    reopen = failed and row["status"] in REOPENED_BY
-    if not (reopen or tags_added):
+    row = None
+    if failed:  # only a failure can reopen: only then is the ticket's status needed
+        row = conn.execute(queries["get_ticket_work"], {"ticket_id": ticket_id}).fetchone()
+        assert row is not None
+    if row is None or row["status"] not in REOPENED_BY:
+        if tags_added:  # one version up; status and assignee as they are
+            touch = {"ticket_id": ticket_id, "bump": True, "now": now_ms}
+            conn.execute(queries["touch_ticket_version"], touch)
         return None
     conn.execute(
         queries["update_ticket_work"],
         {
             "ticket_id": ticket_id,
-            "status": "open" if reopen else row["status"],
+            "status": "open",
             "assignee_id": row["assignee_id"],
             "version": row["version"],
             "now": now_ms,
         },
     )
-    if not reopen:
-        return None  # a tag from an event: the event says it; the version moved
     why = f"onboarding.failed received (event {event_row}): reopened"
     detail = {"from": row["status"], "to": "open", "reason": why}
     ids = [_record(conn, queries, ticket_id, OPS, now_ms, "status", detail, row["version"] + 1)]

@@ -381,3 +381,26 @@ async def test_an_event_on_a_ticketed_session_reads_session_and_ticket_once(ops:
     tags = peek.rows(ops.db_path, "select tag from ticket_tags order by tag")
     assert [t[0] for t in tags] == ["onboarding_failed"]
     assert peek.value(ops.db_path, "select version from tickets") == 2
+
+
+async def test_a_tag_on_an_existing_ticket_moves_its_version_without_reading_it(
+    ops: Ops,
+) -> None:
+    """Ops' own tag (ready_for_ops on completion) moves the ticket's version by one and
+    leaves its status alone: no read of the ticket's work, no status write."""
+    await ops.send("onboarding.started", "sess-r", NOW - 50)
+    await ops.send("account.created", "sess-r", NOW - 40)  # opens the ticket, version 1
+    statements: list[str] = []
+    await ops.db.write(lambda conn: conn.set_trace_callback(statements.append))
+    statements.clear()
+    assert (await ops.send("onboarding.completed", "sess-r", NOW - 30)).status_code == 202
+    await ops.db.write(lambda conn: conn.set_trace_callback(None))
+    assert not [s for s in statements if "from tickets" in s]
+    assert not [s for s in statements if "set status" in s]
+    ticket = peek.rows(ops.db_path, "select status, version from tickets")
+    assert ticket == [("open", 2)]
+    tags = peek.rows(ops.db_path, "select tag from ticket_tags")
+    assert [t[0] for t in tags] == ["ready_for_ops"]
+    # The desk's view agrees: the tag, the version and the note.
+    desk = await ops.get("/api/v1/desk/tickets/1")
+    assert (desk["version"], desk["tags"], desk["status"]) == (2, ["ready_for_ops"], "open")
