@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from vm122_ops.db import Database
 
 ATTEMPTS = 2
-PAGES_KEPT = 256  # per basis; a burst of other pages starts over
 
 
 async def answer_page(
@@ -116,8 +115,5 @@ async def answer_page_text(
     if found.last_event_id != basis.last_event_id:
         return ok_body(**found.document(hours))  # newer events than this basis: not kept
     text = page_text(found, hours, basis.holds_until(now_ms))
-    pages = basis.kept.pages
-    if len(pages) >= PAGES_KEPT:
-        pages.clear()
-    pages[key] = text
+    basis.kept.keep_page(key, text)
     return text.render(now_ms)

@@ -70,6 +70,9 @@ if TYPE_CHECKING:
     from vm122_ops.db import Database
 
 BasisKey = tuple[int, int]  # window hours, first whole hour
+# The drill-down pages' text kept per basis, at most (a 50-item page is ~25 KB, one of
+# 200 ~100 KB; answers.Answers keeps 16 bases).
+PAGES_BYTES = 1 << 20
 STEPS = 5
 
 
@@ -100,6 +103,18 @@ class Kept:
     counts: int = 0  # stopped counts counted (tests count them)
     # Drill-down pages' texts by (filter, limit, cursor): vm122_ops/cohort_answers.py.
     pages: dict[Hashable, FunnelText] = field(default_factory=dict)
+    pages_bytes: int = 0  # their chunks' size
+
+    def keep_page(self, key: Hashable, text: FunnelText) -> None:
+        """Keep a page's text; past PAGES_BYTES the pages kept so far are let go."""
+        old = self.pages.pop(key, None)
+        if old is not None:
+            self.pages_bytes -= old.size
+        if self.pages_bytes + text.size > PAGES_BYTES:
+            self.pages.clear()
+            self.pages_bytes = 0
+        self.pages[key] = text
+        self.pages_bytes += text.size
 
 
 @dataclass(frozen=True, slots=True)

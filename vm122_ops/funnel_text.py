@@ -48,6 +48,10 @@ class FunnelText:
     valid_from: int
     valid_until: int
 
+    @property
+    def size(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
     def covers(self, now_ms: int) -> bool:
         return self.valid_from <= now_ms < self.valid_until
 

@@ -17,8 +17,8 @@ from tests.support import peek
 from vm122_ops import cohort
 from vm122_ops.events import STAGE_TYPES, STAGES
 from vm122_ops.funnel import HOUR_MS, Window, compute
-from vm122_ops.funnel_basis import FunnelBasis
-from vm122_ops.funnel_text import seconds_text
+from vm122_ops.funnel_basis import PAGES_BYTES, FunnelBasis, Kept
+from vm122_ops.funnel_text import FunnelText, seconds_text
 from vm122_ops.states import StateRule, step_paces, waiting_step
 
 FUNNEL = "/api/v1/onboard/funnel"
@@ -254,3 +254,19 @@ async def test_an_event_ends_the_kept_text(ops: Ops) -> None:
     second = await answer(ops, 1)
     assert second == await fresh(ops, 1, start + 1, rule)
     assert orjson.loads(second)["cohort"] == 2
+
+
+def test_kept_pages_are_bounded_by_their_size() -> None:
+    def text(size: int) -> FunnelText:
+        return FunnelText(chunks=(b"x" * size,), holes=(), valid_from=0, valid_until=10)
+
+    kept = Kept()
+    for number in range(4):
+        kept.keep_page(("page", number), text(PAGES_BYTES // 4))
+    assert len(kept.pages) == 4
+    assert kept.pages_bytes == PAGES_BYTES
+    kept.keep_page(("page", 3), text(PAGES_BYTES // 4))  # the same page again: replaced
+    assert (len(kept.pages), kept.pages_bytes) == (4, PAGES_BYTES)
+    kept.keep_page(("page", 4), text(10))  # past the bound: the others are let go
+    assert list(kept.pages) == [("page", 4)]
+    assert kept.pages_bytes == 10
