@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.portal.conftest import FakeOps, make_settings, running_portal
+from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
 from tests.support import peek
 from tests.support.apps import portal_process
 from tests.support.poll import wait_until
@@ -23,6 +23,7 @@ from tests.support.runner import HOST, free_port
 from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
 from vm112_portal.dispatcher import YIELD_MAX, Dispatcher
+from vm112_portal.in_flight import InFlight
 from vm112_portal.ops_webhook import emit_event
 
 THREAD = "portal-outbox-dispatcher"
@@ -318,6 +319,7 @@ async def test_ops_down_costs_one_probe_per_backoff_not_an_attempt_per_commit(
     once Ops is back every queued event is delivered exactly once within the bound."""
     reads = count_calls(monkeypatch, Books, "due")
     writes = count_calls(monkeypatch, Books, "record")
+    wakeups = count_calls(monkeypatch, Dispatcher, "_woken")
     fake = FakeOps()
     ops = Unreachable(fake)
     # The first failure backs Ops off for 1-2 s (equal jitter of 2 s).
@@ -329,6 +331,7 @@ async def test_ops_down_costs_one_probe_per_backoff_not_an_attempt_per_commit(
                 await emit_event(tx, "domain.validated", {"session_id": f"d{n}", "domain": "d.pt"})
             await asyncio.sleep(0.02)  # each commit wakes the dispatcher (~0.45 s in all)
         refused, read, written = ops.refused, len(reads), [m for (b,) in writes for m in b]
+        woken = len(wakeups)
         rows = portal.outbox()
         health = (await portal.health())["outbox"]
         ops.down = False
@@ -343,6 +346,7 @@ async def test_ops_down_costs_one_probe_per_backoff_not_an_attempt_per_commit(
         prompt = time.monotonic() - committed
     assert refused == 1  # one probe, not one attempt per commit
     assert read == 2  # at start, and the one that found the first event; none backed off
+    assert woken == 1  # the first commit's; the wizard's thread sends none while backed off
     assert [mark.query for mark in written] == ["schedule_retry"]
     assert [row["attempts"] for row in rows] == [1] + [0] * 19
     assert rows[0]["last_error"] == "Ops unreachable: ConnectError [Errno 111] Connection refused"
@@ -381,3 +385,52 @@ async def test_a_hanging_ops_holds_one_attempt_per_backoff(tmp_path: Path) -> No
     assert [row["attempts"] for row in rows] == [1, 0, 0, 0, 0]
     assert rows[0]["last_error"] == "Ops unreachable: TimeoutError"  # the attempt's bound
     assert len(fake.stored) == 5
+
+
+async def test_a_batchs_marks_wait_for_a_request_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marks' transaction takes the database's write lock: it waits, like an attempt,
+    until no request is in flight (a wizard transaction finding the lock taken sleeps in
+    SQLite's busy handler), within the batch's yield."""
+    recorded: list[float] = []
+    record = Books.record
+
+    def spy(self: Books, marks: list[Mark]) -> None:
+        recorded.append(time.monotonic())
+        record(self, marks)
+
+    monkeypatch.setattr(Books, "record", spy)
+    entered = asyncio.Event()
+    enter = InFlight.enter
+
+    def spy_enter(self: InFlight) -> None:
+        enter(self)
+        entered.set()
+
+    monkeypatch.setattr(InFlight, "enter", spy_enter)
+    fake = FakeOps()
+    requests: list[asyncio.Task[httpx.Response]] = []
+    answered: list[float] = []
+    portal_box: list[Portal] = []
+
+    async def ops(request: httpx.Request) -> httpx.Response:
+        if b'"session_id":"lone"' in request.content:
+            # A wizard request arrives while the attempt is in flight; Ops answers first.
+            task = asyncio.create_task(portal_box[0].validate("q", "q.pt"))
+            task.add_done_callback(lambda _: answered.append(time.monotonic()))
+            requests.append(task)
+            await asyncio.wait_for(entered.wait(), timeout=5)  # the request is in flight
+        return await fake(request)
+
+    settings = make_settings(tmp_path, outbox_poll=30.0)
+    async with running_portal(settings, fake, transport=httpx.MockTransport(ops)) as portal:
+        portal_box.append(portal)
+        db: Database = portal.app.state.portal.db
+        async with db.transaction() as tx:
+            await emit_event(tx, "domain.validated", {"session_id": "lone", "domain": "l.pt"})
+        await wait_until(lambda: len(requests) == 1)
+        assert (await requests[0]).status_code == 200
+        await wait_until(portal.drained)
+    assert recorded[0] > answered[0]  # not while the request was in flight...
+    assert recorded[0] - answered[0] < YIELD_MAX  # ...but right after it
