@@ -14,6 +14,11 @@ any HTTP answer means Ops is reachable again. An answer that refuses one event (
 So once Ops is back, delivery resumes at the next probe: at most ``backoff_max`` (plus
 one attempt's timeout) after Ops returns, the same bound as a single event's retry.
 
+The wait is measured on ``time.time()`` (the probe's time is also the probed row's
+``next_attempt_at``), and never counted longer than the delay it was set with: a wall
+clock stepped back during a backoff (NTP) must not hold every delivery, and the wake-ups
+of new commits, for the size of the step (tests/portal/test_ops_endpoint.py).
+
 Written on the dispatcher's thread only; ``waiting`` is also read by the wizard's thread
 (``Dispatcher.wake``): reading a float needs no lock.
 """
@@ -30,18 +35,22 @@ class OpsEndpoint:
         self._policy = policy
         self.failures = 0  # failed attempts in a row, each a network error
         self.probe_at = 0.0  # time.time() of the next probe; 0.0 once Ops answered
+        self._delay = 0.0  # the backoff probe_at was set with
 
     def waiting(self, now: float) -> float:
-        """Seconds until an attempt may go; 0.0 when one may go now."""
-        return max(self.probe_at - now, 0.0)
+        """Seconds until an attempt may go; 0.0 when one may go now. At most the backoff
+        itself, whatever the wall clock did since."""
+        return min(max(self.probe_at - now, 0.0), self._delay)
 
     def unreachable(self, now: float) -> float:
         """An attempt found Ops unreachable: back off; returns the next probe's time."""
         self.failures += 1
-        self.probe_at = now + self._policy.backoff(self.failures)
+        self._delay = self._policy.backoff(self.failures)
+        self.probe_at = now + self._delay
         return self.probe_at
 
     def reached(self) -> None:
         """Ops answered (whatever the status): attempts go freely again."""
         self.failures = 0
         self.probe_at = 0.0
+        self._delay = 0.0
