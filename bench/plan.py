@@ -57,7 +57,7 @@ CHECK = Plan(
     funnel=Bound(count=800, seconds=8.0, warmup=5),
     reads=Bound(count=300, seconds=8.0, warmup=2),
     compare_runs=3,
-    compare_seconds=0.5,
+    compare_seconds=1.0,
     load_seconds=0.5,
     load_turns=2,
     desk=Bound(count=15, seconds=10.0, warmup=2),
