@@ -14,8 +14,11 @@ be in its snapshot; either way the answer is stored under the older generation, 
 hook has already moved past or is about to, so the next request reads again. An answer is
 never older than the commits announced before its request.
 
-Retention never changes an answer: it removes raw events and rollup hours older than any
-window can reach (vm122_ops/retention.py).
+Retention changes no count: it removes raw events and rollup hours older than any
+window can reach (vm122_ops/retention.py). It can remove the last event of a failed
+session still in a window (OPS_RETENTION_DAYS below the widest window, 720 h), whose
+reason the drill-down's kept pages show: a purge that removed events moves the funnel's
+generation (``retention.purge``'s ``purged``, wired in vm122_ops/app.py).
 """
 
 from __future__ import annotations

@@ -164,7 +164,9 @@ def create_app(
 
         metrics.track_broker(broker)
         purger = asyncio.create_task(
-            retention.purge_periodically(db, settings.retention_days, clock),
+            retention.purge_periodically(
+                db, settings.retention_days, clock, purged=funnel_answers.changed
+            ),
             name="ops-retention",
         )
         sessions = DeskSessions(db, clock=clock, lifetime=session_lifetime)

@@ -47,8 +47,16 @@ def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
     return int(row["events"])
 
 
-async def purge(db: Database, retention_days: int, now_ms: int) -> int:
-    """Remove raw events past retention; returns how many were removed."""
+async def purge(
+    db: Database,
+    retention_days: int,
+    now_ms: int,
+    purged: Callable[[], None] | None = None,
+) -> int:
+    """Remove raw events past retention; returns how many were removed. ``purged`` is
+    called once when any were: the drill-down's kept pages show a failed session's reason
+    from its last event's payload (vm122_ops/cohort_answers.py), which a retention shorter
+    than the widest window (720 h) removes without a new event."""
     cutoff = now_ms - retention_days * DAY_MS
 
     def batch(conn: sqlite3.Connection) -> int:
@@ -69,15 +77,23 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
 
     await db.write(rollups)
+    if removed and purged is not None:
+        purged()
     if removed:
         log_event(log, "retention purge", removed=removed, cutoff_ms=cutoff)
     return removed
 
 
-async def purge_periodically(db: Database, retention_days: int, clock: Callable[[], float]) -> None:
-    """The service's own purge: a minute after start, then every hour."""
+async def purge_periodically(
+    db: Database,
+    retention_days: int,
+    clock: Callable[[], float],
+    purged: Callable[[], None] | None = None,
+) -> None:
+    """The service's own purge: a minute after start, then every hour (``purged``: see
+    ``purge``)."""
 
     async def job() -> int:
-        return await purge(db, retention_days, int(clock() * 1000))
+        return await purge(db, retention_days, int(clock() * 1000), purged)
 
     await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")
