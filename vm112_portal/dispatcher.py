@@ -173,7 +173,7 @@ class Dispatcher:
         loop = self._loop
         if loop is None or self._wake_sent or not self._armed:
             return
-        if self.endpoint.waiting(time.time()):
+        if self.endpoint.waiting():
             return  # Ops is backed off: the dispatcher sleeps until its probe anyway
         self._wake_sent = True
         with contextlib.suppress(RuntimeError):  # its loop is closing
@@ -248,7 +248,7 @@ class Dispatcher:
     async def _round(self) -> None:
         assert self._wake is not None and self._books is not None
         self._wake.clear()
-        backed_off = self.endpoint.waiting(time.time())
+        backed_off = self.endpoint.waiting()
         if backed_off:
             # Ops was unreachable: no read, no attempt, no write before its next probe.
             await self._sleep(backed_off)

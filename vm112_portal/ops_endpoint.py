@@ -14,10 +14,10 @@ any HTTP answer means Ops is reachable again. An answer that refuses one event (
 So once Ops is back, delivery resumes at the next probe: at most ``backoff_max`` (plus
 one attempt's timeout) after Ops returns, the same bound as a single event's retry.
 
-The wait is measured on ``time.time()`` (the probe's time is also the probed row's
-``next_attempt_at``), and never counted longer than the delay it was set with: a wall
-clock stepped back during a backoff (NTP) must not hold every delivery, and the wake-ups
-of new commits, for the size of the step (tests/portal/test_ops_endpoint.py).
+The wait is counted on the monotonic clock; only the probe's time given to the probed
+row (its ``next_attempt_at``) is a ``time.time()``. A wall clock stepped back during a
+backoff (NTP) must not hold every delivery, and the wake-ups of new commits, for the size
+of the step (tests/portal/test_ops_endpoint.py).
 
 Written on the dispatcher's thread only; ``waiting`` is also read by the wizard's thread
 (``Dispatcher.wake``): reading a float needs no lock.
@@ -25,32 +25,39 @@ Written on the dispatcher's thread only; ``waiting`` is also read by the wizard'
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from vm112_portal.ops_webhook import RetryPolicy
 
 
 class OpsEndpoint:
     """Ops as one endpoint: reachable, or backed off until its next probe."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
         self._policy = policy
+        self._clock = clock  # monotonic: the wait is immune to wall clock steps
         self.failures = 0  # failed attempts in a row, each a network error
         self.probe_at = 0.0  # time.time() of the next probe; 0.0 once Ops answered
-        self._delay = 0.0  # the backoff probe_at was set with
+        self._until = 0.0  # the same moment on ``clock``
 
-    def waiting(self, now: float) -> float:
-        """Seconds until an attempt may go; 0.0 when one may go now. At most the backoff
-        itself, whatever the wall clock did since."""
-        return min(max(self.probe_at - now, 0.0), self._delay)
+    def waiting(self) -> float:
+        """Seconds until an attempt may go; 0.0 when one may go now."""
+        if not self.failures:
+            return 0.0
+        return max(self._until - self._clock(), 0.0)
 
     def unreachable(self, now: float) -> float:
-        """An attempt found Ops unreachable: back off; returns the next probe's time."""
+        """An attempt found Ops unreachable at ``now`` (``time.time()``): back off; returns
+        the next probe's time (the same clock)."""
         self.failures += 1
-        self._delay = self._policy.backoff(self.failures)
-        self.probe_at = now + self._delay
+        delay = self._policy.backoff(self.failures)
+        self._until = self._clock() + delay
+        self.probe_at = now + delay
         return self.probe_at
 
     def reached(self) -> None:
         """Ops answered (whatever the status): attempts go freely again."""
         self.failures = 0
         self.probe_at = 0.0
-        self._delay = 0.0
+        self._until = 0.0
