@@ -23,7 +23,9 @@ in the basis, until the basis's next boundary (``FunnelBasis.holds_until``): its
 are the cohort sessions of one state, stage and cursor, which change only when a session
 changes state (moving -> stuck -> abandoned) or leaves the cohort (the window's start
 passes its first event), and everything else on it (the total, the next cursor, the
-tickets opened at ingest) only with new events, which make a new basis. Measured
+tickets opened at ingest, the failure reasons read from the last events' payloads) only
+with new events or a purge that removed events, either of which makes a new basis
+(vm122_ops/answers.py). Measured
 in-process on the 1M bench store: 1.2-1.45 ms -> ~80 us per page request.
 tests/ops/test_funnel_text.py checks the pages against ``cohort.page`` at moments around
 each kind of boundary.
