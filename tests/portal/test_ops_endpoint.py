@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 
+from tests.portal.conftest import FakeOps, make_settings, running_portal
+from tests.portal.test_dispatcher import Unreachable, queue
+from tests.support import peek
+from tests.support.poll import wait_until
 from vm112_portal.ops_endpoint import OpsEndpoint
 from vm112_portal.ops_webhook import RetryPolicy
 
@@ -55,3 +64,32 @@ def test_a_wall_clock_stepped_back_does_not_stretch_the_backoff() -> None:
         slept += wait
         clocks.sleep(wait)
     assert slept == pytest.approx(delay)  # was 3600 s + the delay (waiting on time.time())
+
+
+async def test_a_portal_restarted_during_a_backoff_delivers_everything_once(
+    tmp_path: Path,
+) -> None:
+    """The backoff lives in memory: a Portal restarted while Ops is backed off sends the
+    other sessions' events at once and the probed one at its recorded next attempt (at
+    most the backoff later), each exactly once."""
+    await queue(tmp_path / "portal.db", [(f"r{n}", f"r{n}.pt") for n in range(3)])
+    fake = FakeOps()
+    ops = Unreachable(fake)
+    settings = make_settings(tmp_path, backoff_base=2.0, backoff_max=2.0, outbox_poll=0.05)
+    async with running_portal(settings, fake, transport=httpx.MockTransport(ops)):
+        await wait_until(lambda: ops.refused == 1, timeout=5)
+        await asyncio.sleep(0.1)
+    assert ops.refused == 1  # one probe, then backed off until the stop
+    rows = peek.outbox(settings.db_path)
+    assert [row["attempts"] for row in rows] == [1, 0, 0]
+    ops.down = False
+    async with running_portal(settings, fake, transport=httpx.MockTransport(ops)) as portal:
+        started = time.monotonic()
+        await wait_until(lambda: len(fake.stored) >= 2, timeout=5)
+        others = time.monotonic() - started
+        await wait_until(portal.drained, timeout=5)
+        probed = time.monotonic() - started
+    assert others < 0.9  # not held by the backoff of the Portal before the restart
+    assert probed < settings.backoff_max + 0.5
+    assert sorted(fake.stored) == sorted(row["webhook_id"] for row in rows)
+    assert len(fake.received) == 3  # each exactly once
