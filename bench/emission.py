@@ -6,11 +6,12 @@ Four Portals (sandbox providers) run side by side, each with its own store:
 - down: emitting to a closed loopback port;
 - hanging: emitting to a socket that accepts and never answers.
 Wizard runs (validate-domain, dns/cloudflare/apply, account/create, each a new session)
-go to the four step by step: each step to the four in turn, rotating which goes first,
-so the machine's noise hits them alike. Figures: p99 (p50) over all wizard requests of a
-case minus the baseline's p99 (p50); the p99's 2 ms goal is judged on the median over
-slices of the run (at least 100 requests of each case in each) of the per-slice p99
-differences (``added_figures`` says why).
+go to the four step by step: each step to the four in turn, in a balanced order
+(``orders_cycle``), so the machine's noise and what one case leaves behind hit them
+alike. Figures: p99 (p50) over all wizard requests of a case minus the baseline's p99
+(p50); the p99's 2 ms goal is judged on the median over slices of the run (at least 100
+requests of each case in each) of the per-slice p99 differences (``added_figures`` says
+why).
 
 "off" is the Portal started with PORTAL_EMIT=off (EMIT_SWITCH): its app wiring then gives
 the wizard ``ops_webhook.emit_nothing`` and starts no dispatcher. Whether it really
@@ -77,15 +78,47 @@ class Case:
         self.by_step.setdefault(step, []).append(seconds)
 
 
+def orders_cycle(cases: int) -> list[tuple[int, ...]]:
+    """A balanced (Williams) design: rows in which each case runs once, and over the
+    whole cycle every case runs right after every other case equally often. A plain
+    rotation put "down" right after "up" in three rows of four and "off" never: the up
+    Portal's delivery (and Ops storing it), ~20 ms after its request, then weighed on
+    "down" and never on the baseline. Even counts need ``cases`` rows, odd ones twice
+    as many (each row also reversed)."""
+    first = [0, *_zigzag(cases)]
+    rows = [tuple((case + shift) % cases for case in first) for shift in range(cases)]
+    if cases % 2:
+        rows += [row[::-1] for row in rows]
+    return rows
+
+
+def _zigzag(cases: int) -> list[int]:
+    """1, n-1, 2, n-2, ...: the first row's tail after case 0."""
+    tail: list[int] = []
+    low, high = 1, cases - 1
+    while low <= high:
+        tail.append(low)
+        if low != high:
+            tail.append(high)
+        low, high = low + 1, high - 1
+    return tail
+
+
+def case_order(cases: int, number: int) -> tuple[int, ...]:
+    """Row ``number`` of the cycle, repeating."""
+    cycle = orders_cycle(cases)
+    return cycle[number % len(cycle)]
+
+
 async def rounds(cases: Sequence[Case], runs: int, first: int = 0) -> None:
     """``runs`` wizard runs on every case, step by step: each step goes to the four cases
-    back to back (which case goes first rotates), so a case's request and the baseline's
-    are never more than three requests apart and the machine's noise hits them alike."""
+    back to back in a balanced order (``orders_cycle``), so a case's request and the
+    baseline's are never more than three requests apart, the machine's noise hits them
+    alike, and what one case leaves behind (a delivery) lands on each other case alike."""
     for number in range(first, first + runs):
         for index in range(len(STEPS)):
-            shift = (number * len(STEPS) + index) % len(cases)
-            for case in [*cases[shift:], *cases[:shift]]:
-                await case.step(number, index)
+            for position in case_order(len(cases), number * len(STEPS) + index):
+                await cases[position].step(number, index)
 
 
 def slice_differences(

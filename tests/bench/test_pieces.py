@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pytest
 
 from bench.budgets import Figure, Section, budget
 from bench.desk import _ASSET, imports_of, resolve
-from bench.emission import added_figures, slice_differences, slices_for
+from bench.emission import (
+    added_figures,
+    case_order,
+    orders_cycle,
+    slice_differences,
+    slices_for,
+)
 from bench.latency import Bound, Summary, alternate, alternate_slices, percentile
 from bench.report import table
 
@@ -168,3 +175,23 @@ async def test_alternate_slices_take_turns_between_groups_and_wake_each_slice() 
         *["b1", "b1", "b2"],
     ]
     assert samples == [[[0.001] * 3, [0.002] * 3], [[0.003] * 3, [0.004] * 3]]
+
+
+@pytest.mark.parametrize("cases", [2, 3, 4, 5])
+def test_each_case_follows_every_other_equally_often(cases: int) -> None:
+    """The order of the cases within a step is a balanced (Williams) design: over a full
+    cycle of rows every case runs once per row, and every ordered pair (a, b) of two
+    cases is adjacent equally often. A plain rotation (0 1 2 3, 1 2 3 0, ...) puts "down"
+    right after "up" in 3 rows of 4 and never "off" after "up": a Portal's delivery work,
+    landing ~20 ms after its request, then weighs on one case only."""
+    cycle = orders_cycle(cases)
+    assert all(sorted(row) == list(range(cases)) for row in cycle)
+    adjacent = Counter((row[i], row[i + 1]) for row in cycle for i in range(cases - 1))
+    assert len(adjacent) == cases * (cases - 1)
+    assert len(set(adjacent.values())) == 1
+    assert case_order(cases, 0) == cycle[0]
+    assert case_order(cases, len(cycle) + 1) == cycle[1]
+
+
+def test_the_four_cases_in_their_balanced_order() -> None:
+    assert orders_cycle(4) == [(0, 1, 3, 2), (1, 2, 0, 3), (2, 3, 1, 0), (3, 0, 2, 1)]
