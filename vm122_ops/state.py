@@ -4,7 +4,7 @@ login sessions, the password hasher and the failure budget, built in the lifespa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -16,6 +16,7 @@ from vm122_ops.desk_sessions import DeskSessions
 from vm122_ops.failures import FailureTable
 from vm122_ops.funnel import DurationCache
 from vm122_ops.funnel_basis import BasisKey, FunnelBasis
+from vm122_ops.list_answers import ListAnswers
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
 from vm122_ops.throttle import AuthThrottle
@@ -37,6 +38,9 @@ class AppState:
     funnel_answers: Answers[BasisKey, FunnelBasis]
     failure_answers: Answers[int, FailureTable]  # by the window's first hour
     trend_answers: Answers[tuple[int, int], Counts]  # by range hours and first hour
+    # The ticket list and search, kept while the database's change stamp stays the same
+    # (vm122_ops/list_answers.py).
+    list_answers: ListAnswers = field(default_factory=ListAnswers)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
