@@ -175,3 +175,22 @@ async def test_kept_bytes_stay_under_the_cap() -> None:
     await answers.get(("k", 1), None, lambda: body(1))
     await answers.get(("k", 1), None, lambda: body(1))
     assert answers.computations == before + 3
+
+
+async def test_the_stamp_holds_no_snapshot(ops: Ops) -> None:
+    """Asking the stamp leaves no read transaction open: it moves with the next commit and
+    a full checkpoint (TRUNCATE, as Litestream's) is not held back by its connection."""
+    assert (await ops.send("account.created", "s1", NOW - 60)).is_success
+    first = ops.db.data_version()
+    assert first is not None and ops.db.data_version() == first
+    other = sqlite3.connect(ops.db_path, isolation_level=None)
+    try:
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+        assert (await ops.send("account.created", "s2", NOW - 30)).is_success
+        second = ops.db.data_version()
+        assert second is not None and second != first
+        other.execute("update tickets set status = 'closed' where session_id = 's1'")
+        assert ops.db.data_version() not in (None, second)
+    finally:
+        other.close()
