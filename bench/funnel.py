@@ -78,9 +78,8 @@ async def measure_sizes(
             if first.status != 200:
                 raise ServiceError(f"GET {path} answered {first.status}: {first.body[:200]!r}")
             documents[size] = orjson.loads(first.body)
-            groups.append(
-                [_probe(conns[size][0], path, headers), _probe(conns[size][1], "/healthz", {})]
-            )
+            funnel_probe = get_probe(conns[size][0], path, headers)
+            groups.append([funnel_probe, get_probe(conns[size][1], "/healthz", {})])
         samples = await alternate_slices(groups, bound, per_slice)
     finally:
         for pair in conns.values():
@@ -92,9 +91,11 @@ async def measure_sizes(
     }
 
 
-def _probe(
+def get_probe(
     conn: Connection, path: str, headers: Mapping[str, str]
 ) -> Callable[[], Awaitable[float]]:
+    """A timed GET of ``path`` on ``conn`` (seconds); anything but 200 fails the run."""
+
     async def timed() -> float:
         seconds, reply = await conn.timed("GET", path, headers)
         if reply.status != 200:

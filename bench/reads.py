@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from bench.budgets import Figure, Section, budget, goal
-from bench.funnel import label
+from bench.funnel import get_probe, label
 from bench.latency import Bound, Summary, alternate_slices
 from bench.load import CONNECTIONS, Slices, Target, load_figures, rates
 from bench.plan import Plan
@@ -126,15 +126,6 @@ async def measure_sizes(
     groups: list[list[Any]] = []
     keys: list[list[str]] = []
 
-    def probe(conn: Connection, path: str, sent: Mapping[str, str]) -> Any:
-        async def timed() -> float:
-            seconds, reply = await conn.timed("GET", path, sent)
-            if reply.status != 200:
-                raise ServiceError(f"GET {path} answered {reply.status}")
-            return seconds
-
-        return timed
-
     try:
         for port, reads in servers.values():
             targets = [(read.key, read.path, headers) for read in reads]
@@ -142,7 +133,7 @@ async def measure_sizes(
             group = []
             for _, path, sent in targets:
                 conns.append(await Connection.open(HOST, port))
-                group.append(probe(conns[-1], path, sent))
+                group.append(get_probe(conns[-1], path, sent))
             groups.append(group)
             keys.append([key for key, _, _ in targets])
         samples = await alternate_slices(groups, bound, per_slice)
