@@ -329,7 +329,7 @@ def _beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str
 
 
 def mail_records(domain: str) -> list[dict[str, Any]]:
-    """What the Portal's dns.applied lists (vm112_portal/dns_plan.py ``mail_records``):
+    """What the Portal's dns.applied lists (vm112_portal/providers/dns_plan.py ``mail_records``):
     MX, SPF, DMARC and autodiscover. No DKIM record: Carbonio's key is made by an operator
     with zmdkimkeyutil, so the event says ``dkim: pending`` instead (``dkim_pending``)."""
     return [

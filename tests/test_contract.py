@@ -19,7 +19,7 @@ import pytest
 from contract.events import EVENT_TYPES, FAILED, STAGE_OF_TYPE, STAGE_TYPES, STAGES
 from sqlfiles import apply_migrations
 from vm112_portal import openapi as portal_openapi
-from vm112_portal import ops_webhook
+from vm112_portal.outbox import ops_webhook
 from vm122_ops import events as ops_events
 from vm122_ops import openapi as ops_openapi
 

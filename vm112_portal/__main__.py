@@ -23,13 +23,14 @@ from typing import NoReturn
 
 from servicekit.serve import serve
 from sqlfiles import BackupError, SchemaTooNewError, backup_database
-from vm112_portal import replay, retention
+from vm112_portal import retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError, RequestError, StorageUnavailable
-from vm112_portal.ops_webhook import dead_letters, drop_dead, redrive
+from vm112_portal.outbox import replay
+from vm112_portal.outbox.ops_webhook import dead_letters, drop_dead, redrive
 from vm112_portal.ownership import NoTxt, Ownership
-from vm112_portal.provider_check import ProviderCheckFailed, check_providers
+from vm112_portal.providers.provider_check import ProviderCheckFailed, check_providers
 from vm112_portal.settings import Settings, database_path, read_retention_days
 
 BACKED_UP_TABLES = ("sessions", "outbox", "infra")

@@ -2,7 +2,7 @@
 
 Resources open in the lifespan: the SQLite database, one httpx client for the providers
 (shared by AsyncCloudflare and the Carbonio client), the outbox dispatcher (a thread with
-its own loop, Ops client and connection: vm112_portal/dispatcher.py) and the hourly
+its own loop, Ops client and connection: vm112_portal/outbox/dispatcher.py) and the hourly
 outbox purge (vm112_portal/retention.py). In
 sandbox mode the fake providers are mounted at /sandbox and the real clients call them over
 HTTP. One metrics registry per app (vm112_portal/metrics.py) is fed by the access log, the
@@ -29,16 +29,16 @@ from starlette.staticfiles import StaticFiles
 from jsonlogs.access import AccessLog
 from servicekit.headers import SecurityHeaders, content_security_policy
 from vm112_portal import openapi, retention, routes
-from vm112_portal.carbonio import CarbonioClient, cookieless_client
-from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.db import Database
-from vm112_portal.dispatcher import Dispatcher
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup, resolver_for
-from vm112_portal.in_flight import CountRequests, InFlight
 from vm112_portal.metrics import PortalMetrics
-from vm112_portal.ops_webhook import RetryPolicy, emit_event, emit_nothing
+from vm112_portal.outbox.dispatcher import Dispatcher
+from vm112_portal.outbox.in_flight import CountRequests, InFlight
+from vm112_portal.outbox.ops_webhook import RetryPolicy, emit_event, emit_nothing
 from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
+from vm112_portal.providers.cloudflare_dns import CloudflareDns
+from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.settings import Settings
 from vm112_portal.state import AppState
 from vm112_portal.throttle import Throttle, limits_of
@@ -112,7 +112,8 @@ def create_app(
                 timeout=settings.provider_timeout,
             )
             # Carbonio's own client keeps no cookies: its ZM_ADMIN_AUTH_TOKEN cookie would
-            # ride along with a re-login after the token expired (vm112_portal/carbonio.py).
+            # ride along with a re-login after the token expired
+            # (vm112_portal/providers/carbonio.py).
             carbonio_http = cookieless_client(provider_transport, settings.provider_timeout)
             stack.push_async_callback(carbonio_http.aclose)
             carbonio = CarbonioClient(

@@ -6,7 +6,7 @@ fsynced (WAL, synchronous=FULL) before the caller goes on. Commit listeners (the
 dispatcher's wake-up) run only after the commit.
 
 The outbox dispatcher does not use these connections: it has its own, on its own thread
-(vm112_portal/books.py), so its reads and marks never take the wizard's lock, its writer
+(vm112_portal/outbox/books.py), so its reads and marks never take the wizard's lock, its writer
 thread or its reader thread.
 """
 

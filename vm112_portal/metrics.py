@@ -7,7 +7,7 @@ time), and 404 while that setting is unset. Prometheus scrapes it with
 
 The outbox figures are read from the database at scrape time; the counters move where
 the work happens: delivery attempts in the dispatcher's thread once a batch's marks are
-written (vm112_portal/dispatcher.py; prometheus_client's counters are thread-safe),
+written (vm112_portal/outbox/dispatcher.py; prometheus_client's counters are thread-safe),
 provider calls in the
 Carbonio and Cloudflare clients, requests in the access log.
 """

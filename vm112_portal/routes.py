@@ -21,7 +21,7 @@ from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from vm112_portal.domains import printable
 from vm112_portal.errors import BadRequest, UnsupportedMediaType
 from vm112_portal.metrics import DISABLED
-from vm112_portal.ops_webhook import outbox_status
+from vm112_portal.outbox.ops_webhook import outbox_status
 from vm112_portal.state import app_state
 from vm112_portal.wizard import REPLACEABLE, AccountRequest
 

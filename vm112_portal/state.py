@@ -11,7 +11,7 @@ from starlette.requests import Request
 from vm112_portal.db import Database
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ownership import Ownership
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.settings import Settings
 from vm112_portal.throttle import Throttle
 from vm112_portal.wizard import Wizard

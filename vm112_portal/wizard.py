@@ -12,10 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vm112_portal.carbonio import CarbonioClient, CreatedAccount, CreatedDomain
-from vm112_portal.cloudflare_dns import CloudflareDns, DnsOutcome
 from vm112_portal.db import Database, Transaction
-from vm112_portal.dns_plan import Step, mail_records
 from vm112_portal.domains import REJECTED, Domain, DomainChecker, normalise, printable
 from vm112_portal.errors import (
     BadRequest,
@@ -29,8 +26,11 @@ from vm112_portal.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
-from vm112_portal.ops_webhook import Emit, emit_event, started_webhook_id
+from vm112_portal.outbox.ops_webhook import Emit, emit_event, started_webhook_id
 from vm112_portal.ownership import Ownership, refuse_unhostable
+from vm112_portal.providers.carbonio import CarbonioClient, CreatedAccount, CreatedDomain
+from vm112_portal.providers.cloudflare_dns import CloudflareDns, DnsOutcome
+from vm112_portal.providers.dns_plan import Step, mail_records
 from vm112_portal.settings import Settings
 
 log = logging.getLogger("vm112_portal.wizard")
@@ -289,7 +289,8 @@ class Wizard:
         created_domain: CreatedDomain | None = None
         try:
             # The client answers existed=True only for a domain marked with this session
-            # (zimbraNotes, vm112_portal/carbonio.py); anyone else's is a DOMAIN_EXISTS fault.
+            # (zimbraNotes, vm112_portal/providers/carbonio.py); anyone else's is a
+            # DOMAIN_EXISTS fault.
             created_domain = await self._carbonio.create_domain(domain.name, owner=session_id)
             if not created_domain.existed:
                 await self._ownership.carbonio_domain_is_ours(session_id, False)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.portal.conftest import make_settings, running_portal
 from tests.support.poll import wait_until
-from vm112_portal.dispatcher import Dispatcher
+from vm112_portal.outbox.dispatcher import Dispatcher
 
 
 async def test_the_wizard_request_id_reaches_ops_with_every_event(

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, expect
 from tests.portal.conftest import PASSWORD, FakeOps, make_settings
 from tests.support.runner import Loopback
 from vm112_portal.app import create_app
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.sandbox import Sandbox
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "portal"
 WAIT = 10_000  # ms

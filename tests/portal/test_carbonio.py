@@ -1,4 +1,5 @@
-"""CarbonioClient (vm112_portal/carbonio.py) against recorded admin SOAP responses and faults.
+"""CarbonioClient (vm112_portal/providers/carbonio.py) against recorded admin SOAP
+responses and faults.
 
 Faults are recorded as a current Carbonio sends them: HTTP 422 (SoapServlet.sendResponse,
 since 24.9); one test replays the 500 of Zimbra and older Carbonio.
@@ -14,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from vm112_portal.carbonio import CarbonioClient
 from vm112_portal.errors import CarbonioFault, ProviderError
 from vm112_portal.metrics import PortalMetrics
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.carbonio import CarbonioClient
+from vm112_portal.providers.sandbox import Sandbox
 
 URL = "https://mail.example.com:7071/service/admin/soap"
 SECRET_PW = "admin-pw-never-logged"

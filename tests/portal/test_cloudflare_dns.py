@@ -1,5 +1,6 @@
-"""CloudflareDns (vm112_portal/cloudflare_dns.py) and the plan (vm112_portal/dns_plan.py):
-the official SDK against the upstream-modelled sandbox (vm112_portal/sandbox/cloudflare.py)."""
+"""CloudflareDns (vm112_portal/providers/cloudflare_dns.py) and the plan
+(vm112_portal/providers/dns_plan.py): the official SDK against the upstream-modelled
+sandbox (vm112_portal/providers/sandbox/cloudflare.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import pytest
 from cloudflare import AsyncCloudflare
 
 from tests.portal.conftest import cloudflare_refuses_writes
-from vm112_portal.cloudflare_dns import CloudflareDns, DnsOutcome
-from vm112_portal.dns_plan import is_spf, spf_lookups, spf_terms
 from vm112_portal.domains import normalise
 from vm112_portal.errors import CloudflareFailed
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.cloudflare_dns import CloudflareDns, DnsOutcome
+from vm112_portal.providers.dns_plan import is_spf, spf_lookups, spf_terms
+from vm112_portal.providers.sandbox import Sandbox
 
 BASE = "http://sandbox.test/cloudflare/client/v4"
 MAIL_HOST = "mail.provider.example"

@@ -1,4 +1,4 @@
-"""The outbox dispatcher's own thread (vm112_portal/dispatcher.py): its work is off the
+"""The outbox dispatcher's own thread (vm112_portal/outbox/dispatcher.py): its work is off the
 wizard's event loop, a commit wakes it at once, a batch keeps each session's order and
 writes its marks together, a stop in the middle of a batch loses and repeats nothing, and
 a delivery waits (a little) while the Portal is handling a request."""
@@ -20,11 +20,11 @@ from tests.support import peek
 from tests.support.apps import portal_process
 from tests.support.poll import wait_until
 from tests.support.runner import HOST, free_port
-from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
-from vm112_portal.dispatcher import YIELD_MAX, Dispatcher
-from vm112_portal.in_flight import InFlight
-from vm112_portal.ops_webhook import emit_event
+from vm112_portal.outbox.books import Books, Mark
+from vm112_portal.outbox.dispatcher import YIELD_MAX, Dispatcher
+from vm112_portal.outbox.in_flight import InFlight
+from vm112_portal.outbox.ops_webhook import emit_event
 
 THREAD = "portal-outbox-dispatcher"
 

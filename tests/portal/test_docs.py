@@ -9,7 +9,7 @@ from starlette.routing import Mount, Route
 
 from tests.portal.conftest import make_settings
 from vm112_portal.app import create_app
-from vm112_portal.ops_webhook import EVENT_TYPES
+from vm112_portal.outbox.ops_webhook import EVENT_TYPES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "portal.md").read_text(encoding="utf-8")
 SOURCE = Path(__file__).resolve().parents[2] / "vm112_portal" / "settings.py"

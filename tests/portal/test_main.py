@@ -13,7 +13,7 @@ from tests.support import peek
 from tests.support.credentials import SECRET
 from vm112_portal.__main__ import main
 from vm112_portal.db import Database
-from vm112_portal.ops_webhook import emit_event
+from vm112_portal.outbox.ops_webhook import emit_event
 
 
 @pytest.mark.parametrize(

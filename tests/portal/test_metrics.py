@@ -19,11 +19,11 @@ from tests.portal.conftest import (
     running_portal,
 )
 from tests.support.poll import wait_until
-from vm112_portal.cloudflare_dns import CloudflareDns
 from vm112_portal.domains import normalise
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import DISABLED, PortalMetrics
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.cloudflare_dns import CloudflareDns
+from vm112_portal.providers.sandbox import Sandbox
 
 TOKEN = "portal-metrics-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

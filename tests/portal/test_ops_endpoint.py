@@ -1,4 +1,5 @@
-"""Ops backed off as a whole (vm112_portal/ops_endpoint.py): the wait until the next probe."""
+"""Ops backed off as a whole (vm112_portal/outbox/ops_endpoint.py): the wait until the next
+probe."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from tests.portal.conftest import FakeOps, make_settings, running_portal
 from tests.portal.test_dispatcher import Unreachable, queue
 from tests.support import peek
 from tests.support.poll import wait_until
-from vm112_portal.ops_endpoint import OpsEndpoint
-from vm112_portal.ops_webhook import RetryPolicy
+from vm112_portal.outbox.ops_endpoint import OpsEndpoint
+from vm112_portal.outbox.ops_webhook import RetryPolicy
 
 
 class Clocks:

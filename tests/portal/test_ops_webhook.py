@@ -1,4 +1,5 @@
-"""The outbox emitter and dispatcher (vm112_portal/ops_webhook.py) against a MockTransport Ops."""
+"""The outbox emitter and dispatcher (vm112_portal/outbox/ops_webhook.py) against a
+MockTransport Ops."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
 from tests.support.credentials import KEY
 from tests.support.poll import wait_until
 from vm112_portal.db import Database
-from vm112_portal.ops_webhook import (
+from vm112_portal.outbox.ops_webhook import (
     classify,
     emit_event,
     parse_retry_after,

@@ -21,7 +21,7 @@ import orjson
 from tests.portal.conftest import FakeOps, Portal, make_settings, running_portal
 from tests.support.poll import wait_until
 from vm112_portal.db import Database
-from vm112_portal.ops_webhook import emit_event, redrive
+from vm112_portal.outbox.ops_webhook import emit_event, redrive
 
 # h11 (httpx's HTTP/1.1 engine) refuses a header value with CR, LF or NUL, or with
 # leading/trailing whitespace: h11/_abnf.py field_value, checked in h11/_headers.py

@@ -18,7 +18,7 @@ import pytest
 from tests.portal.conftest import Portal, make_settings, running_portal
 from tests.support import peek
 from vm112_portal.__main__ import main
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.sandbox import Sandbox
 
 
 def infra_rows(portal: Portal) -> list[dict[str, object]]:

@@ -1,4 +1,4 @@
-"""``python -m vm112_portal check-providers`` (vm112_portal/provider_check.py) against the
+"""``python -m vm112_portal check-providers`` (vm112_portal/providers/provider_check.py) against the
 sandbox served by a real uvicorn: success, bad credentials, unreachable host."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m vm112_portal outbox replay --since TIME [--dry-run]` (vm112_portal/replay.py)
+"""`python -m vm112_portal outbox replay --since TIME [--dry-run]` (vm112_portal/outbox/replay.py)
 against the real Ops in-process: the dry run changes nothing, a replay re-sends in creation
 order with the original webhook-ids and bodies signed afresh, twice in a row it stores
 nothing new, and into an Ops that lost everything it rebuilds the same funnel, timelines

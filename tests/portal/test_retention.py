@@ -20,7 +20,7 @@ from vm112_portal import retention
 from vm112_portal.__main__ import main
 from vm112_portal.db import Database, Transaction
 from vm112_portal.errors import StorageUnavailable
-from vm112_portal.ops_webhook import emit_event
+from vm112_portal.outbox.ops_webhook import emit_event
 
 DAY = 86_400.0
 NOW = time.time()

@@ -11,7 +11,7 @@ import pytest
 from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal
 from tests.support import peek
 from tests.support.poll import wait_until
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.wizard import dkim_pending
 from vm122_ops.events import STAGE_TYPES
 

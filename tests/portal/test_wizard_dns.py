@@ -8,8 +8,8 @@ from typing import Any
 
 from tests.portal.conftest import Portal
 from tests.support.poll import wait_until
-from vm112_portal.dns_plan import is_spf, spf_lookups, spf_terms
-from vm112_portal.sandbox import Sandbox
+from vm112_portal.providers.dns_plan import is_spf, spf_lookups, spf_terms
+from vm112_portal.providers.sandbox import Sandbox
 from vm122_ops.events import STAGE_TYPES
 
 MAIL = "mail.sandbox.example.net"

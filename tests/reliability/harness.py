@@ -19,7 +19,7 @@ from tests.support.credentials import AUTH
 from tests.support.poll import wait_until
 from vm112_portal.db import Database as PortalDatabase
 from vm112_portal.db import Transaction
-from vm112_portal.ops_webhook import emit_event, started_webhook_id
+from vm112_portal.outbox.ops_webhook import emit_event, started_webhook_id
 
 HAPPY = STAGE_TYPES
 STAGE = STAGE_OF_TYPE

@@ -41,7 +41,7 @@ from tests.support.poll import wait_until
 from tests.support.runner import Loopback, ServiceProcess, free_port
 from tests.support.views import ops_view
 from vm112_portal.db import Database as PortalDatabase
-from vm112_portal.ops_webhook import INGEST_PATH
+from vm112_portal.outbox.ops_webhook import INGEST_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 # The replication's data-loss bound asserted here: Litestream notices new WAL frames every

@@ -3,7 +3,7 @@
 The zone is looked up by name: the domain itself, then its registrable domain, nothing
 between, so a name of 125 labels costs two lookups, not 124 (issue 17). ``read`` lists the
 zone's records on every name the mail setup touches (paged with ``result_info``,
-``name.exact`` filter); vm112_portal/dns_plan.py turns them into a plan; ``apply`` carries
+``name.exact`` filter); vm112_portal/providers/dns_plan.py turns them into a plan; ``apply`` carries
 the plan out: create, PATCH an SPF merge, and for each conflict the customer chose to
 replace, PATCH or DELETE the records in the way (an MX is created before the other
 provider's are deleted, so mail always has a destination; a CNAME after the records
@@ -21,10 +21,10 @@ from typing import Any
 import cloudflare
 from cloudflare import AsyncCloudflare
 
-from vm112_portal.dns_plan import MailRecord, Step, ZoneRecord, names_to_read, plan
 from vm112_portal.domains import Domain
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import PortalMetrics
+from vm112_portal.providers.dns_plan import MailRecord, Step, ZoneRecord, names_to_read, plan
 
 ALREADY_EXISTS = (81057, 81058)
 PER_PAGE = 100  # Cloudflare's default page size for DNS records

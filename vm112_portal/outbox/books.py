@@ -1,6 +1,6 @@
 """The outbox dispatcher's own SQLite connection: which events are due, and their marks.
 
-It lives in the dispatcher's thread (vm112_portal/dispatcher.py) and nowhere else: plain
+It lives in the dispatcher's thread (vm112_portal/outbox/dispatcher.py) and nowhere else: plain
 ``sqlite3``, created and used on that thread only, so the wizard's writer, its reader and
 its event loop never carry the dispatcher's reads or marks. Each call is short and holds
 no lock across anything else: a batch's marks are one transaction of a few UPDATEs.

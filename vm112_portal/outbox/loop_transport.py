@@ -1,6 +1,6 @@
 """An httpx transport that runs another transport on the event loop it belongs to.
 
-The outbox dispatcher has a thread and an event loop of its own (vm112_portal/dispatcher.py)
+The outbox dispatcher has a thread and an event loop of its own (vm112_portal/outbox/dispatcher.py)
 and, in production, builds its own httpx client there. A transport handed to
 ``create_app`` by a caller (tests: ``httpx.MockTransport``, or the real Ops app through
 ``httpx.ASGITransport``) belongs to the caller's loop instead: the Ops app's locks and

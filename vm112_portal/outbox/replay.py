@@ -2,7 +2,7 @@
 
 ``python -m vm112_portal outbox replay --since TIME`` turns every delivered outbox row that
 Ops acknowledged at or after TIME back into a pending one. Everything else is the
-dispatcher's ordinary work (vm112_portal/ops_webhook.py): it delivers pending rows in
+dispatcher's ordinary work (vm112_portal/outbox/ops_webhook.py): it delivers pending rows in
 creation order (by id), with the row's own webhook-id and body, signed afresh at each
 attempt. Ops stores each webhook-id once, so the events it still has are answered 200
 (duplicate) and the ones it lost are stored again: replaying is idempotent.
@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from jsonlogs import log_event
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError
-from vm112_portal.ops_webhook import log as outbox_log
-from vm112_portal.ops_webhook import rfc3339
+from vm112_portal.outbox.ops_webhook import log as outbox_log
+from vm112_portal.outbox.ops_webhook import rfc3339
 
 BATCH = 500
 

@@ -13,8 +13,8 @@ import cloudflare
 import httpx
 from cloudflare import AsyncCloudflare
 
-from vm112_portal.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.errors import CarbonioFault, PortalError, ProviderError
+from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.settings import Settings
 
 

@@ -3,10 +3,10 @@
 Mounted in the portal at /sandbox, so the real clients (``cloudflare.AsyncCloudflare`` and
 ``CarbonioClient``) call them exactly as they would call the providers. Each behaviour is
 copied from the provider's public source or documentation, named beside the rule:
-Cloudflare in vm112_portal/sandbox/cloudflare.py, Carbonio in
-vm112_portal/sandbox/carbonio.py, and the zones a person can try by hand (chosen by the
+Cloudflare in vm112_portal/providers/sandbox/cloudflare.py, Carbonio in
+vm112_portal/providers/sandbox/carbonio.py, and the zones a person can try by hand (chosen by the
 domain's first label: ``m365…``, ``cpanel…``, ``spf…``, ``dmarc…``, ``nocf…``) in
-vm112_portal/sandbox/zones.py. docs/portal.md lists them.
+vm112_portal/providers/sandbox/zones.py. docs/portal.md lists them.
 
 State is in memory: it lasts as long as the process. Optional latency per provider
 (seconds), for benchmarks.
@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from vm112_portal.sandbox.carbonio import TOKEN_LIFETIME, FakeCarbonio, soap_fault
-from vm112_portal.sandbox.cloudflare import FakeCloudflare
+from vm112_portal.providers.sandbox.carbonio import TOKEN_LIFETIME, FakeCarbonio, soap_fault
+from vm112_portal.providers.sandbox.cloudflare import FakeCloudflare
 
 __all__ = ["Sandbox", "soap_fault"]
 

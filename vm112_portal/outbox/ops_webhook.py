@@ -2,7 +2,7 @@
 
 ``emit_event(tx, ...)`` only inserts a row into the outbox, inside the transaction that
 changes the wizard's state: nothing in a request path talks to Ops. The dispatcher
-(vm112_portal/dispatcher.py, a thread of its own) delivers pending rows in creation order
+(vm112_portal/outbox/dispatcher.py, a thread of its own) delivers pending rows in creation order
 within each session and independently across sessions (the next rows are those of the
 sessions whose oldest pending row is due), so a row waiting for a retry holds back only
 the later events of its own session. What an attempt's answer means is decided here:

@@ -1,17 +1,17 @@
 """The outbox dispatcher: delivers queued events to Ops from a thread of its own.
 
-What it promises is in vm112_portal/ops_webhook.py (order, retries, dead letters). How it
+What it promises is in vm112_portal/outbox/ops_webhook.py (order, retries, dead letters). How it
 runs, so that the wizard does not pay for it (issue 16, docs/portal.md "Emission off the
 wizard's path"):
 
 - a thread with its own event loop, its own httpx client and its own SQLite connection
-  (vm112_portal/books.py). Nothing of a delivery (choosing the rows, signing, building the
+  (vm112_portal/outbox/books.py). Nothing of a delivery (choosing the rows, signing, building the
   request, parsing the answer, the marks) runs on the wizard's event loop, its database
   threads or its writer lock;
 - woken by the wizard's commits (``Database.on_commit``) through
   ``loop.call_soon_threadsafe``, at most one wake-up in flight; it also re-reads the
   outbox every ``poll`` seconds (rows redriven or replayed by another process);
-- yielding to requests: while the Portal is handling requests (vm112_portal/in_flight.py),
+- yielding to requests: while the Portal is handling requests (vm112_portal/outbox/in_flight.py),
   the next attempt waits for a quiet moment (no request for ``QUIET_GRACE``), at most
   ``YIELD_MAX`` per batch; the process's switch interval is 1 ms, so a wizard step that
   does meet a delivery waits at most that for the interpreter lock;
@@ -43,13 +43,13 @@ import httpx
 from standardwebhooks import Webhook
 
 from jsonlogs.access import REQUEST_ID
-from vm112_portal.books import Books, Mark
 from vm112_portal.db import Database
-from vm112_portal.in_flight import InFlight
-from vm112_portal.loop_transport import OnLoop
 from vm112_portal.metrics import PortalMetrics
-from vm112_portal.ops_endpoint import OpsEndpoint
-from vm112_portal.ops_webhook import (
+from vm112_portal.outbox.books import Books, Mark
+from vm112_portal.outbox.in_flight import InFlight
+from vm112_portal.outbox.loop_transport import OnLoop
+from vm112_portal.outbox.ops_endpoint import OpsEndpoint
+from vm112_portal.outbox.ops_webhook import (
     INGEST_PATH,
     NETWORK_ERRORS,
     Outcome,
@@ -92,7 +92,7 @@ class Dispatcher:
     """Delivers the outbox to Ops in a thread of its own; see the module docstring.
 
     ``transport`` replaces the network (tests). It belongs to the loop that calls
-    ``start()`` and is used there (vm112_portal/loop_transport.py); without it the
+    ``start()`` and is used there (vm112_portal/outbox/loop_transport.py); without it the
     dispatcher's client opens its own connections on its own loop. ``in_flight`` is the
     Portal's count of requests being handled: each attempt waits for none (up to
     ``YIELD_MAX`` per batch).
@@ -372,7 +372,7 @@ class Dispatcher:
             retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
         except NETWORK_ERRORS as exc:
             # About Ops, not the event: back Ops off and keep the event due at the next
-            # probe (vm112_portal/ops_endpoint.py); its age is not held against it.
+            # probe (vm112_portal/outbox/ops_endpoint.py); its age is not held against it.
             error = f"Ops unreachable: {type(exc).__name__} {exc}".strip()
             now = time.time()
             retry = {

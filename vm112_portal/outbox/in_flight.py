@@ -1,6 +1,6 @@
 """How many HTTP requests the Portal is handling right now (an ASGI middleware).
 
-The outbox dispatcher (vm112_portal/dispatcher.py) reads the count from its own thread and
+The outbox dispatcher (vm112_portal/outbox/dispatcher.py) reads the count from its own thread and
 holds a batch back, for a moment, while requests are in flight: background deliveries
 then do not take the process's CPU (its one interpreter lock) from a wizard step, which
 is what emission cost the wizard (issue 16, docs/portal.md). The count is a plain int

@@ -2,7 +2,7 @@
 
 A delivery attempt that fails for a reason about the endpoint rather than the event
 (connection refused, a connect or read timeout, the connection dropped: the network errors
-of vm112_portal/ops_webhook.py) says nothing about the event and everything about the next
+of vm112_portal/outbox/ops_webhook.py) says nothing about the event and everything about the next
 event's chances. So the dispatcher backs off Ops as a whole: until ``probe_at`` it makes no
 attempt, reads nothing and writes nothing, and a wizard commit does not even wake it; at
 ``probe_at`` one attempt goes (the probe, the longest-waiting session's next event). The
@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from vm112_portal.ops_webhook import RetryPolicy
+from vm112_portal.outbox.ops_webhook import RetryPolicy
 
 
 class OpsEndpoint:

@@ -23,7 +23,7 @@ Sources:
   81044 "Record does not exist." (timothymiller/cloudflare-ddns reports it).
 
 Sandbox rules (not Cloudflare's; docs/portal.md): which zones exist and what they already
-hold (vm112_portal/sandbox/zones.py), and ``fail_writes`` (a test hook: the next writes on
+hold (vm112_portal/providers/sandbox/zones.py), and ``fail_writes`` (a test hook: the next writes on
 a listed name answer HTTP 500 with code 10001, as an unexpected server error).
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from vm112_portal.sandbox.zones import seed_records, zone_document, zone_name_for
+from vm112_portal.providers.sandbox.zones import seed_records, zone_document, zone_name_for
 
 RECORD_TYPES = {"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA"}
 ADDRESS_TYPES = {"A", "AAAA", "CNAME"}
