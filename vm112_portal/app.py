@@ -30,7 +30,7 @@ from jsonlogs.access import AccessLog
 from servicekit.headers import SecurityHeaders, content_security_policy
 from vm112_portal import openapi, retention, routes
 from vm112_portal.db import Database
-from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup, resolver_for
+from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.outbox.dispatcher import Dispatcher
 from vm112_portal.outbox.in_flight import CountRequests, InFlight
@@ -39,6 +39,8 @@ from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
 from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.providers.cloudflare_dns import CloudflareDns
 from vm112_portal.providers.sandbox import Sandbox
+from vm112_portal.resolvers import DnsTxt as TxtRecords
+from vm112_portal.resolvers import resolver_for
 from vm112_portal.settings import Settings
 from vm112_portal.state import AppState
 from vm112_portal.throttle import Throttle, limits_of
@@ -124,10 +126,11 @@ def create_app(
                 timeout=settings.provider_timeout,
                 metrics=metrics,
             )
+            # One resolver for every lookup of the Portal (PORTAL_DNS_RESOLVERS).
+            resolver = resolver_for(settings.dns_resolvers, settings.dns_timeout)
+            txt_records = TxtRecords(resolver, settings.dns_timeout)
             checker: DomainChecker = (
-                NoLookup()
-                if settings.sandbox
-                else DnsLookup(settings.dns_timeout, resolver_for(settings.dns_resolvers))
+                NoLookup() if settings.sandbox else DnsLookup(settings.dns_timeout, resolver)
             )
             dispatcher = Dispatcher(
                 db,
@@ -154,7 +157,7 @@ def create_app(
                 hold_seconds=settings.domain_hold_seconds,
                 proof_required=settings.domain_proof,
                 resolver=proof_resolver
-                or (DnsTxt(settings.dns_timeout) if settings.domain_proof else NoTxt()),
+                or (DnsTxt(txt_records) if settings.domain_proof else NoTxt()),
                 delegated_admin=settings.delegated_admin,
             )
             wizard = Wizard(

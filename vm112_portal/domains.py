@@ -8,11 +8,11 @@ from typing import Protocol
 
 import dns.asyncresolver
 import dns.exception
-import dns.nameserver
 import dns.resolver
 import idna
 from publicsuffixlist import PublicSuffixList
 
+from vm112_portal import resolvers
 from vm112_portal.errors import BadRequest, Unprocessable, UpstreamTimeout
 
 MAX_INPUT = 300
@@ -102,13 +102,8 @@ class NoLookup:
 
 
 def resolver_for(servers: tuple[tuple[str, int], ...]) -> dns.asyncresolver.Resolver:
-    """A resolver on the given (address, port) servers (PORTAL_DNS_RESOLVERS), or on the
-    system's (/etc/resolv.conf) when there are none."""
-    if not servers:
-        return dns.asyncresolver.Resolver()
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [dns.nameserver.Do53Nameserver(a, port) for a, port in servers]
-    return resolver
+    """The Portal's one resolver factory (vm112_portal/resolvers.py)."""
+    return resolvers.resolver_for(servers)
 
 
 class DnsLookup:

@@ -15,7 +15,8 @@ admin account under the attacker's password. The rules, checked before any provi
 - With proof required (``PORTAL_DOMAIN_PROOF``, on by default in live mode) the DNS and
   account steps answer 403 until the session has proven control: a TXT record
   ``_vm112-verify.<domain>`` holding ``vm112-verify=<token>`` (a random token per session
-  and domain), read through the configured resolvers when validate-domain is called, or
+  and domain), read through PORTAL_DNS_RESOLVERS (vm112_portal/resolvers.py) when
+  validate-domain is called again (never when the token is issued), or
   an operator's grant for a zone already in our Cloudflare account
   (``python -m vm112_portal domain grant SESSION DOMAIN``).
 - The admin account is an ordinary account; ``zimbraIsDelegatedAdminAccount=TRUE`` only
@@ -29,16 +30,16 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
 import orjson
 
 from vm112_portal.db import Database, Transaction
 from vm112_portal.domains import Domain
 from vm112_portal.errors import DomainTaken, Forbidden, Unprocessable
+from vm112_portal.resolvers import DnsFailure, TxtLookup, txt_texts
 
 PROOF_LABEL = "_vm112-verify"
+_PUBLISH = "publish this TXT record in the domain's DNS, then validate again"
+_RETRY = "DNS could not be asked just now; validate again in a few minutes"
 TOKEN_PREFIX = "vm112-verify="  # noqa: S105 (the record's prefix, not a secret)
 _PROVIDERS_FILE = Path(__file__).resolve().parent / "mailbox_providers.txt"
 # Steps after which a session has onboarded its domain for good.
@@ -68,26 +69,20 @@ def proof_record(domain: str, token: str) -> dict[str, str]:
 
 class TxtResolver(Protocol):
     async def txt(self, name: str) -> list[str]:
-        """The TXT strings at ``name``; empty when there are none or DNS fails."""
+        """The TXT texts at ``name``; empty when there are none; raises
+        vm112_portal.resolvers.DnsFailure when DNS fails (SERVFAIL, timeout)."""
 
 
 class DnsTxt:
-    """TXT lookups through the resolvers configured on the host (/etc/resolv.conf)."""
+    """The proof's TXT lookups through the Portal's one resolver factory
+    (vm112_portal/resolvers.py: ``PORTAL_DNS_RESOLVERS`` when set, like every other
+    lookup of the Portal); a record's character-strings are joined (RFC 7208 §3.3)."""
 
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-        self._resolver = dns.asyncresolver.Resolver()
+    def __init__(self, lookup: TxtLookup) -> None:
+        self._lookup = lookup
 
     async def txt(self, name: str) -> list[str]:
-        try:
-            answer = await self._resolver.resolve(name, "TXT", lifetime=self._timeout)
-        except (dns.exception.DNSException, OSError):
-            return []
-        found = []
-        for rdata in answer:
-            # A TXT record is one or more character-strings, joined (RFC 7208 3.3 does so).
-            found.append(b"".join(rdata.strings).decode("utf-8", "replace"))
-        return found
+        return await txt_texts(self._lookup, name)
 
 
 class NoTxt:
@@ -156,19 +151,25 @@ class Ownership:
         if row["proven_by"] is not None:
             return {"verified": True, "by": row["proven_by"]}
         token = row["proof_token"]
+        unproven: dict[str, Any] = {"verified": False, "next": _PUBLISH}
         if token is None:
+            # Issued now, looked up only at the next check: a lookup before the customer
+            # could publish it would leave "no such record" in the resolvers' caches for
+            # the zone's negative TTL (RFC 2308 §5).
             token = secrets.token_urlsafe(24)
             async with self._db.transaction() as tx:
                 await tx.execute("set_proof_token", {"session_id": session_id, "token": token})
+            return {**unproven, "record": proof_record(domain, token)}
         record = proof_record(domain, token)
-        if record["content"] in await self._resolver.txt(record["name"]):
+        try:
+            found = await self._resolver.txt(record["name"])
+        except DnsFailure as failure:  # SERVFAIL or timeout: not "not found"
+            error = {"code": failure.code, "message": failure.detail}
+            return {**unproven, "record": record, "dns_error": error, "next": _RETRY}
+        if record["content"] in found:
             await self._prove(session_id, domain, "txt")
             return {"verified": True, "by": "txt"}
-        return {
-            "verified": False,
-            "record": record,
-            "next": "publish this TXT record in the domain's DNS, then validate again",
-        }
+        return {**unproven, "record": record}
 
     async def _prove(self, session_id: str, domain: str, by: str) -> None:
         now = time.time()
