@@ -27,7 +27,7 @@ from typing import Any
 from bench.latency import percentile
 from bench.ratios import median, pair_ratios
 from bench.seed import HOUR_MS
-from sqlfiles import load_queries
+from servicekit.sqlfiles import load_queries
 from vm122_ops.db import Database
 from vm122_ops.events import STAGES, format_ms
 from vm122_ops.funnel import Window, build_funnel, compute

@@ -36,7 +36,7 @@ from bench.plan import Plan
 from bench.seed import cached_store
 from bench.services import HOST, Credentials, Fleet, ServiceError
 from bench.wire import Connection
-from contract.events import STAGES
+from servicekit.contract import STAGES
 
 BUDGET_MS = 500.0
 HEALTHZ_RATIO_GOAL = 5.0

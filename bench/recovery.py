@@ -48,7 +48,7 @@ from bench.deliveries import INGEST_PATH, Delivery, delivery
 from bench.litestream import ScratchReplication, litestream_binary
 from bench.seed import FLOW, Store, cached_store
 from bench.services import ROOT, Credentials, Fleet, Service, kill
-from sqlfiles import load_queries
+from servicekit.sqlfiles import load_queries
 from vm112_portal.db import Database as PortalDatabase
 
 RATE = 100.0  # events per second, all senders together

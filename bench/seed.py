@@ -34,7 +34,7 @@ import orjson
 
 from bench.progress import ProgressBar
 from bench.services import ROOT
-from sqlfiles import migration_files
+from servicekit.sqlfiles import migration_files
 from vm122_ops.db import SQL_DIR, Database
 from vm122_ops.events import FAILED as FAILED_TYPE
 from vm122_ops.events import STAGE_TYPES, STAGES, format_ms, parse_event

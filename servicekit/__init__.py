@@ -1,6 +1,10 @@
-"""What both services need from a web service, written once (beside sqlfiles/ and
-jsonlogs/). Each service keeps only what is its own: its error sentences, its header
-values, its settings, its routes.
+"""What both services share, written once: the one package both import (docs/shared.md).
+Each service keeps only what is its own: its error sentences, its header values, its
+settings, its routes.
+
+- ``servicekit.contract``: the event types and funnel stages, and the id patterns.
+- ``servicekit.sqlfiles``: named queries, numbered migrations, online backups, 0600 files.
+- ``servicekit.logs``: JSON-lines logging and the access-log middleware.
 
 - ``servicekit.errors``: the exception base and the 4xx errors answered with the envelope.
 - ``servicekit.envelope``: the orjson JSON response, ``{"ok": true, ...}`` /
@@ -15,5 +19,5 @@ values, its settings, its routes.
 - ``servicekit.openapi``: the envelope's schemas and the endpoint serving a document.
 - ``servicekit.serve``: JSON-lines logging, the "starting" line, then uvicorn.
 
-The services never import each other; both import this small package.
+The services never import each other; both import this package.
 """

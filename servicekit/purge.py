@@ -7,11 +7,23 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from servicekit.errors import StorageUnavailable
 
 MAX_BATCHES = 100_000  # a bound on one purge run, far above any real backlog
 HOURLY = 3600.0
+DAY_SECONDS = 86_400
+FIRST_RUN_SECONDS = 60.0  # the background purge's first run after start
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge would remove now: ``rows`` rows from before ``cutoff`` (in the
+    service's own time unit)."""
+
+    cutoff: float
+    rows: int
 
 
 async def in_batches(
@@ -49,3 +61,11 @@ async def run_periodically(
         except (sqlite3.Error, OSError, StorageUnavailable) as exc:
             log.warning("%s failed, will retry: %s", what, exc)
         await asyncio.sleep(every)
+
+
+async def purge_periodically(
+    job: Callable[[], Awaitable[object]], *, log: logging.Logger, first: float
+) -> None:
+    """A service's retention purge in the background: ``job()`` ``first`` seconds after
+    start, then every hour (``run_periodically``)."""
+    await run_periodically(job, first=first, log=log, what="retention purge")

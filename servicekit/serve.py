@@ -9,8 +9,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-import jsonlogs
-from jsonlogs import log_event
+import servicekit.logs
+from servicekit.logs import log_event
 
 
 def serve(
@@ -25,11 +25,11 @@ def serve(
     **configuration: Any,
 ) -> None:
     """Log the start-up ``configuration`` (the caller reduces secrets to "set" or a count
-    first) and serve ``app`` until stopped. uvicorn's own access log is off: jsonlogs'
+    first) and serve ``app`` until stopped. uvicorn's own access log is off: servicekit.logs'
     AccessLog middleware writes one JSON line per request. ``limits`` are uvicorn's own
     bounds (``http``, ``h11_max_incomplete_event_size``, ``timeout_keep_alive``,
     ``limit_concurrency``; issue 17)."""
-    jsonlogs.configure(service)
+    servicekit.logs.configure(service)
     log_event(logging.getLogger(logger), "starting", host=host, port=port, **configuration)
     uvicorn.run(
         app,

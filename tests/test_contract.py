@@ -1,4 +1,4 @@
-"""Every copy of the event contract agrees with contract/events.py.
+"""Every copy of the event contract agrees with servicekit/contract.py.
 
 The lists that cannot import it are read where they take effect: the CHECK constraints
 of a freshly migrated database of each service (from sqlite_master, so a later migration
@@ -16,8 +16,8 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from contract.events import EVENT_TYPES, FAILED, STAGE_OF_TYPE, STAGE_TYPES, STAGES
-from sqlfiles import apply_migrations
+from servicekit.contract import EVENT_TYPES, FAILED, STAGE_OF_TYPE, STAGE_TYPES, STAGES
+from servicekit.sqlfiles import apply_migrations
 from vm112_portal import openapi as portal_openapi
 from vm112_portal.outbox import ops_webhook
 from vm122_ops import events as ops_events

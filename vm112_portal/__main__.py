@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from servicekit.serve import serve
-from sqlfiles import BackupError, SchemaTooNewError, backup_database
+from servicekit.sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm112_portal import retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
@@ -144,7 +144,7 @@ async def _purge(db: Database, days: int, dry_run: bool) -> str:
         plan = await retention.plan_purge(db, days, now)
         dead, _ = await dead_letters(db, 0)
         return (
-            f"would remove {plan.delivered} event(s) delivered more than {days} days ago; "
+            f"would remove {plan.rows} event(s) delivered more than {days} days ago; "
             f"pending events and {dead} dead letter(s) stay"
         )
     removed = await retention.purge(db, days, now)

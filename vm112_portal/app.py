@@ -26,8 +26,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jsonlogs.access import AccessLog
 from servicekit.headers import SecurityHeaders, content_security_policy
+from servicekit.logs.access import AccessLog
 from vm112_portal import openapi, retention, routes
 from vm112_portal.db import Database
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiosqlite
 
-from sqlfiles import Queries, apply_migrations, load_queries, private_file
+from servicekit.sqlfiles import Queries, apply_migrations, load_queries, private_file
 from vm112_portal.errors import StorageUnavailable
 
 log = logging.getLogger("vm112_portal.db")

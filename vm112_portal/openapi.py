@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.events import SESSION_ID_SCHEMA
+from servicekit.contract import SESSION_ID_SCHEMA
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 
 _SESSION_ID = {"type": "string", "pattern": SESSION_ID_SCHEMA}

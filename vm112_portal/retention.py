@@ -20,27 +20,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from jsonlogs import log_event
-from servicekit.purge import in_batches, run_periodically
+from servicekit import purge as shared
+from servicekit.logs import log_event
+from servicekit.purge import DAY_SECONDS, FIRST_RUN_SECONDS, PurgePlan, in_batches
 from vm112_portal.db import Database
 
 log = logging.getLogger("vm112_portal.retention")
 
-DAY_SECONDS = 86_400.0
 BATCH = 500
-FIRST_RUN_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class PurgePlan:
-    cutoff: float  # Unix seconds: delivered before this goes
-    delivered: int
 
 
 async def plan_purge(db: Database, retention_days: int, now: float) -> PurgePlan:
+    """The delivered events a purge now would remove (``cutoff`` in Unix seconds)."""
     cutoff = now - retention_days * DAY_SECONDS
     row = await db.fetch_one("count_delivered_before", {"cutoff": cutoff})
-    return PurgePlan(cutoff=cutoff, delivered=int(row[0]) if row else 0)
+    return PurgePlan(cutoff=cutoff, rows=int(row[0]) if row else 0)
 
 
 async def purge(db: Database, retention_days: int, now: float) -> int:
@@ -97,4 +91,4 @@ async def purge_periodically(db: Database, retention_days: int) -> None:
         await purge_wizard_state(db, retention_days, time.time())
         return removed
 
-    await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")
+    await shared.purge_periodically(job, log=log, first=FIRST_RUN_SECONDS)

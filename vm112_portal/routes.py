@@ -14,9 +14,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from contract.events import SESSION_ID as SESSION_ID
 from servicekit.bearer import bearer_matches
 from servicekit.body import media_type, read_body
+from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from vm112_portal.domains import printable
 from vm112_portal.errors import BadRequest, UnsupportedMediaType

@@ -18,12 +18,12 @@ none is idle a new address is refused (429), never let through unthrottled.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from servicekit.addresses import address_key
 from vm112_portal.errors import TooManyRequests
 from vm112_portal.settings import Settings
 
@@ -78,21 +78,6 @@ def limits_of(settings: Settings) -> dict[str, Limit]:
     }
 
 
-def client_key(host: str | None) -> str:
-    """The address a budget belongs to: IPv4 as it is, IPv6 by its /64."""
-    if not host:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 class Throttle:
     def __init__(
         self,
@@ -112,7 +97,7 @@ class Throttle:
     def check(self, host: str | None, *kinds: str) -> None:
         """Take one token of each kind for this client, or raise TooManyRequests."""
         now = self._clock()
-        key = client_key(host)
+        key = address_key(host)
         buckets: list[tuple[_Bucket, Rate, str]] = []
         for kind in kinds:
             limit = self._limits[kind]

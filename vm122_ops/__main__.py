@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from servicekit.serve import serve
-from sqlfiles import BackupError, SchemaTooNewError, backup_database
+from servicekit.sqlfiles import BackupError, SchemaTooNewError, backup_database
 from vm122_ops import retention, users
 from vm122_ops.app import create_app
 from vm122_ops.db import Database
@@ -63,7 +63,7 @@ async def _purge(settings: Settings, dry_run: bool) -> str:
         if dry_run:
             plan = await retention.plan_purge(db, settings.retention_days, now_ms)
             return (
-                f"would remove {plan.events} raw events received more than "
+                f"would remove {plan.rows} raw events received more than "
                 f"{settings.retention_days} days ago; sessions and tickets stay"
             )
         removed = await retention.purge(db, settings.retention_days, now_ms)

@@ -13,7 +13,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.events import COMPLETED_STAGE, EVENT_TYPES, Event
 from vm122_ops.sessions import SessionState
 from vm122_ops.sql import QUERIES

@@ -14,9 +14,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jsonlogs.access import AccessLog
 from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
+from servicekit.logs.access import AccessLog
 from vm122_ops import alerts as conditions
 from vm122_ops import openapi, retention, trend
 from vm122_ops.accounts import Passwords

@@ -25,10 +25,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.addresses import address_key
 from servicekit.bearer import token_matches
 from servicekit.envelope import error
 from vm122_ops.desk_sessions import COOKIE_NAME, DeskUser
-from vm122_ops.throttle import TOKEN_ACCOUNT, address_key
+from vm122_ops.throttle import TOKEN_ACCOUNT
 
 if TYPE_CHECKING:
     from vm122_ops.state import AppState

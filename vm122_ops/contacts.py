@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.events import Event
 
 # RFC 5322 §3.2.3 atext for the local part (dot-atom: no leading, trailing or double dot);

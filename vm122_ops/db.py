@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
-from sqlfiles import migrate, private_file
+from servicekit.sqlfiles import migrate, private_file
 from vm122_ops.errors import StorageUnavailable
 from vm122_ops.sql import SQL_DIR
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.broker import Broker
 from vm122_ops.db import Database
 from vm122_ops.sql import QUERIES

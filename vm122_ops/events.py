@@ -1,6 +1,6 @@
 """Validation of a webhook body into an Event.
 
-The types and stages themselves are the shared contract (contract/events.py), re-exported
+The types and stages themselves are the shared contract (servicekit/contract.py), re-exported
 here for Ops' own modules. See docs/webhook-funnel-events.md; tests/ops/test_docs.py keeps
 the two in step.
 """
@@ -15,14 +15,14 @@ from typing import Any
 
 import orjson
 
-from contract.events import COMPLETED_STAGE as COMPLETED_STAGE
-from contract.events import EVENT_TYPES as EVENT_TYPES
-from contract.events import FAILED as FAILED
-from contract.events import SESSION_ID as SESSION_ID
-from contract.events import STAGE_OF_TYPE as STAGE_OF_TYPE
-from contract.events import STAGE_TYPES as STAGE_TYPES
-from contract.events import STAGES as STAGES
-from contract.events import WEBHOOK_ID as WEBHOOK_ID
+from servicekit.contract import COMPLETED_STAGE as COMPLETED_STAGE
+from servicekit.contract import EVENT_TYPES as EVENT_TYPES
+from servicekit.contract import FAILED as FAILED
+from servicekit.contract import SESSION_ID as SESSION_ID
+from servicekit.contract import STAGE_OF_TYPE as STAGE_OF_TYPE
+from servicekit.contract import STAGE_TYPES as STAGE_TYPES
+from servicekit.contract import STAGES as STAGES
+from servicekit.contract import WEBHOOK_ID as WEBHOOK_ID
 from vm122_ops.errors import BadRequest, Unprocessable
 
 _RFC3339 = re.compile(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.codes import UNSPECIFIED, failure_code
 from vm122_ops.events import STAGES, Event, format_ms
 from vm122_ops.sessions import SessionState, named_stage, step_after

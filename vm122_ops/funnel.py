@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops import cohort, stored
 from vm122_ops.durations import percentile as percentile  # re-exported
 from vm122_ops.durations import percentiles

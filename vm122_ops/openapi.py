@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.events import EVENT_TYPES, SESSION_ID_SCHEMA, STAGES
+from servicekit.contract import EVENT_TYPES, SESSION_ID_SCHEMA, STAGES
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 from vm122_ops.codes import MAX_CODE
 from vm122_ops.cohort import COHORT_STATES

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlfiles import load_queries
+from servicekit.sqlfiles import load_queries
 from vm122_ops.db import SQL_DIR
 from vm122_ops.events import format_ms
 from vm122_ops.signatures import TOLERANCE_SECONDS

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from jsonlogs import log_event
-from servicekit.purge import in_batches, run_periodically
+from servicekit import purge as shared
+from servicekit.logs import log_event
+from servicekit.purge import DAY_SECONDS, FIRST_RUN_SECONDS, PurgePlan, in_batches
 from vm122_ops import trend
 from vm122_ops.activity import KEEP_MINUTES, MINUTE_MS
 from vm122_ops.db import Database
@@ -25,20 +25,14 @@ from vm122_ops.sql import QUERIES
 
 log = logging.getLogger("vm122_ops.retention")
 
-DAY_MS = 86_400_000
+DAY_MS = DAY_SECONDS * 1000
 BATCH = 1000
-FIRST_RUN_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class PurgePlan:
-    cutoff_ms: int
-    events: int
 
 
 async def plan_purge(db: Database, retention_days: int, now_ms: int) -> PurgePlan:
+    """The raw events a purge now would remove (``cutoff`` in Unix milliseconds)."""
     cutoff = now_ms - retention_days * DAY_MS
-    return PurgePlan(cutoff_ms=cutoff, events=await db.read(purgeable, cutoff))
+    return PurgePlan(cutoff=cutoff, rows=await db.read(purgeable, cutoff))
 
 
 def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
@@ -96,4 +90,4 @@ async def purge_periodically(
     async def job() -> int:
         return await purge(db, retention_days, int(clock() * 1000), purged)
 
-    await run_periodically(job, first=FIRST_RUN_SECONDS, log=log, what="retention purge")
+    await shared.purge_periodically(job, log=log, first=FIRST_RUN_SECONDS)

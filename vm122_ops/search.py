@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest
 from vm122_ops.events import SESSION_ID, SPOOFING, STAGES, format_ms
 from vm122_ops.sql import QUERIES

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlfiles import Queries, load_queries
+from servicekit.sqlfiles import Queries, load_queries
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "ops"
 QUERIES: Queries = load_queries(SQL_DIR / "queries")

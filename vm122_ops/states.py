@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.durations import percentile
 from vm122_ops.events import COMPLETED_STAGE, STAGES
 from vm122_ops.sessions import SessionState

@@ -14,27 +14,11 @@ table is full, a new address is throttled instead of going uncounted.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
 
 TOKEN_ACCOUNT = "\x00api-token"  # noqa: S105 - the Bearer token's failures count like an account's
-
-
-def address_key(host: str | None) -> str:
-    """The throttling key of a client address: IPv4 as is, IPv6 by its /64."""
-    if not host:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-    return str(address)
 
 
 class AuthThrottle:

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops import stored
 from vm122_ops.errors import BadRequest, Unprocessable
 from vm122_ops.sql import QUERIES

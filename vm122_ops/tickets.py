@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest
 from vm122_ops.events import COMPLETED_STAGE, FAILED, STAGES, Event, format_ms
 from vm122_ops.sessions import SessionState

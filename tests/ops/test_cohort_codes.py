@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from sqlfiles import migrate
+from servicekit.sqlfiles import migrate
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
 from vm122_ops.codes import requested_code
 from vm122_ops.db import SQL_DIR

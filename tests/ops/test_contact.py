@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlfiles import migrate
+from servicekit.sqlfiles import migrate
 from tests.ops.conftest import HOUR, NOW, Ops
 from vm122_ops import contacts
 from vm122_ops.db import SQL_DIR

@@ -129,7 +129,8 @@ def test_the_checks_catch_what_they_look_for(tmp_path: Path) -> None:
 def test_ops_has_no_aiosqlite() -> None:
     users = [p.name for p in PACKAGE.rglob("*.py") if "aiosqlite" in imported_modules(p)]
     assert users == []
-    # Nor does anything it imports load it (sqlfiles names it for the Portal's types only).
+    # Nor does anything it imports load it (servicekit.sqlfiles names it for the Portal's
+    # types only).
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, vm122_ops.__main__; print('aiosqlite' in sys.modules)"],
         capture_output=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from asgi_lifespan import LifespanManager
 
-from sqlfiles import migration_files
+from servicekit.sqlfiles import migration_files
 from tests.ops.conftest import AUTH, make_settings
 from vm122_ops.app import create_app
 from vm122_ops.db import SQL_DIR, Database

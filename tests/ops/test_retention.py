@@ -28,11 +28,11 @@ async def test_purge_keeps_the_funnel_and_tickets_readable(ops: Ops) -> None:
     detail_before = await ops.get(f"/api/v1/desk/tickets/{old_ticket['id']}")
 
     plan = await retention.plan_purge(ops.db, 90, int(NOW * 1000))
-    assert plan.events == 6
+    assert plan.rows == 6
     removed = await retention.purge(ops.db, 90, int(NOW * 1000))
     assert removed == 6
     assert await ops.count() == 2
-    assert (await retention.plan_purge(ops.db, 90, int(NOW * 1000))).events == 0
+    assert (await retention.plan_purge(ops.db, 90, int(NOW * 1000))).rows == 0
 
     funnel_after = await ops.funnel()
     assert funnel_after == funnel_before

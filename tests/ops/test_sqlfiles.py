@@ -10,8 +10,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from sqlfiles import SchemaTooNewError, apply_migrations, load_queries, migration_files
-from sqlfiles.queries import parse_queries
+from servicekit.sqlfiles import SchemaTooNewError, apply_migrations, load_queries, migration_files
+from servicekit.sqlfiles.queries import parse_queries
 from vm122_ops.db import SQL_DIR
 
 

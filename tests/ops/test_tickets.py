@@ -189,7 +189,7 @@ async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: P
     import shutil
     import sqlite3
 
-    from sqlfiles import migrate
+    from servicekit.sqlfiles import migrate
     from tests.ops.conftest import make_settings, running_ops
     from tests.support import peek
     from vm122_ops.sql import SQL_DIR

@@ -1,4 +1,4 @@
-"""jsonlogs/access.py in the Portal: one JSON-ready log line per request, and the wizard
+"""servicekit/logs/access.py in the Portal: one JSON-ready log line per request, and the wizard
 request's id stored with its outbox rows and sent to Ops as X-Request-ID."""
 
 from __future__ import annotations

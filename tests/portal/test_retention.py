@@ -102,13 +102,13 @@ async def test_purge_removes_old_delivered_rows_in_batches(
 
         monkeypatch.setattr(db, "transaction", counting)
         plan = await retention.plan_purge(db, 90, NOW)
-        assert plan.delivered == 25 and plan.cutoff == NOW - 90 * DAY
+        assert plan.rows == 25 and plan.cutoff == NOW - 90 * DAY
         assert transactions == 0 and _kinds(db.path) == SEEDED  # planning changes nothing
         assert await retention.purge(db, 90, NOW) == 25
         assert transactions == 4  # 25 rows in batches of 7: 7, 7, 7, 4
         assert _kinds(db.path) == KEPT
         assert await retention.purge(db, 90, NOW) == 0
-        assert (await retention.plan_purge(db, 90, NOW)).delivered == 0
+        assert (await retention.plan_purge(db, 90, NOW)).rows == 0
     finally:
         await db.close()
 

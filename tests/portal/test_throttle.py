@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from servicekit.addresses import address_key
 from tests.portal.conftest import Portal, make_settings, running_portal
 from tests.support import peek
 from vm112_portal import retention
 from vm112_portal.errors import TooManyRequests
-from vm112_portal.throttle import Limit, Rate, Throttle, client_key, limits_of
+from vm112_portal.throttle import Limit, Rate, Throttle, limits_of
 
 
 def provider_calls(portal: Portal, provider: str | None = None) -> float:
@@ -179,7 +180,7 @@ def test_both_budgets_or_neither() -> None:
     ],
 )
 def test_client_key(host: str | None, key: str) -> None:
-    assert client_key(host) == key
+    assert address_key(host) == key
 
 
 def test_a_full_table_throttles_new_clients_instead_of_forgetting() -> None:

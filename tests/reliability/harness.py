@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from contract.events import STAGE_OF_TYPE, STAGE_TYPES, STAGES
+from servicekit.contract import STAGE_OF_TYPE, STAGE_TYPES, STAGES
 from tests.support import peek
 from tests.support.credentials import AUTH
 from tests.support.poll import wait_until

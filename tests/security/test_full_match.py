@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("vm112_portal", "vm122_ops", "jsonlogs", "sqlfiles", "servicekit", "contract")
+PACKAGES = ("vm112_portal", "vm122_ops", "servicekit")
 # Anchored patterns that search inside text (line by line, or a prefix) rather than match
 # a whole value. Unanchored patterns (character classes searched for: _CONTROL...) are
 # searches by construction and need no sample.
 SEARCHING = {
-    "sqlfiles.queries._LABEL",
+    "servicekit.sqlfiles.queries._LABEL",
 }
 # A valid value for each identifier pattern.
 SAMPLES = {
@@ -40,11 +40,11 @@ SAMPLES = {
     "vm122_ops.accounts.NAME": "ana.silva",
     "vm122_ops.desk_sessions._COOKIE": "A" * 43,
     "vm122_ops.routes.stream._STREAM_ID": "12.3",
-    "jsonlogs.access.REQUEST_ID": "req-1",
-    "sqlfiles.migrations._NUMBERED": "0001_init.sql",
+    "servicekit.logs.access.REQUEST_ID": "req-1",
+    "servicekit.sqlfiles.migrations._NUMBERED": "0001_init.sql",
     "servicekit.settings._TOKEN": "0123456789abcdef0123",
-    "contract.events.SESSION_ID": "sess_1",
-    "contract.events.WEBHOOK_ID": "onboarding-started-s1",
+    "servicekit.contract.SESSION_ID": "sess_1",
+    "servicekit.contract.WEBHOOK_ID": "onboarding-started-s1",
 }
 TERMINATORS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlfiles import backup_database
+from servicekit.sqlfiles import backup_database
 from vm112_portal.db import Database as PortalDatabase
 from vm122_ops.db import Database as OpsDatabase
 

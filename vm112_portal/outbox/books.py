@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlfiles import Queries
+from servicekit.sqlfiles import Queries
 
 BUSY_TIMEOUT_MS = 5000
 

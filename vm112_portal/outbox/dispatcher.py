@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
-from jsonlogs.access import REQUEST_ID
+from servicekit.logs.access import REQUEST_ID
 from vm112_portal.db import Database
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.outbox.books import Books, Mark

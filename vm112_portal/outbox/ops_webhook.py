@@ -39,10 +39,10 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from contract.events import EVENT_TYPES as EVENT_TYPES
-from contract.events import SESSION_ID, WEBHOOK_ID
-from jsonlogs import log_event
-from jsonlogs.access import current_request_id
+from servicekit.contract import EVENT_TYPES as EVENT_TYPES
+from servicekit.contract import SESSION_ID, WEBHOOK_ID
+from servicekit.logs import log_event
+from servicekit.logs.access import current_request_id
 from vm112_portal.db import Database, Transaction
 
 log = logging.getLogger("vm112_portal.ops_webhook")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from jsonlogs import log_event
+from servicekit.logs import log_event
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError
 from vm112_portal.outbox.ops_webhook import log as outbox_log

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from servicekit.addresses import address_key
 from servicekit.body import media_type, read_body
 from servicekit.envelope import error
 from vm122_ops import accounts
@@ -20,7 +21,6 @@ from vm122_ops.auth import same_origin
 from vm122_ops.desk_sessions import COOKIE_NAME
 from vm122_ops.errors import BadRequest
 from vm122_ops.state import app_state
-from vm122_ops.throttle import address_key
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 MAX_FORM = 8192

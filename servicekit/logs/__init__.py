@@ -3,8 +3,8 @@
 ``configure(service)`` routes the standard logging tree (uvicorn's included) through a
 formatter that writes ``{"ts", "level", "service", "logger", "msg", ...extra}``. Values
 passed with ``extra={"fields": {...}}`` become top-level keys. Nothing here masks
-secrets: code never logs them (tests search the logs for them). ``jsonlogs.access`` holds
-the access-log middleware both services put outermost.
+secrets: code never logs them (tests search the logs for them).
+``servicekit.logs.access`` holds the access-log middleware both services put outermost.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlfiles.private import private_file
+from servicekit.sqlfiles.private import private_file
 
 
 class BackupError(Exception):

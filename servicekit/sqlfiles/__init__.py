@@ -10,10 +10,15 @@
 The services never import each other; both import this small package.
 """
 
-from sqlfiles.backup import BackupError, BackupReport, backup_database
-from sqlfiles.migrations import SchemaTooNewError, apply_migrations, migrate, migration_files
-from sqlfiles.private import private_file
-from sqlfiles.queries import Queries, load_queries
+from servicekit.sqlfiles.backup import BackupError, BackupReport, backup_database
+from servicekit.sqlfiles.migrations import (
+    SchemaTooNewError,
+    apply_migrations,
+    migrate,
+    migration_files,
+)
+from servicekit.sqlfiles.private import private_file
+from servicekit.sqlfiles.queries import Queries, load_queries
 
 __all__ = [
     "BackupError",

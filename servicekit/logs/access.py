@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jsonlogs import log_event
+from servicekit.logs import log_event
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
