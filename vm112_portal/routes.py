@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -89,11 +90,19 @@ def account_request(document: dict[str, Any]) -> AccountRequest:
 
 
 def throttle(request: Request, *kinds: str) -> None:
-    """429 when this client (or the portal as a whole) is over a wizard budget: checked
-    before the body is read, so a refused request costs next to nothing."""
+    """429 when this client (or the portal as a whole) is over a wizard budget. The write
+    budget is checked before the body is read, so a refused request costs next to
+    nothing; the provider budget only through ``spender``."""
     limiter = app_state(request).throttle
     if limiter is not None:
         limiter.check(request.client.host if request.client else None, *kinds)
+
+
+def spender(request: Request) -> Callable[[], None]:
+    """Takes a provider token for this client: the wizard calls it once the request is
+    valid and its session may make the provider calls, so invalid requests and requests
+    of no live session never spend the customers' budget."""
+    return lambda: throttle(request, "provider")
 
 
 async def session_and_domain(request: Request) -> tuple[str, str]:
@@ -109,9 +118,10 @@ async def validate_domain(request: Request) -> Response:
 
 
 async def plan_dns(request: Request) -> Response:
-    throttle(request, "write", "provider")  # reads the zone: a provider call
+    throttle(request, "write")
     session_id, domain = await session_and_domain(request)
-    return ok(**await app_state(request).wizard.plan_dns(session_id, domain))
+    wizard = app_state(request).wizard
+    return ok(**await wizard.plan_dns(session_id, domain, spend=spender(request)))
 
 
 def replace_choices(document: dict[str, Any]) -> frozenset[str]:
@@ -129,18 +139,20 @@ def replace_choices(document: dict[str, Any]) -> frozenset[str]:
 
 
 async def apply_dns(request: Request) -> Response:
-    throttle(request, "write", "provider")
+    throttle(request, "write")
     document = await read_json(request)
     session_id = session_id_of(document)
     domain = text_field(document, "domain", max_len=300)
     replace = replace_choices(document)
-    return ok(**await app_state(request).wizard.apply_dns(session_id, domain, replace))
+    wizard = app_state(request).wizard
+    return ok(**await wizard.apply_dns(session_id, domain, replace, spend=spender(request)))
 
 
 async def create_account(request: Request) -> Response:
-    throttle(request, "write", "provider")
+    throttle(request, "write")
     document = await read_json(request)
-    return ok(**await app_state(request).wizard.create_account(account_request(document)))
+    wizard = app_state(request).wizard
+    return ok(**await wizard.create_account(account_request(document), spend=spender(request)))
 
 
 async def healthz(request: Request) -> Response:

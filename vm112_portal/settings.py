@@ -69,6 +69,8 @@ class Settings:
     rate_writes_per_minute: int = 30
     rate_writes_global_per_minute: int = 300
     rate_provider_steps_per_hour: int = 20
+    # At most this many provider steps at once from one address (an IPv6 /56: twice it).
+    rate_provider_burst: int = 6
     rate_provider_steps_global_per_minute: int = 20
     # Open connections (and running requests) the server takes before answering 503:
     # uvicorn's limit_concurrency, well under the unit's LimitNOFILE.
@@ -156,6 +158,7 @@ class Settings:
             rate_provider_steps_per_hour=env_int(
                 env, "PORTAL_RATE_PROVIDER_STEPS_PER_HOUR", 20, 1, 10**6
             ),
+            rate_provider_burst=env_int(env, "PORTAL_RATE_PROVIDER_BURST", 6, 1, 10**6),
             rate_provider_steps_global_per_minute=env_int(
                 env, "PORTAL_RATE_PROVIDER_STEPS_GLOBAL_PER_MINUTE", 20, 1, 10**6
             ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,15 @@ _INPUT_FAULTS: dict[str, tuple[type[RequestError], str]] = {
     "account.DOMAIN_EXISTS": (OutOfOrder, "domain_taken"),
 }
 REPLACEABLE = frozenset({"mx", "spf", "dmarc", "autodiscover"})
+# Takes one provider token or raises TooManyRequests (routes.spender): called by the
+# provider steps once the request is valid and its session may make the calls.
+Spend = Callable[[], None]
+
+
+def _free() -> None:
+    """No budget (tests and the CLI)."""
+
+
 # Steps after which the session's domain is fixed: DNS was (or may have been) published.
 _DNS_TOUCHED = ("dns_done", "failed")
 
@@ -181,12 +191,15 @@ class Wizard:
 
     # -- step 2 -----------------------------------------------------------------------
 
-    async def plan_dns(self, session_id: str, raw_domain: str) -> dict[str, Any]:
+    async def plan_dns(
+        self, session_id: str, raw_domain: str, *, spend: Spend = _free
+    ) -> dict[str, Any]:
         """Read the zone and say what applying would do; changes nothing, emits nothing."""
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
         await self._ownership.require(session_id, domain.name)
+        spend()
         try:
             zone, steps = await self._read_plan(domain)
         except CloudflareFailed as exc:
@@ -207,7 +220,12 @@ class Wizard:
         return result
 
     async def apply_dns(
-        self, session_id: str, raw_domain: str, replace: frozenset[str] = frozenset()
+        self,
+        session_id: str,
+        raw_domain: str,
+        replace: frozenset[str] = frozenset(),
+        *,
+        spend: Spend = _free,
     ) -> dict[str, Any]:
         """Plan again from the zone as it is now, then apply; ``replace`` names the
         conflicts the customer confirmed replacing (the others are kept). Emits dns.applied
@@ -223,6 +241,7 @@ class Wizard:
         stored = await self._ownership.dns_result(session_id)
         if stored is not None:
             return stored
+        spend()
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         first_time = session is None or session["step"] != "dns_done"
         outcome: DnsOutcome | None = None
@@ -278,13 +297,16 @@ class Wizard:
 
     # -- step 3 -----------------------------------------------------------------------
 
-    async def create_account(self, request: AccountRequest) -> dict[str, Any]:
+    async def create_account(
+        self, request: AccountRequest, *, spend: Spend = _free
+    ) -> dict[str, Any]:
         """Carbonio domain and admin account, then the infra record; emits three events."""
         session_id = request.session_id
         domain = await self._session_domain(
             session_id, request.domain, allowed=("dns_done", "failed")
         )
         await self._ownership.require(session_id, domain.name)
+        spend()
         address = f"{request.admin_local_part}@{domain.name}"
         created_domain: CreatedDomain | None = None
         try:
