@@ -183,6 +183,7 @@ const EN = {
   "tag.onboarding_failed": "onboarding failed",
   "tag.dns_manual": "DNS left to the customer",
   "tag.dkim_pending": "DKIM pending",
+  "tag.mail_pending": "mail not ready",
   "event.onboarding.started": "Onboarding started",
   "event.domain.validated": "Domain validated",
   "event.dns.applied": "DNS applied",
@@ -235,6 +236,39 @@ const EN = {
   "session.ticket": "Ticket #{id}",
   "notFound.title": "Not found",
   "nav.skip": "Skip to content",
+  "queue.needs_action": "Needs action ({n})",
+  "queue.handover": "Handover ({n})",
+  "queue.all": "All tickets ({n})",
+  "queue.label": "Queues",
+  "tickets.priority": "Priority",
+  "tickets.age": "Age",
+  "tickets.pick": "Select {subject}",
+  "tickets.pickAll": "Select every ticket on this page",
+  "priority.high": "high",
+  "priority.normal": "normal",
+  "priority.low": "low",
+  "ticket.subjectOf": "Onboarding of {domain}",
+  "bulk.label": "Change the selected tickets",
+  "bulk.selected": "{n} tickets selected",
+  "bulk.selected.one": "{n} ticket selected",
+  "bulk.resolve": "Resolve selected",
+  "bulk.assignMe": "Assign selected to me",
+  "bulk.changed": "{n} tickets changed.",
+  "bulk.changed.one": "{n} ticket changed.",
+  "bulk.conflict": "{n} changed meanwhile by someone else and were left as they are.",
+  "bulk.conflict.one": "{n} changed meanwhile by someone else and was left as it is.",
+  "bulk.refused": "{n} cannot take this change (look at their status).",
+  "bulk.refused.one": "{n} cannot take this change (look at its status).",
+  "bulk.gone": "{n} no longer exist.",
+  "bulk.gone.one": "{n} no longer exists.",
+  "cohort.count.moving.one": "{n} moving",
+  "cohort.count.stuck.one": "{n} stuck",
+  "cohort.count.abandoned.one": "{n} abandoned",
+  "cohort.count.failed.one": "{n} failed here",
+  "cohort.count.completed.one": "{n} completed",
+  "cohort.total.one": "{n} session",
+  "search.summary.one": "{n} found for “{q}”",
+  "timeline.repeatLabel.one": "once",
 };
 
 const PT = {
@@ -420,6 +454,7 @@ const PT = {
   "tag.onboarding_failed": "adesão falhada",
   "tag.dns_manual": "DNS a cargo do cliente",
   "tag.dkim_pending": "DKIM pendente",
+  "tag.mail_pending": "correio não pronto",
   "event.onboarding.started": "Adesão iniciada",
   "event.domain.validated": "Domínio validado",
   "event.dns.applied": "DNS aplicado",
@@ -472,6 +507,39 @@ const PT = {
   "session.ticket": "Pedido n.º {id}",
   "notFound.title": "Não encontrado",
   "nav.skip": "Saltar para o conteúdo",
+  "queue.needs_action": "Requer ação ({n})",
+  "queue.handover": "Passagem a Ops ({n})",
+  "queue.all": "Todos os pedidos ({n})",
+  "queue.label": "Filas",
+  "tickets.priority": "Prioridade",
+  "tickets.age": "Idade",
+  "tickets.pick": "Selecionar {subject}",
+  "tickets.pickAll": "Selecionar todos os pedidos desta página",
+  "priority.high": "alta",
+  "priority.normal": "normal",
+  "priority.low": "baixa",
+  "ticket.subjectOf": "Adesão de {domain}",
+  "bulk.label": "Alterar os pedidos selecionados",
+  "bulk.selected": "{n} pedidos selecionados",
+  "bulk.selected.one": "{n} pedido selecionado",
+  "bulk.resolve": "Resolver selecionados",
+  "bulk.assignMe": "Atribuir selecionados a mim",
+  "bulk.changed": "{n} pedidos alterados.",
+  "bulk.changed.one": "{n} pedido alterado.",
+  "bulk.conflict": "{n} foram alterados entretanto por outra pessoa e ficaram como estavam.",
+  "bulk.conflict.one": "{n} foi alterado entretanto por outra pessoa e ficou como estava.",
+  "bulk.refused": "{n} não aceitam esta alteração (veja o estado).",
+  "bulk.refused.one": "{n} não aceita esta alteração (veja o estado).",
+  "bulk.gone": "{n} já não existem.",
+  "bulk.gone.one": "{n} já não existe.",
+  "cohort.count.moving.one": "{n} a avançar",
+  "cohort.count.stuck.one": "{n} parada",
+  "cohort.count.abandoned.one": "{n} abandonada",
+  "cohort.count.failed.one": "{n} falhou aqui",
+  "cohort.count.completed.one": "{n} concluída",
+  "cohort.total.one": "{n} sessão",
+  "search.summary.one": "{n} encontrada para “{q}”",
+  "timeline.repeatLabel.one": "uma vez",
 };
 
 export const DICTIONARIES = { en: EN, pt: PT };
@@ -491,15 +559,25 @@ export function pickLanguage(languages) {
 }
 
 /**
- * A translate function for one language; `{name}` placeholders are filled from `vars`.
+ * A translate function for one language; `{name}` placeholders are filled from `vars`,
+ * and a numeric `vars.n` chooses the plural form (`Intl.PluralRules`).
  * Unknown keys fall back to English, then to the key itself.
  * @param {"en" | "pt"} lang
  * @returns {(key: string, vars?: Record<string, string | number>) => string}
  */
 export function translator(lang) {
   const dict = DICTIONARIES[lang] || EN;
+  const plurals = new Intl.PluralRules(lang === "pt" ? "pt-PT" : "en-GB");
   return (key, vars = {}) => {
-    const template = dict[key] ?? EN[key] ?? key;
+    // A count `n` picks the key's plural form when it has one ("….one"; CLDR's rules:
+    // pt-PT says "0 sessões", "1 sessão"), the page's language before English.
+    const form = typeof vars.n === "number" ? `${key}.${plurals.select(vars.n)}` : null;
+    const template =
+      (form !== null ? dict[form] : undefined) ??
+      dict[key] ??
+      (form !== null ? EN[form] : undefined) ??
+      EN[key] ??
+      key;
     return template.replace(/\{(\w+)\}/g, (whole, name) =>
       name in vars ? String(vars[name]) : whole,
     );

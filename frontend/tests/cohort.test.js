@@ -98,7 +98,7 @@ test("drill-down list: the filter's sessions, a hostile reason as text, the tick
     ],
   });
   assert.equal(root.querySelector("[data-cohort-title]").textContent, "Failed sessions at DNS applied · last 72 h");
-  assert.equal(root.querySelector("[data-cohort-total]").textContent, "1 sessions");
+  assert.equal(root.querySelector("[data-cohort-total]").textContent, "1 session");
   assert.equal(root.querySelector("[data-cohort-back]").getAttribute("href"), "/?hours=72");
   assert.equal(
     root.querySelector("[data-cohort-csv]").getAttribute("href"),

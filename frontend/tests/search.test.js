@@ -30,7 +30,7 @@ test("search page: the query is sent encoded, results shown as text with their l
     ],
   });
   await done;
-  assert.equal(root.querySelector("[data-search-summary]").textContent, "1 encontradas para “Mün&x”");
+  assert.equal(root.querySelector("[data-search-summary]").textContent, "1 encontrada para “Mün&x”");
   const row = root.querySelector('tr[data-session-id="s1"]');
   assert.equal(row.children[0].textContent, "<b>münchen.de</b>");
   assert.equal(row.querySelector("a").getAttribute("href"), "/sessions/s1");
