@@ -3,6 +3,10 @@
 One ``Stage`` per step of the funnel, in order: its name (as the funnel, the Desk and
 the timelines show it) and the event type whose arrival reaches it. A session that fails
 sends ``onboarding.failed`` instead, which reaches no stage.
+
+``mail.checked`` is not a stage either: it says whether the domain's mail works as the
+world's DNS shows it (``MAIL_ITEMS``, each ``MAIL_STATUSES``), sent on a session's first
+check and whenever the result changes (docs/webhook-funnel-events.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ FUNNEL = (
     Stage("completed", "onboarding.completed"),
 )
 FAILED = "onboarding.failed"
+MAIL_CHECKED = "mail.checked"
+# mail.checked's items in the order every view lists them, and the status each can have.
+MAIL_ITEMS = ("mx", "spf", "dmarc", "dkim", "autodiscover")
+MAIL_STATUSES = ("ok", "pending", "failed")
 
 # Stage names in funnel order; a stage's number is its index here (stored as such).
 STAGES = tuple(stage.name for stage in FUNNEL)
@@ -34,7 +42,7 @@ STAGE_TYPES = tuple(stage.event_type for stage in FUNNEL)
 # Event type -> the stage number it reaches.
 STAGE_OF_TYPE = {event_type: number for number, event_type in enumerate(STAGE_TYPES)}
 # Every event type a sender may emit and Ops accepts.
-EVENT_TYPES = (*STAGE_TYPES, FAILED)
+EVENT_TYPES = (*STAGE_TYPES, FAILED, MAIL_CHECKED)
 COMPLETED_STAGE = STAGES.index("completed")
 
 # data.session_id (also the wizard API's session_id): 1-128 of A-Z a-z 0-9 _ -.

@@ -16,7 +16,14 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from servicekit.contract import EVENT_TYPES, FAILED, STAGE_OF_TYPE, STAGE_TYPES, STAGES
+from servicekit.contract import (
+    EVENT_TYPES,
+    FAILED,
+    MAIL_CHECKED,
+    STAGE_OF_TYPE,
+    STAGE_TYPES,
+    STAGES,
+)
 from servicekit.sqlfiles import apply_migrations
 from vm112_portal import openapi as portal_openapi
 from vm112_portal.outbox import ops_webhook
@@ -66,7 +73,8 @@ def lists_in(document: Any) -> Iterator[list[Any]]:
 
 def test_the_contract_itself_is_consistent() -> None:
     assert len(STAGES) == len(STAGE_TYPES) == len(set(STAGES)) == 6
-    assert (*STAGE_TYPES, FAILED) == EVENT_TYPES
+    assert (*STAGE_TYPES, FAILED, MAIL_CHECKED) == EVENT_TYPES
+    assert MAIL_CHECKED not in STAGE_OF_TYPE
     assert [STAGE_OF_TYPE[t] for t in STAGE_TYPES] == list(range(len(STAGES)))
 
 

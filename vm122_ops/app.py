@@ -71,6 +71,7 @@ def routes() -> list[Route]:
             name="funnel_sessions_csv",
         ),
         Route("/api/v1/onboard/failures", onboard.failures, methods=["GET"], name="failures"),
+        Route("/api/v1/onboard/mail", onboard.mail_readiness, methods=["GET"], name="mail"),
         Route(
             "/api/v1/onboard/sessions/{session_id}/timeline",
             onboard.session_timeline,

@@ -18,6 +18,8 @@ import orjson
 from servicekit.contract import COMPLETED_STAGE as COMPLETED_STAGE
 from servicekit.contract import EVENT_TYPES as EVENT_TYPES
 from servicekit.contract import FAILED as FAILED
+from servicekit.contract import MAIL_CHECKED as MAIL_CHECKED
+from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.contract import STAGE_OF_TYPE as STAGE_OF_TYPE
 from servicekit.contract import STAGE_TYPES as STAGE_TYPES
@@ -33,6 +35,38 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # make a domain display as another ("\u202emoc.knab-emca" shows as "acme-bank.com").
 # Unicode's Bidi_Control property plus the zero-width format characters (UAX #9, UAX #31).
 SPOOFING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _validate_mail_check(data: dict[str, Any]) -> None:
+    """mail.checked's own fields (docs/webhook-funnel-events.md): ``ready`` a boolean,
+    ``items`` a list of objects each naming a known item and status, each item once, and
+    ``ready`` true exactly when every item is ``ok``. Raises Unprocessable."""
+    ready = data.get("ready")
+    if not isinstance(ready, bool):
+        raise Unprocessable("mail.checked: data.ready is required and must be true or false")
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise Unprocessable("mail.checked: data.items must be a non-empty list of items")
+    seen: set[str] = set()
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        status = item.get("status") if isinstance(item, dict) else None
+        if name not in MAIL_ITEMS or status not in MAIL_STATUSES:
+            raise Unprocessable(
+                "mail.checked: each item needs a name (one of "
+                f"{', '.join(MAIL_ITEMS)}) and a status (one of {', '.join(MAIL_STATUSES)})"
+            )
+        if name in seen:
+            raise Unprocessable(f"mail.checked: item {name} is listed twice")
+        seen.add(name)
+    every_ok = all(item["status"] == "ok" for item in items)
+    if ready != every_ok:
+        raise Unprocessable(
+            "mail.checked: data.ready must be true exactly when every item's status is ok"
+        )
+    changed_from = data.get("changed_from")
+    if changed_from is not None and not isinstance(changed_from, dict):
+        raise Unprocessable("mail.checked: data.changed_from must be an object or null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +177,9 @@ def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Eve
             raise Unprocessable("data nests too deeply to be shown; flatten it") from None
     # Every other field of data is optional, onboarding.failed's reason included: an event
     # whose envelope is valid is stored, and the Desk shows what is absent as absent.
+    # mail.checked is the exception: Ops derives a state from its ready and items.
+    if event_type == MAIL_CHECKED:
+        _validate_mail_check(data)
     return Event(
         event_id=event_id,
         event_type=event_type,

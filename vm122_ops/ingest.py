@@ -7,8 +7,18 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vm122_ops import activity, contacts, failures, funnel, search, states, ticket_work, tickets
-from vm122_ops.events import FAILED, Event
+from vm122_ops import (
+    activity,
+    contacts,
+    failures,
+    funnel,
+    mail,
+    search,
+    states,
+    ticket_work,
+    tickets,
+)
+from vm122_ops.events import FAILED, MAIL_CHECKED, Event
 from vm122_ops.sessions import SessionState, fold
 from vm122_ops.sql import QUERIES
 from vm122_ops.stored import StoredEvent
@@ -109,7 +119,15 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
-    touch = tickets.on_event(conn, queries, new, event, row_id, received_at, ticket_id)
+    mail_ready = None
+    if event.event_type == MAIL_CHECKED:
+        mail_state = mail.record(conn, queries, event.session_id)
+        mail_ready = None if mail_state is None else mail_state.ready
+    elif ticket_id is None and event.event_type in tickets.OPENING_TYPES:
+        mail_ready = mail.ready_of(conn, queries, event.session_id)  # a check came first
+    touch = tickets.on_event(
+        conn, queries, new, event, row_id, received_at, ticket_id, mail_ready=mail_ready
+    )
     change = None
     failed = event.event_type == FAILED
     # On an existing ticket only a failure (a reopen) or a tag the event added changes

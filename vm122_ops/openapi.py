@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from servicekit.contract import EVENT_TYPES, SESSION_ID_SCHEMA, STAGES
+from servicekit.contract import EVENT_TYPES, MAIL_ITEMS, MAIL_STATUSES, SESSION_ID_SCHEMA, STAGES
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 from vm122_ops.codes import MAX_CODE
 from vm122_ops.cohort import COHORT_STATES
@@ -114,8 +114,24 @@ DOCUMENT: dict[str, Any] = {
                             "domain": {"type": "string", "maxLength": 253},
                             # Who to contact, from the account step on (issue 12).
                             "contact": {"type": "string", "maxLength": 254},
+                            # mail.checked only (required there): the domain's mail.
+                            "ready": {"type": "boolean"},
+                            "items": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/MailItem"},
+                            },
+                            "changed_from": {"type": "object", "nullable": True},
                         },
                     },
+                },
+            },
+            "MailItem": {
+                "type": "object",
+                "required": ["name", "status"],
+                "properties": {
+                    "name": {"type": "string", "enum": list(MAIL_ITEMS)},
+                    "status": {"type": "string", "enum": list(MAIL_STATUSES)},
+                    "code": {"type": "string"},
                 },
             },
         },
@@ -278,6 +294,26 @@ DOCUMENT: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _ok("failures per step: code, count, last_seen, example_reason"),
+                    "400": _error("bad hours"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/onboard/mail": {
+            "get": {
+                "summary": "the window's completed sessions by mail readiness, and those not ready",
+                "parameters": [
+                    _query(
+                        "hours",
+                        {"type": "integer", "minimum": 1, "maximum": 720},
+                        "window in hours (default OPS_WINDOW_HOURS)",
+                    )
+                ],
+                "responses": {
+                    "200": _ok(
+                        "completed, mail_ready, mail_not_ready, unchecked, and the sessions "
+                        "not ready: missing items, not_ready_since, waiting_seconds"
+                    ),
                     "400": _error("bad hours"),
                     "401": _UNAUTHORIZED,
                 },

@@ -5,6 +5,8 @@ Rules (order-independent, so any arrival order of the same events ends the same)
   event, and then holds every event of that session, earlier ones included;
 - a session with onboarding.completed gets the tag ready_for_ops and a note saying so;
 - a session with onboarding.failed gets the tag onboarding_failed;
+- the newest mail.checked tags mail_ready when every item of the domain's mail is ok,
+  else mail_pending, never both (vm122_ops/mail.py);
 - a dns.applied with ``mode: manual`` (the customer adds the mail records at their own DNS
   host) tags dns_manual, and one with ``dkim.status: pending`` (an operator must create
   the domain's DKIM key on Carbonio) tags dkim_pending (docs/portal.md, "DKIM");
@@ -41,6 +43,8 @@ READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 DNS_MANUAL_TAG = "dns_manual"
 DKIM_PENDING_TAG = "dkim_pending"
+MAIL_READY_TAG = "mail_ready"  # vm122_ops/mail.py
+MAIL_PENDING_TAG = "mail_pending"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
 READY_NOTE_KIND = "ready_for_ops"  # the note's stable key (ticket_entries.note_kind)
 ENTRY_DATA_LIMIT = 4096
@@ -73,10 +77,14 @@ def on_event(
     row_id: int,
     received_at: int,
     existing_id: int | None,
+    *,
+    mail_ready: bool | None = None,
 ) -> TicketTouch | None:
     """Open or extend the session's ticket for a stored event; None without a ticket.
     ``existing_id``: the session's ticket before this event (ingest reads it with the
-    session, ``get_session_and_ticket``), None when it had none."""
+    session, ``get_session_and_ticket``), None when it had none. ``mail_ready``: the
+    session's mail readiness after this event when it is a mail check or opens the
+    ticket (then the ticket's mail tag follows it), else None."""
     existing = existing_id is not None
     tags_added: list[str] = []
     if existing_id is not None:
@@ -98,6 +106,11 @@ def on_event(
         return None
     if event.event_type == FAILED and _tag(conn, queries, ticket_id, FAILED_TAG):
         tags_added.append(FAILED_TAG)
+    if mail_ready is not None:
+        wanted, other = (MAIL_READY_TAG, MAIL_PENDING_TAG)[:: 1 if mail_ready else -1]
+        conn.execute(queries["remove_tag"], {"ticket_id": ticket_id, "tag": other})
+        if _tag(conn, queries, ticket_id, wanted):
+            tags_added.append(wanted)
     completed_at = session.stage_at[COMPLETED_STAGE]
     if completed_at is not None:
         if _tag(conn, queries, ticket_id, READY_TAG):

@@ -9,6 +9,7 @@ import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
 import { initFailures } from "./views/failures.js";
 import { initLogin } from "./views/login.js";
+import { initMailReady } from "./views/mailReady.js";
 import { initSearchBox, initSearchPage } from "./views/search.js";
 import { initSessionPage } from "./views/session.js";
 import { initLiveStatus } from "./views/status.js";
@@ -26,6 +27,7 @@ const INIT = [
   ["[data-login]", initLogin],
   ["[data-dashboard]", initDashboard],
   ["[data-dashboard]", initFailures],
+  ["[data-dashboard]", initMailReady],
   ["[data-ticket-page]", initTicketPage],
   ["[data-session-page]", initSessionPage],
   ["[data-tickets-page]", initTicketList],

@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   "infra.synced",
   "onboarding.completed",
   "onboarding.failed",
+  "mail.checked",
 ];
 
 export const ACTIVE_LIMIT = 50;

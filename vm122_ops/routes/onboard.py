@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok, rendered
-from vm122_ops import cohort, export, params, sessions, trend
+from vm122_ops import cohort, export, mail, params, sessions, trend
 from vm122_ops import failures as failure_codes
 from vm122_ops.codes import requested_code
 from vm122_ops.cohort_answers import answer_page, answer_page_text
@@ -145,6 +145,14 @@ async def failures(request: Request) -> Response:
         since_ms // HOUR_MS, lambda: state.db.read(failure_codes.failures_since, since_ms)
     )
     return ok(**table.document(hours, now_ms))
+
+
+async def mail_readiness(request: Request) -> Response:
+    """The window's completed sessions by whether their mail works (vm122_ops/mail.py)."""
+    state = app_state(request)
+    hours = params.window_hours(request, state.settings.window_hours)
+    found = await state.db.read(mail.readiness, hours, state.now_ms())
+    return ok(**found.document())
 
 
 async def session_timeline(request: Request) -> Response:

@@ -5,6 +5,7 @@
 
 import { summariseData } from "../format.js";
 import { label } from "../i18n.js";
+import { mailCheckedSentence } from "../mailCheck.js";
 
 /**
  * A data value as text: strings as they are, numbers and booleans written out, anything
@@ -188,6 +189,8 @@ export function eventSentence(entry, t) {
     }
     case "onboarding.failed":
       return { text: failedText(data, t), facts: [] };
+    case "mail.checked":
+      return mailCheckedSentence(data, t);
     default:
       return { text: summariseData(entry.data), facts: [] };
   }

@@ -1,0 +1,117 @@
+// The dashboard's "mail of completed onboardings" card (GET /api/v1/onboard/mail): beside
+// the funnel, how many of the window's completed sessions have working mail, and the list
+// of those that do not, with what is missing and how long it has been (docs/desk.md,
+// "Mail readiness"). Live: refetched after mail.checked and onboarding.completed events
+// (at most once a second), at once on a stream reset, and for the window the dashboard
+// shows. Every text through textContent (dom.js `el`).
+
+import { getJSON } from "../api.js";
+import { coalesce, el, fill } from "../dom.js";
+import { formatDuration } from "../format.js";
+import { mailItemText } from "../mailCheck.js";
+import { SnapshotLoads } from "../state.js";
+import { windowFrom } from "./dashboard.js";
+
+const REFETCH_ON = new Set(["mail.checked", "onboarding.completed"]);
+
+/**
+ * The card's figures and its list of sessions whose mail is not ready.
+ * @param {HTMLElement} node
+ * @param {any} document the mail readiness document
+ * @param {{t: Function, lang: string}} ctx
+ */
+export function renderMailReady(node, document, { t, lang }) {
+  const figures = el("p", { class: "mail-figures" }, [
+    el("strong", {
+      "data-mail-summary": "",
+      text: t("mail.summary", { ready: document.mail_ready, completed: document.completed }),
+    }),
+    el("span", { text: " · " }),
+    el("span", {
+      "data-mail-not-ready": String(document.mail_not_ready),
+      text: t("mail.notReadyCount", { n: document.mail_not_ready }),
+    }),
+    el("span", { text: " · " }),
+    el("span", { "data-mail-unchecked": "", text: t("mail.unchecked", { n: document.unchecked }) }),
+  ]);
+  const sessions = Array.isArray(document.sessions) ? document.sessions : [];
+  if (!sessions.length) {
+    fill(node, [figures, el("p", { class: "muted", text: t("mail.none") })]);
+    return;
+  }
+  const rows = sessions.map((s) =>
+    el("tr", { "data-mail-session": s.session_id }, [
+      el("td", {}, [el("a", { href: `/sessions/${encodeURIComponent(s.session_id)}`, text: s.domain })]),
+      el("td", {}, [
+        el(
+          "ul",
+          { class: "mail-missing" },
+          (s.missing || []).map((item) => el("li", { "data-item": String(item.name), text: mailItemText(item, t) })),
+        ),
+      ]),
+      el("td", { class: "num", text: formatDuration(s.waiting_seconds, lang) }),
+      el("td", {}, [
+        s.ticket_id === null
+          ? el("span", { text: "—" })
+          : el("a", { href: `/tickets/${s.ticket_id}`, text: `#${s.ticket_id}` }),
+      ]),
+    ]),
+  );
+  fill(node, [
+    figures,
+    el("div", { class: "scroll" }, [
+      el("table", { class: "grid", "data-mail-list": "" }, [
+        el("thead", {}, [
+          el("tr", {}, [
+            el("th", { text: t("mail.col.domain") }),
+            el("th", { text: t("mail.col.missing") }),
+            el("th", { text: t("mail.col.waiting") }),
+            el("th", { text: t("mail.col.ticket") }),
+          ]),
+        ]),
+        el("tbody", {}, rows),
+      ]),
+    ]),
+  ]);
+}
+
+/**
+ * @param {HTMLElement} root the [data-dashboard] element (holds [data-mail-ready] and the
+ *   window select [data-window])
+ * @param {any} ctx {t, lang, live}
+ */
+export function initMailReady(root, ctx) {
+  const node = root.querySelector("[data-mail-ready]");
+  if (!node) return;
+  const select = root.querySelector("[data-window]");
+  const hours = () =>
+    (select && select.value) || windowFrom(new URLSearchParams(window.location.search).get("hours")) || "48";
+  const loads = new SnapshotLoads();
+  let failed = false;
+  const load = async () => {
+    const wanted = hours();
+    const pending = loads.begin();
+    let document = null;
+    try {
+      document = await getJSON(`/api/v1/onboard/mail?hours=${wanted}`);
+    } catch {
+      // shown below, unless a newer answer was shown already
+    }
+    if (!loads.finish(pending)) return;
+    failed = !document;
+    if (!document) fill(node, [el("p", { class: "error", text: ctx.t("error.load") })]);
+    else if (String(document.hours) === hours()) renderMailReady(node, document, ctx);
+  };
+  const refresh = coalesce(load, 1000);
+  if (ctx.live) {
+    ctx.live.on("reset", () => load());
+    ctx.live.on("onboard", (message) => {
+      if (REFETCH_ON.has(message.event_type)) refresh();
+    });
+    ctx.live.onStatus((state) => {
+      if (state === "live" && failed) load();
+    });
+  }
+  if (select) select.addEventListener("change", () => load());
+  load();
+}
