@@ -33,7 +33,7 @@ from vm112_portal.ownership import NoTxt, Ownership
 from vm112_portal.providers.provider_check import ProviderCheckFailed, check_providers
 from vm112_portal.settings import Settings, database_path, read_retention_days
 
-BACKED_UP_TABLES = ("sessions", "outbox", "infra")
+BACKED_UP_TABLES = ("sessions", "outbox", "infra", "domain_owners")
 LISTED = 20  # dead letters shown by drop-dead --dry-run
 
 

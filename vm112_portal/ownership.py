@@ -6,10 +6,16 @@ admin account under the attacker's password. The rules, checked before any provi
 - Domains we never host are refused (422): a public suffix (``domains.normalise``) and
   the well-known mailbox providers of ``mailbox_providers.txt`` (their registrable domain).
 - One session per domain. A domain is taken when another session onboarded it (its
-  infrastructure record, or an account step reached) or holds it in progress: validated,
+  infrastructure record, or an account step reached) or any domain it is under (a name
+  under an onboarded domain is that customer's: its records would go into the owner's
+  zone), or holds it in progress: validated,
   active within ``domain_hold_seconds`` and, when proof is required, proven. The check of
   validate-domain runs inside the transaction that records the domain, so two sessions
   cannot both claim it; the DNS and account steps check again.
+- Ownership lasts: onboarding records the domain's owner in ``domain_owners`` (with the
+  infrastructure record), which retention never prunes (one row of ~60 bytes per
+  onboarded domain), so a domain stays its customer's after its session and infra row
+  are gone.
 - Carbonio's DOMAIN_EXISTS counts as this session's domain only when this session's own
   CreateDomainRequest created it earlier (``carbonio_domain_created_at``).
 - With proof required (``PORTAL_DOMAIN_PROOF``, on by default in live mode) the DNS and
@@ -67,6 +73,13 @@ def proof_record(domain: str, token: str) -> dict[str, str]:
     return {"type": "TXT", "name": f"{PROOF_LABEL}.{domain}", "content": TOKEN_PREFIX + token}
 
 
+def parents(domain: str) -> list[str]:
+    """The name and every name it is under, longest first (``mail.acme.pt``,
+    ``acme.pt``, ``pt``): an owner of any of them owns the name."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
+
+
 class TxtResolver(Protocol):
     async def txt(self, name: str) -> list[str]:
         """The TXT texts at ``name``; empty when there are none; raises
@@ -112,7 +125,7 @@ class Ownership:
 
     def _holds(self, row: Any, now: float) -> str | None:
         """Why another session's row takes the domain: "onboarded", "in progress", None."""
-        if row["kind"] == "infra" or row["step"] in _ONBOARDED:
+        if row["kind"] in ("owner", "infra") or row["step"] in _ONBOARDED:
             return "onboarded"
         if self.proof_required and row["proven_by"] is None:
             return None  # an unproven claim holds nothing: anyone may type a domain
@@ -123,14 +136,24 @@ class Ownership:
     async def check_free(
         self, tx: Transaction | Database, session_id: str, domain: str, now: float
     ) -> None:
-        """409 when another session onboarded the domain or holds it."""
-        rows = await tx.fetch_all("domain_holders", {"session_id": session_id, "domain": domain})
-        reasons = {self._holds(row, now) for row in rows} - {None}
-        if "onboarded" in reasons:
+        """409 when another session onboarded the domain, or a domain it is under (its
+        records would go into that customer's zone), or holds it."""
+        names = orjson.dumps(parents(domain)).decode()
+        rows = await tx.fetch_all(
+            "domain_holders", {"session_id": session_id, "domain": domain, "names": names}
+        )
+        onboarded = sorted(
+            (str(row["domain"]) for row in rows if self._holds(row, now) == "onboarded"),
+            key=len,
+        )
+        if onboarded:
             raise DomainTaken(
-                f"{domain} is already onboarded by another customer. If the domain is yours, "
-                "contact support to have it moved to you; nothing was changed"
+                f"{onboarded[0]} is already onboarded by another customer"
+                + ("" if onboarded[0] == domain else f" and {domain} is under it")
+                + ". If the domain is yours, contact support to have it moved to you; "
+                "nothing was changed"
             )
+        reasons = {self._holds(row, now) for row in rows} - {None}
         if "in progress" in reasons:
             minutes = max(1, round(self._hold / 60))
             raise DomainTaken(
@@ -138,6 +161,13 @@ class Ownership:
                 f"that started it; it is released after {minutes} minute(s) without activity, "
                 "or contact support if the domain is yours"
             )
+
+    async def record_owner(self, tx: Transaction, session_id: str, domain: str) -> None:
+        """The session onboarded the domain: it is its customer's for good (retention
+        never prunes domain_owners), and so is every name under it."""
+        await tx.execute(
+            "record_domain_owner", {"domain": domain, "session_id": session_id, "now": time.time()}
+        )
 
     # -- proof of control -----------------------------------------------------------------
 

@@ -3,8 +3,8 @@ than PORTAL_RETENTION_DAYS are pruned.
 
 Wizard sessions and infrastructure records go once they have had no activity for the
 retention period (issue 17: they were kept for ever, ~11 KB per session). A domain whose
-record is pruned is still protected: its Carbonio domain exists, and a new session that
-did not create it is refused (vm112_portal/ownership.py).
+record is pruned keeps its owner: ``domain_owners`` is never pruned
+(vm112_portal/ownership.py).
 
 Only delivered rows go, counted from their delivery. Pending events are never pruned,
 and dead letters stay until an operator redrives them (they are then pruned once

@@ -382,6 +382,7 @@ class Wizard:
             )
             if row is None:  # another session's record: never overwritten
                 raise DomainTaken(f"{domain.name} is already onboarded by another customer")
+            await self._ownership.record_owner(tx, session_id, domain.name)
             infra = {"plan": row["plan"], "mailbox_quota_mb": row["mailbox_quota_mb"]}
             await self._emit(
                 tx,

@@ -60,6 +60,7 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "token": "t",
             "proven_by": "txt",
             "result": "{}",
+            "names": '["a.pt", "pt"]',
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

@@ -1,12 +1,25 @@
 -- name: domain_holders
--- Other sessions that hold or onboarded a domain: its infrastructure record's owner, and
--- sessions that validated it (the caller applies the hold period and the proof rule).
+-- Other sessions that hold or onboarded a domain: the owner of the domain or of a domain
+-- it is under (:names, a JSON array of the name and its parents), its infrastructure
+-- record's owner, and sessions that validated it (the caller applies the hold period and
+-- the proof rule).
+select
+    session_id,
+    'owner' as kind,
+    'completed' as step,
+    owned_at as updated_at,
+    'txt' as proven_by,
+    domain
+from domain_owners
+where domain in (select value from json_each(:names)) and session_id != :session_id
+union all
 select
     session_id,
     'infra' as kind,
     'completed' as step,
     updated_at,
-    'txt' as proven_by
+    'txt' as proven_by,
+    domain
 from infra
 where domain = :domain and session_id != :session_id
 union all
@@ -15,9 +28,16 @@ select
     'session' as kind,
     step,
     updated_at,
-    proven_by
+    proven_by,
+    domain
 from sessions
 where domain = :domain and session_id != :session_id;
+
+-- name: record_domain_owner!
+-- The session that onboarded a domain; the first owner stays.
+insert into domain_owners (domain, session_id, owned_at)
+values (:domain, :session_id, :now)
+on conflict (domain) do nothing;
 
 -- name: get_ownership^
 -- What a session has established about its domain.
