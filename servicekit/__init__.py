@@ -10,6 +10,8 @@ settings, its routes.
 - ``servicekit.envelope``: the orjson JSON response, ``{"ok": true, ...}`` /
   ``{"ok": false, "error", "status"}``, and the exception handlers that answer with it.
 - ``servicekit.headers``: the security-header middleware (a strict CSP and companions).
+- ``servicekit.failures``: failed credentials counted per key in a sliding window (the
+  login and Bearer failure budgets).
 - ``servicekit.bearer``: ``Authorization: Bearer`` compared in constant time, as bytes.
 - ``servicekit.body``: the request body, refused with 413 before it outgrows a limit.
 - ``servicekit.settings``: parsers for the environment (whole numbers in a range,

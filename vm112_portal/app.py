@@ -204,7 +204,8 @@ def create_app(
         ),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    if sandbox is not None:
+    if settings.sandbox and sandbox is not None:
+        # Only with sandbox providers: with live ones nothing may answer as a provider.
         route_list.append(Mount("/sandbox", app=sandbox.app(), name="sandbox"))
     return Starlette(
         routes=route_list,

@@ -15,10 +15,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.addresses import address_key
 from servicekit.bearer import bearer_matches
 from servicekit.body import media_type, read_body
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
+from servicekit.logs import log_event
 from vm112_portal.domains import printable
 from vm112_portal.errors import BadRequest, UnsupportedMediaType
 from vm112_portal.metrics import DISABLED
@@ -27,6 +29,8 @@ from vm112_portal.state import app_state
 from vm112_portal.wizard import REPLACEABLE, AccountRequest
 
 log = logging.getLogger("vm112_portal.routes")
+# Failed and throttled /metrics credentials (the client address, never the token).
+auth_log = logging.getLogger("vm112_portal.auth")
 
 MAX_BODY = 16 * 1024
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?\Z")
@@ -178,10 +182,24 @@ async def metrics(request: Request) -> Response:
     token = state.settings.metrics_token
     if not token:
         return error(404, DISABLED)
+    # Throttled like Ops' Bearer check: 10 wrong tokens from an address in 10 minutes,
+    # then 429 whatever it sends until the oldest leaves the window.
+    client = address_key(request.client.host if request.client else None)
+    wait = state.metrics_failures.retry_after(client)
+    if wait:
+        log_event(auth_log, "bearer throttled", client=client, path="/metrics")
+        return error(
+            429,
+            "too many failed attempts from this address; try again later",
+            {"Retry-After": str(wait)},
+        )
     if not bearer_matches(request.headers.get("authorization", ""), token):
+        state.metrics_failures.add(client)
+        log_event(auth_log, "bearer failed", client=client, path="/metrics")
         return error(
             401,
             "metrics need Authorization: Bearer <PORTAL_METRICS_TOKEN>",
             headers={"WWW-Authenticate": 'Bearer realm="portal-metrics"'},
         )
+    state.metrics_failures.forgive(client)
     return await state.metrics.render(state.db)

@@ -1,13 +1,14 @@
 """What the Portal's routes share, built in the lifespan: settings, the database, the
 metrics registry, the wizard, the sandbox providers when they are mounted, domain
-ownership and the rate limiter."""
+ownership, the rate limiter and the /metrics failure budget."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from servicekit.failures import FailureWindow
 from vm112_portal.db import Database
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.ownership import Ownership
@@ -26,6 +27,8 @@ class AppState:
     sandbox: Sandbox | None
     ownership: Ownership
     throttle: Throttle | None  # None with PORTAL_RATE_LIMITS=off
+    # Wrong /metrics Bearer tokens per client address (IPv6: /64), as Ops counts its own.
+    metrics_failures: FailureWindow = field(default_factory=lambda: FailureWindow(10, 600.0))
 
 
 def app_state(request: Request) -> AppState:
