@@ -416,3 +416,26 @@ test("tickets list and dashboard: a steady stream of events cannot starve their 
   const after = board.browser.requests.filter((r) => r.url.startsWith("/api/v1/desk/tickets")).length;
   assert.ok(after - before >= 5, `${after - before} recent-ticket refetches in 3 s`);
 });
+
+test("banner: one stuck session is singular, links to every stuck session, and folds", async () => {
+  const { renderBanner, STUCK_LIST } = await import("../js/views/banner.js");
+  const { translator } = await import("../js/i18n.js");
+  installBrowser("http://desk.test/");
+  const node = document.createElement("section");
+  const alerts = { conditions: [{ kind: "stuck_sessions", figures: { stuck: 1, threshold: 1 }, sessions: [] }] };
+  renderBanner(node, alerts, translator("pt"));
+  assert.ok(node.textContent.includes("1 sessão está parada (alerta aos 1)."), node.textContent);
+  const all = node.querySelector("[data-stuck-list]");
+  assert.equal(all.getAttribute("href"), STUCK_LIST);
+  assert.equal(all.textContent, "Ver a sessão parada");
+  const toggle = node.querySelector("[data-banner-toggle]");
+  assert.equal(toggle.getAttribute("aria-expanded"), "true"); // not a phone: open
+  renderBanner(node, { conditions: [{ ...alerts.conditions[0], figures: { stuck: 19, threshold: 5 } }] }, translator("en"));
+  assert.ok(node.textContent.includes("19 sessions are stuck (alert at 5)."), node.textContent);
+  assert.equal(node.querySelector("[data-stuck-list]").textContent, "See all 19 stuck sessions");
+  node.setAttribute("data-folded", "true"); // folded (a phone, or the agent's choice)
+  renderBanner(node, alerts, translator("en"));
+  assert.equal(node.querySelector("[data-banner-toggle]").getAttribute("aria-expanded"), "false");
+  assert.equal(node.querySelector("[data-banner-toggle]").textContent, "Show (1)");
+  assert.equal(node.querySelector("ul").getAttribute("hidden"), "");
+});

@@ -1,5 +1,13 @@
 // The banner on every Desk page: what is wrong now (the stream's `alerts` event), each
 // condition a sentence with its figures and links to the sessions concerned. Text only.
+// It folds (a button under its title, aria-expanded): folded at first on a phone, so the
+// page's own content is on the first screen; the agent's choice is kept while the page is
+// open. The stuck sessions' line links to the list of every stuck session.
+
+export const PHONE_QUERY = "(max-width: 600px)";
+// The longest window the drill-down takes: every stuck session (idle for less than the
+// abandonment time) started within it unless it has been active for 30 days.
+export const STUCK_LIST = "/funnel/sessions?state=stuck&hours=720";
 
 import { el, fill } from "../dom.js";
 import { label } from "../i18n.js";
@@ -12,7 +20,13 @@ import { label } from "../i18n.js";
  */
 export function conditionLine(condition, t) {
   const figures = condition.figures || {};
-  const parts = [t(`banner.${condition.kind}`, figures)];
+  const vars = { ...figures };
+  if (condition.kind === "stuck_sessions") vars.n = figures.stuck;
+  if (condition.kind === "failure_spike") {
+    vars.failures = t("count.failures", { n: figures.failed });
+    vars.sessions = t("count.sessionsStarted", { n: figures.started });
+  }
+  const parts = [t(`banner.${condition.kind}`, vars)];
   for (const code of figures.codes || []) {
     parts.push(
       t("banner.code", { code: code.code, step: label(t, "step", code.step), n: code.failures }),
@@ -29,6 +43,9 @@ export function conditionLine(condition, t) {
   return el("li", { class: "banner-item", "data-condition": condition.kind }, [
     el("span", { class: "banner-text", text: parts.join(" ") }),
     links.length ? el("ul", { class: "banner-sessions", "aria-label": t("banner.sessions") }, links) : null,
+    condition.kind === "stuck_sessions"
+      ? el("a", { class: "banner-all", href: STUCK_LIST, "data-stuck-list": "", text: t("banner.allStuck", { n: figures.stuck }) })
+      : null,
   ]);
 }
 
@@ -41,15 +58,34 @@ export function conditionLine(condition, t) {
 export function renderBanner(node, document, t) {
   const conditions = Array.isArray(document?.conditions) ? document.conditions : [];
   node.hidden = conditions.length === 0;
+  if (node.getAttribute("data-folded") === null) node.setAttribute("data-folded", String(onPhone()));
+  const folded = node.getAttribute("data-folded") === "true";
+  const list = el("ul", { class: "banner-list", id: "banner-list", hidden: folded }, conditions.map((c) => conditionLine(c, t)));
+  const toggle = el("button", {
+    type: "button",
+    class: "banner-toggle secondary",
+    "data-banner-toggle": "",
+    "aria-expanded": String(!folded),
+    "aria-controls": "banner-list",
+    text: t(folded ? "banner.show" : "banner.hide", { n: conditions.length }),
+  });
+  toggle.addEventListener("click", () => {
+    node.setAttribute("data-folded", String(node.getAttribute("data-folded") !== "true"));
+    renderBanner(node, document, t);
+    node.querySelector("[data-banner-toggle]")?.focus();
+  });
   fill(
     node,
     conditions.length
-      ? [
-          el("h2", { class: "banner-title", text: t("banner.title") }),
-          el("ul", { class: "banner-list" }, conditions.map((c) => conditionLine(c, t))),
-        ]
+      ? [el("div", { class: "banner-head" }, [el("h2", { class: "banner-title", text: t("banner.title") }), toggle]), list]
       : [],
   );
+}
+
+function onPhone() {
+  return typeof window !== "undefined" && typeof window.matchMedia === "function"
+    ? window.matchMedia(PHONE_QUERY).matches
+    : false;
 }
 
 /**
