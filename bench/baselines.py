@@ -5,7 +5,7 @@ after one untimed run of each, at least ``runs`` rounds and more while the round
 took less than ``seconds`` (at most ``MAX_RUNS``: many at 10k, where one round takes
 milliseconds and a single slow one would move a median of five). Each ratio is the median
 of the rounds' own ratios (theirs / ours in the same round, bench/ratios.py):
-- ours: ``vm122_ops.funnel.compute`` on the service's own Database read snapshot;
+- ours: ``vm122_ops.funnel.rollups.compute`` on the service's own Database read snapshot;
 - naive: the seed's plan, json_extract over every webhook_events payload (SQLite);
 - DuckDB: the same aggregate over the same rows' denormalised columns, loaded in memory.
 
@@ -28,9 +28,9 @@ from bench.latency import percentile
 from bench.ratios import median, pair_ratios
 from bench.seed import HOUR_MS
 from servicekit.sqlfiles import load_queries
-from vm122_ops.db import Database
-from vm122_ops.events import STAGES, format_ms
-from vm122_ops.funnel import Window, build_funnel, compute
+from vm122_ops.funnel.rollups import Window, build_funnel, compute
+from vm122_ops.ingest.events import STAGES, format_ms
+from vm122_ops.store.db import Database
 
 SQL = load_queries(Path(__file__).resolve().parent / "sql")
 

@@ -1,6 +1,6 @@
 """Signed webhook deliveries for Ops, built before the clock starts.
 
-Signed with Ops' own ``vm122_ops.signatures.sign`` (Standard Webhooks), so a benchmark
+Signed with Ops' own ``vm122_ops.ingest.signatures.sign`` (Standard Webhooks), so a benchmark
 sends exactly what the Portal's dispatcher sends.
 """
 
@@ -14,7 +14,7 @@ import orjson
 
 from bench.seed import FLOW
 from bench.services import Credentials
-from vm122_ops.signatures import sign
+from vm122_ops.ingest.signatures import sign
 
 INGEST_PATH = "/api/v1/webhooks/onboard"
 

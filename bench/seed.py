@@ -1,7 +1,7 @@
 """Large Ops stores for the benchmarks, written straight into SQLite by Ops' own code.
 
 Every event goes through the service's own path, minus HTTP and the writer thread:
-``parse_event`` validates the body and ``vm122_ops.ingest.store_event`` stores it with the
+``parse_event`` validates the body and ``vm122_ops.ingest.storing.store_event`` stores it with the
 service's SQL files (event row, session state fold, rollups, tickets), on a plain sqlite3
 connection like the service's writer thread. Transactions are large and synchronous=OFF
 (seeding only; the service itself runs with FULL).
@@ -35,11 +35,11 @@ import orjson
 from bench.progress import ProgressBar
 from bench.services import ROOT
 from servicekit.sqlfiles import migration_files
-from vm122_ops.db import SQL_DIR, Database
-from vm122_ops.events import FAILED as FAILED_TYPE
-from vm122_ops.events import STAGE_TYPES, STAGES, format_ms, parse_event
-from vm122_ops.ingest import store_event
-from vm122_ops.search import ascii_form
+from vm122_ops.ingest.events import FAILED as FAILED_TYPE
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES, format_ms, parse_event
+from vm122_ops.ingest.storing import store_event
+from vm122_ops.store.db import SQL_DIR, Database
+from vm122_ops.tickets.search import ascii_form
 
 CACHE_DIR = ROOT / "var" / "bench"
 SEED_VERSION = 3

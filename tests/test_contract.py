@@ -27,8 +27,8 @@ from servicekit.contract import (
 from servicekit.sqlfiles import apply_migrations
 from vm112_portal import openapi as portal_openapi
 from vm112_portal.outbox import ops_webhook
-from vm122_ops import events as ops_events
-from vm122_ops import openapi as ops_openapi
+from vm122_ops.ingest import events as ops_events
+from vm122_ops.routes import openapi as ops_openapi
 
 ROOT = Path(__file__).resolve().parent.parent
 _QUOTED = re.compile(r"'([^']*)'")

@@ -19,7 +19,7 @@ from tests.portal.conftest import make_settings as portal_settings
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.state import AppState as PortalState
 from vm122_ops.app import create_app as create_ops
-from vm122_ops.state import AppState as OpsState
+from vm122_ops.app_state import AppState as OpsState
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ MAX_INPUT = 300
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Bidi controls and zero-width characters (Unicode Bidi_Control plus the zero-width format
-# characters; the same set as vm122_ops/events.py). UTS 46 maps some of them to nothing,
+# characters; the same set as vm122_ops/ingest/events.py). UTS 46 maps some of them to nothing,
 # so "acme\u200b-bank.com" would pass as acme-bank.com: refused before IDNA instead.
 _SPOOFING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # What onboarding.started carries instead of a domain that failed validation: the raw

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from servicekit.serve import serve
 from servicekit.sqlfiles import BackupError, SchemaTooNewError, backup_database
-from vm122_ops import retention, users
 from vm122_ops.app import create_app
-from vm122_ops.db import Database
+from vm122_ops.desk import users
 from vm122_ops.errors import ConfigError
-from vm122_ops.recovery import RestoreError, verify_store
 from vm122_ops.settings import Settings
+from vm122_ops.store import retention
+from vm122_ops.store.db import Database
+from vm122_ops.store.recovery import RestoreError, verify_store
 
 BACKED_UP_TABLES = (
     "webhook_events",

@@ -17,25 +17,26 @@ from starlette.staticfiles import StaticFiles
 from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
 from servicekit.logs.access import AccessLog
-from vm122_ops import alerts as conditions
-from vm122_ops import openapi, retention, trend
-from vm122_ops.accounts import Passwords
-from vm122_ops.answers import Answers
-from vm122_ops.auth import OperatorAuth
-from vm122_ops.broker import Broker, StreamConfig
-from vm122_ops.db import Database
-from vm122_ops.desk_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
-from vm122_ops.failures import FailureTable
-from vm122_ops.funnel import DurationCache, Funnel, Window
-from vm122_ops.funnel_basis import BasisKey, FunnelBasis, answer_funnel
+from vm122_ops.app_state import AppState
+from vm122_ops.desk import banner_conditions as conditions
+from vm122_ops.desk.accounts import Passwords
+from vm122_ops.desk.auth import OperatorAuth
+from vm122_ops.desk.broker import Broker, StreamConfig
+from vm122_ops.desk.browser_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
+from vm122_ops.desk.login_throttle import AuthThrottle
+from vm122_ops.funnel import trend
+from vm122_ops.funnel.failures import FailureTable
+from vm122_ops.funnel.rollups import DurationCache, Funnel, Window
 from vm122_ops.headers import SECURITY_HEADERS
-from vm122_ops.ingest import IngestResult, announcements
+from vm122_ops.ingest.storing import IngestResult, announcements
+from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis, answer_funnel
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
-from vm122_ops.routes import alerts, desk, health, onboard, pages, search, stream, webhooks
+from vm122_ops.routes import alerts, desk, health, onboard, openapi, pages, search, stream, webhooks
 from vm122_ops.settings import Settings
-from vm122_ops.state import AppState
-from vm122_ops.throttle import AuthThrottle
-from vm122_ops.ticket_work import TicketChange
+from vm122_ops.store import retention
+from vm122_ops.store.db import Database
+from vm122_ops.tickets.work import TicketChange
 
 log = logging.getLogger("vm122_ops")
 

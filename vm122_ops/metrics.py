@@ -25,8 +25,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vm122_ops.alerts import Thresholds
-from vm122_ops.broker import Broker
+from vm122_ops.desk.banner_conditions import Thresholds
+from vm122_ops.desk.broker import Broker
 from vm122_ops.errors import (
     BadRequest,
     OpsError,
@@ -36,10 +36,10 @@ from vm122_ops.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from vm122_ops.events import EVENT_TYPES, STAGES
-from vm122_ops.funnel import read_paces
-from vm122_ops.funnel_health import MAX_CODE_LABELS, OTHER, FunnelHealth, read_funnel_health
-from vm122_ops.states import STATES
+from vm122_ops.funnel.health import MAX_CODE_LABELS, OTHER, FunnelHealth, read_funnel_health
+from vm122_ops.funnel.rollups import read_paces
+from vm122_ops.funnel.session_states import STATES
+from vm122_ops.ingest.events import EVENT_TYPES, STAGES
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from servicekit.settings import env_int, webhook_secret
-from vm122_ops.alerts import Thresholds
+from vm122_ops.desk.banner_conditions import Thresholds
 from vm122_ops.errors import ConfigError
-from vm122_ops.states import StateRule
+from vm122_ops.funnel.session_states import StateRule
 
 MIN_TOKEN = 32  # issue 17 (5): a 16-character token was accepted before
 
@@ -21,10 +21,12 @@ class Settings:
     db_path: Path = Path("var/ops.db")
     window_hours: int = 48
     retention_days: int = 90
-    # Session states (vm122_ops/states.py): stuck never before this idle time; abandoned after.
+    # Session states (vm122_ops/funnel/session_states.py): stuck never before this idle time;
+    # abandoned after.
     stuck_min_minutes: int = 15
     abandon_hours: int = 24
-    # The banner's and the alert rules' thresholds (vm122_ops/alerts.py, OPS_ALERT_*).
+    # The banner's and the alert rules' thresholds (vm122_ops/desk/banner_conditions.py,
+    # OPS_ALERT_*).
     thresholds: Thresholds = field(default_factory=Thresholds)
     # Several secrets are accepted during a rotation; the first is the current one.
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
@@ -33,7 +35,7 @@ class Settings:
 
     @property
     def state_rule(self) -> StateRule:
-        """The session-state rule of these settings (vm122_ops/states.py)."""
+        """The session-state rule of these settings (vm122_ops/funnel/session_states.py)."""
         return StateRule(self.stuck_min_minutes, self.abandon_hours)
 
     @property

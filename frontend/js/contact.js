@@ -1,7 +1,7 @@
 // Who to contact about a session (issue 12, item 10): the admin address the customer
 // typed, checked as Ops checks it, and the mailto: URL built from it. Pure: no DOM here.
 
-// The address Ops accepts as a contact (vm122_ops/contacts.py, _ADDRESS): an RFC 5322
+// The address Ops accepts as a contact (vm122_ops/tickets/contacts.py, _ADDRESS): an RFC 5322
 // dot-atom local part, @, an ASCII domain of at least two LDH labels.
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";

@@ -1,6 +1,6 @@
 // DOM building with createElement and textContent only: data never becomes markup.
 
-// Bidi controls and zero-width characters (the set vm122_ops/events.py SPOOFING refuses in
+// Bidi controls and zero-width characters (the set vm122_ops/ingest/events.py SPOOFING refuses in
 // domains): in free text they are shown as their code points, so text cannot reorder or
 // hide itself ("\u202emoc.knab-emca" would display as "acme-bank.com").
 const SPOOFING = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;

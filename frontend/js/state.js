@@ -64,7 +64,7 @@ export function failedRows(funnel) {
 
 /**
  * Active sessions in the order the dashboard shows them: stuck first, then moving, then
- * abandoned (by the server's `state`, vm122_ops/states.py), newest activity first within
+ * abandoned (by the server's `state`, vm122_ops/funnel/session_states.py), newest activity first within
  * each. Returns a new array.
  * @param {any[]} sessions
  * @returns {any[]}
@@ -137,7 +137,7 @@ export function applyToActive(sessions, message, limit = ACTIVE_LIMIT) {
     // The server classifies sessions (moving, stuck, abandoned) in each funnel it sends;
     // a session that just moved on is moving until the next one says otherwise.
     state: newer ? "moving" : previous.state,
-    // Who to contact: the newest event's that carries one (vm122_ops/contacts.py).
+    // Who to contact: the newest event's that carries one (vm122_ops/tickets/contacts.py).
     contact: newer
       ? contactOf(message) ?? previous?.contact ?? null
       : previous.contact ?? contactOf(message),

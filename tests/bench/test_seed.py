@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.baselines import compare
 from bench.seed import HISTORY_DAYS, HOUR_MS, WINDOW_HOURS, Store, seed, session_batches
 from tests.support import peek
-from vm122_ops.events import parse_event
+from vm122_ops.ingest.events import parse_event
 
 
 def test_batches_hold_exactly_the_size_asked_in_arrival_order() -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.desk.harness import FAST, Ops
 from tests.support.apps import OpsServer
 from tests.support.credentials import TOKEN
-from vm122_ops.broker import StreamConfig
+from vm122_ops.desk.broker import StreamConfig
 
 
 @pytest.fixture

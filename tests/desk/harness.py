@@ -18,7 +18,7 @@ from tests.support.apps import CHEAP, OpsServer, ops_settings, user_command
 from tests.support.browser import ARTIFACTS
 from tests.support.credentials import KEY, PASSWORD, TOKEN
 from tests.support.signer import deliver
-from vm122_ops.broker import Broker, StreamConfig
+from vm122_ops.desk.broker import Broker, StreamConfig
 from vm122_ops.settings import Settings
 
 XSS = "<img src=x onerror=alert(1)>"  # hostile text an event may carry

@@ -1,4 +1,4 @@
-"""The broker on its own (vm122_ops/broker.py): fan-out, filters, overflow, shared funnel."""
+"""The broker on its own (vm122_ops/desk/broker.py): fan-out, filters, overflow, shared funnel."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from vm122_ops.broker import Broker, FunnelSnapshot, LiveEvent, StreamConfig
-from vm122_ops.events import Event
-from vm122_ops.funnel import Funnel, Window, build_funnel
-from vm122_ops.ingest import IngestResult, stored_events
-from vm122_ops.sessions import fold
-from vm122_ops.stored import StoredEvent
+from vm122_ops.desk.broker import Broker, FunnelSnapshot, LiveEvent, StreamConfig
+from vm122_ops.funnel.rollups import Funnel, Window, build_funnel
+from vm122_ops.ingest.events import Event
+from vm122_ops.ingest.session_fold import fold
+from vm122_ops.ingest.storing import IngestResult, stored_events
+from vm122_ops.store.stored_events import StoredEvent
 
 
 def result(row_id: int, session_id: str = "s", duplicate: bool = False) -> IngestResult:

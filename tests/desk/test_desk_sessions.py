@@ -19,7 +19,7 @@ from tests.desk.harness import (
     user_command,
 )
 from tests.support.signer import deliver
-from vm122_ops.desk_sessions import COOKIE_NAME
+from vm122_ops.desk.browser_sessions import COOKIE_NAME
 
 
 async def ended_within(reader: SSEReader, seconds: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vm122_ops.broker import StreamConfig
+from vm122_ops.desk.broker import StreamConfig
 from vm122_ops.routes.stream import EVENT_NAMES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "desk.md"
@@ -40,7 +40,7 @@ def test_pages_and_defaults_are_documented() -> None:
 
 
 def test_the_desk_knows_the_same_transitions_as_ops() -> None:
-    from vm122_ops.ticket_work import TRANSITIONS
+    from vm122_ops.tickets.work import TRANSITIONS
 
     source = (LIVE_JS.parent / "views" / "ticket.js").read_text(encoding="utf-8")
     for status, targets in TRANSITIONS.items():

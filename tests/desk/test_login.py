@@ -18,12 +18,12 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from tests.desk.harness import CHEAP, PASSWORD, TOKEN, login, settings_for, user_command
-from vm122_ops.accounts import Passwords
 from vm122_ops.app import create_app
-from vm122_ops.desk_sessions import COOKIE_NAME
+from vm122_ops.desk.accounts import Passwords
+from vm122_ops.desk.browser_sessions import COOKIE_NAME
+from vm122_ops.desk.login_throttle import AuthThrottle
 from vm122_ops.headers import CONTENT_SECURITY_POLICY
 from vm122_ops.routes.pages import safe_next
-from vm122_ops.throttle import AuthThrottle
 
 ORIGIN = "http://desk.test"
 

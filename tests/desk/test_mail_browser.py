@@ -16,7 +16,7 @@ from tests.desk.harness import XSS, desk_ops
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops.ingest.events import STAGE_TYPES
 
 
 def check(ready: bool, **not_ok: dict[str, Any]) -> dict[str, Any]:

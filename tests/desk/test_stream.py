@@ -16,7 +16,7 @@ from sse_starlette import ServerSentEvent
 from tests.desk.harness import FAST, Ops, SSEReader, open_stream
 from tests.support.credentials import TOKEN
 from tests.support.poll import wait_until
-from vm122_ops.broker import FunnelSnapshot, LiveEvent, StreamConfig
+from vm122_ops.desk.broker import FunnelSnapshot, LiveEvent, StreamConfig
 from vm122_ops.routes.stream import WIRE_IDS, wire
 
 

@@ -18,8 +18,8 @@ from tests.support.credentials import AUTH, KEY, TOKEN
 from tests.support.runner import in_process
 from tests.support.signer import INGEST, event_body, iso, new_webhook_id, signed_headers
 from vm122_ops.app import create_app
-from vm122_ops.db import Database
 from vm122_ops.settings import Settings
+from vm122_ops.store.db import Database
 
 __all__ = ["AUTH", "KEY", "TOKEN", "iso"]  # used by the Ops tests from here
 

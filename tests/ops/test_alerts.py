@@ -1,4 +1,5 @@
-"""The Desk banner's conditions (vm122_ops/alerts.py) through GET /api/v1/desk/alerts."""
+"""The Desk banner's conditions (vm122_ops/desk/banner_conditions.py) through GET
+/api/v1/desk/alerts."""
 
 from __future__ import annotations
 

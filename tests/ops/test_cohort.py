@@ -1,4 +1,4 @@
-"""The funnel's drill-down (vm122_ops/cohort.py, GET /api/v1/onboard/funnel/sessions):
+"""The funnel's drill-down (vm122_ops/funnel/cohort.py, GET /api/v1/onboard/funnel/sessions):
 exact lists, the same cohort as the funnel, an oracle over random sessions, bad input."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops.durations import bucket_of
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.funnel import percentile
-from vm122_ops.sql import QUERIES
+from vm122_ops.funnel.durations import bucket_of
+from vm122_ops.funnel.rollups import percentile
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
+from vm122_ops.store.sql import QUERIES
 
 MINUTE = 60.0
 LIST = "/api/v1/onboard/funnel/sessions"

@@ -1,4 +1,4 @@
-"""The drill-down and the conversion trend answered from memory (vm122_ops/cohort_answers.py,
+"""The drill-down and the conversion trend answered from memory (vm122_ops/kept/cohort_answers.py,
 trend.answer): equal to a fresh computation after random events, windows, pages and hour
 boundaries; one computation for a burst of identical requests; a page whose rows would
 be newer than the kept totals is computed whole instead."""
@@ -10,12 +10,12 @@ import random
 from typing import Any
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops import cohort, trend
-from vm122_ops.answers import Answers
-from vm122_ops.cohort_answers import answer_page
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.funnel_basis import BasisKey, FunnelBasis
-from vm122_ops.state import AppState
+from vm122_ops.app_state import AppState
+from vm122_ops.funnel import cohort, trend
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
+from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.cohort_answers import answer_page
+from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis
 
 HAPPY = list(STAGE_TYPES)
 SESSIONS = "/api/v1/onboard/funnel/sessions"

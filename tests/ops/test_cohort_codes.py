@@ -21,12 +21,12 @@ import pytest
 
 from servicekit.sqlfiles import migrate
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops.codes import requested_code
-from vm122_ops.db import SQL_DIR
 from vm122_ops.errors import BadRequest
-from vm122_ops.events import STAGES
-from vm122_ops.openapi import DOCUMENT
-from vm122_ops.sql import QUERIES
+from vm122_ops.funnel.failure_codes import requested_code
+from vm122_ops.ingest.events import STAGES
+from vm122_ops.routes.openapi import DOCUMENT
+from vm122_ops.store.db import SQL_DIR
+from vm122_ops.store.sql import QUERIES
 
 LIST = "/api/v1/onboard/funnel/sessions"
 DOMAIN_EXISTS = "carbonio:account.DOMAIN_EXISTS"

@@ -1,4 +1,4 @@
-"""Who to contact about a session (issue 12, item 10; vm122_ops/contacts.py): the admin
+"""Who to contact about a session (issue 12, item 10; vm122_ops/tickets/contacts.py): the admin
 address the customer typed, carried by the Portal's events from the account step on, kept
 on the session at ingest (the newest event carrying one, by event time, whatever the
 arrival order) and given as ``contact`` by the session timeline, the drill-down lists, the
@@ -14,8 +14,8 @@ import pytest
 
 from servicekit.sqlfiles import migrate
 from tests.ops.conftest import HOUR, NOW, Ops
-from vm122_ops import contacts
-from vm122_ops.db import SQL_DIR
+from vm122_ops.store.db import SQL_DIR
+from vm122_ops.tickets import contacts
 
 MINUTE = 60.0
 

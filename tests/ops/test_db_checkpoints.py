@@ -1,4 +1,4 @@
-"""vm122_ops/db.py and Litestream: the writer leaves checkpoints to Litestream while it runs
+"""vm122_ops/store/db.py and Litestream: the writer leaves checkpoints to Litestream while it runs
 (deploy/litestream.yml checkpoints at 1,000 and 10,000 WAL pages) and waits on its locks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tests.support import peek
-from vm122_ops.db import WAL_AUTOCHECKPOINT_PAGES, Database
+from vm122_ops.store.db import WAL_AUTOCHECKPOINT_PAGES, Database
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -1,4 +1,4 @@
-"""vm122_ops/db.py readers: a read is one function run whole on a reader thread, so a
+"""vm122_ops/store/db.py readers: a read is one function run whole on a reader thread, so a
 caller cancelled mid-read (a Desk stream whose client went away mid-replay) cannot leave
 a snapshot open on a reader, and every reader still answers afterwards."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vm122_ops import stored
-from vm122_ops.db import READERS, Database
+from vm122_ops.store import stored_events as stored
+from vm122_ops.store.db import READERS, Database
 
 
 async def test_a_read_cancelled_mid_run_leaves_no_transaction_behind(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""vm122_ops/db.py's writer: a group of ingest units commits in one transaction without a
+"""vm122_ops/store/db.py's writer: a group of ingest units commits in one transaction without a
 savepoint per unit, and a unit that raises still fails alone with nothing of it stored
 (the batch is rolled back and run again unit by unit)."""
 
@@ -14,9 +14,9 @@ import pytest
 from tests.ops.conftest import NOW
 from tests.support import peek
 from tests.support.signer import event_body
-from vm122_ops.db import Database
-from vm122_ops.events import Event, parse_event
-from vm122_ops.ingest import IngestResult, store_event
+from vm122_ops.ingest.events import Event, parse_event
+from vm122_ops.ingest.storing import IngestResult, store_event
+from vm122_ops.store.db import Database
 
 AT_MS = int(NOW * 1000)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vm122_ops.app import routes
-from vm122_ops.events import EVENT_TYPES, STAGES
+from vm122_ops.ingest.events import EVENT_TYPES, STAGES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CONTRACT = DOCS / "webhook-funnel-events.md"

@@ -1,4 +1,4 @@
-"""vm122_ops/events.py's times: ``format_ms`` keeps each second's text once (``_second``)
+"""vm122_ops/ingest/events.py's times: ``format_ms`` keeps each second's text once (``_second``)
 and must still say what a formatter without that cache says; ``parse_timestamp`` cuts
 fractions past microseconds by the match's position (it used a ``re.sub``) and must
 still read every RFC 3339 form as the reference below does."""
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from vm122_ops.errors import Unprocessable
-from vm122_ops.events import format_ms, parse_timestamp
+from vm122_ops.ingest.events import format_ms, parse_timestamp
 
 FIRST = int(datetime(1, 1, 2, tzinfo=UTC).timestamp() * 1000)
 LAST = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)

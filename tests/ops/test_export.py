@@ -1,4 +1,4 @@
-"""CSV downloads (vm122_ops/export.py): the drill-down list and the trend, same filters,
+"""CSV downloads (vm122_ops/tickets/export.py): the drill-down list and the trend, same filters,
 UTF-8, formula cells neutralised, bad input 400."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops import export, search
+from vm122_ops.tickets import export, search
 
 
 async def test_drill_down_and_trend_as_csv(ops: Ops) -> None:

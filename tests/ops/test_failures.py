@@ -1,4 +1,4 @@
-"""GET /api/v1/onboard/failures and the failure_rollup behind it (vm122_ops/failures.py)."""
+"""GET /api/v1/onboard/failures and the failure_rollup behind it (vm122_ops/funnel/failures.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.failures import UNSPECIFIED, failure_code
+from vm122_ops.funnel.failures import UNSPECIFIED, failure_code
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
 HOSTILE = "<img src=x onerror=alert(1)> quota \u202e exceeded"
 

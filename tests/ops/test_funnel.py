@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso, make_settings, running_ops
-from vm122_ops.durations import bucket_of, bucket_value_ms
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.funnel import percentile
+from vm122_ops.funnel.durations import bucket_of, bucket_value_ms
+from vm122_ops.funnel.rollups import percentile
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
 HAPPY = list(STAGE_TYPES)
 
@@ -338,7 +338,7 @@ def test_histogram_percentiles_are_within_half_a_percent() -> None:
 
 
 async def test_cached_durations_stay_equal_to_a_fresh_computation(ops: Ops) -> None:
-    from vm122_ops.funnel import Window, compute
+    from vm122_ops.funnel.rollups import Window, compute
 
     async def fresh(hours: int) -> dict[str, object]:
         return (await ops.db.read(compute, Window(hours, int(NOW * 1000)))).document()
@@ -363,7 +363,7 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
     """Random sessions over 60 h, the clock 37 min past the hour so every window has a
     partial first hour: stages, failures and step percentiles equal a direct computation
     from the sent events (percentiles through the same buckets)."""
-    from vm122_ops.durations import bucket_of, bucket_value_ms
+    from vm122_ops.funnel.durations import bucket_of, bucket_value_ms
 
     ops.clock.now = NOW + 37 * 60 + 0.25
     now = ops.clock.now
@@ -457,9 +457,9 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
 
 async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) -> None:
     """A read may begin after a commit but before that commit's after-commit hook runs."""
-    from vm122_ops.events import parse_event
-    from vm122_ops.funnel import DurationCache, Window, read_funnel
-    from vm122_ops.ingest import store_event
+    from vm122_ops.funnel.rollups import DurationCache, Window, read_funnel
+    from vm122_ops.ingest.events import parse_event
+    from vm122_ops.ingest.storing import store_event
 
     await ops.send("onboarding.started", "late-hook", NOW - 60)
     body = ops.body("domain.validated", "late-hook", NOW - 30)
@@ -480,7 +480,7 @@ def test_a_commit_applied_while_a_window_loads_is_replayed_into_it() -> None:
     once, and one the snapshot already had must not be counted again."""
     from collections import Counter
 
-    from vm122_ops.funnel import DurationCache
+    from vm122_ops.funnel.rollups import DurationCache
 
     def empty() -> dict[int, Counter[int]]:
         return {step: Counter() for step in range(5)}

@@ -1,4 +1,4 @@
-"""The funnel and failures answered from memory (vm122_ops/funnel_basis.py, answers.py):
+"""The funnel and failures answered from memory (vm122_ops/kept/funnel_basis.py, answers.py):
 equal to a fresh computation after random events, windows and hour boundaries, and one
 computation for a burst of identical requests."""
 
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso
-from vm122_ops.answers import Answers
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.failures import failures_since
-from vm122_ops.funnel import ActiveSession, Window, compute
+from vm122_ops.funnel.failures import failures_since
+from vm122_ops.funnel.rollups import ActiveSession, Window, compute
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
+from vm122_ops.kept.answers import Answers
 
 HAPPY = list(STAGE_TYPES)
 FUNNEL = "/api/v1/onboard/funnel"
@@ -164,7 +164,7 @@ async def test_a_waiter_going_away_does_not_cancel_the_shared_computation() -> N
 
 async def test_kept_active_sessions_render_what_their_events_say(ops: Ops) -> None:
     """A kept answer renders each active session's unchanging part once and reuses it
-    (vm122_ops/funnel.py, ``_session_head``); at every request each session is still what
+    (vm122_ops/funnel/rollups.py, ``_session_head``); at every request each session is still what
     its events say, rendered by an independent formatter, with the state and idle time
     of that request's millisecond, also after one of them moves on."""
     ops.clock.now = NOW + 600

@@ -1,4 +1,4 @@
-"""The funnel's answer kept as text between boundaries (vm122_ops/funnel_text.py,
+"""The funnel's answer kept as text between boundaries (vm122_ops/kept/funnel_text.py,
 ``FunnelBasis.text``): byte for byte the answer of a fresh ``funnel.compute`` at moments
 just before, at and after each kind of boundary, after random events; rendered once
 per boundary, not once per request. The drill-down's totals (``FunnelBasis.stopped``),
@@ -14,12 +14,12 @@ import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops
 from tests.support import peek
-from vm122_ops import cohort
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.funnel import HOUR_MS, Window, compute
-from vm122_ops.funnel_basis import PAGES_BYTES, FunnelBasis, Kept
-from vm122_ops.funnel_text import FunnelText, seconds_text
-from vm122_ops.states import StateRule, step_paces, waiting_step
+from vm122_ops.funnel import cohort
+from vm122_ops.funnel.rollups import HOUR_MS, Window, compute
+from vm122_ops.funnel.session_states import StateRule, step_paces, waiting_step
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
+from vm122_ops.kept.funnel_basis import PAGES_BYTES, FunnelBasis, Kept
+from vm122_ops.kept.funnel_text import FunnelText, seconds_text
 
 FUNNEL = "/api/v1/onboard/funnel"
 SESSIONS = "/api/v1/onboard/funnel/sessions"

@@ -1,4 +1,4 @@
-"""A kept drill-down page (vm122_ops/cohort_answers.py) and retention: a failed session's
+"""A kept drill-down page (vm122_ops/kept/cohort_answers.py) and retention: a failed session's
 ``failure_reason`` is read from its last event's payload, and a purge of raw events older
 than OPS_RETENTION_DAYS (1-3650; windows reach 720 h) removes it without a new event.
 The page answered after a purge equals a fresh ``cohort.page`` at that millisecond."""
@@ -8,10 +8,11 @@ from __future__ import annotations
 import orjson
 
 from tests.ops.conftest import AUTH, NOW, Ops
-from vm122_ops import cohort, retention
-from vm122_ops.events import STAGE_TYPES
-from vm122_ops.funnel import HOUR_MS
-from vm122_ops.states import StateRule
+from vm122_ops.funnel import cohort
+from vm122_ops.funnel.rollups import HOUR_MS
+from vm122_ops.funnel.session_states import StateRule
+from vm122_ops.ingest.events import STAGE_TYPES
+from vm122_ops.store import retention
 
 SESSIONS = "/api/v1/onboard/funnel/sessions"
 DAY_MS = 24 * HOUR_MS

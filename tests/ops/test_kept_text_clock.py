@@ -1,4 +1,4 @@
-"""The kept funnel text and drill-down pages (vm122_ops/funnel_text.py) with a clock that
+"""The kept funnel text and drill-down pages (vm122_ops/kept/funnel_text.py) with a clock that
 jumps both ways: backwards across boundaries and hours, back to a millisecond answered
 before, forwards again. Every answer equals a fresh computation at its millisecond."""
 
@@ -18,9 +18,9 @@ from tests.ops.test_funnel_text import (
     fresh_drilldown,
     send_random_sessions,
 )
-from vm122_ops.events import STAGES
-from vm122_ops.funnel import HOUR_MS
-from vm122_ops.states import step_paces
+from vm122_ops.funnel.rollups import HOUR_MS
+from vm122_ops.funnel.session_states import step_paces
+from vm122_ops.ingest.events import STAGES
 
 
 async def test_a_clock_going_back_and_forth_gets_the_fresh_answers(ops: Ops) -> None:

@@ -1,6 +1,10 @@
-"""Ops' layers (README "Layout"): routes parse, call a noun's read function or write unit,
-and respond. A route module imports no other route module and no database driver, and
-holds no SQL; domain values carry no HTTP envelope fields; Ops has no aiosqlite."""
+"""Ops' layers (README "Layout", docs/ops-architecture.md): routes/ parse, call a domain
+module's read function or write unit, and respond; the domain packages (ingest/, funnel/,
+tickets/, desk/, kept/, store/) run the named queries (store/sql.py, from sql/ops/queries)
+through the database (store/db.py). A route module imports no other route module (only
+the route helpers params.py and openapi.py) and no database driver, and holds no SQL; no
+domain module imports a route module or the app; the database layer imports no domain
+module; domain values carry no HTTP envelope fields; Ops has no aiosqlite."""
 
 from __future__ import annotations
 
@@ -14,11 +18,17 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import NOW, Ops
-from vm122_ops import sessions, tickets
-from vm122_ops.funnel import Window, build_funnel, compute
+from vm122_ops.funnel.rollups import Window, build_funnel, compute
+from vm122_ops.ingest import session_fold as sessions
+from vm122_ops.tickets import ticket as tickets
 
 PACKAGE = Path(__file__).resolve().parents[2] / "vm122_ops"
-ROUTES = sorted(p for p in (PACKAGE / "routes").glob("*.py") if p.name != "__init__.py")
+# What the route modules share: request parsing and the OpenAPI document.
+ROUTE_HELPERS = {"__init__.py", "params.py", "openapi.py"}
+ROUTES = sorted(p for p in (PACKAGE / "routes").glob("*.py") if p.name not in ROUTE_HELPERS)
+DOMAIN = ("ingest", "funnel", "tickets", "desk", "kept", "store")
+# The bottom layer: the database and the named queries; they know no domain module.
+DATABASE = (PACKAGE / "store" / "db.py", PACKAGE / "store" / "sql.py")
 DRIVERS = {"sqlite3", "aiosqlite"}
 # A statement as SQL text: a keyword, then what it acts on, across lines.
 SQL = re.compile(
@@ -86,9 +96,33 @@ def test_a_route_module_imports_no_other_route_module_and_no_driver(path: Path) 
     assert {name.split(".")[0] for name in imports} & DRIVERS == set(), path.name
 
 
-def test_nothing_outside_the_routes_takes_a_name_from_a_route_module() -> None:
+def upward_imports(path: Path, forbidden: tuple[str, ...], *, typing: bool = True) -> list[str]:
+    """The modules ``path`` imports that are or lie below one of ``forbidden``
+    (``typing=False``: imports for type checking only, under ``if TYPE_CHECKING:``, are
+    left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if not typing:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                node.body = []
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(
+        name
+        for name in found
+        if any(name == prefix or name.startswith(f"{prefix}.") for prefix in forbidden)
+    )
+
+
+def test_the_layers_import_downward_only() -> None:
     """app.py lists the route modules' endpoints; what else they hold (a read helper the
-    stream also needs, say) belongs to a noun module instead."""
+    stream also needs, say) belongs to a domain module instead. No domain module reaches
+    up to the routes or the app; the database layer reaches up to nothing."""
     routes = {f"vm122_ops.routes.{p.stem}" for p in ROUTES}
     users = {
         path.name: sorted(
@@ -98,6 +132,29 @@ def test_nothing_outside_the_routes_takes_a_name_from_a_route_module() -> None:
         if path.parent.name != "routes"
     }
     assert {name: found for name, found in users.items() if found} == {}
+    domain = [path for package in DOMAIN for path in sorted((PACKAGE / package).glob("*.py"))]
+    assert {path.parent.name for path in domain} == set(DOMAIN) and len(domain) >= 30
+    up = ("vm122_ops.routes", "vm122_ops.app", "vm122_ops.__main__")
+    reaching_up = {
+        str(path.relative_to(PACKAGE)): found
+        for path in domain
+        if (found := upward_imports(path, up))
+    }
+    assert reaching_up == {}
+    # The database layer names the write units' result types for type checking only.
+    above_the_database = (
+        *(f"vm122_ops.{package}" for package in DOMAIN if package != "store"),
+        "vm122_ops.store.stored_events",
+        "vm122_ops.store.retention",
+        "vm122_ops.store.recovery",
+        "vm122_ops.app_state",
+        "vm122_ops.settings",
+        "vm122_ops.metrics",
+        *up,
+    )
+    assert {
+        path.name: upward_imports(path, above_the_database, typing=False) for path in DATABASE
+    } == {"db.py": [], "sql.py": []}
 
 
 @pytest.mark.parametrize("path", ROUTES, ids=lambda p: p.name)
@@ -122,6 +179,21 @@ def test_the_checks_catch_what_they_look_for(tmp_path: Path) -> None:
     assert {"aiosqlite", "vm122_ops.routes.onboard", "vm122_ops.routes.webhooks"} <= imports
     assert [bool(SQL.search(text)) for text in string_literals(bad)] == [True, True, False]
     assert database_calls(bad) == ["execute (line 9)", "queries (line 9)"]
+    assert upward_imports(bad, ("vm122_ops.routes",)) == [
+        "vm122_ops.routes",
+        "vm122_ops.routes.onboard",
+        "vm122_ops.routes.onboard.window_hours",
+        "vm122_ops.routes.webhooks",
+    ]
+    assert upward_imports(bad, ("vm122_ops.route",)) == []  # a whole name, not a prefix
+    typed = tmp_path / "typed.py"
+    typed.write_text(
+        "from typing import TYPE_CHECKING\nimport vm122_ops.funnel\n"
+        "if TYPE_CHECKING:\n    from vm122_ops.tickets.work import TicketChange\n"
+    )
+    assert upward_imports(typed, ("vm122_ops.tickets", "vm122_ops.funnel"), typing=False) == [
+        "vm122_ops.funnel"
+    ]
     assert not SQL.search("select a window: 1-720 hours, from the funnel's settings")
     assert SQL.search("SELECT count(*) AS n FROM webhook_events")
 

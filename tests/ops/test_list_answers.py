@@ -1,4 +1,4 @@
-"""The ticket list and the search answered from kept bytes (vm122_ops/list_answers.py):
+"""The ticket list and the search answered from kept bytes (vm122_ops/kept/list_answers.py):
 equal to a fresh read after random ticket changes through the API, changes through a
 second sqlite3 connection (the ``users`` command-line tool, another process), and new
 events; one read for a burst of identical requests; the memory kept stays bounded."""
@@ -14,10 +14,11 @@ from typing import Any
 import orjson
 
 from tests.ops.conftest import AUTH, NOW, Ops
-from vm122_ops import search, tickets
-from vm122_ops.list_answers import ListAnswers
-from vm122_ops.state import AppState
-from vm122_ops.tickets import TicketFilter
+from vm122_ops.app_state import AppState
+from vm122_ops.kept.list_answers import ListAnswers
+from vm122_ops.tickets import search
+from vm122_ops.tickets import ticket as tickets
+from vm122_ops.tickets.ticket import TicketFilter
 
 TICKETS = "/api/v1/desk/tickets"
 SEARCH = "/api/v1/desk/search"

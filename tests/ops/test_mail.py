@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.ops.conftest import AUTH, NOW, Ops, make_settings, running_ops
 from tests.support import peek
-from vm122_ops.events import STAGE_TYPES, STAGES
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
 ITEMS = ("mx", "spf", "dmarc", "dkim", "autodiscover")
 

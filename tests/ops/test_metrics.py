@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ops.conftest import AUTH, NOW, Ops
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops.ingest.events import STAGE_TYPES
 
 
 async def scrape(ops: Ops) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -13,7 +13,7 @@ from asgi_lifespan import LifespanManager
 from servicekit.sqlfiles import migration_files
 from tests.ops.conftest import AUTH, make_settings
 from vm122_ops.app import create_app
-from vm122_ops.db import SQL_DIR, Database
+from vm122_ops.store.db import SQL_DIR, Database
 
 SCHEMA = SQL_DIR / "schema"
 ENTRIES = (

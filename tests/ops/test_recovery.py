@@ -1,4 +1,4 @@
-"""`python -m vm122_ops verify PATH` (vm122_ops/recovery.py): a restored store's integrity,
+"""`python -m vm122_ops verify PATH` (vm122_ops/store/recovery.py): a restored store's integrity,
 what it holds, its newest event and the Portal's replay time; refusals with exit code 2."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from tests.ops.conftest import NOW, Ops
 from tests.support import peek
 from vm122_ops.__main__ import main
-from vm122_ops.events import format_ms
+from vm122_ops.ingest.events import format_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops
-from vm122_ops import retention, trend
+from vm122_ops.funnel import trend
+from vm122_ops.store import retention
 
 DAY = 86_400.0
 

@@ -1,4 +1,4 @@
-"""The Desk's search (vm122_ops/search.py, GET /api/v1/desk/search): domain prefixes in
+"""The Desk's search (vm122_ops/tickets/search.py, GET /api/v1/desk/search): domain prefixes in
 both forms of internationalised names, session ids, ticket numbers; bad queries."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops.search import ascii_form, unicode_form
-from vm122_ops.sql import QUERIES
+from vm122_ops.store.sql import QUERIES
+from vm122_ops.tickets.search import ascii_form, unicode_form
 
 SEARCH = "/api/v1/desk/search"
 

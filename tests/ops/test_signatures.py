@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from vm122_ops.errors import Unauthorized
-from vm122_ops.signatures import sign, verify
+from vm122_ops.ingest.signatures import sign, verify
 
 # The test vector published with the Standard Webhooks specification.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

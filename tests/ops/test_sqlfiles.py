@@ -12,7 +12,7 @@ import pytest
 
 from servicekit.sqlfiles import SchemaTooNewError, apply_migrations, load_queries, migration_files
 from servicekit.sqlfiles.queries import parse_queries
-from vm122_ops.db import SQL_DIR
+from vm122_ops.store.db import SQL_DIR
 
 
 async def test_every_query_explains_against_a_fresh_schema(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ async def test_step_bucket_backfill_matches_the_python_formula(tmp_path: Path) -
     """0003 backfills each session's step buckets in SQL; they equal durations.bucket_of."""
     import shutil
 
-    from vm122_ops.durations import bucket_of
+    from vm122_ops.funnel.durations import bucket_of
 
     schema = tmp_path / "schema"
     schema.mkdir()

@@ -1,4 +1,5 @@
-"""Session states (vm122_ops/states.py): moving, stuck, abandoned, against an oracle."""
+"""Session states (vm122_ops/funnel/session_states.py): moving, stuck, abandoned, against an
+oracle."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import random
 from collections import Counter
 
 from tests.ops.conftest import HOUR, NOW, Ops
-from vm122_ops import states
-from vm122_ops.durations import bucket_of
-from vm122_ops.events import STAGE_TYPES, STAGES
-from vm122_ops.funnel import percentile
-from vm122_ops.states import StateRule
+from vm122_ops.funnel import session_states as states
+from vm122_ops.funnel.durations import bucket_of
+from vm122_ops.funnel.rollups import percentile
+from vm122_ops.funnel.session_states import StateRule
+from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
 MINUTE = 60.0
 RULE = StateRule(stuck_min_minutes=15, abandon_hours=24)
@@ -114,7 +115,7 @@ async def test_states_equal_an_oracle(ops: Ops) -> None:
 
 
 async def test_paces_from_the_funnel_cache_equal_the_sql_ones(ops: Ops) -> None:
-    from vm122_ops.funnel import DurationCache, read_paces
+    from vm122_ops.funnel.rollups import DurationCache, read_paces
 
     for index in range(20):
         start = NOW - (index + 1) * 7 * HOUR

@@ -16,8 +16,8 @@ from asgi_lifespan import LifespanManager
 
 from tests.desk.harness import CHEAP, login, user_command
 from tests.ops.conftest import AUTH, NOW, Clock, Ops, iso, make_settings
-from vm122_ops.accounts import Passwords
 from vm122_ops.app import create_app
+from vm122_ops.desk.accounts import Passwords
 
 ORIGIN = "http://ops.test"
 SAME_ORIGIN = {"origin": ORIGIN}

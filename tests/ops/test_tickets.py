@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops, iso
-from vm122_ops.tickets import ENTRY_DATA_LIMIT, READY_NOTE
+from vm122_ops.tickets.ticket import ENTRY_DATA_LIMIT, READY_NOTE
 
 
 async def tickets_of(ops: Ops, **params: str) -> list[dict[str, object]]:
@@ -192,7 +192,7 @@ async def test_a_ready_note_written_before_0005_is_found_by_its_kind(tmp_path: P
     from servicekit.sqlfiles import migrate
     from tests.ops.conftest import make_settings, running_ops
     from tests.support import peek
-    from vm122_ops.sql import SQL_DIR
+    from vm122_ops.store.sql import SQL_DIR
 
     old_schema = tmp_path / "schema"
     old_schema.mkdir()

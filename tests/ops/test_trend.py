@@ -1,4 +1,4 @@
-"""Conversion over time (vm122_ops/trend.py, GET /api/v1/onboard/trend): an oracle over
+"""Conversion over time (vm122_ops/funnel/trend.py, GET /api/v1/onboard/trend): an oracle over
 random sessions for hourly and daily ranges, the open periods, bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
-from vm122_ops.events import format_ms
+from vm122_ops.ingest.events import format_ms
 
 TREND = "/api/v1/onboard/trend"
 H = 3_600_000

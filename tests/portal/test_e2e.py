@@ -23,7 +23,7 @@ from tests.support.apps import OpsServer, ops_in_process, portal_process
 from tests.support.peek import stored_events
 from tests.support.poll import wait_until
 from tests.support.runner import free_port
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops.ingest.events import STAGE_TYPES
 
 HAPPY = list(STAGE_TYPES)
 

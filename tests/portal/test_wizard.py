@@ -13,7 +13,7 @@ from tests.support import peek
 from tests.support.poll import wait_until
 from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.wizard import dkim_pending
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops.ingest.events import STAGE_TYPES
 
 MAIL = "mail.sandbox.example.net"
 

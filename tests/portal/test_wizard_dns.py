@@ -10,7 +10,7 @@ from tests.portal.conftest import Portal
 from tests.support.poll import wait_until
 from vm112_portal.providers.dns_plan import is_spf, spf_lookups, spf_terms
 from vm112_portal.providers.sandbox import Sandbox
-from vm122_ops.events import STAGE_TYPES
+from vm122_ops.ingest.events import STAGE_TYPES
 
 MAIL = "mail.sandbox.example.net"
 ALL = ["mx", "spf", "dmarc", "autodiscover"]

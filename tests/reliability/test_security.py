@@ -20,7 +20,7 @@ from tests.support.peek import outbox as outbox_rows
 from tests.support.poll import wait_until
 from tests.support.runner import free_port, in_process
 from vm122_ops.app import create_app, routes
-from vm122_ops.desk_sessions import COOKIE_NAME
+from vm122_ops.desk.browser_sessions import COOKIE_NAME
 from vm122_ops.settings import parse_webhook_secrets
 
 OPEN = {"/healthz", "/openapi.json", "/login", "/logout", "/api/v1/webhooks/onboard"}

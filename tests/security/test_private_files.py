@@ -13,7 +13,7 @@ import pytest
 
 from servicekit.sqlfiles import backup_database
 from vm112_portal.db import Database as PortalDatabase
-from vm122_ops.db import Database as OpsDatabase
+from vm122_ops.store.db import Database as OpsDatabase
 
 
 @pytest.fixture(autouse=True)

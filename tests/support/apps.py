@@ -29,12 +29,12 @@ from tests.support.runner import (
 )
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.settings import Settings as PortalSettings
-from vm122_ops import users
-from vm122_ops.accounts import Passwords
 from vm122_ops.app import create_app as create_ops
-from vm122_ops.broker import Broker, StreamConfig
+from vm122_ops.desk import users
+from vm122_ops.desk.accounts import Passwords
+from vm122_ops.desk.broker import Broker, StreamConfig
+from vm122_ops.desk.login_throttle import AuthThrottle
 from vm122_ops.settings import Settings as OpsSettings
-from vm122_ops.throttle import AuthThrottle
 
 # Argon2id at its cheapest, so tests log in quickly (production: argon2-cffi's defaults).
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -1,6 +1,6 @@
 """Signed events as the Portal sends them: the body of the event contract
 (docs/webhook-funnel-events.md) and the three Standard Webhooks headers (webhook-id,
-webhook-timestamp, webhook-signature, signed with vm122_ops.signatures.sign, which
+webhook-timestamp, webhook-signature, signed with vm122_ops.ingest.signatures.sign, which
 tests/ops/test_signatures.py checks against the specification's own example)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from tests.support.credentials import KEY
-from vm122_ops.signatures import sign
+from vm122_ops.ingest.signatures import sign
 
 INGEST = "/api/v1/webhooks/onboard"
 _ids = itertools.count(1)

@@ -1,1 +1,2 @@
-"""HTTP routes, one module per API area."""
+"""HTTP routes, one module per API area; what they share: request parsing (params.py)
+and the OpenAPI document (openapi.py)."""

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok
-from vm122_ops import alerts
-from vm122_ops.state import app_state
+from vm122_ops.app_state import app_state
+from vm122_ops.desk import banner_conditions as alerts
 
 
 async def current_alerts(request: Request) -> Response:

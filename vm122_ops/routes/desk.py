@@ -1,7 +1,7 @@
 """The Desk's ticket API (docs/desk.md, "Tickets"): list, read, change, note; agents.
 
-Routes parse and answer; the reads and the units of work are in vm122_ops/tickets.py and
-vm122_ops/ticket_work.py.
+Routes parse and answer; the reads and the units of work are in vm122_ops/tickets/ticket.py and
+vm122_ops/tickets/work.py.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from starlette.responses import Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import JSONResponse, ok, ok_body, rendered
-from vm122_ops import accounts, export, params, ticket_work, tickets
-from vm122_ops.auth import principal
+from vm122_ops.app_state import AppState, app_state
+from vm122_ops.desk import accounts
+from vm122_ops.desk.auth import principal
 from vm122_ops.errors import BadRequest, NotFound, UnsupportedMediaType
-from vm122_ops.state import AppState, app_state
-from vm122_ops.ticket_work import Actor, Conflict, TicketChange, TicketGone
-from vm122_ops.tickets import STATUSES, TicketFilter
+from vm122_ops.routes import params
+from vm122_ops.tickets import export
+from vm122_ops.tickets import ticket as tickets
+from vm122_ops.tickets import work as ticket_work
+from vm122_ops.tickets.ticket import STATUSES, TicketFilter
+from vm122_ops.tickets.work import Actor, Conflict, TicketChange, TicketGone
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -108,7 +112,7 @@ async def list_tickets(request: Request) -> Response:
         page = await state.db.read(tickets.page, where, limit, before)
         return ok_body(**page.document())
 
-    # Kept while the database is the same (vm122_ops/list_answers.py); the key holds every
+    # Kept while the database is the same (vm122_ops/kept/list_answers.py); the key holds every
     # parameter the answer depends on ("me" is in ``where`` as the account's name).
     key = ("tickets", where, limit, before)
     return rendered(await state.list_answers.get(key, state.db.data_version(), read))

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import error, ok
-from vm122_ops.state import app_state
+from vm122_ops.app_state import app_state
 
 
 async def healthz(request: Request) -> Response:

@@ -8,15 +8,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok, rendered
-from vm122_ops import cohort, export, mail, params, sessions, trend
-from vm122_ops import failures as failure_codes
-from vm122_ops.codes import requested_code
-from vm122_ops.cohort_answers import answer_page, answer_page_text
+from vm122_ops.app_state import app_state
 from vm122_ops.errors import BadRequest, NotFound
-from vm122_ops.events import STAGES
-from vm122_ops.funnel import HOUR_MS, Window
-from vm122_ops.funnel_basis import answer_funnel_text
-from vm122_ops.state import app_state
+from vm122_ops.funnel import cohort, trend
+from vm122_ops.funnel import failures as failure_codes
+from vm122_ops.funnel import mail_readiness as mail
+from vm122_ops.funnel.failure_codes import requested_code
+from vm122_ops.funnel.rollups import HOUR_MS, Window
+from vm122_ops.ingest import session_fold as sessions
+from vm122_ops.ingest.events import STAGES
+from vm122_ops.kept.cohort_answers import answer_page, answer_page_text
+from vm122_ops.kept.funnel_basis import answer_funnel_text
+from vm122_ops.routes import params
+from vm122_ops.tickets import export
 
 
 async def funnel(request: Request) -> Response:
@@ -148,7 +152,8 @@ async def failures(request: Request) -> Response:
 
 
 async def mail_readiness(request: Request) -> Response:
-    """The window's completed sessions by whether their mail works (vm122_ops/mail.py)."""
+    """The window's completed sessions by whether their mail works
+    (vm122_ops/funnel/mail_readiness.py)."""
     state = app_state(request)
     hours = params.window_hours(request, state.settings.window_hours)
     found = await state.db.read(mail.readiness, hours, state.now_ms())

@@ -15,12 +15,12 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from servicekit.addresses import address_key
 from servicekit.body import media_type, read_body
 from servicekit.envelope import error
-from vm122_ops import accounts
-from vm122_ops.accounts import MAX_PASSWORD
-from vm122_ops.auth import same_origin
-from vm122_ops.desk_sessions import COOKIE_NAME
+from vm122_ops.app_state import app_state
+from vm122_ops.desk import accounts
+from vm122_ops.desk.accounts import MAX_PASSWORD
+from vm122_ops.desk.auth import same_origin
+from vm122_ops.desk.browser_sessions import COOKIE_NAME
 from vm122_ops.errors import BadRequest
-from vm122_ops.state import app_state
 
 FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
 MAX_FORM = 8192

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok_body, rendered
-from vm122_ops import export, params, search
-from vm122_ops.state import app_state
+from vm122_ops.app_state import app_state
+from vm122_ops.routes import params
+from vm122_ops.tickets import export, search
 
 SEARCH_CSV_HEADER = [
     "session_id",
@@ -29,7 +30,7 @@ async def find(request: Request) -> Response:
         found = await state.db.read(search.find, query)
         return ok_body(q=query, items=[item.document() for item in found])
 
-    # Kept while the database is the same (vm122_ops/list_answers.py), by the trimmed q.
+    # Kept while the database is the same (vm122_ops/kept/list_answers.py), by the trimmed q.
     return rendered(await state.list_answers.get(("search", query), state.db.data_version(), read))
 
 

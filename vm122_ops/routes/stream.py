@@ -21,9 +21,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vm122_ops import params, stored, ticket_work
-from vm122_ops.auth import monotonic_deadline, principal
-from vm122_ops.broker import (
+from vm122_ops.app_state import app_state
+from vm122_ops.desk.auth import monotonic_deadline, principal
+from vm122_ops.desk.broker import (
     ONBOARD,
     TICKET,
     AlertsSnapshot,
@@ -32,9 +32,11 @@ from vm122_ops.broker import (
     StreamConfig,
     Subscriber,
 )
-from vm122_ops.db import Database
 from vm122_ops.errors import BadRequest
-from vm122_ops.state import app_state
+from vm122_ops.routes import params
+from vm122_ops.store import stored_events as stored
+from vm122_ops.store.db import Database
+from vm122_ops.tickets import work as ticket_work
 
 MAX_ID_DIGITS = 18
 # The stream's event names (docs/desk.md; frontend/js/live.js listens to each).

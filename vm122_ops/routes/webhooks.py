@@ -9,11 +9,11 @@ from starlette.responses import Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import ok
-from vm122_ops import signatures
+from vm122_ops.app_state import app_state
 from vm122_ops.errors import OpsError, UnsupportedMediaType
-from vm122_ops.events import parse_event
-from vm122_ops.ingest import IngestResult, store_event
-from vm122_ops.state import app_state
+from vm122_ops.ingest import signatures
+from vm122_ops.ingest.events import parse_event
+from vm122_ops.ingest.storing import IngestResult, store_event
 
 MAX_BODY = 64 * 1024
 

@@ -45,7 +45,7 @@ export function initSessionPage(root, ctx) {
   const loads = new SnapshotLoads();
   let summary = { domain: "", stage: null, status: "", ticketId: null };
   // Who to contact, and the event time it came from: a live event carrying a contact
-  // replaces it only when it is not older (Ops keeps the newest, vm122_ops/contacts.py).
+  // replaces it only when it is not older (Ops keeps the newest, vm122_ops/tickets/contacts.py).
   let contact = { address: null, at: "" };
   const heard = (message) => {
     const address = contactOf(message);

@@ -34,7 +34,7 @@ export function notFound(root, message, t) {
 
 /**
  * Active sessions with their state as the server judged it (moving, stuck, abandoned:
- * vm122_ops/states.py), stuck ones first, and how long each has been idle.
+ * vm122_ops/funnel/session_states.py), stuck ones first, and how long each has been idle.
  * @param {HTMLElement} node
  * @param {any[]} sessions
  * @param {any} funnel unused: the states come with each session

@@ -9,7 +9,7 @@ import { contactLink, contactOf } from "./contact.js";
 import { notFound, sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
 
-/** Where a ticket may go from each status (vm122_ops/ticket_work.py, TRANSITIONS). */
+/** Where a ticket may go from each status (vm122_ops/tickets/work.py, TRANSITIONS). */
 export const NEXT = {
   open: ["pending", "resolved"],
   pending: ["open", "resolved"],
@@ -76,7 +76,7 @@ export function initTicketPage(root, ctx) {
   // events that arrive while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
   // Who to contact about the session, and the event time it came from (a live event
-  // carrying one replaces it when not older: vm122_ops/contacts.py keeps the newest).
+  // carrying one replaces it when not older: vm122_ops/tickets/contacts.py keeps the newest).
   let contact = { address: null, at: "" };
   const heardContact = (event) => {
     const address = contactOf(event);

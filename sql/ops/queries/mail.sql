@@ -7,7 +7,7 @@ where session_id = :session_id
 order by occurred_at, id;
 
 -- name: upsert_session_mail!
--- A session's mail as its mail.checked events say (vm122_ops/mail.py derives it).
+-- A session's mail as its mail.checked events say (vm122_ops/funnel/mail_readiness.py derives it).
 insert into session_mail
     (session_id, ready, items, checked_at, check_row, first_checked_at, not_ready_since, checks)
 values

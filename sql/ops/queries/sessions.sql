@@ -122,7 +122,7 @@ where step4_bucket is not null group by step4_bucket;
 
 -- name: partial_hour_sessions
 -- The sessions whose first event falls in [since, until) (one hour), oldest first: the
--- funnel's kept basis (vm122_ops/funnel_basis.py) adds the part a window covers.
+-- funnel's kept basis (vm122_ops/kept/funnel_basis.py) adds the part a window covers.
 select session_id,
        domain,
        furthest_stage,

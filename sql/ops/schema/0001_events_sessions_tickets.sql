@@ -1,6 +1,6 @@
 -- Ops store. Times are integer milliseconds since the Unix epoch, UTC.
 -- Stages are integers 0..5: started, domain_validated, dns_applied, account_created,
--- infra_synced, completed (see vm122_ops/events.py).
+-- infra_synced, completed (see vm122_ops/ingest/events.py).
 
 -- One row per accepted webhook; event_id is the sender's webhook-id.
 create table webhook_events (

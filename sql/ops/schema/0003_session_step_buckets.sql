@@ -1,4 +1,4 @@
--- Each session's step durations as histogram buckets (vm122_ops/durations.py), so the
+-- Each session's step durations as histogram buckets (vm122_ops/funnel/durations.py), so the
 -- funnel sums the sessions of its partial first hour in SQL, from an index alone,
 -- instead of reading every session row of that hour.
 alter table onboard_sessions add column step0_bucket integer;

@@ -1,10 +1,10 @@
 -- Failures by the step that failed, and the small rollups that /metrics, the Desk banner
 -- and the session states read (docs/observability.md, docs/desk.md). All are kept in the
 -- ingest transaction, so reading them never scans webhook_events.
--- Steps are stage indexes 0..5 (vm122_ops/events.py): the stage the failed step would
+-- Steps are stage indexes 0..5 (vm122_ops/ingest/events.py): the stage the failed step would
 -- have reached, e.g. 3 = account_created for an account-creation failure.
 
--- A failed session's step that failed (vm122_ops/sessions.py derives it: the `stage` its
+-- A failed session's step that failed (vm122_ops/ingest/session_fold.py derives it: the `stage` its
 -- latest failure named, kept in failure_stage, else the step after the furthest stage
 -- reached by then); the funnel counts a failed session under it.
 alter table onboard_sessions add column failure_stage integer

@@ -1,4 +1,4 @@
--- The state counts (vm122_ops/states.py) count active sessions by stage and last activity
+-- The state counts (vm122_ops/funnel/session_states.py) count active sessions by stage and last activity
 -- from onboard_sessions_active; with `status` in the index the count reads the index
 -- alone (measured on the 1M-event bench store: 50 ms -> 0.15 ms per stage).
 drop index onboard_sessions_active;

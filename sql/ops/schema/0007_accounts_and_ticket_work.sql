@@ -73,7 +73,7 @@ create index tickets_by_assignee on tickets (assignee_id, status);
 
 -- Every change an agent (or Ops itself) makes to a ticket, and every note: one row each,
 -- never edited or removed. actor_kind says who: an account, a program with the API
--- token, or Ops (an automatic reopen). detail is JSON (see vm122_ops/ticket_work.py).
+-- token, or Ops (an automatic reopen). detail is JSON (see vm122_ops/tickets/work.py).
 create table ticket_activity (
     id integer primary key autoincrement,
     ticket_id integer not null references tickets (id),

@@ -1,4 +1,4 @@
--- The Desk's search (vm122_ops/search.py): each session's domain as two lower-case keys,
+-- The Desk's search (vm122_ops/tickets/search.py): each session's domain as two lower-case keys,
 -- the Unicode form (xn-- labels decoded, NFC) and the ASCII form (non-ASCII labels as
 -- xn--), each indexed with the session's activity, so a domain prefix is a range read on
 -- an index whatever the number of sessions or events. Ingest writes them; rows stored

@@ -1,4 +1,4 @@
--- Who to contact about a session (vm122_ops/contacts.py, issue 12 item 10): the admin
+-- Who to contact about a session (vm122_ops/tickets/contacts.py, issue 12 item 10): the admin
 -- address the customer typed, from the newest event (by event time, then row id) that
 -- carries one; contact_at and contact_row say which, so any arrival order gives the same
 -- contact. Ingest writes them. Sessions stored before this migration get it from their

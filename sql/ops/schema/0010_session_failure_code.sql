@@ -1,7 +1,7 @@
 -- The code of a failed session's last failure on the session row (issue 12, item 3: each
 -- code of the "why sessions failed" card opens its sessions), so the drill-down by code is
 -- a range on an index, not a read of events. A failed session's newest event is its last
--- failure (vm122_ops/sessions.py); ingest writes the code as vm122_ops/codes.py labels
+-- failure (vm122_ops/ingest/session_fold.py); ingest writes the code as vm122_ops/funnel/failure_codes.py labels
 -- it, null for a session that is not failed.
 alter table onboard_sessions add column failure_code text;
 

@@ -1,0 +1,51 @@
+"""What the routes share: settings, the database, the clock, the Desk's live broker, its
+login sessions, the password hasher and the failure budget, built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from vm122_ops.desk.accounts import Passwords
+from vm122_ops.desk.broker import Broker
+from vm122_ops.desk.browser_sessions import DeskSessions
+from vm122_ops.desk.login_throttle import AuthThrottle
+from vm122_ops.funnel.failures import FailureTable
+from vm122_ops.funnel.rollups import DurationCache
+from vm122_ops.funnel.trend import Counts
+from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis
+from vm122_ops.kept.list_answers import ListAnswers
+from vm122_ops.metrics import OpsMetrics
+from vm122_ops.settings import Settings
+from vm122_ops.store.db import Database
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    db: Database
+    clock: Callable[[], float]
+    broker: Broker
+    sessions: DeskSessions
+    throttle: AuthThrottle
+    passwords: Passwords
+    metrics: OpsMetrics
+    durations: DurationCache
+    # Desk reads kept until new events commit (vm122_ops/kept/answers.py).
+    funnel_answers: Answers[BasisKey, FunnelBasis]
+    failure_answers: Answers[int, FailureTable]  # by the window's first hour
+    trend_answers: Answers[tuple[int, int], Counts]  # by range hours and first hour
+    # The ticket list and search, kept while the database's change stamp stays the same
+    # (vm122_ops/kept/list_answers.py).
+    list_answers: ListAnswers = field(default_factory=ListAnswers)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ops
+    return state

@@ -1,0 +1,382 @@
+"""The funnel cohort's sessions by where they stopped and in which state (the drill-down).
+
+A funnel stage row counts the cohort's sessions that *stopped* at that stage, by state:
+
+- **moving**, **stuck**, **abandoned**: active sessions whose furthest stage is that stage,
+  classified by vm122_ops/funnel/session_states.py (idle time against the pace of the step they
+  wait on);
+- **failed**: failed sessions whose *failed step* is that stage (the step that failed,
+  as the funnel's ``failed_by_step``: a failed account creation is on ``account_created``);
+- **completed**: completed sessions (only on the ``completed`` row).
+
+The counts read the funnel's rollup cells (active and completed sessions per furthest
+stage, failed sessions per failed step) and two range counts per stage on the partial
+index of active sessions by (stage, last activity), bounded by the abandonment horizon:
+abandoned is the stage's active sessions minus the other two. The lists walk the same
+indexes newest activity first and stop at a page, so neither reads events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import orjson
+
+from vm122_ops.errors import BadRequest
+from vm122_ops.funnel.failure_codes import UNSPECIFIED
+from vm122_ops.funnel.failures import failure_reason
+from vm122_ops.funnel.session_states import StateRule, StepPace, step_paces, waiting_step
+from vm122_ops.ingest.events import COMPLETED_STAGE, STAGES, format_ms
+from vm122_ops.store import stored_events as stored
+from vm122_ops.store.sql import QUERIES
+
+HOUR_MS = 3_600_000
+NO_STAGE = -1
+CohortState = Literal["moving", "stuck", "abandoned", "failed", "completed"]
+COHORT_STATES: tuple[CohortState, ...] = ("moving", "stuck", "abandoned", "failed", "completed")
+ACTIVE_STATES = ("moving", "stuck", "abandoned")
+_FOREVER_MS = 1 << 62
+_CURSOR = re.compile(r"^[0-9]{1,18}:[A-Za-z0-9_-]{1,128}\Z")
+Cells = Counter[tuple[int, str]]  # (furthest stage, status) -> cohort sessions
+
+
+@dataclass(frozen=True, slots=True)
+class CohortWindow:
+    """The funnel's cohort: sessions whose first event is in [since_ms, now_ms]."""
+
+    since_ms: int
+    now_ms: int
+
+    @property
+    def first_whole_hour(self) -> int:
+        return -(-self.since_ms // HOUR_MS)
+
+
+def _ranges(window: CohortWindow, pace: StepPace, rule: StateRule) -> dict[str, tuple[int, int]]:
+    """Each active state's range of last-event times [since, until) in the cohort."""
+    horizon = window.now_ms - rule.abandon_ms
+    stuck_from = max(horizon, window.now_ms - pace.stuck_after_ms)
+    return {
+        "moving": (stuck_from, _FOREVER_MS),
+        "stuck": (horizon, stuck_from),
+        "abandoned": (window.since_ms, horizon),
+    }
+
+
+def cohort_cells(conn: sqlite3.Connection, window: CohortWindow) -> tuple[Cells, Counter[int]]:
+    """The funnel's cells of the cohort and its failed sessions per failed step: the whole
+    hours from the rollups, the partial first hour from the covering index."""
+    hour = window.first_whole_hour
+    cells: Cells = Counter()
+    for row in conn.execute(QUERIES["rollup_since"], {"hour": hour}):
+        cells[(row["stage"], row["status"])] += row["sessions"]
+    partial = {"since": window.since_ms, "until": hour * HOUR_MS}
+    for row in conn.execute(QUERIES["partial_hour"], partial):
+        if row["kind"] == "stage":
+            cells[(row["key"], row["value"])] += row["sessions"]
+    failed: Counter[int] = Counter()
+    for row in conn.execute(QUERIES["failed_steps_since"], {"hour": hour}):
+        failed[row["step"]] += row["sessions"]
+    for row in conn.execute(QUERIES["partial_hour_failed_steps"], partial):
+        failed[row["step"]] += row["sessions"]
+    return cells, failed
+
+
+def stopped_counts(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    cells: Cells,
+    failed_steps: Counter[int],
+) -> dict[str, dict[str, int]]:
+    """Per furthest stage (``none``: no stage reached, then the funnel's stage keys), the
+    cohort sessions that stopped there by state (see the module's docstring)."""
+
+    def idle_count(stage: int | None, since: int, until: int) -> int:
+        return _idle_count(conn, stage, since, until, window.since_ms)
+
+    return stopped_from(window, paces, rule, cells, failed_steps, idle_count)
+
+
+# How many active cohort sessions of a furthest stage (None: none) had their last event in
+# [since, until): from SQL (stopped_counts) or from memory (vm122_ops/kept/funnel_basis.py).
+IdleCount = Callable[[int | None, int, int], int]
+
+
+def stopped_from(
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    cells: Cells,
+    failed_steps: Counter[int],
+    idle_count: IdleCount,
+) -> dict[str, dict[str, int]]:
+    """``stopped_counts`` with the range counts from ``idle_count``."""
+    counts: dict[str, dict[str, int]] = {}
+    for index in (NO_STAGE, *range(len(STAGES))):
+        row: dict[str, int] = {state: 0 for state in COHORT_STATES}
+        if index < COMPLETED_STAGE:
+            stage = None if index == NO_STAGE else index
+            ranges = _ranges(window, paces[waiting_step(stage)], rule)
+            for state in ("moving", "stuck"):
+                since, until = ranges[state]
+                row[state] = idle_count(stage, since, until) if since < until else 0
+            active = cells[(index, "active")]
+            row["abandoned"] = max(0, active - row["moving"] - row["stuck"])
+        if index != NO_STAGE:
+            row["failed"] = failed_steps[index]
+        row["completed"] = cells[(index, "completed")]
+        counts["none" if index == NO_STAGE else STAGES[index]] = row
+    return counts
+
+
+def _idle_count(
+    conn: sqlite3.Connection, stage: int | None, since: int, until: int, cohort_since: int
+) -> int:
+    if since >= until:
+        return 0
+    params = {"stage": stage, "since": since, "until": until, "cohort_since": cohort_since}
+    return int(conn.execute(QUERIES["cohort_idle_counts"], params).fetchone()["sessions"])
+
+
+def cohort_state(raw: str | None) -> CohortState:
+    """?state=: one of COHORT_STATES, else a 400."""
+    for state in COHORT_STATES:
+        if raw == state:
+            return state
+    raise BadRequest(f"state must be one of {', '.join(COHORT_STATES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class CohortFilter:
+    state: CohortState
+    stage: str | None = None  # a funnel stage key; None: every stage
+    # failed only: the code of the session's last failure (vm122_ops/funnel/failure_codes.py);
+    # None: any
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CohortSession:
+    session_id: str
+    domain: str
+    stage: int | None  # furthest stage reached
+    state: CohortState
+    failed_step: int | None
+    last_event_type: str
+    last_event_at: int
+    idle_ms: int
+    failure_code: str | None
+    failure_reason: str | None
+    ticket_id: int | None
+    contact: str | None = None  # who to contact (vm122_ops/tickets/contacts.py)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "domain": self.domain,
+            "stage": None if self.stage is None else STAGES[self.stage],
+            "state": self.state,
+            "failed_step": None if self.failed_step is None else STAGES[self.failed_step],
+            "last_event_type": self.last_event_type,
+            "last_event_at": format_ms(self.last_event_at),
+            "idle_seconds": round(self.idle_ms / 1000, 3),
+            "failure_code": self.failure_code,
+            "failure_reason": self.failure_reason,
+            "ticket_id": self.ticket_id,
+            "contact": self.contact,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CohortPage:
+    window: CohortWindow
+    last_event_id: int  # the newest event this answer includes
+    total: int  # every session of the filter, on all pages
+    items: list[CohortSession]
+    next: str | None
+
+    hours: int = 0  # the window asked for (the route sets it)
+
+    def with_hours(self, hours: int) -> CohortPage:
+        return replace(self, hours=hours)
+
+    def document(self, hours: int) -> dict[str, Any]:
+        return {
+            "window_hours": hours,
+            "since": format_ms(self.window.since_ms),
+            "generated_at": format_ms(self.window.now_ms),
+            "last_event_id": self.last_event_id,
+            "total": self.total,
+            "items": [item.document() for item in self.items],
+            "next": self.next,
+        }
+
+
+def page(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> CohortPage:
+    """Read function: one page of the cohort's sessions of ``filters``, newest activity
+    first, after the cursor position ``before``, with the filter's total (all computed
+    in this snapshot; vm122_ops/kept/cohort_answers.py answers the same from the funnel's kept
+    basis)."""
+    if filters.code is not None:
+        return code_page(conn, window, filters, limit, before)
+    head = stored.head(conn)
+    paces = step_paces(conn, window.now_ms, rule)
+    cells, failed_steps = cohort_cells(conn, window)
+    counts = stopped_counts(conn, window, paces, rule, cells, failed_steps)
+    items, following = _page_items(conn, window, paces, rule, filters, limit, before)
+    return CohortPage(window, head, filter_total(counts, filters), items, following)
+
+
+def code_page(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> CohortPage:
+    """Read function: ``page`` for a failure code (``filters.code`` set, state failed).
+
+    Its sessions are the cohort's failed sessions whose failed step is the stage (every
+    step when none) and whose *last* failure had the code, kept on the session row: a
+    session that failed twice with one code is one row, and one that failed with A then B
+    is listed under B only (the failure card counts failure events instead). Each step is
+    a range on onboard_sessions_failed_by_code, counted and walked newest first, so
+    neither paces nor events are read."""
+    assert filters.state == "failed" and filters.code is not None
+    steps = range(len(STAGES)) if filters.stage is None else [STAGES.index(filters.stage)]
+    before_at, before_id = before if before is not None else (None, None)
+    cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
+    head = stored.head(conn)
+    total = 0
+    rows: list[sqlite3.Row] = []
+    for step in steps:
+        params = {"step": step, "code": filters.code, "cohort_since": window.since_ms}
+        total += int(conn.execute(QUERIES["cohort_code_count"], params).fetchone()["sessions"])
+        rows.extend(conn.execute(QUERIES["cohort_code_page"], {**params, **cursor}))
+    items, following = _items(rows, "failed", window.now_ms, limit)
+    return CohortPage(window, head, total, items, following)
+
+
+def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter) -> int:
+    """The sessions of ``filters`` among the stopped counts (all stages when no stage)."""
+    keys = list(counts) if filters.stage is None else [filters.stage]
+    return sum(counts[key][filters.state] for key in keys)
+
+
+def page_items(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None,
+    last_event_id: int,
+) -> tuple[list[CohortSession], str | None] | None:
+    """Read function: ``page``'s items and next cursor with the paces given, when this
+    snapshot's newest event is ``last_event_id`` (the paces' and counts' own); else None."""
+    if stored.head(conn) != last_event_id:
+        return None
+    return _page_items(conn, window, paces, rule, filters, limit, before)
+
+
+def _page_items(
+    conn: sqlite3.Connection,
+    window: CohortWindow,
+    paces: tuple[StepPace, ...],
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None,
+) -> tuple[list[CohortSession], str | None]:
+    keys = [*STAGES] if filters.stage is None else [filters.stage]
+    if filters.stage is None:
+        keys.insert(0, "none")
+    before_at, before_id = before if before is not None else (None, None)
+    cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
+    rows: list[sqlite3.Row] = []
+    if filters.state in ACTIVE_STATES:
+        for key in keys:
+            if key == STAGES[COMPLETED_STAGE]:
+                continue
+            stage = None if key == "none" else STAGES.index(key)
+            since, until = _ranges(window, paces[waiting_step(stage)], rule)[filters.state]
+            if since >= until:
+                continue
+            params = {"stage": stage, "since": since, "until": until, **cursor}
+            params["cohort_since"] = window.since_ms
+            rows.extend(conn.execute(QUERIES["cohort_active_page"], params))
+    elif filters.state == "failed" or filters.stage in (None, STAGES[COMPLETED_STAGE]):
+        step = None
+        if filters.state == "failed" and filters.stage is not None:
+            step = STAGES.index(filters.stage)
+        params = {"status": filters.state, "step": step, "cohort_since": window.since_ms}
+        rows.extend(conn.execute(QUERIES["cohort_closed_page"], {**params, **cursor}))
+    return _items(rows, filters.state, window.now_ms, limit)
+
+
+def _items(
+    rows: list[sqlite3.Row], state: CohortState, now_ms: int, limit: int
+) -> tuple[list[CohortSession], str | None]:
+    """The page of ``rows`` (several steps' pages) newest first, and its next cursor."""
+    rows.sort(key=lambda row: (row["last_event_at"], row["session_id"]), reverse=True)
+    items = [_session(row, state, now_ms) for row in rows[:limit]]
+    following = None
+    if len(rows) > limit:
+        following = encode_cursor(items[-1].last_event_at, items[-1].session_id)
+    return items, following
+
+
+def _session(row: sqlite3.Row, state: CohortState, now_ms: int) -> CohortSession:
+    code, reason = row["failure_code"], None
+    if row["payload"] is not None:
+        data = orjson.loads(row["payload"]).get("data")
+        reason = failure_reason(data if isinstance(data, dict) else {})
+    if code is None and row["status"] == "failed":
+        code = UNSPECIFIED  # not stored before migration 0010 ran: its events were gone
+    return CohortSession(
+        session_id=row["session_id"],
+        domain=row["domain"],
+        stage=row["furthest_stage"],
+        state=state,
+        failed_step=row["failed_step"],
+        last_event_type=row["last_event_type"],
+        last_event_at=row["last_event_at"],
+        idle_ms=max(0, now_ms - row["last_event_at"]),
+        failure_code=code,
+        failure_reason=reason,
+        ticket_id=row["ticket_id"],
+        contact=row["contact"],
+    )
+
+
+def encode_cursor(last_event_at: int, session_id: str) -> str:
+    raw = f"{last_event_at}:{session_id}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = ""
+    if not _CURSOR.match(raw):
+        raise BadRequest("cursor is not a cursor this server gave out")
+    at, session_id = raw.split(":", 1)
+    return int(at), session_id

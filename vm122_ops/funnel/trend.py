@@ -1,0 +1,170 @@
+"""Conversion over time: per period, the sessions that entered and how many of them
+completed or failed (issue 12, item 4; docs/webhook-funnel-events.md, "The trend").
+
+A session *entered* a period when its first event is in it (the funnel's cohort rule, in
+whole hours of event time); it counts as completed or failed by its status now. Periods
+are clock hours (UTC) for ranges up to 72 hours and UTC days above, the last one the
+current, partial one. A period is *open* while its sessions may still convert: it ends
+less than ``OPS_ABANDON_HOURS`` ago (an active session is abandoned only after that). The
+series sums the funnel rollup's (hour, status) cells, so its cost grows with the hours of
+the range, never with sessions or events; those sums are kept in memory per range and
+first hour until new events commit (``answer``: measured on the bench stores, the 90-day
+series read 1.1 ms at 10k events and 4.3 ms at 100k, as the rollup's occupied hours
+filled up; answered from memory it is the same at every size).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vm122_ops.ingest.events import format_ms
+from vm122_ops.kept.answers import Answers
+from vm122_ops.store.sql import QUERIES
+
+if TYPE_CHECKING:
+    from vm122_ops.store.db import Database
+
+HOUR_MS = 3_600_000
+MAX_HOURS = 2160
+HOURLY_UP_TO = 72
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start_ms: int
+    entered: int
+    completed: int
+    failed: int
+    open: bool
+
+    def document(self) -> dict[str, Any]:
+        return _document(self.start_ms, self.entered, self.completed, self.failed, self.open)
+
+
+def _document(
+    start_ms: int, entered: int, completed: int, failed: int, open_: bool
+) -> dict[str, Any]:
+    return {
+        "start": format_ms(start_ms),
+        "entered": entered,
+        "completed": completed,
+        "failed": failed,
+        "conversion": round(completed / entered, 4) if entered else None,
+        "open": open_,
+    }
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the series reads: per period, entered, completed and failed. The same for
+    every ``now`` of the same first hour and stored events, so it is kept in memory
+    (``answer``) until new events commit; only the open flags depend on the millisecond."""
+
+    hours: int
+    first_hour: int
+    size: int  # hours per period
+    cells: tuple[tuple[int, int, int], ...]  # entered, completed, failed
+    # Each period's document closed and open, rendered on first use: a kept answer then
+    # only picks where the open periods begin (rendering was most of its cost).
+    _rendered: list[tuple[dict[str, Any], ...]] = field(default_factory=list)
+
+    def start_ms(self, index: int) -> int:
+        return (self.first_hour + index * self.size) * HOUR_MS
+
+    def rendered(self, open_: bool) -> tuple[dict[str, Any], ...]:
+        if not self._rendered:
+            for flag in (False, True):
+                self._rendered.append(
+                    tuple(
+                        _document(self.start_ms(index), *cell, flag)
+                        for index, cell in enumerate(self.cells)
+                    )
+                )
+        return self._rendered[int(open_)]
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    counts: Counts
+    now_ms: int
+    open_from: int  # the first open period: it ends less than the abandonment time ago
+
+    @property
+    def hours(self) -> int:
+        return self.counts.hours
+
+    @property
+    def period(self) -> str:
+        return "hour" if self.counts.size == 1 else "day"
+
+    @property
+    def periods(self) -> list[Period]:
+        return [
+            Period(self.counts.start_ms(index), *cell, open=index >= self.open_from)
+            for index, cell in enumerate(self.counts.cells)
+        ]
+
+    def document(self) -> dict[str, Any]:
+        at = self.open_from
+        return {
+            "window_hours": self.hours,
+            "period": self.period,
+            "generated_at": format_ms(self.now_ms),
+            "periods": [*self.counts.rendered(False)[:at], *self.counts.rendered(True)[at:]],
+        }
+
+
+def shape(hours: int, now_ms: int) -> tuple[int, int, int]:
+    """(hours per period, periods, first hour) of the series of ``hours`` ending now."""
+    size = 1 if hours <= HOURLY_UP_TO else 24
+    count = hours if size == 1 else -(-hours // 24)
+    first_hour = ((now_ms // HOUR_MS) // size - count + 1) * size
+    return size, count, first_hour
+
+
+def counts(conn: sqlite3.Connection, hours: int, now_ms: int) -> Counts:
+    """Read function: the periods' counts of the last ``hours`` hours (1-2160)."""
+    size, count, first_hour = shape(hours, now_ms)
+    cells = [[0, 0, 0] for _ in range(count)]  # entered, completed, failed
+    for row in conn.execute(QUERIES["trend_since"], {"hour": first_hour}):
+        index = (int(row["hour"]) - first_hour) // size
+        if not 0 <= index < count:
+            continue  # a session whose first event is after now (clock skew)
+        sessions = int(row["sessions"])
+        cells[index][0] += sessions
+        if row["status"] == "completed":
+            cells[index][1] += sessions
+        elif row["status"] == "failed":
+            cells[index][2] += sessions
+    return Counts(hours, first_hour, size, tuple((e, c, f) for e, c, f in cells))
+
+
+def build(found: Counts, now_ms: int, abandon_hours: int) -> Trend:
+    """The trend at ``now_ms`` from its counts: a period is open while it ends less than
+    ``abandon_hours`` before now, i.e. from the first period whose end is after that."""
+    open_after = now_ms - abandon_hours * HOUR_MS
+    length = found.size * HOUR_MS
+    # Period i ends at start_ms(0) + (i + 1) * length: after open_after from i = this on.
+    first_open = (open_after - found.start_ms(0)) // length
+    return Trend(found, now_ms, min(len(found.cells), max(0, first_open)))
+
+
+def series(conn: sqlite3.Connection, hours: int, now_ms: int, abandon_hours: int) -> Trend:
+    """Read function: the trend of the last ``hours`` hours (1-2160), computed now."""
+    return build(counts(conn, hours, now_ms), now_ms, abandon_hours)
+
+
+async def answer(
+    db: Database,
+    answers: Answers[tuple[int, int], Counts],
+    hours: int,
+    now_ms: int,
+    abandon_hours: int,
+) -> Trend:
+    """The trend of the last ``hours`` hours at ``now_ms``: its counts kept per (hours,
+    first hour) until new events commit, read once per burst (vm122_ops/kept/answers.py)."""
+    first_hour = shape(hours, now_ms)[2]
+    found = await answers.get((hours, first_hour), lambda: db.read(counts, hours, now_ms))
+    return build(found, now_ms, abandon_hours)

@@ -1,0 +1,150 @@
+"""Storing one accepted event: the event row, its session's state, the rollups and the
+ticket work, all inside one writer unit of work (one transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vm122_ops.funnel import activity, failures
+from vm122_ops.funnel import mail_readiness as mail
+from vm122_ops.funnel import rollups as funnel
+from vm122_ops.funnel import session_states as states
+from vm122_ops.ingest.events import FAILED, MAIL_CHECKED, Event
+from vm122_ops.ingest.session_fold import SessionState, fold
+from vm122_ops.store.sql import QUERIES
+from vm122_ops.store.stored_events import StoredEvent
+from vm122_ops.tickets import contacts, search
+from vm122_ops.tickets import ticket as tickets
+from vm122_ops.tickets import work as ticket_work
+from vm122_ops.tickets.work import TicketChange
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    id: int
+    duplicate: bool
+    event: Event
+    received_at: int
+    session: SessionState | None = None
+    ticket_id: int | None = None
+    # Changes to the funnel's duration cells, applied to the in-memory cache after commit.
+    durations: tuple[funnel.DurationDelta, ...] = ()
+    # A change of an existing ticket the event made (a reopen), for the stream.
+    ticket_change: TicketChange | None = None
+
+    def stored_event(self) -> StoredEvent | None:
+        """The newly stored event with its session and ticket; None for a duplicate."""
+        if self.duplicate or self.session is None:
+            return None
+        return StoredEvent(
+            id=self.id,
+            session_id=self.event.session_id,
+            domain=self.event.domain,
+            event_type=self.event.event_type,
+            occurred_at=self.event.occurred_at,
+            received_at=self.received_at,
+            data=self.event.data,
+            stage=self.session.furthest_stage,
+            status=self.session.status,
+            ticket_id=self.ticket_id,
+        )
+
+
+def stored_events(results: Iterable[IngestResult]) -> list[StoredEvent]:
+    """The events that committed ingest results newly stored (duplicates store none)."""
+    return [event for result in results if (event := result.stored_event()) is not None]
+
+
+def announcements(
+    results: Iterable[IngestResult | TicketChange],
+) -> list[StoredEvent | TicketChange]:
+    """What committed units tell the stream, in commit order: each newly stored event,
+    then the ticket change it made; and agents' ticket changes."""
+    found: list[StoredEvent | TicketChange] = []
+    for result in results:
+        if isinstance(result, TicketChange):
+            found.append(result)
+            continue
+        event = result.stored_event()
+        if event is not None:
+            found.append(event)
+            if result.ticket_change is not None:
+                found.append(result.ticket_change)
+    return found
+
+
+def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> IngestResult:
+    """Store one event with everything derived from it (a unit of work for the writer:
+    ``db.ingest(store_event, event, received_at)``)."""
+    queries = QUERIES
+    params = {
+        "event_id": event.event_id,
+        "session_id": event.session_id,
+        "event_type": event.event_type,
+        "domain": event.domain,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "payload": event.payload,
+    }
+    inserted = conn.execute(queries["insert_event"], params).fetchone()
+    if inserted is None:
+        existing = conn.execute(
+            queries["get_event_by_event_id"], {"event_id": event.event_id}
+        ).fetchone()
+        assert existing is not None
+        return IngestResult(
+            id=int(existing["id"]), duplicate=True, event=event, received_at=received_at
+        )
+    row_id = int(inserted["id"])
+    row = conn.execute(
+        queries["get_session_and_ticket"], {"session_id": event.session_id}
+    ).fetchone()
+    old = None if row is None else SessionState.from_row(row)
+    ticket_id = None if row is None else row["ticket_id"]
+    new = fold(old, event, row_id)
+    step = None
+    if event.event_type == FAILED:
+        step = failures.failed_step(event, new)
+        failures.record(conn, queries, event, step)
+    conn.execute(queries["upsert_session"], new.to_params())
+    if old is None or old.domain != new.domain:
+        search.record(conn, queries, new.session_id, new.domain)
+    contacts.record(conn, queries, event, row_id)
+    durations = funnel.move_contributions(conn, queries, old, new)
+    states.move_contributions(conn, queries, old, new)
+    activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
+    mail_ready = None
+    if event.event_type == MAIL_CHECKED:
+        mail_state = mail.record(conn, queries, event.session_id)
+        mail_ready = None if mail_state is None else mail_state.ready
+    elif ticket_id is None and event.event_type in tickets.OPENING_TYPES:
+        mail_ready = mail.ready_of(conn, queries, event.session_id)  # a check came first
+    touch = tickets.open_or_extend(
+        conn, queries, new, event, row_id, received_at, ticket_id, mail_ready=mail_ready
+    )
+    change = None
+    failed = event.event_type == FAILED
+    # On an existing ticket only a failure (a reopen) or a tag the event added changes
+    # the ticket's work; anything else would read the ticket for nothing.
+    if touch is not None and not touch.opened and (failed or touch.tags_added):
+        change = ticket_work.reopen_or_bump(
+            conn,
+            queries,
+            touch.ticket_id,
+            row_id,
+            received_at,
+            failed=failed,
+            tags_added=list(touch.tags_added),
+        )
+    return IngestResult(
+        id=row_id,
+        duplicate=False,
+        event=event,
+        received_at=received_at,
+        session=new,
+        ticket_id=None if touch is None else touch.ticket_id,
+        durations=tuple(durations),
+        ticket_change=change,
+    )

@@ -1,0 +1,121 @@
+"""The drill-down answered from the funnel's kept basis: its totals from memory, its page
+from one small read (issue 16, item 1, for the list of issue 12, item 2).
+
+Measured on the bench stores (in-process, before this module): a drill-down page cost
+3.4 ms at 10k events and 14 ms at 100k, growing with the sessions of the last 7 days,
+almost all of it the steps' paces (``states.step_paces`` sums 7 days of duration cells)
+and the range counts over the active sessions. The funnel's basis
+(vm122_ops/kept/funnel_basis.py) already holds both for the window's hours and start hour,
+kept until new events commit and computed once per burst: the page takes the paces and
+the ``stopped`` totals from it, so its totals are the funnel's own counts at the same
+millisecond. Only the page's rows are read per request: at most ``limit + 1`` rows per
+stage walked newest first on an index, so their cost grows with the page, not the events.
+
+The rows are read in a later snapshot than the basis. They are used only when that
+snapshot's newest event is the basis's (``cohort.page_items`` checks it); when an event
+committed in between, the generation has moved and the next basis is taken (shared with
+every request waiting for it). After a second miss, under a steady stream of events, the
+page is computed whole in one snapshot (``cohort.page``), as before this module.
+
+A page read from the basis's events is then kept, as the API's JSON with its
+per-millisecond figures cut out (``funnel_text.page_text``), per (filter, limit, cursor)
+in the basis, until the basis's next boundary (``FunnelBasis.holds_until``): its rows
+are the cohort sessions of one state, stage and cursor, which change only when a session
+changes state (moving -> stuck -> abandoned) or leaves the cohort (the window's start
+passes its first event), and everything else on it (the total, the next cursor, the
+tickets opened at ingest, the failure reasons read from the last events' payloads) only
+with new events or a purge that removed events, either of which makes a new basis
+(vm122_ops/kept/answers.py). Measured
+in-process on the 1M bench store: 1.2-1.45 ms -> ~80 us per page request.
+tests/ops/test_funnel_text.py checks the pages against ``cohort.page`` at moments around
+each kind of boundary.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from servicekit.envelope import ok_body
+from vm122_ops.funnel import cohort
+from vm122_ops.funnel.rollups import DurationCache, Window
+from vm122_ops.funnel.session_states import StateRule
+from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis, read_basis
+from vm122_ops.kept.funnel_text import page_text
+
+if TYPE_CHECKING:
+    from vm122_ops.store.db import Database
+
+ATTEMPTS = 2
+
+
+async def answer_page(
+    db: Database,
+    answers: Answers[BasisKey, FunnelBasis],
+    cache: DurationCache,
+    rule: StateRule,
+    hours: int,
+    now_ms: int,
+    filters: cohort.CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> cohort.CohortPage:
+    """The drill-down page of the window of ``hours`` ending at ``now_ms``: the same
+    answer as ``cohort.page`` at that millisecond."""
+    window = Window(hours=hours, now_ms=now_ms)
+    span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=now_ms)
+    if filters.code is not None:  # its total and rows are two ranges of one index
+        found: cohort.CohortPage = await db.read(cohort.code_page, span, filters, limit, before)
+        return found
+    for _ in range(ATTEMPTS):
+        basis = await answers.get(
+            (hours, window.first_whole_hour), lambda: read_basis(db, window, cache, rule)
+        )
+        items_found = await db.read(
+            cohort.page_items,
+            span,
+            basis.paces,
+            rule,
+            filters,
+            limit,
+            before,
+            basis.last_event_id,
+        )
+        if items_found is not None:
+            items, following = items_found
+            total = cohort.filter_total(basis.stopped(now_ms), filters)
+            return cohort.CohortPage(span, basis.last_event_id, total, items, following)
+    fresh: cohort.CohortPage = await db.read(cohort.page, span, rule, filters, limit, before)
+    return fresh
+
+
+async def answer_page_text(
+    db: Database,
+    answers: Answers[BasisKey, FunnelBasis],
+    cache: DurationCache,
+    rule: StateRule,
+    hours: int,
+    now_ms: int,
+    filters: cohort.CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> bytes:
+    """``answer_page`` as the JSON the API sends, kept per page until the basis's next
+    boundary (see the module's docstring)."""
+    if filters.code is not None:  # two ranges of one index (``answer_page``): not kept
+        found = await answer_page(db, answers, cache, rule, hours, now_ms, filters, limit, before)
+        return ok_body(**found.document(hours))
+    window = Window(hours=hours, now_ms=now_ms)
+    basis = await answers.get(
+        (hours, window.first_whole_hour), lambda: read_basis(db, window, cache, rule)
+    )
+    key = (filters, limit, before)
+    kept = basis.kept.pages.get(key)
+    if kept is not None and kept.covers(now_ms):
+        return kept.render(now_ms)
+    found = await answer_page(db, answers, cache, rule, hours, now_ms, filters, limit, before)
+    if found.last_event_id != basis.last_event_id:
+        return ok_body(**found.document(hours))  # newer events than this basis: not kept
+    text = page_text(found, hours, basis.holds_until(now_ms))
+    basis.kept.keep_page(key, text)
+    return text.render(now_ms)

@@ -1,0 +1,452 @@
+"""The funnel answered from memory: what a window's funnel needs, read once per start hour
+and newest event, then finished for each request's exact millisecond.
+
+A window of ``hours`` ending at ``now`` starts at ``since = now - hours``; its first whole
+hour is ``H = ceil(since / 1 h)`` and its partial first hour is ``[since, H)``, inside the
+hour before H. Everything but the partial hour and the clock-dependent states is the same
+for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapshot:
+
+- the whole hours' cells, failed steps and duration histograms (as ``funnel._read``);
+- the steps' paces of the last 7 days (they also move only when H does);
+- every session whose first event is in the hour before H, oldest first, so the partial
+  hour of any ``since`` in it is a suffix of that list (found by bisection);
+- the 50 most recently active sessions first seen from H on;
+- the last-event times of the active sessions first seen from H on that any window of
+  this start hour can count as moving or stuck (the funnel's ``stopped``, cohort.py), by
+  furthest stage and sorted, so each range count is two bisections;
+- for the previous window of the same length (``funnel.Previous``): the cells of its whole
+  hours [H - hours, H - 1) and the sessions of the hour before them, oldest first (its
+  partial first hour is their suffix from ``since - hours``); its last part, hour H - 1
+  before ``since``, is the prefix of the sessions above that the window leaves out.
+
+``FunnelBasis.funnel(now_ms)`` adds the partial hour's sessions and picks the 50 most
+recent active ones of both parts, then classifies them at ``now``: the same figures as
+``funnel.compute`` at that millisecond (tests/ops/test_funnel_basis.py checks it
+against ``compute`` after random events, windows and hour boundaries). The basis is kept
+in ``answers.Answers`` keyed by (hours, H) until the next commit of new events.
+
+The API's answer goes one step further (``FunnelBasis.text``): the funnel changes in
+more than its per-millisecond figures (``generated_at``, the windows' bounds, the idle
+times) only at boundaries the basis knows in advance (``steady_until``: a session turning
+stuck or abandoned, the window's start passing a session's first event), so its JSON is
+rendered once per boundary with those figures cut out and a request only formats them
+(vm122_ops/kept/funnel_text.py; tests/ops/test_funnel_text.py checks the bytes against
+``compute`` just before, at and after each kind of boundary).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from vm122_ops.funnel import cohort
+from vm122_ops.funnel.rollups import (
+    ACTIVE_LIMIT,
+    HOUR_MS,
+    NO_STAGE,
+    ActiveSession,
+    Cells,
+    DurationCache,
+    Funnel,
+    Histograms,
+    Previous,
+    Window,
+    build_funnel,
+    durations_since,
+    previous_bounds,
+    previous_from,
+)
+from vm122_ops.funnel.session_states import (
+    StateRule,
+    StepPace,
+    pace_hour,
+    paces_from,
+    state_of,
+    waiting_step,
+)
+from vm122_ops.ingest.events import COMPLETED_STAGE
+from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.funnel_text import FunnelText, funnel_text
+from vm122_ops.store import stored_events as stored
+from vm122_ops.store.sql import QUERIES
+
+if TYPE_CHECKING:
+    from vm122_ops.store.db import Database
+
+BasisKey = tuple[int, int]  # window hours, first whole hour
+# The drill-down pages' text kept per basis, at most (a 50-item page is ~25 KB, one of
+# 200 ~100 KB; answers.Answers keeps 16 bases).
+PAGES_BYTES = 1 << 20
+STEPS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _Early:
+    """A session first seen in the hour before the window's first whole hour."""
+
+    first_event_at: int
+    stage: int  # NO_STAGE when none reached
+    status: str
+    failed_step: int | None
+    buckets: tuple[int | None, ...]
+    session: ActiveSession
+
+
+@dataclass(slots=True)
+class Kept:
+    """What a basis keeps from one boundary to the next (``FunnelBasis.steady_until``):
+    the answer's text (``FunnelBasis.text``) and the ``stopped`` counts
+    (``FunnelBasis.stopped``), each with the milliseconds [from, until) it holds for."""
+
+    text: FunnelText | None = None
+    renders: int = 0  # texts rendered (tests count them)
+    at: int | None = None  # the millisecond of the last answer, and its bytes
+    body: bytes = b""
+    stopped: dict[str, dict[str, int]] | None = None
+    stopped_span: tuple[int, int] = (0, 0)
+    counts: int = 0  # stopped counts counted (tests count them)
+    # Drill-down pages' texts by (filter, limit, cursor): vm122_ops/kept/cohort_answers.py.
+    pages: dict[Hashable, FunnelText] = field(default_factory=dict)
+    pages_bytes: int = 0  # their chunks' size
+
+    def keep_page(self, key: Hashable, text: FunnelText) -> None:
+        """Keep a page's text; past PAGES_BYTES the pages kept so far are let go."""
+        old = self.pages.pop(key, None)
+        if old is not None:
+            self.pages_bytes -= old.size
+        if self.pages_bytes + text.size > PAGES_BYTES:
+            self.pages.clear()
+            self.pages_bytes = 0
+        self.pages[key] = text
+        self.pages_bytes += text.size
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelBasis:
+    hours: int
+    first_whole_hour: int
+    last_event_id: int
+    cells: Cells
+    steps: Histograms
+    failed_steps: Counter[int]
+    paces: tuple[StepPace, ...]
+    early: tuple[_Early, ...]  # oldest first
+    early_starts: tuple[int, ...]  # their first_event_at, for bisection
+    recent_active: tuple[ActiveSession, ...]  # from the first whole hour on, newest first
+    # Furthest stage (None: none) -> sorted last-event times of active sessions first seen
+    # from the first whole hour on, recent enough to be moving or stuck in this hour.
+    idle_since: dict[int | None, tuple[int, ...]]
+    rule: StateRule
+    # The previous window: its whole hours' cells, and the (first event, stage, status) of
+    # the sessions of the hour before them, oldest first.
+    previous_cells: Cells = field(default_factory=Counter)
+    previous_early: tuple[tuple[int, int, str], ...] = ()
+    previous_starts: tuple[int, ...] = ()  # their first events, for bisection
+    # The previous window's figures by (index into ``early``, index into previous_early).
+    _previous: dict[tuple[int, int], Previous] = field(default_factory=dict)
+    # The counts and percentiles of each partial hour met so far, by its first early
+    # session's index: they depend on nothing else (the percentiles are most of the cost).
+    _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
+    # What holds until the next boundary: the answer's text, the stopped counts.
+    kept: Kept = field(default_factory=lambda: Kept())
+
+    def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
+        kept = self._counted.get(first)
+        if kept is not None:
+            return kept
+        cells = Counter(self.cells)
+        steps = {step: Counter(histogram) for step, histogram in self.steps.items()}
+        failed_steps = Counter(self.failed_steps)
+        for early in self.early[first:]:
+            cells[(early.stage, early.status)] += 1
+            for step, bucket in enumerate(early.buckets):
+                if bucket is not None:
+                    steps[step][bucket] += 1
+            if early.status == "failed" and early.failed_step is not None:
+                failed_steps[early.failed_step] += 1
+        counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps)
+        self._counted[first] = (counted, cells, failed_steps)
+        return counted, cells, failed_steps
+
+    def funnel(self, now_ms: int) -> Funnel:
+        """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
+        return self._funnel(now_ms)[0]
+
+    def text(self, now_ms: int) -> bytes:
+        """The funnel's JSON answer at ``now_ms``: from the kept text while no boundary
+        has passed since it was rendered (vm122_ops/kept/funnel_text.py), else rendered anew
+        and kept until the next boundary."""
+        kept = self.kept
+        if kept.at == now_ms:
+            return kept.body  # a request of the same millisecond
+        text = kept.text
+        if text is None or not text.covers(now_ms):
+            funnel, first = self._funnel(now_ms)
+            text = funnel_text(funnel, self.steady_until(funnel.window, first))
+            kept.text = text
+            kept.renders += 1
+        kept.at, kept.body = now_ms, text.render(now_ms)
+        return kept.body
+
+    def _funnel(self, now_ms: int) -> tuple[Funnel, int]:
+        window = Window(hours=self.hours, now_ms=now_ms)
+        assert window.first_whole_hour == self.first_whole_hour
+        first = bisect_left(self.early_starts, window.since_ms)
+        counted, cells, failed_steps = self._counts(window, first)
+        partial = self.early[first:]
+        candidates = [*self.recent_active]
+        candidates.extend(early.session for early in partial if early.status == "active")
+        candidates.sort(key=lambda session: -session.last_event_at)  # stable: ties keep order
+        active = []
+        for session in candidates[:ACTIVE_LIMIT]:
+            state, idle = state_of(
+                session.stage, session.last_event_at, now_ms, self.paces, self.rule
+            )
+            active.append(session.at(state, idle))
+        stopped = self._stopped(window, first, cells, failed_steps)
+        previous = self._previous_of(window, first)
+        funnel = replace(
+            counted, window=window, active_sessions=active, stopped=stopped, previous=previous
+        )
+        return funnel, first
+
+    def holds_until(self, now_ms: int) -> int:
+        """``steady_until`` for the window ending at ``now_ms``."""
+        window = Window(hours=self.hours, now_ms=now_ms)
+        return self.steady_until(window, bisect_left(self.early_starts, window.since_ms))
+
+    def steady_until(self, window: Window, first: int) -> int:
+        """The first millisecond after ``window.now_ms`` at which this basis's funnel
+        (``first`` its index into ``early`` then) may differ in anything but the figures
+        that move every millisecond (funnel_text.py): the earliest of
+
+        - the window's start passing the next hour (then it is another basis's) or the
+          first event of the next session of its partial hour (``first`` moves), and the
+          previous window's start passing the next session of its own partial hour;
+        - an active session of the cohort turning moving -> stuck (idle > its step's
+          pace) or -> abandoned (idle > the abandonment time): the ``stopped`` counts
+          change then. These are all the active sessions of the cohort recent enough to
+          be moving or stuck (``idle_since`` and the partial hour's), so the 50 shown
+          ones (``active_sessions``, their states) are among them.
+
+        Later would be wrong; earlier only costs a render."""
+        now = window.now_ms
+        span = self.hours * HOUR_MS
+        until = self.first_whole_hour * HOUR_MS + span + 1  # since passes hour H
+        if first < len(self.early_starts):
+            until = min(until, self.early_starts[first] + span + 1)
+        start = bisect_left(self.previous_starts, window.since_ms - span)
+        if start < len(self.previous_starts):
+            until = min(until, self.previous_starts[start] + 2 * span + 1)
+        abandon = self.rule.abandon_ms
+        early_active = [early.session for early in self.early[first:] if early.status == "active"]
+        for stage in (None, *range(COMPLETED_STAGE)):
+            stuck_after = self.paces[waiting_step(stage)].stuck_after_ms
+            times = self.idle_since.get(stage, ())
+            for limit in (stuck_after, abandon):
+                # A session idle since ``at`` is past ``limit`` once now > at + limit: the
+                # next is the oldest at >= now - limit, one millisecond after at + limit.
+                index = bisect_left(times, now - limit)
+                if index < len(times):
+                    until = min(until, times[index] + limit + 1)
+                for session in early_active:
+                    at = session.last_event_at
+                    if session.stage == stage and at + limit + 1 > now:
+                        until = min(until, at + limit + 1)
+        return until
+
+    def stopped(self, now_ms: int) -> dict[str, dict[str, int]]:
+        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals),
+        counted once per boundary (``steady_until``); shared: read, never change, them."""
+        kept = self.kept
+        since, until = kept.stopped_span
+        if kept.stopped is not None and since <= now_ms < until:
+            return kept.stopped
+        window = Window(hours=self.hours, now_ms=now_ms)
+        assert window.first_whole_hour == self.first_whole_hour
+        first = bisect_left(self.early_starts, window.since_ms)
+        _, cells, failed_steps = self._counts(window, first)
+        kept.stopped = self._stopped(window, first, cells, failed_steps)
+        kept.stopped_span = (now_ms, self.steady_until(window, first))
+        kept.counts += 1
+        return kept.stopped
+
+    def _stopped(
+        self, window: Window, first: int, cells: Cells, failed_steps: Counter[int]
+    ) -> dict[str, dict[str, int]]:
+        early_active = [early for early in self.early[first:] if early.status == "active"]
+
+        def idle_count(stage: int | None, since: int, until: int) -> int:
+            times = self.idle_since.get(stage, ())
+            count = bisect_left(times, until) - bisect_left(times, since)
+            for early in early_active:
+                at = early.session.last_event_at
+                if early.session.stage == stage and since <= at < until:
+                    count += 1
+            return count
+
+        span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
+        return cohort.stopped_from(span, self.paces, self.rule, cells, failed_steps, idle_count)
+
+    def _previous_of(self, window: Window, first: int) -> Previous:
+        """The previous window: whole hours, the suffix of its first hour from ``since -
+        hours``, and the sessions of hour H - 1 this window leaves out (early[:first])."""
+        _, _, since, _ = previous_bounds(window)
+        start = bisect_left(self.previous_starts, since)
+        kept = self._previous.get((first, start))
+        if kept is not None:
+            return replace(kept, since_ms=since, until_ms=window.since_ms)
+        cells = Counter(self.previous_cells)
+        for _, stage, status in self.previous_early[start:]:
+            cells[(stage, status)] += 1
+        for early in self.early[:first]:
+            cells[(early.stage, early.status)] += 1
+        previous = previous_from(window, cells)
+        self._previous[(first, start)] = previous
+        return previous
+
+
+@dataclass(frozen=True, slots=True)
+class _BasisReading:
+    basis: FunnelBasis
+    fresh: Histograms | None
+    fresh_pace: Histograms | None
+
+
+def _read_basis(
+    conn: sqlite3.Connection,
+    window: Window,
+    cached: Histograms | None,
+    cached_pace: Histograms | None,
+    rule: StateRule,
+) -> _BasisReading:
+    """Runs on a reader thread inside one snapshot (``cached*`` are private copies)."""
+    hour = window.first_whole_hour
+    last_event_id = stored.head(conn)
+    fresh = None
+    if cached is None:
+        fresh = durations_since(conn, hour)
+        steps = {step: Counter(histogram) for step, histogram in fresh.items()}
+    else:
+        steps = cached
+    paced = pace_hour(window.now_ms)
+    fresh_pace = None
+    if paced == hour:
+        pace_steps = steps
+    elif cached_pace is None:
+        pace_steps = fresh_pace = durations_since(conn, paced)
+    else:
+        pace_steps = cached_pace
+    cells: Cells = Counter()
+    for row in conn.execute(QUERIES["rollup_since"], {"hour": hour}):
+        cells[(row["stage"], row["status"])] += row["sessions"]
+    failed_steps: Counter[int] = Counter()
+    for row in conn.execute(QUERIES["failed_steps_since"], {"hour": hour}):
+        failed_steps[row["step"]] += row["sessions"]
+    early = []
+    bounds = {"since": (hour - 1) * HOUR_MS, "until": hour * HOUR_MS}
+    for row in conn.execute(QUERIES["partial_hour_sessions"], bounds):
+        stage = row["furthest_stage"]
+        early.append(
+            _Early(
+                first_event_at=row["first_event_at"],
+                stage=NO_STAGE if stage is None else stage,
+                status=row["status"],
+                failed_step=row["failed_step"],
+                buckets=tuple(row[f"step{step}_bucket"] for step in range(STEPS)),
+                session=ActiveSession.from_row(row),
+            )
+        )
+    recent = {"since": hour * HOUR_MS, "limit": ACTIVE_LIMIT}
+    recent_active = tuple(
+        ActiveSession.from_row(row) for row in conn.execute(QUERIES["active_sessions"], recent)
+    )
+    # The earliest horizon (now - abandonment) of any window with this start hour.
+    horizon = (hour - 1 + window.hours) * HOUR_MS - rule.abandon_ms
+    idle: dict[int | None, list[int]] = {}
+    params = {"since": horizon, "cohort_since": hour * HOUR_MS}
+    for row in conn.execute(QUERIES["recent_active_sessions"], params):
+        idle.setdefault(row["furthest_stage"], []).append(row["last_event_at"])
+    from_hour, until_hour, _, _ = previous_bounds(window)
+    previous_cells: Cells = Counter()
+    whole = {"hour": from_hour, "until": until_hour}
+    for row in conn.execute(QUERIES["rollup_between"], whole):
+        previous_cells[(row["stage"], row["status"])] += row["sessions"]
+    before = {"since": (from_hour - 1) * HOUR_MS, "until": from_hour * HOUR_MS}
+    previous_early = tuple(
+        (
+            row["first_event_at"],
+            NO_STAGE if row["furthest_stage"] is None else row["furthest_stage"],
+            row["status"],
+        )
+        for row in conn.execute(QUERIES["partial_hour_sessions"], before)
+    )
+    basis = FunnelBasis(
+        hours=window.hours,
+        first_whole_hour=hour,
+        last_event_id=last_event_id,
+        cells=cells,
+        steps=steps,
+        failed_steps=failed_steps,
+        paces=paces_from(pace_steps, rule),
+        early=tuple(early),
+        early_starts=tuple(item.first_event_at for item in early),
+        recent_active=recent_active,
+        idle_since={stage: tuple(sorted(times)) for stage, times in idle.items()},
+        rule=rule,
+        previous_cells=previous_cells,
+        previous_early=previous_early,
+        previous_starts=tuple(at for at, _, _ in previous_early),
+    )
+    return _BasisReading(basis, fresh, fresh_pace)
+
+
+async def read_basis(
+    db: Database, window: Window, cache: DurationCache, rule: StateRule
+) -> FunnelBasis:
+    """One snapshot's basis for ``window``'s hours and start hour (durations from ``cache``)."""
+    hour = window.first_whole_hour
+    paced = pace_hour(window.now_ms)
+    cached_pace = cache.get(paced) if paced != hour else None
+    reading = await db.read(_read_basis, window, cache.get(hour), cached_pace, rule)
+    if reading.fresh is not None:
+        cache.put(hour, reading.fresh, reading.basis.last_event_id)
+    if reading.fresh_pace is not None and paced != hour:
+        cache.put(paced, reading.fresh_pace, reading.basis.last_event_id)
+    return reading.basis
+
+
+async def answer_funnel(
+    db: Database,
+    window: Window,
+    cache: DurationCache,
+    answers: Answers[BasisKey, FunnelBasis],
+    rule: StateRule,
+) -> Funnel:
+    """The funnel of ``window``: from the kept basis of its hours and start hour when no
+    event was committed since, else from one shared read."""
+    basis = await answers.get(
+        (window.hours, window.first_whole_hour),
+        lambda: read_basis(db, window, cache, rule),
+    )
+    return basis.funnel(window.now_ms)
+
+
+async def answer_funnel_text(
+    db: Database,
+    window: Window,
+    cache: DurationCache,
+    answers: Answers[BasisKey, FunnelBasis],
+    rule: StateRule,
+) -> bytes:
+    """``answer_funnel``'s answer as the JSON the API sends (``ok`` around its document),
+    from the basis's kept text until the next boundary (``FunnelBasis.text``)."""
+    basis = await answers.get(
+        (window.hours, window.first_whole_hour),
+        lambda: read_basis(db, window, cache, rule),
+    )
+    return basis.text(window.now_ms)

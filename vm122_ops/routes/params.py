@@ -1,0 +1,51 @@
+"""What the routes take from a request's query and path, each parsed or refused with a
+400 (never a 5xx). Shared by the route modules, which never import each other; the
+bounded body reader is servicekit.body."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from vm122_ops.errors import BadRequest
+from vm122_ops.ingest.events import SESSION_ID
+
+MAX_WINDOW_HOURS = 720
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def only(request: Request, known: set[str]) -> None:
+    """Refuse a query parameter the route does not know (a typo would silently widen it)."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise BadRequest(f"unknown query parameter: {', '.join(unknown)}")
+
+
+def limit(request: Request) -> int:
+    """?limit=: a page's size, 1-200 (default 50)."""
+    raw = request.query_params.get("limit", str(DEFAULT_LIMIT))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def window_hours(request: Request, default: int) -> int:
+    """?hours=: the funnel window, 1-720 hours; ``default`` when absent."""
+    raw = request.query_params.get("hours")
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_WINDOW_HOURS:
+        raise BadRequest(f"hours must be a whole number from 1 to {MAX_WINDOW_HOURS}")
+    return int(raw)
+
+
+def session_id(raw: str) -> str:
+    """A session id (a path or query parameter)."""
+    if not SESSION_ID.match(raw):
+        raise BadRequest("session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
+    return raw
+
+
+def optional_session_id(raw: str | None) -> str | None:
+    """An optional ?session_id= filter; None when absent or empty."""
+    return session_id(raw) if raw else None

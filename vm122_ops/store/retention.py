@@ -1,0 +1,93 @@
+"""Retention: raw events older than OPS_RETENTION_DAYS are purged in small batches.
+
+What stays: each session's derived state (onboard_sessions), tickets and their timeline
+entries (copies of the events, so a ticket stays readable), and the funnel rollups of
+any hour a window can still reach (720 h at most, and its previous window, 720 h
+before it: the funnel's ``previous``; the conversion trend's 2160 h); the minute
+activity of /metrics' short windows is kept two days. Each batch is its own short
+writer unit, so ingest interleaves with a purge instead of waiting behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from servicekit import purge as shared
+from servicekit.logs import log_event
+from servicekit.purge import DAY_SECONDS, FIRST_RUN_SECONDS, PurgePlan, in_batches
+from vm122_ops.funnel import trend
+from vm122_ops.funnel.activity import KEEP_MINUTES, MINUTE_MS
+from vm122_ops.funnel.rollups import HOUR_MS
+from vm122_ops.store.db import Database
+from vm122_ops.store.sql import QUERIES
+
+log = logging.getLogger("vm122_ops.retention")
+
+DAY_MS = DAY_SECONDS * 1000
+BATCH = 1000
+
+
+async def plan_purge(db: Database, retention_days: int, now_ms: int) -> PurgePlan:
+    """The raw events a purge now would remove (``cutoff`` in Unix milliseconds)."""
+    cutoff = now_ms - retention_days * DAY_MS
+    return PurgePlan(cutoff=cutoff, rows=await db.read(purgeable, cutoff))
+
+
+def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
+    """How many raw events a purge at ``cutoff`` would remove (a read function)."""
+    row = conn.execute(QUERIES["count_events_received_before"], {"cutoff": cutoff}).fetchone()
+    return int(row["events"])
+
+
+async def purge(
+    db: Database,
+    retention_days: int,
+    now_ms: int,
+    purged: Callable[[], None] | None = None,
+) -> int:
+    """Remove raw events past retention; returns how many were removed. ``purged`` is
+    called once when any were: the drill-down's kept pages show a failed session's reason
+    from its last event's payload (vm122_ops/kept/cohort_answers.py), which a retention shorter
+    than the widest window (720 h) removes without a new event."""
+    cutoff = now_ms - retention_days * DAY_MS
+
+    def batch(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(QUERIES["purge_events_batch"], {"cutoff": cutoff, "batch": BATCH})
+        return cursor.rowcount
+
+    removed = await in_batches(lambda: db.write(batch), BATCH)
+    # The widest window (720 h), its previous window and the partial hour before them, and
+    # the conversion trend's 90 days (its answers are kept in memory: a purge must not
+    # change what they count).
+    reach = max(2 * 720 + 1, trend.MAX_HOURS)
+    hour = min(cutoff, now_ms - reach * HOUR_MS) // HOUR_MS
+
+    def rollups(conn: sqlite3.Connection) -> None:
+        conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})
+        conn.execute(QUERIES["purge_duration_hours"], {"hour": hour})
+        minute = now_ms // MINUTE_MS - KEEP_MINUTES
+        conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
+
+    await db.write(rollups)
+    if removed and purged is not None:
+        purged()
+    if removed:
+        log_event(log, "retention purge", removed=removed, cutoff_ms=cutoff)
+    return removed
+
+
+async def purge_periodically(
+    db: Database,
+    retention_days: int,
+    clock: Callable[[], float],
+    purged: Callable[[], None] | None = None,
+) -> None:
+    """The service's own purge: a minute after start, then every hour (``purged``: see
+    ``purge``)."""
+
+    async def job() -> int:
+        return await purge(db, retention_days, int(clock() * 1000), purged)
+
+    await shared.purge_periodically(job, log=log, first=FIRST_RUN_SECONDS)

@@ -1,0 +1,139 @@
+"""The Desk's search: find a session or ticket by domain prefix, session id or ticket number.
+
+A domain is searched in both its forms, case-insensitively: the Unicode form (``xn--``
+labels decoded, NFC, lower case) and the ASCII form (non-ASCII labels as ``xn--``
+punycode, RFC 3492). Ingest keeps the two keys on each session (``search_keys``); a
+query is turned into its Unicode form (so ``XN--MNCHEN-3YA.de`` finds ``münchen.de``)
+and, when it is ASCII, also searched as typed on the ASCII keys (so the prefix
+``xn--mnch`` finds it too: the punycode of a partial label is not a prefix of the whole
+label's, so the Unicode query is not converted the other way). Each is a range read on an
+index, at most ``LIMIT`` rows. A query that is a session id also matches that session; one
+that is a ticket number (``12`` or ``#12``) matches that ticket's session.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from servicekit.sqlfiles import Queries
+from vm122_ops.errors import BadRequest
+from vm122_ops.ingest.events import SESSION_ID, SPOOFING, STAGES, format_ms
+from vm122_ops.store.sql import QUERIES
+
+LIMIT = 20
+MAX_QUERY = 253
+_TOP = "\U0010ffff"  # above every character: [p, p + _TOP) is "starts with p"
+
+
+def _unicode_label(label: str) -> str:
+    if label.startswith("xn--"):
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            return label  # not valid punycode (or a partial label): as typed
+    return label
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
+def unicode_form(text: str) -> str:
+    """Lower case, NFC, ``xn--`` labels decoded."""
+    lowered = unicodedata.normalize("NFC", text.strip().lower())
+    return ".".join(
+        unicodedata.normalize("NFC", _unicode_label(label)) for label in lowered.split(".")
+    )
+
+
+def ascii_form(text: str) -> str:
+    """Lower case, non-ASCII labels as ``xn--`` punycode."""
+    return ".".join(_ascii_label(label) for label in unicode_form(text).split("."))
+
+
+def search_keys(domain: str) -> dict[str, str]:
+    return {"domain_key": unicode_form(domain), "domain_ascii": ascii_form(domain)}
+
+
+def record(conn: sqlite3.Connection, queries: Queries, session_id: str, domain: str) -> None:
+    """Write a session's search keys (ingest: a new session, or a changed domain)."""
+    conn.execute(queries["set_search_keys"], {"session_id": session_id, **search_keys(domain)})
+
+
+def parse_query(raw: str | None) -> str:
+    """?q=: 1-253 characters once trimmed, no control or invisible characters; else 400."""
+    text = (raw or "").strip()
+    if not text:
+        raise BadRequest("q is required: a domain (or its start), a session id or a ticket number")
+    if len(text) > MAX_QUERY:
+        raise BadRequest(f"q must be at most {MAX_QUERY} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or SPOOFING.search(text):
+        raise BadRequest("q must not contain control, bidi or zero-width characters")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    session_id: str
+    domain: str
+    stage: int | None
+    status: str
+    last_event_at: int
+    ticket_id: int | None
+    matched: str  # domain, session_id or ticket
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "domain": self.domain,
+            "stage": None if self.stage is None else STAGES[self.stage],
+            "status": self.status,
+            "last_event_at": format_ms(self.last_event_at),
+            "ticket_id": self.ticket_id,
+            "matched": self.matched,
+        }
+
+
+def _found(row: sqlite3.Row, matched: str) -> Found:
+    return Found(
+        session_id=row["session_id"],
+        domain=row["domain"],
+        stage=row["furthest_stage"],
+        status=row["status"],
+        last_event_at=row["last_event_at"],
+        ticket_id=row["ticket_id"],
+        matched=matched,
+    )
+
+
+def find(conn: sqlite3.Connection, query: str) -> list[Found]:
+    """Read function: the sessions ``query`` finds, exact matches (ticket number, session
+    id) first, then domains by key and newest activity, at most LIMIT."""
+    found: dict[str, Found] = {}
+    number = query[1:] if query.startswith("#") else query
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        row = conn.execute(QUERIES["session_by_ticket"], {"ticket_id": int(number)}).fetchone()
+        if row is not None:
+            found[row["session_id"]] = _found(row, "ticket")
+    if SESSION_ID.match(query) and query not in found:
+        row = conn.execute(QUERIES["session_by_id"], {"session_id": query}).fetchone()
+        if row is not None:
+            found[row["session_id"]] = _found(row, "session_id")
+    exact = list(found.values())
+    prefixes = [("sessions_by_domain_key", unicode_form(query))]
+    if query.isascii():
+        prefixes.append(("sessions_by_domain_ascii", query.lower()))
+    by_domain: dict[str, tuple[str, int, Found]] = {}
+    for name, prefix in prefixes:
+        params = {"prefix": prefix, "prefix_end": prefix + _TOP, "limit": LIMIT}
+        for row in conn.execute(QUERIES[name], params):
+            if row["session_id"] not in found:
+                key = (row["domain_key"] or "", -row["last_event_at"], _found(row, "domain"))
+                by_domain[row["session_id"]] = key
+    ordered = sorted(by_domain.values(), key=lambda item: (item[0], item[1], item[2].session_id))
+    return (exact + [item[2] for item in ordered])[:LIMIT]
