@@ -84,6 +84,13 @@ def routes() -> list[Route]:
         Route("/api/v1/desk/search.csv", search.find_csv, methods=["GET"], name="search_csv"),
         Route("/api/v1/desk/tickets", desk.list_tickets, methods=["GET"], name="list_tickets"),
         Route("/api/v1/desk/tickets.csv", desk.tickets_csv, methods=["GET"], name="tickets_csv"),
+        Route("/api/v1/desk/tickets/bulk", desk.bulk_change, methods=["POST"], name="bulk_tickets"),
+        Route(
+            "/api/v1/desk/sessions/{session_id}/take",
+            desk.take_session,
+            methods=["POST"],
+            name="take_session",
+        ),
         Route(
             "/api/v1/desk/tickets/{ticket_id}", desk.get_ticket, methods=["GET"], name="get_ticket"
         ),

@@ -111,6 +111,10 @@ async def test_ticket_list_as_csv_with_the_lists_filters(ops: Ops) -> None:
             "subject",
             "created_at",
             "updated_at",
+            "kind",
+            "queue",
+            "contact",
+            "failure_code",
         ],
         [
             str(ids["s1"]),
@@ -125,6 +129,10 @@ async def test_ticket_list_as_csv_with_the_lists_filters(ops: Ops) -> None:
             "Onboarding of açores.pt",
             "2026-11-29T12:00:00.000Z",
             "2026-11-29T12:01:00.000Z",
+            "onboarding",
+            "other",
+            "",
+            "",
         ],
         [
             str(ids["s2"]),
@@ -139,6 +147,10 @@ async def test_ticket_list_as_csv_with_the_lists_filters(ops: Ops) -> None:
             "Onboarding of =2+3.pt",
             "2026-11-29T12:00:00.000Z",
             "2026-11-29T12:00:00.000Z",
+            "onboarding",
+            "needs_action",
+            "",
+            "portal:timeout",
         ],
     ]
     # Exactly the JSON list's filters: the same tickets in the same order.

@@ -15,12 +15,12 @@ from servicekit.envelope import JSONResponse, ok, ok_body, rendered
 from vm122_ops.app_state import AppState, app_state
 from vm122_ops.desk import accounts
 from vm122_ops.desk.auth import principal
-from vm122_ops.errors import BadRequest, NotFound, UnsupportedMediaType
+from vm122_ops.errors import BadRequest, NotFound, Unprocessable, UnsupportedMediaType
 from vm122_ops.routes import params
 from vm122_ops.tickets import export
 from vm122_ops.tickets import ticket as tickets
 from vm122_ops.tickets import work as ticket_work
-from vm122_ops.tickets.ticket import STATUSES, TicketFilter
+from vm122_ops.tickets.ticket import QUEUES, STATUSES, TicketFilter
 from vm122_ops.tickets.work import Actor, Conflict, TicketChange, TicketGone
 
 DEFAULT_LIMIT = 50
@@ -37,11 +37,14 @@ def _ticket_id(request: Request) -> int:
 
 
 # Anything else is refused: a typo (`?domain=`) must not answer every ticket.
-TICKET_LIST_PARAMETERS = {"status", "tag", "session_id", "assignee", "limit", "cursor"}
+TICKET_LIST_PARAMETERS = {"queue", "status", "tag", "session_id", "assignee", "limit", "cursor"}
 
 
 def _filter(request: Request) -> TicketFilter:
     query = request.query_params
+    queue = query.get("queue") or "all"
+    if queue not in QUEUES:
+        raise BadRequest(f"queue must be one of {', '.join(QUEUES)}")
     status = query.get("status") or None
     if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
@@ -61,6 +64,7 @@ def _filter(request: Request) -> TicketFilter:
     elif assignee is not None and not accounts.NAME.fullmatch(assignee.lower()):
         raise BadRequest(f"assignee must be me, none or an account name ({accounts.NAME_RULE})")
     return TicketFilter(
+        queue=None if queue == "all" else queue,
         status=status,
         tag=tag,
         session_id=session_id,
@@ -82,6 +86,10 @@ TICKET_CSV_HEADER = [
     "subject",
     "created_at",
     "updated_at",
+    "kind",
+    "queue",
+    "contact",
+    "failure_code",
 ]
 
 
@@ -185,6 +193,58 @@ async def patch_ticket(request: Request) -> Response:
     return _changed(change)
 
 
+MAX_BULK = 200
+
+
+async def bulk_change(request: Request) -> Response:
+    """POST /api/v1/desk/tickets/bulk: one status and/or assignee for several tickets, each
+    at the version the agent saw. Each ticket is changed on its own (its own unit of work,
+    its own activity entries, announced on the stream), so one stale ticket does not hold
+    back the others; the answer says what happened to each, in the order asked."""
+    state = app_state(request)
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    unknown = set(body) - {"tickets", "status", "assignee"}
+    if unknown:
+        raise BadRequest(f"unknown field: {sorted(unknown)[0]}")
+    listed = body.get("tickets")
+    if not isinstance(listed, list) or not 1 <= len(listed) <= MAX_BULK:
+        raise BadRequest(f"tickets must be a list of 1-{MAX_BULK} {{id, version}} objects")
+    if "status" not in body and "assignee" not in body:
+        raise BadRequest("say what to change: status, assignee or both")
+    seen: list[tuple[int, int]] = []
+    for item in listed:
+        if not isinstance(item, dict) or set(item) != {"id", "version"}:
+            raise BadRequest("each ticket is an object with id and version")
+        ticket_id = item["id"]
+        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id < 1:
+            raise BadRequest("a ticket id is a positive whole number")
+        version = ticket_work.parse_version(item["version"])
+        if any(ticket_id == known for known, _ in seen):
+            raise BadRequest(f"ticket {ticket_id} is listed twice")
+        seen.append((ticket_id, version))
+    fields = {name: body[name] for name in ("status", "assignee") if name in body}
+    patches = [ticket_work.parse_patch({"version": v, **fields}, None) for _, v in seen]
+    actor, now = _actor(request), state.now_ms()
+    results: list[dict[str, object]] = []
+    for (ticket_id, _), patch in zip(seen, patches, strict=True):
+        outcome: dict[str, object] = {"id": ticket_id}
+        try:
+            change = await state.db.change(ticket_work.apply_patch, ticket_id, patch, actor, now)
+        except TicketGone:
+            outcome |= {"outcome": "not_found"}
+        except Conflict:
+            outcome |= {"outcome": "conflict"}
+        except Unprocessable as refused:
+            outcome |= {"outcome": "refused", "reason": str(refused.message)}
+        else:
+            changed = "changed" if change.entries else "unchanged"
+            outcome |= {"outcome": changed, "version": change.ticket.version}
+        results.append(outcome)
+    return ok(results=results)
+
+
 async def add_note(request: Request) -> Response:
     """POST /api/v1/desk/tickets/{id}/notes: an internal note, plain text."""
     state = app_state(request)
@@ -204,3 +264,18 @@ async def agents(request: Request) -> Response:
     found = await state.db.read(accounts.list_agents)
     user = principal(request).user
     return ok(agents=found, me=None if user is None else user.name)
+
+
+async def take_session(request: Request) -> Response:
+    """POST /api/v1/desk/sessions/{session_id}/take: the stuck list's "take it": the
+    session's ticket as a follow-up assigned to the agent (opened if it had none)."""
+    state = app_state(request)
+    session_id = params.session_id(request.path_params["session_id"])
+    actor = _actor(request)
+    if actor.kind != "account":
+        raise BadRequest("taking a session needs a person's session, not the API token")
+    try:
+        change = await state.db.change(ticket_work.take_session, session_id, actor, state.now_ms())
+    except TicketGone:
+        raise NotFound(f"no session {session_id}") from None
+    return _changed(change, 200)

@@ -13,7 +13,7 @@ from servicekit.contract import EVENT_TYPES, MAIL_ITEMS, MAIL_STATUSES, SESSION_
 from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
 from vm122_ops.funnel.cohort import COHORT_STATES
 from vm122_ops.funnel.failure_codes import MAX_CODE
-from vm122_ops.tickets.ticket import STATUSES
+from vm122_ops.tickets.ticket import QUEUES, STATUSES
 from vm122_ops.tickets.work import MAX_NOTE, MAX_TAGS
 
 
@@ -345,8 +345,13 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/v1/desk/tickets": {
             "get": {
-                "summary": "tickets, newest updated first, paginated",
+                "summary": "tickets, newest updated first, paginated, with counts per queue",
                 "parameters": [
+                    _query(
+                        "queue",
+                        {"type": "string", "enum": list(QUEUES)},
+                        "needs_action, handover or all (the default; docs/desk.md, Queues)",
+                    ),
                     _query("status", {"type": "string", "enum": list(STATUSES)}, "filter"),
                     _query("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "filter"),
                     _query("session_id", _SESSION_ID, "filter"),
@@ -382,6 +387,66 @@ DOCUMENT: dict[str, Any] = {
                     "200": {"description": "text/csv; charset=utf-8"},
                     "400": _error("bad filter or unknown parameter (limit, cursor included)"),
                     "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/desk/tickets/bulk": {
+            "post": {
+                "summary": "one status and/or assignee for several tickets, each at its version",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tickets"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "tickets": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 200,
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "version"],
+                                            "properties": {
+                                                "id": {"type": "integer", "minimum": 1},
+                                                "version": {"type": "integer", "minimum": 1},
+                                            },
+                                        },
+                                    },
+                                    "status": {"type": "string", "enum": list(STATUSES)},
+                                    "assignee": {"type": "string", "nullable": True},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok(
+                        "results: per ticket its outcome (changed, unchanged, conflict, "
+                        "refused with a reason, not_found)"
+                    ),
+                    "400": _error("bad body"),
+                    "401": _UNAUTHORIZED,
+                    "403": _error("a change from another site, with the session cookie"),
+                    "415": _error("not JSON"),
+                    "422": _error("an unknown status"),
+                },
+            }
+        },
+        "/api/v1/desk/sessions/{session_id}/take": {
+            "post": {
+                "summary": "take a session: its ticket as a follow-up assigned to you",
+                "parameters": [
+                    {"name": "session_id", "in": "path", "required": True, "schema": _SESSION_ID}
+                ],
+                "responses": {
+                    "200": _ok("the ticket and the new timeline entries"),
+                    "400": _error("bad session id, or the API token (no person to assign)"),
+                    "401": _UNAUTHORIZED,
+                    "403": _error("a change from another site, with the session cookie"),
+                    "404": _error("unknown session"),
                 },
             }
         },

@@ -39,6 +39,7 @@ from vm122_ops.store.stored_events import StoredEvent, View
 
 OPENING_TYPES = frozenset({"account.created", FAILED})
 STATUSES = ("open", "pending", "resolved", "closed")
+QUEUES = ("needs_action", "handover", "all")
 READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 DNS_MANUAL_TAG = "dns_manual"
@@ -49,6 +50,31 @@ READY_NOTE = "Onboarding completed: the mail domain is ready for operations (rea
 READY_NOTE_KIND = "ready_for_ops"  # the note's stable key (ticket_entries.note_kind)
 ENTRY_DATA_LIMIT = 4096
 _CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}\Z")
+
+
+# Failure codes that ask something of the customer (retype, choose another name, fix their
+# zone), from the codes docs/webhook-funnel-events.md lists: Carbonio's ACCOUNT_EXISTS,
+# DOMAIN_EXISTS and INVALID_PASSWORD, Cloudflare's 81053 (a CNAME's name is taken) and 1004
+# (DNS validation). Every other code (a fault of ours or of a provider: service.FAILURE,
+# AUTH_FAILED, timeouts, HTTP 5xx, unspecified) is "fault": someone of ours must look.
+CUSTOMER_CODES = frozenset(
+    {
+        "carbonio:account.ACCOUNT_EXISTS",
+        "carbonio:account.DOMAIN_EXISTS",
+        "carbonio:account.INVALID_PASSWORD",
+        "account.ACCOUNT_EXISTS",
+        "account.DOMAIN_EXISTS",
+        "account.INVALID_PASSWORD",
+        "cloudflare:81053",
+        "cloudflare:1004",
+    }
+)
+
+
+def failure_kind(code: str) -> str:
+    """``customer`` for a failure the customer can fix, ``fault`` otherwise (the ticket
+    list's priority starts from it)."""
+    return "customer" if code in CUSTOMER_CODES else "fault"
 
 
 def entry_body(data: Any) -> str:
@@ -140,16 +166,29 @@ def open_or_extend(
 def _open(
     conn: sqlite3.Connection, queries: Queries, session: SessionState, received_at: int
 ) -> int:
+    return open_ticket(conn, queries, session.session_id, session.domain, received_at)
+
+
+def open_ticket(
+    conn: sqlite3.Connection,
+    queries: Queries,
+    session_id: str,
+    domain: str,
+    received_at: int,
+    kind: str = "onboarding",
+) -> int:
+    """Open a session's ticket holding its whole history; its id."""
     params = {
-        "session_id": session.session_id,
-        "subject": f"Onboarding of {session.domain}",
+        "session_id": session_id,
+        "subject": f"Onboarding of {domain}",
         "now": received_at,
+        "kind": kind,
     }
     row = conn.execute(queries["insert_ticket"], params).fetchone()
     assert row is not None
     ticket_id = int(row["id"])
     # Backfill: the ticket holds its session's whole history, earlier events included.
-    history = conn.execute(queries["session_events"], {"session_id": session.session_id})
+    history = conn.execute(queries["session_events"], {"session_id": session_id})
     for stored in map(StoredEvent.from_row, history.fetchall()):
         _add_event_entry(
             conn,
@@ -231,6 +270,10 @@ class TicketSummary:
     updated_at: int
     assignee: str | None = None  # an account name
     version: int = 1  # moves with every change of status, assignee or tags
+    kind: str = "onboarding"  # or "follow_up": opened by an agent from the stuck list
+    queue: str = "other"  # "needs_action" | "handover" | "other" (migration 0012)
+    contact: str | None = None  # the session's contact (vm122_ops/contacts.py)
+    failure_code: str | None = None  # the session's last failure's code, if it failed
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TicketSummary:
@@ -248,6 +291,10 @@ class TicketSummary:
             updated_at=row["updated_at"],
             assignee=row["assignee"],
             version=row["version"],
+            kind=row["kind"],
+            queue=row["queue"],
+            contact=row["contact"],
+            failure_code=row["failure_code"],
         )
 
     def document(self) -> dict[str, Any]:
@@ -264,6 +311,11 @@ class TicketSummary:
             "subject": self.subject,
             "created_at": format_ms(self.created_at),
             "updated_at": format_ms(self.updated_at),
+            "kind": self.kind,
+            "queue": self.queue,
+            "contact": self.contact,
+            "failure_code": self.failure_code,
+            "failure_kind": None if self.failure_code is None else failure_kind(self.failure_code),
         }
 
 
@@ -347,6 +399,7 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
+    queue: str | None = None  # None: every queue
     status: str | None = None
     tag: str | None = None
     session_id: str | None = None
@@ -360,12 +413,15 @@ class TicketPage:
     next: str | None  # the cursor of the next page, None on the last
     # Tickets per status under the same filters but the status.
     counts: dict[str, int] = field(default_factory=dict)
+    # Tickets per queue, every ticket (needs_action, handover, all).
+    queues: dict[str, int] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         return {
             "tickets": [ticket.document() for ticket in self.tickets],
             "next": self.next,
             "counts": self.counts,
+            "queues": self.queues,
         }
 
 
@@ -428,6 +484,7 @@ def page(
         found = agent.fetchone()
         assignee_id = -1 if found is None else int(found["id"])  # nobody: nothing matches
     params: dict[str, Any] = {
+        "queue": filters.queue,
         "status": filters.status,
         "tag": filters.tag,
         "session_id": filters.session_id,
@@ -452,7 +509,18 @@ def page(
     following = None
     if len(rows) > limit:
         following = encode_cursor(tickets[-1].updated_at, tickets[-1].id)
-    return TicketPage(tickets, following, counts)
+    return TicketPage(tickets, following, counts, queue_counts(conn))
+
+
+def queue_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Tickets per queue (needs_action, handover) and in all, from the rows the triggers
+    keep (migration 0012), so the cost does not grow with the tickets."""
+    kept = {row["queue"]: int(row["tickets"]) for row in conn.execute(QUERIES["queue_counts"])}
+    return {
+        "needs_action": kept.get("needs_action", 0),
+        "handover": kept.get("handover", 0),
+        "all": sum(kept.values()),
+    }
 
 
 def encode_cursor(updated_at: int, ticket_id: int) -> str:

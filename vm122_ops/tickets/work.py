@@ -27,7 +27,13 @@ from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest, Unprocessable
 from vm122_ops.store import stored_events as stored
 from vm122_ops.store.sql import QUERIES
-from vm122_ops.tickets.ticket import STATUSES, Activity, TicketSummary, summary_of
+from vm122_ops.tickets.ticket import (
+    STATUSES,
+    Activity,
+    TicketSummary,
+    open_ticket,
+    summary_of,
+)
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("pending", "resolved"),
@@ -371,3 +377,51 @@ def reopen_or_bump(
     detail = {"from": row["status"], "to": "open", "reason": why}
     ids = [_record(conn, queries, ticket_id, OPS, now_ms, "status", detail, row["version"] + 1)]
     return _change(conn, queries, ticket_id, row["session_id"], ids)
+
+
+def take_session(
+    conn: sqlite3.Connection, session_id: str, actor: Actor, now_ms: int
+) -> TicketChange:
+    """An agent takes a session (the stuck list's "take it"): its ticket becomes a
+    follow-up (opened now, with the session's history, when it had none), assigned to the
+    agent and open. Each change is an activity entry like an agent's own edit."""
+    queries = QUERIES
+    assert actor.account_id is not None and actor.name is not None
+    session = conn.execute(queries["get_session_domain"], {"session_id": session_id}).fetchone()
+    if session is None:
+        raise TicketGone(session_id)
+    found = conn.execute(queries["get_ticket_for_session"], {"session_id": session_id})
+    existing = found.fetchone()
+    if existing is None:
+        ticket_id = open_ticket(
+            conn, queries, session_id, session["domain"], now_ms, kind="follow_up"
+        )
+    else:
+        ticket_id = int(existing["id"])
+        conn.execute(queries["make_follow_up"], {"ticket_id": ticket_id})
+    row = conn.execute(queries["get_ticket_work"], {"ticket_id": ticket_id}).fetchone()
+    status = "open" if row["status"] in REOPENED_BY else row["status"]
+    changes: list[tuple[str, dict[str, Any]]] = []
+    if status != row["status"]:
+        changes.append(("status", {"from": row["status"], "to": status}))
+    if row["assignee_id"] != actor.account_id:
+        old = _summary(conn, ticket_id).assignee
+        changes.append(("assignee", {"from": old, "to": actor.name}))
+    if not changes:
+        return _change(conn, queries, ticket_id, session_id, [])
+    conn.execute(
+        queries["update_ticket_work"],
+        {
+            "ticket_id": ticket_id,
+            "status": status,
+            "assignee_id": actor.account_id,
+            "version": row["version"],
+            "now": now_ms,
+        },
+    )
+    version = row["version"] + 1
+    ids = [
+        _record(conn, queries, ticket_id, actor, now_ms, kind, detail, version)
+        for kind, detail in changes
+    ]
+    return _change(conn, queries, ticket_id, session_id, ids)

@@ -4,6 +4,7 @@ import { el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
 import { orderActive } from "../state.js";
+import { ageSeconds, priority } from "../priority.js";
 import { contactLink } from "./contact.js";
 
 /**
@@ -104,38 +105,70 @@ export function tagList(tags, t) {
 }
 
 /**
+ * The tickets as a table. On the list page (`work`) each row also has a checkbox (bulk
+ * changes), its priority and its age (js/priority.js), and `selected` says which ids are
+ * ticked; the dashboard's recent tickets show the short form.
  * @param {HTMLElement} node
  * @param {any[]} tickets
- * @param {{t: Function, lang: string}} ctx
+ * @param {{t: Function, lang: string, now?: () => number}} ctx
+ * @param {{work?: boolean, selected?: Set<number>}} [options]
  */
-export function renderTickets(node, tickets, { t, lang }) {
+export function renderTickets(node, tickets, { t, lang, now }, options = {}) {
   if (!tickets.length) {
     fill(node, [el("p", { class: "muted", text: t("tickets.empty") })]);
     return;
   }
-  const rows = tickets.map((ticket) =>
-    el("tr", {
+  const work = Boolean(options.work);
+  const selected = options.selected || new Set();
+  const nowMs = now ? now() : Date.now();
+  const rows = tickets.map((ticket) => {
+    const level = priority(ticket, nowMs);
+    const subject = t("ticket.subjectOf", { domain: ticket.domain });
+    return el("tr", {
       "data-ticket-id": ticket.id,
       "data-ticket-session": ticket.session_id, // for the new-failure highlight
       class: ticket.tags.includes("onboarding_failed") ? "row-failed" : null,
     }, [
+      work
+        ? el("td", { class: "pick" }, [
+            el("input", {
+              type: "checkbox",
+              "data-pick": ticket.id,
+              "aria-label": t("tickets.pick", { subject: `#${ticket.id} ${subject}` }),
+              checked: selected.has(ticket.id),
+            }),
+          ])
+        : null,
       el("td", {}, [el("a", { href: `/tickets/${ticket.id}`, text: `#${ticket.id}` })]),
       el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: ticket.domain })]),
+      work
+        ? el("td", {}, [
+            el("span", { class: "priority", "data-priority": level, text: t(`priority.${level}`) }),
+          ])
+        : null,
       el("td", { "data-status": "", text: label(t, "status", ticket.status) }),
       el("td", { "data-assignee": "", text: ticket.assignee || "–" }),
       el("td", {}, [tagList(ticket.tags, t)]),
+      work ? el("td", { "data-age": "", text: formatDuration(ageSeconds(ticket, nowMs), lang) }) : null,
       el("td", { text: formatDateTime(ticket.updated_at, lang) }),
-    ]),
-  );
+    ]);
+  });
   fill(node, [
     el("table", { class: "grid" }, [
       el("thead", {}, [
         el("tr", {}, [
+          work
+            ? el("th", { class: "pick" }, [
+                el("input", { type: "checkbox", "data-pick-all": "", "aria-label": t("tickets.pickAll") }),
+              ])
+            : null,
           el("th", { text: t("tickets.id") }),
           el("th", { text: t("tickets.domain") }),
+          work ? el("th", { text: t("tickets.priority") }) : null,
           el("th", { text: t("tickets.status") }),
           el("th", { text: t("tickets.assignee") }),
           el("th", { text: t("tickets.tags") }),
+          work ? el("th", { text: t("tickets.age") }) : null,
           el("th", { text: t("tickets.updated") }),
         ]),
       ]),

@@ -5,10 +5,16 @@ from tickets
 where session_id = :session_id;
 
 -- name: insert_ticket<!
--- Open a session's ticket.
-insert into tickets (session_id, subject, created_at, updated_at)
-values (:session_id, :subject, :now, :now)
+-- Open a session's ticket (kind onboarding, or follow_up from the stuck list).
+insert into tickets (session_id, subject, created_at, updated_at, kind)
+values (:session_id, :subject, :now, :now, :kind)
 returning id;
+
+-- name: make_follow_up!
+-- An agent took the session from the stuck list: its ticket is a follow-up from now on.
+update tickets
+set kind = 'follow_up'
+where id = :ticket_id;
 
 -- name: touch_ticket!
 -- Mark a ticket updated by an arriving event.
@@ -62,10 +68,11 @@ order by occurred_at, kind, coalesce(event_row, id), id;
 
 -- name: list_tickets
 -- Tickets newest-updated first, keyset-paginated on (updated_at, id), optional filters
--- (status, session, tag, unassigned or one assignee).
+-- (queue, status, session, tag, unassigned or one assignee).
 select *
 from ticket_summaries as t
-where (:status is null or t.status = :status)
+where (:queue is null or t.queue = :queue)
+  and (:status is null or t.status = :status)
   and (:session_id is null or t.session_id = :session_id)
   and (:unassigned = 0 or t.assignee_id is null)
   and (:assignee_id is null or t.assignee_id = :assignee_id)
@@ -172,3 +179,16 @@ where (:unassigned = 0 or t.assignee_id is null)
   and (:tag is null or exists (
         select 1 from ticket_tags as g where g.ticket_id = t.id and g.tag = :tag))
 group by t.status;
+
+-- name: queue_counts
+-- Tickets per queue, as the triggers of migration 0012 keep them.
+select queue,
+       tickets
+from ticket_queue_counts;
+
+-- name: get_session_domain^
+-- A session's domain, if Ops knows the session (taking it from the stuck list).
+select session_id,
+       domain
+from onboard_sessions
+where session_id = :session_id;
