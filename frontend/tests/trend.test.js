@@ -17,19 +17,25 @@ const TREND = {
   ],
 };
 
-test("trend: a bar per period scaled to the largest, hover text, and the table", () => {
+test("trend: a bar per period on a labelled axis, dates, the conversion line, and the table", () => {
   installBrowser("http://desk.test/");
   const node = new FakeElement("div");
   renderTrend(node, TREND, { t: translator("en"), lang: "en" });
-  const bars = node.querySelectorAll("g");
-  assert.deepEqual(bars.map((g) => g.className || g.getAttribute("class")), ["trend-bar", "trend-bar open"]);
+  const bars = node.querySelectorAll("g").filter((g) => (g.getAttribute("class") || "").startsWith("trend-bar"));
+  assert.deepEqual(bars.map((g) => g.getAttribute("class")), ["trend-bar", "trend-bar open"]);
+  // The count axis tops at 5 (4 rounded up to 1-2-5): 154 px of plot, so 4 -> 123.2 px.
   assert.deepEqual(
-    bars.map((g) => g.children.slice(1).map((r) => r.getAttribute("height"))),
-    [["100", "25"], ["50", "0"]],
+    bars.map((g) => g.children.slice(1).map((r) => Number(r.getAttribute("height")).toFixed(1))),
+    [["123.2", "30.8"], ["61.6", "0.0"]],
   );
+  const ticks = node.querySelectorAll("text").map((x) => x.textContent);
+  assert.deepEqual(ticks.slice(0, 5), ["0", "0 %", "50 %", "5", "100 %"]);
+  assert.deepEqual(ticks.slice(5), ["29/11 10h", "29/11 11h"]);
+  assert.equal(node.querySelectorAll("polyline").length, 1);
   assert.match(bars[0].children[0].textContent, /: 4 started, 1 completed, 2 failed, conversion 25 %$/);
   assert.match(bars[1].children[0].textContent, /\(still open\)$/);
   assert.equal(node.querySelector("svg").getAttribute("aria-hidden"), "true");
+  assert.equal(node.querySelector("[data-trend-toggle]").getAttribute("aria-expanded"), "false");
   const rows = node.querySelector("[data-trend-table]").querySelectorAll("tr[data-start]");
   assert.deepEqual(
     rows.map((row) => row.children.slice(1).map((cell) => cell.textContent)),
@@ -37,7 +43,16 @@ test("trend: a bar per period scaled to the largest, hover text, and the table",
   );
   renderTrend(node, { ...TREND, period: "day" }, { t: translator("pt"), lang: "pt" });
   assert.match(node.children[0].textContent, /^Sessões iniciadas por dia/);
-  assert.match(node.querySelectorAll("g")[1].children[0].textContent, /\(ainda em aberto\)$/);
+  const ptBars = node.querySelectorAll("g").filter((g) => (g.getAttribute("class") || "").startsWith("trend-bar"));
+  assert.match(ptBars[1].children[0].textContent, /\(ainda em aberto\)$/);
+});
+
+test("trend: a small day stays visible beside a big one, and the scale is 1-2-5", async () => {
+  const { barHeight, niceTop, axisLabel, MIN_BAR } = await import("../js/views/trend.js");
+  assert.equal(barHeight(1, 1000, 154), MIN_BAR);
+  assert.equal(barHeight(0, 1000, 154), 0);
+  assert.deepEqual([0, 1, 3, 7, 12, 20, 45, 101].map(niceTop), [1, 1, 5, 10, 20, 20, 50, 200]);
+  assert.equal(axisLabel("2026-11-29T00:00:00.000Z", "day"), "29/11");
 });
 
 test("dashboard: the trend of the chosen window is fetched and drawn", async () => {
@@ -55,7 +70,8 @@ test("dashboard: the trend of the chosen window is fetched and drawn", async () 
   assert.equal(trend.url, "/api/v1/onboard/trend?hours=72");
   assert.equal(root.querySelector("[data-trend-csv]").getAttribute("href"), "/api/v1/onboard/trend.csv?hours=72");
   await trend.answer(TREND);
-  assert.equal(root.querySelector("[data-trend]").querySelectorAll("g").length, 2);
+  const bars = root.querySelector("[data-trend]").querySelectorAll("g").filter((g) => (g.getAttribute("class") || "").startsWith("trend-bar"));
+  assert.equal(bars.length, 2);
 });
 
 test("dashboard: a steady stream of events cannot starve the trend's refetch", async (t) => {
