@@ -1,6 +1,7 @@
 """python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
 outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run] |
-domain grant SESSION_ID DOMAIN | check-providers]
+domain grant SESSION_ID DOMAIN | check-providers | mail-check DOMAIN|SESSION |
+dkim publish DOMAIN [--file F]]
 
 ``serve`` (the default) reads the whole configuration from the environment, and so does
 ``check-providers`` (read-only calls to Cloudflare and Carbonio, exit 0 or 2); the
@@ -23,7 +24,7 @@ from typing import NoReturn
 
 from servicekit.serve import serve
 from servicekit.sqlfiles import BackupError, SchemaTooNewError, backup_database
-from vm112_portal import retention
+from vm112_portal import mail_commands, retention
 from vm112_portal.app import create_app
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError, RequestError, StorageUnavailable
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant.add_argument("session_id")
     grant.add_argument("domain")
+    mail_commands.add_parsers(commands, _Parser)
     again = actions.add_parser(
         "replay",
         help="send the events Ops acknowledged since TIME again (to rebuild a restored Ops)",
@@ -221,6 +223,9 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         if args.command == "outbox":
             path = _existing_database("drop", env)
             print(_maintain(path, lambda db: _drop_dead(db, args.dry_run)))
+            return 0
+        if args.command in ("mail-check", "dkim"):
+            print(mail_commands.run(args, env))
             return 0
         settings = Settings.from_env(env)
         if args.command == "check-providers":

@@ -31,6 +31,7 @@ from servicekit.logs.access import AccessLog
 from vm112_portal import openapi, retention, routes
 from vm112_portal.db import Database
 from vm112_portal.domains import DnsLookup, DomainChecker, NoLookup
+from vm112_portal.mail_check import MailChecker, MailDns, ResolverDns
 from vm112_portal.metrics import PortalMetrics
 from vm112_portal.outbox.dispatcher import Dispatcher
 from vm112_portal.outbox.in_flight import CountRequests, InFlight
@@ -39,6 +40,7 @@ from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
 from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.providers.cloudflare_dns import CloudflareDns
 from vm112_portal.providers.sandbox import Sandbox
+from vm112_portal.providers.sandbox.dns import SandboxDns
 from vm112_portal.resolvers import DnsTxt as TxtRecords
 from vm112_portal.resolvers import resolver_for
 from vm112_portal.settings import Settings
@@ -61,6 +63,16 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def mail_lookup(settings: Settings, sandbox: Sandbox | None) -> MailDns:
+    """The mail check's DNS: PORTAL_DNS_RESOLVERS (or the host's) in live mode or when set;
+    the sandbox's zones in sandbox mode without resolvers."""
+    if sandbox is not None and not settings.dns_resolvers:
+        return SandboxDns(sandbox, settings.mail_host)
+    return ResolverDns(
+        resolver_for(settings.dns_resolvers, settings.dns_timeout), settings.dns_timeout
+    )
 
 
 async def index(request: Request) -> Response:
@@ -169,6 +181,12 @@ def create_app(
                 ownership,
                 emit=emit_event if settings.emit else emit_nothing,
             )
+            mail = MailChecker(
+                db,
+                mail_lookup(settings, sandbox),
+                settings.mail_host,
+                emit_event if settings.emit else emit_nothing,
+            )
             app.state.portal = AppState(
                 settings=settings,
                 db=db,
@@ -177,7 +195,11 @@ def create_app(
                 sandbox=sandbox,
                 ownership=ownership,
                 throttle=Throttle(limits_of(settings)) if settings.rate_limits else None,
+                mail=mail if settings.mail_check else None,
             )
+            if settings.mail_check:
+                checks = asyncio.create_task(mail.run_periodically(), name="portal-mail-checks")
+                stack.push_async_callback(_cancel, checks)
             purger = asyncio.create_task(
                 retention.purge_periodically(db, settings.retention_days),
                 name="portal-retention",
@@ -202,6 +224,7 @@ def create_app(
         Route(
             f"{api}/account/create", routes.create_account, methods=["POST"], name="create_account"
         ),
+        Route(f"{api}/mail/check", routes.check_mail, methods=["POST"], name="check_mail"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     if settings.sandbox and sandbox is not None:

@@ -170,6 +170,11 @@ DOCUMENT: dict[str, Any] = {
             },
             _PROVIDER_ERRORS,
         ),
+        "/api/v1/onboarding/mail/check": _step(
+            "check again: the session's domain's mail records in DNS now (ready, items)",
+            _SESSION_AND_DOMAIN,
+            {},
+        ),
     },
 }
 endpoint = document_endpoint(DOCUMENT)

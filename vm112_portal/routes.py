@@ -22,7 +22,8 @@ from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from servicekit.logs import log_event
 from vm112_portal.domains import printable
-from vm112_portal.errors import BadRequest, UnsupportedMediaType
+from vm112_portal.errors import BadRequest, OutOfOrder, UnsupportedMediaType
+from vm112_portal.mail_check import SessionNotOnboarded
 from vm112_portal.metrics import DISABLED
 from vm112_portal.outbox.ops_webhook import outbox_status
 from vm112_portal.state import app_state
@@ -155,8 +156,46 @@ async def apply_dns(request: Request) -> Response:
 async def create_account(request: Request) -> Response:
     throttle(request, "write")
     document = await read_json(request)
-    wizard = app_state(request).wizard
-    return ok(**await wizard.create_account(account_request(document), spend=spender(request)))
+    state = app_state(request)
+    answer = await state.wizard.create_account(account_request(document), spend=spender(request))
+    if state.mail is not None:
+        answer["mail"] = await first_mail_check(request, str(answer["session_id"]))
+    return ok(**answer)
+
+
+async def first_mail_check(request: Request, session_id: str) -> dict[str, Any] | None:
+    """The mail check run as the account step completes (vm112_portal/mail_check.py); the
+    account exists whatever it finds, so a check that cannot run answers null (the
+    schedule, "check again" and the mail-check command try again)."""
+    mail = app_state(request).mail
+    assert mail is not None
+    try:
+        return (await mail.check(session_id, "account")).document()
+    except Exception:
+        log.exception("the first mail check of session %s could not run", session_id)
+        return None
+
+
+async def check_mail(request: Request) -> Response:
+    """The customer's "check again": the session's domain checked in DNS now (the last
+    result when it is under 30 s old)."""
+    throttle(request, "write")
+    session_id, domain = await session_and_domain(request)
+    state = app_state(request)
+    if state.mail is None:
+        raise OutOfOrder("the mail check is not available", "out_of_order")
+    try:
+        result = await state.mail.check_again(session_id)
+    except SessionNotOnboarded:
+        raise OutOfOrder(
+            "create the account first: the mail check looks at an onboarded domain",
+            "out_of_order",
+        ) from None
+    if result.domain != domain.strip().lower().rstrip("."):
+        raise OutOfOrder(
+            f"domain {domain[:80]!r} is not this session's ({result.domain})", "out_of_order"
+        )
+    return ok(**result.document())
 
 
 async def healthz(request: Request) -> Response:

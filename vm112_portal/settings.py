@@ -78,6 +78,9 @@ class Settings:
     # Emission of events to Ops; off only for benchmarks measuring its cost (no event is
     # queued while off, so nothing reaches Ops for those steps, ever).
     emit: bool = True
+    # The mail check (vm112_portal/mail_check.py): at the account step, "check again" and
+    # on its schedule. Off: none of them runs (tests that count the six stage events).
+    mail_check: bool = True
 
     @property
     def sandbox(self) -> bool:
@@ -144,6 +147,7 @@ class Settings:
                 env, "PORTAL_SANDBOX_CARBONIO_LATENCY_MS", 0, 0, 60000
             ),
             emit=_switch(env, "PORTAL_EMIT"),
+            mail_check=_switch(env, "PORTAL_MAIL_CHECK"),
             domain_hold_seconds=60.0 * env_int(env, "PORTAL_DOMAIN_HOLD_MINUTES", 60, 1, 10080),
             domain_proof=_switch(
                 env, "PORTAL_DOMAIN_PROOF", "on" if providers == "live" else "off"

@@ -36,6 +36,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         backoff_max=0.05,
         outbox_poll=0.05,
         rate_limits=False,  # tests/portal/test_throttle.py turns them on
+        # The mail check queues a seventh event at the account step; its own tests
+        # (tests/portal/test_mail_check.py) turn it on, the others count six.
+        mail_check=False,
     )
     return replace(base, **overrides)
 

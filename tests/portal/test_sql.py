@@ -61,6 +61,14 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
             "proven_by": "txt",
             "result": "{}",
             "names": '["a.pt", "pt"]',
+            "selector": "sel",
+            "txt": "v=DKIM1; p=AA",
+            "mode": "manual",
+            "ready": 0,
+            "items": "[]",
+            "sent": None,
+            "trigger": "schedule",
+            "next_check_at": 0.0,
         }
         async with conn.execute(f"EXPLAIN {sql}", params) as cursor:
             rows = list(await cursor.fetchall())

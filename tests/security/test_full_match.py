@@ -22,6 +22,8 @@ PACKAGES = ("vm112_portal", "vm122_ops", "servicekit")
 # searches by construction and need no sample.
 SEARCHING = {
     "servicekit.sqlfiles.queries._LABEL",
+    "vm112_portal.dkim._ZONE_NAME",  # the record's name, searched in zone-file text
+    "vm112_portal.dkim_publish._POLICY",  # the p=none tag, searched in a DMARC record
 }
 # A valid value for each identifier pattern.
 SAMPLES = {
@@ -45,6 +47,9 @@ SAMPLES = {
     "servicekit.settings._TOKEN": "0123456789abcdef0123",
     "servicekit.contract.SESSION_ID": "sess_1",
     "servicekit.contract.WEBHOOK_ID": "onboarding-started-s1",
+    "vm112_portal.dkim._ADDED": "DKIM Data added to LDAP for domain loja.pt with selector S1",
+    "vm112_portal.dkim._SELECTOR": "7B3E2A10-3C4D-11EF-9A6B-5F0E8C1D2A47",
+    "vm112_portal.dkim._BASE64": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA+/IDAQAB",
 }
 TERMINATORS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
 

@@ -21,6 +21,7 @@ from typing import Any
 import cloudflare
 from cloudflare import AsyncCloudflare
 
+from vm112_portal import txt_strings
 from vm112_portal.domains import Domain
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import PortalMetrics
@@ -240,6 +241,31 @@ class CloudflareDns:
             return  # deleted by an earlier attempt
         except cloudflare.APIError as exc:
             raise _failure(exc, f"removing the {old.type} record {old.name}") from None
+
+    # -- one TXT record at a name (DKIM publication, DMARC raised) ------------------------
+
+    async def txt_at(self, zone_id: str, name: str) -> list[ZoneRecord]:
+        """The TXT records at ``name`` (one page of 100: a name holds a few)."""
+        try:
+            with self._metrics.provider_call("cloudflare"):
+                page = await self._client.dns.records.list(
+                    zone_id=zone_id, name={"exact": name}, type="TXT", per_page=100
+                )
+        except cloudflare.APIError as exc:
+            raise _failure(exc, f"reading the TXT records of {name}") from None
+        return [r for r in map(_zone_record, page.result) if r.name == name and r.type == "TXT"]
+
+    async def put_txt(self, zone_id: str, name: str, content: str, old: ZoneRecord | None) -> str:
+        """Write the TXT record at ``name``: a new one, or ``old`` overwritten; what was
+        done (``created``, ``updated``, ``present``)."""
+        if old is not None and txt_strings.joined(old.content) == content:
+            return "present"
+        written = txt_strings.render(content)  # strings of at most 255 bytes (RFC 1035)
+        if old is not None:
+            await self._patch(zone_id, old, written)
+            return "updated"
+        await self._create(zone_id, MailRecord("dkim", "TXT", name, written))
+        return "created"
 
 
 def _zone_record(record: Any) -> ZoneRecord:

@@ -56,6 +56,8 @@ class Sandbox:
         self.cloudflare_latency = cloudflare_latency
         self.carbonio_latency = carbonio_latency
         self.cloudflare = FakeCloudflare(token=cloudflare_token)
+        # nocf… domains' records at the customer's own DNS host (sandbox/dns.py).
+        self.customer_dns: dict[str, list[dict[str, Any]]] = {}
         self.carbonio = FakeCarbonio(
             admin_user=admin_user,
             admin_password=admin_password,
