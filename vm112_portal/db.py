@@ -22,12 +22,13 @@ from typing import Any
 
 import aiosqlite
 
+from servicekit.resources import folder
 from servicekit.sqlfiles import Queries, apply_migrations, load_queries, private_file
 from vm112_portal.errors import StorageUnavailable
 
 log = logging.getLogger("vm112_portal.db")
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "portal"
+SQL_DIR = folder("vm112_portal", "sql", "sql/portal")
 
 
 class Transaction:

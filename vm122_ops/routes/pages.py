@@ -6,7 +6,6 @@ OperatorAuth middleware sends a visitor without a session to /login first.
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from servicekit.addresses import address_key
 from servicekit.body import media_type, read_body
 from servicekit.envelope import error
+from servicekit.resources import folder
 from vm122_ops.app_state import app_state
 from vm122_ops.desk import accounts
 from vm122_ops.desk.accounts import MAX_PASSWORD
@@ -22,7 +22,7 @@ from vm122_ops.desk.auth import same_origin
 from vm122_ops.desk.browser_sessions import COOKIE_NAME
 from vm122_ops.errors import BadRequest
 
-FRONTEND = Path(__file__).resolve().parent.parent.parent / "frontend"
+FRONTEND = folder("vm122_ops", "frontend", "frontend")
 MAX_FORM = 8192
 _NO_STORE = {"Cache-Control": "no-store"}
 
