@@ -59,6 +59,7 @@ def routes() -> list[Route]:
             name="funnel_sessions",
         ),
         Route("/api/v1/onboard/trend", onboard.conversion_trend, methods=["GET"], name="trend"),
+        Route("/api/v1/onboard/paces", onboard.paces, methods=["GET"], name="paces"),
         Route(
             "/api/v1/onboard/trend.csv",
             onboard.conversion_trend_csv,
@@ -158,7 +159,8 @@ def create_app(
             for result in results:
                 if isinstance(result, IngestResult) and not result.duplicate:
                     durations.apply(result.id, result.durations)
-            if any(isinstance(r, IngestResult) and not r.duplicate for r in results):
+            opened = any(isinstance(r, TicketChange) and r.opened for r in results)
+            if opened or any(isinstance(r, IngestResult) and not r.duplicate for r in results):
                 funnel_answers.changed()
                 failure_answers.changed()
                 trend_answers.changed()

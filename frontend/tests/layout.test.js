@@ -131,7 +131,7 @@ test("funnel card: stuck total and each figure's change against the previous win
   const figure = (name) => node.querySelector(`[data-figure="${name}"]`).textContent;
   assert.equal(figure("started"), "Started 120 (+12 vs 108 in the previous 24 h)");
   assert.equal(figure("completed"), "Completed 49 (+2 vs 47 in the previous 24 h)");
-  assert.equal(figure("failed"), "Failed 10 (−3 vs 13 in the previous 24 h)");
+  assert.equal(figure("failed"), "Failed sessions 10 (−3 vs 13 in the previous 24 h)");
   assert.equal(figure("conversion"), "Conversion 41 % (−2.7 pts vs 44 % in the previous 24 h)");
   const change = (stage) =>
     node.querySelector(`[data-stage="${stage}"]`).querySelector("[data-change]").textContent;

@@ -187,6 +187,9 @@ async def test_taking_a_session_opens_a_follow_up_assigned_to_the_agent(desk: De
     await send(desk, "onboarding.started", "stuck")
     await send(desk, "domain.validated", "stuck")
     assert (await listing(desk))["tickets"] == []
+    drill = {"state": "moving", "hours": 24}
+    [item] = (await desk.ops.get("/api/v1/onboard/funnel/sessions", **drill))["items"]
+    assert item["ticket_id"] is None  # and the page is kept until something changes
     response = await desk.ana.post("/api/v1/desk/sessions/stuck/take", headers=SAME_ORIGIN)
     assert response.status_code == 200, response.text
     ticket = response.json()["ticket"]
@@ -198,6 +201,9 @@ async def test_taking_a_session_opens_a_follow_up_assigned_to_the_agent(desk: De
     events = [e["event_type"] for e in detail["timeline"] if e["kind"] == "event"]
     assert events == ["onboarding.started", "domain.validated"]  # its history, backfilled
     assert await sessions_in(desk, "needs_action") == ["stuck"]
+    # The kept drill-down page shows the new ticket (no event arrived: the take let it go).
+    [item] = (await desk.ops.get("/api/v1/onboard/funnel/sessions", **drill))["items"]
+    assert item["ticket_id"] == ticket["id"]
     # Later events land on the same ticket; taking it again changes nothing.
     await send(desk, "account.created", "stuck")
     again = await desk.rui.post("/api/v1/desk/sessions/stuck/take", headers=SAME_ORIGIN)

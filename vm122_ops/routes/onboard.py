@@ -14,7 +14,7 @@ from vm122_ops.funnel import cohort, trend
 from vm122_ops.funnel import failures as failure_codes
 from vm122_ops.funnel import mail_readiness as mail
 from vm122_ops.funnel.failure_codes import requested_code
-from vm122_ops.funnel.rollups import HOUR_MS, Window
+from vm122_ops.funnel.rollups import HOUR_MS, Window, read_paces
 from vm122_ops.ingest import session_fold as sessions
 from vm122_ops.ingest.events import STAGES
 from vm122_ops.kept.cohort_answers import answer_page, answer_page_text
@@ -110,6 +110,26 @@ def _cohort_request(request: Request, paging: set[str]) -> _CohortRequest:
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
     filters = cohort.CohortFilter(state=wanted, stage=stage, code=code)
     return _CohortRequest(hours, filters, limit, before)
+
+
+async def paces(request: Request) -> Response:
+    """GET /api/v1/onboard/paces: each step's usual pace (the p90 of the last 7 days) and
+    the idle time after which a session waiting on it is stuck, and the abandonment time:
+    what the stuck list says "why" with (docs/desk.md, "Stuck sessions")."""
+    state = app_state(request)
+    params.only(request, set())
+    rule = state.settings.state_rule
+    found = await read_paces(state.db, state.durations, state.now_ms(), rule)
+    steps = [
+        {
+            "stage": STAGES[pace.stage],
+            "to": STAGES[pace.stage + 1],
+            "p90_seconds": None if pace.p90_ms is None else round(pace.p90_ms / 1000, 3),
+            "stuck_after_seconds": pace.stuck_after_ms / 1000,
+        }
+        for pace in found
+    ]
+    return ok(steps=steps, abandon_after_seconds=rule.abandon_ms / 1000)
 
 
 async def conversion_trend(request: Request) -> Response:

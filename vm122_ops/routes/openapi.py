@@ -202,6 +202,19 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/onboard/paces": {
+            "get": {
+                "summary": "each step's usual pace (p90, 7 days) and when a session is stuck",
+                "responses": {
+                    "200": _ok(
+                        "steps: [{stage, to, p90_seconds (null: none in 7 days), "
+                        "stuck_after_seconds}], abandon_after_seconds"
+                    ),
+                    "400": _error("any query parameter"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/v1/onboard/trend": {
             "get": {
                 "summary": "conversion over time: per hour (up to 72 h) or day (above)",

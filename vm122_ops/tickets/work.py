@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -84,6 +84,9 @@ class TicketChange:
 
     ticket: TicketSummary
     entries: tuple[Activity, ...] = field(default=())
+    # A ticket opened without an event ("take it"): the funnel's kept pages, which show
+    # each session's ticket id, are out of date.
+    opened: bool = False
 
     @property
     def ticket_id(self) -> int:
@@ -392,6 +395,7 @@ def take_session(
         raise TicketGone(session_id)
     found = conn.execute(queries["get_ticket_for_session"], {"session_id": session_id})
     existing = found.fetchone()
+    opened = existing is None
     if existing is None:
         ticket_id = open_ticket(
             conn, queries, session_id, session["domain"], now_ms, kind="follow_up"
@@ -408,7 +412,7 @@ def take_session(
         old = _summary(conn, ticket_id).assignee
         changes.append(("assignee", {"from": old, "to": actor.name}))
     if not changes:
-        return _change(conn, queries, ticket_id, session_id, [])
+        return replace(_change(conn, queries, ticket_id, session_id, []), opened=opened)
     conn.execute(
         queries["update_ticket_work"],
         {
@@ -424,4 +428,4 @@ def take_session(
         _record(conn, queries, ticket_id, actor, now_ms, kind, detail, version)
         for kind, detail in changes
     ]
-    return _change(conn, queries, ticket_id, session_id, ids)
+    return replace(_change(conn, queries, ticket_id, session_id, ids), opened=opened)

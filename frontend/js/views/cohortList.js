@@ -2,7 +2,7 @@
 // drill-down of the funnel card and of the failure-code card (code: the failed sessions
 // whose last failure had it), newest activity first, paginated, refreshed live.
 
-import { getJSON } from "../api.js";
+import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { label } from "../i18n.js";
@@ -12,6 +12,33 @@ import { sessionHref } from "./tables.js";
 
 const PAGE = 50;
 const MAX_PAGE = 200;
+const ACTIVE = new Set(["moving", "stuck", "abandoned"]);
+const STAGE_ORDER = ["started", "domain_validated", "dns_applied", "account_created", "infra_synced", "completed"];
+
+/**
+ * Why an active session is where it is: the step it waits on, how long it has been idle
+ * against that step's usual pace (p90 of the last 7 days) and the time that makes it stuck.
+ * @param {any} s an item of the drill-down
+ * @param {any} paces the answer of GET /api/v1/onboard/paces, or null
+ * @param {{t: Function, lang: string}} ctx
+ * @param {number} nowMs
+ * @returns {string}
+ */
+export function whyText(s, paces, { t, lang }, nowMs) {
+  const index = Math.min(Math.max(0, STAGE_ORDER.indexOf(s.stage ?? "started")), 4);
+  const step = STAGE_ORDER[index + 1];
+  const idle = formatDuration(secondsSince(s.last_event_at, nowMs), lang);
+  const pace = paces?.steps?.find((p) => p.stage === STAGE_ORDER[index]);
+  const parts = [t("why.waits", { step: label(t, "step", step), idle })];
+  if (pace) {
+    parts.push(
+      pace.p90_seconds === null
+        ? t("why.noPace", { stuck: formatDuration(pace.stuck_after_seconds, lang) })
+        : t("why.pace", { p90: formatDuration(pace.p90_seconds, lang), stuck: formatDuration(pace.stuck_after_seconds, lang) }),
+    );
+  }
+  return parts.join(" ");
+}
 
 /**
  * The list's rows as a table; every string from an event is text.
@@ -19,12 +46,13 @@ const MAX_PAGE = 200;
  * @param {any[]} items
  * @param {{t: Function, lang: string, now: () => number}} ctx
  */
-export function renderCohort(node, items, { t, lang, now }) {
+export function renderCohort(node, items, { t, lang, now, paces }) {
   if (!items.length) {
     fill(node, [el("p", { class: "muted", text: t("cohort.empty") })]);
     return;
   }
   const nowMs = now();
+  const active = items.some((s) => ACTIVE.has(s.state));
   const rows = items.map((s) =>
     el("tr", { "data-session-id": s.session_id }, [
       el("td", {}, [el("a", { href: sessionHref(s.session_id), text: s.domain })]),
@@ -56,10 +84,22 @@ export function renderCohort(node, items, { t, lang, now }) {
               el("span", { class: "muted", text: label(t, "step", s.failed_step) }),
             ],
       ),
+      active
+        ? el("td", { "data-why": "", text: ACTIVE.has(s.state) ? whyText(s, paces, { t, lang }, nowMs) : "" })
+        : null,
       el("td", {}, [
         s.ticket_id === null
           ? "–"
           : el("a", { href: `/tickets/${s.ticket_id}`, text: `#${s.ticket_id}` }),
+        ACTIVE.has(s.state)
+          ? el("button", {
+              type: "button",
+              class: "secondary take",
+              "data-take": s.session_id,
+              "aria-label": t("take.label", { domain: s.domain }),
+              text: t("take.button"),
+            })
+          : null,
       ]),
       el("td", { class: "contact" }, [contactLink(s.contact, t)]),
     ]),
@@ -74,6 +114,7 @@ export function renderCohort(node, items, { t, lang, now }) {
           el("th", { text: t("cohort.last") }),
           el("th", { text: t("cohort.idle") }),
           el("th", { text: t("cohort.failure") }),
+          active ? el("th", { text: t("cohort.why") }) : null,
           el("th", { text: t("cohort.ticket") }),
           el("th", { text: t("contact.label") }),
         ]),
@@ -114,6 +155,30 @@ export function initCohortList(root, ctx) {
   }
   let items = [];
   let next = null;
+  const status = root.querySelector("[data-take-status]");
+  // "Take it": the session's ticket as a follow-up assigned to me (docs/desk.md).
+  listNode.addEventListener("click", async (event) => {
+    const button = event.target;
+    if (!(button instanceof HTMLElement) || !button.hasAttribute("data-take")) return;
+    const sessionId = button.getAttribute("data-take");
+    button.setAttribute("disabled", "");
+    let answer = null;
+    try {
+      answer = await sendJSON("POST", `/api/v1/desk/sessions/${encodeURIComponent(sessionId)}/take`, {});
+    } catch (error) {
+      answer = { status: 0, body: { error: String(error.message || error) } };
+    }
+    button.removeAttribute("disabled");
+    if (status) {
+      const ticket = answer.body?.ticket;
+      fill(status, [
+        answer.status === 200 && ticket
+          ? el("a", { href: `/tickets/${ticket.id}`, "data-taken": sessionId, text: t("take.done", { id: ticket.id, domain: ticket.domain }) })
+          : el("span", { class: "error", text: t("ticket.failed", { e: String(answer.body?.error || answer.status) }) }),
+      ]);
+    }
+    load();
+  });
 
   const path = (cursor, limit) => {
     const params = new URLSearchParams({ ...filters, limit: String(limit) });
@@ -163,4 +228,13 @@ export function initCohortList(root, ctx) {
   ctx.live.on("onboard", () => refresh());
   window.setInterval(() => renderCohort(listNode, items, ctx), 15000); // idle keeps counting
   load();
+  if (ACTIVE.has(filters.state || "")) {
+    // The steps' paces, for each row's "why" (drawn again when they arrive).
+    getJSON("/api/v1/onboard/paces")
+      .then((answer) => {
+        ctx.paces = answer;
+        renderCohort(listNode, items, ctx);
+      })
+      .catch(() => {});
+  }
 }

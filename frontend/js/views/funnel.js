@@ -73,12 +73,12 @@ export function funnelSummary(funnel, t, lang) {
     }
     return el("li", { "data-figure": key, text });
   });
+  // The stuck total opens the list of the window's stuck sessions (its total is this).
+  const stuckList = `/funnel/sessions?${new URLSearchParams({ hours: String(hours ?? ""), state: "stuck" })}`;
   items.push(
-    el("li", {
-      class: "split-stuck",
-      "data-stuck-total": "",
-      text: t("funnel.stuckTotal", { n: stuckTotal(funnel) }),
-    }),
+    el("li", { class: "split-stuck" }, [
+      el("a", { href: stuckList, "data-stuck-total": "", text: t("funnel.stuckTotal", { n: stuckTotal(funnel) }) }),
+    ]),
   );
   return el("ul", { class: "funnel-summary" }, items);
 }
