@@ -38,12 +38,12 @@ from vm112_portal.outbox.in_flight import CountRequests, InFlight
 from vm112_portal.outbox.ops_webhook import RetryPolicy, emit_event, emit_nothing
 from vm112_portal.ownership import DnsTxt, NoTxt, Ownership, TxtResolver
 from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
-from vm112_portal.providers.cloudflare_dns import CloudflareDns
+from vm112_portal.providers.cloudflare_dns import CallBudget, CloudflareDns
 from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.providers.sandbox.dns import SandboxDns
 from vm112_portal.resolvers import DnsTxt as TxtRecords
 from vm112_portal.resolvers import resolver_for
-from vm112_portal.settings import Settings
+from vm112_portal.settings import Settings, tls_verify
 from vm112_portal.state import AppState
 from vm112_portal.throttle import Throttle, limits_of
 from vm112_portal.wizard import Wizard
@@ -115,20 +115,28 @@ def create_app(
                 httpx.ASGITransport(app=app) if providers_in_process and settings.sandbox else None
             )
             provider_http = httpx.AsyncClient(
-                transport=provider_transport, timeout=settings.provider_timeout
+                transport=provider_transport,
+                timeout=settings.provider_timeout,
+                verify=tls_verify(settings.cloudflare_ca_file),
             )
             stack.push_async_callback(provider_http.aclose)
+            # No SDK retry: after a 429 Cloudflare blocks the token for up to 5 minutes and
+            # the SDK's retry (retry-after honoured up to 60 s) lands inside the block;
+            # CloudflareDns waits as told and the wizard answers 503 (issue 23).
             cloudflare = AsyncCloudflare(
                 api_token=settings.cloudflare_api_token,
                 base_url=settings.cloudflare_base_url,
                 http_client=provider_http,
-                max_retries=1,
+                max_retries=0,
                 timeout=settings.provider_timeout,
             )
             # Carbonio's own client keeps no cookies: its ZM_ADMIN_AUTH_TOKEN cookie would
-            # ride along with a re-login after the token expired
-            # (vm112_portal/providers/carbonio.py).
-            carbonio_http = cookieless_client(provider_transport, settings.provider_timeout)
+            # ride along with a re-login after the token expired (vm112_portal/carbonio.py).
+            carbonio_http = cookieless_client(
+                provider_transport,
+                settings.provider_timeout,
+                verify=tls_verify(settings.carbonio_ca_file),
+            )
             stack.push_async_callback(carbonio_http.aclose)
             carbonio = CarbonioClient(
                 carbonio_http,
@@ -176,7 +184,14 @@ def create_app(
                 db,
                 settings,
                 checker,
-                CloudflareDns(cloudflare, metrics),
+                CloudflareDns(
+                    cloudflare,
+                    metrics,
+                    # SPF planning follows includes: the sandbox answers from its own
+                    # table, live mode asks PORTAL_DNS_RESOLVERS.
+                    txt=sandbox.txt if sandbox is not None and settings.sandbox else txt_records,
+                    budget=CallBudget(settings.cloudflare_calls_per_5min),
+                ),
                 carbonio,
                 ownership,
                 emit=emit_event if settings.emit else emit_nothing,

@@ -14,6 +14,7 @@ PortalError (servicekit.errors.ServiceError)
 │   │                              never host, bidi or zero-width characters in a domain
 │   ├── TooManyRequests        429 over a wizard rate limit; ``retry_after`` in seconds
 │   ├── UpstreamFailed         502 a provider failed or answered something unusable
+│   ├── ProviderBusy           503 a provider's rate limit: ask again after ``retry_after``
 │   └── UpstreamTimeout        504 a provider did not answer in time
 └── ProviderError              a provider call failed (raised by the clients)
     ├── CarbonioFault          a SOAP fault; ``code`` is Fault.Detail.Error.Code
@@ -41,6 +42,7 @@ __all__ = [
     "OutOfOrder",
     "PayloadTooLarge",
     "PortalError",
+    "ProviderBusy",
     "ProviderError",
     "RequestError",
     "StorageUnavailable",
@@ -77,6 +79,19 @@ class TooManyRequests(RequestError):
 class UpstreamFailed(RequestError):
     status = 502
     default_code = "provider_failed"
+
+
+class ProviderBusy(RequestError):
+    """Cloudflare's rate limit (or the Portal's own budget of its calls): nothing failed,
+    the same step works after ``retry_after`` seconds (sent as Retry-After)."""
+
+    status = 503
+    default_code = "provider_busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class UpstreamTimeout(RequestError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,13 @@ class Settings:
     # The mail check (vm112_portal/mail_check.py): at the account step, "check again" and
     # on its schedule. Off: none of them runs (tests that count the six stage events).
     mail_check: bool = True
+    # Issue 23: the class of service whose password limits the account step checks
+    # (GetCosRequest); the Portal's share of Cloudflare's 1,200 calls per 5 minutes; CA
+    # bundles (PEM) for each HTTPS provider, e.g. Carbonio's self-signed admin port 7071.
+    carbonio_cos: str = "default"
+    cloudflare_calls_per_5min: int = 900
+    carbonio_ca_file: Path | None = None
+    cloudflare_ca_file: Path | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -167,6 +175,12 @@ class Settings:
                 env, "PORTAL_RATE_PROVIDER_STEPS_GLOBAL_PER_MINUTE", 20, 1, 10**6
             ),
             retention_days=read_retention_days(env),
+            carbonio_cos=_get(env, "PORTAL_CARBONIO_COS", "default"),
+            cloudflare_calls_per_5min=env_int(
+                env, "PORTAL_CLOUDFLARE_CALLS_PER_5MIN", 900, 1, 1200
+            ),
+            carbonio_ca_file=_ca_file(env, "CARBONIO_CA_FILE"),
+            cloudflare_ca_file=_ca_file(env, "CLOUDFLARE_CA_FILE"),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
         )
 
@@ -257,6 +271,28 @@ def _hostname(env: Mapping[str, str], name: str, default: str | None) -> str:
     if not _HOSTNAME.match(raw):
         raise ConfigError(f"{name} must be a host name such as mail.example.com.")
     return raw
+
+
+def _ca_file(env: Mapping[str, str], name: str) -> Path | None:
+    """A CA bundle (PEM) that must exist and be readable, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"{name}: {raw[:120]} cannot be read ({exc.strerror}).") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ConfigError(f"{name}: {raw[:120]} holds no PEM certificate.")
+    return path
+
+
+def tls_verify(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """httpx's ``verify`` for a provider: the system's CAs, or only the given bundle."""
+    if ca_file is None:
+        return True
+    return ssl.create_default_context(cafile=str(ca_file))
 
 
 def parse_resolvers(raw: str) -> tuple[tuple[str, int], ...]:

@@ -21,6 +21,7 @@ from vm112_portal.errors import (
     CloudflareFailed,
     DomainTaken,
     OutOfOrder,
+    ProviderBusy,
     ProviderError,
     RequestError,
     Unprocessable,
@@ -29,8 +30,18 @@ from vm112_portal.errors import (
 )
 from vm112_portal.outbox.ops_webhook import Emit, emit_event, started_webhook_id
 from vm112_portal.ownership import Ownership, refuse_unhostable
-from vm112_portal.providers.carbonio import CarbonioClient, CreatedAccount, CreatedDomain
-from vm112_portal.providers.cloudflare_dns import CloudflareDns, DnsOutcome
+from vm112_portal.providers.carbonio import (
+    CarbonioClient,
+    CreatedAccount,
+    CreatedDomain,
+    ascii_address,
+)
+from vm112_portal.providers.cloudflare_dns import (
+    CloudflareBusy,
+    CloudflareDns,
+    DnsOutcome,
+    ZoneNotUsable,
+)
 from vm112_portal.providers.dns_plan import Step, mail_records
 from vm112_portal.settings import Settings
 
@@ -47,6 +58,9 @@ _INPUT_FAULTS: dict[str, tuple[type[RequestError], str]] = {
     "account.DOMAIN_EXISTS": (OutOfOrder, "domain_taken"),
 }
 REPLACEABLE = frozenset({"mx", "spf", "dmarc", "autodiscover"})
+# Aliases every onboarded domain's first account gets: postmaster (RFC 5321 §4.5.1) and
+# dmarc (the rua of the DMARC record we publish).
+ALIASES = ("postmaster", "dmarc")
 # Takes one provider token or raises TooManyRequests (routes.spender): called by the
 # provider steps once the request is valid and its session may make the calls.
 Spend = Callable[[], None]
@@ -200,8 +214,13 @@ class Wizard:
         )
         await self._ownership.require(session_id, domain.name)
         spend()
+        unusable: ZoneNotUsable | None = None
         try:
             zone, steps = await self._read_plan(domain)
+        except ZoneNotUsable as exc:
+            zone, steps, unusable = None, [], exc
+        except CloudflareBusy as exc:
+            raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CloudflareFailed as exc:
             log.warning("session %s: reading the zone failed: %s", session_id, exc.reason)
             raise UpstreamFailed(exc.reason) from None
@@ -213,10 +232,12 @@ class Wizard:
             "zone": zone[1] if zone else None,
             "dkim": dkim_pending(domain.name),
         }
+        if unusable is not None:
+            result["manual_reason"] = unusable.as_dict()
         if zone is None:
             result["records"] = self._manual_records(domain)
         else:
-            result["plan"] = [step.as_dict() for step in steps]
+            result["plan"] = [_with_mx_timing(step.as_dict(), domain.name) for step in steps]
         return result
 
     async def apply_dns(
@@ -245,10 +266,19 @@ class Wizard:
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         first_time = session is None or session["step"] != "dns_done"
         outcome: DnsOutcome | None = None
+        unusable: ZoneNotUsable | None = None
         try:
             zone, steps = await self._read_plan(domain)
             if zone is not None:
-                outcome = await self._dns.apply(zone, steps, replace & REPLACEABLE)
+                # The MX is held: written by the account step once Carbonio has the
+                # domain and its first account (mail never bounces in between).
+                outcome = await self._dns.apply(
+                    zone, steps, replace & REPLACEABLE, hold=frozenset({"mx"})
+                )
+        except ZoneNotUsable as exc:
+            unusable = exc
+        except CloudflareBusy as exc:  # not a failure: the same step works later
+            raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CloudflareFailed as exc:
             await self._fail(session_id, domain, "dns_applied", exc, "cloudflare")
             raise UpstreamFailed(exc.reason) from None
@@ -260,6 +290,8 @@ class Wizard:
                 mode="manual",
                 records=self._manual_records(domain),
             )
+            if unusable is not None:
+                data["manual_reason"] = unusable.as_dict()
         else:
             data.update(
                 provider="cloudflare",
@@ -271,6 +303,7 @@ class Wizard:
                 replaced=outcome.replaced,
                 kept=outcome.kept,
                 present=outcome.present,
+                held=outcome.held,
             )
         data["dkim"] = dkim_pending(domain.name)
         result = {
@@ -289,18 +322,56 @@ class Wizard:
         return await self._dns.plan(domain, self._settings.mail_host)
 
     def _manual_records(self, domain: Domain) -> list[dict[str, Any]]:
-        """The exact records a customer without a Cloudflare zone adds at their DNS host."""
-        return [
-            {"purpose": r.purpose, **r.brief()}
-            for r in mail_records(domain.name, self._settings.mail_host)
+        """The exact records a customer without a Cloudflare zone adds at their DNS host;
+        the MX last, marked to be added only once the mailbox exists (after the account
+        step), as the Portal itself does in Cloudflare."""
+        records = mail_records(domain.name, self._settings.mail_host)
+        ordered = [r for r in records if r.purpose != "mx"] + [
+            r for r in records if r.purpose == "mx"
         ]
+        return [
+            {
+                "purpose": r.purpose,
+                **r.brief(),
+                **({"when": "after_account"} if r.purpose == "mx" else {}),
+            }
+            for r in ordered
+        ]
+
+    async def _write_held_mx(self, session_id: str, domain: Domain) -> dict[str, Any] | None:
+        """The DNS step's held MX, written now that Carbonio has the domain and its first
+        account: the account step's last provider call. Plans the MX again from the zone
+        as it is now (a create, or the replace the customer chose); None when nothing
+        was held (manual mode, our MX already there, or "keep")."""
+        stored = await self._ownership.dns_result(session_id)
+        held = [h for h in (stored or {}).get("held", []) if h.get("purpose") == "mx"]
+        if not held or held[0].get("action") == "keep":
+            return None
+        replace = frozenset({"mx"}) if held[0].get("action") == "replace" else frozenset()
+        try:
+            zone, steps = await self._dns.plan(domain, self._settings.mail_host, mx_only=True)
+        except ZoneNotUsable:  # no longer written by us: the customer adds it by hand
+            return {"action": "manual"}
+        if zone is None:
+            return {"action": "manual"}
+        outcome = await self._dns.apply(zone, steps, replace, only=frozenset({"mx"}))
+        if outcome.created:
+            return {"action": "created", **outcome.created[0]}
+        if outcome.replaced:
+            return {"action": "replaced", **outcome.replaced[0]}
+        if outcome.present:
+            return {"action": "present", **outcome.present[0]}
+        return {"action": "kept", **outcome.kept[0]} if outcome.kept else None
 
     # -- step 3 -----------------------------------------------------------------------
 
     async def create_account(
         self, request: AccountRequest, *, spend: Spend = _free
     ) -> dict[str, Any]:
-        """Carbonio domain and admin account, then the infra record; emits three events."""
+        """Carbonio domain, admin account and its postmaster@/dmarc@ aliases, then (the
+        last provider call) the MX the DNS step held, then the infra record; emits three
+        events. The MX is written only once Carbonio accepts mail for the domain, so a
+        failing account step never leaves the customer's mail pointing at us."""
         session_id = request.session_id
         domain = await self._session_domain(
             session_id, request.domain, allowed=("dns_done", "failed")
@@ -309,13 +380,38 @@ class Wizard:
         spend()
         address = f"{request.admin_local_part}@{domain.name}"
         created_domain: CreatedDomain | None = None
+        mx: dict[str, Any] | None = None
+        provider = "carbonio"
         try:
+            # The class of service's password limits (GetCosRequest): refused before any
+            # write, with the figure, rather than a generic INVALID_PASSWORD afterwards.
+            low, high = await self._carbonio.password_limits(self._settings.carbonio_cos)
+            if not low <= len(request.password) <= high:
+                raise Unprocessable(
+                    f"password must be {low} to {high} characters (the mail server's class "
+                    "of service)",
+                    "password_rule",
+                )
             # The client answers existed=True only for a domain marked with this session
             # (zimbraNotes, vm112_portal/providers/carbonio.py); anyone else's is a
             # DOMAIN_EXISTS fault.
             created_domain = await self._carbonio.create_domain(domain.name, owner=session_id)
             if not created_domain.existed:
                 await self._ownership.carbonio_domain_is_ours(session_id, False)
+            else:
+                # A retry: an account this session created earlier fixes the address (a
+                # second one would be left behind, unowned by any onboarding).
+                earlier = await self._carbonio.owned_accounts(domain.name, owner=session_id)
+                others = [a for a in earlier if a != ascii_address(address)]
+                if others and ascii_address(address) not in earlier:
+                    raise OutOfOrder(
+                        f"this onboarding already created {others[0]} on the mail server; "
+                        "finish it with that address (the password and name you give now "
+                        "replace the earlier ones)",
+                        "address_fixed",
+                    )
+            # On a retry the client finds this session's account and sets the password
+            # and display name given now (SetPasswordRequest, ModifyAccountRequest).
             account = await self._carbonio.create_account(
                 address,
                 request.password,
@@ -326,6 +422,15 @@ class Wizard:
                 },
                 owner=session_id,
             )
+            # RFC 5321 §4.5.1: postmaster@ must exist; dmarc@ receives the DMARC reports
+            # our record's rua names (vm112_portal/providers/dns_plan.py).
+            for local in ALIASES:
+                if local != request.admin_local_part.lower():
+                    await self._carbonio.add_alias(account.id, f"{local}@{domain.name}")
+            provider = "cloudflare"
+            mx = await self._write_held_mx(session_id, domain)
+        except CloudflareBusy as exc:  # not a failure: the whole step runs again later
+            raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CarbonioFault as fault:
             await self._fail(
                 session_id, domain, "account_created", fault, "carbonio", contact=address
@@ -333,9 +438,7 @@ class Wizard:
             error, key = _INPUT_FAULTS.get(fault.code, (UpstreamFailed, "provider_failed"))
             raise error(fault.reason, key) from None
         except ProviderError as exc:
-            await self._fail(
-                session_id, domain, "account_created", exc, "carbonio", contact=address
-            )
+            await self._fail(session_id, domain, "account_created", exc, provider, contact=address)
             if exc.kind == "timeout":
                 raise UpstreamTimeout(exc.reason) from None
             raise UpstreamFailed(exc.reason) from None
@@ -347,7 +450,12 @@ class Wizard:
             display_name=request.display_name,
             domain_created=not created_domain.existed,
             contact=address,
+            aliases=[
+                f"{a}@{domain.name}" for a in ALIASES if a != request.admin_local_part.lower()
+            ],
         )
+        if mx is not None:
+            data["mx"] = mx
         async with self._db.transaction() as tx:
             await self._step(tx, session_id, "account_created")
             await self._emit(tx, "account.created", data)
@@ -359,6 +467,8 @@ class Wizard:
             "account": account.name,
             "account_unicode": account.unicode,
             "domain_created": not created_domain.existed,
+            "aliases": data["aliases"],
+            "mx": mx,
             "dkim": dkim_pending(domain.name),
             **infra,
         }
@@ -454,6 +564,21 @@ class Wizard:
                 "set_session_failed", {"session_id": session_id, "stage": stage, "now": time.time()}
             )
             await self._emit(tx, "onboarding.failed", data)
+
+
+def _with_mx_timing(step: dict[str, Any], domain: str) -> dict[str, Any]:
+    """The plan says when the MX is written: with the account step, once the mailbox
+    exists; a replace says which addresses stop receiving mail until created here."""
+    if step["purpose"] != "mx" or step["action"] == "present":
+        return step
+    step["when"] = "after_account"
+    if step["action"] == "conflict":
+        step["replace_effect"] = {
+            "receiving": ["the admin address created in the next step"]
+            + [f"{a}@{domain}" for a in ALIASES],
+            "stops_receiving": f"every other address at {domain} until it is created here",
+        }
+    return step
 
 
 def _refuse_finished(session: Any) -> None:

@@ -37,7 +37,7 @@ def client_for(transport: httpx.AsyncBaseTransport, **options: Any) -> Cloudflar
 
 @pytest.fixture
 async def dns(sandbox: Sandbox) -> AsyncIterator[CloudflareDns]:
-    yield client_for(httpx.ASGITransport(app=sandbox.app()))
+    yield client_for(httpx.ASGITransport(app=sandbox.app()), txt=sandbox.txt)
 
 
 async def setup(
@@ -71,7 +71,7 @@ async def test_fresh_zone_gets_the_four_records(dns: CloudflareDns, sandbox: San
     assert zone(sandbox, "example.pt") == [
         ("CNAME", "autodiscover.example.pt", MAIL_HOST, None),
         ("MX", "example.pt", MAIL_HOST, 10),
-        ("TXT", "_dmarc.example.pt", "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.pt", None),
+        ("TXT", "_dmarc.example.pt", "v=DMARC1; p=none; rua=mailto:dmarc@example.pt", None),
         ("TXT", "example.pt", f"v=spf1 mx a:{MAIL_HOST} ~all", None),
     ]
 
@@ -161,9 +161,7 @@ async def test_dmarc_of_another_policy_is_a_conflict_replaced_in_place(
         ("_dmarc.dmarcshop.pt", "dmarc_other_policy")
     ]
     dmarc = [r for r in sandbox.records["dmarcshop.pt"] if r["name"] == "_dmarc.dmarcshop.pt"]
-    assert [r["content"] for r in dmarc] == [
-        "v=DMARC1; p=quarantine; rua=mailto:dmarc@dmarcshop.pt"
-    ]
+    assert [r["content"] for r in dmarc] == ["v=DMARC1; p=none; rua=mailto:dmarc@dmarcshop.pt"]
 
 
 async def test_cpanel_autodiscover_a_record_is_a_conflict(dns: CloudflareDns) -> None:

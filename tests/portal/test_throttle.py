@@ -65,8 +65,9 @@ async def test_the_300_onboarding_flood_from_one_address_is_cut_off(tmp_path: Pa
         assert completed == 3
         assert first_refusal[0] == 3  # the 4th onboarding's DNS step
         assert provider_calls(portal) == calls_at_refusal  # none beyond the limit
-        # per onboarding: the zone, three names read, four records (issue 11's plan)
-        assert provider_calls(portal, "cloudflare") == 3 * 8
+        # per onboarding: the zone, three names read, three records (issue 11's plan);
+        # the account step's held MX: the zone, the domain's name read, the MX (issue 23)
+        assert provider_calls(portal, "cloudflare") == 3 * (7 + 3)
         assert "this address (provider)" in errors[0] and retry_after == "180"
         assert "this address (write)" in errors[-1]
         # The 30 writes of the minute: 3 onboardings' 9, then 11 validations whose DNS
@@ -95,7 +96,8 @@ async def test_apply_repeated_on_a_session_calls_cloudflare_once(portal: Portal)
     for _ in range(5):
         again = await portal.dns("s1", "acme.pt")
         assert again.json() == first.json()
-    assert provider_calls(portal, "cloudflare") == calls == 8  # zone, 3 reads, 4 records
+    # zone, 3 reads, 3 records (the MX is written by the account step, issue 23)
+    assert provider_calls(portal, "cloudflare") == calls == 7
 
 
 async def test_zone_lookups_are_bounded_by_the_registrable_domain(portal: Portal) -> None:
@@ -105,8 +107,8 @@ async def test_zone_lookups_are_bounded_by_the_registrable_domain(portal: Portal
     assert (await portal.validate("deep", domain)).status_code == 200
     response = await portal.dns("deep", domain)
     assert response.status_code == 200 and response.json()["zone"] == "acme.pt"
-    # two zone lookups, three names read, four records
-    assert provider_calls(portal, "cloudflare") == 2 + 3 + 4
+    # two zone lookups, three names read, three records (the MX comes with the account)
+    assert provider_calls(portal, "cloudflare") == 2 + 3 + 3
 
 
 async def test_sessions_and_infrastructure_rows_are_pruned(portal: Portal) -> None:

@@ -23,8 +23,17 @@ HAPPY = list(STAGE_TYPES)
 async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
     validate, dns, account = await portal.wizard("s-ok", " Example.PT ")
     assert validate.status_code == 200 and validate.json()["domain"] == "example.pt"
-    assert dns.status_code == 200 and len(dns.json()["created"]) == 4
+    # Three records now, the MX held for the account step (issue 23).
+    assert dns.status_code == 200 and len(dns.json()["created"]) == 3
+    assert [h["type"] for h in dns.json()["held"]] == ["MX"]
     assert account.status_code == 200
+    mx = {
+        "action": "created",
+        "type": "MX",
+        "name": "example.pt",
+        "content": "mail.sandbox.example.net",
+        "priority": 10,
+    }
     assert account.json() == {
         "ok": True,
         "session_id": "s-ok",
@@ -33,6 +42,8 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
         "account": "admin@example.pt",
         "account_unicode": "admin@example.pt",
         "domain_created": True,
+        "aliases": ["postmaster@example.pt", "dmarc@example.pt"],
+        "mx": mx,
         "dkim": dkim_pending("example.pt"),
         "plan": "starter",
         "mailbox_quota_mb": 5120,
@@ -46,11 +57,12 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
     assert (applied["zone"], applied["mode"], len(applied["created"])) == (
         "example.pt",
         "cloudflare",
-        4,
+        3,
     )
     assert applied["dkim"]["status"] == "pending"
     assert "zmdkimkeyutil -a -d example.pt" in applied["dkim"]["operations"][0]
     assert bodies[3]["data"]["account"] == "admin@example.pt"
+    assert bodies[3]["data"]["mx"] == mx
     assert bodies[4]["data"] == {
         "session_id": "s-ok",
         "domain": "example.pt",
@@ -104,7 +116,6 @@ async def test_nocf_domain_is_manual_dns_with_the_exact_records(portal: Portal) 
     )
     _validate, dns, account = await portal.wizard("s-nocf", "nocf-shop.pt")
     manual = [
-        {"purpose": "mx", "type": "MX", "name": "nocf-shop.pt", "content": MAIL, "priority": 10},
         {
             "purpose": "spf",
             "type": "TXT",
@@ -115,13 +126,22 @@ async def test_nocf_domain_is_manual_dns_with_the_exact_records(portal: Portal) 
             "purpose": "dmarc",
             "type": "TXT",
             "name": "_dmarc.nocf-shop.pt",
-            "content": "v=DMARC1; p=quarantine; rua=mailto:dmarc@nocf-shop.pt",
+            "content": "v=DMARC1; p=none; rua=mailto:dmarc@nocf-shop.pt",
         },
         {
             "purpose": "autodiscover",
             "type": "CNAME",
             "name": "autodiscover.nocf-shop.pt",
             "content": MAIL,
+        },
+        # Last, and only once the mailbox exists (issue 23).
+        {
+            "purpose": "mx",
+            "type": "MX",
+            "name": "nocf-shop.pt",
+            "content": MAIL,
+            "priority": 10,
+            "when": "after_account",
         },
     ]
     assert planned.json()["mode"] == "manual" and planned.json()["records"] == manual
@@ -149,7 +169,7 @@ async def test_second_dns_apply_answers_the_stored_result(portal: Portal) -> Non
     sandbox: Sandbox = portal.app.state.portal.sandbox
     records = sum(len(found) for found in sandbox.records.values())
     second = await portal.dns("s-2", "example.pt")
-    assert len(first.json()["created"]) == 4
+    assert len(first.json()["created"]) == 3  # the MX is held for the account step
     assert second.json() == first.json()
     assert sum(len(found) for found in sandbox.records.values()) == records
     assert [row["event_type"] for row in portal.outbox()].count("dns.applied") == 1

@@ -96,10 +96,23 @@ def dns_server(answer: AnswerFn) -> Iterator[DnsServer]:
             if reply is not None:
                 sock.sendall(len(reply).to_bytes(2, "big") + reply)
 
-    udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-    server.port = udp.server_address[1]
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", server.port), Tcp)
+    class TcpServer(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    class UdpServer(socketserver.ThreadingUDPServer):
+        daemon_threads = True
+
+    for _ in range(50):  # one port free for both UDP and TCP
+        udp = UdpServer(("127.0.0.1", 0), Udp)
+        server.port = udp.server_address[1]
+        try:
+            tcp = TcpServer(("127.0.0.1", server.port), Tcp)
+            break
+        except OSError:
+            udp.server_close()
+    else:
+        raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
     threads = [
         threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         for s in (udp, tcp)

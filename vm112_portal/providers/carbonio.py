@@ -20,8 +20,27 @@ onboarding session that asked for it (soap-admin.txt: CreateDomainRequest's extr
 after a lost answer or ACCOUNT_EXISTS / DOMAIN_EXISTS, GetDomainRequest / GetAccountRequest
 says whether the object is this session's (go on) or someone else's (fail with the code).
 Names come back from Carbonio in Unicode (getUnicodeName); this client answers ASCII with
-the Unicode form beside it. Passwords go only into the request body; they are never logged
-or kept in exceptions.
+the Unicode form beside it.
+
+Issue 23 (sources: carbonio-mailbox store/src/main/java/com/zimbra/cs/service/admin/):
+
+- A retried account step finds this session's account (ACCOUNT_EXISTS, then GetAccount
+  with our zimbraNotes) and gives it the password and attributes sent now:
+  SetPasswordRequest ``{id, newPassword}`` (SetPassword.java) and ModifyAccountRequest
+  ``{id, a: [...]}`` (soap/admin/message/ModifyAccountRequest.java).
+- ``owned_accounts``: GetAllAccountsRequest ``{domain: {by: name}}`` (GetAllAccounts.java),
+  the accounts of a domain with their attributes, to find the ones a session created.
+- ``add_alias``: AddAccountAliasRequest ``{id, alias}`` (AddAccountAlias.java); an alias
+  already on the same account, or on another entry, faults ACCOUNT_EXISTS
+  (LdapProvisioning.addAliasInternal): then GetAccountRequest by the alias says whether
+  it is ours (done) or someone else's (the fault stands).
+- ``password_limits``: GetCosRequest ``{cos: {by: name}}`` answers the class of service's
+  attributes ``a: [{n, _content}]`` (GetCos.java ``encodeCos``); zimbraPasswordMinLength
+  and zimbraPasswordMaxLength (defaults 6 and 64 in the attribute definitions), read once.
+- A TLS failure (Carbonio's admin port 7071 usually has a self-signed certificate) is
+  named as TLS, ``kind="tls"``, pointing at CARBONIO_CA_FILE, not at the network.
+
+Passwords go only into the request body; they are never logged or kept in exceptions.
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import logging
+import ssl
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -74,11 +94,15 @@ class _NoCookies(http.cookiejar.CookiePolicy):
 
 
 def cookieless_client(
-    transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = 10.0,
+    *,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
-    """An httpx client for Carbonio that never keeps or sends cookies."""
+    """An httpx client for Carbonio that never keeps or sends cookies; ``verify`` is the
+    CA to trust (CARBONIO_CA_FILE: the admin port's self-signed certificate)."""
     jar = http.cookiejar.CookieJar(policy=_NoCookies())
-    return httpx.AsyncClient(transport=transport, timeout=timeout, cookies=jar)
+    return httpx.AsyncClient(transport=transport, timeout=timeout, cookies=jar, verify=verify)
 
 
 def owner_note(session_id: str) -> str:
@@ -146,6 +170,7 @@ class CarbonioClient:
         self._timeout = timeout
         self._token: str | None = None
         self._auth_lock = asyncio.Lock()
+        self._password_limits: tuple[int, int] | None = None
 
     async def authenticate(self) -> str:
         """AuthRequest with the admin credentials; keeps and returns the auth token."""
@@ -187,6 +212,45 @@ class CarbonioClient:
                 return None
             raise
         return _first(body.get("account"))
+
+    async def password_limits(self, cos: str = "default") -> tuple[int, int]:
+        """(min, max) password length of a class of service (GetCosRequest), kept."""
+        if self._password_limits is None:
+            body = await self.call("GetCosRequest", {"cos": {"by": "name", "_content": cos}})
+            found = _first(body.get("cos"))
+            low = _int_attr(found, "zimbraPasswordMinLength", 6)
+            high = _int_attr(found, "zimbraPasswordMaxLength", 64)
+            self._password_limits = (low, high if high > 0 else 64)
+        return self._password_limits
+
+    async def owned_accounts(self, domain: str, *, owner: str) -> list[str]:
+        """The ASCII addresses of the domain's accounts marked with ``owner``."""
+        body = await self.call(
+            "GetAllAccountsRequest", {"domain": {"by": "name", "_content": ascii_domain(domain)}}
+        )
+        accounts = body.get("account")
+        note = owner_note(owner)
+        return [
+            ascii_address(str(a.get("name", "")))
+            for a in (accounts if isinstance(accounts, list) else [])
+            if isinstance(a, dict) and _attr(a, OWNER_ATTR) == note
+        ]
+
+    async def add_alias(self, account_id: str, alias: str) -> None:
+        """AddAccountAliasRequest; an alias already on this account counts as done."""
+        alias = ascii_address(alias)
+        try:
+            await self.call("AddAccountAliasRequest", {"id": account_id, "alias": alias})
+        except CarbonioFault as fault:
+            if fault.code != ACCOUNT_EXISTS:
+                raise
+            found = await self.get_account(alias)
+            if found is None or found.get("id") != account_id:
+                raise CarbonioFault(
+                    ACCOUNT_EXISTS,
+                    f"Carbonio fault {ACCOUNT_EXISTS}: the address {alias} already belongs "
+                    "to another account",
+                ) from None
 
     async def create_domain(self, name: str, *, owner: str) -> CreatedDomain:
         """CreateDomainRequest marked with ``owner``; an existing domain of the same owner
@@ -246,17 +310,30 @@ class CarbonioClient:
         except CarbonioFault as fault:
             if fault.code != ACCOUNT_EXISTS:
                 raise
-            return self._our_account(address, await self.get_account(address), note)
+            ours = self._our_account(address, await self.get_account(address), note)
+            return await self._refresh(ours, password, attrs)
         except ProviderError as lost:
             found = await self.get_account(address)
             if found is None:
                 raise lost from None
-            return self._our_account(address, found, note)
+            return await self._refresh(self._our_account(address, found, note), password, attrs)
         account = _first(body.get("account"))
         account_id = account.get("id")
         if not isinstance(account_id, str) or not account_id:
             raise ProviderError("Carbonio CreateAccountResponse carried no account id")
         return CreatedAccount(address, unicode_address(address), account_id)
+
+    async def _refresh(
+        self, account: CreatedAccount, password: str, attrs: dict[str, str]
+    ) -> CreatedAccount:
+        """This session's account from an earlier attempt gets what was sent now: the
+        password (SetPasswordRequest) and the attributes (ModifyAccountRequest)."""
+        await self.call("SetPasswordRequest", {"id": account.id, "newPassword": password})
+        await self.call(
+            "ModifyAccountRequest",
+            {"id": account.id, "a": [{"n": k, "_content": v} for k, v in attrs.items()]},
+        )
+        return account
 
     def _our_account(self, address: str, found: dict[str, Any] | None, note: str) -> CreatedAccount:
         account_id = _str_or_none(found.get("id")) if found else None
@@ -324,6 +401,13 @@ class CarbonioClient:
                 kind="timeout",
             ) from None
         except httpx.HTTPError as exc:
+            tls = tls_failure(exc)
+            if tls is not None:
+                raise ProviderError(
+                    f"the Carbonio admin API's TLS certificate was refused ({tls}): set "
+                    "CARBONIO_CA_FILE to the CA that signed it",
+                    kind="tls",
+                ) from None
             raise ProviderError(
                 f"the Carbonio admin API could not be reached ({type(exc).__name__})",
                 kind="unreachable",
@@ -344,6 +428,20 @@ class CarbonioClient:
         return result
 
 
+def tls_failure(exc: BaseException) -> str | None:
+    """The TLS reason behind a connection error (certificate refused, handshake failed),
+    or None when it is not TLS: the error's chain holds an ssl.SSLError."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            reason = getattr(seen, "verify_message", None) or seen.reason or str(seen)
+            return f"TLS: {reason}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _never(exc: Exception) -> bool:
     return False
 
@@ -355,6 +453,14 @@ def _attr(element: dict[str, Any], name: str) -> str | None:
         if isinstance(attr, dict) and attr.get("n") == name:
             return _content(attr)
     return None
+
+
+def _int_attr(element: dict[str, Any], name: str, default: int) -> int:
+    value = _attr(element, name)
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _handled(exc: Exception) -> bool:

@@ -7,13 +7,26 @@ name the setup touches and says, per purpose, one action:
 - ``present``: our record is already there (identical); nothing to do.
 - ``merge``: SPF only: one ``v=spf1`` record exists without our mechanism; ours is added to
   it (never a second SPF record: two are a permerror, RFC 7208 §4.5), the old mechanisms
-  kept, as long as the result stays within 10 DNS lookups (RFC 7208 §4.6.4).
+  kept, as long as the result stays within 10 DNS lookups counted as an evaluator counts
+  them, includes and redirects followed (RFC 7208 §4.6.4; vm112_portal/spf.py, given to
+  ``plan`` as ``spf_count``), and every include resolves.
 - ``conflict``: something else holds the place (``reason``): ``mx_other_provider`` (an MX
   of another provider: two providers' MX split incoming mail), ``dmarc_other_policy`` (a
   second ``_dmarc`` record means no DMARC policy is applied, RFC 7489 §6.6.3),
   ``name_taken`` (the autodiscover name has an A, AAAA or CNAME: Cloudflare refuses a CNAME
   beside them, 81053), ``spf_multiple`` (already two SPF records), ``spf_too_many_lookups``
-  (merging would pass 10 lookups). The customer replaces or keeps each conflict.
+  (merging would pass 10 lookups, or 2 void lookups), ``spf_unresolvable`` (an include or
+  redirect has no SPF record, or DNS failed for it): both with ``figures``
+  (``SpfCount.as_dict``), never a silent merge. The customer replaces or keeps each
+  conflict.
+
+TXT content is read as its RFC 1035 character-strings joined (RFC 7208 §3.3,
+vm112_portal/txt_strings.py): ``"v=spf1 a:x" " " "~all"`` is ``v=spf1 a:x ~all``.
+
+DMARC is published with ``p=none``: until the domain's DKIM key is in DNS (it cannot be
+yet: Carbonio makes the key after its domain exists, "DKIM" in docs/portal.md), DMARC
+passes only on aligned SPF (RFC 7489 §6.6), so forwarded and mailing-list mail would fail
+it; raising the policy is part of DKIM publication (issue 24).
 
 DKIM is not part of the plan: Carbonio signs a domain only with the key its own tool
 generates for that domain (docs/portal.md, "DKIM"), so dns.applied says ``dkim: pending``.
@@ -24,8 +37,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vm112_portal import txt_strings
+from vm112_portal.spf import SpfCount
+
 Action = Literal["create", "present", "merge", "conflict"]
 SPF_LOOKUP_LIMIT = 10
+# p=none until DKIM is published (RFC 7489 §6.6: without DKIM only aligned SPF passes).
+DMARC_POLICY = "none"
 # RFC 7208 §4.6.4: these mechanisms and the redirect modifier each cost a DNS lookup.
 _LOOKUP_TERMS = ("include:", "a", "a:", "a/", "mx", "mx:", "mx/", "ptr", "ptr:", "exists:")
 
@@ -71,6 +89,7 @@ class Step:
     record: MailRecord  # the record the zone ends with if applied (merged content for merge)
     existing: tuple[ZoneRecord, ...] = field(default=())  # what it merges into or conflicts with
     reason: str | None = None  # conflict reason
+    figures: dict[str, Any] | None = None  # SPF: the lookup count of the merged record
 
     def as_dict(self) -> dict[str, Any]:
         step: dict[str, Any] = {
@@ -81,6 +100,8 @@ class Step:
         }
         if self.reason is not None:
             step["reason"] = self.reason
+        if self.figures is not None:
+            step["figures"] = self.figures
         return step
 
 
@@ -90,7 +111,10 @@ def mail_records(domain: str, mail_host: str) -> list[MailRecord]:
         MailRecord("mx", "MX", domain, mail_host, priority=10),
         MailRecord("spf", "TXT", domain, f"v=spf1 mx a:{mail_host} ~all"),
         MailRecord(
-            "dmarc", "TXT", f"_dmarc.{domain}", f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"
+            "dmarc",
+            "TXT",
+            f"_dmarc.{domain}",
+            f"v=DMARC1; p={DMARC_POLICY}; rua=mailto:dmarc@{domain}",
         ),
         MailRecord("autodiscover", "CNAME", f"autodiscover.{domain}", mail_host),
     ]
@@ -106,12 +130,8 @@ def _host(value: str) -> str:
 
 
 def _unquote(content: str) -> str:
-    """TXT content as its text: Cloudflare may return it quoted ("..." "...")."""
-    text = content.strip()
-    if text.startswith('"') and text.endswith('"'):
-        parts = [p for p in text.split('"') if p.strip() not in ("",)]
-        return "".join(parts)
-    return text
+    """TXT content as its text: the RFC 1035 character-strings joined (RFC 7208 §3.3)."""
+    return txt_strings.joined(content)
 
 
 def is_spf(content: str) -> bool:
@@ -158,14 +178,26 @@ def _dmarc_policy(content: str) -> str | None:
     return None
 
 
-def plan(domain: str, mail_host: str, records: list[ZoneRecord]) -> list[Step]:
-    """One step per purpose, from the zone's records on ``names_to_read(domain)``."""
+def spf_to_merge(domain: str, mail_host: str, records: list[ZoneRecord]) -> str | None:
+    """The merged SPF text planning would propose (the one SPF record at the domain
+    without our mechanism, ours added), or None; the caller counts its lookups."""
+    spf = [r for r in records if r.name == domain and r.type == "TXT" and is_spf(r.content)]
+    if len(spf) != 1 or has_our_spf(spf[0].content, mail_host):
+        return None
+    return merge_spf(spf[0].content, mail_host)
+
+
+def plan(
+    domain: str, mail_host: str, records: list[ZoneRecord], spf_count: SpfCount | None = None
+) -> list[Step]:
+    """One step per purpose, from the zone's records on ``names_to_read(domain)``;
+    ``spf_count`` is the evaluator's count of ``spf_to_merge`` (vm112_portal/spf.py)."""
     wanted = {r.purpose: r for r in mail_records(domain, mail_host)}
     host = _host(mail_host)
     at = {name: [r for r in records if r.name == name] for name in names_to_read(domain)}
     return [
         _plan_mx(wanted["mx"], at[domain], host),
-        _plan_spf(wanted["spf"], at[domain], mail_host),
+        _plan_spf(wanted["spf"], at[domain], mail_host, spf_count),
         _plan_dmarc(wanted["dmarc"], at[f"_dmarc.{domain}"]),
         _plan_autodiscover(wanted["autodiscover"], at[f"autodiscover.{domain}"], host),
     ]
@@ -181,7 +213,9 @@ def _plan_mx(ours: MailRecord, here: list[ZoneRecord], host: str) -> Step:
     return Step("mx", "create", ours)
 
 
-def _plan_spf(ours: MailRecord, here: list[ZoneRecord], mail_host: str) -> Step:
+def _plan_spf(
+    ours: MailRecord, here: list[ZoneRecord], mail_host: str, counted: SpfCount | None
+) -> Step:
     spf = [r for r in here if r.type == "TXT" and is_spf(r.content)]
     if not spf:
         return Step("spf", "create", ours)
@@ -191,9 +225,16 @@ def _plan_spf(ours: MailRecord, here: list[ZoneRecord], mail_host: str) -> Step:
     if has_our_spf(old.content, mail_host):
         return Step("spf", "present", MailRecord("spf", "TXT", ours.name, _unquote(old.content)))
     merged = MailRecord("spf", "TXT", ours.name, merge_spf(old.content, mail_host))
-    if spf_lookups(merged.content) > SPF_LOOKUP_LIMIT:
-        return Step("spf", "conflict", ours, (old,), "spf_too_many_lookups")
-    return Step("spf", "merge", merged, (old,))
+    if counted is None:  # no resolver: the record's own terms (a lower bound)
+        if spf_lookups(merged.content) > SPF_LOOKUP_LIMIT:
+            return Step("spf", "conflict", ours, (old,), "spf_too_many_lookups")
+        return Step("spf", "merge", merged, (old,))
+    figures = counted.as_dict()
+    if counted.over_limit:
+        return Step("spf", "conflict", ours, (old,), "spf_too_many_lookups", figures)
+    if counted.unresolved:
+        return Step("spf", "conflict", ours, (old,), "spf_unresolvable", figures)
+    return Step("spf", "merge", merged, (old,), figures=figures)
 
 
 def _plan_dmarc(ours: MailRecord, here: list[ZoneRecord]) -> Step:

@@ -25,16 +25,22 @@ from starlette.routing import Route
 
 from vm112_portal.providers.sandbox.carbonio import TOKEN_LIFETIME, FakeCarbonio, soap_fault
 from vm112_portal.providers.sandbox.cloudflare import FakeCloudflare
+from vm112_portal.providers.sandbox.spf_table import SandboxTxt
 
 __all__ = ["Sandbox", "soap_fault"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _delayed(endpoint: Endpoint, seconds: Callable[[], float]) -> Endpoint:
+def _delayed(
+    endpoint: Endpoint,
+    seconds: Callable[[], float],
+    gate: Callable[[Request], Response | None] | None = None,
+) -> Endpoint:
     async def handle(request: Request) -> Response:
         await asyncio.sleep(seconds())
-        return await endpoint(request)
+        refused = gate(request) if gate is not None else None
+        return refused if refused is not None else await endpoint(request)
 
     return handle
 
@@ -58,11 +64,17 @@ class Sandbox:
         self.cloudflare = FakeCloudflare(token=cloudflare_token)
         # nocf… domains' records at the customer's own DNS host (sandbox/dns.py).
         self.customer_dns: dict[str, list[dict[str, Any]]] = {}
+        # TXT answers for SPF planning: the zones and well-known providers' SPF records.
+        self.txt = SandboxTxt(self.cloudflare)
+        # One log of every provider call, in order: Carbonio's and Cloudflare's together.
+        self.calls: list[str] = []
+        self.cloudflare.calls = self.calls
         self.carbonio = FakeCarbonio(
             admin_user=admin_user,
             admin_password=admin_password,
             fault_status=fault_status,
             token_lifetime=token_lifetime,
+            calls=self.calls,
         )
 
     def __repr__(self) -> str:
@@ -112,25 +124,31 @@ class Sandbox:
             routes=[
                 Route(
                     f"{base}/zones",
-                    _delayed(cf.list_zones, cf_delay),
+                    _delayed(cf.list_zones, cf_delay, cf.gate),
                     methods=["GET"],
                     name="cloudflare_zones",
                 ),
                 Route(
                     f"{base}/user/tokens/verify",
-                    _delayed(cf.verify_token, cf_delay),
+                    _delayed(cf.verify_token, cf_delay, cf.gate),
                     methods=["GET"],
                     name="cloudflare_token_verify",
                 ),
                 Route(
                     f"{base}/zones/{{zone_id}}/dns_records",
-                    _delayed(cf.dns_records, cf_delay),
+                    _delayed(cf.dns_records, cf_delay, cf.gate),
                     methods=["GET", "POST"],
                     name="cloudflare_dns_records",
                 ),
                 Route(
+                    f"{base}/zones/{{zone_id}}/dns_records/batch",
+                    _delayed(cf.batch, cf_delay, cf.gate),
+                    methods=["POST"],
+                    name="cloudflare_dns_batch",
+                ),
+                Route(
                     f"{base}/zones/{{zone_id}}/dns_records/{{record_id}}",
-                    _delayed(cf.dns_record, cf_delay),
+                    _delayed(cf.dns_record, cf_delay, cf.gate),
                     methods=["PATCH", "DELETE"],
                     name="cloudflare_dns_record",
                 ),

@@ -24,12 +24,26 @@ Sources (zextras/carbonio-mailbox, which is Zimbra's zm-mailbox code):
   version, release, buildDate, host, majorversion, minorversion, microversion, platform.
 - store/docs/soap-admin.txt: CreateDomainRequest takes extra attrs such as zimbraNotes.
 
+- Issue 23: SetPasswordRequest ``{id, newPassword}`` (admin/SetPassword.java: an unknown
+  id faults NO_SUCH_ACCOUNT), ModifyAccountRequest ``{id, a}`` (admin/ModifyAccount.java;
+  an empty value removes the attribute, soap/admin/message/ModifyAccountRequest.java),
+  AddAccountAliasRequest ``{id, alias}`` (admin/AddAccountAlias.java; an address already
+  taken, by an account or an alias, same account included, faults ACCOUNT_EXISTS:
+  LdapProvisioning.addAliasInternal; an alias domain that does not exist NO_SUCH_DOMAIN),
+  GetAccountRequest by an alias answers its account (Provisioning.get(AccountBy.name)
+  resolves aliases), GetCosRequest ``{cos: {by: name}}`` (admin/GetCos.java: attributes
+  as ``a``, NO_SUCH_COS for an unknown name) holding zimbraPasswordMinLength 6 and
+  zimbraPasswordMaxLength 64 (the defaults of attrs.xml), enforced by CreateAccount and
+  SetPassword with account.INVALID_PASSWORD (Provisioning.checkPasswordStrength), and
+  GetAllAccountsRequest ``{domain: {by: name}}`` (admin/GetAllAccounts.java).
+
 Sandbox rules that are not Carbonio's (documented in docs/portal.md): CreateAccountRequest on
 a domain whose first label starts with ``fail`` answers service.FAILURE.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 import uuid
@@ -42,6 +56,10 @@ from starlette.responses import JSONResponse
 
 ADMIN_COOKIE = "ZM_ADMIN_AUTH_TOKEN"
 TOKEN_LIFETIME = 12 * 3600.0  # zimbraAdminAuthTokenLifetime's default, 12h
+
+
+def _digest(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
 
 
 def _soap(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -128,6 +146,29 @@ class FakeCarbonio:
     domains: dict[str, dict[str, Any]] = field(default_factory=dict)  # ASCII name -> domain
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # ASCII address
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    # Each request's name in order (shared with the Cloudflare stand-in by the Sandbox).
+    calls: list[str] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)  # address -> sha256
+    cos: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {
+            "default": {"zimbraPasswordMinLength": "6", "zimbraPasswordMaxLength": "64"}
+        }
+    )
+
+    def password_is(self, address: str, password: str) -> bool:
+        """Whether ``password`` is the account's current one (tests)."""
+        return self.passwords.get(_ascii_address(address)) == _digest(password)
+
+    def _password_fault(self, password: str) -> JSONResponse | None:
+        limits = self.cos["default"]
+        if len(password) < int(limits["zimbraPasswordMinLength"]):
+            return self.fault("account.INVALID_PASSWORD", "invalid password: too short")
+        if len(password) > int(limits["zimbraPasswordMaxLength"]):
+            return self.fault("account.INVALID_PASSWORD", "invalid password: too long")
+        return None
+
+    def _account_by_id(self, account_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.accounts.values() if a["id"] == account_id), None)
 
     def expire_tokens(self) -> None:
         """Make every auth token stale (as after zimbraAdminAuthTokenLifetime)."""
@@ -167,6 +208,7 @@ class FakeCarbonio:
             token = ""
         if token not in self.tokens:
             token = ""  # an undecodable token is ignored (AuthTokenException -> null)
+        self.calls.append(f"carbonio {name}")
         if name == "AuthRequest":
             return self._auth(payload)
         if not token:
@@ -177,6 +219,11 @@ class FakeCarbonio:
             "GetDomainRequest": self._get_domain,
             "GetAccountRequest": self._get_account,
             "GetVersionInfoRequest": self._version,
+            "SetPasswordRequest": self._set_password,
+            "ModifyAccountRequest": self._modify_account,
+            "AddAccountAliasRequest": self._add_alias,
+            "GetCosRequest": self._get_cos,
+            "GetAllAccountsRequest": self._all_accounts,
         }.get(name)
         if handler is None:
             return self.fault("service.UNKNOWN_DOCUMENT", f"unknown document: {name}")
@@ -233,13 +280,16 @@ class FakeCarbonio:
                 "service.FAILURE",
                 "system failure: sandbox rule: accounts cannot be created on fail* domains",
             )
-        if address in self.accounts:
+        if address in self.accounts or self._alias_owner(address) is not None:
             return self.fault("account.ACCOUNT_EXISTS", f"email address already exists: {address}")
-        if len(_text(payload.get("password"))) < 6:
-            return self.fault("account.INVALID_PASSWORD", "invalid password: too short")
+        password = _text(payload.get("password"))
+        refused = self._password_fault(password)
+        if refused is not None:
+            return refused
         attrs = [a for a in _attrs(payload) if a["n"] != "userPassword"]
-        account = {"name": address, "id": str(uuid.uuid4()), "a": attrs}
+        account = {"name": address, "id": str(uuid.uuid4()), "a": attrs, "aliases": []}
         self.accounts[address] = account
+        self.passwords[address] = _digest(password)
         element = self._account_element(account)
         return _soap({"CreateAccountResponse": {"account": [element], "_jsns": "urn:zimbraAdmin"}})
 
@@ -261,11 +311,71 @@ class FakeCarbonio:
         value = _text(selector)
         if by != "name" or not value:
             return self.fault("service.INVALID_REQUEST", "invalid request: account by name")
-        account = self.accounts.get(_ascii_address(value))
+        account = self.accounts.get(_ascii_address(value)) or self._alias_owner(
+            _ascii_address(value)
+        )
         if account is None:
             return self.fault("account.NO_SUCH_ACCOUNT", f"no such account: {value}")
         element = self._account_element(account)
         return _soap({"GetAccountResponse": {"account": [element], "_jsns": "urn:zimbraAdmin"}})
+
+    def _alias_owner(self, address: str) -> dict[str, Any] | None:
+        return next((a for a in self.accounts.values() if address in a.get("aliases", [])), None)
+
+    def _set_password(self, payload: dict[str, Any]) -> JSONResponse:
+        account = self._account_by_id(_text(payload.get("id")))
+        if account is None:
+            return self.fault("account.NO_SUCH_ACCOUNT", "no such account")
+        password = _text(payload.get("newPassword"))
+        refused = self._password_fault(password)
+        if refused is not None:
+            return refused
+        self.passwords[account["name"]] = _digest(password)
+        return _soap({"SetPasswordResponse": {"_jsns": "urn:zimbraAdmin"}})
+
+    def _modify_account(self, payload: dict[str, Any]) -> JSONResponse:
+        account = self._account_by_id(_text(payload.get("id")))
+        if account is None:
+            return self.fault("account.NO_SUCH_ACCOUNT", "no such account")
+        for attr in _attrs(payload):
+            account["a"] = [a for a in account["a"] if a["n"] != attr["n"]]
+            if attr["_content"]:  # an empty value removes the attribute
+                account["a"].append(attr)
+        element = self._account_element(account)
+        return _soap({"ModifyAccountResponse": {"account": [element], "_jsns": "urn:zimbraAdmin"}})
+
+    def _add_alias(self, payload: dict[str, Any]) -> JSONResponse:
+        account = self._account_by_id(_text(payload.get("id")))
+        if account is None:
+            return self.fault("account.NO_SUCH_ACCOUNT", "no such account")
+        alias = _ascii_address(_text(payload.get("alias")))
+        local, _, domain = alias.partition("@")
+        if not local or domain not in self.domains:
+            return self.fault("account.NO_SUCH_DOMAIN", f"no such domain: {domain}")
+        if alias in self.accounts or self._alias_owner(alias) is not None:
+            return self.fault("account.ACCOUNT_EXISTS", f"email address already exists: {alias}")
+        account["aliases"].append(alias)
+        return _soap({"AddAccountAliasResponse": {"_jsns": "urn:zimbraAdmin"}})
+
+    def _get_cos(self, payload: dict[str, Any]) -> JSONResponse:
+        selector = payload.get("cos")
+        name = _text(selector)
+        if not isinstance(selector, dict) or selector.get("by") != "name" or name not in self.cos:
+            return self.fault("account.NO_SUCH_COS", f"no such cos: {name}")
+        attrs = [{"n": k, "_content": v, "c": True} for k, v in self.cos[name].items()]
+        element = {"name": name, "id": f"cos-{name}", "a": attrs}
+        return _soap({"GetCosResponse": {"cos": [element], "_jsns": "urn:zimbraAdmin"}})
+
+    def _all_accounts(self, payload: dict[str, Any]) -> JSONResponse:
+        domain = _ascii_domain(_text(payload.get("domain")).lower())
+        if domain not in self.domains:
+            return self.fault("account.NO_SUCH_DOMAIN", f"no such domain: {domain}")
+        found = [
+            self._account_element(a)
+            for a in self.accounts.values()
+            if a["name"].endswith("@" + domain)
+        ]
+        return _soap({"GetAllAccountsResponse": {"account": found, "_jsns": "urn:zimbraAdmin"}})
 
     def _version(self, payload: dict[str, Any]) -> JSONResponse:
         info = {

@@ -22,6 +22,22 @@ Sources:
   "Delete DNS Record"; DELETE answers ``result: {"id"}``); an unknown id answers 404 with
   81044 "Record does not exist." (timothymiller/cloudflare-ddns reports it).
 
+- ``POST zones/{zone_id}/dns_records/batch`` with ``deletes``, ``patches``, ``puts``,
+  ``posts``: executed in that order in one database transaction, all or nothing (API
+  reference "Batch DNS Records", cloudflare-python resources/dns/records.py ``batch``);
+  the answer is ``result: {deletes, patches, puts, posts}`` with the records
+  (types/dns/record_batch_response.py).
+- ``proxied`` as given by the client, false when not given for a record that cannot be
+  proxied (only A, AAAA and CNAME can: docs "Proxy status").
+- Rate limit: 1,200 requests per 5 minutes per user; past it "all API calls for the next
+  five minutes will be blocked, receiving a HTTP 429 response" (docs
+  fundamentals/api/reference/limits) with ``retry-after`` (seconds, rounded up) and
+  ``Ratelimit: "default";r=0;t=N`` (same page, "Rate limiting headers"; changelog
+  2025-09-03); the body's error is 971 "Please wait and consider throttling your request
+  speed" (cloudflare/workers-sdk#10025; lablabs/cloudflare-exporter#74 quotes the
+  "More than 1200 requests per 300 seconds reached" text). ``rate_limit_for(seconds)`` is
+  the test hook that starts such a block (the sandbox counts nothing itself).
+
 Sandbox rules (not Cloudflare's; docs/portal.md): which zones exist and what they already
 hold (vm112_portal/providers/sandbox/zones.py), and ``fail_writes`` (a test hook: the next writes on
 a listed name answer HTTP 500 with code 10001, as an unexpected server error).
@@ -30,11 +46,13 @@ a listed name answer HTTP 500 with code 10001, as an unexpected server error).
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -97,6 +115,28 @@ class FakeCloudflare:
     # A test hook: record name -> how many of its next writes fail (HTTP 500).
     fail_writes: dict[str, int] = field(default_factory=dict)
     writes: int = 0  # successful POST/PATCH/DELETE, for tests
+    # Bodies of the record writes (POST, PATCH, and each record of a batch), for tests.
+    write_bodies: list[dict[str, Any]] = field(default_factory=list)
+    # Every request as "METHOD path", in order (tests compare it with Carbonio's calls).
+    calls: list[str] = field(default_factory=list)
+    blocked_until: float = 0.0  # monotonic: until then every request answers 429
+
+    def rate_limit_for(self, seconds: float) -> None:
+        """Answer 429 to every request for ``seconds`` (a test hook)."""
+        self.blocked_until = time.monotonic() + seconds
+
+    def gate(self, request: Request) -> JSONResponse | None:
+        """Record the call; the 429 of a blocked token (with its headers) or None."""
+        self.calls.append(f"cloudflare {request.method} {request.url.path}")
+        left = self.blocked_until - time.monotonic()
+        if left <= 0:
+            return None
+        wait = math.ceil(left)
+        response = cf_error(429, 971, "Please wait and consider throttling your request speed")
+        response.headers["retry-after"] = str(wait)
+        response.headers["ratelimit"] = f'"default";r=0;t={wait}'
+        response.headers["ratelimit-policy"] = '"default";q=1200;w=300'
+        return response
 
     def _authorised(self, request: Request) -> bool:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -123,7 +163,7 @@ class FakeCloudflare:
             "type": body["type"],
             "content": body["content"],
             "proxiable": body["type"] in ADDRESS_TYPES,
-            "proxied": False,
+            "proxied": bool(body.get("proxied", False)),
             "ttl": body.get("ttl", 1),
             "comment": None,
             "tags": [],
@@ -182,7 +222,59 @@ class FakeCloudflare:
         body = await _json_object(request)
         if body is None:
             return cf_error(400, 9207, "Request body is invalid.")
+        self.write_bodies.append(body)
         return self._create(zone, body)
+
+    async def batch(self, request: Request) -> JSONResponse:
+        """POST zones/{id}/dns_records/batch: deletes, patches, puts, posts, in that order,
+        all or nothing (one transaction)."""
+        if not self._authorised(request):
+            return cf_error(403, 10000, "Authentication error")
+        zone = self._zone_by_id(request.path_params["zone_id"])
+        body = await _json_object(request)
+        if zone is None or body is None:
+            return cf_error(400, 9207, "Request body is invalid.")
+        records = self.zone_records(zone)
+        saved = [dict(r) for r in records]
+        writes = self.writes
+        result: dict[str, list[dict[str, Any]]] = {
+            "deletes": [],
+            "patches": [],
+            "puts": [],
+            "posts": [],
+        }
+
+        def undo(answer: JSONResponse) -> JSONResponse:
+            records[:] = saved  # one transaction: nothing of a failed batch stays
+            self.writes = writes
+            return answer
+
+        for item in body.get("deletes") or []:
+            found = next((r for r in records if r["id"] == item.get("id")), None)
+            if found is None:
+                return undo(cf_error(404, 81044, "Record does not exist."))
+            records.remove(found)
+            self.writes += 1
+            result["deletes"].append(found)
+        for item in body.get("patches") or []:
+            found = next((r for r in records if r["id"] == item.get("id")), None)
+            if found is None:
+                return undo(cf_error(404, 81044, "Record does not exist."))
+            self.write_bodies.append(item)
+            found["content"] = item.get("content", found["content"])
+            if "proxied" in item:
+                found["proxied"] = bool(item["proxied"])
+            found["modified_on"] = _now()
+            self.writes += 1
+            result["patches"].append(found)
+        for item in body.get("posts") or []:
+            self.write_bodies.append(item)
+            answer = self._create(zone, item)
+            document = orjson.loads(answer.body)
+            if not document["success"]:
+                return undo(answer)
+            result["posts"].append(document["result"])
+        return _ok(result)
 
     async def dns_record(self, request: Request) -> JSONResponse:
         if not self._authorised(request):
@@ -201,6 +293,7 @@ class FakeCloudflare:
         body = await _json_object(request)
         if body is None:
             return cf_error(400, 9207, "Request body is invalid.")
+        self.write_bodies.append(body)
         content = body.get("content", record["content"])
         if not isinstance(content, str) or not content:
             return cf_error(400, 1004, "DNS Validation Error: content")
@@ -247,6 +340,7 @@ class FakeCloudflare:
             zone, {**body, "name": name, "priority": priority if kind == "MX" else None}
         )
         existing.append(record)
+        self.calls.append(f"cloudflare wrote {kind} {name} {content}")
         self.writes += 1
         return _ok(record)
 

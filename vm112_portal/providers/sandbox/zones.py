@@ -12,7 +12,20 @@ person can try the DNS plan by hand (docs/portal.md, "Sandbox rules"):
   ``autodiscover`` (cPanel publishes autodiscover/autoconfig as A records).
 - ``spf``: only an SPF record, ``v=spf1 include:_spf.google.com ~all``.
 - ``dmarc``: only ``_dmarc`` with ``v=DMARC1; p=reject``.
+- ``heavyspf``: an SPF record with Google, Outlook and SendGrid includes plus ``mx a
+  a:relay…``: 10 lookups once its includes are followed (vm112_portal/providers/sandbox/
+  dns.py answers them), 6 on its own terms.
+- ``brokenspf``: an SPF record including a name that has no SPF record.
+- ``splitspf``: an SPF record of three character-strings, one of them a single space:
+  ``"v=spf1 include:_spf.google.com" " " "~all"`` (RFC 1035 §3.3.14; Cloudflare's API
+  gives TXT content as quoted strings, cloudflare-python types/dns/txt_record.py).
 - anything else: an empty zone.
+
+Zone status and type, by the same label (Cloudflare API "List Zones": ``status`` is one of
+initializing, pending, active, moved; ``type`` one of full, partial, secondary; docs
+"Zone status" dns/zone-setups/reference/domain-status, and cloudflare-python
+types/zones/zone.py): ``pending…``, ``moved…``, ``initializing…`` zones have that status,
+``partial…`` and ``secondary…`` zones that type; every other zone is active and full.
 """
 
 from __future__ import annotations
@@ -34,12 +47,17 @@ def zone_name_for(name: str) -> str | None:
 def zone_document(name: str) -> dict[str, Any]:
     """A zone as GET /zones lists it (cloudflare-python types/zones/zone.py fields)."""
     zone_id = hashlib.sha256(f"zone:{name}".encode()).hexdigest()[:32]
+    label = name.split(".")[0]
+    status = next(
+        (s for s in ("pending", "moved", "initializing") if label.startswith(s)), "active"
+    )
+    kind = next((t for t in ("partial", "secondary") if label.startswith(t)), "full")
     return {
         "id": zone_id,
         "name": name,
-        "status": "active",
+        "status": status,
         "paused": False,
-        "type": "full",
+        "type": kind,
         "development_mode": 0,
         "name_servers": ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
         "original_name_servers": None,
@@ -78,6 +96,18 @@ def seed_records(zone: str) -> list[dict[str, Any]]:
         ]
     if label.startswith("spf"):
         return [_txt(zone, "v=spf1 include:_spf.google.com ~all")]
+    if label.startswith("heavyspf"):
+        return [
+            _txt(
+                zone,
+                "v=spf1 include:_spf.google.com include:spf.protection.outlook.com "
+                f"include:sendgrid.net mx a a:relay.{zone} ~all",
+            )
+        ]
+    if label.startswith("brokenspf"):
+        return [_txt(zone, "v=spf1 include:spf.gone.example ~all")]
+    if label.startswith("splitspf"):
+        return [_txt(zone, '"v=spf1 include:_spf.google.com" " " "~all"')]
     if label.startswith("dmarc"):
         return [_txt(f"_dmarc.{zone}", f"v=DMARC1; p=reject; rua=mailto:postmaster@{zone}")]
     return []
