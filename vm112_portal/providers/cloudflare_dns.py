@@ -465,6 +465,31 @@ class CloudflareDns:
         except cloudflare.APIError as exc:
             raise self._failed(exc, f"removing the {old.type} record {old.name}") from None
 
+    async def txt_at(self, zone_id: str, name: str) -> list[ZoneRecord]:
+        """The TXT records at ``name`` (one page of 100: a name holds a few)."""
+        action = f"reading the TXT records of {name}"
+        self._guard(action)
+        try:
+            with self._metrics.provider_call("cloudflare"):
+                page = await self._client.dns.records.list(
+                    zone_id=zone_id, name={"exact": name}, type="TXT", per_page=100
+                )
+        except cloudflare.APIError as exc:
+            raise self._failed(exc, action) from None
+        return [r for r in map(_zone_record, page.result) if r.name == name and r.type == "TXT"]
+
+    async def put_txt(self, zone_id: str, name: str, content: str, old: ZoneRecord | None) -> str:
+        """Write the TXT record at ``name``: a new one, or ``old`` overwritten; what was
+        done (``created``, ``updated``, ``present``). ``content`` is the text; it is sent
+        as character-strings of at most 255 bytes (RFC 1035) by ``_patch``/``_create``."""
+        if old is not None and txt_strings.joined(old.content) == content:
+            return "present"
+        if old is not None:
+            await self._patch(zone_id, old, content)
+            return "updated"
+        await self._create(zone_id, MailRecord("dkim", "TXT", name, content))
+        return "created"
+
 
 def _record_body(record: MailRecord) -> dict[str, Any]:
     """The create body of one of our records: ``ttl`` automatic, ``proxied`` false (a mail
