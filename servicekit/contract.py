@@ -47,7 +47,7 @@ COMPLETED_STAGE = STAGES.index("completed")
 
 # data.session_id (also the wizard API's session_id): 1-128 of A-Z a-z 0-9 _ -.
 _SESSION_ID = "[A-Za-z0-9_-]{1,128}"
-# \Z, not $: $ matches before a trailing newline (issue 17, finding 2).
+# \Z, not $: $ matches before a trailing newline.
 SESSION_ID = re.compile(rf"^{_SESSION_ID}\Z")
 # The same for JSON Schema (OpenAPI), whose ECMA-262 regexes have no \Z and whose $
 # ends the string unless multiline.

@@ -28,7 +28,8 @@ def serve(
     first) and serve ``app`` until stopped. uvicorn's own access log is off: servicekit.logs'
     AccessLog middleware writes one JSON line per request. ``limits`` are uvicorn's own
     bounds (``http``, ``h11_max_incomplete_event_size``, ``timeout_keep_alive``,
-    ``limit_concurrency``; issue 17)."""
+    ``limit_concurrency``), so a client cannot hold a worker or memory with an endless
+    request head or idle connections."""
     servicekit.logs.configure(service)
     log_event(logging.getLogger(logger), "starting", host=host, port=port, **configuration)
     uvicorn.run(

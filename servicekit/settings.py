@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from servicekit.errors import ConfigError
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix (Standard Webhooks), not a secret
-# \Z, not $: $ would accept a trailing newline (issue 17, finding 2).
+# \Z, not $: $ would accept a trailing newline.
 _TOKEN = re.compile(r"^[\x21-\x7e]{16,256}\Z")
 
 

@@ -264,8 +264,8 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         secrets="webhook secret, Carbonio password and Cloudflare token set (not shown)",
         max_connections=settings.max_connections,
         limits={
-            # h11, not httptools: uvicorn bounds a request head only with h11 (issue 17:
-            # a 100 MB head got 200 and stayed in memory). The wizard needs no more speed.
+            # h11, not httptools: uvicorn bounds a request head only with h11 (with
+            # httptools an endless head is read into memory). The wizard needs no more speed.
             "http": "h11",
             "h11_max_incomplete_event_size": HEAD_LIMIT,
             "timeout_keep_alive": 5,

@@ -2,7 +2,7 @@
 than PORTAL_RETENTION_DAYS are pruned.
 
 Wizard sessions and infrastructure records go once they have had no activity for the
-retention period (issue 17: they were kept for ever, ~11 KB per session). A domain whose
+retention period, so the store does not grow with every session ever started. A domain whose
 record is pruned keeps its owner: ``domain_owners`` is never pruned
 (vm112_portal/ownership.py).
 

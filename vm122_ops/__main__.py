@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
         graceful_shutdown=5,
         # Past 4096 connections (Desk streams included) uvicorn answers 503 rather than
         # running out of descriptors (the unit's LimitNOFILE is 65536). Ops listens on the
-        # loopback behind nginx, which bounds a request head's size and time (issue 17).
+        # loopback behind nginx, which bounds a request head's size and time.
         limits={"timeout_keep_alive": 5, "limit_concurrency": 4096},
         db=str(settings.db_path),
         window_hours=settings.window_hours,

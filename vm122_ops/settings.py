@@ -11,7 +11,7 @@ from vm122_ops.desk.banner_conditions import Thresholds
 from vm122_ops.errors import ConfigError
 from vm122_ops.funnel.session_states import StateRule
 
-MIN_TOKEN = 32  # issue 17 (5): a 16-character token was accepted before
+MIN_TOKEN = 32  # characters: the operator token must resist guessing at network speed
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The outbox dispatcher: delivers queued events to Ops from a thread of its own.
 
 What it promises is in vm112_portal/outbox/ops_webhook.py (order, retries, dead letters). How it
-runs, so that the wizard does not pay for it (issue 16, docs/portal.md "Emission off the
-wizard's path"):
+runs, so that the wizard does not pay for it (docs/portal.md "Emission off the wizard's
+path"):
 
 - a thread with its own event loop, its own httpx client and its own SQLite connection
   (vm112_portal/outbox/books.py). Nothing of a delivery (choosing the rows, signing, building the

@@ -3,7 +3,7 @@
 The outbox dispatcher (vm112_portal/outbox/dispatcher.py) reads the count from its own thread and
 holds a batch back, for a moment, while requests are in flight: background deliveries
 then do not take the process's CPU (its one interpreter lock) from a wizard step, which
-is what emission cost the wizard (issue 16, docs/portal.md). The count is a plain int
+is what emission cost the wizard (docs/portal.md). The count is a plain int
 changed only on the event loop's thread; reading it from another thread is safe. When it
 drops to zero, ``on_idle`` listeners are called (on the event loop's thread): the
 dispatcher's wakes its own loop only when it is waiting for that moment.

@@ -9,7 +9,7 @@ attempt, reads nothing and writes nothing, and a wizard commit does not even wak
 delay doubles with each failed probe, with the outbox's own jitter and cap
 (``RetryPolicy.backoff``: 0.5 s doubling, equal jitter, at most ``PORTAL_OUTBOX_BACKOFF_MAX``);
 any HTTP answer means Ops is reachable again. An answer that refuses one event (5xx, 429,
-408, 401) is that event's business: its session backs off alone (issue 17), the others go on.
+408, 401) is that event's business: its session backs off alone, the others go on.
 
 So once Ops is back, delivery resumes at the next probe: at most ``backoff_max`` (plus
 one attempt's timeout) after Ops returns, the same bound as a single event's retry.

@@ -54,7 +54,7 @@ RETRY_AFTER_CAP = 3600.0
 Outcome = Literal["delivered", "retry", "dead"]
 # The jitter's own generator: the module-level functions share the interpreter's global
 # state, which a caller (a test's Hypothesis strategy, a seeded simulation) may rely on;
-# each session retries on its own since issue 17, so the dispatcher draws often.
+# each session retries on its own, so the dispatcher draws often.
 _JITTER = random.Random()
 # Failures of the network or of Ops' side of the connection: worth retrying. Every other
 # exception (httpx.LocalProtocolError for a header value h11 refuses, UnsupportedProtocol,

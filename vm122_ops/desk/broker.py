@@ -291,7 +291,7 @@ class Broker:
         order."""
         if stored and not self._subscribers:
             # Nobody listens: count what would have been announced, serialise nothing
-            # (at full ingest rate the serialisation was ~6% of the event loop's time).
+            # (at full ingest rate the serialisation would take a share of the event loop).
             self.published += sum(
                 len(item.messages()) if isinstance(item, TicketChange) else 1 for item in stored
             )

@@ -93,7 +93,7 @@ def parse_timestamp(value: object) -> int:
         )
     text = match.string
     # fromisoformat accepts at most 6 fractional digits: cut the rest (by the match's
-    # own position; a re.sub here was ~5% of an ingest request's time on the loop).
+    # own position: a re.sub here costs the event loop noticeably on every ingest).
     if match.end(1) - match.start(1) > 7:
         text = text[: match.start(1) + 7] + text[match.end(1) :]
     text = text.replace("t", "T").replace("z", "Z").replace(" ", "T")

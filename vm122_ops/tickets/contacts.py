@@ -1,4 +1,4 @@
-"""Who to contact about a session: the admin address the customer typed (issue 12, item 10).
+"""Who to contact about a session: the admin address the customer typed.
 
 The Portal learns it at the account step and carries it as ``data.contact`` in that step's
 events and every later one (docs/webhook-funnel-events.md); events of an older Portal

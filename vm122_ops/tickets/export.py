@@ -1,4 +1,4 @@
-"""CSV downloads of the Desk's lists (issue 12, item 9): UTF-8, a header row, RFC 4180
+"""CSV downloads of the Desk's lists: UTF-8, a header row, RFC 4180
 quoting, and cells that a spreadsheet would run as a formula (starting with = + - @, tab
 or carriage return, OWASP "CSV Injection") prefixed with a single quote, since domains and
 failure reasons come from events."""
