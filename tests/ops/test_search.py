@@ -102,3 +102,50 @@ async def test_domain_search_reads_an_index_range(ops: Ops) -> None:
     )
     for plan in found.values():
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan
+
+
+async def test_finds_any_part_of_a_domain_and_the_contact(ops: Ops) -> None:
+    """Issue 27: "clinica porto" and the contact geral@m365-clinica-porto.pt found
+    nothing (prefix only); any part of a domain (both IDN forms) and of the contact."""
+    await ops.send("onboarding.started", "clin", NOW - 4 * HOUR, domain="m365-clinica-porto.pt")
+    await ops.send(
+        "account.created",
+        "clin",
+        NOW - 3.5 * HOUR,
+        domain="m365-clinica-porto.pt",
+        contact="geral@m365-clinica-porto.pt",
+    )
+    await ops.send("onboarding.started", "seg", NOW - 3 * HOUR, domain="porto-seguro.pt")
+    await ops.send("onboarding.started", "bak", NOW - 2 * HOUR, domain="münchen-bäckerei.de")
+    await ops.send("onboarding.started", "loja", NOW - HOUR, domain="loja.pt")
+    assert await ids(ops, "clinica porto") == [("clin", "domain")]
+    assert await ids(ops, "Clínica") == []  # an accent is another character
+    assert await ids(ops, "geral@m365-clinica-porto.pt") == [("clin", "contact")]
+    assert await ids(ops, "geral@") == [("clin", "contact")]
+    # Newest session first among substring matches (both contain "porto").
+    assert await ids(ops, "porto") == [("seg", "domain"), ("clin", "domain")]
+    # Both forms of an internationalised name: a Unicode part, an ASCII (punycode) part.
+    assert await ids(ops, "BÄCKER") == [("bak", "domain")]
+    assert await ids(ops, "mnchen-bckerei-dib09a") == [("bak", "domain")]
+    assert await ids(ops, "xn--mnchen-bckerei-dib09a.de") == [("bak", "domain")]
+    # Under three characters only the prefix search answers (no trigram).
+    assert await ids(ops, "ja") == []
+    assert await ids(ops, "lo") == [("loja", "domain")]
+    # A contact learnt later is found from then on.
+    await ops.send(
+        "account.created", "loja", NOW - 0.5 * HOUR, domain="loja.pt", contact="ana@loja.pt"
+    )
+    assert await ids(ops, "ana@loja") == [("loja", "contact")]
+
+
+async def test_substring_search_reads_the_trigram_index(ops: Ops) -> None:
+    await ops.send("onboarding.started", "s", NOW - HOUR, domain="m365-clinica-porto.pt")
+    with sqlite3.connect(ops.db_path) as conn:
+        plan = conn.execute(
+            "explain query plan " + QUERIES["sessions_by_substring"],
+            {"match": '("porto")', "limit": 20},
+        ).fetchall()
+    details = " ".join(row[3] for row in plan)
+    assert "VIRTUAL TABLE INDEX" in details and "session_search" in details, details
+    assert "SEARCH s USING PRIMARY KEY (session_id=?)" in details, details  # no scan
+    assert "SCAN onboard_sessions" not in details and "SCAN d" not in details, details

@@ -1,4 +1,5 @@
-"""The Desk's search: find a session or ticket by domain prefix, session id or ticket number.
+"""The Desk's search: find a session or ticket by any part of its domain or contact, a
+domain prefix, its session id or its ticket number.
 
 A domain is searched in both its forms, case-insensitively: the Unicode form (``xn--``
 labels decoded, NFC, lower case) and the ASCII form (non-ASCII labels as ``xn--``
@@ -9,6 +10,14 @@ and, when it is ASCII, also searched as typed on the ASCII keys (so the prefix
 label's, so the Unicode query is not converted the other way). Each is a range read on an
 index, at most ``LIMIT`` rows. A query that is a session id also matches that session; one
 that is a ticket number (``12`` or ``#12``) matches that ticket's session.
+
+Any part: each word of the query (split on spaces, so "clinica porto" finds
+``m365-clinica-porto.pt``) of three characters or more is looked up in the FTS5 trigram
+index of each session's domain keys and contact (migration 0013), in its Unicode form or,
+when different, its ASCII form; every word must match. The index returns the newest
+sessions first (its rowid follows the sessions' arrival) and stops at the page, so the
+cost follows the words' trigrams, not the number of sessions. ``matched`` says which:
+``domain`` when every word is in the domain's keys, else ``contact``.
 """
 
 from __future__ import annotations
@@ -136,4 +145,40 @@ def find(conn: sqlite3.Connection, query: str) -> list[Found]:
                 key = (row["domain_key"] or "", -row["last_event_at"], _found(row, "domain"))
                 by_domain[row["session_id"]] = key
     ordered = sorted(by_domain.values(), key=lambda item: (item[0], item[1], item[2].session_id))
-    return (exact + [item[2] for item in ordered])[:LIMIT]
+    results = exact + [item[2] for item in ordered]
+    if len(results) < LIMIT:
+        seen = {item.session_id for item in results}
+        results += [item for item in _by_substring(conn, query) if item.session_id not in seen]
+    return results[:LIMIT]
+
+
+MIN_WORD = 3  # a trigram index finds substrings of three characters or more
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 MATCH expression of a query's words (each in its Unicode and ASCII forms,
+    quoted as FTS5 strings), all required; None when a word is under three characters."""
+    words = [word for word in query.split() if word]
+    if not words or any(len(unicode_form(word)) < MIN_WORD for word in words):
+        return None
+    clauses = []
+    for word in words:
+        # As typed too: a partial xn-- label is not the punycode of anything whole.
+        forms = dict.fromkeys([unicode_form(word), ascii_form(word), word.lower()])
+        quoted = " OR ".join('"' + form.replace('"', '""') + '"' for form in forms)
+        clauses.append(f"({quoted})")
+    return " AND ".join(clauses)
+
+
+def _by_substring(conn: sqlite3.Connection, query: str) -> list[Found]:
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    rows = conn.execute(QUERIES["sessions_by_substring"], {"match": expression, "limit": LIMIT})
+    words = [(unicode_form(word), ascii_form(word), word.lower()) for word in query.split()]
+    found = []
+    for row in rows:
+        keys = f"{row['domain_key'] or ''} {row['domain_ascii'] or ''}"
+        in_domain = all(any(form in keys for form in forms) for forms in words)
+        found.append(_found(row, "domain" if in_domain else "contact"))
+    return found

@@ -40,3 +40,18 @@ select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_
 from tickets as t
 join onboard_sessions as s on s.session_id = t.session_id
 where t.id = :ticket_id;
+
+-- name: sessions_by_substring
+-- Sessions whose domain keys or contact hold every word of an FTS5 expression (the
+-- trigram index of migration 0013), newest documents first, at most :limit.
+select s.session_id, s.domain, s.domain_key, s.domain_ascii, s.furthest_stage, s.status,
+       s.last_event_at, s.contact, t.id as ticket_id
+from (select rowid as id
+      from session_search
+      where session_search match :match
+      order by rowid desc
+      limit :limit) as hit
+join session_search_docs as d on d.id = hit.id
+join onboard_sessions as s on s.session_id = d.session_id
+left join tickets as t on t.session_id = s.session_id
+order by hit.id desc;
