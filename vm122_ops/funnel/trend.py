@@ -1,5 +1,5 @@
 """Conversion over time: per period, the sessions that entered and how many of them
-completed or failed (issue 12, item 4; docs/webhook-funnel-events.md, "The trend").
+completed or failed (docs/webhook-funnel-events.md, "The trend").
 
 A session *entered* a period when its first event is in it (the funnel's cohort rule, in
 whole hours of event time); it counts as completed or failed by its status now. Periods
@@ -8,9 +8,9 @@ current, partial one. A period is *open* while its sessions may still convert: i
 less than ``OPS_ABANDON_HOURS`` ago (an active session is abandoned only after that). The
 series sums the funnel rollup's (hour, status) cells, so its cost grows with the hours of
 the range, never with sessions or events; those sums are kept in memory per range and
-first hour until new events commit (``answer``: measured on the bench stores, the 90-day
-series read 1.1 ms at 10k events and 4.3 ms at 100k, as the rollup's occupied hours
-filled up; answered from memory it is the same at every size).
+first hour until new events commit (``answer``), since a long range's read grows as the
+rollup's occupied hours fill up, and one answered from memory costs the same at every
+size.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The drill-down answered from the funnel's kept basis: its totals from memory, its page
-from one small read (issue 16, item 1, for the list of issue 12, item 2).
+from one small read.
 
-Measured on the bench stores (in-process, before this module): a drill-down page cost
-3.4 ms at 10k events and 14 ms at 100k, growing with the sessions of the last 7 days,
-almost all of it the steps' paces (``states.step_paces`` sums 7 days of duration cells)
-and the range counts over the active sessions. The funnel's basis
+Computed whole, a drill-down page costs what grows with the sessions of the last 7 days:
+the steps' paces (``session_states.step_paces`` sums 7 days of duration cells) and the
+range counts over the active sessions. The funnel's basis
 (vm122_ops/kept/funnel_basis.py) already holds both for the window's hours and start hour,
 kept until new events commit and computed once per burst: the page takes the paces and
 the ``stopped`` totals from it, so its totals are the funnel's own counts at the same
@@ -25,10 +24,8 @@ changes state (moving -> stuck -> abandoned) or leaves the cohort (the window's 
 passes its first event), and everything else on it (the total, the next cursor, the
 tickets opened at ingest, the failure reasons read from the last events' payloads) only
 with new events or a purge that removed events, either of which makes a new basis
-(vm122_ops/kept/answers.py). Measured
-in-process on the 1M bench store: 1.2-1.45 ms -> ~80 us per page request.
-tests/ops/test_funnel_text.py checks the pages against ``cohort.page`` at moments around
-each kind of boundary.
+(vm122_ops/kept/answers.py). tests/ops/test_funnel_text.py checks the pages against
+``cohort.page`` at moments around each kind of boundary.
 """
 
 from __future__ import annotations

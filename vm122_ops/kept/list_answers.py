@@ -6,7 +6,8 @@ process bumps can tell when a kept answer is out of date. The database can:
 ``PRAGMA data_version`` on a connection of its own changes whenever any other connection,
 of this process or another, commits (https://www.sqlite.org/pragma.html#pragma_data_version),
 WAL mode included (it starts a read transaction, which reads the WAL index header the
-committer changed). ``Database.data_version`` asks it; ~3 us per call, so on the event loop.
+committer changed). ``Database.data_version`` asks it: a read transaction's start and end
+on the WAL index in shared memory, cheap enough to ask on the event loop.
 
 ``ListAnswers`` keeps each answer's bytes under its key (every request parameter the answer
 depends on: filters, limit, cursor, q; "assignee=me" is keyed by the account name it

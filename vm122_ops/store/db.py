@@ -8,7 +8,7 @@ caller hears back. The writer is a plain sqlite3 connection owned by one thread,
 whole batch runs in one hop to it.
 
 A batch of ingest units only (``ingest``: each stores one event and touches nothing but
-the connection) first runs without the savepoints, which were ~30% of the writer's time
+the connection) first runs without the savepoints, a large share of the writer's time
 per event: when every unit succeeds the outcome is the same. When one raises, the whole
 transaction is rolled back and the batch runs again the usual way, each unit in its
 savepoint, so the failing unit still fails alone and nothing of it is stored.
@@ -186,7 +186,7 @@ class Database:
         """The database's change stamp: ``PRAGMA data_version`` on a connection that never
         writes, so it moves whenever any connection, of this process or another, commits
         (https://www.sqlite.org/pragma.html#pragma_data_version; vm122_ops/kept/list_answers.py).
-        Asked on the event loop (~3 us: a read transaction's start and end on the WAL index
+        Asked on the event loop (cheap: a read transaction's start and end on the WAL index
         in shared memory); None when the database is busy or closed."""
         if self._stamp is None:
             return None
