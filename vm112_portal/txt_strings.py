@@ -74,7 +74,8 @@ def split(text: str) -> list[bytes]:
     return strings or [b""]
 
 
-def _quote(string: bytes) -> str:
+def quote(string: bytes) -> str:
+    """One character-string in presentation form (RFC 1035 §5.1): quoted, escaped."""
     out = []
     for byte in string:
         if byte in (0x22, 0x5C):  # " and \
@@ -95,4 +96,4 @@ def render(text: str) -> str:
     )
     if simple and not text.startswith('"'):
         return text
-    return " ".join(_quote(s) for s in split(text))
+    return " ".join(quote(s) for s in split(text))

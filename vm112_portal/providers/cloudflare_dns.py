@@ -56,6 +56,7 @@ from vm112_portal import spf, txt_strings
 from vm112_portal.domains import Domain
 from vm112_portal.errors import CloudflareFailed
 from vm112_portal.metrics import PortalMetrics
+from vm112_portal.providers.carbonio import tls_failure
 from vm112_portal.providers.dns_plan import (
     MailRecord,
     Step,
@@ -186,6 +187,13 @@ def _failure(exc: cloudflare.APIError, action: str) -> CloudflareFailed:
     if isinstance(exc, cloudflare.APITimeoutError):
         return CloudflareFailed(f"Cloudflare did not answer in time while {action}", kind="timeout")
     if isinstance(exc, cloudflare.APIConnectionError):
+        tls = tls_failure(exc)
+        if tls is not None:
+            return CloudflareFailed(
+                f"Cloudflare's TLS certificate was refused while {action} ({tls}): set "
+                "CLOUDFLARE_CA_FILE to the CA that signed it",
+                kind="tls",
+            )
         return CloudflareFailed(
             f"Cloudflare could not be reached while {action}", kind="unreachable"
         )

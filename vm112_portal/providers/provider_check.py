@@ -14,8 +14,8 @@ import httpx
 from cloudflare import AsyncCloudflare
 
 from vm112_portal.errors import CarbonioFault, PortalError, ProviderError
-from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
-from vm112_portal.settings import Settings
+from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client, tls_failure
+from vm112_portal.settings import Settings, tls_verify
 
 
 class ProviderCheckFailed(PortalError):
@@ -31,7 +31,11 @@ async def check_providers(
 
 async def _cloudflare(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> list[str]:
     where = settings.cloudflare_base_url
-    async with httpx.AsyncClient(transport=transport, timeout=settings.provider_timeout) as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        timeout=settings.provider_timeout,
+        verify=tls_verify(settings.cloudflare_ca_file),
+    ) as http:
         client = AsyncCloudflare(
             api_token=settings.cloudflare_api_token,
             base_url=where,
@@ -47,7 +51,14 @@ async def _cloudflare(settings: Settings, transport: httpx.AsyncBaseTransport | 
                 f"Cloudflare at {where} refused the API token (HTTP {exc.status_code}): "
                 "check CLOUDFLARE_API_TOKEN and its Zone:Read and DNS:Edit permissions."
             ) from None
-        except cloudflare.APIConnectionError:
+        except cloudflare.APIConnectionError as exc:
+            tls = tls_failure(exc)
+            if tls is not None:
+                raise ProviderCheckFailed(
+                    f"Cloudflare at {where}: its TLS certificate was refused ({tls}): set "
+                    "CLOUDFLARE_CA_FILE to the CA that signed it, or check "
+                    "CLOUDFLARE_BASE_URL."
+                ) from None
             raise ProviderCheckFailed(
                 f"Cloudflare at {where} could not be reached: check CLOUDFLARE_BASE_URL and "
                 "the network."
@@ -65,7 +76,9 @@ async def _cloudflare(settings: Settings, transport: httpx.AsyncBaseTransport | 
 
 async def _carbonio(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> list[str]:
     where = settings.carbonio_admin_url
-    async with cookieless_client(transport, settings.provider_timeout) as http:
+    async with cookieless_client(
+        transport, settings.provider_timeout, verify=tls_verify(settings.carbonio_ca_file)
+    ) as http:
         client = CarbonioClient(
             http,
             url=where,
@@ -87,6 +100,8 @@ async def _carbonio(settings: Settings, transport: httpx.AsyncBaseTransport | No
                 f"Carbonio at {where} answered the fault {fault.code}: {fault.reason[:200]}."
             ) from None
         except ProviderError as exc:
+            if exc.kind == "tls":
+                raise ProviderCheckFailed(f"Carbonio at {where}: {exc.reason}.") from None
             raise ProviderCheckFailed(
                 f"Carbonio at {where}: {exc.reason}; check CARBONIO_ADMIN_URL and the network."
             ) from None
