@@ -28,6 +28,7 @@ from vm112_portal.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from vm112_portal.mail_check import dkim_commands
 from vm112_portal.outbox.ops_webhook import Emit, emit_event, started_webhook_id
 from vm112_portal.ownership import Ownership, refuse_unhostable
 from vm112_portal.providers.carbonio import (
@@ -80,16 +81,11 @@ def dkim_pending(domain: str) -> dict[str, Any]:
     zmdkimkeyutil (carbonio-core-utils src/libexec/zmdkimkeyutil) generates the key pair
     with a random UUID selector, stores it on the domain's LDAP entry (DKIMSelector,
     DKIMKey, DKIMPublicKey) and prints the TXT record to publish; the admin SOAP API has no
-    call that creates or reads it, so the Portal publishes no DKIM record.
+    call that creates or reads it. Once the account step has made the Carbonio domain, our
+    team runs the commands of ``mail_check.dkim_commands`` (the domain filled in): the
+    second, ``dkim publish``, publishes the record and raises DMARC.
     """
-    return {
-        "status": "pending",
-        "operations": [
-            "as the zextras user on one MTA node: "
-            f"/opt/zextras/libexec/zmdkimkeyutil -a -d {domain}",
-            f"publish the TXT record it prints at <selector>._domainkey.{domain}",
-        ],
-    }
+    return {"status": "pending", "operations": dkim_commands(domain)}
 
 
 def _unicode_beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str) -> None:

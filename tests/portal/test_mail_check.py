@@ -315,3 +315,20 @@ async def test_check_again_answers_the_session_and_refuses_others(
         assert other.status_code == 409
         missing = await portal.post("mail/check", {"session_id": "c1"})
         assert missing.status_code == 400
+
+
+def test_the_schedule_is_every_15_minutes_for_7_days_then_daily_until_day_37() -> None:
+    from vm112_portal.mail_check import DAY, next_check
+
+    first = 1_000_000.0
+    assert next_check(first, first, ready=True) is None
+    assert next_check(first, first, ready=False) == first + 15 * 60
+    assert next_check(first, first + 7 * DAY - 1, ready=False) == first + 7 * DAY - 1 + 15 * 60
+    assert next_check(first, first + 7 * DAY, ready=False) == first + 8 * DAY
+    assert next_check(first, first + 36 * DAY, ready=False) == first + 37 * DAY
+    assert next_check(first, first + 36 * DAY + 1, ready=False) is None
+    # Walking the schedule from the first check: 672 quick checks, then 30 daily ones.
+    at, count = first, 0
+    while (upcoming := next_check(first, at, ready=False)) is not None:
+        at, count = upcoming, count + 1
+    assert count == 7 * 24 * 4 + 30

@@ -3,6 +3,7 @@
 import { ApiError, post } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
 import { t, translatePage } from "./i18n.js";
+import { showMail, tm, translateMailTexts } from "./mail.js";
 import { manualList, planList, replaceChoices } from "./plan.js";
 
 const SESSION_KEY = "vm112.session_id";
@@ -141,6 +142,12 @@ async function loadPlan() {
       session_id: sessionId(),
       domain: state.domain,
     });
+    // What this mode means, said before anything happens (mail.js holds the texts).
+    const manualMode = plan.mode === "manual";
+    $("[data-dns-intro]").textContent = tm(manualMode ? "dns_manual_intro" : "dns_cloudflare_intro");
+    $('form[data-form="dns"] button[type=submit]').textContent = manualMode
+      ? tm("dns_manual_button")
+      : t("apply_dns");
     if (plan.mode === "manual") {
       const records = /** @type {Record<string, unknown>[]} */ (plan.records);
       node.replaceChildren(el("p", t("manual_title")), manualList(records));
@@ -235,9 +242,21 @@ async function submitAccount(form) {
     const again = $("[data-manual-again]");
     // Said again on the last step: without these records the mailbox receives nothing.
     again.replaceChildren(...(state.manual.length ? [el("p", t("manual_again")), manualList(state.manual)] : []));
-    again.hidden = state.manual.length === 0;
+    // The mail check's answer says what is left, the manual records included.
+    again.hidden = state.manual.length === 0 || Boolean(result.mail);
     setState({ step: "done" });
+    showLastPage(result.mail);
   });
+}
+
+/**
+ * The last page's mail section: "Ready" or "Almost there" (mail.js).
+ * @param {Record<string, any> | null | undefined} mail
+ */
+function showLastPage(mail) {
+  showMail($("[data-mail]"), $('[data-step="done"] h2'), mail, () =>
+    post("/api/v1/onboarding/mail/check", { session_id: sessionId(), domain: state.domain }),
+  );
 }
 
 function restart() {
@@ -269,8 +288,16 @@ function init() {
     const action = ACTIONS[button.dataset.action];
     if (action) button.addEventListener("click", action);
   }
+  translateMailTexts();
   render();
   if (state.step === "dns" && state.domain) loadPlan();
+  if (state.step === "done" && state.domain) {
+    // Back on the last page: what the mail looks like now (the last check within 30 s).
+    post("/api/v1/onboarding/mail/check", { session_id: sessionId(), domain: state.domain }).then(
+      (mail) => showLastPage(mail),
+      () => showLastPage(null),
+    );
+  }
 }
 
 init();
