@@ -55,7 +55,7 @@ from vm112_portal import spf
 from vm112_portal.db import Database, Transaction
 from vm112_portal.dkim import public_key_of
 from vm112_portal.providers.dns_plan import mail_records
-from vm112_portal.resolvers import DnsFailure, DnsTxt, txt_texts
+from vm112_portal.resolvers import DnsFailure, DnsTxt, rdatas, txt_texts
 
 log = logging.getLogger("vm112_portal.mail_check")
 
@@ -114,36 +114,18 @@ class ResolverDns:
         self._txt = DnsTxt(resolver, timeout)
 
     async def _answer(self, name: str, rdtype: dns.rdatatype.RdataType) -> list[Any]:
-        try:
-            answer = await self._resolver.resolve(
-                name, rdtype, lifetime=self._timeout, search=False
-            )
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
-        except dns.exception.Timeout:
-            raise DnsFailure(
-                name, "timeout", f"DNS did not answer for {name} within {self._timeout:g}s"
-            ) from None
-        except dns.resolver.NoNameservers:
-            raise DnsFailure(
-                name, "servfail", f"DNS answered with an error (SERVFAIL) for {name}"
-            ) from None
-        except (dns.exception.DNSException, OSError) as exc:
-            raise DnsFailure(
-                name, "servfail", f"DNS lookup of {name} failed ({type(exc).__name__})"
-            ) from None
-        return list(answer)
+        return await rdatas(self._resolver, name, rdtype, self._timeout)
 
     async def mx(self, name: str) -> list[str]:
-        rdatas = await self._answer(name, dns.rdatatype.MX)
-        return [r.exchange.to_text(omit_final_dot=True).lower() for r in rdatas]
+        found = await self._answer(name, dns.rdatatype.MX)
+        return [r.exchange.to_text(omit_final_dot=True).lower() for r in found]
 
     async def txt(self, name: str) -> list[str]:
         return await txt_texts(self._txt, name)
 
     async def cname(self, name: str) -> str | None:
-        rdatas = await self._answer(name, dns.rdatatype.CNAME)
-        return rdatas[0].target.to_text(omit_final_dot=True).lower() if rdatas else None
+        found = await self._answer(name, dns.rdatatype.CNAME)
+        return found[0].target.to_text(omit_final_dot=True).lower() if found else None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ record published meanwhile, unless the servers themselves cached the negative an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import dns.asyncresolver
 import dns.exception
@@ -86,26 +86,37 @@ class DnsTxt:
         self._timeout = timeout
 
     async def txt_records(self, name: str) -> list[TxtRecord]:
-        try:
-            answer = await self._resolver.resolve(
-                name, dns.rdatatype.TXT, lifetime=self._timeout, search=False
-            )
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
-        except dns.exception.Timeout:
-            raise DnsFailure(
-                name, "timeout", f"DNS did not answer for {name} within {self._timeout:g}s"
-            ) from None
-        except dns.resolver.NoNameservers:
-            # Every server answered SERVFAIL or REFUSED (or could not be asked).
-            raise DnsFailure(
-                name, "servfail", f"DNS answered with an error (SERVFAIL) for {name}"
-            ) from None
-        except (dns.exception.DNSException, OSError) as exc:
-            raise DnsFailure(
-                name, "servfail", f"DNS lookup of {name} failed ({type(exc).__name__})"
-            ) from None
+        answer = await rdatas(self._resolver, name, dns.rdatatype.TXT, self._timeout)
         return [TxtRecord(tuple(rdata.strings)) for rdata in answer]
+
+
+async def rdatas(
+    resolver: dns.asyncresolver.Resolver,
+    name: str,
+    rdtype: dns.rdatatype.RdataType,
+    lifetime: float,
+) -> list[Any]:
+    """The records of ``rdtype`` at ``name``: [] for "no such name" (NXDOMAIN) and "no
+    such record" (NoAnswer); DnsFailure for a timeout, SERVFAIL or REFUSED (never "not
+    found"). Every lookup of the Portal that reads records goes through here."""
+    try:
+        answer = await resolver.resolve(name, rdtype, lifetime=lifetime, search=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.Timeout:
+        raise DnsFailure(
+            name, "timeout", f"DNS did not answer for {name} within {lifetime:g}s"
+        ) from None
+    except dns.resolver.NoNameservers:
+        # Every server answered SERVFAIL or REFUSED (or could not be asked).
+        raise DnsFailure(
+            name, "servfail", f"DNS answered with an error (SERVFAIL) for {name}"
+        ) from None
+    except (dns.exception.DNSException, OSError) as exc:
+        raise DnsFailure(
+            name, "servfail", f"DNS lookup of {name} failed ({type(exc).__name__})"
+        ) from None
+    return list(answer)
 
 
 class NoDns:
