@@ -341,7 +341,7 @@ class Wizard:
         was held (manual mode, our MX already there, or "keep")."""
         stored = await self._ownership.dns_result(session_id)
         held = [h for h in (stored or {}).get("held", []) if h.get("purpose") == "mx"]
-        if not held or held[0].get("action") == "keep":
+        if not held:  # manual mode, our MX already there, or the conflict kept
             return None
         replace = frozenset({"mx"}) if held[0].get("action") == "replace" else frozenset()
         try:

@@ -61,7 +61,8 @@ async def test_m365_wizard_plan_conflict_confirmed_and_completed(
         await expect(steps.nth(1)).to_have_attribute("aria-current", "step")
         mx = page.locator('[data-plan-step="mx"]')
         await expect(mx).to_contain_text("m365loja-pt.mail.protection.outlook.com")
-        await expect(mx).to_contain_text("o fornecedor antigo deixa de o receber")
+        await expect(mx).to_contain_text("deixam de receber correio até serem criados aqui")
+        await expect(mx).to_contain_text("Só é escrito depois de a sua caixa existir")
         await expect(page.locator('[data-plan-step="spf"]')).to_have_attribute(
             "data-action", "merge"
         )

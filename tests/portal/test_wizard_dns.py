@@ -91,15 +91,18 @@ async def test_conflicts_kept_are_listed_with_their_reason(portal: Portal) -> No
     await portal.validate("k", "m365kept.pt")
     kept = await apply(portal, "k", "m365kept.pt", [])
     assert kept.status_code == 200
-    assert [(r["type"], r["reason"]) for r in kept.json()["kept"]] == [("CNAME", "name_taken")]
-    # The MX conflict kept: held, and the account step writes nothing for it (issue 23).
-    assert [(h["type"], h["action"]) for h in kept.json()["held"]] == [("MX", "keep")]
+    assert [(r["type"], r["reason"]) for r in kept.json()["kept"]] == [
+        ("MX", "mx_other_provider"),
+        ("CNAME", "name_taken"),
+    ]
+    # Kept: nothing held, so the account step writes no MX either (issue 23).
+    assert kept.json()["held"] == []
     await wait_until(portal.drained)
     applied = next(b for b in portal.ops.stored.values() if b["type"] == "dns.applied")["data"]
-    assert [k["existing"][0]["content"] for k in applied["kept"]] == ["autodiscover.outlook.com"]
-    assert applied["held"][0]["existing"][0]["content"] == (
-        "m365kept-pt.mail.protection.outlook.com"
-    )
+    assert [k["existing"][0]["content"] for k in applied["kept"]] == [
+        "m365kept-pt.mail.protection.outlook.com",
+        "autodiscover.outlook.com",
+    ]
     assert [m["name"] for m in applied["merged"]] == ["m365kept.pt"]
 
 

@@ -345,21 +345,23 @@ class CloudflareDns:
         hold: frozenset[str] = frozenset(),
     ) -> DnsOutcome:
         """Carry the plan out; conflicts are replaced only for purposes in ``replace``.
-        Purposes in ``hold`` are not written (listed in ``outcome.held``); with ``only``,
-        just those purposes are considered."""
+        Purposes in ``hold`` are not written (listed in ``outcome.held`` when they would
+        be: a create, or a replace chosen; a conflict kept is listed in ``kept`` as any
+        other); with ``only``, just those purposes are considered."""
         zone_id = zone[0]
         outcome = DnsOutcome(zone_id=zone_id, zone_name=zone[1])
         for step in steps:
             if only is not None and step.purpose not in only:
                 continue
-            if step.purpose in hold and step.action != "present":
+            writes = step.action == "create" or (
+                step.action == "conflict" and step.purpose in replace
+            )
+            if step.purpose in hold and writes:  # a kept conflict is listed as kept
                 outcome.held.append(
                     {
                         **step.record.brief(),
                         "purpose": step.purpose,
-                        "action": step.action
-                        if step.action != "conflict"
-                        else ("replace" if step.purpose in replace else "keep"),
+                        "action": "create" if step.action == "create" else "replace",
                         "existing": [r.brief() for r in step.existing],
                     }
                 )

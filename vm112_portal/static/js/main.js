@@ -150,7 +150,7 @@ async function loadPlan() {
       : t("apply_dns");
     if (plan.mode === "manual") {
       const records = /** @type {Record<string, unknown>[]} */ (plan.records);
-      node.replaceChildren(el("p", t("manual_title")), manualList(records));
+      node.replaceChildren(el("p", t("manual_title")), manualList(records, plan.manual_reason));
     } else {
       const steps = /** @type {Record<string, any>[]} */ (plan.plan);
       node.replaceChildren(el("h3", t("plan_title")), planList(steps));
@@ -189,6 +189,7 @@ async function submitDns(form) {
             [list("replaced"), "state_replaced"],
             [list("kept"), "state_kept"],
             [list("present"), "state_skipped"],
+            [list("held"), "state_held"], // issue 23: the MX, written by the account step
           ]
         : [[list("records"), "state_manual"]],
     );

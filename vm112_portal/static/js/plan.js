@@ -40,14 +40,19 @@ function copyable(record) {
 /**
  * The records a customer without a Cloudflare zone adds at their DNS host.
  * @param {Record<string, unknown>[]} records
+ * @param {Record<string, any> | null} [reason] the plan's manual_reason, when a zone exists
  * @returns {HTMLElement}
  */
-export function manualList(records) {
+export function manualList(records, reason = null) {
   const list = el("ul");
   list.className = "manual";
   list.setAttribute("data-manual-records", "");
   list.append(...records.map(copyable));
-  return list;
+  if (!reason) return list;
+  // Issue 23: why the Portal does not write this Cloudflare zone (not active, not full).
+  const box = el("div");
+  box.append(el("p", t(`manual_reason_${reason.code}`, reason)), list);
+  return box;
 }
 
 /**
@@ -64,6 +69,7 @@ export function planList(steps) {
     item.setAttribute("data-action", step.action);
     const title = el("strong", t(`purpose_${step.purpose}`));
     item.append(title, el("p", t(`action_${step.action}`, { record: recordText(step) })));
+    if (step.when === "after_account") item.append(el("p", t("when_after_account")));
     if (step.action === "conflict") {
       const existing = step.existing.map(recordText).join("; ");
       item.append(el("p", t(`conflict_${step.reason}`, { existing })));
