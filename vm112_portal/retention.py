@@ -55,10 +55,12 @@ async def purge(db: Database, retention_days: int, now: float) -> int:
 class StatePurge:
     sessions: int
     infra: int
+    mail_checks: int = 0
 
 
 async def purge_wizard_state(db: Database, retention_days: int, now: float) -> StatePurge:
-    """Remove sessions and infrastructure records idle past retention, BATCH at a time."""
+    """Remove sessions, infrastructure records and finished mail checks (no check
+    scheduled) idle past retention, BATCH at a time."""
     cutoff = now - retention_days * DAY_SECONDS
 
     def batch_of(query: str) -> Callable[[], Awaitable[int]]:
@@ -71,13 +73,15 @@ async def purge_wizard_state(db: Database, retention_days: int, now: float) -> S
     result = StatePurge(
         sessions=await in_batches(batch_of("purge_sessions_batch"), BATCH),
         infra=await in_batches(batch_of("purge_infra_batch"), BATCH),
+        mail_checks=await in_batches(batch_of("purge_mail_checks_batch"), BATCH),
     )
-    if result.sessions or result.infra:
+    if result.sessions or result.infra or result.mail_checks:
         log_event(
             log,
             "retention purge of wizard state",
             sessions=result.sessions,
             infra=result.infra,
+            mail_checks=result.mail_checks,
             cutoff=round(cutoff, 3),
         )
     return result

@@ -332,3 +332,24 @@ def test_the_schedule_is_every_15_minutes_for_7_days_then_daily_until_day_37() -
     while (upcoming := next_check(first, at, ready=False)) is not None:
         at, count = upcoming, count + 1
     assert count == 7 * 24 * 4 + 30
+
+
+async def test_retention_removes_finished_mail_checks_and_keeps_scheduled_ones(
+    tmp_path: Path, world: tuple[World, str]
+) -> None:
+    from vm112_portal import retention
+
+    found, address = world
+    async with portal_on(tmp_path, found, address) as portal:
+        await onboard(portal, "r1", "loja-um.pt")  # not ready: DKIM, scheduled
+        await publish_key(portal, captured_for("loja-dois.pt"), "loja-dois.pt")
+        assert (await portal.validate("r2", "loja-dois.pt")).status_code == 200
+        await portal.dns("r2", "loja-dois.pt")
+        assert (await portal.account("r2", "loja-dois.pt")).json()["mail"]["ready"] is True
+        db = portal.app.state.portal.db
+        later = time.time() + 91 * 86_400
+        removed = await retention.purge_wizard_state(db, 90, later)
+        assert removed.mail_checks == 1
+        assert await mail(portal).last("r2") is None
+        kept = await mail(portal).last("r1")
+        assert kept is not None and kept.next_check_at is not None

@@ -66,3 +66,15 @@ on conflict (domain) do update set
     selector = excluded.selector,
     txt = excluded.txt,
     updated_at = excluded.updated_at;
+
+-- name: purge_mail_checks_batch!
+-- Remove one batch of mail checks whose schedule is done and that were last checked before
+-- the cutoff (retention); a check still scheduled stays.
+delete from mail_checks
+where session_id in (
+    select session_id
+    from mail_checks
+    where next_check_at is null and checked_at < :cutoff
+    order by checked_at
+    limit :batch
+);
