@@ -10,6 +10,8 @@ so the machine's noise hits every read and every size alike:
   its second page by the first page's cursor;
 - the ticket list's first page (``/api/v1/desk/tickets?limit=50``);
 - the search (``/api/v1/desk/search?q=cliente1``: a prefix of many domains, a full page);
+- the search by any part (``?q=liente12``: in the middle of many domains, the trigram
+  index's page) and by a contact e-mail's part (``?q=admin@cliente42``);
 - the failure-code table (``/api/v1/onboard/failures``) of the funnel's window;
 - the conversion series of 72 hours (hourly) and of 2160 hours (90 days, daily).
 
@@ -43,6 +45,8 @@ HEALTHZ_RATIO_GOAL = 5.0
 FLAT_GOAL = 1.5
 PAGE = 50
 SEARCH = "cliente1"
+SEARCH_PART = "liente12"  # not a prefix: the FTS5 trigram index answers
+SEARCH_CONTACT = "admin@cliente42"
 LISTED_STATES = ("moving", "stuck", "abandoned", "failed")
 HEALTHZ = "healthz"
 ROUNDS_PER_SLICE = 5  # rounds of every read and /healthz on one server before the next size's
@@ -96,6 +100,8 @@ async def plan_reads(
         Read("drilldown_next", "drill-down page 2 (cursor)", f"{first}&cursor={cursor}"),
         Read("tickets", "ticket list page", f"/api/v1/desk/tickets?limit={PAGE}"),
         Read("search", "search", f"/api/v1/desk/search?q={SEARCH}"),
+        Read("search_part", "search, any part", f"/api/v1/desk/search?q={SEARCH_PART}"),
+        Read("search_contact", "search, contact e-mail", f"/api/v1/desk/search?q={SEARCH_CONTACT}"),
         Read("failures", "failure codes", f"/api/v1/onboard/failures?hours={hours}", load=False),
         Read("trend72", "trend 72 h", "/api/v1/onboard/trend?hours=72"),
         Read("trend2160", "trend 2160 h", "/api/v1/onboard/trend?hours=2160"),

@@ -49,12 +49,14 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
     # One request of each read, then /healthz, per round (after the two planning reads and
     # the untimed request that opens the slice).
     assert slow.requests[2] == paths["drilldown"]
-    assert len(slow.requests) == 2 + 1 + 3 * 8
-    round_ = [path.split("?")[0] for path in slow.requests[3:11]]
+    assert len(slow.requests) == 2 + 1 + 3 * 10
+    round_ = [path.split("?")[0] for path in slow.requests[3:13]]
     assert round_ == [
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/desk/tickets",
+        "/api/v1/desk/search",
+        "/api/v1/desk/search",
         "/api/v1/desk/search",
         "/api/v1/onboard/failures",
         "/api/v1/onboard/trend",
