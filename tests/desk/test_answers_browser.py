@@ -201,7 +201,7 @@ async def test_desk_answers_in_chromium(browser: Browser, tmp_path: Path) -> Non
         listed = page.locator("[data-cohort] tr[data-session-id]")
         await expect(listed).to_have_count(1, timeout=WAIT)
         await expect(listed).to_have_attribute("data-session-id", "evil")
-        await expect(page.locator("[data-cohort-total]")).to_have_text("1 sessions")
+        await expect(page.locator("[data-cohort-total]")).to_have_text("1 session")
         csv_href = await page.locator("[data-cohort-csv]").get_attribute("href")
         assert csv_href is not None
         assert parse_qs(urlsplit(csv_href).query)["code"] == [HOSTILE_CODE]
