@@ -83,6 +83,7 @@ const EN = {
   "ticket.tagsField": "Tags (separated by commas)",
   "ticket.save": "Save changes",
   "ticket.saved": "Saved.",
+  "ticket.unsaved": "Not saved yet: “Save changes” applies it.",
   "ticket.nothing": "Nothing to change.",
   "ticket.failed": "Not saved: {e}",
   "ticket.conflict": "Someone changed this ticket while you were editing, so your change was not applied. What changed: {what}. You wanted: {mine}. The page now shows the current ticket; apply your change again if it still makes sense.",
@@ -326,6 +327,13 @@ const EN = {
   "take.button": "Take it",
   "take.label": "Take {domain}: a follow-up ticket assigned to you",
   "take.done": "Ticket #{id} ({domain}) is yours: open it",
+  "domain.rejected": "(domain refused at validation)",
+  "dnsReason.mx_other_provider": "the domain's mail goes to another provider (MX)",
+  "dnsReason.dmarc_other_policy": "another DMARC policy is published",
+  "dnsReason.name_taken": "the name is taken by another record",
+  "dnsReason.spf_multiple": "two SPF records already",
+  "dnsReason.spf_too_many_lookups": "merging SPF would pass 10 DNS lookups",
+  "dnsReason.spf_unresolvable": "an SPF include does not resolve",
 };
 
 const PT = {
@@ -380,7 +388,7 @@ const PT = {
   "active.domain": "Domínio",
   "active.stage": "Etapa",
   "active.last": "Último evento",
-  "active.since": "Parada há",
+  "active.since": "Sem atividade há",
   "active.stuck": "encravada",
   "active.empty": "Não há sessões ativas nesta janela.",
   "tickets.title": "Pedidos",
@@ -411,6 +419,7 @@ const PT = {
   "ticket.tagsField": "Etiquetas (separadas por vírgulas)",
   "ticket.save": "Guardar alterações",
   "ticket.saved": "Guardado.",
+  "ticket.unsaved": "Ainda não guardado: “Guardar alterações” aplica-o.",
   "ticket.nothing": "Não há nada a alterar.",
   "ticket.failed": "Não foi guardado: {e}",
   "ticket.conflict": "Alguém alterou este pedido enquanto o editava, por isso a sua alteração não foi aplicada. O que mudou: {what}. O que queria: {mine}. A página mostra agora o pedido atual; aplique de novo a sua alteração se ainda fizer sentido.",
@@ -498,7 +507,7 @@ const PT = {
   "cohort.stage": "Etapa mais avançada",
   "cohort.state": "Estado",
   "cohort.last": "Último evento",
-  "cohort.idle": "Parada há",
+  "cohort.idle": "Sem atividade há",
   "cohort.failure": "Falha",
   "cohort.ticket": "Pedido",
   "cohort.empty": "Não há sessões.",
@@ -654,6 +663,13 @@ const PT = {
   "take.button": "Assumir",
   "take.label": "Assumir {domain}: um pedido de acompanhamento atribuído a si",
   "take.done": "O pedido #{id} ({domain}) é seu: abrir",
+  "domain.rejected": "(domínio recusado na validação)",
+  "dnsReason.mx_other_provider": "o correio do domínio vai para outro fornecedor (MX)",
+  "dnsReason.dmarc_other_policy": "já está publicada outra política DMARC",
+  "dnsReason.name_taken": "o nome está ocupado por outro registo",
+  "dnsReason.spf_multiple": "já existem dois registos SPF",
+  "dnsReason.spf_too_many_lookups": "juntar o SPF passaria das 10 consultas DNS",
+  "dnsReason.spf_unresolvable": "um include do SPF não resolve",
 };
 
 export const DICTIONARIES = { en: EN, pt: PT };
@@ -696,6 +712,17 @@ export function translator(lang) {
       name in vars ? String(vars[name]) : whole,
     );
   };
+}
+
+/**
+ * A session's domain as shown: the Portal sends "(rejected)" for a domain it refused
+ * (never the raw text, docs/webhook-funnel-events.md), which reads as words.
+ * @param {(key: string) => string} t
+ * @param {string | null | undefined} domain
+ * @returns {string}
+ */
+export function domainText(t, domain) {
+  return domain === "(rejected)" ? t("domain.rejected") : String(domain ?? "");
 }
 
 /**

@@ -73,7 +73,7 @@ test("dns.applied reads as a sentence: records created, merged, kept, with their
   assert.deepEqual(facts(li), [
     "Created: MX loja.pt mail.example.net (priority 10); CNAME autodiscover.loja.pt mail.example.net",
     "Merged: TXT loja.pt v=spf1 include:x mx ~all (was v=spf1 include:x ~all)",
-    "Kept unchanged: TXT _dmarc.loja.pt v=DMARC1; p=quarantine (dmarc_other_policy; in the zone: TXT _dmarc.loja.pt v=DMARC1; p=none)",
+    "Kept unchanged: TXT _dmarc.loja.pt v=DMARC1; p=quarantine (another DMARC policy is published; in the zone: TXT _dmarc.loja.pt v=DMARC1; p=none)",
     "DKIM pending, to do: zmdkimkeyutil -a -d loja.pt",
   ]);
   const [ptLi] = render([event(1, "dns.applied", DNS_DATA)], pt, "pt").items;

@@ -10,7 +10,7 @@ export const PHONE_QUERY = "(max-width: 600px)";
 export const STUCK_LIST = "/funnel/sessions?state=stuck&hours=720";
 
 import { el, fill } from "../dom.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 
 /**
  * One condition as a line: its sentence, then its sessions as links.
@@ -36,7 +36,7 @@ export function conditionLine(condition, t) {
     el("li", {}, [
       el("a", {
         href: `/sessions/${encodeURIComponent(session.session_id)}`,
-        text: session.domain || session.session_id,
+        text: session.domain ? domainText(t, session.domain) : session.session_id,
       }),
     ]),
   );

@@ -5,7 +5,7 @@
 import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
 import { contactLink } from "./contact.js";
 import { sessionHref } from "./tables.js";
@@ -55,7 +55,7 @@ export function renderCohort(node, items, { t, lang, now, paces }) {
   const active = items.some((s) => ACTIVE.has(s.state));
   const rows = items.map((s) =>
     el("tr", { "data-session-id": s.session_id }, [
-      el("td", {}, [el("a", { href: sessionHref(s.session_id), text: s.domain })]),
+      el("td", {}, [el("a", { href: sessionHref(s.session_id), text: domainText(t, s.domain) })]),
       el("td", { text: label(t, "stage", s.stage) }),
       el("td", {}, [
         el("span", {

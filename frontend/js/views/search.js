@@ -3,7 +3,7 @@
 import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime } from "../format.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 import { SnapshotLoads } from "../state.js";
 import { sessionHref } from "./tables.js";
 
@@ -29,7 +29,7 @@ export function renderResults(node, items, { t, lang }) {
   }
   const rows = items.map((s) =>
     el("tr", { "data-session-id": s.session_id }, [
-      el("td", {}, [el("a", { href: sessionHref(s.session_id), text: s.domain })]),
+      el("td", {}, [el("a", { href: sessionHref(s.session_id), text: domainText(t, s.domain) })]),
       el("td", { class: "mono", text: s.session_id }),
       el("td", { text: label(t, "stage", s.stage) }),
       el("td", { text: label(t, "status", s.status) }),

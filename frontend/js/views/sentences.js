@@ -104,7 +104,9 @@ function dnsApplied(data, t) {
     );
     const why = (r, key, field) => {
       const others = list(r?.[field]).map((o) => recordText(o, t));
-      const parts = [text(r?.reason), others.length ? `${t(key)}: ${others.join(", ")}` : null];
+      // The Portal's reason key (providers/dns_plan.py) in words; an unknown one as sent.
+      const reason = text(r?.reason) ? label(t, "dnsReason", text(r.reason)) : null;
+      const parts = [reason, others.length ? `${t(key)}: ${others.join(", ")}` : null];
       const shown = parts.filter(Boolean).join("; ");
       return shown ? ` (${shown})` : "";
     };

@@ -2,7 +2,7 @@
 
 import { getJSON, HttpError } from "../api.js";
 import { el, fill } from "../dom.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 import {
   EVENT_TYPES,
   entryFromMessage,
@@ -62,7 +62,7 @@ export function initSessionPage(root, ctx) {
   const showHead = () => {
     document.title = summary.domain || sessionId;
     fill(head, [
-      el("h1", { "data-domain": "", text: summary.domain }),
+      el("h1", { "data-domain": "", text: domainText(ctx.t, summary.domain) }),
       el("p", { class: "muted" }, [
         el("span", { class: "mono", text: sessionId }),
         ` · ${label(ctx.t, "stage", summary.stage)} · `,

@@ -2,7 +2,7 @@
 
 import { el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 import { orderActive } from "../state.js";
 import { ageSeconds, priority } from "../priority.js";
 import { contactLink } from "./contact.js";
@@ -51,7 +51,7 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
     const state = s.state || "moving";
     return el("tr", { "data-session-id": s.session_id, class: state === "stuck" ? "stuck" : null }, [
       el("td", {}, [
-        el("a", { href: sessionHref(s.session_id), text: s.domain }),
+        el("a", { href: sessionHref(s.session_id), text: domainText(t, s.domain) }),
         // A session that stopped moving: who to contact, when known.
         state !== "moving" && s.contact
           ? el("span", { class: "contact-inline" }, [contactLink(s.contact, t)])
@@ -140,7 +140,7 @@ export function renderTickets(node, tickets, { t, lang, now }, options = {}) {
           ])
         : null,
       el("td", {}, [el("a", { href: `/tickets/${ticket.id}`, text: `#${ticket.id}` })]),
-      el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: ticket.domain })]),
+      el("td", {}, [el("a", { href: sessionHref(ticket.session_id), text: domainText(t, ticket.domain) })]),
       work
         ? el("td", {}, [
             el("span", { class: "priority", "data-priority": level, text: t(`priority.${level}`) }),

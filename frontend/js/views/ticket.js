@@ -193,11 +193,14 @@ export function initTicketPage(root, ctx) {
     };
     actions.addEventListener("input", editing);
     actions.addEventListener("change", editing);
+    // One way to save: "Assign to me" fills the assignee like choosing it in the list;
+    // "Save changes" saves it with any other change (issue 27: it used to save at once).
     actions.querySelector("[data-assign-me]").addEventListener("click", () => {
       if (!me) return;
       editing();
       actions.elements.namedItem("assignee").value = me;
-      actions.requestSubmit();
+      const status = actions.querySelector("[data-action-status]");
+      if (status) status.textContent = ctx.t("ticket.unsaved");
     });
     actions.addEventListener("submit", async (event) => {
       event.preventDefault();
