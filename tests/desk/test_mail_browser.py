@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.desk.harness import XSS, desk_ops
+from tests.support.axe import axe_violations
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
@@ -45,7 +46,10 @@ async def test_the_mail_card_lists_the_domains_whose_mail_is_not_ready(
     browser: Browser, tmp_path: Path, locale: str, width: int, texts: tuple[str, str]
 ) -> None:
     server = await desk_ops(tmp_path)
-    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    # bypass_csp: the page's CSP (script-src 'self') would refuse axe-core's injected script.
+    context = await browser.new_context(
+        locale=locale, viewport={"width": width, "height": 900}, bypass_csp=True
+    )
     errors: list[str] = []
     try:
         api = httpx.AsyncClient(
@@ -87,6 +91,7 @@ async def test_the_mail_card_lists_the_domains_whose_mail_is_not_ready(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0
+        assert await axe_violations(page) == []
         await card.scroll_into_view_if_needed()
         await page.screenshot(
             path=str(ARTIFACTS / f"desk-mail-{locale}-{width}.png"), full_page=True

@@ -20,6 +20,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.portal.conftest import PASSWORD, FakeOps, make_settings
+from tests.support.axe import axe_violations
 from tests.support.runner import Loopback
 from vm112_portal.app import create_app
 from vm112_portal.dkim import parse
@@ -92,7 +93,10 @@ async def test_the_last_page_says_almost_there_ready_and_what_to_do(
     server = Loopback()
     await server.start(app)
     errors: list[str] = []
-    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    # bypass_csp: the page's CSP (script-src 'self') would refuse axe-core's injected script.
+    context = await browser.new_context(
+        locale=locale, viewport={"width": width, "height": 900}, bypass_csp=True
+    )
     await context.grant_permissions(["clipboard-read", "clipboard-write"])
     shot = f"{locale}-{width}"
     try:
@@ -111,6 +115,7 @@ async def test_the_last_page_says_almost_there_ready_and_what_to_do(
         await expect(mail.locator('li[data-mail-item="dkim"]')).to_contain_text(text["dkim"])
         await expect(mail.locator('[data-action="check-mail"]')).to_have_text(text["again"])
         await no_sideways_scroll(page)
+        assert await axe_violations(page) == []
         await page.screenshot(path=str(ARTIFACTS / f"mail-m365-kept-{shot}.png"), full_page=True)
         await page.close()
 
@@ -140,6 +145,7 @@ async def test_the_last_page_says_almost_there_ready_and_what_to_do(
         copied = await page.evaluate("navigator.clipboard.readText()")
         assert copied == f"nocflater-loja.pt MX 10 {MAIL}"
         await no_sideways_scroll(page)
+        assert await axe_violations(page) == []
         await page.screenshot(path=str(ARTIFACTS / f"mail-manual-{shot}.png"), full_page=True)
         app.state.portal.mail.customer_interval = 0.0
         await mail.locator('[data-action="check-mail"]').click()
@@ -180,6 +186,7 @@ async def test_the_last_page_says_almost_there_ready_and_what_to_do(
         await expect(page.locator("[data-mail]")).to_have_attribute("data-ready", "true")
         await expect(page.locator('[data-action="check-mail"]')).to_have_count(0)
         await no_sideways_scroll(page)
+        assert await axe_violations(page) == []
         await page.screenshot(path=str(ARTIFACTS / f"mail-ready-{shot}.png"), full_page=True)
         assert errors == []
     finally:
