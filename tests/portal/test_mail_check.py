@@ -353,3 +353,41 @@ async def test_retention_removes_finished_mail_checks_and_keeps_scheduled_ones(
         assert await mail(portal).last("r2") is None
         kept = await mail(portal).last("r1")
         assert kept is not None and kept.next_check_at is not None
+
+
+async def test_the_lifespan_loop_runs_due_checks(
+    tmp_path: Path, world: tuple[World, str]
+) -> None:
+    """The loop the Portal's lifespan starts (run_periodically) runs a check once it is due."""
+    import asyncio
+
+    from tests.support.poll import wait_until
+
+    found, address = world
+    domain = "nocf-loop.pt"
+    async with portal_on(tmp_path, found, address) as portal:
+        await publish_key(portal, captured_for(domain), domain)
+        result = (await onboard(portal, "l1", domain))["mail"]
+        assert result["ready"] is False
+        for item in result["items"]:
+            record = item.get("record")
+            if record:
+                value = record["content"]
+                if record["type"] == "MX":
+                    value = f"{record['priority']} {value}."
+                elif record["type"] == "CNAME":
+                    value = f"{value}."
+                else:
+                    value = f'"{value[:200]}"' + (f' "{value[200:]}"' if value[200:] else "")
+                found.publish(record["name"], record["type"], value)
+        checker = mail(portal)
+        loop = asyncio.create_task(checker.run_periodically(0.02))
+        try:
+            await asyncio.sleep(0.1)
+            assert len(checks(portal, "l1")) == 1  # not due yet: nothing ran
+            checker._clock = lambda: time.time() + 16 * 60  # a quarter of an hour later
+            await wait_until(lambda: len(checks(portal, "l1")) == 2, timeout=10)
+        finally:
+            loop.cancel()
+        assert checks(portal, "l1")[1]["ready"] is True
+        assert checks(portal, "l1")[1]["trigger"] == "schedule"
