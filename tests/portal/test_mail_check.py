@@ -355,9 +355,7 @@ async def test_retention_removes_finished_mail_checks_and_keeps_scheduled_ones(
         assert kept is not None and kept.next_check_at is not None
 
 
-async def test_the_lifespan_loop_runs_due_checks(
-    tmp_path: Path, world: tuple[World, str]
-) -> None:
+async def test_the_lifespan_loop_runs_due_checks(tmp_path: Path, world: tuple[World, str]) -> None:
     """The loop the Portal's lifespan starts (run_periodically) runs a check once it is due."""
     import asyncio
 
