@@ -1,27 +1,241 @@
 """GET /openapi.json: the Portal's wizard API described by hand (OpenAPI 3.0), open to all.
 
-It says what docs/portal.md says; tests/reliability runs schemathesis against it. The
-sandbox providers under /sandbox stand in for Cloudflare and Carbonio and are described by
-those vendors' own documents, not here.
+It says what docs/portal.md says; each answer's schema is built from the constants the
+wizard answers with. tests/test_openapi.py holds the route table to the paths here and
+tests/reliability runs schemathesis against it, the examples below being sessions the
+test has brought to each step. The sandbox providers under /sandbox stand in for
+Cloudflare and Carbonio and are described by those vendors' own documents, not here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from servicekit.contract import SESSION_ID_SCHEMA
-from servicekit.openapi import ENVELOPE_SCHEMAS, document_endpoint
+from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, SESSION_ID_SCHEMA
+from servicekit.openapi import (
+    COUNT,
+    ENVELOPE_SCHEMAS,
+    NO_QUERY,
+    document_endpoint,
+    enum,
+    json_response,
+    nullable,
+    obj,
+    ok_answer,
+)
+from vm112_portal.providers.dns_plan import Action
+from vm112_portal.settings import Providers
+from vm112_portal.wizard import REPLACEABLE
 
 _SESSION_ID = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 _DOMAIN = {"type": "string", "minLength": 1, "maxLength": 300}
+_PURPOSE = enum(sorted(REPLACEABLE))
+_RECORD = {
+    "type": {"type": "string"},
+    "name": {"type": "string"},
+    "content": {"type": "string"},
+}
+_PRIORITY = {"priority": {"type": "integer", "minimum": 0}}
+# A DNS record as the wizard shows it: type, name, content, and MX's priority.
+_BRIEF = obj(_RECORD, optional=_PRIORITY)
+_BRIEFS = {"type": "array", "items": _BRIEF}
+# DKIM is made by an operator with Carbonio's own tool (docs/portal.md, "DKIM").
+_DKIM = obj(
+    {"status": enum(["pending"]), "operations": {"type": "array", "items": {"type": "string"}}}
+)
+# The domain as checked: ASCII (IDNA) and Unicode forms, registrable part, public suffix.
+_DOMAIN_FORMS = {
+    "session_id": _SESSION_ID,
+    "domain": {"type": "string"},
+    "domain_unicode": {"type": "string"},
+}
+# The records a customer without a Cloudflare zone publishes at their DNS host.
+_WHEN = {"when": enum(["after_account"])}  # the MX: written once the mailbox exists
+_MANUAL_RECORDS = {
+    "type": "array",
+    "items": obj({"purpose": _PURPOSE, **_RECORD}, optional={**_PRIORITY, **_WHEN}),
+}
+# An applied record, with what it replaced, merged into or kept.
+_APPLIED = {
+    "type": "array",
+    "items": obj(
+        _RECORD,
+        optional={
+            **_PRIORITY,
+            "previous": {"type": "string"},
+            "reason": {"type": "string"},
+            "existing": _BRIEFS,
+            "removed": _BRIEFS,
+        },
+        # The wizard's record details grow (docs/portal.md): the fields named here are
+        # checked, others let through.
+        closed=False,
+    ),
+}
+# A record the DNS step held for the account step (the MX), and what it will do.
+_HELD = {
+    "type": "array",
+    "items": obj(
+        {**_RECORD, "purpose": _PURPOSE, "action": enum(["create", "merge", "replace", "keep"])},
+        optional={**_PRIORITY, "existing": _BRIEFS},
+        closed=False,
+    ),
+}
+
+# The mail check's answer (vm112_portal/mail_check.py): each item's name, status and code,
+# with what it found or what to publish (and who: the customer or the team).
+_MAIL_CHECK = {
+    "session_id": _SESSION_ID,
+    "domain": {"type": "string"},
+    "mode": enum(["cloudflare", "manual"]),
+    "ready": {"type": "boolean"},
+    "items": {
+        "type": "array",
+        "items": obj(
+            {"name": enum(MAIL_ITEMS), "status": enum(MAIL_STATUSES), "code": {"type": "string"}},
+            optional={"todo": enum(["customer", "team"]), "record": _BRIEF},
+            closed=False,
+        ),
+    },
+    "checked_at": {"type": "string", "format": "date-time"},
+    "next_check_at": nullable({"type": "string", "format": "date-time"}),
+}
+
+SCHEMAS: dict[str, Any] = {
+    **ENVELOPE_SCHEMAS,
+    "MailCheck": ok_answer(_MAIL_CHECK),
+    "Health": obj(
+        {
+            "ok": {"type": "boolean"},
+            "database": enum(["ok", "unreachable"]),
+            "providers": enum(get_args(Providers)),
+            # Null when the database does not answer.
+            "outbox": nullable(
+                obj(
+                    {
+                        "pending": COUNT,
+                        "dead": COUNT,
+                        "delivered": COUNT,
+                        "oldest_pending_age_s": nullable({"type": "number"}),
+                        "last_error": nullable(
+                            obj(
+                                {
+                                    "event_type": {"type": "string"},
+                                    "status": nullable({"type": "integer"}),
+                                    "error": nullable({"type": "string"}),
+                                }
+                            )
+                        ),
+                    }
+                )
+            ),
+        }
+    ),
+    "ValidatedDomain": ok_answer(
+        {
+            **_DOMAIN_FORMS,
+            "registrable_domain": {"type": "string"},
+            "public_suffix": {"type": "string"},
+        },
+        optional={
+            # With PORTAL_DOMAIN_PROOF on: proven (by what), or the TXT record to publish.
+            "proof": obj(
+                {"verified": {"type": "boolean"}},
+                optional={
+                    "by": {"type": "string"},
+                    "record": obj({key: {"type": "string"} for key in _RECORD}),
+                    "next": {"type": "string"},
+                    # DNS could not be asked: why (validate again later).
+                    "dns_error": obj({"code": {"type": "string"}, "message": {"type": "string"}}),
+                },
+            )
+        },
+    ),
+    "DnsPlan": ok_answer(
+        {
+            **_DOMAIN_FORMS,
+            "mode": enum(["cloudflare", "manual"]),
+            "zone": nullable({"type": "string"}),
+            "dkim": _DKIM,
+        },
+        optional={
+            "records": _MANUAL_RECORDS,
+            "plan": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "purpose": _PURPOSE,
+                        "action": enum(get_args(Action)),
+                        **_RECORD,
+                        "existing": _BRIEFS,
+                    },
+                    optional={
+                        **_PRIORITY,
+                        **_WHEN,
+                        "reason": {"type": "string"},
+                        # A replaced MX: which addresses receive mail, which stop.
+                        "replace_effect": {"type": "object"},
+                    },
+                    closed=False,
+                ),
+            },
+        },
+    ),
+    "DnsApplied": ok_answer(
+        {
+            **_DOMAIN_FORMS,
+            "provider": enum(["cloudflare", "customer"]),
+            "mode": enum(["cloudflare", "manual"]),
+            "dkim": _DKIM,
+            "zone_found": {"type": "boolean"},
+        },
+        optional={
+            "records": _MANUAL_RECORDS,
+            # Why a zone found could not be used (then the records are the customer's).
+            "manual_reason": obj(
+                {key: {"type": "string"} for key in ("code", "message", "status", "type", "zone")},
+            ),
+            "zone": {"type": "string"},
+            **{name: _APPLIED for name in ("created", "merged", "replaced", "kept", "present")},
+            "held": _HELD,
+        },
+    ),
+    "AccountCreated": ok_answer(
+        {
+            **_DOMAIN_FORMS,
+            "account": {"type": "string"},
+            "account_unicode": {"type": "string"},
+            "domain_created": {"type": "boolean"},
+            # postmaster@ and dmarc@ (but the admin's own address).
+            "aliases": {"type": "array", "items": {"type": "string"}},
+            # The MX the DNS step held, written now; null when none was held.
+            "mx": nullable(
+                obj(
+                    {"action": enum(["created", "replaced", "present", "kept", "manual"])},
+                    optional={**_RECORD, **_PRIORITY},
+                    closed=False,
+                )
+            ),
+            "dkim": _DKIM,
+            "plan": {"type": "string"},
+            "mailbox_quota_mb": {"type": "integer", "minimum": 0},
+        },
+        # The first mail check (null when it could not run; absent with
+        # PORTAL_MAIL_CHECK=off).
+        optional={"mail": nullable(obj(_MAIL_CHECK))},
+    ),
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    return json_response(schema, description)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_OK = {"$ref": "#/components/schemas/Ok"}
 _ERRORS = {
     "400": _json(_ERROR, "malformed or invalid input, with the reason"),
     "403": _json(_ERROR, "control of the domain not proven yet (PORTAL_DOMAIN_PROOF)"),
@@ -50,14 +264,41 @@ _ERRORS = {
 }
 
 
-def _step(summary: str, body: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def _step(
+    summary: str,
+    body: dict[str, Any],
+    answer: str,
+    example: dict[str, Any],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-            "responses": {"200": _json(_OK, "done"), **_ERRORS, **extra},
+            "parameters": NO_QUERY.parameters(),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body, "example": example}},
+            },
+            "responses": {"200": _json(_ref(answer), "done"), **_ERRORS, **extra},
         }
     }
+
+
+# One session per step, each on its own domain (a domain belongs to one session):
+# tests/reliability/test_schemathesis.py brings each to the step before its example's.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "validate": {"session_id": "example-validate", "domain": "example.com"},
+    "plan": {"session_id": "example-plan", "domain": "example.net"},
+    "apply": {"session_id": "example-apply", "domain": "nocf-example.org", "replace": []},
+    "account": {
+        "session_id": "example-account",
+        "domain": "example.pt",
+        "admin_local_part": "admin",
+        "display_name": "Ana Admin",
+        "password": "correct-horse-battery",
+    },
+    "mail": {"session_id": "example-mail", "domain": "example.de"},
+}
 
 
 _SESSION_AND_DOMAIN = {
@@ -78,7 +319,7 @@ DOCUMENT: dict[str, Any] = {
         "description": "The onboarding wizard's JSON API. See docs/portal.md.",
     },
     "components": {
-        "schemas": {**ENVELOPE_SCHEMAS},
+        "schemas": SCHEMAS,
     },
     "paths": {
         "/": {
@@ -92,18 +333,24 @@ DOCUMENT: dict[str, Any] = {
         "/healthz": {
             "get": {
                 "summary": "database, providers and outbox status",
+                "parameters": NO_QUERY.parameters(),
                 "responses": {
-                    "200": _json(_OK, "healthy"),
-                    "503": _json({}, "the database does not answer"),
+                    "200": _json(_ref("Health"), "healthy"),
+                    "503": _json(_ref("Health"), "the database does not answer"),
                 },
             }
         },
         "/openapi.json": {
-            "get": {"summary": "this document", "responses": {"200": _json({}, "OpenAPI 3.0")}}
+            "get": {
+                "summary": "this document",
+                "parameters": NO_QUERY.parameters(),
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.0")},
+            }
         },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics, for operators (Bearer PORTAL_METRICS_TOKEN)",
+                "parameters": NO_QUERY.parameters(),
                 "responses": {
                     "200": {
                         "description": "text exposition format",
@@ -117,11 +364,15 @@ DOCUMENT: dict[str, Any] = {
         "/api/v1/onboarding/validate-domain": _step(
             "normalise and check a domain; starts the session",
             _SESSION_AND_DOMAIN,
+            "ValidatedDomain",
+            EXAMPLES["validate"],
             {"504": _PROVIDER_ERRORS["504"]},
         ),
         "/api/v1/onboarding/dns/cloudflare/plan": _step(
             "read the zone and say what publishing the mail records would do (no writes)",
             _SESSION_AND_DOMAIN,
+            "DnsPlan",
+            EXAMPLES["plan"],
             {"502": _PROVIDER_ERRORS["502"]},
         ),
         "/api/v1/onboarding/dns/cloudflare/apply": _step(
@@ -134,14 +385,13 @@ DOCUMENT: dict[str, Any] = {
                     "domain": _DOMAIN,
                     "replace": {
                         "type": "array",
-                        "items": {
-                            "type": "string",
-                            "enum": ["mx", "spf", "dmarc", "autodiscover"],
-                        },
+                        "items": _PURPOSE,
                         "uniqueItems": True,
                     },
                 },
             },
+            "DnsApplied",
+            EXAMPLES["apply"],
             {"502": _PROVIDER_ERRORS["502"]},
         ),
         "/api/v1/onboarding/account/create": _step(
@@ -168,11 +418,15 @@ DOCUMENT: dict[str, Any] = {
                     },
                 },
             },
+            "AccountCreated",
+            EXAMPLES["account"],
             _PROVIDER_ERRORS,
         ),
         "/api/v1/onboarding/mail/check": _step(
             "check again: the session's domain's mail records in DNS now (ready, items)",
             _SESSION_AND_DOMAIN,
+            "MailCheck",
+            EXAMPLES["mail"],
             {},
         ),
     },

@@ -21,6 +21,7 @@ from servicekit.body import media_type, read_body
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from servicekit.logs import log_event
+from servicekit.openapi import NO_QUERY
 from vm112_portal.domains import printable
 from vm112_portal.errors import BadRequest, OutOfOrder, UnsupportedMediaType
 from vm112_portal.mail_check import SessionNotOnboarded
@@ -116,12 +117,14 @@ async def session_and_domain(request: Request) -> tuple[str, str]:
     return session_id_of(document), text_field(document, "domain", max_len=300)
 
 
+@NO_QUERY
 async def validate_domain(request: Request) -> Response:
     throttle(request, "write")
     session_id, domain = await session_and_domain(request)
     return ok(**await app_state(request).wizard.validate_domain(session_id, domain))
 
 
+@NO_QUERY
 async def plan_dns(request: Request) -> Response:
     throttle(request, "write")
     session_id, domain = await session_and_domain(request)
@@ -143,6 +146,7 @@ def replace_choices(document: dict[str, Any]) -> frozenset[str]:
     return frozenset(value)
 
 
+@NO_QUERY
 async def apply_dns(request: Request) -> Response:
     throttle(request, "write")
     document = await read_json(request)
@@ -153,6 +157,7 @@ async def apply_dns(request: Request) -> Response:
     return ok(**await wizard.apply_dns(session_id, domain, replace, spend=spender(request)))
 
 
+@NO_QUERY
 async def create_account(request: Request) -> Response:
     throttle(request, "write")
     document = await read_json(request)
@@ -176,6 +181,7 @@ async def first_mail_check(request: Request, session_id: str) -> dict[str, Any] 
         return None
 
 
+@NO_QUERY
 async def check_mail(request: Request) -> Response:
     """The customer's "check again": the session's domain checked in DNS now (the last
     result when it is under 30 s old)."""
@@ -198,6 +204,7 @@ async def check_mail(request: Request) -> Response:
     return ok(**result.document())
 
 
+@NO_QUERY
 async def healthz(request: Request) -> Response:
     state = app_state(request)
     db = state.db
@@ -215,6 +222,7 @@ async def healthz(request: Request) -> Response:
     )
 
 
+@NO_QUERY
 async def metrics(request: Request) -> Response:
     """Prometheus metrics for the operators; never open, like the rest of the API is."""
     state = app_state(request)

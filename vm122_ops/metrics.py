@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.openapi import NO_QUERY
 from vm122_ops.desk.banner_conditions import Thresholds
 from vm122_ops.desk.broker import Broker
 from vm122_ops.errors import (
@@ -262,6 +263,7 @@ class _Snapshot(Collector):
         return self.families
 
 
+@NO_QUERY
 async def metrics_endpoint(request: Request) -> Response:
     state = request.app.state.ops
     metrics: OpsMetrics = state.metrics

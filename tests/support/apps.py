@@ -131,13 +131,16 @@ def ops_in_thread(db_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def portal_in_thread(db_path: Path, ops_url: str = "http://127.0.0.1:9") -> Iterator[str]:
-    """The Portal with its sandbox providers called over its own socket, as in production."""
+def portal_in_thread(
+    db_path: Path, ops_url: str = "http://127.0.0.1:9", **env: str
+) -> Iterator[str]:
+    """The Portal with its sandbox providers called over its own socket, as in production;
+    ``env``: more PORTAL_* settings."""
     loopback = Loopback(port=free_port(), options=_THREADED)  # its providers need the port
     settings = replace(
         # Fuzzing sends far more than one address may (tests/portal/test_throttle.py).
         PortalSettings.from_env(
-            portal_env(db_path, loopback.port, ops_url, PORTAL_RATE_LIMITS="off")
+            portal_env(db_path, loopback.port, ops_url, PORTAL_RATE_LIMITS="off", **env)
         ),
         ops_timeout=0.5,
         backoff_max=0.5,

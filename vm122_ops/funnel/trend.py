@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 HOUR_MS = 3_600_000
 MAX_HOURS = 2160
 HOURLY_UP_TO = 72
+# A period of the series: an hour up to HOURLY_UP_TO hours, a day above.
+PERIODS = ("hour", "day")
 
 
 @dataclass(frozen=True, slots=True)

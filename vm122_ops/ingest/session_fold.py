@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from vm122_ops.funnel.durations import bucket_of
 from vm122_ops.funnel.failure_codes import failure_code
@@ -19,6 +19,9 @@ from vm122_ops.store.sql import QUERIES
 from vm122_ops.store.stored_events import StoredEvent, View
 
 STAGE_COLUMNS = tuple(f"{stage}_at" for stage in STAGES)
+# A session's status (sessions.status, checked by the schema: 0001).
+SessionStatus = Literal["active", "failed", "completed"]
+SESSION_STATUSES: tuple[SessionStatus, ...] = ("active", "failed", "completed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ class SessionState:
     failure_code: str | None = None
 
     @property
-    def status(self) -> str:
+    def status(self) -> SessionStatus:
         if self.stage_at[COMPLETED_STAGE] is not None:
             return "completed"
         if self.last_event_type == FAILED:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import JSONResponse, ok, ok_body, rendered
+from servicekit.openapi import NO_QUERY, Param, Query, enum
 from vm122_ops.app_state import AppState, app_state
 from vm122_ops.desk import accounts
 from vm122_ops.desk.auth import principal
@@ -23,8 +24,6 @@ from vm122_ops.tickets import work as ticket_work
 from vm122_ops.tickets.ticket import QUEUES, STATUSES, TicketFilter
 from vm122_ops.tickets.work import Actor, Conflict, TicketChange, TicketGone
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 MAX_BODY = 32 * 1024
 ME = "me"
 
@@ -37,7 +36,20 @@ def _ticket_id(request: Request) -> int:
 
 
 # Anything else is refused: a typo (`?domain=`) must not answer every ticket.
-TICKET_LIST_PARAMETERS = {"queue", "status", "tag", "session_id", "assignee", "limit", "cursor"}
+TICKETS_CSV_QUERY = Query(
+    Param(
+        "queue", enum(QUEUES), "needs_action, handover or all (the default): docs/desk.md, Queues"
+    ),
+    Param("status", enum(STATUSES), "only tickets in this status"),
+    Param("tag", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, "only tickets with this tag"),
+    Param("session_id", params.SESSION_ID_PATTERN, "only this session's ticket"),
+    Param(
+        "assignee",
+        {"type": "string", "pattern": "^(me|none|[a-z0-9][a-z0-9._-]{0,63})$"},
+        "me (a session's own account), none (unassigned) or an account name",
+    ),
+)
+TICKETS_QUERY = TICKETS_CSV_QUERY + Query(params.LIMIT, params.CURSOR)
 
 
 def _filter(request: Request) -> TicketFilter:
@@ -93,28 +105,25 @@ TICKET_CSV_HEADER = [
 ]
 
 
+@TICKETS_CSV_QUERY
 async def tickets_csv(request: Request) -> Response:
     """GET /api/v1/desk/tickets.csv: the list's tickets under the same filters, every page
     (at most export.MAX_ROWS, newest updated first), as CSV; tags separated by spaces."""
     state = app_state(request)
-    params.only(request, TICKET_LIST_PARAMETERS - {"limit", "cursor"})
     where = _filter(request)
     page = await state.db.read(tickets.page, where, export.MAX_ROWS, None)
     documents = (ticket.document() | {"tags": " ".join(ticket.tags)} for ticket in page.tickets)
     return export.csv_response("tickets.csv", TICKET_CSV_HEADER, documents)
 
 
+@TICKETS_QUERY
 async def list_tickets(request: Request) -> Response:
     """GET /api/v1/desk/tickets: a page, the next cursor, and counts per status."""
     state = app_state(request)
-    params.only(request, TICKET_LIST_PARAMETERS)
     where = _filter(request)
-    raw_limit = request.query_params.get("limit", str(DEFAULT_LIMIT))
-    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    limit = params.limit(request)
     cursor = request.query_params.get("cursor")
     before = tickets.decode_cursor(cursor) if cursor else None
-    limit = int(raw_limit)
 
     async def read() -> bytes:
         page = await state.db.read(tickets.page, where, limit, before)
@@ -126,6 +135,7 @@ async def list_tickets(request: Request) -> Response:
     return rendered(await state.list_answers.get(key, state.db.data_version(), read))
 
 
+@NO_QUERY
 async def get_ticket(request: Request) -> Response:
     """GET /api/v1/desk/tickets/{id}: the ticket and its timeline; ETag is its version."""
     state = app_state(request)
@@ -177,6 +187,7 @@ def _changed(change: TicketChange, status: int = 200) -> Response:
     return response
 
 
+@NO_QUERY
 async def patch_ticket(request: Request) -> Response:
     """PATCH /api/v1/desk/tickets/{id}: status, assignee, tags at the version seen."""
     state = app_state(request)
@@ -194,8 +205,11 @@ async def patch_ticket(request: Request) -> Response:
 
 
 MAX_BULK = 200
+# What bulk_change says happened to each ticket.
+BULK_OUTCOMES = ("changed", "unchanged", "conflict", "refused", "not_found")
 
 
+@NO_QUERY
 async def bulk_change(request: Request) -> Response:
     """POST /api/v1/desk/tickets/bulk: one status and/or assignee for several tickets, each
     at the version the agent saw. Each ticket is changed on its own (its own unit of work,
@@ -245,6 +259,7 @@ async def bulk_change(request: Request) -> Response:
     return ok(results=results)
 
 
+@NO_QUERY
 async def add_note(request: Request) -> Response:
     """POST /api/v1/desk/tickets/{id}/notes: an internal note, plain text."""
     state = app_state(request)
@@ -258,6 +273,7 @@ async def add_note(request: Request) -> Response:
     return _changed(change, 201)
 
 
+@NO_QUERY
 async def agents(request: Request) -> Response:
     """GET /api/v1/desk/agents: the enabled accounts a ticket can be assigned to."""
     state = app_state(request)
@@ -266,6 +282,7 @@ async def agents(request: Request) -> Response:
     return ok(agents=found, me=None if user is None else user.name)
 
 
+@NO_QUERY
 async def take_session(request: Request) -> Response:
     """POST /api/v1/desk/sessions/{session_id}/take: the stuck list's "take it": the
     session's ticket as a follow-up assigned to the agent (opened if it had none)."""

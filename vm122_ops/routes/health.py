@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import error, ok
+from servicekit.openapi import NO_QUERY
 from vm122_ops.app_state import app_state
 
 
+@NO_QUERY
 async def healthz(request: Request) -> Response:
     if await app_state(request).db.ping():
         return ok(database="ok")

@@ -8,12 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok, rendered
+from servicekit.openapi import NO_QUERY, Param, Query, enum
 from vm122_ops.app_state import app_state
 from vm122_ops.errors import BadRequest, NotFound
 from vm122_ops.funnel import cohort, trend
 from vm122_ops.funnel import failures as failure_codes
 from vm122_ops.funnel import mail_readiness as mail
-from vm122_ops.funnel.failure_codes import requested_code
+from vm122_ops.funnel.failure_codes import MAX_CODE, requested_code
 from vm122_ops.funnel.rollups import HOUR_MS, Window, read_paces
 from vm122_ops.ingest import session_fold as sessions
 from vm122_ops.ingest.events import STAGES
@@ -22,7 +23,40 @@ from vm122_ops.kept.funnel_basis import answer_funnel_text
 from vm122_ops.routes import params
 from vm122_ops.tickets import export
 
+# The drill-down's failure code (vm122_ops/funnel/failure_codes.py): no control character, no
+# surrounding space.
+_CODE_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+FUNNEL_QUERY = Query(params.HOURS)
+FAILURES_QUERY = Query(params.HOURS)
+MAIL_QUERY = Query(params.HOURS)
+COHORT_CSV_QUERY = Query(
+    params.HOURS,
+    Param(
+        "state",
+        enum(cohort.COHORT_STATES),
+        "moving, stuck, abandoned, failed or completed",
+        required=True,
+    ),
+    Param("stage", enum(STAGES), "a funnel stage: the sessions that stopped there"),
+    Param(
+        "code",
+        {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": _CODE_PATTERN},
+        "with state=failed: the sessions whose last failure had this code, as "
+        "/api/v1/onboard/failures gives codes (`unspecified`: failures without one)",
+    ),
+)
+COHORT_QUERY = COHORT_CSV_QUERY + Query(params.LIMIT, params.CURSOR)
+TREND_QUERY = Query(
+    Param(
+        "hours",
+        {"type": "integer", "minimum": 1, "maximum": trend.MAX_HOURS},
+        "range in hours (default OPS_WINDOW_HOURS): per hour up to "
+        f"{trend.HOURLY_UP_TO}, per day above",
+    )
+)
 
+
+@FUNNEL_QUERY
 async def funnel(request: Request) -> Response:
     state = app_state(request)
     hours = params.window_hours(request, state.settings.window_hours)
@@ -34,10 +68,11 @@ async def funnel(request: Request) -> Response:
     return rendered(body)
 
 
+@COHORT_QUERY
 async def funnel_sessions(request: Request) -> Response:
     """The funnel cohort's sessions that stopped at a stage in a state (the drill-down)."""
     state = app_state(request)
-    asked = _cohort_request(request, {"cursor", "limit"})
+    asked = _cohort_request(request, paged=True)
     body = await answer_page_text(
         state.db,
         state.funnel_answers,
@@ -52,10 +87,11 @@ async def funnel_sessions(request: Request) -> Response:
     return rendered(body)
 
 
+@COHORT_CSV_QUERY
 async def funnel_sessions_csv(request: Request) -> Response:
     """The same list as CSV, every page (at most export.MAX_ROWS rows)."""
     state = app_state(request)
-    asked = _cohort_request(request, set())
+    asked = _cohort_request(request, paged=False)
     page = await answer_page(
         state.db,
         state.funnel_answers,
@@ -92,10 +128,9 @@ class _CohortRequest:
     before: tuple[int, str] | None
 
 
-def _cohort_request(request: Request, paging: set[str]) -> _CohortRequest:
+def _cohort_request(request: Request, *, paged: bool) -> _CohortRequest:
     state = app_state(request)
     query = request.query_params
-    params.only(request, {"hours", "stage", "state", "code", *paging})
     hours = params.window_hours(request, state.settings.window_hours)
     stage = query.get("stage") or None
     if stage is not None and stage not in STAGES:
@@ -106,18 +141,18 @@ def _cohort_request(request: Request, paging: set[str]) -> _CohortRequest:
         raise BadRequest("code needs state=failed: only failed sessions have a failure code")
     if code is not None:
         code = requested_code(code)
-    limit = params.limit(request) if paging else export.MAX_ROWS
+    limit = params.limit(request) if paged else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
     filters = cohort.CohortFilter(state=wanted, stage=stage, code=code)
     return _CohortRequest(hours, filters, limit, before)
 
 
+@NO_QUERY
 async def paces(request: Request) -> Response:
     """GET /api/v1/onboard/paces: each step's usual pace (the p90 of the last 7 days) and
     the idle time after which a session waiting on it is stuck, and the abandonment time:
     what the stuck list says "why" with (docs/desk.md, "Stuck sessions")."""
     state = app_state(request)
-    params.only(request, set())
     rule = state.settings.state_rule
     found = await read_paces(state.db, state.durations, state.now_ms(), rule)
     steps = [
@@ -132,12 +167,14 @@ async def paces(request: Request) -> Response:
     return ok(steps=steps, abandon_after_seconds=rule.abandon_ms / 1000)
 
 
+@TREND_QUERY
 async def conversion_trend(request: Request) -> Response:
     """Conversion over time: entered, completed, failed per hour or day (docs: the trend)."""
     found = await _trend(request)
     return ok(**found.document())
 
 
+@TREND_QUERY
 async def conversion_trend_csv(request: Request) -> Response:
     """The trend's table as CSV."""
     found = await _trend(request)
@@ -148,7 +185,6 @@ async def conversion_trend_csv(request: Request) -> Response:
 
 async def _trend(request: Request) -> trend.Trend:
     state = app_state(request)
-    params.only(request, {"hours"})
     raw = request.query_params.get("hours", str(state.settings.window_hours))
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
@@ -158,6 +194,7 @@ async def _trend(request: Request) -> trend.Trend:
     )
 
 
+@FAILURES_QUERY
 async def failures(request: Request) -> Response:
     """Failures in the window by the step that failed, then code (docs: the event contract)."""
     state = app_state(request)
@@ -171,6 +208,7 @@ async def failures(request: Request) -> Response:
     return ok(**table.document(hours, now_ms))
 
 
+@MAIL_QUERY
 async def mail_readiness(request: Request) -> Response:
     """The window's completed sessions by whether their mail works
     (vm122_ops/funnel/mail_readiness.py)."""
@@ -180,6 +218,7 @@ async def mail_readiness(request: Request) -> Response:
     return ok(**found.document())
 
 
+@NO_QUERY
 async def session_timeline(request: Request) -> Response:
     session_id = params.session_id(request.path_params["session_id"])
     timeline = await app_state(request).db.read(sessions.timeline, session_id)

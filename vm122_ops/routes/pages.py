@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from servicekit.addresses import address_key
 from servicekit.body import media_type, read_body
 from servicekit.envelope import error
+from servicekit.openapi import NO_QUERY
 from servicekit.resources import folder
 from vm122_ops.app_state import app_state
 from vm122_ops.desk import accounts
@@ -82,6 +83,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
+@NO_QUERY
 async def login(request: Request) -> Response:
     """POST /login: name and password; a Desk session cookie on success."""
     if not same_origin(request, lenient=True):
@@ -124,6 +126,7 @@ async def login(request: Request) -> Response:
     return response
 
 
+@NO_QUERY
 async def logout(request: Request) -> Response:
     """POST /logout: ends the session in the database and closes its streams at once."""
     if not same_origin(request, lenient=True):

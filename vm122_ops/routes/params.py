@@ -1,11 +1,17 @@
 """What the routes take from a request's query and path, each parsed or refused with a
 400 (never a 5xx). Shared by the route modules, which never import each other; the
-bounded body reader is servicekit.body."""
+bounded body reader is servicekit.body.
+
+The ``Param`` declarations below are the query parameters several routes share; each
+route's ``Query`` (in its route module) names the ones it takes, refuses any other, and is
+what GET /openapi.json lists for it (servicekit/openapi.py)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
+from servicekit.contract import SESSION_ID_SCHEMA
+from servicekit.openapi import Param
 from vm122_ops.errors import BadRequest
 from vm122_ops.ingest.events import SESSION_ID
 
@@ -13,12 +19,18 @@ MAX_WINDOW_HOURS = 720
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
-
-def only(request: Request, known: set[str]) -> None:
-    """Refuse a query parameter the route does not know (a typo would silently widen it)."""
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise BadRequest(f"unknown query parameter: {', '.join(unknown)}")
+HOURS = Param(
+    "hours",
+    {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_HOURS},
+    "window in hours (default OPS_WINDOW_HOURS)",
+)
+LIMIT = Param(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    f"page size (default {DEFAULT_LIMIT})",
+)
+CURSOR = Param("cursor", {"type": "string"}, "the previous page's next")
+SESSION_ID_PATTERN = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 
 
 def limit(request: Request) -> int:

@@ -6,10 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.envelope import ok_body, rendered
+from servicekit.openapi import Param, Query
 from vm122_ops.app_state import app_state
-from vm122_ops.routes import params
 from vm122_ops.tickets import export, search
 
+SEARCH_QUERY = Query(
+    Param(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": search.MAX_QUERY},
+        "a domain or its start (Unicode or ASCII form), a session id, a ticket number",
+        required=True,
+    )
+)
 SEARCH_CSV_HEADER = [
     "session_id",
     "domain",
@@ -21,8 +29,8 @@ SEARCH_CSV_HEADER = [
 ]
 
 
+@SEARCH_QUERY
 async def find(request: Request) -> Response:
-    params.only(request, {"q"})
     query = search.parse_query(request.query_params.get("q"))
     state = app_state(request)
 
@@ -34,9 +42,9 @@ async def find(request: Request) -> Response:
     return rendered(await state.list_answers.get(("search", query), state.db.data_version(), read))
 
 
+@SEARCH_QUERY
 async def find_csv(request: Request) -> Response:
     """GET /api/v1/desk/search.csv?q=: the same results as CSV (at most search.LIMIT)."""
-    params.only(request, {"q"})
     query = search.parse_query(request.query_params.get("q"))
     found = await app_state(request).db.read(search.find, query)
     items = (item.document() for item in found[: export.MAX_ROWS])

@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.openapi import Param, Query
 from vm122_ops.app_state import app_state
 from vm122_ops.desk.auth import monotonic_deadline, principal
 from vm122_ops.desk.broker import (
@@ -43,6 +44,16 @@ MAX_ID_DIGITS = 18
 FUNNEL, RESET, ALERTS = "funnel", "reset", "alerts"
 EVENT_NAMES = (ONBOARD, TICKET, FUNNEL, RESET, ALERTS)
 _STREAM_ID = re.compile(r"^([0-9]{1,18})(?:\.([0-9]{1,18}))?\Z")
+STREAM_QUERY = Query(
+    Param(
+        "last_event_id",
+        {"type": "string", "pattern": r"^[0-9]{1,18}(\.[0-9]{1,18})?$"},
+        "resume after this id (the Last-Event-ID header wins)",
+    ),
+    Param("session_id", params.SESSION_ID_PATTERN, "only this session"),
+    Param("ticket_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "only this ticket"),
+    params.HOURS,
+)
 
 
 def stream_id(events: int, changes: int) -> str:
@@ -115,6 +126,7 @@ def wire(
     return encoded
 
 
+@STREAM_QUERY
 async def stream(request: Request) -> Response:
     state = app_state(request)
     session_id = params.optional_session_id(request.query_params.get("session_id"))

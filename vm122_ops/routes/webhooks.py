@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from servicekit.body import media_type, read_body
 from servicekit.envelope import ok
+from servicekit.openapi import NO_QUERY
 from vm122_ops.app_state import app_state
 from vm122_ops.errors import OpsError, UnsupportedMediaType
 from vm122_ops.ingest import signatures
@@ -18,6 +19,7 @@ from vm122_ops.ingest.storing import IngestResult, store_event
 MAX_BODY = 64 * 1024
 
 
+@NO_QUERY
 async def ingest_onboard(request: Request) -> Response:
     state = app_state(request)
     metrics = state.metrics

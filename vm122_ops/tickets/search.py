@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest
@@ -33,6 +33,10 @@ from vm122_ops.ingest.events import SESSION_ID, SPOOFING, STAGES, format_ms
 from vm122_ops.store.sql import QUERIES
 
 LIMIT = 20
+# What a result was found by: its ticket number, its session id, its domain, or (a part
+# of) its contact.
+Matched = Literal["ticket", "session_id", "domain", "contact"]
+MATCHED: tuple[Matched, ...] = ("ticket", "session_id", "domain", "contact")
 MAX_QUERY = 253
 _TOP = "\U0010ffff"  # above every character: [p, p + _TOP) is "starts with p"
 
@@ -94,7 +98,7 @@ class Found:
     status: str
     last_event_at: int
     ticket_id: int | None
-    matched: str  # domain, session_id or ticket
+    matched: Matched
 
     def document(self) -> dict[str, Any]:
         return {
@@ -108,7 +112,7 @@ class Found:
         }
 
 
-def _found(row: sqlite3.Row, matched: str) -> Found:
+def _found(row: sqlite3.Row, matched: Matched) -> Found:
     return Found(
         session_id=row["session_id"],
         domain=row["domain"],

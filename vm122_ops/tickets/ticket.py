@@ -40,6 +40,14 @@ from vm122_ops.store.stored_events import StoredEvent, View
 OPENING_TYPES = frozenset({"account.created", FAILED})
 STATUSES = ("open", "pending", "resolved", "closed")
 QUEUES = ("needs_action", "handover", "all")
+# An activity entry's kind and who made it (ticket_activity's checks: schema 0007).
+ACTIVITY_KINDS = ("status", "assignee", "tags", "note")
+ACTOR_KINDS = ("account", "program", "ops")
+# A ticket's kind and the queue it is in (tickets' checks: schema 0012), and what kind of
+# failure its session's last one was (failure_kind).
+TICKET_KINDS = ("onboarding", "follow_up")
+TICKET_QUEUES = ("needs_action", "handover", "other")
+FAILURE_KINDS = ("customer", "fault")
 READY_TAG = "ready_for_ops"
 FAILED_TAG = "onboarding_failed"
 DNS_MANUAL_TAG = "dns_manual"
