@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+import email.utils
+from pathlib import Path
 from typing import Any
 
-from tests.portal.conftest import PASSWORD, Portal
+import httpx
+
+from tests.portal.conftest import PASSWORD, Portal, make_settings, running_portal
+from vm112_portal.providers.cloudflare_dns import CallBudget, retry_after_of
 from vm112_portal.providers.sandbox import Sandbox
 
 MAIL = "mail.sandbox.example.net"
@@ -151,3 +156,40 @@ async def test_postmaster_and_dmarc_exist_and_the_cos_password_maximum(portal: P
         "postmaster@aliases.pt",
         "dmarc@aliases.pt",
     ]
+
+
+async def test_the_portals_own_budget_answers_503_before_cloudflare_would(
+    tmp_path: Path,
+) -> None:
+    """PORTAL_CLOUDFLARE_CALLS_PER_5MIN: a DNS step needs 7 calls on a fresh zone; with a
+    budget of 5 the sixth is not sent, the customer gets 503 and the session goes on."""
+    settings = make_settings(tmp_path, cloudflare_calls_per_5min=5)
+    async with running_portal(settings) as portal:
+        sandbox = sandbox_of(portal)
+        assert (await portal.validate("g1", "budget.pt")).status_code == 200
+        busy = await portal.dns("g1", "budget.pt")
+        assert busy.status_code == 503 and busy.json()["code"] == "provider_busy"
+        assert 1 <= int(busy.headers["retry-after"]) <= 300
+        assert (
+            len([c for c in sandbox.calls if c.startswith("cloudflare GET")])
+            + len([c for c in sandbox.calls if c.startswith("cloudflare POST")])
+            == 5
+        )
+        assert [r["event_type"] for r in portal.outbox()].count("onboarding.failed") == 0
+
+
+def test_retry_after_is_read_from_each_header_cloudflare_sends() -> None:
+    now = 1_800_000_000.0
+    date = email.utils.formatdate(now + 42, usegmt=True)
+    assert retry_after_of(httpx.Headers({"retry-after": "17"}), now) == 17
+    assert retry_after_of(httpx.Headers({"retry-after": "2.2"}), now) == 3
+    assert retry_after_of(httpx.Headers({"retry-after": date}), now) == 42
+    assert retry_after_of(httpx.Headers({"ratelimit": '"default";r=0;t=30'}), now) == 30
+    assert retry_after_of(httpx.Headers({}), now) == 300  # the documented 5-minute block
+
+
+def test_call_budget_is_a_sliding_five_minutes() -> None:
+    budget = CallBudget(calls=3)
+    assert [budget.take(t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
+    assert budget.take(3.0) == 297.0  # until the first call leaves the window
+    assert budget.take(300.0) == 0.0
