@@ -33,6 +33,9 @@ async def test_a_read_cancelled_mid_run_leaves_no_transaction_behind(tmp_path: P
         with pytest.raises(asyncio.CancelledError):
             await reading
         release.set()
+        # The cancelled read's thread goes on to its end: its connection is back in the
+        # pool once it has rolled back, so taking every connection waits for exactly that.
+        assert await asyncio.to_thread(idle_readers, db) == [False] * READERS
         # Every reader answers, more reads than readers at once, and none is left inside
         # a transaction once they are done.
         assert await db.ping()
@@ -47,3 +50,14 @@ async def test_a_read_cancelled_mid_run_leaves_no_transaction_behind(tmp_path: P
 def in_snapshot(conn: sqlite3.Connection) -> bool:
     """Inside db.read a function always runs in its snapshot."""
     return conn.in_transaction
+
+
+def idle_readers(db: Database) -> list[bool]:
+    """Each reader connection's ``in_transaction``, read while holding all of them: a read
+    returns its connection after its ROLLBACK, so this waits for every read under way."""
+    held = [db._readers.get(timeout=5) for _ in range(READERS)]
+    try:
+        return [conn.in_transaction for conn in held]
+    finally:
+        for conn in held:
+            db._readers.put(conn)
