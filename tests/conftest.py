@@ -43,6 +43,8 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/reliability/test_security.py": (SLOW,),
     "tests/reliability/test_soak.py": (SLOW,),
     "tests/reliability/test_storm.py": (SLOW,),
+    "tests/security/test_nginx_limits.py": (PROCESS,),
+    "tests/security/test_portal_budgets.py": (PROCESS,),
     "tests/security/test_portal_server.py": (PROCESS,),
     "tests/bench/test_funnel.py": (PROCESS,),  # the slow stand-in Ops on a socket
     "tests/bench/test_reads.py": (PROCESS,),
@@ -83,7 +85,9 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/portal/test_dispatcher.py": (PROCESS,),
     "tests/portal/test_e2e.py": (PROCESS, SLOW),
     "tests/portal/test_main.py::test_subprocess_exit_code_and_no_traceback": (PROCESS,),
+    "tests/portal/test_proof_lookup.py": (PROCESS,),  # a DNS server on a loopback socket
     "tests/portal/test_provider_check.py": (PROCESS,),
+    "tests/portal/test_resolvers_spf.py": (PROCESS,),  # the same
 }
 
 
