@@ -33,21 +33,47 @@ platform.processor()
 # 3 s or more on its own on the 2-core development machine (measured with --durations).
 TIERS: dict[str, tuple[str, ...]] = {
     "tests/alerting/": (PROCESS, SLOW),  # real Prometheus and Alertmanager
-    "tests/deploy/": (PROCESS, SLOW),  # nginx, systemd-analyze, the services from units
-    "tests/reliability/": (PROCESS,),  # real Ops and Portal processes under faults
-    "tests/reliability/test_desk_browser.py": (BROWSER, SLOW),
-    "tests/reliability/test_fuzz.py": (SLOW,),
-    "tests/reliability/test_ops_faults.py": (SLOW,),
-    "tests/reliability/test_recovery.py": (SLOW,),
-    "tests/reliability/test_schemathesis.py": (SLOW,),
-    "tests/reliability/test_security.py": (SLOW,),
-    "tests/reliability/test_soak.py": (SLOW,),
-    "tests/reliability/test_storm.py": (SLOW,),
+    # nginx, systemd-analyze, promtool, litestream, the services started from their units
+    "tests/deploy/test_deploy.py::test_check_deploy_passes_on_the_deploy_files": (PROCESS, SLOW),
+    "tests/deploy/test_deploy.py::test_check_deploy_fails_on_a_broken_file": (PROCESS, SLOW),
+    "tests/deploy/test_deploy.py::test_ops_starts_from_its_unit_and_answers_healthz": (PROCESS,),
+    (
+        "tests/deploy/test_deploy.py::"
+        "test_ops_refuses_a_newer_schema_and_the_unit_does_not_restart_it"
+    ): (PROCESS,),
+    "tests/deploy/test_deploy.py::test_portal_starts_from_its_unit_next_to_ops": (PROCESS, SLOW),
+    "tests/deploy/test_deploy.py::test_nginx_serves_ops_over_http2_with_the_stream_unbuffered": (
+        PROCESS,
+        SLOW,
+    ),
+    "tests/deploy/test_deploy.py::test_nginx_in_front_of_the_portal_bounds_what_a_client_holds": (
+        PROCESS,
+        SLOW,
+    ),
+    "tests/deploy/test_fetch_litestream.py": (PROCESS, SLOW),
+    # Real Ops and Portal processes under faults, load and hostile input.
+    "tests/reliability/test_bad_input.py": (PROCESS,),
+    "tests/reliability/test_desk_browser.py": (BROWSER, PROCESS, SLOW),
+    "tests/reliability/test_fuzz.py": (SLOW,),  # hypothesis, in-process
+    "tests/reliability/test_ops_faults.py": (PROCESS, SLOW),
+    "tests/reliability/test_recovery.py": (PROCESS, SLOW),
+    "tests/reliability/test_schemathesis.py": (PROCESS, SLOW),
+    "tests/reliability/test_security.py": (PROCESS, SLOW),
+    "tests/reliability/test_soak.py": (PROCESS, SLOW),
+    "tests/reliability/test_storm.py": (PROCESS, SLOW),
     "tests/security/test_nginx_limits.py": (PROCESS,),
     "tests/security/test_portal_budgets.py": (PROCESS,),
     "tests/security/test_portal_server.py": (PROCESS,),
-    "tests/bench/test_funnel.py": (PROCESS,),  # the slow stand-in Ops on a socket
-    "tests/bench/test_reads.py": (PROCESS,),
+    # The slow stand-in Ops on a socket.
+    "tests/bench/test_funnel.py::test_a_slow_funnel_server_misses_the_budget": (PROCESS, SLOW),
+    "tests/bench/test_funnel.py::test_concurrent_load_takes_turns_and_judges_the_ratio_as_a_goal": (
+        PROCESS,
+    ),
+    "tests/bench/test_reads.py::test_a_slow_read_misses_the_budget_and_the_others_are_judged": (
+        PROCESS,
+        SLOW,
+    ),
+    "tests/bench/test_reads.py::test_concurrent_load_of_each_read_beside_healthz": (PROCESS,),
     "tests/bench/test_wire.py::test_a_chunked_reply_is_joined": (PROCESS,),
     "tests/bench/test_wire.py::test_an_event_stream_yields_messages_then_ends": (PROCESS,),
     "tests/desk/test_answers_browser.py": (BROWSER, PROCESS, SLOW),
@@ -56,12 +82,27 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/desk/test_layout_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_ticket_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_timeline_browser.py": (BROWSER, PROCESS, SLOW),
-    "tests/desk/test_desk_sessions.py": (PROCESS,),  # Ops under uvicorn (desk/conftest.py)
+    # Ops under uvicorn on a loopback socket (tests/desk/conftest.py).
+    "tests/desk/test_desk_sessions.py": (PROCESS,),
     "tests/desk/test_stream.py": (PROCESS,),
     "tests/desk/test_ticket_stream.py": (PROCESS,),
     "tests/ops/test_backup.py": (PROCESS,),
-    "tests/ops/test_client_gone.py": (PROCESS,),
+    (
+        "tests/ops/test_client_gone.py::"
+        "test_a_sender_that_hangs_up_mid_body_is_499_and_nothing_is_stored"
+    ): (PROCESS,),
     "tests/ops/test_durability.py::test_sigkill_loses_no_acknowledged_event": (PROCESS,),
+    "tests/ops/test_layers.py::test_ops_has_no_aiosqlite": (PROCESS,),
+    "tests/ops/test_logs.py": (PROCESS,),
+    "tests/ops/test_main.py::test_bad_configuration_exits_2_with_one_sentence": (PROCESS,),
+    "tests/ops/test_main.py::test_a_newer_schema_refuses_to_start": (PROCESS,),
+    "tests/ops/test_recovery.py::test_verify_needs_no_configuration": (PROCESS,),
+    "tests/ops/test_recovery.py::test_restore_ops_refuses_before_touching_anything": (PROCESS,),
+    "tests/ops/test_users.py::test_add_reads_the_password_from_stdin_and_stores_an_argon2id_hash": (
+        PROCESS,
+    ),
+    "tests/ops/test_users.py::test_refusals_are_one_sentence_and_exit_code_2": (PROCESS,),
+    "tests/ops/test_verify_script.py": (PROCESS, SLOW),
     # Oracles over many random stores: each one takes seconds.
     "tests/ops/test_cohort.py::test_lists_and_counts_equal_an_oracle_and_the_funnel": (SLOW,),
     "tests/ops/test_cohort_answers.py::test_kept_answers_equal_a_fresh_computation": (SLOW,),
@@ -73,17 +114,17 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/ops/test_kept_text_clock.py": (SLOW,),
     "tests/ops/test_states.py::test_states_equal_an_oracle": (SLOW,),
     "tests/ops/test_trend.py::test_the_series_equals_an_oracle": (SLOW,),
-    "tests/ops/test_layers.py::test_ops_has_no_aiosqlite": (PROCESS,),
-    "tests/ops/test_logs.py": (PROCESS,),
-    "tests/ops/test_main.py": (PROCESS,),
-    "tests/ops/test_recovery.py::test_verify_needs_no_configuration": (PROCESS,),
-    "tests/ops/test_recovery.py::test_restore_ops_refuses_before_touching_anything": (PROCESS,),
-    "tests/ops/test_users.py": (PROCESS,),
-    "tests/ops/test_verify_script.py": (PROCESS, SLOW),
     "tests/portal/test_backup.py::test_backup_while_the_wizard_writes_then_restore": (SLOW,),
     "tests/portal/test_browser.py": (BROWSER, PROCESS, SLOW),
-    "tests/portal/test_dispatcher.py": (PROCESS,),
-    "tests/portal/test_e2e.py": (PROCESS, SLOW),
+    (
+        "tests/portal/test_dispatcher.py::"
+        "test_sigterm_stops_the_portal_promptly_with_an_attempt_hanging"
+    ): (PROCESS,),
+    "tests/portal/test_e2e.py::test_ops_down_and_hanging_do_not_slow_the_wizard": (PROCESS,),
+    "tests/portal/test_e2e.py::test_sigkilled_portal_delivers_pending_events_after_restart": (
+        PROCESS,
+        SLOW,
+    ),
     "tests/portal/test_main.py::test_subprocess_exit_code_and_no_traceback": (PROCESS,),
     "tests/portal/test_proof_lookup.py": (PROCESS,),  # a DNS server on a loopback socket
     "tests/portal/test_provider_check.py": (PROCESS,),
