@@ -51,6 +51,10 @@ TIERS: dict[str, tuple[str, ...]] = {
         SLOW,
     ),
     "tests/deploy/test_fetch_litestream.py": (PROCESS, SLOW),
+    (
+        "tests/deploy/test_wheel.py::"
+        "test_the_wheel_serves_pages_scripts_and_sql_from_another_folder"
+    ): (PROCESS, SLOW),
     # Real Ops and Portal processes under faults, load and hostile input.
     "tests/reliability/test_bad_input.py": (PROCESS,),
     "tests/reliability/test_desk_browser.py": (BROWSER, PROCESS, SLOW),
@@ -125,9 +129,15 @@ TIERS: dict[str, tuple[str, ...]] = {
         PROCESS,
         SLOW,
     ),
+    "tests/portal/test_dkim.py::test_the_commands_run_the_check_and_print_the_manual_record": (
+        PROCESS,
+    ),
+    "tests/portal/test_live_end_to_end.py": (PROCESS,),  # openssl, TLS servers on sockets
+    "tests/portal/test_mail_check.py": (PROCESS,),  # a DNS server on a loopback socket
     "tests/portal/test_main.py::test_subprocess_exit_code_and_no_traceback": (PROCESS,),
     "tests/portal/test_proof_lookup.py": (PROCESS,),  # a DNS server on a loopback socket
     "tests/portal/test_provider_check.py": (PROCESS,),
+    "tests/portal/test_provider_tls.py": (PROCESS,),  # openssl, a TLS server
     "tests/portal/test_resolvers_spf.py": (PROCESS,),  # the same
 }
 
