@@ -25,9 +25,13 @@ class FailureWindow:
         period: float = 600.0,
         *,
         max_keys: int = 10_000,
+        keep: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
+        # Failures kept per key: the limit is enough to say "over it"; a key whose
+        # failures are forgiven by tag keeps more, so the others are still counted.
+        self.keep = max(1, keep or limit)
         self.period = period
         self.max_keys = max_keys
         self._clock = clock
@@ -48,6 +52,17 @@ class FailureWindow:
         """Failures of ``key`` within the window."""
         failures = self._trimmed(key, self._clock())
         return 0 if failures is None else len(failures)
+
+    def times(self, key: str, tag: str | None = None) -> list[float]:
+        """When ``key`` failed within the window (only with ``tag``, when given)."""
+        failures = self._trimmed(key, self._clock())
+        if failures is None:
+            return []
+        return [at for at, which in failures if tag is None or which == tag]
+
+    def wait_for(self, oldest: float) -> int:
+        """Seconds until a failure made at ``oldest`` leaves the window."""
+        return max(1, int(oldest + self.period - self._clock()) + 1)
 
     def retry_after(self, key: str) -> int:
         """Seconds until ``key`` is under its budget again; 0 when it is now."""
@@ -74,7 +89,7 @@ class FailureWindow:
                 self._prune(now)
             if len(self._keys) >= self.max_keys:
                 return
-            failures = self._keys[key] = deque(maxlen=max(1, self.limit))
+            failures = self._keys[key] = deque(maxlen=self.keep)
         failures.append((now, tag))
 
     def forgive(self, key: str, tag: str | None = None) -> None:

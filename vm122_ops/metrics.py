@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.openapi import NO_QUERY
+from vm122_ops.desk.auth_events import EVENTS as AUTH_EVENTS
 from vm122_ops.desk.banner_conditions import Thresholds
 from vm122_ops.desk.broker import Broker
 from vm122_ops.errors import (
@@ -92,6 +93,16 @@ class OpsMetrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self.auth_events = Counter(
+            "ops_auth_events",
+            "Authentication events: logins, failures, throttles, disabled accounts, logouts, "
+            "Bearer failures, refused streams.",
+            ["event"],
+            registry=self.registry,
+        )
+        self._auth: dict[str, Counter] = {
+            event: self.auth_events.labels(event=event) for event in AUTH_EVENTS
+        }
         self._accepted: dict[str, Counter] = {}
 
     def accepted(self, event_type: str) -> None:
@@ -101,6 +112,10 @@ class OpsMetrics:
         if child is None:
             child = self._accepted[event_type] = self.events_accepted.labels(type=event_type)
         child.inc()
+
+    def auth_event(self, event: str) -> None:
+        """One authentication event (vm122_ops/desk/auth_events.py)."""
+        self._auth[event].inc()
 
     def count_request(self, route: str, status: int) -> None:
         """The access log's hook: one answered request."""

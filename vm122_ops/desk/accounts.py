@@ -4,7 +4,8 @@ Passwords are hashed with argon2-cffi's ``PasswordHasher`` and its default param
 which are RFC 9106's "low memory" recommendation (Argon2id, t=3, m=64 MiB, p=4; see
 argon2-cffi's docs, "Choosing Parameters", and argon2/profiles.py). When those defaults
 change in a newer argon2-cffi, a login with the right password stores a fresh hash
-(``check_needs_rehash``). Hashing runs off the event loop, one at a time.
+(``check_needs_rehash``). Hashing runs off the event loop on a bounded pool of its own
+(``Passwords``: one hash at a time, 8 waiting, one per client; past them 429 at once).
 
 The write units and read functions here take a plain connection; the routes and the CLI
 run them with ``db.write`` and ``db.read``.
@@ -13,10 +14,13 @@ run them with ``db.write`` and ``db.read``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from vm122_ops.errors import Unprocessable
 from vm122_ops.store.sql import QUERIES
 
+_T = TypeVar("_T")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 NAME_RULE = "1-64 characters of a-z 0-9 . _ -, starting with a letter or digit"
 MIN_PASSWORD = 12
@@ -70,16 +75,43 @@ def check_password(password: str, api_tokens: tuple[str, ...] = ()) -> None:
         raise Unprocessable("the API token cannot be a password: programs and people differ")
 
 
-class Passwords:
-    """Argon2id hashing through argon2-cffi; tests pass a cheaper hasher."""
+class HashingBusy(Exception):
+    """The password-hashing queue is full, or this client already has a check waiting:
+    the login is answered 429 at once instead of holding its connection."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+
+class Passwords:
+    """Argon2id hashing through argon2-cffi on a small pool of its own; tests pass a
+    cheaper hasher.
+
+    At most ``workers`` hashes run at once (threads of this pool, not the event loop's
+    default executor, which other work shares), at most ``queue`` more wait, and one
+    client (its address key) has at most ``per_client`` running or waiting: past any of
+    these ``HashingBusy`` is raised at once. A flood of logins thus holds at most
+    ``workers + queue`` connections for a hash's time, and one address cannot stand in
+    front of everyone else's logins."""
+
+    def __init__(
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        workers: int = 1,
+        queue: int = 8,
+        per_client: int = 1,
+    ) -> None:
         self.hasher = hasher or PasswordHasher()
         self._dummy: str | None = None
-        self._one_at_a_time = asyncio.Semaphore(1)
+        self.workers, self.queue, self.per_client = workers, queue, per_client
+        self._running = asyncio.Semaphore(workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._admitted = 0
+        self._per_client: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        return f"Passwords({self.hasher.time_cost=}, {self.hasher.memory_cost=})"
+        return (
+            f"Passwords({self.hasher.time_cost=}, {self.hasher.memory_cost=}, "
+            f"admitted={self._admitted})"
+        )
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
@@ -102,13 +134,31 @@ class Passwords:
         except (InvalidHashError, ValueError):
             return True
 
-    async def verify_async(self, stored: str | None, password: str) -> bool:
-        async with self._one_at_a_time:
-            return await asyncio.to_thread(self.verify, stored, password)
+    async def verify_async(self, stored: str | None, password: str, client: str = "") -> bool:
+        return await self._run(client, self.verify, stored, password)
 
-    async def hash_async(self, password: str) -> str:
-        async with self._one_at_a_time:
-            return await asyncio.to_thread(self.hash, password)
+    async def hash_async(self, password: str, client: str = "") -> str:
+        return await self._run(client, self.hash, password)
+
+    async def _run(self, client: str, work: Callable[..., _T], *args: Any) -> _T:
+        if (
+            self._admitted >= self.workers + self.queue
+            or self._per_client.get(client, 0) >= self.per_client
+        ):
+            raise HashingBusy(client)
+        self._admitted += 1
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        try:
+            async with self._running:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._pool, functools.partial(work, *args))
+        finally:
+            self._admitted -= 1
+            left = self._per_client[client] - 1
+            if left:
+                self._per_client[client] = left
+            else:
+                del self._per_client[client]
 
 
 # --- units of work (writer thread) and reads ------------------------------------------

@@ -25,10 +25,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.addresses import address_key
 from servicekit.bearer import token_matches
 from servicekit.envelope import error
-from vm122_ops.desk.browser_sessions import COOKIE_NAME, DeskUser
+from vm122_ops.desk.auth_events import auth_event
+from vm122_ops.desk.browser_sessions import DeskUser, cookie_name
 from vm122_ops.desk.login_throttle import TOKEN_ACCOUNT
 
 if TYPE_CHECKING:
@@ -116,9 +116,10 @@ class OperatorAuth:
         authorization = connection.headers.get("authorization")
         found: Principal | None = None
         if authorization is not None and not page:
-            client = address_key(connection.client.host if connection.client else None)
-            wait = state.throttle.retry_after(client, TOKEN_ACCOUNT)
+            host = connection.client.host if connection.client else None
+            wait = state.throttle.retry_after(host or "unknown", TOKEN_ACCOUNT)
             if wait:
+                auth_event(state.metrics, "bearer_throttled", host, path=path)
                 response = error(
                     429,
                     "too many failed attempts from this address; try again later",
@@ -127,12 +128,14 @@ class OperatorAuth:
                 await response(scope, receive, send_no_store)
                 return
             if bearer_matches(authorization, state.settings.api_tokens):
-                state.throttle.succeeded(client, TOKEN_ACCOUNT)
+                state.throttle.succeeded(host or "unknown", TOKEN_ACCOUNT)
                 found = Principal()
             else:
-                state.throttle.failed(client, TOKEN_ACCOUNT)
+                state.throttle.failed(host or "unknown", TOKEN_ACCOUNT)
+                auth_event(state.metrics, "bearer_failed", host, path=path)
         else:
-            user = await state.sessions.lookup(connection.cookies.get(COOKIE_NAME))
+            cookie = connection.cookies.get(cookie_name(connection.url.scheme))
+            user = await state.sessions.lookup(cookie)
             if user is not None:
                 found = Principal(user=user)
         if found is None:

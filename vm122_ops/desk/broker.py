@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from vm122_ops.desk.stream_slots import StreamLimits, StreamSlots
 from vm122_ops.funnel.rollups import Funnel
 from vm122_ops.store.stored_events import StoredEvent
 from vm122_ops.tickets.work import TicketChange
@@ -50,6 +51,8 @@ class StreamConfig:
     funnel_interval: float = 1.0
     funnel_refresh: float = 30.0  # recompute without events too, so the window slides
     send_timeout: float = 10.0
+    # How many streams may be open at once (vm122_ops/desk/stream_slots.py).
+    limits: StreamLimits = field(default_factory=StreamLimits)
 
 
 ONBOARD, TICKET = "onboard", "ticket"
@@ -197,6 +200,7 @@ class Broker:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config or StreamConfig()
+        self.slots = StreamSlots(self.config.limits)
         self._monotonic = monotonic
         self._subscribers: set[Subscriber] = set()
         self._source: FunnelSource | None = None

@@ -1,11 +1,12 @@
 """Browser sessions of the Desk, stored server-side in SQLite.
 
-The cookie ``ops_desk`` holds 32 random bytes (43 characters of base64url) and nothing
-else; the database keeps only their SHA-256 with the account, the expiry and, once it
-ended, when and why. So a session is revocable (logout, disabling the account and a
-password reset end it at once, in this process or from the CLI), survives an Ops restart,
-and a copy of the database opens nothing. A cookie of any other shape (non-ASCII,
-overlong, wrong structure) is simply not a session.
+The cookie ``ops_desk`` (``__Host-ops_desk`` over TLS) holds 32 random bytes (43
+characters of base64url) and nothing else; the database keeps only their SHA-256 with
+the account, the expiry and, once it ended, when and why. So a session is revocable
+(logout, disabling the account and a password reset end it at once, in this process or
+from the CLI), survives an Ops restart, and a copy of the database opens nothing. A
+cookie of any other shape (non-ASCII, overlong, wrong structure) is simply not a
+session.
 
 Streams opened with a session close as soon as it ends or expires: logout closes them at
 once; ``SessionWatch`` checks the open streams' sessions every few seconds for the rest
@@ -35,6 +36,18 @@ from vm122_ops.store.sql import QUERIES
 log = logging.getLogger("vm122_ops.desk_sessions")
 
 COOKIE_NAME = "ops_desk"
+# Over TLS the cookie is named with the __Host- prefix: browsers then accept it only when
+# Secure, for Path=/ and without Domain, so a sibling subdomain cannot plant a session
+# cookie of its choosing (RFC 6265bis, "Cookie Name Prefixes"). The plain name is then
+# not read at all.
+TLS_COOKIE_NAME = "__Host-" + COOKIE_NAME
+
+
+def cookie_name(scheme: str) -> str:
+    """The session cookie's name for a request made over ``scheme``."""
+    return TLS_COOKIE_NAME if scheme in ("https", "wss") else COOKIE_NAME
+
+
 SESSION_SECONDS = 12 * 3600
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 PURGE_AFTER_MS = 86_400_000

@@ -18,9 +18,10 @@ from servicekit.openapi import NO_QUERY
 from servicekit.resources import folder
 from vm122_ops.app_state import app_state
 from vm122_ops.desk import accounts
-from vm122_ops.desk.accounts import MAX_PASSWORD
+from vm122_ops.desk.accounts import MAX_PASSWORD, HashingBusy
 from vm122_ops.desk.auth import same_origin
-from vm122_ops.desk.browser_sessions import COOKIE_NAME
+from vm122_ops.desk.auth_events import auth_event
+from vm122_ops.desk.browser_sessions import cookie_name
 from vm122_ops.errors import BadRequest
 
 FRONTEND = folder("vm122_ops", "frontend", "frontend")
@@ -93,29 +94,48 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"))
     name = form.get("name", "").strip().lower()[:64]
     password = form.get("password", "")
-    client = address_key(request.client.host if request.client else None)
+    host = request.client.host if request.client else "unknown"
     back = f"/login?next={quote(target, safe='/')}&error="
-    wait = state.throttle.retry_after(client, name)
+    # Charged before the check: concurrent attempts cannot all pass the budget before
+    # any of them is counted (vm122_ops/desk/login_throttle.py).
+    wait = state.throttle.charge(host, name)
     if wait:
+        auth_event(state.metrics, "login_throttled", host, name)
         return RedirectResponse(back + "throttled", 303, headers={"Retry-After": str(wait)})
     row = await state.db.read(accounts.get_by_name, name)
-    usable = row is not None and row["disabled_at"] is None and len(password) <= MAX_PASSWORD
+    disabled = row is not None and row["disabled_at"] is not None
+    usable = row is not None and not disabled and len(password) <= MAX_PASSWORD
     stored = row["password_hash"] if usable and row is not None else None
-    if not await state.passwords.verify_async(stored, password[:MAX_PASSWORD]) or row is None:
-        state.throttle.failed(client, name)
+    try:
+        right = await state.passwords.verify_async(
+            stored, password[:MAX_PASSWORD], address_key(host)
+        )
+    except HashingBusy:
+        state.throttle.refund(host, name)
+        auth_event(state.metrics, "login_busy", host, name)
+        return error(
+            429,
+            "too many logins are being checked right now; try again in a second",
+            {"Retry-After": "1"},
+        )
+    if not right or row is None:
+        # A disabled account's right password is refused like a wrong one (the same
+        # answer: nothing tells which); the log says which it was.
+        auth_event(state.metrics, "login_disabled" if disabled else "login_failed", host, name)
         return RedirectResponse(back + "invalid", 303)
-    state.throttle.succeeded(client, name)
+    state.throttle.succeeded(host, name)
+    auth_event(state.metrics, "login_ok", host, name)
     account_id = int(row["id"])
     if state.passwords.needs_rehash(row["password_hash"]):
         # New recommended parameters: store a fresh hash now that we hold the password.
-        fresh = await state.passwords.hash_async(password)
+        fresh = await state.passwords.hash_async(password, address_key(host))
         now = state.now_ms()
         await state.db.write(
             lambda conn: accounts.set_password(conn, account_id, fresh, now_ms=now, reset=False)
         )
     response = RedirectResponse(target, 303)
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(request.url.scheme),
         await state.sessions.open(account_id),
         max_age=state.sessions.lifetime,
         path="/",
@@ -132,13 +152,16 @@ async def logout(request: Request) -> Response:
     if not same_origin(request, lenient=True):
         return error(403, "logout from another site is refused")
     state = app_state(request)
-    user = await state.sessions.lookup(request.cookies.get(COOKIE_NAME))
+    name = cookie_name(request.url.scheme)
+    user = await state.sessions.lookup(request.cookies.get(name))
     if user is not None:
         await state.sessions.end(user.session_id)
         state.broker.end_desk_session(user.session_id)
+        host = request.client.host if request.client else None
+        auth_event(state.metrics, "logout", host, user.name)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(
-        COOKIE_NAME,
+        name,
         path="/",
         secure=request.url.scheme == "https",
         httponly=True,

@@ -14,16 +14,20 @@ resume exactly).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from servicekit.envelope import error
 from servicekit.openapi import Param, Query
 from vm122_ops.app_state import app_state
 from vm122_ops.desk.auth import monotonic_deadline, principal
+from vm122_ops.desk.auth_events import auth_event
 from vm122_ops.desk.broker import (
     ONBOARD,
     TICKET,
@@ -33,6 +37,7 @@ from vm122_ops.desk.broker import (
     StreamConfig,
     Subscriber,
 )
+from vm122_ops.desk.stream_slots import WINDOWS, StreamRefused
 from vm122_ops.errors import BadRequest
 from vm122_ops.routes import params
 from vm122_ops.store import stored_events as stored
@@ -52,7 +57,11 @@ STREAM_QUERY = Query(
     ),
     Param("session_id", params.SESSION_ID_PATTERN, "only this session"),
     Param("ticket_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "only this ticket"),
-    params.HOURS,
+    Param(
+        "hours",
+        {"type": "integer", "enum": list(WINDOWS)},
+        "the funnel window in hours: one of these, or OPS_WINDOW_HOURS (its default)",
+    ),
 )
 
 
@@ -126,19 +135,61 @@ def wire(
     return encoded
 
 
+class _Releasing(EventSourceResponse):
+    """The stream's response, giving its slot back however it ends (a client gone, the
+    server closing, an error)."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def _window(request: Request, default: int) -> int:
+    """?hours=: one of the fixed windows (stream_slots.WINDOWS, or OPS_WINDOW_HOURS), so
+    the funnels computed for streams are bounded however many windows are asked."""
+    hours = params.window_hours(request, default)
+    allowed = sorted({*WINDOWS, default})
+    if hours not in allowed:
+        raise BadRequest(
+            f"a stream follows one of these windows (hours): {', '.join(map(str, allowed))}"
+        )
+    return hours
+
+
 @STREAM_QUERY
 async def stream(request: Request) -> Response:
     state = app_state(request)
-    session_id = params.optional_session_id(request.query_params.get("session_id"))
-    ticket_id = _ticket_filter(request)
-    filtered = session_id is not None or ticket_id is not None
-    hours = None if filtered else params.window_hours(request, state.settings.window_hours)
-    last_id = _last_event_id(request)
     user = principal(request).user
+    host = request.client.host if request.client else None
+    account = None if user is None else user.name
+    try:
+        session_id = params.optional_session_id(request.query_params.get("session_id"))
+        ticket_id = _ticket_filter(request)
+        filtered = session_id is not None or ticket_id is not None
+        hours = None if filtered else _window(request, state.settings.window_hours)
+        last_id = _last_event_id(request)
+    except BadRequest as exc:
+        auth_event(state.metrics, "stream_refused", host, account, reason=exc.message)
+        raise
     desk_session = None if user is None else user.session_id
     deadline = monotonic_deadline(user, state.now_ms())
     broker = state.broker
     config = broker.config
+    try:
+        release = broker.slots.take(desk_session, None if user is None else user.account_id)
+    except StreamRefused as refused:
+        auth_event(state.metrics, "stream_refused", host, account, reason=refused.reason)
+        return error(
+            429,
+            f"too many streams: {refused.reason}; try again once one has closed",
+            {"Retry-After": "5"},
+        )
 
     async def events() -> AsyncIterator[ServerSentEvent | bytes]:
         # Subscribing inside the generator: if the response never starts, nothing leaks.
@@ -170,8 +221,9 @@ async def stream(request: Request) -> Response:
         finally:
             broker.unsubscribe(subscriber)
 
-    return EventSourceResponse(
+    return _Releasing(
         events(),
+        release=release,
         ping=config.heartbeat_seconds,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
         send_timeout=config.send_timeout,
