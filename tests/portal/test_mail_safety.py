@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from tests.portal.conftest import PASSWORD, Portal, make_settings, running_portal
+from vm112_portal.providers.carbonio import CarbonioClient, cookieless_client
 from vm112_portal.providers.cloudflare_dns import CallBudget, retry_after_of
 from vm112_portal.providers.sandbox import Sandbox
 
@@ -193,3 +194,26 @@ def test_call_budget_is_a_sliding_five_minutes() -> None:
     assert [budget.take(t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
     assert budget.take(3.0) == 297.0  # until the first call leaves the window
     assert budget.take(300.0) == 0.0
+
+
+async def test_the_client_gives_this_sessions_existing_account_the_new_password() -> None:
+    """Item 7 at the client: CreateAccount twice for one session (a retry) ends with the
+    second password and display name, through SetPassword and ModifyAccount."""
+    sandbox = Sandbox(admin_user="admin@x.example", admin_password="pw-sandbox")
+    async with cookieless_client(httpx.ASGITransport(app=sandbox.app())) as http:
+        client = CarbonioClient(
+            http,
+            url="http://sandbox.test/carbonio/service/admin/soap",
+            user="admin@x.example",
+            password="pw-sandbox",
+        )
+        await client.create_domain("again.pt", owner="s1")
+        first = await client.create_account(
+            "ana@again.pt", "first-password", {"displayName": "Ana"}, owner="s1"
+        )
+        second = await client.create_account(
+            "ana@again.pt", "second-password", {"displayName": "Ana Lopes"}, owner="s1"
+        )
+    assert second.id == first.id and second.existed
+    assert sandbox.carbonio.password_is("ana@again.pt", "second-password")
+    assert {"n": "displayName", "_content": "Ana Lopes"} in sandbox.accounts["ana@again.pt"]["a"]
