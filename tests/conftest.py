@@ -65,9 +65,12 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/reliability/test_security.py": (PROCESS, SLOW),
     "tests/reliability/test_soak.py": (PROCESS, SLOW),
     "tests/reliability/test_storm.py": (PROCESS, SLOW),
+    "tests/security/test_login_flood.py": (PROCESS, SLOW),  # production Argon2, floods
     "tests/security/test_nginx_limits.py": (PROCESS,),
     "tests/security/test_portal_budgets.py": (PROCESS,),
     "tests/security/test_portal_server.py": (PROCESS,),
+    "tests/security/test_stream_flood.py": (PROCESS,),
+    "tests/security/test_stream_flood.py::test_four_thousand_streams_of_one_cookie": (SLOW,),
     # The slow stand-in Ops on a socket.
     "tests/bench/test_funnel.py::test_a_slow_funnel_server_misses_the_budget": (PROCESS, SLOW),
     "tests/bench/test_funnel.py::test_concurrent_load_takes_turns_and_judges_the_ratio_as_a_goal": (
