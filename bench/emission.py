@@ -57,6 +57,8 @@ class Case:
     conn: Connection | None = None
     latencies: list[float] = field(default_factory=list)
     by_step: dict[str, list[float]] = field(default_factory=dict)
+    # Each run's wizard secret (the cookie validate-domain sets), sent as X-Wizard-Secret.
+    secrets: dict[str, str] = field(default_factory=dict)
 
     async def step(self, number: int, index: int) -> None:
         """Step ``index`` of wizard run ``number`` (a session of its own per run)."""
@@ -71,9 +73,15 @@ class Case:
                 "display_name": "Bench Admin",
                 "password": "bench-password-1",
             }
-        seconds, reply = await self.conn.timed("POST", f"{API}/{step}", JSON, orjson.dumps(body))
+        headers = dict(JSON)
+        if session in self.secrets:
+            headers["x-wizard-secret"] = self.secrets[session]
+        seconds, reply = await self.conn.timed("POST", f"{API}/{step}", headers, orjson.dumps(body))
         if reply.status != 200:
             raise ServiceError(f"{self.name}: {step} answered {reply.status}: {reply.body!r}")
+        cookie = reply.headers.get("set-cookie", "")
+        if cookie.startswith("vm112_wizard="):
+            self.secrets[session] = cookie.split(";", 1)[0].split("=", 1)[1]
         self.latencies.append(seconds)
         self.by_step.setdefault(step, []).append(seconds)
 

@@ -240,6 +240,8 @@ def create_app(
             f"{api}/account/create", routes.create_account, methods=["POST"], name="create_account"
         ),
         Route(f"{api}/mail/check", routes.check_mail, methods=["POST"], name="check_mail"),
+        Route(f"{api}/restart", routes.restart, methods=["POST"], name="restart"),
+        Route(f"{api}/support", routes.support, methods=["GET"], name="support"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     if settings.sandbox and sandbox is not None:

@@ -8,8 +8,12 @@ PortalError (servicekit.errors.ServiceError)
 │   ├── Forbidden              403 live mode: control of the domain not proven yet
 │   ├── PayloadTooLarge        413 body over the limit
 │   ├── UnsupportedMediaType   415 not JSON
-│   ├── OutOfOrder             409 a wizard step called before the one it needs
-│   │   └── DomainTaken        409 another session onboarded or holds the domain
+│   ├── Forbidden              403 also: the request does not hold the session's secret
+│   ├── Reported               a refusal whose answer carries ``fields`` for the page
+│   │   ├── OutOfOrder         409 a wizard step called before the one it needs
+│   │   │   └── DomainTaken    409 another session onboarded or holds the domain
+│   │   ├── UpstreamFailed     502 a provider failed or answered something unusable
+│   │   └── UpstreamTimeout    504 a provider did not answer in time
 │   ├── Unprocessable          422 well-formed input the provider refused, a domain we
 │   │                              never host, bidi or zero-width characters in a domain
 │   ├── TooManyRequests        429 over a wizard rate limit; ``retry_after`` in seconds
@@ -22,6 +26,8 @@ PortalError (servicekit.errors.ServiceError)
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from servicekit.errors import BadRequest as BadRequest
 from servicekit.errors import ConfigError as ConfigError
@@ -44,6 +50,7 @@ __all__ = [
     "PortalError",
     "ProviderBusy",
     "ProviderError",
+    "Reported",
     "RequestError",
     "StorageUnavailable",
     "TooManyRequests",
@@ -58,13 +65,31 @@ class Forbidden(RequestError):
     status = 403
 
 
-class OutOfOrder(RequestError):
+class Reported(RequestError):
+    """A refusal whose envelope also carries ``fields`` for the customer's page: the
+    support ``reference`` and whether a ``retry`` can help (a failed provider step)."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        *,
+        fields: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, code)
+        self.fields: dict[str, object] = dict(fields or {})
+
+
+class OutOfOrder(Reported):
     status = 409
     default_code = "out_of_order"
 
 
 class DomainTaken(OutOfOrder):
+    """``domain_taken`` (another customer onboarded it) or ``domain_in_progress``."""
+
     status = 409
+    default_code = "domain_taken"
 
 
 class TooManyRequests(RequestError):
@@ -76,7 +101,7 @@ class TooManyRequests(RequestError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class UpstreamFailed(RequestError):
+class UpstreamFailed(Reported):
     status = 502
     default_code = "provider_failed"
 
@@ -94,7 +119,7 @@ class ProviderBusy(RequestError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class UpstreamTimeout(RequestError):
+class UpstreamTimeout(Reported):
     status = 504
     default_code = "provider_timeout"
 

@@ -45,7 +45,9 @@ _DKIM = obj(
 )
 # The domain as checked: ASCII (IDNA) and Unicode forms, registrable part, public suffix.
 _DOMAIN_FORMS = {
-    "session_id": _SESSION_ID,
+    # The session's support reference (null for a session older than references); the
+    # session id is never answered: the page must not see it.
+    "reference": nullable({"type": "string", "pattern": "^[A-Z2-9]{8}$"}),
     "domain": {"type": "string"},
     "domain_unicode": {"type": "string"},
 }
@@ -85,7 +87,6 @@ _HELD = {
 # The mail check's answer (vm112_portal/mail_check.py): each item's name, status and code,
 # with what it found or what to publish (and who: the customer or the team).
 _MAIL_CHECK = {
-    "session_id": _SESSION_ID,
     "domain": {"type": "string"},
     "mode": enum(["cloudflare", "manual"]),
     "ready": {"type": "boolean"},
@@ -104,6 +105,14 @@ _MAIL_CHECK = {
 SCHEMAS: dict[str, Any] = {
     **ENVELOPE_SCHEMAS,
     "MailCheck": ok_answer(_MAIL_CHECK),
+    "Restarted": ok_answer({"released": {"type": "boolean"}}),
+    "Support": ok_answer(
+        {
+            "contact": obj(
+                {"email": nullable({"type": "string"}), "phone": nullable({"type": "string"})}
+            )
+        }
+    ),
     "Health": obj(
         {
             "ok": {"type": "boolean"},
@@ -238,7 +247,11 @@ def _ref(name: str) -> dict[str, str]:
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ERRORS = {
     "400": _json(_ERROR, "malformed or invalid input, with the reason"),
-    "403": _json(_ERROR, "control of the domain not proven yet (PORTAL_DOMAIN_PROOF)"),
+    "403": _json(
+        _ERROR,
+        "the request holds no secret of the session (not_your_session), or control of the "
+        "domain is not proven yet (PORTAL_DOMAIN_PROOF)",
+    ),
     "409": _json(
         _ERROR,
         "a step out of order, the session is complete, or another session onboarded or "
@@ -301,11 +314,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+# session_id: an API client's name for its session (the page sends none); every step
+# needs the session's wizard secret (cookie vm112_wizard or X-Wizard-Secret), else 403.
 _SESSION_AND_DOMAIN = {
     "type": "object",
-    "required": ["session_id", "domain"],
+    "required": ["domain"],
     "properties": {"session_id": _SESSION_ID, "domain": _DOMAIN},
 }
+_NOT_YOURS = {"403": _json(_ERROR, "the request holds no secret of this session")}
 _PROVIDER_ERRORS = {
     "502": _json(_ERROR, "a provider failed"),
     "504": _json(_ERROR, "a provider or DNS did not answer in time"),
@@ -362,24 +378,32 @@ DOCUMENT: dict[str, Any] = {
             }
         },
         "/api/v1/onboarding/validate-domain": _step(
-            "normalise and check a domain; starts the session",
-            _SESSION_AND_DOMAIN,
+            "normalise and check a domain; starts the session (sets its secret cookie)",
+            {
+                "type": "object",
+                "required": ["domain"],
+                "properties": {
+                    "session_id": _SESSION_ID,
+                    "domain": _DOMAIN,
+                    "contact": {"type": "string", "format": "email", "maxLength": 254},
+                },
+            },
             "ValidatedDomain",
             EXAMPLES["validate"],
-            {"504": _PROVIDER_ERRORS["504"]},
+            {"504": _PROVIDER_ERRORS["504"], **_NOT_YOURS},
         ),
         "/api/v1/onboarding/dns/cloudflare/plan": _step(
             "read the zone and say what publishing the mail records would do (no writes)",
             _SESSION_AND_DOMAIN,
             "DnsPlan",
             EXAMPLES["plan"],
-            {"502": _PROVIDER_ERRORS["502"]},
+            {"502": _PROVIDER_ERRORS["502"], **_NOT_YOURS},
         ),
         "/api/v1/onboarding/dns/cloudflare/apply": _step(
             "publish the mail DNS records in Cloudflare as planned; replace the conflicts named",
             {
                 "type": "object",
-                "required": ["session_id", "domain"],
+                "required": ["domain"],
                 "properties": {
                     "session_id": _SESSION_ID,
                     "domain": _DOMAIN,
@@ -392,14 +416,13 @@ DOCUMENT: dict[str, Any] = {
             },
             "DnsApplied",
             EXAMPLES["apply"],
-            {"502": _PROVIDER_ERRORS["502"]},
+            {"502": _PROVIDER_ERRORS["502"], **_NOT_YOURS},
         ),
         "/api/v1/onboarding/account/create": _step(
             "create the Carbonio domain and admin account, then the infra record",
             {
                 "type": "object",
                 "required": [
-                    "session_id",
                     "domain",
                     "admin_local_part",
                     "display_name",
@@ -420,7 +443,7 @@ DOCUMENT: dict[str, Any] = {
             },
             "AccountCreated",
             EXAMPLES["account"],
-            _PROVIDER_ERRORS,
+            {**_PROVIDER_ERRORS, **_NOT_YOURS},
         ),
         "/api/v1/onboarding/mail/check": _step(
             "check again: the session's domain's mail records in DNS now (ready, items)",
@@ -429,6 +452,20 @@ DOCUMENT: dict[str, Any] = {
             EXAMPLES["mail"],
             {},
         ),
+        "/api/v1/onboarding/restart": _step(
+            '"Start again": the session releases its domain; the secret cookie is cleared',
+            {"type": "object", "properties": {"session_id": _SESSION_ID}},
+            "Restarted",
+            {"session_id": "example-restart"},
+            _NOT_YOURS,
+        ),
+        "/api/v1/onboarding/support": {
+            "get": {
+                "summary": "who customers contact: {contact: {email, phone}}",
+                "parameters": NO_QUERY.parameters(),
+                "responses": {"200": _json(_ref("Support"), "the contact")},
+            }
+        },
     },
 }
 endpoint = document_endpoint(DOCUMENT)

@@ -65,7 +65,8 @@ def refuse_unhostable(domain: Domain) -> None:
     if domain.registrable in MAILBOX_PROVIDERS:
         raise Unprocessable(
             f"{domain.registrable} belongs to a public mailbox provider, not to a customer; "
-            "onboard a domain you own"
+            "onboard a domain you own",
+            "mailbox_provider",
         )
 
 
@@ -159,7 +160,8 @@ class Ownership:
             raise DomainTaken(
                 f"another onboarding of {domain} is in progress. Finish it in the session "
                 f"that started it; it is released after {minutes} minute(s) without activity, "
-                "or contact support if the domain is yours"
+                "or contact support if the domain is yours",
+                "domain_in_progress",
             )
 
     async def record_owner(self, tx: Transaction, session_id: str, domain: str) -> None:

@@ -23,12 +23,19 @@ from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from servicekit.logs import log_event
 from servicekit.openapi import NO_QUERY
 from vm112_portal.domains import printable
-from vm112_portal.errors import BadRequest, OutOfOrder, UnsupportedMediaType
+from vm112_portal.errors import (
+    BadRequest,
+    OutOfOrder,
+    Reported,
+    RequestError,
+    UnsupportedMediaType,
+)
 from vm112_portal.mail_check import SessionNotOnboarded
 from vm112_portal.metrics import DISABLED
 from vm112_portal.outbox.ops_webhook import outbox_status
 from vm112_portal.state import app_state
-from vm112_portal.wizard import REPLACEABLE, AccountRequest
+from vm112_portal.support import SECRET_COOKIE, SECRET_HEADER, is_email, well_formed_secret
+from vm112_portal.wizard import REPLACEABLE, AccountRequest, Visitor
 
 log = logging.getLogger("vm112_portal.routes")
 # Failed and throttled /metrics credentials (the client address, never the token).
@@ -41,6 +48,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 EXCEPTION_HANDLERS = exception_handlers(
     log, storage_message="the portal cannot save the wizard state right now; try again"
 )
+
+
+async def _request_error(request: Request, exc: Exception) -> Response:
+    """The envelope, with a Reported refusal's ``reference`` and ``retry`` beside it."""
+    assert isinstance(exc, RequestError)
+    if not (isinstance(exc, Reported) and exc.fields):
+        return error(exc.status, exc.message, exc.headers, code=exc.code)
+    body: dict[str, Any] = {"ok": False, "error": exc.message, "status": exc.status}
+    if exc.code is not None:
+        body["code"] = exc.code
+    return JSONResponse({**body, **exc.fields}, status_code=exc.status, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS[RequestError] = _request_error
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -57,11 +78,48 @@ async def read_json(request: Request) -> dict[str, Any]:
     return document
 
 
-def session_id_of(document: dict[str, Any]) -> str:
+def session_id_of(document: dict[str, Any]) -> str | None:
+    """``session_id`` of an API client; the page sends none (its secret names the session)."""
     value = document.get("session_id")
+    if value is None:
+        return None
     if not isinstance(value, str) or not SESSION_ID.match(value):
-        raise BadRequest("session_id is required: 1-128 characters of A-Z a-z 0-9 _ -")
+        raise BadRequest("session_id must be 1-128 characters of A-Z a-z 0-9 _ -")
     return value
+
+
+def visitor_of(request: Request, document: dict[str, Any]) -> Visitor:
+    """The session named in the body (if any) and the wizard secret the request holds:
+    the X-Wizard-Secret header, else the cookie."""
+    header = well_formed_secret(request.headers.get(SECRET_HEADER))
+    secret = header or well_formed_secret(request.cookies.get(SECRET_COOKIE))
+    return Visitor(session_id_of(document), secret, chosen=header)
+
+
+def set_secret(response: Response, request: Request, secret: str | None) -> None:
+    """The wizard secret as an HttpOnly, SameSite=Strict cookie for the wizard's API only
+    (Secure over HTTPS); ``None`` clears it."""
+    secure = request.url.scheme == "https"
+    if secret is None:
+        response.delete_cookie(
+            SECRET_COOKIE, path=API, secure=secure, httponly=True, samesite="strict"
+        )
+    else:
+        response.set_cookie(
+            SECRET_COOKIE, secret, path=API, secure=secure, httponly=True, samesite="strict"
+        )
+
+
+def contact_of(document: dict[str, Any]) -> str | None:
+    """The optional ``contact``: one plain e-mail address (empty: none given)."""
+    value = document.get("contact")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not is_email(value.strip()):
+        raise BadRequest(
+            "contact must be one e-mail address, like ana@example.pt", "contact_invalid"
+        )
+    return value.strip()
 
 
 def text_field(document: dict[str, Any], name: str, *, max_len: int) -> str:
@@ -74,7 +132,7 @@ def text_field(document: dict[str, Any], name: str, *, max_len: int) -> str:
 
 
 def account_request(document: dict[str, Any]) -> AccountRequest:
-    session_id = session_id_of(document)
+    session_id = session_id_of(document) or ""
     domain = text_field(document, "domain", max_len=300)
     local = text_field(document, "admin_local_part", max_len=64).strip().lower()
     if not LOCAL_PART.match(local) or ".." in local:
@@ -111,25 +169,54 @@ def spender(request: Request) -> Callable[[], None]:
     return lambda: throttle(request, "provider")
 
 
-async def session_and_domain(request: Request) -> tuple[str, str]:
-    """The body of the first two steps: ``session_id`` and ``domain``."""
-    document = await read_json(request)
-    return session_id_of(document), text_field(document, "domain", max_len=300)
+API = "/api/v1/onboarding"
 
 
 @NO_QUERY
 async def validate_domain(request: Request) -> Response:
     throttle(request, "write")
-    session_id, domain = await session_and_domain(request)
-    return ok(**await app_state(request).wizard.validate_domain(session_id, domain))
+    document = await read_json(request)
+    visitor = visitor_of(request, document)
+    domain = text_field(document, "domain", max_len=300)
+    contact = contact_of(document)
+    try:
+        answer = ok(**await app_state(request).wizard.validate_domain(visitor, domain, contact))
+    except RequestError as exc:
+        if visitor.issued is not None:  # the session started: the browser keeps it
+            carrier = Response()
+            set_secret(carrier, request, visitor.issued)
+            exc.headers = {**(exc.headers or {}), "set-cookie": carrier.headers["set-cookie"]}
+        raise
+    if visitor.issued is not None:
+        set_secret(answer, request, visitor.issued)
+    return answer
 
 
 @NO_QUERY
 async def plan_dns(request: Request) -> Response:
     throttle(request, "write")
-    session_id, domain = await session_and_domain(request)
+    document = await read_json(request)
+    visitor = visitor_of(request, document)
+    domain = text_field(document, "domain", max_len=300)
     wizard = app_state(request).wizard
-    return ok(**await wizard.plan_dns(session_id, domain, spend=spender(request)))
+    return ok(**await wizard.plan_dns(visitor, domain, spend=spender(request)))
+
+
+@NO_QUERY
+async def restart(request: Request) -> Response:
+    """ "Start again": the session releases its domain and the browser forgets its secret."""
+    throttle(request, "write")
+    document = await read_json(request)
+    released = await app_state(request).wizard.restart(visitor_of(request, document))
+    answer = ok(released=released)
+    set_secret(answer, request, None)
+    return answer
+
+
+@NO_QUERY
+async def support(request: Request) -> Response:
+    """Who customers contact (PORTAL_SUPPORT_CONTACT): the page shows it on every error."""
+    return ok(contact=app_state(request).settings.support_contact.as_dict())
 
 
 def replace_choices(document: dict[str, Any]) -> frozenset[str]:
@@ -150,22 +237,31 @@ def replace_choices(document: dict[str, Any]) -> frozenset[str]:
 async def apply_dns(request: Request) -> Response:
     throttle(request, "write")
     document = await read_json(request)
-    session_id = session_id_of(document)
+    visitor = visitor_of(request, document)
     domain = text_field(document, "domain", max_len=300)
     replace = replace_choices(document)
     wizard = app_state(request).wizard
-    return ok(**await wizard.apply_dns(session_id, domain, replace, spend=spender(request)))
+    return ok(**await wizard.apply_dns(visitor, domain, replace, spend=spender(request)))
 
 
 @NO_QUERY
 async def create_account(request: Request) -> Response:
     throttle(request, "write")
     document = await read_json(request)
+    visitor = visitor_of(request, document)
+    account = account_request(document)
     state = app_state(request)
-    answer = await state.wizard.create_account(account_request(document), spend=spender(request))
+    answer = await state.wizard.create_account(visitor, account, spend=spender(request))
     if state.mail is not None:
-        answer["mail"] = await first_mail_check(request, str(answer["session_id"]))
+        session_id = await state.wizard.session_of(visitor)
+        assert session_id is not None
+        answer["mail"] = await first_mail_check(request, session_id)
     return ok(**answer)
+
+
+def _for_the_page(document: dict[str, Any]) -> dict[str, Any]:
+    """A mail check's answer without the session id: the page never sees one."""
+    return {key: value for key, value in document.items() if key != "session_id"}
 
 
 async def first_mail_check(request: Request, session_id: str) -> dict[str, Any] | None:
@@ -175,7 +271,7 @@ async def first_mail_check(request: Request, session_id: str) -> dict[str, Any] 
     mail = app_state(request).mail
     assert mail is not None
     try:
-        return (await mail.check(session_id, "account")).document()
+        return _for_the_page((await mail.check(session_id, "account")).document())
     except Exception:
         log.exception("the first mail check of session %s could not run", session_id)
         return None
@@ -184,10 +280,14 @@ async def first_mail_check(request: Request, session_id: str) -> dict[str, Any] 
 @NO_QUERY
 async def check_mail(request: Request) -> Response:
     """The customer's "check again": the session's domain checked in DNS now (the last
-    result when it is under 30 s old)."""
+    result when it is under 30 s old). Needs the session's secret like every step."""
     throttle(request, "write")
-    session_id, domain = await session_and_domain(request)
+    document = await read_json(request)
+    visitor = visitor_of(request, document)
+    domain = text_field(document, "domain", max_len=300)
     state = app_state(request)
+    session_id = await state.wizard.session_of(visitor)
+    assert session_id is not None
     if state.mail is None:
         raise OutOfOrder("the mail check is not available", "out_of_order")
     try:
@@ -201,7 +301,7 @@ async def check_mail(request: Request) -> Response:
         raise OutOfOrder(
             f"domain {domain[:80]!r} is not this session's ({result.domain})", "out_of_order"
         )
-    return ok(**result.document())
+    return ok(**_for_the_page(result.document()))
 
 
 @NO_QUERY

@@ -18,6 +18,7 @@ import httpx
 
 from servicekit.settings import env_int, printable_token, webhook_secret
 from vm112_portal.errors import ConfigError
+from vm112_portal.support import SupportContact, parse_support_contact
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
@@ -89,6 +90,9 @@ class Settings:
     cloudflare_calls_per_5min: int = 900
     carbonio_ca_file: Path | None = None
     cloudflare_ca_file: Path | None = None
+    # Who customers contact when a step fails (PORTAL_SUPPORT_CONTACT): shown on every
+    # error and on the last page of the wizard.
+    support_contact: SupportContact = field(default_factory=SupportContact)
 
     @property
     def sandbox(self) -> bool:
@@ -182,6 +186,7 @@ class Settings:
             carbonio_ca_file=_ca_file(env, "CARBONIO_CA_FILE"),
             cloudflare_ca_file=_ca_file(env, "CLOUDFLARE_CA_FILE"),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
+            support_contact=parse_support_contact(env.get("PORTAL_SUPPORT_CONTACT", "")),
         )
 
 

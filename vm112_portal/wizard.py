@@ -7,8 +7,10 @@ to Ops. Passwords reach Carbonio and nothing else.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,11 @@ from vm112_portal.errors import (
     CarbonioFault,
     CloudflareFailed,
     DomainTaken,
+    Forbidden,
     OutOfOrder,
     ProviderBusy,
     ProviderError,
+    Reported,
     RequestError,
     Unprocessable,
     UpstreamFailed,
@@ -45,6 +49,7 @@ from vm112_portal.providers.cloudflare_dns import (
 )
 from vm112_portal.providers.dns_plan import Step, mail_records
 from vm112_portal.settings import Settings
+from vm112_portal.support import new_secret, secret_hash, support_reference
 
 log = logging.getLogger("vm112_portal.wizard")
 
@@ -58,6 +63,12 @@ _INPUT_FAULTS: dict[str, tuple[type[RequestError], str]] = {
     "account.ACCOUNT_EXISTS": (OutOfOrder, "address_taken"),
     "account.DOMAIN_EXISTS": (OutOfOrder, "domain_taken"),
 }
+# Failures a retry may get past (the provider was slow, unreachable or busy), and how many
+# in a row at one step before the page stops offering a retry and says to contact support.
+_TRANSIENT = ("timeout", "unreachable", "http_429", "http_500", "http_502", "http_503", "http_504")
+MAX_RETRIES = 3
+# The customer's message for a provider failure that will repeat, by provider.
+_REFUSED = {"cloudflare": "dns_refused", "carbonio": "account_refused"}
 REPLACEABLE = frozenset({"mx", "spf", "dmarc", "autodiscover"})
 # Aliases every onboarded domain's first account gets: postmaster (RFC 5321 §4.5.1) and
 # dmarc (the rua of the DMARC record we publish).
@@ -107,6 +118,28 @@ class AccountRequest:
         return f"AccountRequest(session_id={self.session_id!r}, domain={self.domain!r}, ...)"
 
 
+class Visitor:
+    """Who calls a wizard step: the session an API client names (None from the page, which
+    never knows it) and the wizard secret the request holds (cookie or header).
+
+    ``issued`` is set when validate-domain starts a session: the new secret, which the
+    route sets as the cookie on its answer (an error included) and nothing else sees.
+    ``chosen``: an API client that names a new session may choose its secret (the
+    X-Wizard-Secret header it will send), e.g. one for all of its sessions.
+    """
+
+    def __init__(
+        self, session_id: str | None, secret: str | None, chosen: str | None = None
+    ) -> None:
+        self.session_id = session_id
+        self.secret = secret
+        self.chosen = chosen if session_id is not None else None
+        self.issued: str | None = None
+
+    def __repr__(self) -> str:  # the secret never reaches a log line
+        return f"Visitor(session_id={self.session_id!r})"
+
+
 class Wizard:
     def __init__(
         self,
@@ -130,12 +163,65 @@ class Wizard:
 
     # -- step 1 -----------------------------------------------------------------------
 
-    async def validate_domain(self, session_id: str, raw_domain: str) -> dict[str, Any]:
-        """Check a domain; emits onboarding.started (once per session) whatever the result."""
-        if not printable(raw_domain):
-            raise BadRequest("domain is required")
+    async def session_of(self, visitor: Visitor, *, create: bool = False) -> str | None:
+        """The session the visitor may act for: the one it names (an API client) or the
+        one its secret belongs to (the page). A named session needs its secret; without
+        one, 403 and nothing happens. None (only when ``create``): start a new session."""
+        secret = visitor.secret
+        if visitor.session_id is not None:
+            row = await self._db.fetch_one("get_session", {"session_id": visitor.session_id})
+            if row is None:
+                if create:
+                    return visitor.session_id
+            elif (
+                secret is not None
+                and row["secret_hash"] is not None
+                and hmac.compare_digest(row["secret_hash"], secret_hash(secret))
+            ):
+                _refuse_released(row)
+                return visitor.session_id
+        elif secret is not None:
+            found = await self._db.fetch_one(
+                "session_by_secret", {"secret_hash": secret_hash(secret)}
+            )
+            if found is not None:
+                row = await self._db.fetch_one("get_session", {"session_id": found["session_id"]})
+                if row is not None and row["released_at"] is None:
+                    return str(found["session_id"])
+            if create:  # a session started again (or purged): a new one
+                return None
+        elif create:
+            return None
+        raise Forbidden(
+            "this wizard session is not held by this browser: the request carries no "
+            "matching wizard secret; start again",
+            "not_your_session",
+        )
+
+    async def restart(self, visitor: Visitor) -> bool:
+        """ "Start again": the session gives up its domain at once, unless it onboarded it
+        (then there is nothing to release). True when a hold was released."""
+        session_id = await self.session_of(visitor, create=True)
+        if session_id is None:
+            return False
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
-        _refuse_finished(session)
+        if session is None or session["step"] in ("account_created", "completed"):
+            return False
+        async with self._db.transaction() as tx:
+            await tx.execute("release_session", {"session_id": session_id, "now": time.time()})
+        log.info("session %s started again: its hold on its domain is released", session_id)
+        return True
+
+    async def validate_domain(
+        self, visitor: Visitor, raw_domain: str, contact: str | None = None
+    ) -> dict[str, Any]:
+        """Check a domain; emits onboarding.started (once per session) whatever the result,
+        with the support reference and the customer's ``contact`` when given."""
+        if not printable(raw_domain):
+            raise BadRequest("domain is required", "domain_invalid")
+        known = await self.session_of(visitor, create=True)
+        session_id = known or str(uuid.uuid4())
+        session = await self._db.fetch_one("get_session", {"session_id": session_id})
         error: RequestError | None = None
         domain: Domain | None = None
         try:
@@ -143,29 +229,49 @@ class Wizard:
         except RequestError as exc:  # 400 or 422 (a spoofing character), same message key
             error = type(exc)(exc.message, "domain_invalid")
         else:
+            _refuse_finished(session, domain)
             _refuse_other_domain(session, domain)
+            _refuse_contact_at(contact, domain)
             try:
                 refuse_unhostable(domain)
                 await self._checker.check(domain)
             except RequestError as exc:
                 error, domain = exc, None
+        if error is not None or domain is None:
+            _refuse_finished(session)
         now = time.time()
         async with self._db.transaction() as tx:
             session = await tx.fetch_one("get_session", {"session_id": session_id})
-            _refuse_finished(session)
+            _refuse_finished(session, domain)
             if domain is not None:
                 _refuse_other_domain(session, domain)
                 try:  # in the transaction that records it: two sessions cannot both claim it
                     await self._ownership.check_free(tx, session_id, domain.name, now)
                 except DomainTaken as exc:
                     error, domain = exc, None
-            if await tx.fetch_one("insert_session", {"session_id": session_id, "now": now}):
-                await self._emit(
-                    tx,
-                    "onboarding.started",
+            secret = (visitor.chosen or new_secret()) if session is None else None
+            reference = await _free_reference(tx, session_id) if session is None else None
+            inserted = await tx.fetch_one(
+                "insert_session",
+                {
+                    "session_id": session_id,
+                    "now": now,
+                    "reference": reference,
+                    "secret_hash": secret_hash(secret) if secret else None,
+                },
+            )
+            if inserted:
+                visitor.issued = secret
+                started: dict[str, Any] = {
+                    "session_id": session_id,
                     # Never the raw text of a rejected domain (issue 17).
-                    {"session_id": session_id, "domain": domain.name if domain else REJECTED},
-                    webhook_id=started_webhook_id(session_id),
+                    "domain": domain.name if domain else REJECTED,
+                    "reference": reference,
+                }
+                if contact is not None:
+                    started["contact"] = contact
+                await self._emit(
+                    tx, "onboarding.started", started, webhook_id=started_webhook_id(session_id)
                 )
             changed = domain is not None and (session is None or session["domain"] != domain.name)
             if domain is not None and changed:
@@ -187,8 +293,9 @@ class Wizard:
         if error is not None:
             raise error
         assert domain is not None
+        reference = await self._reference(session_id)
         result: dict[str, Any] = {
-            "session_id": session_id,
+            "reference": reference,
             "domain": domain.name,
             "domain_unicode": domain.unicode,
             "registrable_domain": domain.registrable,
@@ -202,9 +309,10 @@ class Wizard:
     # -- step 2 -----------------------------------------------------------------------
 
     async def plan_dns(
-        self, session_id: str, raw_domain: str, *, spend: Spend = _free
+        self, visitor: Visitor, raw_domain: str, *, spend: Spend = _free
     ) -> dict[str, Any]:
         """Read the zone and say what applying would do; changes nothing, emits nothing."""
+        session_id = await self._owned(visitor)
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
@@ -219,9 +327,10 @@ class Wizard:
             raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CloudflareFailed as exc:
             log.warning("session %s: reading the zone failed: %s", session_id, exc.reason)
-            raise UpstreamFailed(exc.reason) from None
+            fields = {"reference": await self._reference(session_id), "retry": _transient(exc)}
+            raise UpstreamFailed(exc.reason, fields=fields) from None
         result: dict[str, Any] = {
-            "session_id": session_id,
+            "reference": await self._reference(session_id),
             "domain": domain.name,
             "domain_unicode": domain.unicode,
             "mode": "cloudflare" if zone else "manual",
@@ -238,7 +347,7 @@ class Wizard:
 
     async def apply_dns(
         self,
-        session_id: str,
+        visitor: Visitor,
         raw_domain: str,
         replace: frozenset[str] = frozenset(),
         *,
@@ -251,6 +360,7 @@ class Wizard:
         Once it succeeded, a later call answers the stored result (issue 17: repeated
         applies multiplied the Cloudflare calls); a run after a failure is not stored, so
         it re-plans from the zone and finishes the job."""
+        session_id = await self._owned(visitor)
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
@@ -276,8 +386,7 @@ class Wizard:
         except CloudflareBusy as exc:  # not a failure: the same step works later
             raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CloudflareFailed as exc:
-            await self._fail(session_id, domain, "dns_applied", exc, "cloudflare")
-            raise UpstreamFailed(exc.reason) from None
+            raise await self._fail(session_id, domain, "dns_applied", exc, "cloudflare") from None
         data: dict[str, Any] = {"session_id": session_id}
         _unicode_beside(data, "domain", domain.name, domain.unicode)
         if outcome is None:
@@ -303,7 +412,8 @@ class Wizard:
             )
         data["dkim"] = dkim_pending(domain.name)
         result = {
-            **{k: v for k, v in data.items() if k not in ("zone_id",)},
+            **{k: v for k, v in data.items() if k not in ("zone_id", "session_id")},
+            "reference": await self._reference(session_id),
             "domain_unicode": domain.unicode,
             "zone_found": outcome is not None,
         }
@@ -362,13 +472,13 @@ class Wizard:
     # -- step 3 -----------------------------------------------------------------------
 
     async def create_account(
-        self, request: AccountRequest, *, spend: Spend = _free
+        self, visitor: Visitor, request: AccountRequest, *, spend: Spend = _free
     ) -> dict[str, Any]:
         """Carbonio domain, admin account and its postmaster@/dmarc@ aliases, then (the
         last provider call) the MX the DNS step held, then the infra record; emits three
         events. The MX is written only once Carbonio accepts mail for the domain, so a
         failing account step never leaves the customer's mail pointing at us."""
-        session_id = request.session_id
+        session_id = await self._owned(visitor)
         domain = await self._session_domain(
             session_id, request.domain, allowed=("dns_done", "failed")
         )
@@ -428,16 +538,19 @@ class Wizard:
         except CloudflareBusy as exc:  # not a failure: the whole step runs again later
             raise ProviderBusy(exc.reason, exc.retry_after) from None
         except CarbonioFault as fault:
-            await self._fail(
+            failed = await self._fail(
                 session_id, domain, "account_created", fault, "carbonio", contact=address
             )
-            error, key = _INPUT_FAULTS.get(fault.code, (UpstreamFailed, "provider_failed"))
-            raise error(fault.reason, key) from None
+            if fault.code not in _INPUT_FAULTS:
+                raise failed from None
+            error, key = _INPUT_FAULTS[fault.code]
+            if key == "domain_taken":  # someone else's domain on the mail server: support
+                raise OutOfOrder(fault.reason, key, fields=failed.fields) from None
+            raise error(fault.reason, key) from None  # the customer's to fix: no reference
         except ProviderError as exc:
-            await self._fail(session_id, domain, "account_created", exc, provider, contact=address)
-            if exc.kind == "timeout":
-                raise UpstreamTimeout(exc.reason) from None
-            raise UpstreamFailed(exc.reason) from None
+            raise await self._fail(
+                session_id, domain, "account_created", exc, provider, contact=address
+            ) from None
         data: dict[str, Any] = {"session_id": session_id}
         _unicode_beside(data, "domain", domain.name, domain.unicode)
         _unicode_beside(data, "account", account.name, account.unicode)
@@ -457,7 +570,7 @@ class Wizard:
             await self._emit(tx, "account.created", data)
         infra = await self._provision(session_id, domain, account, address)
         return {
-            "session_id": session_id,
+            "reference": await self._reference(session_id),
             "domain": domain.name,
             "domain_unicode": domain.unicode,
             "account": account.name,
@@ -510,11 +623,24 @@ class Wizard:
 
     # -- helpers ----------------------------------------------------------------------
 
+    async def _owned(self, visitor: Visitor) -> str:
+        """The session of a later step: the visitor's own, else 403."""
+        session_id = await self.session_of(visitor)
+        assert session_id is not None  # create=False: None is never answered
+        return session_id
+
+    async def _reference(self, session_id: str) -> str | None:
+        """The session's support reference (None for a session older than references)."""
+        row = await self._db.fetch_one("get_session", {"session_id": session_id})
+        return None if row is None else row["reference"]
+
     async def _session_domain(
         self, session_id: str, raw_domain: str, *, allowed: tuple[str, ...]
     ) -> Domain:
         """The session's validated domain, checking the step order and the domain given."""
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
+        if session is not None:
+            _refuse_released(session)
         if session is None or session["domain"] is None:
             raise OutOfOrder(
                 "validate the domain first: this session has no validated domain", "out_of_order"
@@ -544,9 +670,13 @@ class Wizard:
         provider: str,
         *,
         contact: str | None = None,
-    ) -> None:
+    ) -> Reported:
         """onboarding.failed with the technical reason and its machine-readable code, and
-        who to contact once the step knows it (the admin address the customer typed)."""
+        who to contact once the step knows it (the admin address the customer typed).
+
+        Returns the customer's answer: what happened (``code``), the support reference,
+        and whether a retry can help: only for a transient fault (timeout, unreachable,
+        busy), and not after MAX_RETRIES of them in a row at this step."""
         log.warning(
             "session %s failed at %s (%s): %s", session_id, stage, exc.event_code, exc.reason
         )
@@ -556,10 +686,23 @@ class Wizard:
         if contact is not None:
             data["contact"] = contact
         async with self._db.transaction() as tx:
-            await tx.execute(
+            row = await tx.fetch_one(
                 "set_session_failed", {"session_id": session_id, "stage": stage, "now": time.time()}
             )
             await self._emit(tx, "onboarding.failed", data)
+        in_a_row = int(row["failures"]) if row is not None else 1
+        retry = _transient(exc) and in_a_row < MAX_RETRIES
+        fields: dict[str, object] = {
+            "reference": await self._reference(session_id),
+            "retry": retry,
+        }
+        if exc.kind == "timeout":
+            return UpstreamTimeout(exc.reason, fields=fields)
+        if _transient(exc):
+            return UpstreamFailed(
+                exc.reason, "provider_failed" if retry else "provider_repeated", fields=fields
+            )
+        return UpstreamFailed(exc.reason, _REFUSED.get(provider, "provider_failed"), fields=fields)
 
 
 def _with_mx_timing(step: dict[str, Any], domain: str) -> dict[str, Any]:
@@ -577,8 +720,50 @@ def _with_mx_timing(step: dict[str, Any], domain: str) -> dict[str, Any]:
     return step
 
 
-def _refuse_finished(session: Any) -> None:
+def _transient(exc: ProviderError) -> bool:
+    """A failure a later try may get past: the provider was slow, unreachable or busy."""
+    return exc.kind in _TRANSIENT
+
+
+async def _free_reference(tx: Transaction, session_id: str) -> str:
+    """The session's support reference: the first derivation no other session has."""
+    attempt = 0
+    while True:
+        reference = support_reference(session_id, attempt)
+        if await tx.fetch_one("reference_taken", {"reference": reference}) is None:
+            return reference
+        attempt += 1
+
+
+def _refuse_contact_at(contact: str | None, domain: Domain) -> None:
+    """The contact must reach the customer now: not at the domain being onboarded, whose
+    mail is not set up yet."""
+    if contact is None:
+        return
+    at = contact.rsplit("@", 1)[1].lower()
+    if at == domain.name or at.endswith("." + domain.name):
+        raise BadRequest(
+            f"contact must be an address that works today, not one at {domain.name}, "
+            "whose mail is being set up",
+            "contact_at_domain",
+        )
+
+
+def _refuse_released(session: Any) -> None:
+    if session["released_at"] is not None:
+        raise OutOfOrder(
+            "this onboarding session was started again and holds nothing; use the new one",
+            "session_released",
+        )
+
+
+def _refuse_finished(session: Any, domain: Domain | None = None) -> None:
     if session is not None and session["step"] in ("account_created", "completed"):
+        if domain is not None and domain.name == session["domain"]:
+            raise OutOfOrder(
+                f"{domain.name} is already onboarded by this session: its mailbox exists",
+                "domain_onboarded",
+            )
         raise OutOfOrder(
             "this onboarding session is already complete; start a new session", "session_done"
         )

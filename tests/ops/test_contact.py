@@ -150,3 +150,25 @@ def test_a_store_of_schema_8_gets_each_sessions_contact_from_its_events(tmp_path
         assert migrate(conn, SQL_DIR / "schema") >= 9
         found = dict(conn.execute("select session_id, contact from onboard_sessions"))
     assert found == {"done": "second@velho.pt", "early": None, "purged": None}
+
+
+async def test_a_contact_given_at_step_one_is_kept_until_the_account_steps(ops: Ops) -> None:
+    """Issue 25: the Portal carries an optional contact in onboarding.started, so a
+    customer who stops early can be reached; the admin address of the account step, a
+    newer event, takes its place later (both kinds keep working)."""
+    await ops.send(
+        "onboarding.started",
+        "early",
+        NOW - 50 * MINUTE,
+        domain="loja.pt",
+        reference="K7Q2M9XP",
+        contact="ana@gmail.com",
+    )
+    found = await contact_everywhere(ops, "early")
+    assert (found["timeline"], found["active"]) == ("ana@gmail.com", "ana@gmail.com")
+    timeline = await ops.get("/api/v1/onboard/sessions/early/timeline")
+    assert timeline["events"][0]["data"]["reference"] == "K7Q2M9XP"
+    await ops.send(
+        "account.created", "early", NOW - 40 * MINUTE, domain="loja.pt", contact="admin@loja.pt"
+    )
+    assert (await contact_everywhere(ops, "early"))["timeline"] == "admin@loja.pt"

@@ -21,6 +21,7 @@ from tests.support.runner import in_process
 from vm112_portal.app import create_app
 from vm112_portal.ownership import TxtResolver
 from vm112_portal.settings import Settings
+from vm112_portal.support import SECRET_COOKIE, SECRET_HEADER
 
 PASSWORD = "Sup3r-secret-pw!"
 
@@ -110,8 +111,22 @@ class Portal:
     ops: FakeOps
     settings: Settings
 
+    # Each session's wizard secret (its cookie from validate-domain), by session id.
+    secrets: dict[str, str] = field(default_factory=dict)
+
     async def post(self, path: str, body: Any) -> httpx.Response:
-        return await self.client.post(f"/api/v1/onboarding/{path}", json=body)
+        """A wizard step as an API client: the session named in the body, with that
+        session's secret (X-Wizard-Secret), never the last cookie of the shared client."""
+        session = body.get("session_id") if isinstance(body, dict) else None
+        headers = {}
+        if isinstance(session, str) and session in self.secrets:
+            headers[SECRET_HEADER] = self.secrets[session]
+        response = await self.client.post(f"/api/v1/onboarding/{path}", json=body, headers=headers)
+        self.client.cookies.clear()
+        issued = response.cookies.get(SECRET_COOKIE)
+        if issued and isinstance(session, str):
+            self.secrets[session] = issued
+        return response
 
     async def validate(self, session_id: str, domain: str) -> httpx.Response:
         return await self.post("validate-domain", {"session_id": session_id, "domain": domain})

@@ -305,12 +305,14 @@ async def test_check_again_answers_the_session_and_refuses_others(
 ) -> None:
     found, address = world
     async with portal_on(tmp_path, found, address) as portal:
+        # A session nobody holds the secret of (issue 25): 403 before anything is read.
         bad = await portal.post("mail/check", {"session_id": "nobody", "domain": "x.pt"})
-        assert bad.status_code == 409 and bad.json()["ok"] is False
+        assert bad.status_code == 403 and bad.json()["ok"] is False
         await onboard(portal, "c1", "loja-nova.pt")
         again = await portal.post("mail/check", {"session_id": "c1", "domain": "loja-nova.pt"})
         assert again.status_code == 200, again.text
         assert again.json()["domain"] == "loja-nova.pt"
+        assert "session_id" not in again.json()  # the page never sees a session id
         other = await portal.post("mail/check", {"session_id": "c1", "domain": "outra.pt"})
         assert other.status_code == 409
         missing = await portal.post("mail/check", {"session_id": "c1"})

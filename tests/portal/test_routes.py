@@ -41,7 +41,7 @@ def envelope(document: dict[str, Any], status: int) -> str:
         ),
         pytest.param(b"{}", "", 415, "application/json", id="no-content-type"),
         pytest.param(b"x" * 20000, "application/json", 413, "over 16384", id="too-large"),
-        pytest.param(b"{}", "application/json", 400, "session_id", id="empty-object"),
+        pytest.param(b"{}", "application/json", 400, "domain", id="empty-object"),
     ],
 )
 async def test_malformed_bodies(

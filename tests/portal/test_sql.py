@@ -36,6 +36,8 @@ async def test_query_explains(tmp_path: Path, name: str) -> None:
     async with aiosqlite.connect(tmp_path / "portal.db") as conn:
         params = {
             "session_id": "s",
+            "reference": "ABCD2345",
+            "secret_hash": "0" * 64,
             "domain": "a.pt",
             "step": "dns_done",
             "stage": "dns_applied",

@@ -36,7 +36,7 @@ async def test_full_wizard_emits_six_events_in_order(portal: Portal) -> None:
     }
     assert account.json() == {
         "ok": True,
-        "session_id": "s-ok",
+        "reference": validate.json()["reference"],
         "domain": "example.pt",
         "domain_unicode": "example.pt",
         "account": "admin@example.pt",
@@ -105,7 +105,9 @@ async def test_fail_domain_emits_failed_with_stage_and_answers_502(portal: Porta
     failed = list(portal.ops.stored.values())[-1]["data"]
     assert failed["stage"] == "account_created" and failed["code"] == "carbonio:service.FAILURE"
     assert failed["provider"] == "carbonio"
-    assert account.json()["code"] == "provider_failed"
+    # The mail server refuses the same way every time: no retry offered, the reference.
+    assert account.json()["code"] == "account_refused" and account.json()["retry"] is False
+    assert account.json()["reference"] == validate.json()["reference"]
     assert failed["reason"].startswith("Carbonio fault service.FAILURE: system failure")
 
 
@@ -176,10 +178,11 @@ async def test_second_dns_apply_answers_the_stored_result(portal: Portal) -> Non
 
 
 async def test_out_of_order_steps_get_409(portal: Portal) -> None:
+    # A session that never validated a domain does not exist: nobody holds its secret.
     early_account = await portal.account("s-o", "example.pt")
     early_dns = await portal.dns("s-o", "example.pt")
-    assert (early_account.status_code, early_dns.status_code) == (409, 409)
-    assert "validate the domain first" in early_account.json()["error"]
+    assert (early_account.status_code, early_dns.status_code) == (403, 403)
+    assert early_account.json()["code"] == "not_your_session"
     await portal.validate("s-o", "example.pt")
     skipped_dns = await portal.account("s-o", "example.pt")
     assert skipped_dns.status_code == 409 and "DNS" in skipped_dns.json()["error"]
@@ -188,7 +191,9 @@ async def test_out_of_order_steps_get_409(portal: Portal) -> None:
     await portal.dns("s-o", "example.pt")
     assert (await portal.account("s-o", "example.pt")).status_code == 200
     again = await portal.validate("s-o", "example.pt")
-    assert again.status_code == 409 and "already complete" in again.json()["error"]
+    assert again.status_code == 409 and again.json()["code"] == "domain_onboarded"
+    another = await portal.validate("s-o", "another.pt")
+    assert another.status_code == 409 and "already complete" in another.json()["error"]
     assert (await portal.account("s-o", "example.pt")).status_code == 409
     assert [row["event_type"] for row in portal.outbox()] == HAPPY
 

@@ -112,7 +112,8 @@ def test_portal_injection_and_traversal_in_every_field(
             field: payload,
         }
         response = client.post(f"/api/v1/onboarding/{step}", json=body)
-        assert response.status_code in (200, 400, 409), (field, payload, response.text)
+        # 403: a later step of a session this client holds no secret of.
+        assert response.status_code in (200, 400, 403, 409), (field, payload, response.text)
     assert set(peek.counts(db)) == schema  # no table dropped or made
     assert client.get("/healthz").json()["ok"] is True
 

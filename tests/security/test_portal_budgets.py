@@ -64,8 +64,8 @@ async def test_invalid_requests_leave_the_provider_budget_to_customers(portal: s
 
 
 async def test_requests_of_no_live_session_take_no_provider_token(portal: str) -> None:
-    """Well-formed requests for sessions that never validated a domain are refused (409)
-    and spend nothing either."""
+    """Well-formed requests for sessions that never validated a domain are refused (403:
+    nobody holds their wizard secret) and spend nothing either."""
     async with httpx.AsyncClient(base_url=portal, timeout=30) as client:
         statuses = Counter(
             [
@@ -78,7 +78,7 @@ async def test_requests_of_no_live_session_take_no_provider_token(portal: str) -
                 for n in range(25)
             ]
         )
-    assert statuses == Counter({409: 25})
+    assert statuses == Counter({403: 25})
     async with client_from("127.0.0.2", portal, timeout=30) as customer:
         body = {"session_id": "customer-2", "domain": "outra.pt"}
         assert (await customer.post(f"{API}/validate-domain", json=body)).status_code == 200

@@ -38,7 +38,10 @@ async def test_portal_database_and_backup_are_0600(tmp_path: Path) -> None:
     await db.open()
     try:
         async with db.transaction() as tx:
-            await tx.execute("insert_session", {"session_id": "s1", "now": 1.0})
+            await tx.execute(
+                "insert_session",
+                {"session_id": "s1", "now": 1.0, "reference": "ABCD2345", "secret_hash": None},
+            )
         found = files_of(db.path)
         assert len(found) == 3
         assert {p.name: mode(p) for p in found} == {p.name: 0o600 for p in found}

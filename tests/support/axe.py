@@ -3,7 +3,9 @@
 axe-core comes from npm (tests/axe/package.json, pinned in its package-lock.json);
 scripts/test installs it with ``npm ci --prefix tests/axe`` when it is missing. Any browser
 test (the Portal's wizard, the Desk's pages) injects it with ``add_script_tag`` and runs
-``axe.run`` on the page as it is at that moment.
+``axe.run`` on the page as it is at that moment. A page with a Content-Security-Policy
+(both services send ``script-src 'self'``) refuses the injected script: create the
+browser context with ``bypass_csp=True``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ select
     proven_by,
     domain
 from sessions
-where domain = :domain and session_id != :session_id;
+where domain = :domain and session_id != :session_id and released_at is null;
 
 -- name: record_domain_owner!
 -- The session that onboarded a domain; the first owner stays.
