@@ -220,6 +220,8 @@ class Wizard:
         if not printable(raw_domain):
             raise BadRequest("domain is required", "domain_invalid")
         known = await self.session_of(visitor, create=True)
+        if known is not None and visitor.session_id is None:
+            known = await self._unless_finished(known, raw_domain)
         session_id = known or str(uuid.uuid4())
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         error: RequestError | None = None
@@ -628,6 +630,18 @@ class Wizard:
         session_id = await self.session_of(visitor)
         assert session_id is not None  # create=False: None is never answered
         return session_id
+
+    async def _unless_finished(self, session_id: str, raw_domain: str) -> str | None:
+        """The page's session, unless it finished with another domain: the browser (any of
+        its tabs) then onboards the next domain in a new session (None)."""
+        row = await self._db.fetch_one("get_session", {"session_id": session_id})
+        if row is None or row["step"] not in ("account_created", "completed"):
+            return session_id
+        try:
+            same = normalise(raw_domain).name == row["domain"]
+        except RequestError:
+            same = False
+        return session_id if same else None
 
     async def _reference(self, session_id: str) -> str | None:
         """The session's support reference (None for a session older than references)."""

@@ -41,13 +41,15 @@ async def test_m365_wizard_plan_conflict_confirmed_and_completed(
         steps = page.locator("[data-step-marker]")
         await expect(steps.nth(0)).to_have_attribute("aria-current", "step")
 
-        # A typo: a short message in the page's language and the support reference, never
-        # the backend's English reason; the field points at it (aria-describedby).
+        # A typo: a short message in the page's language, never the backend's English
+        # reason; the field points at it (aria-describedby).
         await page.fill("#domain", "loja com espaços.pt")
         await page.click('form[data-form="domain"] button[type=submit]')
         error = page.locator('[data-error="domain"]')
         await expect(error).to_contain_text("Este nome de domínio não pode ser usado", timeout=WAIT)
-        await expect(error).to_contain_text("Referência para o suporte:")
+        # A validation error carries no support reference (issue 25): nothing happened.
+        await expect(error).to_contain_text("Contacte a nossa equipa de suporte")
+        await expect(error).not_to_contain_text("Referência para o suporte:")
         assert "must not contain" not in (await error.text_content() or "")
         describedby = await page.locator("#domain").get_attribute("aria-describedby") or ""
         assert "domain-error" in describedby.split()

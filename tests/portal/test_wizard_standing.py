@@ -141,3 +141,26 @@ async def test_a_contact_at_step_one_is_carried_in_onboarding_started(portal: Po
     )
     assert (bad.status_code, bad.json()["code"]) == (400, "contact_invalid")
     assert peek.value(portal.settings.db_path, "select count(*) from sessions") == 1
+
+
+async def test_a_browser_that_finished_onboards_the_next_domain_in_a_new_session(
+    portal: Portal,
+) -> None:
+    """The page names no session: after a finished onboarding, the next domain starts a
+    new session (new secret, new reference); the same domain says it is onboarded."""
+    api = "/api/v1/onboarding"
+    client = portal.client
+    first = await client.post(f"{api}/validate-domain", json={"domain": "loja.pt"})
+    assert first.status_code == 200
+    assert (await client.post(f"{api}/dns/cloudflare/apply", json={"domain": "loja.pt"})).is_success
+    account = {"domain": "loja.pt", "admin_local_part": "ana", "display_name": "Ana"}
+    done = await client.post(f"{api}/account/create", json={**account, "password": PASSWORD})
+    assert done.status_code == 200
+    same = await client.post(f"{api}/validate-domain", json={"domain": "loja.pt"})
+    assert (same.status_code, same.json()["code"]) == (409, "domain_onboarded")
+    secret = client.cookies["vm112_wizard"]
+    second = await client.post(f"{api}/validate-domain", json={"domain": "outra.pt"})
+    assert second.status_code == 200
+    assert second.json()["reference"] != first.json()["reference"]
+    assert client.cookies["vm112_wizard"] != secret
+    assert peek.value(portal.settings.db_path, "select count(*) from sessions") == 2

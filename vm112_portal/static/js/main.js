@@ -1,42 +1,40 @@
-// The onboarding wizard: three steps, inline errors, the session id kept for this tab.
+// The onboarding wizard: three steps, inline errors, where the customer stands. The
+// session is the browser's HttpOnly cookie (the wizard secret); the page keeps only what it
+// shows (step, domain, support reference) for this tab, and never sees a session id.
 
-import { ApiError, post } from "./api.js";
+import { ApiError, get, post } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
 import { t, translatePage } from "./i18n.js";
 import { showMail, tm, translateMailTexts } from "./mail.js";
 import { manualList, planList, replaceChoices } from "./plan.js";
 
-const SESSION_KEY = "vm112.session_id";
 const STATE_KEY = "vm112.wizard";
 const STEPS = ["domain", "dns", "account", "done"];
+const API = "/api/v1/onboarding";
 
-/** @returns {string} this tab's session id (created on first use) */
-function sessionId() {
-  let id = sessionStorage.getItem(SESSION_KEY);
-  if (!id || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
-    id = crypto.randomUUID();
-    sessionStorage.setItem(SESSION_KEY, id);
-  }
-  return id;
-}
+/** @typedef {{step: string, domain: string, reference: string, manual: Record<string, unknown>[], stopped: string[]}} State */
 
-/** @returns {{step: string, domain: string, manual: Record<string, unknown>[]}} */
+/** @returns {State} */
 function loadState() {
   try {
     const state = JSON.parse(sessionStorage.getItem(STATE_KEY) || "{}");
     return {
       step: STEPS.includes(state.step) ? state.step : "domain",
       domain: typeof state.domain === "string" ? state.domain : "",
+      reference: typeof state.reference === "string" ? state.reference : "",
       manual: Array.isArray(state.manual) ? state.manual : [],
+      stopped: Array.isArray(state.stopped) ? state.stopped : [],
     };
   } catch {
-    return { step: "domain", domain: "", manual: [] };
+    return { step: "domain", domain: "", reference: "", manual: [], stopped: [] };
   }
 }
 
 let state = loadState();
+/** @type {{email: string | null, phone: string | null}} */
+let support = { email: null, phone: null };
 
-/** @param {{step?: string, domain?: string, manual?: Record<string, unknown>[]}} change */
+/** @param {Partial<State>} change */
 function setState(change) {
   const moved = change.step !== undefined && change.step !== state.step;
   state = { ...state, ...change };
@@ -50,12 +48,29 @@ function setState(change) {
 }
 
 function render() {
-  $("[data-session-id]").textContent = sessionId();
+  $("[data-reference]").textContent = state.reference;
+  $("[data-reference-line]").hidden = !state.reference;
   $("[data-domain-suffix]").textContent = state.domain ? `@${state.domain}` : "";
   const current = STEPS.indexOf(state.step);
   for (const section of document.querySelectorAll("[data-step]")) {
     const index = STEPS.indexOf(section.dataset.step);
     section.hidden = index > current || (state.step === "done" && index < current);
+    // A finished step stays readable but can no longer be changed or tabbed into: the
+    // first Tab stop is the current step's first field.
+    const finished = index < current;
+    section.toggleAttribute("data-finished", finished);
+    for (const control of section.querySelectorAll("input, button")) {
+      const input = /** @type {HTMLInputElement} */ (control);
+      if (input.tagName === "BUTTON" || input.type === "radio") input.disabled = finished;
+      else input.readOnly = finished;
+      if (finished) input.tabIndex = -1;
+      else input.removeAttribute("tabindex");
+    }
+  }
+  for (const name of state.stopped) {
+    // A fault that repeats: the step's button is no longer offered.
+    const button = document.querySelector(`form[data-form="${name}"] button[type=submit]`);
+    if (button instanceof HTMLButtonElement) button.hidden = true;
   }
   for (const marker of document.querySelectorAll("[data-step-marker]")) {
     const index = STEPS.indexOf(marker.dataset.stepMarker);
@@ -63,23 +78,77 @@ function render() {
     if (index === current) marker.setAttribute("aria-current", "step");
     else marker.removeAttribute("aria-current");
   }
+  const contact = supportContact();
+  $("[data-support-done]").textContent = contact ? t("done_support", { contact }) : "";
+}
+
+/** @returns {string} the support e-mail and/or phone as one phrase ("" when not set) */
+function supportContact() {
+  return [support.email, support.phone].filter(Boolean).join(t("support_or"));
+}
+
+// The field each code is about: it gets aria-invalid (the error is already in its
+// aria-describedby).
+const FIELD_OF_CODE = {
+  domain_invalid: "domain",
+  domain_not_in_dns: "domain",
+  mailbox_provider: "domain",
+  domain_taken: "domain",
+  domain_in_progress: "domain",
+  domain_onboarded: "domain",
+  domain_fixed: "domain",
+  contact_invalid: "contact",
+  contact_at_domain: "contact",
+  local_part_rule: "admin_local_part",
+  address_taken: "admin_local_part",
+  password_rule: "password",
+  password_refused: "password",
+};
+
+/** @param {string} name the form whose fields lose aria-invalid */
+function clearInvalid(name) {
+  for (const input of document.querySelectorAll(`form[data-form="${name}"] [aria-invalid]`)) {
+    input.removeAttribute("aria-invalid");
+  }
+}
+
+/** @param {string} field */
+function markInvalid(field) {
+  const input = document.getElementById(field);
+  if (input) input.setAttribute("aria-invalid", "true");
 }
 
 /**
- * Show an error under a form (as text).
+ * Show an error under a form (as text): what happened in the customer's words, whether
+ * trying again can help, and who to contact with the support reference (a validation
+ * error has no reference).
  * @param {string} name
  * @param {unknown} error
  */
 function showError(name, error) {
-  let message = t("network_error");
+  const lines = [t("network_error")];
   if (error instanceof ApiError && error.status) {
-    // A short message in the page's language and the session as the support reference;
-    // the technical reason went to Ops in the event, never to the customer.
+    // The technical reason went to Ops in the event, never to the customer.
     const fallback = error.status >= 400 && error.status < 500 ? "invalid_input" : "generic";
     const key = `error_${error.code || fallback}`;
-    message = `${t(key) === key ? t("error_generic") : t(key)} ${t("support_ref", { ref: sessionId() })}`;
+    lines[0] = t(key) === key ? t("error_generic") : t(key);
+    if (error.status >= 500 && error.retry) lines.push(t("retry_hint"));
+    if (error.reference) {
+      lines.push(t("support_ref", { ref: error.reference }));
+      if (!state.reference) setState({ reference: error.reference });
+    }
+    if (!error.retry && !state.stopped.includes(name)) {
+      setState({ stopped: [...state.stopped, name] });
+    }
+    const field = FIELD_OF_CODE[error.code];
+    if (field) markInvalid(field);
   }
-  $(`[data-error="${name}"]`).textContent = message;
+  const contact = supportContact();
+  lines.push(contact ? t("support_contact", { contact }) : t("support_generic"));
+  replaceChildren(
+    $(`[data-error="${name}"]`),
+    lines.map((line) => el("p", line)),
+  );
 }
 
 /**
@@ -90,14 +159,15 @@ function showError(name, error) {
 async function busy(form, action) {
   const button = form.querySelector("button[type=submit]");
   const name = form.dataset.form;
-  $(`[data-error="${name}"]`).textContent = "";
+  $(`[data-error="${name}"]`).replaceChildren();
+  clearInvalid(name);
   if (button) button.disabled = true;
   try {
     await action();
   } catch (error) {
     showError(name, error);
   } finally {
-    if (button) button.disabled = false;
+    if (button) button.disabled = STEPS.indexOf(name) < STEPS.indexOf(state.step);
   }
 }
 
@@ -111,7 +181,9 @@ function required(form, field) {
   const input = /** @type {HTMLInputElement} */ (form.elements.namedItem(field));
   const value = field === "password" ? input.value : input.value.trim();
   if (!value) {
-    $(`[data-error="${form.dataset.form}"]`).textContent = t("required");
+    clearInvalid(form.dataset.form);
+    replaceChildren($(`[data-error="${form.dataset.form}"]`), [el("p", t("required"))]);
+    input.setAttribute("aria-invalid", "true");
     input.focus();
     return null;
   }
@@ -122,13 +194,12 @@ function required(form, field) {
 async function submitDomain(form) {
   const domain = required(form, "domain");
   if (domain === null) return;
+  const contact = /** @type {HTMLInputElement} */ (form.elements.namedItem("contact")).value.trim();
   await busy(form, async () => {
-    const result = await post("/api/v1/onboarding/validate-domain", {
-      session_id: sessionId(),
-      domain,
-    });
+    const body = contact ? { domain, contact } : { domain };
+    const result = await post(`${API}/validate-domain`, body);
     $('[data-result="domain"]').textContent = t("domain_ok", { domain: String(result.domain_unicode) });
-    setState({ step: "dns", domain: String(result.domain) });
+    setState({ step: "dns", domain: String(result.domain), reference: String(result.reference || "") });
     await loadPlan();
   });
 }
@@ -138,10 +209,7 @@ async function loadPlan() {
   const node = $("[data-plan]");
   node.replaceChildren(el("p", t("plan_loading")));
   try {
-    const plan = await post("/api/v1/onboarding/dns/cloudflare/plan", {
-      session_id: sessionId(),
-      domain: state.domain,
-    });
+    const plan = await post(`${API}/dns/cloudflare/plan`, { domain: state.domain });
     // What this mode means, said before anything happens (mail.js holds the texts).
     const manualMode = plan.mode === "manual";
     $("[data-dns-intro]").textContent = tm(manualMode ? "dns_manual_intro" : "dns_cloudflare_intro");
@@ -164,8 +232,7 @@ async function loadPlan() {
 /** @param {HTMLFormElement} form */
 async function submitDns(form) {
   await busy(form, async () => {
-    const result = await post("/api/v1/onboarding/dns/cloudflare/apply", {
-      session_id: sessionId(),
+    const result = await post(`${API}/dns/cloudflare/apply`, {
       domain: state.domain,
       replace: replaceChoices($("[data-plan]")),
     });
@@ -227,8 +294,7 @@ async function submitAccount(form) {
   const password = displayName === null ? null : required(form, "password");
   if (local === null || displayName === null || password === null) return;
   await busy(form, async () => {
-    const result = await post("/api/v1/onboarding/account/create", {
-      session_id: sessionId(),
+    const result = await post(`${API}/account/create`, {
       domain: state.domain,
       admin_local_part: local,
       display_name: displayName,
@@ -256,20 +322,48 @@ async function submitAccount(form) {
  */
 function showLastPage(mail) {
   showMail($("[data-mail]"), $('[data-step="done"] h2'), mail, () =>
-    post("/api/v1/onboarding/mail/check", { session_id: sessionId(), domain: state.domain }),
+    post(`${API}/mail/check`, { domain: state.domain }),
   );
 }
 
-function restart() {
-  sessionStorage.removeItem(SESSION_KEY);
+/** "Start again": the session gives up its domain at once; a new one starts at step 1. */
+async function restart() {
+  try {
+    await post(`${API}/restart`, {});
+  } catch {
+    // Nothing to release (or the portal is unreachable): the page starts over anyway.
+  }
   sessionStorage.removeItem(STATE_KEY);
   state = loadState();
-  for (const node of document.querySelectorAll("[data-result], [data-error]")) node.textContent = "";
-  for (const form of document.querySelectorAll("form")) form.reset();
+  for (const node of document.querySelectorAll("[data-result], [data-error]")) node.replaceChildren();
+  for (const form of document.querySelectorAll("form")) {
+    form.reset();
+    clearInvalid(form.dataset.form);
+  }
+  for (const button of document.querySelectorAll("form button[type=submit]")) {
+    /** @type {HTMLButtonElement} */ (button).hidden = false;
+  }
   $("[data-records]").hidden = true;
   $("[data-plan]").replaceChildren();
   $("[data-manual-again]").hidden = true;
+  $("[data-mail]").replaceChildren();
   render();
+  $("#domain").focus();
+}
+
+/** Who to contact (PORTAL_SUPPORT_CONTACT); the page works without it. */
+async function loadSupport() {
+  try {
+    const answer = await get(`${API}/support`);
+    const contact = /** @type {Record<string, unknown>} */ (answer.contact || {});
+    support = {
+      email: typeof contact.email === "string" ? contact.email : null,
+      phone: typeof contact.phone === "string" ? contact.phone : null,
+    };
+    render();
+  } catch {
+    // Errors then say "contact our support team" without an address.
+  }
 }
 
 const FORMS = { domain: submitDomain, dns: submitDns, account: submitAccount };
@@ -291,10 +385,11 @@ function init() {
   }
   translateMailTexts();
   render();
+  loadSupport();
   if (state.step === "dns" && state.domain) loadPlan();
   if (state.step === "done" && state.domain) {
     // Back on the last page: what the mail looks like now (the last check within 30 s).
-    post("/api/v1/onboarding/mail/check", { session_id: sessionId(), domain: state.domain }).then(
+    post(`${API}/mail/check`, { domain: state.domain }).then(
       (mail) => showLastPage(mail),
       () => showLastPage(null),
     );
