@@ -73,6 +73,7 @@ EXAMPLES: dict[str, Any] = {
     "ticket_id": "2",
     "patch": {"version": 2, "status": "resolved"},
     "note": {"text": "Called the customer: the DNS host is fixed."},
+    "bulk": {"tickets": [{"id": 1, "version": 2}], "status": "pending"},
 }
 
 
@@ -754,7 +755,8 @@ PATHS: dict[str, Any] = {
                                 "status": enum(STATUSES),
                                 "assignee": {"type": "string", "nullable": True},
                             },
-                        }
+                        },
+                        "example": EXAMPLES["bulk"],
                     }
                 },
             },
