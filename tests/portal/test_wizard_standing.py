@@ -16,20 +16,13 @@ from pathlib import Path
 import httpx
 
 from tests.portal.conftest import PASSWORD, Portal, make_settings, running_portal
+from tests.portal.test_ownership import provider_calls
 from tests.support import peek
 from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.support import parse_support_contact
 
 CONTACT = "suporte@mail.example.net, +351 210 000 000"
 REFERENCE = re.compile(r"^[A-Z2-9]{8}\Z")
-
-
-def provider_calls(portal: Portal) -> float:
-    registry = portal.app.state.portal.metrics.registry
-    return sum(
-        registry.get_sample_value("portal_provider_call_seconds_count", {"provider": p}) or 0.0
-        for p in ("cloudflare", "carbonio")
-    )
 
 
 async def test_step_one_refusals_each_have_their_own_code(portal: Portal) -> None:
