@@ -10,10 +10,14 @@ step 1 reaches Ops in onboarding.started.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from pathlib import Path
 
 import httpx
+import orjson
+import pytest
 
 from tests.portal.conftest import PASSWORD, Portal, make_settings, running_portal
 from tests.portal.test_ownership import provider_calls
@@ -157,3 +161,25 @@ async def test_a_browser_that_finished_onboards_the_next_domain_in_a_new_session
     assert second.json()["reference"] != first.json()["reference"]
     assert client.cookies["vm112_wizard"] != secret
     assert peek.value(portal.settings.db_path, "select count(*) from sessions") == 2
+
+
+async def test_the_secret_is_never_stored_emitted_or_logged(
+    portal: Portal, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ops gets the session id and the reference; the secret stays with the browser
+    (only its SHA-256 is stored)."""
+    caplog.set_level(logging.DEBUG)
+    answers = await portal.wizard("s-secret", "fail-loja.pt")
+    assert [a.status_code for a in answers] == [200, 200, 502]
+    secret = portal.secrets["s-secret"]
+    rows = portal.outbox()
+    started = orjson.loads(rows[0]["body"])["data"]
+    assert started["session_id"] == "s-secret"
+    assert started["reference"] == answers[0].json()["reference"]
+    assert not [r for r in rows if secret in r["body"]]
+    assert secret not in caplog.text
+    stored = peek.value(
+        portal.settings.db_path, "select secret_hash from sessions where session_id = 's-secret'"
+    )
+    assert stored == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret.encode() not in portal.settings.db_path.read_bytes()
