@@ -101,6 +101,7 @@ def create_app(
             cloudflare_latency=settings.sandbox_cloudflare_latency_ms / 1000,
             carbonio_latency=settings.sandbox_carbonio_latency_ms / 1000,
             cloudflare_token=settings.cloudflare_api_token,
+            mail_host=settings.mail_host,
         )
     metrics = PortalMetrics()
     in_flight = InFlight()

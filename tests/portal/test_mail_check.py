@@ -391,3 +391,18 @@ async def test_the_lifespan_loop_runs_due_checks(tmp_path: Path, world: tuple[Wo
             loop.cancel()
         assert checks(portal, "l1")[1]["ready"] is True
         assert checks(portal, "l1")[1]["trigger"] == "schedule"
+
+
+async def test_a_zone_already_correct_plans_present_and_ends_ready(
+    tmp_path: Path, world: tuple[World, str]
+) -> None:
+    """The sandbox's ``ours…`` zones hold our records before the wizard runs."""
+    found, address = world
+    domain = "ours-loja.pt"
+    async with portal_on(tmp_path, found, address) as portal:
+        await publish_key(portal, captured_for(domain), domain)  # our team, before
+        assert (await portal.validate("o1", domain)).status_code == 200
+        applied = (await portal.dns("o1", domain)).json()
+        assert applied["created"] == [] and applied["replaced"] == []
+        answer = await portal.account("o1", domain)
+        assert answer.json()["mail"]["ready"] is True, answer.text

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from vm112_portal.providers.sandbox.carbonio import TOKEN_LIFETIME, FakeCarbonio, soap_fault
 from vm112_portal.providers.sandbox.cloudflare import FakeCloudflare
 from vm112_portal.providers.sandbox.spf_table import SandboxTxt
+from vm112_portal.providers.sandbox.zones import SANDBOX_MAIL_HOST
 
 __all__ = ["Sandbox", "soap_fault"]
 
@@ -58,10 +59,11 @@ class Sandbox:
         cloudflare_token: str = "sandbox-token",  # noqa: S107 (the sandbox's default)
         fault_status: int = 422,
         token_lifetime: float = TOKEN_LIFETIME,
+        mail_host: str = SANDBOX_MAIL_HOST,
     ) -> None:
         self.cloudflare_latency = cloudflare_latency
         self.carbonio_latency = carbonio_latency
-        self.cloudflare = FakeCloudflare(token=cloudflare_token)
+        self.cloudflare = FakeCloudflare(token=cloudflare_token, mail_host=mail_host)
         # nocf… domains' records at the customer's own DNS host (sandbox/dns.py).
         self.customer_dns: dict[str, list[dict[str, Any]]] = {}
         # TXT answers for SPF planning: the zones and well-known providers' SPF records.

@@ -56,7 +56,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from vm112_portal.providers.sandbox.zones import seed_records, zone_document, zone_name_for
+from vm112_portal.providers.sandbox.zones import (
+    SANDBOX_MAIL_HOST,
+    seed_records,
+    zone_document,
+    zone_name_for,
+)
 
 RECORD_TYPES = {"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA"}
 ADDRESS_TYPES = {"A", "AAAA", "CNAME"}
@@ -111,6 +116,7 @@ def _paged(items: list[dict[str, Any]], page: int, per_page: int) -> JSONRespons
 @dataclass
 class FakeCloudflare:
     token: str = "sandbox-token"  # noqa: S105 (the sandbox's documented default)
+    mail_host: str = SANDBOX_MAIL_HOST  # what ``ours…`` zones already point at
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # zone -> records
     # A test hook: record name -> how many of its next writes fail (HTTP 500).
     fail_writes: dict[str, int] = field(default_factory=dict)
@@ -145,7 +151,8 @@ class FakeCloudflare:
     def zone_records(self, zone: str) -> list[dict[str, Any]]:
         """The zone's records, seeded on first use from its first label's rule."""
         if zone not in self.records:
-            self.records[zone] = [self._record(zone, r) for r in seed_records(zone)]
+            seeded = seed_records(zone, self.mail_host)
+            self.records[zone] = [self._record(zone, r) for r in seeded]
         return self.records[zone]
 
     def _zone_by_id(self, zone_id: str) -> str | None:

@@ -19,6 +19,9 @@ person can try the DNS plan by hand (docs/portal.md, "Sandbox rules"):
 - ``splitspf``: an SPF record of three character-strings, one of them a single space:
   ``"v=spf1 include:_spf.google.com" " " "~all"`` (RFC 1035 §3.3.14; Cloudflare's API
   gives TXT content as quoted strings, cloudflare-python types/dns/txt_record.py).
+- ``ours``: already correct: the mail records this Portal publishes for its mail host
+  (vm112_portal/providers/dns_plan.py ``mail_records``), so the plan finds them all present
+  and the mail check all but DKIM ok.
 - anything else: an empty zone.
 
 Zone status and type, by the same label (Cloudflare API "List Zones": ``status`` is one of
@@ -34,6 +37,9 @@ import hashlib
 from typing import Any
 
 from vm112_portal.domains import PSL
+from vm112_portal.providers.dns_plan import mail_records
+
+SANDBOX_MAIL_HOST = "mail.sandbox.example.net"  # Settings.mail_host's default
 
 
 def zone_name_for(name: str) -> str | None:
@@ -74,9 +80,12 @@ def zone_document(name: str) -> dict[str, Any]:
     }
 
 
-def seed_records(zone: str) -> list[dict[str, Any]]:
-    """The records a zone holds before the wizard touches it."""
+def seed_records(zone: str, mail_host: str = SANDBOX_MAIL_HOST) -> list[dict[str, Any]]:
+    """The records a zone holds before the wizard touches it (``mail_host``: the Portal's
+    PORTAL_MAIL_HOST, for the ``ours`` zones)."""
     label = zone.split(".")[0]
+    if label.startswith("ours"):
+        return [record.brief() for record in mail_records(zone, mail_host)]
     if label.startswith("m365"):
         return [
             _mx(zone, f"{zone.replace('.', '-')}.mail.protection.outlook.com", 0),
