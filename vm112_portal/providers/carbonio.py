@@ -22,7 +22,8 @@ says whether the object is this session's (go on) or someone else's (fail with t
 Names come back from Carbonio in Unicode (getUnicodeName); this client answers ASCII with
 the Unicode form beside it.
 
-Issue 23 (sources: carbonio-mailbox store/src/main/java/com/zimbra/cs/service/admin/):
+Retries and attributes (sources: carbonio-mailbox
+store/src/main/java/com/zimbra/cs/service/admin/):
 
 - A retried account step finds this session's account (ACCOUNT_EXISTS, then GetAccount
   with our zimbraNotes) and gives it the password and attributes sent now:

@@ -1,7 +1,7 @@
 """Mail DNS records in Cloudflare, through the official SDK (``cloudflare.AsyncCloudflare``).
 
 The zone is looked up by name: the domain itself, then its registrable domain, nothing
-between, so a name of 125 labels costs two lookups, not 124 (issue 17). ``read`` lists the
+between, so a name of many labels costs two lookups, not one per label. ``read`` lists the
 zone's records on every name the mail setup touches (paged with ``result_info``,
 ``name.exact`` filter); vm112_portal/providers/dns_plan.py turns them into a plan; ``apply`` carries
 the plan out: create, PATCH an SPF merge, and for each conflict the customer chose to
@@ -12,7 +12,7 @@ is kept. Each write is idempotent with respect to the plan: a run after a failur
 the zone again, so it finishes the job and never doubles a record; a create answered
 81057/81058 ("already exists") counts as present.
 
-Issue 23:
+What the live path adds:
 
 - Only zones with ``status: active`` and ``type: full`` are written (Cloudflare API "List
   Zones": status initializing/pending/active/moved, type full/partial/secondary; docs

@@ -26,7 +26,7 @@ vm112_portal/txt_strings.py): ``"v=spf1 a:x" " " "~all"`` is ``v=spf1 a:x ~all``
 DMARC is published with ``p=none``: until the domain's DKIM key is in DNS (it cannot be
 yet: Carbonio makes the key after its domain exists, "DKIM" in docs/portal.md), DMARC
 passes only on aligned SPF (RFC 7489 §6.6), so forwarded and mailing-list mail would fail
-it; raising the policy is part of DKIM publication (issue 24).
+it; raising the policy is part of DKIM publication.
 
 DKIM is not part of the plan: Carbonio signs a domain only with the key its own tool
 generates for that domain (docs/portal.md, "DKIM"), so dns.applied says ``dkim: pending``.

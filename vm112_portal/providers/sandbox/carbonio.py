@@ -24,7 +24,7 @@ Sources (zextras/carbonio-mailbox, which is Zimbra's zm-mailbox code):
   version, release, buildDate, host, majorversion, minorversion, microversion, platform.
 - store/docs/soap-admin.txt: CreateDomainRequest takes extra attrs such as zimbraNotes.
 
-- Issue 23: SetPasswordRequest ``{id, newPassword}`` (admin/SetPassword.java: an unknown
+- SetPasswordRequest ``{id, newPassword}`` (admin/SetPassword.java: an unknown
   id faults NO_SUCH_ACCOUNT), ModifyAccountRequest ``{id, a}`` (admin/ModifyAccount.java;
   an empty value removes the attribute, soap/admin/message/ModifyAccountRequest.java),
   AddAccountAliasRequest ``{id, alias}`` (admin/AddAccountAlias.java; an address already
