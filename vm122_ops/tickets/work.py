@@ -306,24 +306,41 @@ def apply_patch(
             changes.append(("tags", {"added": added, "removed": removed}))
     if not changes:
         return _change(conn, queries, ticket_id, row["session_id"], [])
+    ids = _store_work(
+        conn, queries, ticket_id, status, assignee_id, patch.version, changes, actor, now_ms
+    )
+    return _change(conn, queries, ticket_id, row["session_id"], ids)
+
+
+def _store_work(
+    conn: sqlite3.Connection,
+    queries: Queries,
+    ticket_id: int,
+    status: str,
+    assignee_id: int | None,
+    version: int,
+    changes: list[tuple[str, dict[str, Any]]],
+    actor: Actor,
+    now_ms: int,
+) -> list[int]:
+    """Store a ticket's new status and assignee at ``version`` (one version up) and an
+    activity entry per change; the entries' ids."""
     updated = conn.execute(
         queries["update_ticket_work"],
         {
             "ticket_id": ticket_id,
             "status": status,
             "assignee_id": assignee_id,
-            "version": patch.version,
+            "version": version,
             "now": now_ms,
         },
     )
     if updated.rowcount != 1:  # cannot happen under the one writer; never overwrite
         raise Conflict(ticket_id)
-    version = patch.version + 1
-    ids = [
-        _record(conn, queries, ticket_id, actor, now_ms, kind, detail, version)
+    return [
+        _record(conn, queries, ticket_id, actor, now_ms, kind, detail, version + 1)
         for kind, detail in changes
     ]
-    return _change(conn, queries, ticket_id, row["session_id"], ids)
 
 
 def add_note(
@@ -413,19 +430,7 @@ def take_session(
         changes.append(("assignee", {"from": old, "to": actor.name}))
     if not changes:
         return replace(_change(conn, queries, ticket_id, session_id, []), opened=opened)
-    conn.execute(
-        queries["update_ticket_work"],
-        {
-            "ticket_id": ticket_id,
-            "status": status,
-            "assignee_id": actor.account_id,
-            "version": row["version"],
-            "now": now_ms,
-        },
+    ids = _store_work(
+        conn, queries, ticket_id, status, actor.account_id, row["version"], changes, actor, now_ms
     )
-    version = row["version"] + 1
-    ids = [
-        _record(conn, queries, ticket_id, actor, now_ms, kind, detail, version)
-        for kind, detail in changes
-    ]
     return replace(_change(conn, queries, ticket_id, session_id, ids), opened=opened)
