@@ -69,6 +69,9 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/security/test_nginx_limits.py": (PROCESS,),
     "tests/security/test_portal_budgets.py": (PROCESS,),
     "tests/security/test_portal_server.py": (PROCESS,),
+    "tests/security/test_replay_memory.py::test_replay_refuses_a_since_older_than_what_ops_knows": (
+        PROCESS,
+    ),
     "tests/security/test_stream_flood.py": (PROCESS,),
     "tests/security/test_stream_flood.py::test_four_thousand_streams_of_one_cookie": (SLOW,),
     # The slow stand-in Ops on a socket.

@@ -1,5 +1,5 @@
 """python -m vm112_portal [serve | backup PATH | purge [--dry-run] | outbox redrive |
-outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run] |
+outbox drop-dead [--dry-run] | outbox replay --since TIME [--dry-run] [--force] |
 domain grant SESSION_ID DOMAIN | check-providers | mail-check DOMAIN|SESSION |
 dkim publish DOMAIN [--file F]]
 
@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         help="ISO 8601 with a zone, e.g. 2026-12-01T17:00:00Z (Ops' restore prints it)",
     )
     again.add_argument("--dry-run", action="store_true", help="only say what would be sent")
+    again.add_argument(
+        "--force",
+        action="store_true",
+        help="replay even from before what Ops still knows (Ops-Webhook-Ids-Since), or "
+        "without asking Ops: purged events are then stored as new",
+    )
     return parser
 
 
@@ -211,6 +217,12 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
         if args.command == "outbox" and args.action == "replay":
             since = replay.parse_since(args.since)
             path = _existing_database("replay", env)
+            if not args.force:
+                ops_url = env.get("OPS_URL", "").strip() or Settings().ops_url
+                known_since, warning = replay.ops_knows_since(ops_url)
+                if warning:
+                    print(f"vm112_portal: {warning}; replaying anyway", file=sys.stderr)
+                replay.refuse_forgotten(since, known_since)
             print(_maintain(path, lambda db: _replay(db, since, args.dry_run)))
             return 0
         if args.command == "domain":

@@ -30,6 +30,7 @@ BACKED_UP_TABLES = (
     "ticket_entries",
     "ticket_activity",
     "accounts",
+    "webhook_ids_seen",
 )
 
 

@@ -174,9 +174,19 @@ def create_app(
             return await answer_funnel(db, window, durations, funnel_answers, settings.state_rule)
 
         metrics.track_broker(broker)
+        memory: dict[str, int | None] = {"since": await db.read(retention.webhook_ids_since)}
+
+        def remembered(since: int | None) -> None:
+            memory["since"] = since
+
         purger = asyncio.create_task(
             retention.purge_periodically(
-                db, settings.retention_days, clock, purged=funnel_answers.changed
+                db,
+                settings.retention_days,
+                clock,
+                purged=funnel_answers.changed,
+                id_days=settings.webhook_id_days,
+                remembered=remembered,
             ),
             name="ops-retention",
         )
@@ -196,6 +206,7 @@ def create_app(
             funnel_answers=funnel_answers,
             failure_answers=failure_answers,
             trend_answers=trend_answers,
+            memory=memory,
         )
 
         async def alerts_now() -> dict[str, Any]:

@@ -41,6 +41,10 @@ class AppState:
     # The ticket list and search, kept while the database's change stamp stays the same
     # (vm122_ops/kept/list_answers.py).
     list_answers: ListAnswers = field(default_factory=ListAnswers)
+    # Since when (ms) Ops knows every webhook-id it stored ({"since": None}: always);
+    # read at start and after each hourly purge, answered on /healthz for the Portal's
+    # replay (vm112_portal/outbox/replay.py).
+    memory: dict[str, int | None] = field(default_factory=lambda: {"since": None})
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

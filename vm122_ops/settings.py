@@ -21,6 +21,9 @@ class Settings:
     db_path: Path = Path("var/ops.db")
     window_hours: int = 48
     retention_days: int = 90
+    # How long the webhook-ids of stored events are remembered (never less than the
+    # events): a replay of a purged event is then a duplicate, not new history.
+    webhook_id_days: int = 400
     # Session states (vm122_ops/funnel/session_states.py): stuck never before this idle time;
     # abandoned after.
     stuck_min_minutes: int = 15
@@ -50,6 +53,7 @@ class Settings:
             db_path=Path(env.get("OPS_DB", "var/ops.db")),
             window_hours=env_int(env, "OPS_WINDOW_HOURS", 48, 1, 720),
             retention_days=env_int(env, "OPS_RETENTION_DAYS", 90, 1, 3650),
+            webhook_id_days=env_int(env, "OPS_WEBHOOK_ID_DAYS", 400, 1, 36500),
             stuck_min_minutes=env_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
             abandon_hours=env_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
             thresholds=Thresholds(

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+
 from servicekit.logs import log_event
 from vm112_portal.db import Database
 from vm112_portal.errors import ConfigError
@@ -26,6 +28,41 @@ from vm112_portal.outbox.ops_webhook import log as outbox_log
 from vm112_portal.outbox.ops_webhook import rfc3339
 
 BATCH = 500
+# Ops' /healthz says since when it knows every webhook-id it stored (vm122_ops
+# routes/health.py); absent while it has forgotten none.
+OPS_KNOWS_SINCE = "Ops-Webhook-Ids-Since"
+
+
+def ops_knows_since(ops_url: str, timeout: float = 5.0) -> tuple[float | None, str]:
+    """Since when (Unix seconds) Ops knows every webhook-id it stored (None: always), and
+    a warning when Ops could not be asked (then None: the replay goes ahead, and Ops'
+    own memory of webhook-ids still answers a purged event as a duplicate)."""
+    try:
+        response = httpx.get(f"{ops_url.rstrip('/')}/healthz", timeout=timeout)
+    except httpx.HTTPError as exc:
+        return None, f"could not ask Ops at {ops_url} what it still knows ({type(exc).__name__})"
+    if response.status_code != 200:
+        return None, f"Ops at {ops_url} answered /healthz with {response.status_code}"
+    value = response.headers.get(OPS_KNOWS_SINCE)
+    if value is None:
+        return None, ""
+    try:
+        return datetime.fromisoformat(value).timestamp(), ""
+    except ValueError:
+        raise ConfigError(f"Ops sent {OPS_KNOWS_SINCE}: {value!r}, not a time.") from None
+
+
+def refuse_forgotten(since: float, known_since: float | None) -> None:
+    """ConfigError when ``since`` is older than what Ops still knows: events delivered
+    before that may have been purged by Ops' retention, ids forgotten too, and a replay
+    would store them as new history (reopening closed tickets)."""
+    if known_since is not None and since < known_since:
+        moment = rfc3339(datetime.fromtimestamp(known_since, UTC))
+        raise ConfigError(
+            f"--since is older than what Ops still knows ({moment}): events before it may "
+            "have been purged by Ops' retention and would be stored as new. Give a --since "
+            "at or after it, or --force to send them anyway."
+        )
 
 
 @dataclass(frozen=True)

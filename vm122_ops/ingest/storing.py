@@ -88,14 +88,23 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
         "received_at": received_at,
         "payload": event.payload,
     }
-    inserted = conn.execute(queries["insert_event"], params).fetchone()
+    remembered = conn.execute(
+        queries["remember_webhook_id"], {"event_id": event.event_id, "received_at": received_at}
+    ).fetchone()
+    inserted = (
+        None if remembered is None else conn.execute(queries["insert_event"], params).fetchone()
+    )
     if inserted is None:
         existing = conn.execute(
             queries["get_event_by_event_id"], {"event_id": event.event_id}
         ).fetchone()
-        assert existing is not None
+        # Seen before; without its row, retention purged it: still a duplicate (id 0),
+        # never stored anew (a replay must not recreate purged history).
         return IngestResult(
-            id=int(existing["id"]), duplicate=True, event=event, received_at=received_at
+            id=0 if existing is None else int(existing["id"]),
+            duplicate=True,
+            event=event,
+            received_at=received_at,
         )
     row_id = int(inserted["id"])
     row = conn.execute(

@@ -78,16 +78,51 @@ async def purge(
     return removed
 
 
+async def forget_webhook_ids(db: Database, id_days: int, now_ms: int) -> int:
+    """Forget the webhook-ids seen more than ``id_days`` ago (kept longer than the events,
+    so a replay cannot recreate what retention purged); returns how many."""
+    cutoff = now_ms - id_days * DAY_MS
+
+    def batch(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(
+            QUERIES["purge_webhook_ids_batch"], {"cutoff": cutoff, "batch": BATCH}
+        )
+        return cursor.rowcount
+
+    removed = await in_batches(lambda: db.write(batch), BATCH)
+    if removed:
+        await db.write(
+            lambda conn: conn.execute(QUERIES["forgot_webhook_ids_before"], {"cutoff": cutoff})
+        )
+        log_event(log, "webhook ids forgotten", removed=removed, cutoff_ms=cutoff)
+    return removed
+
+
+def webhook_ids_since(conn: sqlite3.Connection) -> int | None:
+    """The time (ms) before which Ops may have forgotten webhook-ids; None: never."""
+    row = conn.execute(QUERIES["webhook_ids_since"]).fetchone()
+    return None if row is None else int(row["value"])
+
+
 async def purge_periodically(
     db: Database,
     retention_days: int,
     clock: Callable[[], float],
     purged: Callable[[], None] | None = None,
+    *,
+    id_days: int = 400,
+    remembered: Callable[[int | None], None] | None = None,
 ) -> None:
     """The service's own purge: a minute after start, then every hour (``purged``: see
-    ``purge``)."""
+    ``purge``); then the webhook-ids past ``id_days``, and ``remembered`` is told since
+    when Ops knows every webhook-id it stored (a purge by the CLI is seen here too)."""
 
     async def job() -> int:
-        return await purge(db, retention_days, int(clock() * 1000), purged)
+        now_ms = int(clock() * 1000)
+        removed = await purge(db, retention_days, now_ms, purged)
+        await forget_webhook_ids(db, max(id_days, retention_days), now_ms)
+        if remembered is not None:
+            remembered(await db.read(webhook_ids_since))
+        return removed
 
     await shared.purge_periodically(job, log=log, first=FIRST_RUN_SECONDS)

@@ -54,3 +54,11 @@ limit :limit;
 -- name: max_event_row$
 -- The newest row id (the SSE stream's current position).
 select coalesce(max(id), 0) as head from webhook_events;
+
+-- name: remember_webhook_id<!
+-- Note a webhook-id as seen; returns nothing when it was seen before (stored, or stored
+-- and purged by retention since).
+insert into webhook_ids_seen (event_id, received_at)
+values (:event_id, :received_at)
+on conflict (event_id) do nothing
+returning event_id;

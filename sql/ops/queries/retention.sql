@@ -28,3 +28,24 @@ where hour < :hour;
 -- Step-duration cells older than the cutoff hour.
 delete from funnel_durations
 where hour < :hour;
+
+-- name: purge_webhook_ids_batch!
+-- Forget one batch of webhook-ids seen before the cutoff (OPS_WEBHOOK_ID_DAYS).
+delete from webhook_ids_seen
+where event_id in (
+    select event_id
+    from webhook_ids_seen
+    where received_at < :cutoff
+    order by received_at
+    limit :batch
+);
+
+-- name: forgot_webhook_ids_before!
+-- Ops no longer knows every webhook-id it stored before :cutoff (ms).
+insert into ops_memory (key, value)
+values ('webhook_ids_since', :cutoff)
+on conflict (key) do update set value = max(value, excluded.value);
+
+-- name: webhook_ids_since^
+-- The time (ms) before which Ops may have forgotten webhook-ids; no row: it never has.
+select value from ops_memory where key = 'webhook_ids_since';
