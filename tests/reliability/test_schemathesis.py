@@ -109,6 +109,9 @@ def _seed_ops(client: httpx.Client) -> None:
     )
     assert changed.status_code == 200, changed.text
     document["/api/v1/desk/tickets/{ticket_id}"]["PATCH"].validate_response(changed)
+    stale = client.patch(f"/api/v1/desk/tickets/{ticket['id']}", json={"version": 1, "tags": []})
+    assert stale.status_code == 409, stale.text  # answered with the ticket as it is now
+    document["/api/v1/desk/tickets/{ticket_id}"]["PATCH"].validate_response(stale)
 
 
 @contextmanager

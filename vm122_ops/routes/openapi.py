@@ -108,6 +108,13 @@ _PAGE = {
 _CSV = {
     "description": "CSV (RFC 4180), UTF-8, a header row first",
     "content": {"text/csv": {"schema": {"type": "string"}}},
+    "headers": {
+        "Content-Disposition": {
+            "description": 'a download: attachment; filename="....csv"',
+            "required": True,
+            "schema": {"type": "string", "pattern": '^attachment; filename="[a-z-]+\\.csv"$'},
+        }
+    },
 }
 _ETAG = {
     "ETag": {
@@ -170,6 +177,9 @@ _TICKET_SUMMARY = {
     "failure_code": nullable({"type": "string"}),
     "failure_kind": enum(FAILURE_KINDS, null=True),
 }
+
+# A ticket with its timeline (GET /api/v1/desk/tickets/{id}, a stale change's 409).
+_TICKET = {**_TICKET_SUMMARY, "timeline": {"type": "array", "items": _ref("TicketEntry")}}
 
 # The answers' schemas, by name (components.schemas).
 SCHEMAS: dict[str, Any] = {
@@ -478,12 +488,7 @@ SCHEMAS: dict[str, Any] = {
             "queues": map_of(QUEUES, COUNT),
         }
     ),
-    "Ticket": ok_answer(
-        {
-            **_TICKET_SUMMARY,
-            "timeline": {"type": "array", "items": _ref("TicketEntry")},
-        }
-    ),
+    "Ticket": ok_answer(_TICKET),
     "TicketChange": ok_answer(
         {
             "ticket": _ref("TicketSummary"),
@@ -500,6 +505,15 @@ SCHEMAS: dict[str, Any] = {
                     optional={"version": _ID, "reason": {"type": "string"}},
                 ),
             }
+        }
+    ),
+    # A change at a stale version: the envelope and the ticket as it is now (null: gone).
+    "Conflict": obj(
+        {
+            "ok": {"type": "boolean", "enum": [False]},
+            "error": {"type": "string"},
+            "status": {"type": "integer", "enum": [409]},
+            "ticket": nullable(obj(_TICKET)),
         }
     ),
     "Agents": ok_answer(
@@ -721,7 +735,7 @@ PATHS: dict[str, Any] = {
                 "401": _UNAUTHORIZED,
                 "403": _error("a change from another site, with the session cookie"),
                 "404": _error("unknown ticket"),
-                "409": _error("stale version: the body's ticket is the current one"),
+                "409": _answer("Conflict", "stale version: the ticket as it is now"),
                 "413": _error("body too large"),
                 "415": _error("not JSON"),
                 "422": _error("a transition off the path, an unknown assignee, bad tags"),
