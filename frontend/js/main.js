@@ -21,7 +21,6 @@ const INIT = [
   ["[data-i18n]", (node, ctx) => (node.textContent = ctx.t(node.dataset.i18n))],
   ["[data-i18n-placeholder]", (node, ctx) => (node.placeholder = ctx.t(node.dataset.i18nPlaceholder))],
   ["[data-i18n-label]", (node, ctx) => node.setAttribute("aria-label", ctx.t(node.dataset.i18nLabel))],
-  ["[data-i18n-label]", (node, ctx) => node.setAttribute("aria-label", ctx.t(node.dataset.i18nLabel))],
   ["[data-search-input]", initSearchBox],
   ["[data-search-page]", initSearchPage],
   ["[data-login]", initLogin],
