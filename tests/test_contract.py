@@ -3,7 +3,7 @@
 The lists that cannot import it are read where they take effect: the CHECK constraints
 of a freshly migrated database of each service (from sqlite_master, so a later migration
 that rebuilds a table is what counts), both OpenAPI documents, the Desk's
-frontend/js/state.js and the benchmark's naive SQL. Change one list alone and this fails.
+frontend/js/viewData.js and the benchmark's naive SQL. Change one list alone and this fails.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_ops_openapi_enumerates_the_event_types() -> None:
 
 
 def test_the_desk_lists_the_contract() -> None:
-    text = (ROOT / "frontend" / "js" / "state.js").read_text(encoding="utf-8")
+    text = (ROOT / "frontend" / "js" / "viewData.js").read_text(encoding="utf-8")
     assert js_list(text, "STAGES") == STAGES
     assert js_list(text, "EVENT_TYPES") == EVENT_TYPES
 

@@ -4,7 +4,7 @@
 // new EventSource with ?last_event_id=, since a new EventSource cannot send the header.
 
 import { Backoff } from "./backoff.js";
-import { streamUrl } from "./state.js";
+import { streamUrl } from "./viewData.js";
 
 const CLOSED = 2;
 export const EVENT_NAMES = ["onboard", "ticket", "funnel", "reset", "alerts"];

@@ -1,4 +1,6 @@
-// Pure data helpers for the Desk's views: no DOM here, so node --test covers them.
+// Pure data helpers for the Desk's views: the stages and event types, the funnel card's
+// rows, the active sessions, the timeline's entries, snapshot loads and stream URLs, made
+// from API documents and stream messages. No DOM here, so node --test covers them.
 
 import { contactOf } from "./contact.js";
 

@@ -8,7 +8,7 @@ import { test } from "node:test";
 
 import { formatChange, formatDateTime } from "../js/format.js";
 import { translator } from "../js/i18n.js";
-import * as state from "../js/state.js";
+import * as viewData from "../js/viewData.js";
 import { renderFunnel } from "../js/views/funnel.js";
 import { initSessionPage } from "../js/views/session.js";
 import { renderActive, tagList } from "../js/views/tables.js";
@@ -37,7 +37,7 @@ const rows = (node) => node.querySelectorAll("tr[data-session-id]");
 
 test("active sessions: the badge is the server's state, stuck ones first, no browser rule", () => {
   installBrowser("http://desk.test/");
-  assert.equal(state.isStuck, undefined); // the old fixed 10-minute rule is gone
+  assert.equal(viewData.isStuck, undefined); // the old fixed 10-minute rule is gone
   const node = new FakeElement("div");
   const sessions = [
     active("m1", "moving", 2),
@@ -72,7 +72,7 @@ test("active sessions: the badge is the server's state, stuck ones first, no bro
 
 test("active sessions: a live event makes its session moving again until the next funnel", () => {
   const stuck = active("s1", "stuck", 40);
-  const next = state.applyToActive([stuck], {
+  const next = viewData.applyToActive([stuck], {
     id: 9,
     session_id: "s1",
     domain: "s1.pt",
@@ -83,7 +83,7 @@ test("active sessions: a live event makes its session moving again until the nex
   });
   assert.equal(next[0].state, "moving");
   // An older event (a late delivery) does not change what the server said.
-  const late = state.applyToActive([stuck], {
+  const late = viewData.applyToActive([stuck], {
     id: 10,
     session_id: "s1",
     domain: "s1.pt",

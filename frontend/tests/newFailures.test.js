@@ -165,7 +165,7 @@ test("a failure arriving while the page is looked at is highlighted, not counted
 
 test("active sessions: a stuck one shows who to contact, kept and renewed by live events", async () => {
   installBrowser("http://desk.test/");
-  const { applyToActive } = await import("../js/state.js");
+  const { applyToActive } = await import("../js/viewData.js");
   const { renderActive } = await import("../js/views/tables.js");
   const session = {
     session_id: "s1",

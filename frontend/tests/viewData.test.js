@@ -10,7 +10,7 @@ import {
   replacesFunnel,
   SnapshotLoads,
   streamUrl,
-} from "../js/state.js";
+} from "../js/viewData.js";
 
 const FUNNEL = {
   cohort: 10,

@@ -6,7 +6,7 @@ import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { domainText, label } from "../i18n.js";
-import { SnapshotLoads } from "../state.js";
+import { SnapshotLoads } from "../viewData.js";
 import { contactLink } from "./contact.js";
 import { sessionHref } from "./tables.js";
 

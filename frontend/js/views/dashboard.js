@@ -2,7 +2,7 @@
 
 import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
-import { applyToActive, replacesFunnel, SnapshotLoads } from "../state.js";
+import { applyToActive, replacesFunnel, SnapshotLoads } from "../viewData.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
 import { renderTrend } from "./trend.js";

@@ -9,7 +9,7 @@ import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime } from "../format.js";
 import { label } from "../i18n.js";
-import { SnapshotLoads, STAGES } from "../state.js";
+import { SnapshotLoads, STAGES } from "../viewData.js";
 import { windowFrom } from "./dashboard.js";
 
 const FAILED = "onboarding.failed";

@@ -6,7 +6,7 @@
 import { el, fill } from "../dom.js";
 import { formatChange, formatDuration, formatPercent } from "../format.js";
 import { label } from "../i18n.js";
-import { failedRows, funnelChanges, funnelRows, stuckTotal } from "../state.js";
+import { failedRows, funnelChanges, funnelRows, stuckTotal } from "../viewData.js";
 
 export const SPLIT_STATES = ["moving", "stuck", "abandoned", "failed"];
 

@@ -9,7 +9,7 @@ import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDuration } from "../format.js";
 import { mailItemText } from "../mailCheck.js";
-import { SnapshotLoads } from "../state.js";
+import { SnapshotLoads } from "../viewData.js";
 import { windowFrom } from "./dashboard.js";
 
 const REFETCH_ON = new Set(["mail.checked", "onboarding.completed"]);

@@ -4,7 +4,7 @@ import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime } from "../format.js";
 import { domainText, label } from "../i18n.js";
-import { SnapshotLoads } from "../state.js";
+import { SnapshotLoads } from "../viewData.js";
 import { sessionHref } from "./tables.js";
 
 /**

@@ -9,7 +9,7 @@ import {
   filterEntries,
   insertEntry,
   SnapshotLoads,
-} from "../state.js";
+} from "../viewData.js";
 import { contactLink, contactOf } from "./contact.js";
 import { notFound } from "./tables.js";
 import { renderTimeline } from "./timeline.js";

@@ -3,7 +3,7 @@
 import { el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
 import { domainText, label } from "../i18n.js";
-import { orderActive } from "../state.js";
+import { orderActive } from "../viewData.js";
 import { ageSeconds, priority } from "../priority.js";
 import { contactLink } from "./contact.js";
 

@@ -4,7 +4,7 @@
 import { getJSON, HttpError, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
-import { entryFromMessage, insertEntry, SnapshotLoads } from "../state.js";
+import { entryFromMessage, insertEntry, SnapshotLoads } from "../viewData.js";
 import { contactLink, contactOf } from "./contact.js";
 import { notFound, sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";

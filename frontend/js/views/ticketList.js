@@ -6,7 +6,7 @@
 import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
-import { SnapshotLoads } from "../state.js";
+import { SnapshotLoads } from "../viewData.js";
 import { renderTickets } from "./tables.js";
 
 const PAGE = 50;
