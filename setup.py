@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent
 SHIPPED = (
     ("sql/ops", "vm122_ops/_files/sql", ("**/*.sql",)),
     ("sql/portal", "vm112_portal/_files/sql", ("**/*.sql",)),
-    ("frontend", "vm122_ops/_files/frontend", ("*.html", "css/**/*", "js/**/*")),
+    ("frontend", "vm122_ops/_files/frontend", ("*.html", "pages/*.html", "css/**/*", "js/**/*")),
 )
 
 

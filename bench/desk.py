@@ -1,12 +1,13 @@
 """Benchmark 2: the Desk dashboard's first render with the big store.
 
-What a browser fetches, in its order, before the funnel shows (frontend/index.html and
-frontend/js/views/dashboard.js): the page; its stylesheet and main.js; the module graph
-of main.js level by level (a module's imports are known once it has arrived); then
-together GET /api/v1/onboard/funnel and GET /api/v1/desk/tickets?limit=10, whose
-answers the funnel card waits for (Promise.all). Up to six connections at once, as a
-browser opens per host over HTTP/1.1, new ones for every load (a fresh tab), logged in
-with the Desk's session cookie. JavaScript execution and painting are not included.
+What a browser fetches, in its order, before the funnel shows (frontend/pages/index.html
+in frontend/layout.html, and frontend/js/views/dashboard.js): the page; its stylesheet and
+main.js; the module graph of main.js level by level (a module's imports are known once it
+has arrived); then together GET /api/v1/onboard/funnel and GET
+/api/v1/desk/tickets?limit=10, whose answers the funnel card waits for (Promise.all). Up
+to six connections at once, as a browser opens per host over HTTP/1.1, new ones for every
+load (a fresh tab), logged in with the Desk's session cookie. JavaScript execution and
+painting are not included.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,7 @@ from bench.emission import (
 )
 from bench.latency import Bound, Summary, alternate, alternate_slices, percentile
 from bench.report import table
-
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+from vm122_ops.routes.pages import ASSEMBLED
 
 
 @pytest.mark.parametrize(
@@ -57,7 +55,7 @@ def test_module_specifiers_resolve_like_a_browser() -> None:
 
 
 def test_the_dashboard_page_names_its_stylesheet_and_entry_module() -> None:
-    page = (FRONTEND / "index.html").read_text()
+    page = ASSEMBLED["index"].decode()
     assert set(_ASSET.findall(page)) >= {"/css/desk.css", "/js/main.js"}
 
 

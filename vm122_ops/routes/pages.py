@@ -1,15 +1,24 @@
-"""The Desk's pages (static HTML from frontend/), login and logout.
+"""The Desk's pages, login and logout.
 
-The pages carry no data: their ES modules fetch the JSON API and the stream. The
-OperatorAuth middleware sends a visitor without a session to /login first.
+Each page is assembled once, when this module is imported at start-up, from shared parts
+and its own (no build step): frontend/layout.html is the document and its head
+(stylesheet, the one entry module) with ``{{title}}`` and ``{{body}}``;
+frontend/pages/<page>.html starts with its ``<title>`` line. A Desk page then holds only
+its ``<main>``, which frontend/body.html puts under the shared skip link, header and
+banner, its own navigation link marked as the current one; the login page holds its whole
+``<body>``. A part more than one page holds (``INCLUDED``) stands in its own file. The
+pages carry no data: their ES modules fetch the JSON API and the stream. The OperatorAuth
+middleware sends a visitor without a session to /login first.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from servicekit.addresses import address_key
 from servicekit.body import media_type, read_body
@@ -29,36 +38,93 @@ MAX_FORM = 8192
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _page(name: str) -> Response:
-    return FileResponse(FRONTEND / name, media_type="text/html", headers=_NO_STORE)
+# The Desk's pages (frontend/pages/<page>.html, in frontend/body.html) and the
+# navigation link each marks as the current page; login has a body of its own.
+DESK_PAGES: dict[str, str | None] = {
+    "index": "/",
+    "tickets": "/tickets",
+    "ticket": None,
+    "session": None,
+    "search": None,
+    "cohort": None,
+}
+PAGES = (*DESK_PAGES, "login")
+# Parts more than one page holds: ``{{name}}`` on a line of its own takes
+# frontend/<name>.html, each line indented as the placeholder is.
+INCLUDED = ("status-options",)
+_TITLE = re.compile(r"\A<title>([^<>{}]+)</title>\n")
+
+
+def include(text: str, name: str, part: str) -> str:
+    """``text`` with each line ``{{name}}`` replaced by ``part``, indented as it was."""
+    lines = part.splitlines()
+    return re.sub(
+        rf"^( *){{{{{name}}}}}$",
+        lambda found: "\n".join(found.group(1) + line for line in lines),
+        text,
+        flags=re.M,
+    )
+
+
+def assemble(frontend: Path, page: str) -> str:
+    """The whole HTML of ``page``: its part in the layout, in the Desk's body if it is a
+    Desk page."""
+    layout = (frontend / "layout.html").read_text(encoding="utf-8")
+    part = (frontend / "pages" / f"{page}.html").read_text(encoding="utf-8")
+    title = _TITLE.match(part)
+    if title is None:
+        raise ValueError(f"frontend/pages/{page}.html does not start with its <title>")
+    body = part[title.end() :].rstrip("\n")
+    if page in DESK_PAGES:
+        desk = (frontend / "body.html").read_text(encoding="utf-8").rstrip("\n")
+        current = DESK_PAGES[page]
+        if current is not None:
+            link = f'<a href="{current}"'
+            if desk.count(link) != 1:
+                raise ValueError(f"frontend/body.html has no one navigation link to {current}")
+            desk = desk.replace(link, f'{link} aria-current="page"')
+        body = desk.replace("{{main}}", body)
+    for name in INCLUDED:
+        body = include(body, name, (frontend / f"{name}.html").read_text(encoding="utf-8"))
+    html = layout.replace("{{title}}", title.group(1)).replace("{{body}}", body)
+    if "{{" in html:
+        raise ValueError(f"frontend/pages/{page}.html leaves a placeholder unfilled")
+    return html
+
+
+ASSEMBLED = {page: assemble(FRONTEND, page).encode("utf-8") for page in PAGES}
+
+
+def _page(page: str) -> Response:
+    return Response(ASSEMBLED[page], media_type="text/html", headers=_NO_STORE)
 
 
 async def dashboard(request: Request) -> Response:
-    return _page("index.html")
+    return _page("index")
 
 
 async def tickets(request: Request) -> Response:
-    return _page("tickets.html")
+    return _page("tickets")
 
 
 async def ticket(request: Request) -> Response:
-    return _page("ticket.html")
+    return _page("ticket")
 
 
 async def session(request: Request) -> Response:
-    return _page("session.html")
+    return _page("session")
 
 
 async def search(request: Request) -> Response:
-    return _page("search.html")
+    return _page("search")
 
 
 async def funnel_sessions(request: Request) -> Response:
-    return _page("cohort.html")
+    return _page("cohort")
 
 
 async def login_page(request: Request) -> Response:
-    return _page("login.html")
+    return _page("login")
 
 
 def safe_next(value: str | None) -> str:
