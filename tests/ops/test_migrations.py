@@ -14,6 +14,7 @@ import httpx
 import orjson
 from asgi_lifespan import LifespanManager
 
+from servicekit.contract import STAGE_TYPES
 from servicekit.sqlfiles import migrate, migration_files
 from tests.ops.conftest import AUTH, make_settings
 from vm122_ops.app import create_app
@@ -26,14 +27,7 @@ ENTRIES = (
 )
 RECEIVED = 1795953600000  # 2026-11-29T12:00:00Z, when the old code stored every row
 STARTED = 1795950000000  # 2026-11-29T11:00:00Z
-FLOW = (
-    "onboarding.started",
-    "domain.validated",
-    "dns.applied",
-    "account.created",
-    "infra.synced",
-    "onboarding.completed",
-)
+FLOW = STAGE_TYPES  # onboarding.started ... onboarding.completed
 # Each session: its domain, its first event's second after STARTED, its events (one a
 # second), what its failure said, and whether it has a ticket (ids in this order).
 SESSIONS = (
