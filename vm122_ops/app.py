@@ -24,13 +24,11 @@ from vm122_ops.desk.auth import OperatorAuth
 from vm122_ops.desk.broker import Broker, StreamConfig
 from vm122_ops.desk.browser_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
 from vm122_ops.desk.login_throttle import AuthThrottle
-from vm122_ops.funnel import trend
-from vm122_ops.funnel.failures import FailureTable
 from vm122_ops.funnel.rollups import DurationCache, Funnel, Window
 from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest.storing import IngestResult, announcements
-from vm122_ops.kept.answers import Answers
-from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis, answer_funnel
+from vm122_ops.kept.funnel_basis import answer_funnel
+from vm122_ops.kept.memo import Memo
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
 from vm122_ops.routes import alerts, desk, health, onboard, openapi, pages, search, stream, webhooks
 from vm122_ops.settings import Settings
@@ -151,19 +149,12 @@ def create_app(
         broker = Broker(stream_config)
         # The broker hears of events only after their COMMIT, in commit order.
         durations = DurationCache()
-        funnel_answers: Answers[BasisKey, FunnelBasis] = Answers()
-        failure_answers: Answers[int, FailureTable] = Answers()
-        trend_answers: Answers[tuple[int, int], trend.Counts] = Answers()
+        memo = Memo()
 
         def committed(results: list[IngestResult | TicketChange]) -> None:
             for result in results:
                 if isinstance(result, IngestResult) and not result.duplicate:
                     durations.apply(result.id, result.durations)
-            opened = any(isinstance(r, TicketChange) and r.opened for r in results)
-            if opened or any(isinstance(r, IngestResult) and not r.duplicate for r in results):
-                funnel_answers.changed()
-                failure_answers.changed()
-                trend_answers.changed()
             broker.publish(announcements(results))
 
         db = Database(settings.db_path, after_commit=committed)
@@ -171,7 +162,7 @@ def create_app(
 
         async def funnel_of(hours: int) -> Funnel:
             window = Window(hours=hours, now_ms=int(clock() * 1000))
-            return await answer_funnel(db, window, durations, funnel_answers, settings.state_rule)
+            return await answer_funnel(db, window, durations, memo, settings.state_rule)
 
         metrics.track_broker(broker)
         memory: dict[str, int | None] = {"since": await db.read(retention.webhook_ids_since)}
@@ -184,7 +175,6 @@ def create_app(
                 db,
                 settings.retention_days,
                 clock,
-                purged=funnel_answers.changed,
                 id_days=settings.webhook_id_days,
                 remembered=remembered,
             ),
@@ -203,10 +193,8 @@ def create_app(
             passwords=passwords or Passwords(),
             metrics=metrics,
             durations=durations,
-            funnel_answers=funnel_answers,
-            failure_answers=failure_answers,
-            trend_answers=trend_answers,
             memory=memory,
+            memo=memo,
         )
 
         async def alerts_now() -> dict[str, Any]:

@@ -12,12 +12,8 @@ from vm122_ops.desk.accounts import Passwords
 from vm122_ops.desk.broker import Broker
 from vm122_ops.desk.browser_sessions import DeskSessions
 from vm122_ops.desk.login_throttle import AuthThrottle
-from vm122_ops.funnel.failures import FailureTable
 from vm122_ops.funnel.rollups import DurationCache
-from vm122_ops.funnel.trend import Counts
-from vm122_ops.kept.answers import Answers
-from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis
-from vm122_ops.kept.list_answers import ListAnswers
+from vm122_ops.kept.memo import Memo
 from vm122_ops.metrics import OpsMetrics
 from vm122_ops.settings import Settings
 from vm122_ops.store.db import Database
@@ -34,13 +30,8 @@ class AppState:
     passwords: Passwords
     metrics: OpsMetrics
     durations: DurationCache
-    # Desk reads kept until new events commit (vm122_ops/kept/answers.py).
-    funnel_answers: Answers[BasisKey, FunnelBasis]
-    failure_answers: Answers[int, FailureTable]  # by the window's first hour
-    trend_answers: Answers[tuple[int, int], Counts]  # by range hours and first hour
-    # The ticket list and search, kept while the database's change stamp stays the same
-    # (vm122_ops/kept/list_answers.py).
-    list_answers: ListAnswers = field(default_factory=ListAnswers)
+    # Every kept Desk answer, while the database is the same (vm122_ops/kept/memo.py).
+    memo: Memo = field(default_factory=Memo)
     # Since when (ms) Ops knows every webhook-id it stored ({"since": None}: always);
     # read at start and after each hourly purge, answered on /healthz for the Portal's
     # replay (vm112_portal/outbox/replay.py).

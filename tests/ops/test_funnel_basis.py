@@ -1,4 +1,4 @@
-"""The funnel and failures answered from memory (vm122_ops/kept/funnel_basis.py, answers.py):
+"""The funnel and failures answered from memory (vm122_ops/kept/funnel_basis.py, memo.py):
 equal to a fresh computation after random events, windows and hour boundaries, and one
 computation for a burst of identical requests."""
 
@@ -8,13 +8,10 @@ import asyncio
 import random
 from typing import Any
 
-import pytest
-
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso
 from vm122_ops.funnel.failures import failures_since
 from vm122_ops.funnel.rollups import ActiveSession, Window, compute
 from vm122_ops.ingest.events import STAGE_TYPES, STAGES
-from vm122_ops.kept.answers import Answers
 
 HAPPY = list(STAGE_TYPES)
 FUNNEL = "/api/v1/onboard/funnel"
@@ -66,14 +63,14 @@ async def test_kept_answers_equal_a_fresh_computation(ops: Ops) -> None:
         for hours in rng.sample([1, 2, 5, 24], 3):
             assert await ops.funnel(hours=hours) == await fresh_funnel(ops, hours), (round_, hours)
             assert await ops.get(FAILURES, hours=hours) == await fresh_failures(ops, hours)
-            before = state.funnel_answers.computations
+            before = state.memo.computed["funnel basis"]
             if int((ops.clock.now + 0.05) * 1000 / 3_600_000) == int(
                 ops.clock.now * 1000 / 3_600_000
             ):
                 ops.clock.now += 0.05  # the same start hour: answered from memory
             assert await ops.funnel(hours=hours) == await fresh_funnel(ops, hours), (round_, hours)
             assert await ops.get(FAILURES, hours=hours) == await fresh_failures(ops, hours)
-            hits += state.funnel_answers.computations == before
+            hits += state.memo.computed["funnel basis"] == before
     assert sent > 60
     assert hits > 60  # most second reads were kept answers, not computations
 
@@ -92,7 +89,7 @@ async def test_a_burst_of_identical_requests_costs_one_computation(ops: Ops) -> 
         assert [response.status_code for response in responses] == [200] * 25
         return [response.json() for response in responses]
 
-    for answers, path in ((state.funnel_answers, FUNNEL), (state.failure_answers, FAILURES)):
+    for answers, path in ((state.memo, FUNNEL), (state.memo, FAILURES)):
         before = answers.computations
         documents = await burst(path)
         assert answers.computations == before + 1
@@ -104,7 +101,7 @@ async def test_a_burst_of_identical_requests_costs_one_computation(ops: Ops) -> 
         assert answers.computations == before + 1
     # A new event: the next burst reads again, once, and sees it.
     await ops.send("onboarding.started", "burst-2", ops.clock.now - 10)
-    for answers, path in ((state.funnel_answers, FUNNEL), (state.failure_answers, FAILURES)):
+    for answers, path in ((state.memo, FUNNEL), (state.memo, FAILURES)):
         before = answers.computations
         documents = await burst(path)
         assert answers.computations == before + 1
@@ -112,54 +109,6 @@ async def test_a_burst_of_identical_requests_costs_one_computation(ops: Ops) -> 
     funnel = (await burst(FUNNEL))[0]
     assert funnel["cohort"] == 2
     assert funnel["stages"][STAGES[0]] == 2
-
-
-async def test_a_failed_computation_is_shared_and_not_kept() -> None:
-    answers: Answers[str, int] = Answers()
-    calls = 0
-
-    async def broken() -> int:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        raise RuntimeError("store unavailable")
-
-    results = await asyncio.gather(
-        *(answers.get("k", broken) for _ in range(5)), return_exceptions=True
-    )
-    assert calls == 1
-    assert all(isinstance(result, RuntimeError) for result in results)
-
-    async def works() -> int:
-        nonlocal calls
-        calls += 1
-        return 7
-
-    assert await answers.get("k", works) == 7
-    assert await answers.get("k", works) == 7
-    assert calls == 2
-    answers.changed()
-    assert await answers.get("k", works) == 7
-    assert calls == 3
-
-
-async def test_a_waiter_going_away_does_not_cancel_the_shared_computation() -> None:
-    answers: Answers[str, int] = Answers()
-    release = asyncio.Event()
-
-    async def slow() -> int:
-        await release.wait()
-        return 3
-
-    first = asyncio.ensure_future(answers.get("k", slow))
-    second = asyncio.ensure_future(answers.get("k", slow))
-    await asyncio.sleep(0)
-    first.cancel()
-    release.set()
-    assert await second == 3
-    with pytest.raises(asyncio.CancelledError):
-        await first
-    assert answers.computations == 1
 
 
 async def test_kept_active_sessions_render_what_their_events_say(ops: Ops) -> None:

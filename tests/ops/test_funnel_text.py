@@ -218,13 +218,14 @@ async def kept_basis(ops: Ops, hours: int, now_ms: int) -> FunnelBasis:
     state = ops.app.state.ops if ops.app is not None else None
     assert state is not None
     window = Window(hours, now_ms)
-    before = state.funnel_answers.computations
+    before = state.memo.computations
 
     async def never() -> FunnelBasis:
         raise AssertionError("the basis is kept")
 
-    basis: FunnelBasis = await state.funnel_answers.get((hours, window.first_whole_hour), never)
-    assert state.funnel_answers.computations == before
+    key = ("funnel basis", hours, window.first_whole_hour)
+    basis: FunnelBasis = await state.memo.get(key, ops.db.data_version(), never, FunnelBasis.size)
+    assert state.memo.computations == before
     return basis
 
 

@@ -1,4 +1,4 @@
-"""The ticket list and the search answered from kept bytes (vm122_ops/kept/list_answers.py):
+"""The ticket list and the search answered from kept bytes (vm122_ops/kept/memo.py):
 equal to a fresh read after random ticket changes through the API, changes through a
 second sqlite3 connection (the ``users`` command-line tool, another process), and new
 events; one read for a burst of identical requests; the memory kept stays bounded."""
@@ -6,16 +6,13 @@ events; one read for a burst of identical requests; the memory kept stays bounde
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import sqlite3
 from typing import Any
 
-import orjson
-
 from tests.ops.conftest import AUTH, NOW, Ops
 from vm122_ops.app_state import AppState
-from vm122_ops.kept.list_answers import ListAnswers
+from vm122_ops.kept.memo import Memo
 from vm122_ops.tickets import search
 from vm122_ops.tickets import ticket as tickets
 from vm122_ops.tickets.ticket import TicketFilter
@@ -26,10 +23,10 @@ DOMAINS = ["alpha.example", "alpine.example", "beta.example", "münchen.de", "br
 TAGS = ["vip", "billing", "dns_manual"]
 
 
-def kept(ops: Ops) -> ListAnswers:
+def kept(ops: Ops) -> Memo:
     assert ops.app is not None
     state: AppState = ops.app.state.ops
-    return state.list_answers
+    return state.memo
 
 
 async def fresh_tickets(ops: Ops, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,27 +152,6 @@ async def test_a_burst_of_identical_requests_is_one_read(ops: Ops) -> None:
     listing = await ops.get(TICKETS, limit=10)
     assert answers.computations == before + 3
     assert [t["session_id"] for t in listing["tickets"]] == ["s3", "s2", "s1"]
-
-
-async def test_kept_bytes_stay_under_the_cap() -> None:
-    answers = ListAnswers(max_bytes=1000)
-
-    async def body(n: int) -> bytes:
-        return orjson.dumps({"n": n, "pad": "x" * 200})
-
-    for n in range(40):
-        assert orjson.loads(await answers.get(("k", n), 7, functools.partial(body, n)))["n"] == n
-        assert answers.kept_bytes <= 1000
-    assert answers.kept_bytes > 700  # the newest kept, the oldest let go
-    before = answers.computations
-    await answers.get(("k", 39), 7, lambda: body(39))
-    assert answers.computations == before
-    await answers.get(("k", 0), 7, lambda: body(0))
-    assert answers.computations == before + 1
-    # Without a stamp (the database did not answer one) nothing is kept.
-    await answers.get(("k", 1), None, lambda: body(1))
-    await answers.get(("k", 1), None, lambda: body(1))
-    assert answers.computations == before + 3
 
 
 async def test_the_stamp_holds_no_snapshot(ops: Ops) -> None:

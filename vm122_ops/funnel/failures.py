@@ -82,6 +82,10 @@ class FailureTable:
     since_ms: int
     by_step: dict[str, tuple[FailureCode, ...]]
 
+    def kept_size(self) -> int:
+        """About what keeping this table costs, in bytes."""
+        return 1024 + 300 * sum(len(codes) for codes in self.by_step.values())
+
     @property
     def total(self) -> int:
         return sum(code.count for codes in self.by_step.values() for code in codes)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vm122_ops.ingest.events import format_ms
-from vm122_ops.kept.answers import Answers
+from vm122_ops.kept.memo import Memo
 from vm122_ops.store.sql import QUERIES
 
 if TYPE_CHECKING:
@@ -71,6 +71,10 @@ class Counts:
     # Each period's document closed and open, rendered on first use: a kept answer then
     # only picks where the open periods begin (rendering was most of its cost).
     _rendered: list[tuple[dict[str, Any], ...]] = field(default_factory=list)
+
+    def kept_size(self) -> int:
+        """About what keeping these counts costs, in bytes, with their rendered periods."""
+        return 2048 + 600 * len(self.cells)
 
     def start_ms(self, index: int) -> int:
         return (self.first_hour + index * self.size) * HOUR_MS
@@ -160,13 +164,18 @@ def series(conn: sqlite3.Connection, hours: int, now_ms: int, abandon_hours: int
 
 async def answer(
     db: Database,
-    answers: Answers[tuple[int, int], Counts],
+    memo: Memo,
     hours: int,
     now_ms: int,
     abandon_hours: int,
 ) -> Trend:
     """The trend of the last ``hours`` hours at ``now_ms``: its counts kept per (hours,
-    first hour) until new events commit, read once per burst (vm122_ops/kept/answers.py)."""
+    first hour) while the database is the same, read once per burst (vm122_ops/kept/memo.py)."""
     first_hour = shape(hours, now_ms)[2]
-    found = await answers.get((hours, first_hour), lambda: db.read(counts, hours, now_ms))
+    found = await memo.get(
+        ("trend", hours, first_hour),
+        db.data_version(),
+        lambda: db.read(counts, hours, now_ms),
+        Counts.kept_size,
+    )
     return build(found, now_ms, abandon_hours)

@@ -12,7 +12,7 @@ stage walked newest first on an index, so their cost grows with the page, not th
 
 The rows are read in a later snapshot than the basis. They are used only when that
 snapshot's newest event is the basis's (``cohort.page_items`` checks it); when an event
-committed in between, the generation has moved and the next basis is taken (shared with
+committed in between, the database's stamp has moved and the next basis is taken (shared with
 every request waiting for it). After a second miss, under a steady stream of events, the
 page is computed whole in one snapshot (``cohort.page``), as before this module.
 
@@ -24,7 +24,7 @@ changes state (moving -> stuck -> abandoned) or leaves the cohort (the window's 
 passes its first event), and everything else on it (the total, the next cursor, the
 tickets opened at ingest, the failure reasons read from the last events' payloads) only
 with new events or a purge that removed events, either of which makes a new basis
-(vm122_ops/kept/answers.py). tests/ops/test_funnel_text.py checks the pages against
+(vm122_ops/kept/memo.py). tests/ops/test_funnel_text.py checks the pages against
 ``cohort.page`` at moments around each kind of boundary.
 """
 
@@ -36,9 +36,9 @@ from servicekit.envelope import ok_body
 from vm122_ops.funnel import cohort
 from vm122_ops.funnel.rollups import DurationCache, Window
 from vm122_ops.funnel.session_states import StateRule
-from vm122_ops.kept.answers import Answers
-from vm122_ops.kept.funnel_basis import BasisKey, FunnelBasis, read_basis
+from vm122_ops.kept.funnel_basis import kept_basis
 from vm122_ops.kept.funnel_text import page_text
+from vm122_ops.kept.memo import Memo
 
 if TYPE_CHECKING:
     from vm122_ops.store.db import Database
@@ -48,7 +48,7 @@ ATTEMPTS = 2
 
 async def answer_page(
     db: Database,
-    answers: Answers[BasisKey, FunnelBasis],
+    memo: Memo,
     cache: DurationCache,
     rule: StateRule,
     hours: int,
@@ -65,9 +65,7 @@ async def answer_page(
         found: cohort.CohortPage = await db.read(cohort.code_page, span, filters, limit, before)
         return found
     for _ in range(ATTEMPTS):
-        basis = await answers.get(
-            (hours, window.first_whole_hour), lambda: read_basis(db, window, cache, rule)
-        )
+        basis = await kept_basis(db, memo, window, cache, rule)
         items_found = await db.read(
             cohort.page_items,
             span,
@@ -88,7 +86,7 @@ async def answer_page(
 
 async def answer_page_text(
     db: Database,
-    answers: Answers[BasisKey, FunnelBasis],
+    memo: Memo,
     cache: DurationCache,
     rule: StateRule,
     hours: int,
@@ -100,17 +98,15 @@ async def answer_page_text(
     """``answer_page`` as the JSON the API sends, kept per page until the basis's next
     boundary (see the module's docstring)."""
     if filters.code is not None:  # two ranges of one index (``answer_page``): not kept
-        found = await answer_page(db, answers, cache, rule, hours, now_ms, filters, limit, before)
+        found = await answer_page(db, memo, cache, rule, hours, now_ms, filters, limit, before)
         return ok_body(**found.document(hours))
     window = Window(hours=hours, now_ms=now_ms)
-    basis = await answers.get(
-        (hours, window.first_whole_hour), lambda: read_basis(db, window, cache, rule)
-    )
+    basis = await kept_basis(db, memo, window, cache, rule)
     key = (filters, limit, before)
     kept = basis.kept.pages.get(key)
     if kept is not None and kept.covers(now_ms):
         return kept.render(now_ms)
-    found = await answer_page(db, answers, cache, rule, hours, now_ms, filters, limit, before)
+    found = await answer_page(db, memo, cache, rule, hours, now_ms, filters, limit, before)
     if found.last_event_id != basis.last_event_id:
         return ok_body(**found.document(hours))  # newer events than this basis: not kept
     text = page_text(found, hours, basis.holds_until(now_ms))

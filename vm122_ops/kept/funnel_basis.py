@@ -23,7 +23,7 @@ for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapsho
 recent active ones of both parts, then classifies them at ``now``: the same figures as
 ``funnel.compute`` at that millisecond (tests/ops/test_funnel_basis.py checks it
 against ``compute`` after random events, windows and hour boundaries). The basis is kept
-in ``answers.Answers`` keyed by (hours, H) until the next commit of new events.
+in the memo (vm122_ops/kept/memo.py) keyed by (hours, H) while the database is the same.
 
 The API's answer goes one step further (``FunnelBasis.text``): the funnel changes in
 more than its per-millisecond figures (``generated_at``, the windows' bounds, the idle
@@ -69,8 +69,8 @@ from vm122_ops.funnel.session_states import (
     waiting_step,
 )
 from vm122_ops.ingest.events import COMPLETED_STAGE
-from vm122_ops.kept.answers import Answers
 from vm122_ops.kept.funnel_text import FunnelText, funnel_text
+from vm122_ops.kept.memo import Memo
 from vm122_ops.store import stored_events as stored
 from vm122_ops.store.sql import QUERIES
 
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 
 BasisKey = tuple[int, int]  # window hours, first whole hour
 # The drill-down pages' text kept per basis, at most (a 50-item page is ~25 KB, one of
-# 200 ~100 KB; answers.Answers keeps 16 bases).
+# 200 ~100 KB).
 PAGES_BYTES = 1 << 20
 STEPS = 5
 
@@ -171,6 +171,13 @@ class FunnelBasis:
         counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps)
         self._counted[first] = (counted, cells, failed_steps)
         return counted, cells, failed_steps
+
+    def size(self) -> int:
+        """About what keeping this basis costs, in bytes (``Memo``'s cap): its sessions
+        and times, and what it keeps of the answers it gave."""
+        sessions = len(self.early) + len(self.recent_active) + len(self.previous_early)
+        times = sum(len(times) for times in self.idle_since.values())
+        return 16_384 + 600 * sessions + 40 * times + self.kept.pages_bytes
 
     def funnel(self, now_ms: int) -> Funnel:
         """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
@@ -420,33 +427,32 @@ async def read_basis(
     return reading.basis
 
 
-async def answer_funnel(
-    db: Database,
-    window: Window,
-    cache: DurationCache,
-    answers: Answers[BasisKey, FunnelBasis],
-    rule: StateRule,
-) -> Funnel:
-    """The funnel of ``window``: from the kept basis of its hours and start hour when no
-    event was committed since, else from one shared read."""
-    basis = await answers.get(
-        (window.hours, window.first_whole_hour),
+async def kept_basis(
+    db: Database, memo: Memo, window: Window, cache: DurationCache, rule: StateRule
+) -> FunnelBasis:
+    """The basis of ``window``'s hours and start hour: kept in ``memo`` while the database
+    is the same (vm122_ops/kept/memo.py), else read once for every request waiting on it."""
+    return await memo.get(
+        ("funnel basis", window.hours, window.first_whole_hour),
+        db.data_version(),
         lambda: read_basis(db, window, cache, rule),
+        FunnelBasis.size,
     )
+
+
+async def answer_funnel(
+    db: Database, window: Window, cache: DurationCache, memo: Memo, rule: StateRule
+) -> Funnel:
+    """The funnel of ``window``: from the kept basis of its hours and start hour when the
+    database is the same, else from one shared read."""
+    basis = await kept_basis(db, memo, window, cache, rule)
     return basis.funnel(window.now_ms)
 
 
 async def answer_funnel_text(
-    db: Database,
-    window: Window,
-    cache: DurationCache,
-    answers: Answers[BasisKey, FunnelBasis],
-    rule: StateRule,
+    db: Database, window: Window, cache: DurationCache, memo: Memo, rule: StateRule
 ) -> bytes:
     """``answer_funnel``'s answer as the JSON the API sends (``ok`` around its document),
     from the basis's kept text until the next boundary (``FunnelBasis.text``)."""
-    basis = await answers.get(
-        (window.hours, window.first_whole_hour),
-        lambda: read_basis(db, window, cache, rule),
-    )
+    basis = await kept_basis(db, memo, window, cache, rule)
     return basis.text(window.now_ms)

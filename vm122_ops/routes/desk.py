@@ -129,10 +129,10 @@ async def list_tickets(request: Request) -> Response:
         page = await state.db.read(tickets.page, where, limit, before)
         return ok_body(**page.document())
 
-    # Kept while the database is the same (vm122_ops/kept/list_answers.py); the key holds every
+    # Kept while the database is the same (vm122_ops/kept/memo.py); the key holds every
     # parameter the answer depends on ("me" is in ``where`` as the account's name).
     key = ("tickets", where, limit, before)
-    return rendered(await state.list_answers.get(key, state.db.data_version(), read))
+    return rendered(await state.memo.get(key, state.db.data_version(), read, len))
 
 
 @NO_QUERY

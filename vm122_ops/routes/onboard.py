@@ -63,7 +63,7 @@ async def funnel(request: Request) -> Response:
     window = Window(hours=hours, now_ms=state.now_ms())
     with state.metrics.funnel_seconds.time():
         body = await answer_funnel_text(
-            state.db, window, state.durations, state.funnel_answers, state.settings.state_rule
+            state.db, window, state.durations, state.memo, state.settings.state_rule
         )
     return rendered(body)
 
@@ -75,7 +75,7 @@ async def funnel_sessions(request: Request) -> Response:
     asked = _cohort_request(request, paged=True)
     body = await answer_page_text(
         state.db,
-        state.funnel_answers,
+        state.memo,
         state.durations,
         state.settings.state_rule,
         asked.hours,
@@ -94,7 +94,7 @@ async def funnel_sessions_csv(request: Request) -> Response:
     asked = _cohort_request(request, paged=False)
     page = await answer_page(
         state.db,
-        state.funnel_answers,
+        state.memo,
         state.durations,
         state.settings.state_rule,
         asked.hours,
@@ -189,9 +189,7 @@ async def _trend(request: Request) -> trend.Trend:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     rule = state.settings.state_rule
-    return await trend.answer(
-        state.db, state.trend_answers, int(raw), state.now_ms(), rule.abandon_hours
-    )
+    return await trend.answer(state.db, state.memo, int(raw), state.now_ms(), rule.abandon_hours)
 
 
 @FAILURES_QUERY
@@ -201,9 +199,12 @@ async def failures(request: Request) -> Response:
     now_ms = state.now_ms()
     hours = params.window_hours(request, state.settings.window_hours)
     since_ms = now_ms - hours * HOUR_MS
-    # Whole hours: the same first hour and no new event give the same table.
-    table = await state.failure_answers.get(
-        since_ms // HOUR_MS, lambda: state.db.read(failure_codes.failures_since, since_ms)
+    # Whole hours: the same first hour and the same database give the same table.
+    table = await state.memo.get(
+        ("failures", since_ms // HOUR_MS),
+        state.db.data_version(),
+        lambda: state.db.read(failure_codes.failures_since, since_ms),
+        failure_codes.FailureTable.kept_size,
     )
     return ok(**table.document(hours, now_ms))
 

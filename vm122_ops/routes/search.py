@@ -38,8 +38,8 @@ async def find(request: Request) -> Response:
         found = await state.db.read(search.find, query)
         return ok_body(q=query, items=[item.document() for item in found])
 
-    # Kept while the database is the same (vm122_ops/kept/list_answers.py), by the trimmed q.
-    return rendered(await state.list_answers.get(("search", query), state.db.data_version(), read))
+    # Kept while the database is the same (vm122_ops/kept/memo.py), by the trimmed q.
+    return rendered(await state.memo.get(("search", query), state.db.data_version(), read, len))
 
 
 @SEARCH_QUERY

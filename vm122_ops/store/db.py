@@ -185,7 +185,7 @@ class Database:
     def data_version(self) -> int | None:
         """The database's change stamp: ``PRAGMA data_version`` on a connection that never
         writes, so it moves whenever any connection, of this process or another, commits
-        (https://www.sqlite.org/pragma.html#pragma_data_version; vm122_ops/kept/list_answers.py).
+        (https://www.sqlite.org/pragma.html#pragma_data_version; vm122_ops/kept/memo.py).
         Asked on the event loop (cheap: a read transaction's start and end on the WAL index
         in shared memory); None when the database is busy or closed."""
         if self._stamp is None:

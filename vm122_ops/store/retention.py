@@ -41,16 +41,11 @@ def purgeable(conn: sqlite3.Connection, cutoff: int) -> int:
     return int(row["events"])
 
 
-async def purge(
-    db: Database,
-    retention_days: int,
-    now_ms: int,
-    purged: Callable[[], None] | None = None,
-) -> int:
-    """Remove raw events past retention; returns how many were removed. ``purged`` is
-    called once when any were: the drill-down's kept pages show a failed session's reason
-    from its last event's payload (vm122_ops/kept/cohort_answers.py), which a retention shorter
-    than the widest window (720 h) removes without a new event."""
+async def purge(db: Database, retention_days: int, now_ms: int) -> int:
+    """Remove raw events past retention; returns how many were removed. Its commits move
+    the database's stamp, so no kept answer outlives them (vm122_ops/kept/memo.py): the
+    drill-down's pages show a failed session's reason from its last event's payload, which
+    a retention shorter than the widest window (720 h) removes without a new event."""
     cutoff = now_ms - retention_days * DAY_MS
 
     def batch(conn: sqlite3.Connection) -> int:
@@ -71,8 +66,6 @@ async def purge(
         conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
 
     await db.write(rollups)
-    if removed and purged is not None:
-        purged()
     if removed:
         log_event(log, "retention purge", removed=removed, cutoff_ms=cutoff)
     return removed
@@ -108,18 +101,17 @@ async def purge_periodically(
     db: Database,
     retention_days: int,
     clock: Callable[[], float],
-    purged: Callable[[], None] | None = None,
     *,
     id_days: int = 400,
     remembered: Callable[[int | None], None] | None = None,
 ) -> None:
-    """The service's own purge: a minute after start, then every hour (``purged``: see
-    ``purge``); then the webhook-ids past ``id_days``, and ``remembered`` is told since
-    when Ops knows every webhook-id it stored (a purge by the CLI is seen here too)."""
+    """The service's own purge: a minute after start, then every hour; then the
+    webhook-ids past ``id_days``, and ``remembered`` is told since when Ops knows every
+    webhook-id it stored (a purge by the CLI is seen here too)."""
 
     async def job() -> int:
         now_ms = int(clock() * 1000)
-        removed = await purge(db, retention_days, now_ms, purged)
+        removed = await purge(db, retention_days, now_ms)
         await forget_webhook_ids(db, max(id_days, retention_days), now_ms)
         if remembered is not None:
             remembered(await db.read(webhook_ids_since))

@@ -1,0 +1,108 @@
+"""Answers kept in memory while what they depend on stays the same: one memo for every
+kept Desk answer (the funnel's basis and JSON, the drill-down pages, the failures, the
+trend's counts, the ticket list, the search).
+
+An answer is kept under its *key*, every request parameter it depends on (the route,
+filters, limit, cursor, q, the window's hours and start hour, ...), together with the
+*stamp* it was computed at. A request whose key and stamp match is answered from memory;
+otherwise the computation runs once and every concurrent request for the same key and
+stamp awaits that one run (single flight), so a burst of N identical page loads costs one
+computation. A waiter that goes away (a client hanging up) does not cancel the run the
+others await.
+
+The stamp is the database's change stamp, ``PRAGMA data_version`` (``Database.
+data_version``): it moves whenever any connection, of this process or another, commits
+(new events, ticket changes, accounts changed by ``python -m vm122_ops users``, the
+retention purge), so no hook has to announce a change. It is taken *before* the
+computation starts: the computation's snapshot then includes every commit before the
+stamp, and a commit landing while it runs moves the stamp, so its answer, kept under the
+older stamp, is never served after that commit. An answer that also depends on the
+request's time (a session turning stuck or abandoned, the window's start passing a
+session's first event) adds the time to its stamp as the next boundary at which it may
+change (vm122_ops/kept/funnel_basis.py, ``FunnelBasis.holds_until``): every millisecond
+before that boundary shares one stamp, the first one after it has another. Without a
+stamp (the database was busy answering it) the computation runs and nothing is kept.
+
+Memory is bounded by ``max_bytes`` (each answer's size as its caller measures it; the
+least recently used let go first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+V = TypeVar("V")
+
+MAX_BYTES = 32 * 1024 * 1024
+
+
+class Memo:
+    """Answers per key, valid for one stamp; one computation in flight per key and stamp.
+    Used on the event loop only."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self.kept_bytes = 0
+        self.computations = 0  # computations actually run (tests and the bench count them)
+        # The same by kind of answer: a tuple key's first item ("funnel basis", "trend", ...).
+        self.computed: Counter[Hashable] = Counter()
+        self._done: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()
+        self._running: dict[tuple[Hashable, Hashable], asyncio.Task[Any]] = {}
+
+    async def get(
+        self,
+        key: Hashable,
+        stamp: Hashable | None,
+        compute: Callable[[], Awaitable[V]],
+        size: Callable[[V], int],
+    ) -> V:
+        """The answer for ``key`` at ``stamp``: kept, being computed, or computed now by
+        ``compute()``; ``size(answer)`` is what keeping it costs, in bytes."""
+        if stamp is None:
+            self._count(key)
+            return await compute()
+        kept = self._done.get(key)
+        if kept is not None and kept[0] == stamp:
+            self._done.move_to_end(key)
+            found: V = kept[1]
+            return found
+        flight = (key, stamp)
+        task = self._running.get(flight)
+        if task is None:
+            self._count(key)
+            task = asyncio.ensure_future(compute())
+            self._running[flight] = task
+            task.add_done_callback(lambda done: self._finish(key, stamp, done, size))
+        # shield: a waiter that goes away does not cancel the computation others await.
+        result: V = await asyncio.shield(task)
+        return result
+
+    def _count(self, key: Hashable) -> None:
+        self.computations += 1
+        self.computed[key[0] if isinstance(key, tuple) and key else key] += 1
+
+    def _finish(
+        self,
+        key: Hashable,
+        stamp: Hashable,
+        task: asyncio.Task[Any],
+        size: Callable[[Any], int],
+    ) -> None:
+        self._running.pop((key, stamp), None)
+        if task.cancelled() or task.exception() is not None:
+            return  # each waiter got the error; nothing is kept
+        value = task.result()
+        cost = size(value)
+        if cost > self._max_bytes:
+            return
+        old = self._done.pop(key, None)
+        if old is not None:
+            self.kept_bytes -= old[2]
+        self._done[key] = (stamp, value, cost)
+        self.kept_bytes += cost
+        while self.kept_bytes > self._max_bytes:
+            _, (_, _, dropped) = self._done.popitem(last=False)
+            self.kept_bytes -= dropped
