@@ -66,7 +66,7 @@ def test_check_deploy_passes_on_the_deploy_files() -> None:
     assert "ok: litestream.yml (v0.3.13: 150 of 150 rows restored from the replica)" in (
         result.stdout
     )
-    assert "ok: onboarding-rules.yml (8 alerts, each firing and quiet in its unit tests)" in (
+    assert "ok: onboarding-rules.yml (9 alerts, each firing and quiet in its unit tests)" in (
         result.stdout
     )
     assert "ok: prometheus.yml, alertmanager.yml" in result.stdout
