@@ -167,6 +167,10 @@ async def test_a_bulk_resolve_changes_each_ticket_with_its_own_audit_entry(desk:
             "each ticket is an object with id and version",
         ),
         (
+            {"tickets": [{"id": 2**63, "version": 1}], "status": "resolved"},
+            "a ticket id is a positive whole number",
+        ),
+        (
             {"tickets": [{"id": 1, "version": 1}, {"id": 1, "version": 1}], "status": "resolved"},
             "ticket 1 is listed twice",
         ),

@@ -232,7 +232,10 @@ async def bulk_change(request: Request) -> Response:
         if not isinstance(item, dict) or set(item) != {"id", "version"}:
             raise BadRequest("each ticket is an object with id and version")
         ticket_id = item["id"]
-        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id < 1:
+        # At most 18 digits, as in the path (SQLite's integers end at 2**63 - 1).
+        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+            raise BadRequest("a ticket id is a positive whole number")
+        if not 1 <= ticket_id < 10**18:
             raise BadRequest("a ticket id is a positive whole number")
         version = ticket_work.parse_version(item["version"])
         if any(ticket_id == known for known, _ in seen):
