@@ -29,11 +29,20 @@ from servicekit.openapi import NO_QUERY, Param, Query, declared_query
 from tests.support.apps import ops_in_process, ops_settings
 from tests.support.credentials import KEY
 from tests.support.runner import in_process
+from tests.test_contract import check_list, table_sql
 from vm112_portal import openapi as portal_openapi
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.settings import Settings as PortalSettings
 from vm122_ops.app import create_app as create_ops
+from vm122_ops.ingest.session_fold import SESSION_STATUSES
 from vm122_ops.routes import openapi as ops_openapi
+from vm122_ops.tickets.ticket import (
+    ACTIVITY_KINDS,
+    ACTOR_KINDS,
+    STATUSES,
+    TICKET_KINDS,
+    TICKET_QUEUES,
+)
 
 METHODS = ("get", "post", "put", "patch", "delete")
 UNDOCUMENTED = "zz_undocumented"
@@ -276,3 +285,25 @@ async def test_the_portal_reads_exactly_the_documented_query_parameters(
 ) -> None:
     async with in_process(portal_app(tmp_path)) as portal:
         assert await _probe(portal.client, portal_openapi.DOCUMENT) == []
+
+
+# --- the documents' enums are what the store allows ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "values"),
+    [
+        ("onboard_sessions", "status", SESSION_STATUSES),
+        ("tickets", "status", STATUSES),
+        ("tickets", "kind", TICKET_KINDS),
+        ("tickets", "queue", TICKET_QUEUES),
+        ("ticket_activity", "kind", ACTIVITY_KINDS),
+        ("ticket_activity", "actor_kind", ACTOR_KINDS),
+    ],
+)
+async def test_an_answers_enum_is_the_stores_check(
+    table: str, column: str, values: tuple[str, ...]
+) -> None:
+    """Answers give these columns as stored: the constants Ops' document enumerates are
+    the values the schema's CHECK allows (a migration widening one fails here)."""
+    assert set(check_list(await table_sql("ops", table), column)) == set(values)
