@@ -47,6 +47,9 @@ class OutboxFigures:
     oldest_pending_age: float
 
 
+AUTH_EVENTS = ("bearer_failed", "bearer_throttled")
+
+
 class PortalMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -69,6 +72,12 @@ class PortalMetrics:
             ["provider"],
             registry=self.registry,
         )
+        self.auth_events = Counter(
+            "portal_auth_events",
+            "Refused /metrics credentials, by kind (bearer_failed, bearer_throttled).",
+            ["event"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "portal_http_requests",
             "HTTP requests answered, by route and status.",
@@ -78,6 +87,8 @@ class PortalMetrics:
         # Every series exists from the start, so rate() and alerts see a 0, not nothing.
         for outcome in OUTCOMES:
             self.attempts.labels(outcome=outcome)
+        for event in AUTH_EVENTS:
+            self.auth_events.labels(event=event)
         for provider in PROVIDERS:
             self.provider_seconds.labels(provider=provider)
             self.provider_errors.labels(provider=provider)

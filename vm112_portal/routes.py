@@ -335,6 +335,7 @@ async def metrics(request: Request) -> Response:
     wait = state.metrics_failures.retry_after(client)
     if wait:
         log_event(auth_log, "bearer throttled", client=client, path="/metrics")
+        state.metrics.auth_events.labels(event="bearer_throttled").inc()
         return error(
             429,
             "too many failed attempts from this address; try again later",
@@ -343,6 +344,7 @@ async def metrics(request: Request) -> Response:
     if not bearer_matches(request.headers.get("authorization", ""), token):
         state.metrics_failures.add(client)
         log_event(auth_log, "bearer failed", client=client, path="/metrics")
+        state.metrics.auth_events.labels(event="bearer_failed").inc()
         return error(
             401,
             "metrics need Authorization: Bearer <PORTAL_METRICS_TOKEN>",

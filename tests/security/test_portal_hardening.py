@@ -44,6 +44,10 @@ async def test_metrics_bearer_failures_are_throttled_per_address(tmp_path: Path)
             # Another address is not affected; its success forgives only itself.
             assert (await operator.get("/metrics", headers=RIGHT)).status_code == 200
             assert (await guesser.get("/metrics", headers=RIGHT)).status_code == 429
+            # Each refusal is counted for Prometheus, by kind (the alert rules read them).
+            body = (await operator.get("/metrics", headers=RIGHT)).text
+            assert 'portal_auth_events_total{event="bearer_failed"} 10.0' in body
+            assert 'portal_auth_events_total{event="bearer_throttled"} 4.0' in body
 
 
 async def test_the_sandbox_endpoints_exist_only_with_sandbox_providers(tmp_path: Path) -> None:
