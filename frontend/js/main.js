@@ -35,11 +35,24 @@ const INIT = [
   ["[data-banner]", initBanner],
 ];
 
+// Each page's tab title in the page's language (the served <title> is English); a view
+// that knows more (a ticket, a session, a list's filter) sets its own afterwards.
+const TITLES = [
+  ["[data-dashboard]", "app.title"],
+  ["[data-tickets-page]", "tickets.title"],
+  ["[data-ticket-page]", "tickets.title"],
+  ["[data-search-page]", "search.title"],
+  ["[data-session-page]", "session.title"],
+  ["[data-login]", "login.title"],
+];
+
 function start() {
   const lang = pickLanguage(navigator.languages || [navigator.language]);
   document.documentElement.lang = lang === "pt" ? "pt-PT" : "en";
   const live = "live" in document.body.dataset ? new LiveStream({ probe: checkSession }) : null;
   const ctx = { lang, t: translator(lang), now: () => Date.now(), live };
+  const titled = TITLES.find(([selector]) => document.querySelector(selector));
+  if (titled) document.title = ctx.t(titled[1]);
   if (live) {
     // New failures: highlighted in their rows and counted in the title until seen.
     const newFailures = new NewFailures({ doc: document, win: window, t: ctx.t });

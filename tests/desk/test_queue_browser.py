@@ -26,6 +26,7 @@ TEXTS = {
         "high": "high",
         "selected": "3 tickets selected",
         "done": "3 tickets changed.",
+        "title": "Tickets",
     },
     "pt-PT": {
         "needs": "Requer ação (3)",
@@ -35,6 +36,7 @@ TEXTS = {
         "high": "alta",
         "selected": "3 pedidos selecionados",
         "done": "3 pedidos alterados.",
+        "title": "Pedidos",
     },
 }
 
@@ -68,6 +70,7 @@ async def test_the_list_opens_on_needs_action_and_a_bulk_resolve_empties_it(
             texts["needs"], timeout=WAIT
         )
         await expect(queues.locator('[data-queue="handover"]')).to_have_text(texts["handover"])
+        assert await page.title() == texts["title"]  # the tab title in the page's language
         await expect(queues.locator('[data-queue="all"]')).to_have_text(texts["all"])
         rows = page.locator("[data-tickets] tbody tr")
         await expect(rows).to_have_count(3)
