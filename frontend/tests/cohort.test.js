@@ -90,7 +90,6 @@ test("drill-down list: the filter's sessions, a hostile reason as text, the tick
         failed_step: "dns_applied",
         last_event_type: "onboarding.failed",
         last_event_at: "2026-11-29T11:00:00.000Z",
-        idle_seconds: 3600,
         failure_code: "cloudflare:81054",
         failure_reason: HOSTILE,
         ticket_id: 12,

@@ -29,7 +29,6 @@ function active(sessionId, stateName, minutesAgo) {
     last_event_at: at,
     started_at: at,
     state: stateName,
-    idle_seconds: minutesAgo * 60,
   };
 }
 

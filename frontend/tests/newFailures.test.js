@@ -81,7 +81,6 @@ test("drill-down rows show who to contact", () => {
     failed_step: "account_created",
     last_event_type: "onboarding.failed",
     last_event_at: "2026-11-29T11:00:00.000Z",
-    idle_seconds: 3600,
     failure_code: "carbonio:account.ACCOUNT_EXISTS",
     failure_reason: "taken",
     ticket_id: 3,

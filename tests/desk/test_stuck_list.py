@@ -71,11 +71,17 @@ async def test_stuck_now_equals_the_list_and_an_oracle(tmp_path: Path, seed: int
         states = {}
         for state in ("moving", "abandoned", "failed", "completed"):
             for item in (await all_items(ops, hours=720, state=state))[1]:
-                states[item["session_id"]] = (state, item["stage"], item["idle_seconds"])
+                states[item["session_id"]] = (state, item["stage"], item["last_event_at"])
         assert set(listed) == expected, (
             paces,
             [
-                (s, listed.get(s, {}).get("idle_seconds"), states.get(s), NOW - last[s][0], last[s])
+                (
+                    s,
+                    listed.get(s, {}).get("last_event_at"),
+                    states.get(s),
+                    NOW - last[s][0],
+                    last[s],
+                )
                 for s in set(listed) ^ expected
             ],
         )

@@ -70,9 +70,9 @@ async def test_a_stage_row_and_its_lists(ops: Ops) -> None:
 
     stuck = await ops.get(LIST, hours=24, stage="started", state="stuck")
     assert stuck["total"] == 2 and stuck["next"] is None
-    assert [(i["domain"], i["state"], i["idle_seconds"]) for i in stuck["items"]] == [
-        ("stuck-b.pt", "stuck", 1800.0),
-        ("stuck-a.pt", "stuck", 2400.0),
+    assert [(i["domain"], i["state"], i["last_event_at"]) for i in stuck["items"]] == [
+        ("stuck-b.pt", "stuck", "2026-11-29T11:30:00.000Z"),
+        ("stuck-a.pt", "stuck", "2026-11-29T11:20:00.000Z"),
     ]
     assert stuck["items"][0] == {
         "session_id": "s2",
@@ -82,7 +82,6 @@ async def test_a_stage_row_and_its_lists(ops: Ops) -> None:
         "failed_step": None,
         "last_event_type": "onboarding.started",
         "last_event_at": "2026-11-29T11:30:00.000Z",
-        "idle_seconds": 1800.0,
         "failure_code": None,
         "failure_reason": None,
         "ticket_id": None,

@@ -22,7 +22,6 @@ RECEIPT_FIELDS = frozenset(
         "until",  # the funnel's previous window ends where the window begins
         "last_event_id",
         "ticket_id",  # a session's ticket: ticket ids follow the order of receipt
-        "idle_seconds",  # an active session's idle time, counted to the moment of the answer
         # A ticket's version counts its changes; which automatic ones happen (a reopen, a
         # tag Ops adds) follows the order its events arrived in, not the events themselves.
         "version",

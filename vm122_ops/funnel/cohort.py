@@ -188,7 +188,6 @@ class CohortSession:
             "failed_step": None if self.failed_step is None else STAGES[self.failed_step],
             "last_event_type": self.last_event_type,
             "last_event_at": format_ms(self.last_event_at),
-            "idle_seconds": round(self.idle_ms / 1000, 3),
             "failure_code": self.failure_code,
             "failure_reason": self.failure_reason,
             "ticket_id": self.ticket_id,

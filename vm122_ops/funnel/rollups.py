@@ -261,7 +261,6 @@ class ActiveSession:
         return {
             **head,
             "state": self.state,
-            "idle_seconds": None if self.idle_ms is None else round(self.idle_ms / 1000, 3),
             "contact": self.contact,
         }
 

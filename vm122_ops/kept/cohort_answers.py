@@ -16,16 +16,16 @@ committed in between, the database's stamp has moved and the next basis is taken
 every request waiting for it). After a second miss, under a steady stream of events, the
 page is computed whole in one snapshot (``cohort.page``), as before this module.
 
-A page read from the basis's events is then kept, as the API's JSON with its
-per-millisecond figures cut out (``funnel_text.page_text``), per (filter, limit, cursor)
-in the basis, until the basis's next boundary (``FunnelBasis.holds_until``): its rows
-are the cohort sessions of one state, stage and cursor, which change only when a session
-changes state (moving -> stuck -> abandoned) or leaves the cohort (the window's start
-passes its first event), and everything else on it (the total, the next cursor, the
-tickets opened at ingest, the failure reasons read from the last events' payloads) only
-with new events or a purge that removed events, either of which makes a new basis
-(vm122_ops/kept/memo.py). tests/ops/test_funnel_text.py checks the pages against
-``cohort.page`` at moments around each kind of boundary.
+A page's JSON is kept in the memo (vm122_ops/kept/memo.py) per (window, filter, limit,
+cursor) until the database changes or the basis's next boundary
+(``FunnelBasis.holds_until``): its rows are the cohort sessions of one state, stage and
+cursor, which change only when a session changes state (moving -> stuck -> abandoned) or
+leaves the cohort (the window's start passes its first event), and everything else on it
+(the total, the next cursor, the tickets opened at ingest, the failure reasons read from
+the last events' payloads) only with a commit (new events, a purge). The kept page is the
+page at the millisecond it was computed (its ``generated_at``).
+tests/ops/test_funnel_text.py checks the pages against ``cohort.page`` at moments around
+each kind of boundary.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from servicekit.envelope import ok_body
 from vm122_ops.funnel import cohort
 from vm122_ops.funnel.rollups import DurationCache, Window
 from vm122_ops.funnel.session_states import StateRule
-from vm122_ops.kept.funnel_basis import kept_basis
-from vm122_ops.kept.funnel_text import page_text
+from vm122_ops.kept.funnel_basis import kept_basis, until_boundary
 from vm122_ops.kept.memo import Memo
 
 if TYPE_CHECKING:
@@ -95,20 +94,19 @@ async def answer_page_text(
     limit: int,
     before: tuple[int, str] | None = None,
 ) -> bytes:
-    """``answer_page`` as the JSON the API sends, kept per page until the basis's next
-    boundary (see the module's docstring)."""
-    if filters.code is not None:  # two ranges of one index (``answer_page``): not kept
+    """``answer_page`` as the JSON the API sends, kept until the database changes or the
+    basis's next boundary (see the module's docstring)."""
+
+    async def body() -> bytes:
         found = await answer_page(db, memo, cache, rule, hours, now_ms, filters, limit, before)
         return ok_body(**found.document(hours))
+
+    if filters.code is not None:  # two ranges of one index (``answer_page``): not kept
+        return await body()
     window = Window(hours=hours, now_ms=now_ms)
-    basis = await kept_basis(db, memo, window, cache, rule)
-    key = (filters, limit, before)
-    kept = basis.kept.pages.get(key)
-    if kept is not None and kept.covers(now_ms):
-        return kept.render(now_ms)
-    found = await answer_page(db, memo, cache, rule, hours, now_ms, filters, limit, before)
-    if found.last_event_id != basis.last_event_id:
-        return ok_body(**found.document(hours))  # newer events than this basis: not kept
-    text = page_text(found, hours, basis.holds_until(now_ms))
-    basis.kept.keep_page(key, text)
-    return text.render(now_ms)
+    stamp = db.data_version()
+    basis = await kept_basis(db, memo, window, cache, rule, stamp)
+    # Rows newer than the basis (an event committed since ``stamp``) are kept under the
+    # older stamp, which no later request has: only this request's waiters share them.
+    key = ("funnel page", hours, window.first_whole_hour, filters, limit, before)
+    return await memo.get(key, until_boundary(stamp, basis, now_ms), body, len)

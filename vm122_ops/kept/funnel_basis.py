@@ -25,13 +25,12 @@ recent active ones of both parts, then classifies them at ``now``: the same figu
 against ``compute`` after random events, windows and hour boundaries). The basis is kept
 in the memo (vm122_ops/kept/memo.py) keyed by (hours, H) while the database is the same.
 
-The API's answer goes one step further (``FunnelBasis.text``): the funnel changes in
-more than its per-millisecond figures (``generated_at``, the windows' bounds, the idle
-times) only at boundaries the basis knows in advance (``steady_until``: a session turning
-stuck or abandoned, the window's start passing a session's first event), so its JSON is
-rendered once per boundary with those figures cut out and a request only formats them
-(vm122_ops/kept/funnel_text.py; tests/ops/test_funnel_text.py checks the bytes against
-``compute`` just before, at and after each kind of boundary).
+The API's answer (``answer_funnel_text``) is kept as bytes in the same memo until the
+next *boundary* (``FunnelBasis.holds_until``): a session turning stuck or abandoned, the
+window's start passing a session's first event or an hour. Between two boundaries the
+funnel changes in nothing but its window's bounds, so the kept answer is the funnel at
+the millisecond it was computed (its ``generated_at``); tests/ops/test_funnel_text.py
+checks it against ``compute`` just before, at and after each kind of boundary.
 """
 
 from __future__ import annotations
@@ -39,10 +38,10 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from servicekit.envelope import ok_body
 from vm122_ops.funnel import cohort
 from vm122_ops.funnel.rollups import (
     ACTIVE_LIMIT,
@@ -69,7 +68,6 @@ from vm122_ops.funnel.session_states import (
     waiting_step,
 )
 from vm122_ops.ingest.events import COMPLETED_STAGE
-from vm122_ops.kept.funnel_text import FunnelText, funnel_text
 from vm122_ops.kept.memo import Memo
 from vm122_ops.store import stored_events as stored
 from vm122_ops.store.sql import QUERIES
@@ -78,9 +76,6 @@ if TYPE_CHECKING:
     from vm122_ops.store.db import Database
 
 BasisKey = tuple[int, int]  # window hours, first whole hour
-# The drill-down pages' text kept per basis, at most (a 50-item page is ~25 KB, one of
-# 200 ~100 KB).
-PAGES_BYTES = 1 << 20
 STEPS = 5
 
 
@@ -94,35 +89,6 @@ class _Early:
     failed_step: int | None
     buckets: tuple[int | None, ...]
     session: ActiveSession
-
-
-@dataclass(slots=True)
-class Kept:
-    """What a basis keeps from one boundary to the next (``FunnelBasis.steady_until``):
-    the answer's text (``FunnelBasis.text``) and the ``stopped`` counts
-    (``FunnelBasis.stopped``), each with the milliseconds [from, until) it holds for."""
-
-    text: FunnelText | None = None
-    renders: int = 0  # texts rendered (tests count them)
-    at: int | None = None  # the millisecond of the last answer, and its bytes
-    body: bytes = b""
-    stopped: dict[str, dict[str, int]] | None = None
-    stopped_span: tuple[int, int] = (0, 0)
-    counts: int = 0  # stopped counts counted (tests count them)
-    # Drill-down pages' texts by (filter, limit, cursor): vm122_ops/kept/cohort_answers.py.
-    pages: dict[Hashable, FunnelText] = field(default_factory=dict)
-    pages_bytes: int = 0  # their chunks' size
-
-    def keep_page(self, key: Hashable, text: FunnelText) -> None:
-        """Keep a page's text; past PAGES_BYTES the pages kept so far are let go."""
-        old = self.pages.pop(key, None)
-        if old is not None:
-            self.pages_bytes -= old.size
-        if self.pages_bytes + text.size > PAGES_BYTES:
-            self.pages.clear()
-            self.pages_bytes = 0
-        self.pages[key] = text
-        self.pages_bytes += text.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +117,6 @@ class FunnelBasis:
     # The counts and percentiles of each partial hour met so far, by its first early
     # session's index: they depend on nothing else (the percentiles are most of the cost).
     _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
-    # What holds until the next boundary: the answer's text, the stopped counts.
-    kept: Kept = field(default_factory=lambda: Kept())
 
     def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
         kept = self._counted.get(first)
@@ -174,30 +138,14 @@ class FunnelBasis:
 
     def size(self) -> int:
         """About what keeping this basis costs, in bytes (``Memo``'s cap): its sessions
-        and times, and what it keeps of the answers it gave."""
+        and times."""
         sessions = len(self.early) + len(self.recent_active) + len(self.previous_early)
         times = sum(len(times) for times in self.idle_since.values())
-        return 16_384 + 600 * sessions + 40 * times + self.kept.pages_bytes
+        return 16_384 + 600 * sessions + 40 * times
 
     def funnel(self, now_ms: int) -> Funnel:
         """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
         return self._funnel(now_ms)[0]
-
-    def text(self, now_ms: int) -> bytes:
-        """The funnel's JSON answer at ``now_ms``: from the kept text while no boundary
-        has passed since it was rendered (vm122_ops/kept/funnel_text.py), else rendered anew
-        and kept until the next boundary."""
-        kept = self.kept
-        if kept.at == now_ms:
-            return kept.body  # a request of the same millisecond
-        text = kept.text
-        if text is None or not text.covers(now_ms):
-            funnel, first = self._funnel(now_ms)
-            text = funnel_text(funnel, self.steady_until(funnel.window, first))
-            kept.text = text
-            kept.renders += 1
-        kept.at, kept.body = now_ms, text.render(now_ms)
-        return kept.body
 
     def _funnel(self, now_ms: int) -> tuple[Funnel, int]:
         window = Window(hours=self.hours, now_ms=now_ms)
@@ -228,8 +176,8 @@ class FunnelBasis:
 
     def steady_until(self, window: Window, first: int) -> int:
         """The first millisecond after ``window.now_ms`` at which this basis's funnel
-        (``first`` its index into ``early`` then) may differ in anything but the figures
-        that move every millisecond (funnel_text.py): the earliest of
+        (``first`` its index into ``early`` then) may differ in anything but its window's
+        bounds: the earliest of
 
         - the window's start passing the next hour (then it is another basis's) or the
           first event of the next session of its partial hour (``first`` moves), and the
@@ -240,7 +188,9 @@ class FunnelBasis:
           be moving or stuck (``idle_since`` and the partial hour's), so the 50 shown
           ones (``active_sessions``, their states) are among them.
 
-        Later would be wrong; earlier only costs a render."""
+        Every millisecond between two boundaries gets the same value, so it names the
+        stretch of time an answer holds for (the memo's stamp). Later would be wrong;
+        earlier only costs a computation."""
         now = window.now_ms
         span = self.hours * HOUR_MS
         until = self.first_whole_hour * HOUR_MS + span + 1  # since passes hour H
@@ -267,20 +217,12 @@ class FunnelBasis:
         return until
 
     def stopped(self, now_ms: int) -> dict[str, dict[str, int]]:
-        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals),
-        counted once per boundary (``steady_until``); shared: read, never change, them."""
-        kept = self.kept
-        since, until = kept.stopped_span
-        if kept.stopped is not None and since <= now_ms < until:
-            return kept.stopped
+        """The funnel's ``stopped`` counts at ``now_ms`` alone (the drill-down's totals)."""
         window = Window(hours=self.hours, now_ms=now_ms)
         assert window.first_whole_hour == self.first_whole_hour
         first = bisect_left(self.early_starts, window.since_ms)
         _, cells, failed_steps = self._counts(window, first)
-        kept.stopped = self._stopped(window, first, cells, failed_steps)
-        kept.stopped_span = (now_ms, self.steady_until(window, first))
-        kept.counts += 1
-        return kept.stopped
+        return self._stopped(window, first, cells, failed_steps)
 
     def _stopped(
         self, window: Window, first: int, cells: Cells, failed_steps: Counter[int]
@@ -428,16 +370,28 @@ async def read_basis(
 
 
 async def kept_basis(
-    db: Database, memo: Memo, window: Window, cache: DurationCache, rule: StateRule
+    db: Database,
+    memo: Memo,
+    window: Window,
+    cache: DurationCache,
+    rule: StateRule,
+    stamp: int | None = None,
 ) -> FunnelBasis:
     """The basis of ``window``'s hours and start hour: kept in ``memo`` while the database
-    is the same (vm122_ops/kept/memo.py), else read once for every request waiting on it."""
+    is the same (vm122_ops/kept/memo.py), else read once for every request waiting on it.
+    ``stamp``: the database's stamp when the caller took it (else taken now)."""
     return await memo.get(
         ("funnel basis", window.hours, window.first_whole_hour),
-        db.data_version(),
+        db.data_version() if stamp is None else stamp,
         lambda: read_basis(db, window, cache, rule),
         FunnelBasis.size,
     )
+
+
+def until_boundary(stamp: int | None, basis: FunnelBasis, now_ms: int) -> tuple[int, int] | None:
+    """The memo's stamp of an answer of ``basis`` that holds until its next boundary: the
+    database's stamp and that boundary (None: no database stamp, nothing kept)."""
+    return None if stamp is None else (stamp, basis.holds_until(now_ms))
 
 
 async def answer_funnel(
@@ -453,6 +407,18 @@ async def answer_funnel_text(
     db: Database, window: Window, cache: DurationCache, memo: Memo, rule: StateRule
 ) -> bytes:
     """``answer_funnel``'s answer as the JSON the API sends (``ok`` around its document),
-    from the basis's kept text until the next boundary (``FunnelBasis.text``)."""
-    basis = await kept_basis(db, memo, window, cache, rule)
-    return basis.text(window.now_ms)
+    kept until the database changes or the next boundary passes: the funnel at the
+    millisecond it was computed (its ``generated_at``)."""
+    stamp = db.data_version()
+    basis = await kept_basis(db, memo, window, cache, rule, stamp)
+    now_ms = window.now_ms
+    return await memo.get(
+        ("funnel", window.hours, window.first_whole_hour),
+        until_boundary(stamp, basis, now_ms),
+        lambda: _funnel_body(basis, now_ms),
+        len,
+    )
+
+
+async def _funnel_body(basis: FunnelBasis, now_ms: int) -> bytes:
+    return ok_body(**basis.funnel(now_ms).document())

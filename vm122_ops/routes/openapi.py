@@ -50,6 +50,14 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+# A kept answer's moment: the window ends there (``since`` is it minus the window's hours).
+_COMPUTED_AT = {
+    **TIME,
+    "description": "when this answer was computed; a kept answer is served unchanged "
+    "until new data or the next moment a session changes state",
+}
+
+
 def _error(description: str) -> dict[str, Any]:
     return json_response(_ref("Error"), description)
 
@@ -252,7 +260,6 @@ SCHEMAS: dict[str, Any] = {
             "last_event_at": TIME,
             "started_at": TIME,
             "state": enum(STATES),
-            "idle_seconds": nullable(_SECONDS),
             "contact": nullable({"type": "string"}),
         }
     ),
@@ -260,7 +267,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "window_hours": _ID,
             "since": TIME,
-            "generated_at": TIME,
+            "generated_at": _COMPUTED_AT,
             "last_event_id": COUNT,
             **_FIGURES,
             "failed_by_step": map_of(STAGES, COUNT),
@@ -336,7 +343,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "window_hours": _ID,
             "since": TIME,
-            "generated_at": TIME,
+            "generated_at": _COMPUTED_AT,
             "last_event_id": COUNT,
             "total": COUNT,
             "items": {
@@ -350,7 +357,6 @@ SCHEMAS: dict[str, Any] = {
                         "failed_step": enum(STAGES, null=True),
                         "last_event_type": enum(EVENT_TYPES),
                         "last_event_at": TIME,
-                        "idle_seconds": _SECONDS,
                         "failure_code": nullable({"type": "string"}),
                         "failure_reason": nullable({"type": "string"}),
                         "ticket_id": nullable(_ID),
