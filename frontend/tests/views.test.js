@@ -274,7 +274,7 @@ test("funnel card in pt-PT: sub-second and decimal medians, decimal commas", asy
   assert.equal(row("domain_validated").children[4].textContent, "4,3 % das iniciadas");
 });
 
-test("ticket page in pt-PT: Ops's English subject and note are labelled and marked lang=en", async () => {
+test("ticket page in pt-PT: the subject in Portuguese, Ops's English note marked lang=en", async () => {
   const browser = installBrowser("http://desk.test/tickets/5");
   const root = page({ "data-ticket-head": "div", "data-timeline": "div" });
   initTicketPage(root, { ...context(translator("pt")), lang: "pt" });
@@ -293,8 +293,8 @@ test("ticket page in pt-PT: Ops's English subject and note are labelled and mark
     timeline: [note],
   });
   const subject = root.querySelector("[data-subject]");
-  assert.equal(subject.textContent, "Onboarding of s5.pt");
-  assert.equal(subject.getAttribute("lang"), "en");
+  assert.equal(subject.textContent, "Adesão de s5.pt");
+  assert.equal(subject.getAttribute("lang"), null);
   const facts = root.querySelector("dl").children;
   assert.equal(facts[facts.indexOf(subject) - 1].textContent, "Assunto");
   const [label, body] = root.querySelector('li[data-kind="note"]').children.slice(1);

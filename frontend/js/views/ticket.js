@@ -3,7 +3,7 @@
 
 import { getJSON, HttpError, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
-import { label } from "../i18n.js";
+import { domainText, label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../viewData.js";
 import { contactLink, contactOf } from "./contact.js";
 import { notFound, sessionHref, tagList } from "./tables.js";
@@ -90,9 +90,15 @@ export function initTicketPage(root, ctx) {
     fill(head, [
       el("h1", {}, [`#${ticket.id} `, el("span", { "data-domain": "", text: ticket.domain })]),
       el("dl", { class: "facts" }, [
-        // Ops writes the subject in English: say so, for screen readers and translation.
+        // The subject in the page's language, from the ticket's kind and domain (Ops stores
+        // an English one, "Onboarding of …", for other clients).
         el("dt", { text: ctx.t("ticket.subject") }),
-        el("dd", { "data-subject": "", lang: "en", text: ticket.subject }),
+        el("dd", {
+          "data-subject": "",
+          text: ctx.t(ticket.kind === "follow_up" ? "ticket.subjectFollowUp" : "ticket.subjectOf", {
+            domain: domainText(ctx.t, ticket.domain),
+          }),
+        }),
         el("dt", { text: ctx.t("tickets.status") }),
         el("dd", { "data-status": "", text: label(ctx.t, "status", ticket.status) }),
         el("dt", { text: ctx.t("ticket.assignee") }),
