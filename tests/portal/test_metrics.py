@@ -72,7 +72,10 @@ async def settled(portal: Portal, expected: dict[str, float]) -> Samples:
 
 async def test_counters_move_with_wizard_traffic(tmp_path: Path) -> None:
     ops = FakeOps()
-    async with running_portal(make_settings(tmp_path, metrics_token=TOKEN), ops) as portal:
+    # The counts below are exact: a delivery must never time out and be retried because
+    # the machine is busy (0.5 s, the suite's default, was reached under load ~10).
+    settings = make_settings(tmp_path, metrics_token=TOKEN, ops_timeout=10.0)
+    async with running_portal(settings, ops) as portal:
         before = await scrape(portal)
         assert attempts(before) == {"delivered": 0, "retry": 0, "dead": 0}
         assert before[("portal_outbox_pending", ())] == 0
