@@ -165,14 +165,14 @@ async def run(plan: Plan) -> Section:
         section.add(
             Figure(
                 f"funnel.{size}.naive_ratio",
-                f"naive json_extract / ours at {name}",
+                f"naive json_extract / ours, nothing kept, at {name}",
                 comparison.naive_ratio,
                 "x",
                 note=agree or spread(comparison.naive_ratios),
             ),
             Figure(
                 f"funnel.{size}.duckdb_ratio",
-                f"DuckDB / ours at {name}",
+                f"DuckDB / ours, nothing kept, at {name}",
                 comparison.duckdb_ratio,
                 "x",
                 note=comparison.duckdb_error or agree or spread(comparison.duckdb_ratios),
