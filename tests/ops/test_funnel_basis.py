@@ -9,9 +9,10 @@ import random
 from typing import Any
 
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops, iso
+from tests.support.funnel_oracle import compute
 from tests.support.kept import bounds_off, moment_of
 from vm122_ops.funnel.failures import failures_since
-from vm122_ops.funnel.rollups import ActiveSession, Window, compute
+from vm122_ops.funnel.rollups import ActiveSession, Window
 from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
 HAPPY = list(STAGE_TYPES)

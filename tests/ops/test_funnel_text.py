@@ -15,9 +15,10 @@ import orjson
 
 from tests.ops.conftest import AUTH, NOW, Ops
 from tests.support import peek
+from tests.support.funnel_oracle import compute
 from tests.support.kept import bounds_off, moment_of
 from vm122_ops.funnel import cohort
-from vm122_ops.funnel.rollups import HOUR_MS, Window, compute
+from vm122_ops.funnel.rollups import HOUR_MS, Window
 from vm122_ops.funnel.session_states import StateRule, step_paces, waiting_step
 from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 from vm122_ops.kept.funnel_basis import FunnelBasis

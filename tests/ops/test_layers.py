@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import NOW, Ops
-from vm122_ops.funnel.rollups import Window, build_funnel, compute
+from tests.support.funnel_oracle import compute
+from vm122_ops.funnel.rollups import Window, build_funnel
 from vm122_ops.ingest import session_fold as sessions
 from vm122_ops.tickets import ticket as tickets
 

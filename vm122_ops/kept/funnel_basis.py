@@ -21,8 +21,9 @@ for every ``now`` with the same H, so ``FunnelBasis`` keeps, read in one snapsho
 
 ``FunnelBasis.funnel(now_ms)`` adds the partial hour's sessions and picks the 50 most
 recent active ones of both parts, then classifies them at ``now``: the same figures as
-``funnel.compute`` at that millisecond (tests/ops/test_funnel_basis.py checks it
-against ``compute`` after random events, windows and hour boundaries). The basis is kept
+the whole funnel read in one snapshot at that millisecond (tests/ops/test_funnel_basis.py
+checks it against tests/support/funnel_oracle.py after random events, windows and hour
+boundaries). The basis is kept
 in the memo (vm122_ops/kept/memo.py) keyed by (hours, H) while the database is the same.
 
 The API's answer (``answer_funnel_text``) is kept as bytes in the same memo until the
