@@ -61,10 +61,16 @@ class FakeOps:
     """A MockTransport Ops: verifies every signature, records bodies, answers as told.
 
     ``responses`` is consumed first (one per request; a status int or a Response); after it
-    runs out every request gets 202. ``hang`` makes requests wait forever (until cancelled).
+    runs out every request gets ``otherwise`` when set, else 202 (200 for a duplicate).
+    ``hang`` makes requests wait forever (until cancelled).
+
+    A scripted answer is spent even when the dispatcher has given up waiting for it (its
+    timeout fired first: the event is retried), so a test about "every request" sets
+    ``otherwise`` rather than counting answers.
     """
 
     responses: list[int | httpx.Response] = field(default_factory=list)
+    otherwise: int | None = None
     hang: bool = False
     received: list[dict[str, Any]] = field(default_factory=list)  # every verified request
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id -> body
@@ -84,6 +90,8 @@ class FakeOps:
         if self.responses:
             answer = self.responses.pop(0)
             response = answer if isinstance(answer, httpx.Response) else httpx.Response(answer)
+        elif self.otherwise is not None:
+            response = httpx.Response(self.otherwise)
         elif webhook_id in self.stored:
             response = httpx.Response(200, json={"ok": True, "duplicate": True})
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal
@@ -292,13 +291,20 @@ async def test_wizard_is_not_slowed_by_a_hanging_ops(tmp_path: Path) -> None:
 
 
 async def test_ops_rejecting_everything_never_fails_the_wizard(tmp_path: Path) -> None:
-    ops = FakeOps(responses=[httpx.Response(422) for _ in range(6)])
+    # Every request is refused, retries included: an attempt whose answer came after the
+    # dispatcher's timeout (a loaded machine) is sent again and must be refused again.
+    ops = FakeOps(otherwise=422)
     async with running_portal(make_settings(tmp_path), ops) as portal:
         responses = await portal.wizard("s-r", "example.pt")
         await wait_until(portal.drained)
         health = await portal.health()
+        rows = portal.outbox()
     assert [r.status_code for r in responses] == [200, 200, 200]
-    assert health["outbox"]["dead"] == 6
+    assert (health["outbox"]["dead"], health["outbox"]["delivered"]) == (6, 0)
+    assert [row["event_type"] for row in rows] == HAPPY
+    assert {row["state"] for row in rows} == {"dead"}
+    assert {webhook_id for webhook_id, _ in ops.attempts} == {row["webhook_id"] for row in rows}
+    assert ops.stored == {}
 
 
 async def test_emission_off_queues_nothing_and_the_wizard_still_works(tmp_path: Path) -> None:
