@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 
+from servicekit.metrics import ServiceMetrics
 from vm112_portal.db import Database
 from vm112_portal.errors import StorageUnavailable
 
@@ -50,39 +51,25 @@ class OutboxFigures:
 AUTH_EVENTS = ("bearer_failed", "bearer_throttled")
 
 
-class PortalMetrics:
+class PortalMetrics(ServiceMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.attempts = Counter(
-            "portal_outbox_attempts",
-            "Delivery attempts to Ops, by outcome.",
-            ["outcome"],
-            registry=self.registry,
+        super().__init__("portal")
+        self.attempts = self.counter(
+            "portal_outbox_attempts", "Delivery attempts to Ops, by outcome.", "outcome"
         )
-        self.provider_seconds = Histogram(
+        self.provider_seconds = self.histogram(
             "portal_provider_call_seconds",
             "Time of one provider API call, by provider.",
-            ["provider"],
+            "provider",
             buckets=_PROVIDER_BUCKETS,
-            registry=self.registry,
         )
-        self.provider_errors = Counter(
-            "portal_provider_errors",
-            "Provider API calls that failed, by provider.",
-            ["provider"],
-            registry=self.registry,
+        self.provider_errors = self.counter(
+            "portal_provider_errors", "Provider API calls that failed, by provider.", "provider"
         )
-        self.auth_events = Counter(
+        self.auth_events = self.counter(
             "portal_auth_events",
             "Refused /metrics credentials, by kind (bearer_failed, bearer_throttled).",
-            ["event"],
-            registry=self.registry,
-        )
-        self.requests = Counter(
-            "portal_http_requests",
-            "HTTP requests answered, by route and status.",
-            ["route", "status"],
-            registry=self.registry,
+            "event",
         )
         # Every series exists from the start, so rate() and alerts see a 0, not nothing.
         for outcome in OUTCOMES:
@@ -98,10 +85,6 @@ class PortalMetrics:
         self._outbox = _OutboxCollector()
         self._outbox_registry = CollectorRegistry(auto_describe=True)
         self._outbox_registry.register(self._outbox)
-
-    def count_request(self, route: str, status: int) -> None:
-        """The access log's hook: one answered request."""
-        self.requests.labels(route=route, status=str(status)).inc()
 
     @contextmanager
     def provider_call(

@@ -18,13 +18,14 @@ import asyncio
 from collections import Counter as Tally
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.metrics import ServiceMetrics
 from servicekit.openapi import NO_QUERY
 from vm122_ops.desk.auth_events import EVENTS as AUTH_EVENTS
 from vm122_ops.desk.banner_conditions import Thresholds
@@ -55,50 +56,31 @@ REJECTION_REASONS: dict[type[OpsError], str] = {
 }
 
 
-class OpsMetrics:
+class OpsMetrics(ServiceMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.events_accepted = Counter(
-            "ops_events_accepted",
-            "Webhook events stored, by type.",
-            ["type"],
-            registry=self.registry,
+        super().__init__("ops")
+        self.events_accepted = self.counter(
+            "ops_events_accepted", "Webhook events stored, by type.", "type"
         )
-        self.duplicates = Counter(
-            "ops_events_duplicate",
-            "Deliveries of an already stored webhook-id.",
-            registry=self.registry,
+        self.duplicates = self.counter(
+            "ops_events_duplicate", "Deliveries of an already stored webhook-id."
         )
-        self.rejections = Counter(
-            "ops_webhook_rejections",
-            "Refused webhook deliveries, by reason.",
-            ["reason"],
-            registry=self.registry,
+        self.rejections = self.counter(
+            "ops_webhook_rejections", "Refused webhook deliveries, by reason.", "reason"
         )
-        self.ingest_seconds = Histogram(
+        self.ingest_seconds = self.histogram(
             "ops_ingest_seconds",
             "Time to verify, store durably and answer a webhook.",
             buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
         )
-        self.funnel_seconds = Histogram(
-            "ops_funnel_query_seconds",
-            "Time to compute the funnel.",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+        self.funnel_seconds = self.histogram(
+            "ops_funnel_query_seconds", "Time to compute the funnel.", buckets=_LATENCY_BUCKETS
         )
-        self.requests = Counter(
-            "ops_http_requests",
-            "HTTP requests answered, by route and status.",
-            ["route", "status"],
-            registry=self.registry,
-        )
-        self.auth_events = Counter(
+        self.auth_events = self.counter(
             "ops_auth_events",
             "Authentication events: logins, failures, throttles, disabled accounts, logouts, "
             "Bearer failures, refused streams.",
-            ["event"],
-            registry=self.registry,
+            "event",
         )
         self._auth: dict[str, Counter] = {
             event: self.auth_events.labels(event=event) for event in AUTH_EVENTS
@@ -116,10 +98,6 @@ class OpsMetrics:
     def auth_event(self, event: str) -> None:
         """One authentication event (vm122_ops/desk/auth_events.py)."""
         self._auth[event].inc()
-
-    def count_request(self, route: str, status: int) -> None:
-        """The access log's hook: one answered request."""
-        self.requests.labels(route=route, status=str(status)).inc()
 
     def reject(self, exc: OpsError) -> None:
         for kind, reason in REJECTION_REASONS.items():
