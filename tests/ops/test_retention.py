@@ -67,7 +67,7 @@ async def test_a_short_retention_keeps_the_rollups_of_the_widest_previous_window
 async def test_a_purge_keeps_the_90_day_trend(ops: Ops) -> None:
     """The conversion trend reaches 2160 h (90 days) back: a purge, whatever the raw
     events' retention, keeps those rollup hours, so a kept trend answer stays equal to a
-    fresh computation (a purge does not move the answers' generation)."""
+    fresh computation (and the trend is right whether or not the purge moved the stamp)."""
     ops.clock.now = NOW - 80 * DAY
     await ops.send("onboarding.started", "eighty", NOW - 80 * DAY)
     ops.clock.now = NOW - 2140 * 3600

@@ -118,6 +118,8 @@ class FunnelBasis:
     # The counts and percentiles of each partial hour met so far, by its first early
     # session's index: they depend on nothing else (the percentiles are most of the cost).
     _counted: dict[int, tuple[Funnel, Cells, Counter[int]]] = field(default_factory=dict)
+    # The last stretch [from, until) between two boundaries ``holds_until`` found.
+    _stretch: list[int] = field(default_factory=lambda: [0, 0])
 
     def _counts(self, window: Window, first: int) -> tuple[Funnel, Cells, Counter[int]]:
         kept = self._counted.get(first)
@@ -171,9 +173,15 @@ class FunnelBasis:
         return funnel, first
 
     def holds_until(self, now_ms: int) -> int:
-        """``steady_until`` for the window ending at ``now_ms``."""
+        """``steady_until`` for the window ending at ``now_ms``: the same for every
+        millisecond of the stretch found last, so a request inside it reads no session."""
+        start, until = self._stretch
+        if start <= now_ms < until:
+            return until
         window = Window(hours=self.hours, now_ms=now_ms)
-        return self.steady_until(window, bisect_left(self.early_starts, window.since_ms))
+        until = self.steady_until(window, bisect_left(self.early_starts, window.since_ms))
+        self._stretch[:] = [now_ms, until]
+        return until
 
     def steady_until(self, window: Window, first: int) -> int:
         """The first millisecond after ``window.now_ms`` at which this basis's funnel
