@@ -18,6 +18,7 @@ from tests.desk.harness import CHEAP, login, user_command
 from tests.ops.conftest import AUTH, NOW, Clock, Ops, iso, make_settings
 from vm122_ops.app import create_app
 from vm122_ops.desk.accounts import Passwords
+from vm122_ops.tickets.ticket import READY_NOTE
 
 ORIGIN = "http://ops.test"
 SAME_ORIGIN = {"origin": ORIGIN}
@@ -408,3 +409,33 @@ async def test_a_tag_an_event_adds_moves_the_version_so_a_stale_tag_edit_conflic
     stale = await patch(desk.ana, ticket["id"], version=ticket["version"], tags=["vip"])
     assert stale.status_code == 409  # the tag Ops added is not silently taken off
     assert "dns_manual" in (await desk.ticket_of("s"))["tags"]
+
+
+async def test_a_new_completion_after_an_agent_took_ready_for_ops_off(desk: Desk) -> None:
+    """An agent takes ready_for_ops off; another onboarding.completed (a new webhook-id)
+    for the session is stored once (202), the tag stays off as the agent left it, and
+    Ops' note is not written again (it stays at the session's first completion)."""
+    ticket = await desk.opened("s", at=NOW - 60)
+    first = await desk.ops.send("onboarding.completed", "s", NOW - 50, webhook_id="msg_done_1")
+    assert first.status_code == 202, first.text
+    tagged = await desk.ticket_of("s")
+    assert (tagged["tags"], tagged["version"]) == (["ready_for_ops"], 2)
+    off = await patch(desk.ana, ticket["id"], version=2, tags=[])
+    assert off.status_code == 200, off.text
+    again = await desk.ops.send("onboarding.completed", "s", NOW - 40, webhook_id="msg_done_2")
+    assert again.status_code == 202, again.text
+    assert again.json()["event_id"] == "msg_done_2"
+    # An earlier completion arriving late still moves the note, and adds no tag either.
+    late = await desk.ops.send("onboarding.completed", "s", NOW - 55, webhook_id="msg_done_0")
+    assert late.status_code == 202, late.text
+    after = await desk.ticket_of("s")
+    assert (after["tags"], after["version"], after["status"]) == ([], 3, "open")
+    notes = [(e["text"], e["occurred_at"]) for e in after["timeline"] if e["kind"] == "note"]
+    assert notes == [(READY_NOTE, iso(NOW - 55))]
+    events = [e["event_type"] for e in after["timeline"] if e["kind"] == "event"]
+    assert events == ["account.created"] + ["onboarding.completed"] * 3
+    assert await desk.ops.count() == 4
+    assert await desk.ops.count("ticket_entries") == 5
+    # The agent's removal is the last word on the tag: one audit entry, Ops added nothing.
+    changes = [(e["type"], e["added"], e["removed"]) for e in activity(after)]
+    assert changes == [("tags", [], ["ready_for_ops"])]

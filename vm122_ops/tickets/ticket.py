@@ -3,7 +3,8 @@
 Rules (order-independent, so any arrival order of the same events ends the same):
 - a ticket opens when its session first has an account.created or onboarding.failed
   event, and then holds every event of that session, earlier ones included;
-- a session with onboarding.completed gets the tag ready_for_ops and a note saying so;
+- a session with onboarding.completed gets the tag ready_for_ops and a note saying so,
+  once per ticket: an agent who takes the tag off keeps it off through later completions;
 - a session with onboarding.failed gets the tag onboarding_failed;
 - the newest mail.checked tags mail_ready when every item of the domain's mail is ok,
   else mail_pending, never both (vm122_ops/funnel/mail_readiness.py);
@@ -147,7 +148,15 @@ def open_or_extend(
             tags_added.append(wanted)
     completed_at = session.stage_at[COMPLETED_STAGE]
     if completed_at is not None:
-        if _tag(conn, queries, ticket_id, READY_TAG):
+        # Ops tags and notes a completion once per ticket. When the note is there, Ops
+        # already did: a later completion (a repeat, or an earlier one arriving late)
+        # only moves the note to the session's first completion, and leaves the tag as
+        # it is, so a tag an agent took off on purpose stays off (docs/desk.md, "Tags").
+        noted = conn.execute(
+            queries["move_ready_note"],
+            {"ticket_id": ticket_id, "occurred_at": completed_at},
+        ).fetchone()
+        if noted is None and _tag(conn, queries, ticket_id, READY_TAG):
             tags_added.append(READY_TAG)
             conn.execute(
                 queries["insert_entry"],
@@ -161,12 +170,6 @@ def open_or_extend(
                     "received_at": received_at,
                     "body": READY_NOTE,
                 },
-            )
-        else:
-            # An earlier onboarding.completed arrived late: the note follows the first.
-            conn.execute(
-                queries["move_ready_note"],
-                {"ticket_id": ticket_id, "occurred_at": completed_at},
             )
     return TicketTouch(ticket_id=ticket_id, opened=not existing, tags_added=tuple(tags_added))
 

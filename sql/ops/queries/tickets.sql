@@ -46,12 +46,14 @@ values (
 )
 on conflict (ticket_id, event_row) do nothing;
 
--- name: move_ready_note!
--- Keep the ready_for_ops note at the session's first completion (late events move it).
+-- name: move_ready_note<!
+-- Keep the ready_for_ops note at the session's first completion (late events move it);
+-- returns nothing when the ticket has no such note yet.
 update ticket_entries
 set occurred_at = min(occurred_at, :occurred_at)
 where ticket_id = :ticket_id
-  and note_kind = 'ready_for_ops';
+  and note_kind = 'ready_for_ops'
+returning id;
 
 -- name: get_ticket^
 -- One ticket with its session's domain, status and stage, and its tags.
