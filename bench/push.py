@@ -128,7 +128,15 @@ async def run(plan: Plan) -> Section:
         db = Path(folder) / "ops.db"
         shutil.copyfile(source.path, db)
         async with Fleet() as fleet:
-            ops = await fleet.ops(creds, db)
+            # The streams' window is Ops' own default (OPS_WINDOW_HOURS): a stream may ask
+            # only for the Desk's windows or that one.
+            # Its subscribers are streams of the API token: as many as the plan's most.
+            ops = await fleet.ops(
+                creds,
+                db,
+                window_hours=hours,
+                extra={"OPS_STREAMS_API_TOKEN": str(max(plan.push_subscribers))},
+            )
             sender = await Connection.open(HOST, ops.port)
             try:
                 for number in range(5):  # warm the ingest and publish paths

@@ -133,7 +133,14 @@ class Fleet:
             stop(service)
         self.services.clear()
 
-    async def ops(self, creds: Credentials, db: Path, *, window_hours: int = 48) -> Service:
+    async def ops(
+        self,
+        creds: Credentials,
+        db: Path,
+        *,
+        window_hours: int = 48,
+        extra: dict[str, str] | None = None,
+    ) -> Service:
         port = free_port()
         env = {
             "OPS_HOST": HOST,
@@ -142,6 +149,7 @@ class Fleet:
             "OPS_WEBHOOK_SECRET": creds.secret,
             "OPS_API_TOKEN": creds.token,
             "OPS_WINDOW_HOURS": str(window_hours),
+            **(extra or {}),
         }
         return await self.start("ops", "vm122_ops", port, env)
 

@@ -24,6 +24,7 @@ from vm122_ops.desk.auth import OperatorAuth
 from vm122_ops.desk.broker import Broker, StreamConfig
 from vm122_ops.desk.browser_sessions import SESSION_SECONDS, DeskSessions, SessionWatch
 from vm122_ops.desk.login_throttle import AuthThrottle
+from vm122_ops.desk.stream_slots import StreamLimits
 from vm122_ops.funnel.rollups import DurationCache, Funnel, Window
 from vm122_ops.headers import SECURITY_HEADERS
 from vm122_ops.ingest.storing import IngestResult, announcements
@@ -146,7 +147,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        broker = Broker(stream_config)
+        broker = Broker(
+            stream_config or StreamConfig(limits=StreamLimits(program=settings.streams_api_token))
+        )
         # The broker hears of events only after their COMMIT, in commit order.
         durations = DurationCache()
         memo = Memo()

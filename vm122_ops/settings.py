@@ -28,6 +28,9 @@ class Settings:
     # abandoned after.
     stuck_min_minutes: int = 15
     abandon_hours: int = 24
+    # Streams the API token may hold open at once (vm122_ops/desk/stream_slots.py): a
+    # program's dashboards, or a load test's subscribers; never over the 1024 in all.
+    streams_api_token: int = 32
     # The banner's and the alert rules' thresholds (vm122_ops/desk/banner_conditions.py,
     # OPS_ALERT_*).
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -56,6 +59,7 @@ class Settings:
             webhook_id_days=env_int(env, "OPS_WEBHOOK_ID_DAYS", 400, 1, 36500),
             stuck_min_minutes=env_int(env, "OPS_STUCK_MIN_MINUTES", 15, 1, 10080),
             abandon_hours=env_int(env, "OPS_ABANDON_HOURS", 24, 1, 8760),
+            streams_api_token=env_int(env, "OPS_STREAMS_API_TOKEN", 32, 1, 1024),
             thresholds=Thresholds(
                 silent_minutes=env_int(env, "OPS_ALERT_SILENT_MINUTES", 30, 1, 10080),
                 failure_percent=env_int(env, "OPS_ALERT_FAILURE_PERCENT", 50, 1, 100),
