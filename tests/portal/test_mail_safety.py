@@ -163,8 +163,9 @@ async def test_the_portals_own_budget_answers_503_before_cloudflare_would(
     tmp_path: Path,
 ) -> None:
     """PORTAL_CLOUDFLARE_CALLS_PER_5MIN: a DNS step needs 7 calls on a fresh zone; with a
-    budget of 5 the sixth is not sent, the customer gets 503 and the session goes on."""
-    settings = make_settings(tmp_path, cloudflare_calls_per_5min=5)
+    budget of 5 the sixth is not sent, the customer gets 503 and the session goes on. The
+    budget is one of the rate limits: on here (PORTAL_RATE_LIMITS=off lifts it)."""
+    settings = make_settings(tmp_path, cloudflare_calls_per_5min=5, rate_limits=True)
     async with running_portal(settings) as portal:
         sandbox = sandbox_of(portal)
         assert (await portal.validate("g1", "budget.pt")).status_code == 200
@@ -217,3 +218,14 @@ async def test_the_client_gives_this_sessions_existing_account_the_new_password(
     assert second.id == first.id and second.existed
     assert sandbox.carbonio.password_is("ana@again.pt", "second-password")
     assert {"n": "displayName", "_content": "Ana Lopes"} in sandbox.accounts["ana@again.pt"]["a"]
+
+
+async def test_rate_limits_off_lift_the_portals_own_budget(tmp_path: Path) -> None:
+    """PORTAL_RATE_LIMITS=off (load tests against the sandbox): the same DNS step with a
+    budget of 5 sends all its calls and succeeds."""
+    settings = make_settings(tmp_path, cloudflare_calls_per_5min=5, rate_limits=False)
+    async with running_portal(settings) as portal:
+        sandbox = sandbox_of(portal)
+        assert (await portal.validate("g2", "nobudget.pt")).status_code == 200
+        assert (await portal.dns("g2", "nobudget.pt")).status_code == 200
+        assert len([c for c in sandbox.calls if c.startswith("cloudflare")]) > 5
