@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from servicekit.bearer import bearer_matches, token_matches
 from servicekit.body import read_body
+from servicekit.documents import fields_document
 from servicekit.envelope import exception_handlers, ok
 from servicekit.errors import ConfigError, NotFound, StorageUnavailable
 from servicekit.headers import SecurityHeaders, content_security_policy
@@ -223,3 +225,36 @@ async def test_in_batches_stops_at_a_short_batch_or_the_bound(
 
     assert await in_batches(batch, 7, most) == removed
     assert len(made) == calls
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    name: str
+    seen_at: int
+    internal: bool
+    count: int = 0
+
+
+def test_fields_document_keeps_field_order_shows_and_omits() -> None:
+    record = _Record("a", 1_000, True, 3)
+    document = fields_document(record, omit=("internal",), seen_at="1970-01-01T00:00:01Z")
+    assert list(document.items()) == [
+        ("name", "a"),
+        ("seen_at", "1970-01-01T00:00:01Z"),
+        ("count", 3),
+    ]
+    assert fields_document(record) == {"name": "a", "seen_at": 1_000, "internal": True, "count": 3}
+
+
+@pytest.mark.parametrize(
+    ("omit", "shown"),
+    [
+        pytest.param(("interna",), {}, id="omit-typo"),
+        pytest.param((), {"seen": 1}, id="shown-typo"),
+    ],
+)
+def test_fields_document_refuses_a_name_that_is_no_field(
+    omit: tuple[str, ...], shown: dict[str, object]
+) -> None:
+    with pytest.raises(TypeError, match=r"_Record has no field (interna|seen)$"):
+        fields_document(_Record("a", 1, False), omit=omit, **shown)

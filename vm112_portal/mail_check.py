@@ -51,6 +51,7 @@ import dns.resolver
 import orjson
 
 from servicekit.contract import MAIL_CHECKED, MAIL_ITEMS
+from servicekit.documents import fields_document
 from vm112_portal import spf
 from vm112_portal.db import Database, Transaction
 from vm112_portal.dkim import public_key_of
@@ -415,15 +416,14 @@ class MailResult:
     emitted: bool
 
     def document(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "domain": self.domain,
-            "mode": self.mode,
-            "ready": self.ready,
-            "items": self.items,
-            "checked_at": _iso(self.checked_at),
-            "next_check_at": None if self.next_check_at is None else _iso(self.next_check_at),
-        }
+        """The answer: every field but ``emitted`` (whether this check told Ops), times
+        as ISO 8601."""
+        return fields_document(
+            self,
+            omit=("emitted",),
+            checked_at=_iso(self.checked_at),
+            next_check_at=None if self.next_check_at is None else _iso(self.next_check_at),
+        )
 
 
 class SessionNotOnboarded(LookupError):

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
+from servicekit.documents import fields_document
 from vm122_ops.errors import BadRequest
 from vm122_ops.funnel.failure_codes import UNSPECIFIED
 from vm122_ops.funnel.failures import failure_reason
@@ -180,19 +181,15 @@ class CohortSession:
     contact: str | None = None  # who to contact (vm122_ops/tickets/contacts.py)
 
     def document(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "domain": self.domain,
-            "stage": None if self.stage is None else STAGES[self.stage],
-            "state": self.state,
-            "failed_step": None if self.failed_step is None else STAGES[self.failed_step],
-            "last_event_type": self.last_event_type,
-            "last_event_at": format_ms(self.last_event_at),
-            "failure_code": self.failure_code,
-            "failure_reason": self.failure_reason,
-            "ticket_id": self.ticket_id,
-            "contact": self.contact,
-        }
+        """Every field but ``idle_ms`` (only the CSV, a copy taken at one moment, says
+        it; the Desk computes idle time from ``last_event_at``), stages by name."""
+        return fields_document(
+            self,
+            omit=("idle_ms",),
+            stage=None if self.stage is None else STAGES[self.stage],
+            failed_step=None if self.failed_step is None else STAGES[self.failed_step],
+            last_event_at=format_ms(self.last_event_at),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from servicekit.documents import fields_document
 from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest
 from vm122_ops.ingest.events import SESSION_ID, SPOOFING, STAGES, format_ms
@@ -101,15 +102,11 @@ class Found:
     matched: Matched
 
     def document(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "domain": self.domain,
-            "stage": None if self.stage is None else STAGES[self.stage],
-            "status": self.status,
-            "last_event_at": format_ms(self.last_event_at),
-            "ticket_id": self.ticket_id,
-            "matched": self.matched,
-        }
+        return fields_document(
+            self,
+            stage=None if self.stage is None else STAGES[self.stage],
+            last_event_at=format_ms(self.last_event_at),
+        )
 
 
 def _found(row: sqlite3.Row, matched: Matched) -> Found:
