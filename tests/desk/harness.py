@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.support.apps import CHEAP, OpsServer, ops_settings, user_command
 from tests.support.browser import ARTIFACTS
@@ -36,6 +38,48 @@ async def desk_ops(tmp_path: Path) -> OpsServer:
     )
     await server.start()
     return server
+
+
+@dataclass
+class BrowserDesk:
+    """One browser test's Desk: Ops (``desk_ops``), a signed-delivery client, a Chromium
+    context at one locale and width, its page, and the page's script errors."""
+
+    server: OpsServer
+    api: httpx.AsyncClient
+    context: BrowserContext
+    page: Page
+    errors: list[str]
+
+    async def fits(self) -> bool:
+        """The page is no wider than the window (no horizontal scroll)."""
+        return bool(
+            await self.page.evaluate(
+                "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+            )
+        )
+
+
+@asynccontextmanager
+async def browser_desk(
+    browser: Browser, tmp_path: Path, locale: str, width: int
+) -> AsyncIterator[BrowserDesk]:
+    """Ops and a Chromium page at ``locale`` and ``width`` (900 px high) for one test;
+    everything closed after it, whatever happened."""
+    server = await desk_ops(tmp_path)
+    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    api = httpx.AsyncClient(
+        base_url=server.base_url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    try:
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield BrowserDesk(server, api, context, page, errors)
+    finally:
+        await api.aclose()
+        await context.close()
+        await server.stop()
 
 
 @dataclass

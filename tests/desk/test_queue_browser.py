@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import XSS, desk_ops
+from tests.desk.harness import XSS, browser_desk
 from tests.support.browser import ARTIFACTS, WAIT, login
-from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
 TEXTS = {
@@ -47,13 +45,8 @@ async def test_the_list_opens_on_needs_action_and_a_bulk_resolve_empties_it(
     browser: Browser, tmp_path: Path, width: int, locale: str
 ) -> None:
     texts = TEXTS[locale]
-    server = await desk_ops(tmp_path)
-    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    api = httpx.AsyncClient(
-        base_url=server.base_url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
-    errors: list[str] = []
-    try:
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page = desk.api, desk.page
         for name in ("ok1", "ok2"):
             await deliver(api, "account.created", name, domain=f"{name}.pt")
             await deliver(api, "onboarding.completed", name, domain=f"{name}.pt")
@@ -62,9 +55,7 @@ async def test_the_list_opens_on_needs_action_and_a_bulk_resolve_empties_it(
             api, "onboarding.failed", "f2", domain="nome.pt", code="carbonio:account.DOMAIN_EXISTS"
         )
         await deliver(api, "onboarding.failed", "f3", domain=XSS, reason=XSS)
-        page = await context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        await login(page, server.base_url, "/tickets")
+        await login(page, desk.server.base_url, "/tickets")
         queues = page.locator("[data-queue-tabs]")
         await expect(queues.locator('[aria-current="page"]')).to_have_text(
             texts["needs"], timeout=WAIT
@@ -84,10 +75,7 @@ async def test_the_list_opens_on_needs_action_and_a_bulk_resolve_empties_it(
         await expect(customer).to_have_attribute("data-priority", "normal")
         await expect(page.locator('[data-ticket-session="f1"] [data-age]')).not_to_be_empty()
         await page.screenshot(path=str(ARTIFACTS / f"queue-{locale}-{width}.png"), full_page=True)
-        fits = await page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-        assert fits
+        assert await desk.fits()
 
         # Select the page from the keyboard, then resolve it in one action.
         await page.locator("[data-pick-all]").focus()
@@ -111,8 +99,4 @@ async def test_the_list_opens_on_needs_action_and_a_bulk_resolve_empties_it(
             assert [(e["type"], e["to"], e["actor"]) for e in audit] == [
                 ("status", "resolved", {"kind": "account", "name": "ana"})
             ]
-        assert errors == []
-    finally:
-        await api.aclose()
-        await context.close()
-        await server.stop()
+        assert desk.errors == []

@@ -8,13 +8,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import desk_ops
+from tests.desk.harness import browser_desk
 from tests.support.browser import ARTIFACTS, WAIT, login
-from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
 TEXTS = {
@@ -39,20 +37,13 @@ async def test_an_agent_takes_a_stuck_session_from_the_dashboard(
     browser: Browser, tmp_path: Path, width: int, locale: str
 ) -> None:
     texts = TEXTS[locale]
-    server = await desk_ops(tmp_path)
-    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    api = httpx.AsyncClient(
-        base_url=server.base_url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
-    errors: list[str] = []
-    try:
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page = desk.api, desk.page
         now = time.time()
         await deliver(api, "onboarding.started", "stuck", domain="parada.pt", at=now - 3000)
         await deliver(api, "domain.validated", "stuck", domain="parada.pt", at=now - 2400)
         await deliver(api, "onboarding.started", "moving", domain="anda.pt", at=now - 60)
-        page = await context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        await login(page, server.base_url)
+        await login(page, desk.server.base_url)
         stuck = page.locator("a[data-stuck-total]")
         await expect(stuck).to_have_text(texts["stuck"], timeout=WAIT)
         await stuck.click()
@@ -72,7 +63,7 @@ async def test_an_agent_takes_a_stuck_session_from_the_dashboard(
             path=str(ARTIFACTS / f"stuck-{locale}-{width}-taken.png"), full_page=True
         )
         await taken.click()
-        await page.wait_for_url(server.base_url + "/tickets/1")
+        await page.wait_for_url(desk.server.base_url + "/tickets/1")
         await expect(page.locator("[data-assignee]")).to_have_text("ana", timeout=WAIT)
         ticket = (await api.get("/api/v1/desk/tickets/1")).json()
         assert (ticket["kind"], ticket["queue"], ticket["assignee"]) == (
@@ -80,12 +71,5 @@ async def test_an_agent_takes_a_stuck_session_from_the_dashboard(
             "needs_action",
             "ana",
         )
-        fits = await page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-        assert fits
-        assert errors == []
-    finally:
-        await api.aclose()
-        await context.close()
-        await server.stop()
+        assert await desk.fits()
+        assert desk.errors == []
