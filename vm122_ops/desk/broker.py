@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import orjson
@@ -106,32 +106,28 @@ class AlertsSnapshot:
     wire: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(eq=False, kw_only=True)
 class Subscriber:
-    """One open stream: its filter, its bounded queue and its pending funnel."""
+    """One open stream: its filter (the fields given), its bounded queue of
+    ``queue_size`` events and its pending funnel and alerts."""
 
-    def __init__(
-        self,
-        *,
-        queue_size: int,
-        session_id: str | None = None,
-        ticket_id: int | None = None,
-        hours: int | None = None,
-        desk_session: int | None = None,
-        deadline: float | None = None,
-    ) -> None:
-        self.session_id = session_id
-        # The Desk login this stream was opened with (None: the API token), and when
-        # (time.monotonic()) that session expires: the stream ends then.
-        self.desk_session = desk_session
-        self.deadline = deadline
-        self.ticket_id = ticket_id
-        self.hours = hours  # None: this stream gets no funnel events
-        self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
-        self.funnel: FunnelSnapshot | None = None
-        self.alerts: AlertsSnapshot | None = None
-        self.overflowed = False
-        self.closed = False
-        self._wake = asyncio.Event()
+    queue_size: InitVar[int]
+    session_id: str | None = None
+    ticket_id: int | None = None
+    hours: int | None = None  # None: this stream gets no funnel events
+    # The Desk login this stream was opened with (None: the API token), and when
+    # (time.monotonic()) that session expires: the stream ends then.
+    desk_session: int | None = None
+    deadline: float | None = None
+    queue: asyncio.Queue[LiveEvent] = field(init=False, repr=False)
+    funnel: FunnelSnapshot | None = field(default=None, init=False, repr=False)
+    alerts: AlertsSnapshot | None = field(default=None, init=False, repr=False)
+    overflowed: bool = field(default=False, init=False)
+    closed: bool = field(default=False, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def __post_init__(self, queue_size: int) -> None:
+        self.queue = asyncio.Queue(maxsize=queue_size)
 
     def wants(self, event: LiveEvent) -> bool:
         return self.matches(event.session_id, event.ticket_id)

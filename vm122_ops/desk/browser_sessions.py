@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 import orjson
 
@@ -95,22 +95,15 @@ def _live(conn: sqlite3.Connection, queries: Queries, ids: list[int], now_ms: in
     return {int(row[0]) for row in rows}
 
 
+@dataclass(frozen=True, eq=False)
 class DeskSessions:
-    """Opens, looks up and ends the Desk's server-side sessions."""
+    """Opens, looks up and ends the Desk's server-side sessions. Its repr shows only the
+    ``lifetime`` (seconds): the database and the clock say nothing in a log."""
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        clock: Callable[[], float] = time.time,
-        lifetime: int = SESSION_SECONDS,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.lifetime = lifetime
-
-    def __repr__(self) -> str:
-        return f"DeskSessions(lifetime={self.lifetime})"
+    db: Database = field(repr=False)
+    _: KW_ONLY
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    lifetime: int = SESSION_SECONDS
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
