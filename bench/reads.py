@@ -11,7 +11,9 @@ so the machine's noise hits every read and every size alike:
 - the ticket list's first page (``/api/v1/desk/tickets?limit=50``);
 - the search (``/api/v1/desk/search?q=cliente1``: a prefix of many domains, a full page);
 - the search by any part (``?q=liente12``: in the middle of many domains, the trigram
-  index's page) and by a contact e-mail's part (``?q=admin@cliente42``);
+  index's page), by a contact e-mail's part (``?q=admin@cliente42``) and by a support
+  reference as a customer reads it out (session 42's, lower case with a hyphen: one
+  lookup on the reference index);
 - the failure-code table (``/api/v1/onboard/failures``) of the funnel's window;
 - the conversion series of 72 hours (hourly) and of 2160 hours (90 days, daily).
 
@@ -39,6 +41,7 @@ from bench.seed import cached_store
 from bench.services import HOST, Credentials, Fleet, ServiceError
 from bench.wire import Connection
 from servicekit.contract import STAGES
+from vm112_portal.support import support_reference
 
 BUDGET_MS = 500.0
 HEALTHZ_RATIO_GOAL = 5.0
@@ -47,6 +50,10 @@ PAGE = 50
 SEARCH = "cliente1"
 SEARCH_PART = "liente12"  # not a prefix: the FTS5 trigram index answers
 SEARCH_CONTACT = "admin@cliente42"
+# A support reference as a customer reads it out (lower case, a hyphen in the middle):
+# session 42's, in every store (bench/seed.py sends the Portal's derivation).
+_REFERENCE = support_reference("bench-00000042")
+SEARCH_REFERENCE = f"{_REFERENCE[:4]}-{_REFERENCE[4:]}".lower()
 LISTED_STATES = ("moving", "stuck", "abandoned", "failed")
 HEALTHZ = "healthz"
 ROUNDS_PER_SLICE = 5  # rounds of every read and /healthz on one server before the next size's
@@ -102,6 +109,11 @@ async def plan_reads(
         Read("search", "search", f"/api/v1/desk/search?q={SEARCH}"),
         Read("search_part", "search, any part", f"/api/v1/desk/search?q={SEARCH_PART}"),
         Read("search_contact", "search, contact e-mail", f"/api/v1/desk/search?q={SEARCH_CONTACT}"),
+        Read(
+            "search_reference",
+            "search, support reference",
+            f"/api/v1/desk/search?q={SEARCH_REFERENCE}",
+        ),
         Read("failures", "failure codes", f"/api/v1/onboard/failures?hours={hours}", load=False),
         Read("trend72", "trend 72 h", "/api/v1/onboard/trend?hours=72"),
         Read("trend2160", "trend 2160 h", "/api/v1/onboard/trend?hours=2160"),

@@ -35,6 +35,7 @@ import orjson
 from bench.progress import ProgressBar
 from bench.services import ROOT
 from servicekit.sqlfiles import migration_files
+from vm112_portal.support import support_reference
 from vm122_ops.ingest.events import FAILED as FAILED_TYPE
 from vm122_ops.ingest.events import STAGE_TYPES, STAGES, format_ms, parse_event
 from vm122_ops.ingest.storing import store_event
@@ -42,7 +43,7 @@ from vm122_ops.store.db import SQL_DIR, Database
 from vm122_ops.tickets.search import ascii_form
 
 CACHE_DIR = ROOT / "var" / "bench"
-SEED_VERSION = 3
+SEED_VERSION = 4
 WINDOW_HOURS = 48
 MAX_AGE_HOURS = 24 * 20  # the funnel's ?hours= tops out at 720
 HOUR_MS = 3_600_000
@@ -354,7 +355,9 @@ def event_data(
     """The data the Portal sends with each event type (vm112_portal/wizard.py)."""
     data: dict[str, Any] = {"session_id": session_id}
     _beside(data, "domain", domain.name, domain.unicode)
-    if event_type == "domain.validated":
+    if event_type == STAGE_TYPES[0]:  # onboarding.started: the support reference
+        data["reference"] = support_reference(session_id)
+    elif event_type == "domain.validated":
         data.update(
             domain_unicode=domain.unicode,
             registrable_domain=domain.name,

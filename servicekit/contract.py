@@ -54,3 +54,8 @@ SESSION_ID = re.compile(rf"^{_SESSION_ID}\Z")
 SESSION_ID_SCHEMA = f"^{_SESSION_ID}$"
 # The webhook-id header (the event's id, stored once by Ops): 1-255 visible ASCII.
 WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
+# onboarding.started's data.reference, the support reference the customer quotes (the
+# Portal derives it: vm112_portal/support.py): 8 of A-Z and 2-9.
+_REFERENCE = "[A-Z2-9]{8}"
+REFERENCE = re.compile(rf"^{_REFERENCE}\Z")
+REFERENCE_SCHEMA = f"^{_REFERENCE}$"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, SESSION_ID_SCHEMA
+from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, REFERENCE_SCHEMA, SESSION_ID_SCHEMA
 from servicekit.openapi import (
     COUNT,
     ENVELOPE_SCHEMAS,
@@ -47,7 +47,7 @@ _DKIM = obj(
 _DOMAIN_FORMS = {
     # The session's support reference (null for a session older than references); the
     # session id is never answered: the page must not see it.
-    "reference": nullable({"type": "string", "pattern": "^[A-Z2-9]{8}$"}),
+    "reference": nullable({"type": "string", "pattern": REFERENCE_SCHEMA}),
     "domain": {"type": "string"},
     "domain_unicode": {"type": "string"},
 }

@@ -42,6 +42,8 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
     assert paths["drilldown_next"] == paths["drilldown"] + "&cursor=MTc5NTk1MzYwMDAwMDpz"
     assert paths["trend2160"] == "/api/v1/onboard/trend?hours=2160"
     assert paths["failures"] == "/api/v1/onboard/failures?hours=50"
+    # Session 42's support reference as a customer reads it out.
+    assert paths["search_reference"] == "/api/v1/desk/search?q=8jph-rqjs"
     assert [read.key for read in reads if not read.load] == ["failures"]
     assert {key: summary.count for key, summary in summaries.items()} == dict.fromkeys(
         [*paths, "healthz"], 3
@@ -49,12 +51,13 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
     # One request of each read, then /healthz, per round (after the two planning reads and
     # the untimed request that opens the slice).
     assert slow.requests[2] == paths["drilldown"]
-    assert len(slow.requests) == 2 + 1 + 3 * 10
-    round_ = [path.split("?")[0] for path in slow.requests[3:13]]
+    assert len(slow.requests) == 2 + 1 + 3 * 11
+    round_ = [path.split("?")[0] for path in slow.requests[3:14]]
     assert round_ == [
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/desk/tickets",
+        "/api/v1/desk/search",
         "/api/v1/desk/search",
         "/api/v1/desk/search",
         "/api/v1/desk/search",

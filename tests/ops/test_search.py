@@ -3,12 +3,16 @@ both forms of internationalised names, session ids, ticket numbers; bad queries.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from servicekit.sqlfiles import migrate
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from vm122_ops.store.db import SQL_DIR
 from vm122_ops.store.sql import QUERIES
 from vm122_ops.tickets.search import ascii_form, unicode_form
 
@@ -149,3 +153,101 @@ async def test_substring_search_reads_the_trigram_index(ops: Ops) -> None:
     assert "VIRTUAL TABLE INDEX" in details and "session_search" in details, details
     assert "SEARCH s USING PRIMARY KEY (session_id=?)" in details, details  # no scan
     assert "SCAN onboard_sessions" not in details and "SCAN d" not in details, details
+
+
+async def test_finds_a_session_by_its_support_reference(ops: Ops) -> None:
+    """Issue 27: the support reference the Portal gives the customer (onboarding.started's
+    data.reference, 8 characters of A-Z and 2-9: vm112_portal/support.py) finds its
+    session, typed as a customer reads it out: any case, with spaces or hyphens."""
+    await ops.send(
+        "onboarding.started", "ref", NOW - 2 * HOUR, domain="loja.pt", reference="K7Q2M9XP"
+    )
+    await ops.send(
+        "onboarding.started", "twin", NOW - HOUR, domain="k7q2m9xp.pt", reference="ABCDEFGH"
+    )
+    found = await ops.get(SEARCH, q="K7Q2M9XP")
+    assert found["items"][0] == {
+        "session_id": "ref",
+        "domain": "loja.pt",
+        "stage": "started",
+        "status": "active",
+        "last_event_at": "2026-11-29T10:00:00.000Z",
+        "ticket_id": None,
+        "matched": "reference",
+    }
+    # The exact match first, then the domain that starts with the same letters.
+    assert await ids(ops, "K7Q2M9XP") == [("ref", "reference"), ("twin", "domain")]
+    for typed in ("k7q2m9xp", "K7Q2-M9XP", "k7q2 m9xp", "K7Q2.M9XP", " k7q2 - m9xp "):
+        assert (await ids(ops, typed))[0] == ("ref", "reference"), typed
+    assert await ids(ops, "abcd-efgh") == [("twin", "reference")]
+    assert await ids(ops, "K7Q2M9XQ") == []  # one character off: nothing
+    assert await ids(ops, "K7Q2M9") == [("twin", "domain")]  # a part is no reference
+
+
+async def test_a_malformed_reference_is_not_kept(ops: Ops) -> None:
+    for n, value in enumerate(("k7q2m9xp", "K7Q2M9X", "K7Q2M9XP1", "K7Q2-M9XP", 12345678)):
+        await ops.send(
+            "onboarding.started", f"bad{n}", NOW - HOUR, domain=f"b{n}.pt", reference=value
+        )
+    with sqlite3.connect(ops.db_path) as conn:
+        kept = conn.execute("select count(*) from onboard_sessions where reference is not null")
+        assert kept.fetchone() == (0,)
+    assert await ids(ops, "K7Q2M9XP") == []
+
+
+async def test_reference_search_reads_an_index(ops: Ops) -> None:
+    await ops.send("onboarding.started", "r", NOW - HOUR, reference="K7Q2M9XP")
+    with sqlite3.connect(ops.db_path) as conn:
+        plan = conn.execute(
+            "explain query plan " + QUERIES["sessions_by_reference"],
+            {"reference": "K7Q2M9XP", "limit": 20},
+        ).fetchall()
+    details = " ".join(row[3] for row in plan)
+    assert "USING INDEX onboard_sessions_by_reference (reference=?)" in details, details
+    assert "SCAN" not in details, details
+
+
+def test_the_reference_migration_gives_stored_sessions_their_reference(tmp_path: Path) -> None:
+    """Sessions stored before the reference was kept get it from their retained
+    onboarding.started events: the first well-formed one by row id."""
+    files = sorted((SQL_DIR / "schema").glob("*.sql"))
+    [number] = [n for n, file in enumerate(files) if file.name.endswith("_session_reference.sql")]
+    older = tmp_path / "before"
+    older.mkdir()
+    for file in files[:number]:
+        shutil.copy(file, older / file.name)
+    path = tmp_path / "ops.db"
+    with sqlite3.connect(path) as conn:
+        assert migrate(conn, older) == number
+        session = (
+            "insert into onboard_sessions (session_id, domain, first_event_at, last_event_at,"
+            " last_event_type, last_event_row, furthest_stage, status, event_count)"
+            " values (?, 'velho.pt', 1, 3, 'onboarding.started', 3, 0, 'active', 1)"
+        )
+        for sid in ("kept", "twice", "bad", "other-type", "purged"):
+            conn.execute(session, (sid,))
+        insert = (
+            "insert into webhook_events (event_id, session_id, event_type, domain,"
+            " occurred_at, received_at, payload) values (?, ?, ?, 'velho.pt', ?, ?, ?)"
+        )
+        rows = [
+            ("kept", "onboarding.started", '"reference": "K7Q2M9XP"'),
+            ("twice", "onboarding.started", '"reference": "ABCDEFGH"'),
+            ("twice", "onboarding.started", '"reference": "HGFEDCBA"'),
+            ("bad", "onboarding.started", '"reference": "k7q2m9xp"'),
+            ("bad", "onboarding.started", '"reference": 12345678'),
+            ("other-type", "domain.validated", '"reference": "ZZZZZZZZ"'),
+        ]
+        for n, (sid, kind, data) in enumerate(rows, start=1):
+            body = f'{{"type": "{kind}", "data": {{"session_id": "{sid}", {data}}}}}'
+            conn.execute(insert, (f"w{n}", sid, kind, n, n, body))
+    with sqlite3.connect(path) as conn:
+        assert migrate(conn, SQL_DIR / "schema") == len(files)
+        found = dict(conn.execute("select session_id, reference from onboard_sessions"))
+    assert found == {
+        "kept": "K7Q2M9XP",
+        "twice": "ABCDEFGH",
+        "bad": None,
+        "other-type": None,
+        "purged": None,
+    }

@@ -121,6 +121,7 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     if old is None or old.domain != new.domain:
         search.record(conn, queries, new.session_id, new.domain)
     contacts.record(conn, queries, event, row_id)
+    search.record_reference(conn, queries, event)
     durations = funnel.move_contributions(conn, queries, old, new)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))

@@ -839,7 +839,8 @@ PATHS: dict[str, Any] = {
         {"200": _answer("Agents", "agents and me"), "401": _UNAUTHORIZED},
     ),
     "/api/v1/desk/search": _get(
-        "sessions by domain prefix (Unicode or ASCII form), id or ticket",
+        "sessions by any part of a domain (Unicode or ASCII form) or contact, support "
+        "reference, session id or ticket number",
         search.SEARCH_QUERY,
         {
             "200": _answer("SearchResults", "at most 20 sessions, exact matches first"),

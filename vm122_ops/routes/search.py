@@ -14,7 +14,8 @@ SEARCH_QUERY = Query(
     Param(
         "q",
         {"type": "string", "minLength": 1, "maxLength": search.MAX_QUERY},
-        "a domain or its start (Unicode or ASCII form), a session id, a ticket number",
+        "any part of a domain (Unicode or ASCII form) or contact e-mail, a support "
+        "reference (any case, spaces or hyphens ignored), a session id, a ticket number",
         required=True,
     )
 )

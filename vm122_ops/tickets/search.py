@@ -9,7 +9,13 @@ and, when it is ASCII, also searched as typed on the ASCII keys (so the prefix
 ``xn--mnch`` finds it too: the punycode of a partial label is not a prefix of the whole
 label's, so the Unicode query is not converted the other way). Each is a range read on an
 index, at most ``LIMIT`` rows. A query that is a session id also matches that session; one
-that is a ticket number (``12`` or ``#12``) matches that ticket's session.
+that is a ticket number (``12`` or ``#12``) matches that ticket's session. One that is a
+support reference (the 8 characters the Portal gives the customer to quote, kept on the
+session from onboarding.started: migration 0015) matches that reference's session, in any
+case and with or without the spaces, hyphens or dots a customer reads it out with
+(``k7q2-m9xp`` finds ``K7Q2M9XP``): an index lookup. The reference is kept out of the
+trigram index on purpose: a part of it is no way to find a customer, and its random
+letters would match ordinary words of other queries.
 
 Any part: each word of the query (split on spaces, so "clinica porto" finds
 ``m365-clinica-porto.pt``) of three characters or more is looked up in the FTS5 trigram
@@ -22,23 +28,26 @@ cost follows the words' trigrams, not the number of sessions. ``matched`` says w
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from servicekit.contract import REFERENCE
 from servicekit.documents import fields_document
 from servicekit.sqlfiles import Queries
 from vm122_ops.errors import BadRequest
-from vm122_ops.ingest.events import SESSION_ID, SPOOFING, STAGES, format_ms
+from vm122_ops.ingest.events import SESSION_ID, SPOOFING, STAGE_TYPES, STAGES, Event, format_ms
 from vm122_ops.store.sql import QUERIES
 
 LIMIT = 20
-# What a result was found by: its ticket number, its session id, its domain, or (a part
-# of) its contact.
-Matched = Literal["ticket", "session_id", "domain", "contact"]
-MATCHED: tuple[Matched, ...] = ("ticket", "session_id", "domain", "contact")
+# What a result was found by: its ticket number, its session id, its support reference,
+# its domain, or (a part of) its contact.
+Matched = Literal["ticket", "session_id", "reference", "domain", "contact"]
+MATCHED: tuple[Matched, ...] = ("ticket", "session_id", "reference", "domain", "contact")
 MAX_QUERY = 253
+STARTED = STAGE_TYPES[0]  # onboarding.started: the event that carries the reference
 _TOP = "\U0010ffff"  # above every character: [p, p + _TOP) is "starts with p"
 
 
@@ -79,11 +88,43 @@ def record(conn: sqlite3.Connection, queries: Queries, session_id: str, domain: 
     conn.execute(queries["set_search_keys"], {"session_id": session_id, **search_keys(domain)})
 
 
+def reference_of(event: Event) -> str | None:
+    """The support reference an onboarding.started carries, when it is well formed."""
+    value = event.data.get("reference")
+    if event.event_type != STARTED or not isinstance(value, str) or not REFERENCE.match(value):
+        return None
+    return value
+
+
+def record_reference(conn: sqlite3.Connection, queries: Queries, event: Event) -> None:
+    """Keep an onboarding.started's reference on its session when it has none (ingest,
+    after the session row is written): the first one stored stays."""
+    reference = reference_of(event)
+    if reference is not None:
+        conn.execute(
+            queries["set_session_reference"],
+            {"session_id": event.session_id, "reference": reference},
+        )
+
+
+_SEPARATORS = re.compile(r"[\s.-]+")
+
+
+def as_reference(query: str) -> str | None:
+    """The support reference a query is, typed in any case and with any spaces, hyphens
+    or dots between its characters (``k7q2-m9xp``), else None."""
+    candidate = _SEPARATORS.sub("", query).upper()
+    return candidate if REFERENCE.match(candidate) else None
+
+
 def parse_query(raw: str | None) -> str:
     """?q=: 1-253 characters once trimmed, no control or invisible characters; else 400."""
     text = (raw or "").strip()
     if not text:
-        raise BadRequest("q is required: a domain (or its start), a session id or a ticket number")
+        raise BadRequest(
+            "q is required: a domain, a contact, a support reference, a session id or a "
+            "ticket number"
+        )
     if len(text) > MAX_QUERY:
         raise BadRequest(f"q must be at most {MAX_QUERY} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or SPOOFING.search(text):
@@ -123,7 +164,7 @@ def _found(row: sqlite3.Row, matched: Matched) -> Found:
 
 def find(conn: sqlite3.Connection, query: str) -> list[Found]:
     """Read function: the sessions ``query`` finds, exact matches (ticket number, session
-    id) first, then domains by key and newest activity, at most LIMIT."""
+    id, support reference) first, then domains by key and newest activity, at most LIMIT."""
     found: dict[str, Found] = {}
     number = query[1:] if query.startswith("#") else query
     if number.isascii() and number.isdigit() and len(number) <= 18:
@@ -134,6 +175,12 @@ def find(conn: sqlite3.Connection, query: str) -> list[Found]:
         row = conn.execute(QUERIES["session_by_id"], {"session_id": query}).fetchone()
         if row is not None:
             found[row["session_id"]] = _found(row, "session_id")
+    reference = as_reference(query)
+    if reference is not None:
+        params = {"reference": reference, "limit": LIMIT}
+        for row in conn.execute(QUERIES["sessions_by_reference"], params):
+            if row["session_id"] not in found:
+                found[row["session_id"]] = _found(row, "reference")
     exact = list(found.values())
     prefixes = [("sessions_by_domain_key", unicode_form(query))]
     if query.isascii():

@@ -55,3 +55,21 @@ join session_search_docs as d on d.id = hit.id
 join onboard_sessions as s on s.session_id = d.session_id
 left join tickets as t on t.session_id = s.session_id
 order by hit.id desc;
+
+-- name: set_session_reference!
+-- A session's support reference (ingest, from onboarding.started), when it has none yet:
+-- the first one stored is kept.
+update onboard_sessions
+set reference = :reference
+where session_id = :session_id
+  and reference is null;
+
+-- name: sessions_by_reference
+-- Sessions with one support reference (onboard_sessions_by_reference), newest first.
+select s.session_id, s.domain, s.domain_key, s.furthest_stage, s.status, s.last_event_at,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_by_reference
+left join tickets as t on t.session_id = s.session_id
+where s.reference = :reference
+order by s.last_event_at desc
+limit :limit;
