@@ -186,9 +186,7 @@ def _existing_database(purpose: str, env: dict[str, str]) -> Path:
 
 
 def _backup(env: dict[str, str], target: Path) -> str:
-    report = backup_database(database_path(env), target, BACKED_UP_TABLES)
-    counts = ", ".join(f"{n} {table}" for table, n in report.tables.items())
-    return f"backup verified: {report.path} ({report.bytes} bytes; {counts})"
+    return backup_database(database_path(env), target, BACKED_UP_TABLES).describe()
 
 
 async def _grant(db: Database, session_id: str, domain: str) -> str:
@@ -264,11 +262,9 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
     # The start-up configuration, secrets reduced to "set".
     serve(
         create_app(settings),
+        settings,
         service="portal",
         logger="vm112_portal",
-        host=settings.host,
-        port=settings.port,
-        db=str(settings.db_path),
         ops_url=settings.ops_url,
         providers=settings.providers,
         carbonio_admin_user=settings.carbonio_admin_user,

@@ -87,9 +87,7 @@ def main(argv: list[str]) -> int:
     try:
         settings = Settings.from_env(os.environ)
         if command == "backup":
-            report = backup_database(settings.db_path, args.path, BACKED_UP_TABLES)
-            counts = ", ".join(f"{n} {t}" for t, n in report.tables.items())
-            print(f"backup verified: {report.path} ({report.bytes} bytes; {counts})")
+            print(backup_database(settings.db_path, args.path, BACKED_UP_TABLES).describe())
             return 0
         # Migrate before anything else, so a schema problem is one clear line.
         asyncio.run(_migrate(settings))
@@ -108,16 +106,14 @@ def main(argv: list[str]) -> int:
     # The start-up configuration, secrets masked: their count and length only.
     serve(
         create_app(settings),
+        settings,
         service="ops",
         logger="vm122_ops",
-        host=settings.host,
-        port=settings.port,
         graceful_shutdown=5,
         # Past 4096 connections (Desk streams included) uvicorn answers 503 rather than
         # running out of descriptors (the unit's LimitNOFILE is 65536). Ops listens on the
         # loopback behind nginx, which bounds a request head's size and time.
         limits={"timeout_keep_alive": 5, "limit_concurrency": 4096},
-        db=str(settings.db_path),
         window_hours=settings.window_hours,
         retention_days=settings.retention_days,
         webhook_secrets=f"{len(settings.webhook_secrets)} configured",

@@ -26,6 +26,11 @@ class BackupReport:
     bytes: int
     tables: dict[str, int]
 
+    def describe(self) -> str:
+        """The line both services' ``backup`` commands print."""
+        counts = ", ".join(f"{n} {table}" for table, n in self.tables.items())
+        return f"backup verified: {self.path} ({self.bytes} bytes; {counts})"
+
 
 def backup_database(source: Path, target: Path, tables: tuple[str, ...]) -> BackupReport:
     if not source.exists():

@@ -42,7 +42,15 @@ def test_logs_are_json_lines_without_secrets(tmp_path: Path) -> None:
     documents = [orjson.loads(line) for line in lines]  # every line is JSON
     assert all({"ts", "level", "service", "msg"} <= set(d) for d in documents)
     starting = next(d for d in documents if d["msg"] == "starting")
-    assert starting["port"] == port
+    # servicekit.serve: the address and the database from the settings, before the rest.
+    assert list(starting)[list(starting).index("host") :][:4] == [
+        "host",
+        "port",
+        "db",
+        "window_hours",
+    ]
+    assert (starting["host"], starting["port"]) == ("127.0.0.1", port)
+    assert starting["db"] == str(tmp_path / "ops.db")
     requests = [d for d in documents if d["msg"] == "request"]
     assert any(d["request_id"] == "trace-1" and d["status"] == 200 for d in requests)
     assert {401} <= {d["status"] for d in requests}
