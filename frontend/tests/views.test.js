@@ -274,15 +274,24 @@ test("funnel card in pt-PT: sub-second and decimal medians, decimal commas", asy
   assert.equal(row("domain_validated").children[4].textContent, "4,3 % das iniciadas");
 });
 
-test("ticket page in pt-PT: the subject in Portuguese, Ops's English note marked lang=en", async () => {
+test("ticket page in pt-PT: the subject and Ops's note in Portuguese, an unknown note as stored", async () => {
   const browser = installBrowser("http://desk.test/tickets/5");
   const root = page({ "data-ticket-head": "div", "data-timeline": "div" });
   initTicketPage(root, { ...context(translator("pt")), lang: "pt" });
-  const note = {
+  const ready = {
     kind: "note",
+    note_kind: "ready_for_ops",
     id: 1,
     occurred_at: "2026-11-29T11:59:03.000Z",
     text: "Onboarding completed: the mail domain is ready for operations (ready_for_ops).",
+  };
+  // A note without a kind the Desk knows (null, or one newer than this page): as stored.
+  const note = {
+    kind: "note",
+    note_kind: null,
+    id: 2,
+    occurred_at: "2026-11-29T11:59:04.000Z",
+    text: "Something Ops wrote in English.",
   };
   await browser.requests[0].answer({
     ...ticketSummary(5),
@@ -290,17 +299,26 @@ test("ticket page in pt-PT: the subject in Portuguese, Ops's English note marked
     stage: "completed",
     session_status: "completed",
     tags: ["ready_for_ops"],
-    timeline: [note],
+    timeline: [ready, note, { ...note, id: 3, note_kind: "newer_kind" }],
   });
   const subject = root.querySelector("[data-subject]");
   assert.equal(subject.textContent, "Adesão de s5.pt");
   assert.equal(subject.getAttribute("lang"), null);
   const facts = root.querySelector("dl").children;
   assert.equal(facts[facts.indexOf(subject) - 1].textContent, "Assunto");
-  const [label, body] = root.querySelector('li[data-kind="note"]').children.slice(1);
+  const [first, second, third] = root.querySelectorAll('li[data-kind="note"]');
+  const [label, body] = first.children.slice(1);
   assert.equal(label.textContent, "Nota automática");
-  assert.equal(body.getAttribute("lang"), "en");
-  assert.equal(body.textContent, note.text);
+  assert.equal(body.getAttribute("lang"), null);
+  assert.equal(
+    body.textContent,
+    "Adesão concluída: o domínio de correio está pronto para a equipa de operações.",
+  );
+  for (const item of [second, third]) {
+    const [, stored] = item.children.slice(1);
+    assert.equal(stored.getAttribute("lang"), "en");
+    assert.equal(stored.textContent, note.text);
+  }
 });
 
 test("timeline: onboarding.failed without a reason says so, with one shows it", async () => {

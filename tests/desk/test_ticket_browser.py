@@ -11,14 +11,20 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.desk.harness import FAST, TOKEN, OpsServer
+from tests.desk.harness import FAST, TOKEN, OpsServer, browser_desk
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.signer import deliver
 
 NOTE = 'Liguei ao cliente.\n<img src=x onerror=alert(1)> "fica" & <b>não</b>'
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# Ops' automatic note on a completed onboarding, as the Desk words it in each language.
+READY_NOTE = {
+    "en-GB": "Onboarding completed: the mail domain is ready for the operations team.",
+    "pt-PT": "Adesão concluída: o domínio de correio está pronto para a equipa de operações.",
+}
 
 
 async def tab_to(page: Page, selector: str, presses: int = 40) -> None:
@@ -134,3 +140,30 @@ async def test_two_agents_work_one_ticket_live(browser: Browser, tmp_path: Path)
         await desk.close()
         await phone.close()
         await server.stop()
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
+async def test_ops_ready_note_is_in_the_page_language(
+    browser: Browser, tmp_path: Path, locale: str
+) -> None:
+    """Issue 27: the note Ops writes on a completed onboarding was English in a pt-PT Desk.
+    Screenshot: test-artifacts/ticket-note-{lang}.png."""
+    async with browser_desk(browser, tmp_path, locale, 1280) as desk:
+        await deliver(desk.api, "account.created", "s1", domain="loja.pt")
+        await deliver(desk.api, "onboarding.completed", "s1", domain="loja.pt")
+        ticket = (await desk.api.get("/api/v1/desk/tickets/1")).json()
+        [note] = [entry for entry in ticket["timeline"] if entry["kind"] == "note"]
+        assert (note["note_kind"], note["text"]) == (
+            "ready_for_ops",
+            "Onboarding completed: the mail domain is ready for operations (ready_for_ops).",
+        )
+        await login(desk.page, desk.server.base_url, "/tickets/1")
+        body = desk.page.locator('li[data-kind="note"] .entry-body')
+        await expect(body).to_have_text(READY_NOTE[locale], timeout=WAIT)
+        assert await body.get_attribute("lang") is None
+        shown = await desk.page.locator("main").inner_text()
+        assert "ready_for_ops" not in shown and "timeline.note" not in shown
+        await desk.page.screenshot(
+            path=str(ARTIFACTS / f"ticket-note-{locale}.png"), full_page=True
+        )
+        assert desk.errors == []

@@ -77,7 +77,16 @@ async def test_later_events_append_and_completion_tags_ready_for_ops(ops: Ops) -
         ("event", "onboarding.completed"),
         ("note", None),
     ]
-    assert detail["timeline"][-1]["text"] == READY_NOTE
+    # Ops' note says which it is, so the Desk writes it in the page's language; the stored
+    # English text stays beside it.
+    assert detail["timeline"][-1] == {
+        "kind": "note",
+        "note_kind": "ready_for_ops",
+        "id": detail["timeline"][-1]["id"],
+        "occurred_at": iso(NOW - 20),
+        "received_at": detail["timeline"][-1]["received_at"],
+        "text": READY_NOTE,
+    }
     assert detail["timeline"][2]["data"]["reason"] == "quota"
     # Each tag an event added to the open ticket moved its version (stale edits: 409).
     assert detail["version"] == 3

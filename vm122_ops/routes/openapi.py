@@ -38,6 +38,7 @@ from vm122_ops.tickets.ticket import (
     ACTIVITY_KINDS,
     ACTOR_KINDS,
     FAILURE_KINDS,
+    NOTE_KINDS,
     QUEUES,
     STATUSES,
     TICKET_KINDS,
@@ -455,9 +456,12 @@ SCHEMAS: dict[str, Any] = {
             obj(
                 {
                     "kind": enum(["note"]),
+                    # Which note Ops wrote (the Desk words it in its language), or null.
+                    "note_kind": enum(NOTE_KINDS, null=True),
                     "id": _ID,
                     "occurred_at": TIME,
                     "received_at": TIME,
+                    # The note as stored, in English.
                     "text": {"type": "string"},
                 }
             ),

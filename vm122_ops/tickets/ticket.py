@@ -57,6 +57,7 @@ MAIL_READY_TAG = "mail_ready"  # vm122_ops/funnel/mail_readiness.py
 MAIL_PENDING_TAG = "mail_pending"
 READY_NOTE = "Onboarding completed: the mail domain is ready for operations (ready_for_ops)."
 READY_NOTE_KIND = "ready_for_ops"  # the note's stable key (ticket_entries.note_kind)
+NOTE_KINDS = (READY_NOTE_KIND,)  # ticket_entries.note_kind's check (schema 0005)
 ENTRY_DATA_LIMIT = 4096
 _CURSOR = re.compile(r"^[0-9]{1,18}:[0-9]{1,18}\Z")
 
@@ -332,14 +333,20 @@ class TicketSummary:
 
 @dataclass(frozen=True, slots=True)
 class Note:
+    """A note Ops wrote itself. ``note_kind`` says which (``NOTE_KINDS``), so the Desk writes
+    it in the page's language; ``text`` is the English stored with it, shown as is when
+    the kind is null or unknown to the page."""
+
     id: int
     occurred_at: int
     received_at: int
     text: str
+    note_kind: str | None = None
 
     def document(self) -> dict[str, Any]:
         return {
             "kind": "note",
+            "note_kind": self.note_kind,
             "id": self.id,
             "occurred_at": format_ms(self.occurred_at),
             "received_at": format_ms(self.received_at),
@@ -469,7 +476,9 @@ def summary_of(conn: sqlite3.Connection, ticket_id: int) -> TicketSummary | None
 
 def _entry(ticket: TicketSummary, row: sqlite3.Row) -> StoredEvent | Note:
     if row["kind"] == "note":
-        return Note(row["id"], row["occurred_at"], row["received_at"], row["body"])
+        return Note(
+            row["id"], row["occurred_at"], row["received_at"], row["body"], row["note_kind"]
+        )
     return StoredEvent(
         id=row["event_row"],
         session_id=ticket.session_id,

@@ -146,6 +146,21 @@ function eventItem(group, opened, { t, lang }) {
   );
 }
 
+// The notes Ops writes itself, by their note_kind, in the page's language.
+const OPS_NOTES = { ready_for_ops: "timeline.note.ready_for_ops" };
+
+/**
+ * A note Ops wrote: in the page's language when its kind is known here, else the English
+ * text stored with it (an older note, or a kind newer than this page), marked lang=en.
+ * @param {{note_kind?: string | null, text: string}} entry
+ * @param {Function} t
+ */
+function opsNote(entry, t) {
+  const key = Object.hasOwn(OPS_NOTES, entry.note_kind ?? "") ? OPS_NOTES[entry.note_kind] : null;
+  if (key) return el("p", { class: "entry-body", text: t(key) });
+  return el("p", { class: "entry-body", lang: "en", text: entry.text });
+}
+
 /**
  * @param {HTMLElement} node
  * @param {any[]} entries
@@ -196,8 +211,7 @@ export function renderTimeline(node, entries, ctx) {
       [
         el("time", { datetime: entry.occurred_at, text: formatDateTime(entry.occurred_at, lang) }),
         el("strong", { text: t("timeline.note") }),
-        // Notes are written by Ops, in English.
-        el("p", { class: "entry-body", lang: "en", text: entry.text }),
+        opsNote(entry, t),
       ],
     );
   });

@@ -63,7 +63,7 @@ where id = :ticket_id;
 
 -- name: ticket_entries
 -- A ticket's timeline: events by event time then arrival, each note after its event.
-select id, kind, event_row, event_type, occurred_at, received_at, body
+select id, kind, note_kind, event_row, event_type, occurred_at, received_at, body
 from ticket_entries
 where ticket_id = :ticket_id
 order by occurred_at, kind, coalesce(event_row, id), id;
