@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from servicekit.documents import fields_document
 from servicekit.envelope import exception_handlers, ok
 from servicekit.errors import ConfigError, NotFound, StorageUnavailable
 from servicekit.headers import SecurityHeaders, content_security_policy
+from servicekit.metrics import ServiceMetrics
 from servicekit.purge import in_batches, run_periodically
 from servicekit.settings import env_int, printable_token, webhook_secret
 
@@ -258,3 +260,24 @@ def test_fields_document_refuses_a_name_that_is_no_field(
 ) -> None:
     with pytest.raises(TypeError, match=r"_Record has no field (interna|seen)$"):
         fields_document(_Record("a", 1, False), omit=omit, **shown)
+
+
+def test_known_label_values_are_series_from_the_start() -> None:
+    metrics = ServiceMetrics("svc")
+    metrics.counter("svc_sent", "Sent, by outcome.", "outcome", known=("ok", "retry"))
+    metrics.histogram("svc_call_seconds", "Calls.", "peer", buckets=(0.1, 1.0), known=("a",))
+    text = generate_latest(metrics.registry).decode()
+    samples = [
+        line for line in text.splitlines() if line.startswith("svc_") and "created" not in line
+    ]
+    assert samples == [
+        'svc_sent_total{outcome="ok"} 0.0',
+        'svc_sent_total{outcome="retry"} 0.0',
+        'svc_call_seconds_bucket{le="0.1",peer="a"} 0.0',
+        'svc_call_seconds_bucket{le="1.0",peer="a"} 0.0',
+        'svc_call_seconds_bucket{le="+Inf",peer="a"} 0.0',
+        'svc_call_seconds_count{peer="a"} 0.0',
+        'svc_call_seconds_sum{peer="a"} 0.0',
+    ]
+    with pytest.raises(ValueError, match="known values need exactly one label, not 2"):
+        metrics.counter("svc_two", "Two labels.", "a", "b", known=("x",))

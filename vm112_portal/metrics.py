@@ -54,31 +54,32 @@ AUTH_EVENTS = ("bearer_failed", "bearer_throttled")
 class PortalMetrics(ServiceMetrics):
     def __init__(self) -> None:
         super().__init__("portal")
+        # Every series exists from the start (known=), so rate() and alerts see a 0.
         self.attempts = self.counter(
-            "portal_outbox_attempts", "Delivery attempts to Ops, by outcome.", "outcome"
+            "portal_outbox_attempts",
+            "Delivery attempts to Ops, by outcome.",
+            "outcome",
+            known=OUTCOMES,
         )
         self.provider_seconds = self.histogram(
             "portal_provider_call_seconds",
             "Time of one provider API call, by provider.",
             "provider",
             buckets=_PROVIDER_BUCKETS,
+            known=PROVIDERS,
         )
         self.provider_errors = self.counter(
-            "portal_provider_errors", "Provider API calls that failed, by provider.", "provider"
+            "portal_provider_errors",
+            "Provider API calls that failed, by provider.",
+            "provider",
+            known=PROVIDERS,
         )
         self.auth_events = self.counter(
             "portal_auth_events",
             "Refused /metrics credentials, by kind (bearer_failed, bearer_throttled).",
             "event",
+            known=AUTH_EVENTS,
         )
-        # Every series exists from the start, so rate() and alerts see a 0, not nothing.
-        for outcome in OUTCOMES:
-            self.attempts.labels(outcome=outcome)
-        for event in AUTH_EVENTS:
-            self.auth_events.labels(event=event)
-        for provider in PROVIDERS:
-            self.provider_seconds.labels(provider=provider)
-            self.provider_errors.labels(provider=provider)
         # The outbox figures are read from the database after the counters are taken
         # (render): the dispatcher's thread moves its attempts counter just after the
         # commit of the marks, so in one scrape the counter never runs ahead of the rows.
