@@ -59,3 +59,15 @@ WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 _REFERENCE = "[A-Z2-9]{8}"
 REFERENCE = re.compile(rf"^{_REFERENCE}\Z")
 REFERENCE_SCHEMA = f"^{_REFERENCE}$"
+
+# onboarding.started's `data.refusal` (docs/webhook-funnel-events.md, "Refused attempts"):
+# the wizard API's error `code` of a refused domain (e.g. `mailbox_provider`,
+# `domain_invalid`, `domain_in_progress`) and the HTTP `status` it answered (4xx).
+_REFUSAL_CODE = "[A-Za-z0-9_.:-]{1,64}"
+REFUSAL_CODE = re.compile(rf"^{_REFUSAL_CODE}\Z")
+REFUSAL_CODE_SCHEMA = f"^{_REFUSAL_CODE}$"
+# What onboarding.started carries as `domain` when the attempt was refused (never the raw
+# text the customer typed); an event of an older Portal with it and no `refusal` is
+# counted as a refusal with the code `unspecified`.
+REJECTED_DOMAIN = "(rejected)"
+UNSPECIFIED_REFUSAL = "unspecified"

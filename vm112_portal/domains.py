@@ -12,6 +12,7 @@ import dns.resolver
 import idna
 from publicsuffixlist import PublicSuffixList
 
+from servicekit.contract import REJECTED_DOMAIN
 from vm112_portal import resolvers
 from vm112_portal.errors import BadRequest, Unprocessable, UpstreamTimeout
 
@@ -23,8 +24,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # so "acme\u200b-bank.com" would pass as acme-bank.com: refused before IDNA instead.
 _SPOOFING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # What onboarding.started carries instead of a domain that failed validation: the raw
-# text of a rejected domain is never forwarded to Ops.
-REJECTED = "(rejected)"
+# text of a rejected domain is never forwarded to Ops (the contract's REJECTED_DOMAIN).
+REJECTED = REJECTED_DOMAIN
 # The list ships inside the package: no network at start-up. Unknown TLDs are refused.
 PSL = PublicSuffixList(accept_unknown=False)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from servicekit.contract import REFUSAL_CODE
 from vm112_portal.db import Database, Transaction
 from vm112_portal.domains import REJECTED, Domain, DomainChecker, normalise, printable
 from vm112_portal.errors import (
@@ -97,6 +98,13 @@ def dkim_pending(domain: str) -> dict[str, Any]:
     second, ``dkim publish``, publishes the record and raises DMARC.
     """
     return {"status": "pending", "operations": dkim_commands(domain)}
+
+
+def refusal_of(error: RequestError) -> dict[str, Any]:
+    """onboarding.started's ``refusal`` for a refused domain: the code and status the
+    wizard API answers the customer with (docs/webhook-funnel-events.md)."""
+    code = error.code if error.code and REFUSAL_CODE.match(error.code) else "refused"
+    return {"code": code, "status": error.status}
 
 
 def _unicode_beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str) -> None:
@@ -272,9 +280,21 @@ class Wizard:
                 }
                 if contact is not None:
                     started["contact"] = contact
+                if error is not None:
+                    started["refusal"] = refusal_of(error)
                 await self._emit(
                     tx, "onboarding.started", started, webhook_id=started_webhook_id(session_id)
                 )
+            elif error is not None and session is not None and session["domain"] is None:
+                # A later attempt refused too, the session still without a validated
+                # domain: Ops keeps the newest refusal (docs/webhook-funnel-events.md).
+                again: dict[str, Any] = {
+                    "session_id": session_id,
+                    "domain": REJECTED,
+                    "reference": session["reference"],
+                    "refusal": refusal_of(error),
+                }
+                await self._emit(tx, "onboarding.started", again)
             changed = domain is not None and (session is None or session["domain"] != domain.name)
             if domain is not None and changed:
                 await tx.execute(

@@ -18,7 +18,7 @@ from vm122_ops.store.sql import QUERIES
 
 MINUTE = 60.0
 LIST = "/api/v1/onboard/funnel/sessions"
-STATES = ("moving", "stuck", "abandoned", "failed", "completed")
+STATES = ("moving", "stuck", "abandoned", "failed", "completed", "refused")
 
 
 async def all_pages(ops: Ops, limit: int = 3, **params: Any) -> tuple[list[dict[str, Any]], int]:
@@ -63,6 +63,7 @@ async def test_a_stage_row_and_its_lists(ops: Ops) -> None:
         "abandoned": 0,
         "failed": 0,
         "completed": 0,
+        "refused": 0,
     }
     # The failure is counted on the step that failed, not the furthest stage reached.
     assert funnel["stopped"]["account_created"]["failed"] == 1
@@ -86,6 +87,7 @@ async def test_a_stage_row_and_its_lists(ops: Ops) -> None:
         "failure_reason": None,
         "ticket_id": None,
         "contact": None,
+        "refusal_code": None,
     }
     failed = await ops.get(LIST, hours=24, stage="account_created", state="failed")
     [item] = failed["items"]
@@ -127,7 +129,7 @@ async def test_bad_input_is_a_400_with_a_reason(
 
 
 def oracle_state(
-    events: list[tuple[str, float, dict[str, str]]], now_ms: int, paces: list[int]
+    events: list[tuple[str, float, dict[str, Any]]], now_ms: int, paces: list[int]
 ) -> tuple[str, str, int]:
     """(state, the stage it stopped at, last event ms) of one session, from its events."""
     last_type, last_at, last_data = max(events, key=lambda e: e[1])
@@ -141,6 +143,8 @@ def oracle_state(
         named = last_data.get("stage")
         step = STAGES.index(named) if named else min((furthest or 0) + 1, 5)
         return "failed", STAGES[step], last_ms
+    if furthest == 0 and any("refusal" in data for _, _, data in events):
+        return "refused", "started", last_ms  # never moving, stuck or abandoned
     idle = now_ms - last_ms
     stage_key = "none" if furthest is None else STAGES[furthest]
     if idle > 24 * 3_600_000:
@@ -155,10 +159,12 @@ async def test_lists_and_counts_equal_an_oracle_and_the_funnel(ops: Ops, seed: i
     ops.clock.now = NOW + 23 * MINUTE
     now = ops.clock.now
     rng = random.Random(seed)
-    sessions: dict[str, list[tuple[str, float, dict[str, str]]]] = {}
+    sessions: dict[str, list[tuple[str, float, dict[str, Any]]]] = {}
     for index in range(120):
         at = now - rng.choice([rng.uniform(0, 3 * HOUR), rng.uniform(0, 4 * 24 * HOUR)])
-        events: list[tuple[str, float, dict[str, str]]] = [("onboarding.started", at, {})]
+        # Some first attempts are refused (a later one may still validate a domain).
+        refusal = {"refusal": {"code": "mailbox_provider"}} if rng.random() < 0.15 else {}
+        events: list[tuple[str, float, dict[str, Any]]] = [("onboarding.started", at, refusal)]
         for event_type in STAGE_TYPES[1:]:
             if rng.random() < 0.3:
                 break
@@ -167,7 +173,7 @@ async def test_lists_and_counts_equal_an_oracle_and_the_funnel(ops: Ops, seed: i
                 break
             events.append((event_type, at, {}))
         if rng.random() < 0.2 and events[-1][0] != "onboarding.completed":
-            data = {"code": rng.choice(["cloudflare:81054", "portal:timeout"])}
+            data: dict[str, Any] = {"code": rng.choice(["cloudflare:81054", "portal:timeout"])}
             if rng.random() < 0.5:
                 data["stage"] = rng.choice(STAGES[1:5])
             events.append(("onboarding.failed", min(at + 1, now), data))
@@ -246,6 +252,7 @@ async def test_query_plans(ops: Ops) -> None:
             ("cohort_active_page", {**base, "stage": 0, "since": 0, "until": 1}),
             ("cohort_idle_counts", {"stage": 0, "since": 0, "until": 1, "cohort_since": 0}),
             ("cohort_closed_page", {**base, "status": "failed", "step": 2}),
+            ("cohort_refused_page", base),
         ):
             rows = conn.execute("explain query plan " + QUERIES[name], params).fetchall()
             found[name] = " | ".join(str(row["detail"]) for row in rows)
@@ -255,6 +262,7 @@ async def test_query_plans(ops: Ops) -> None:
     assert "USING INDEX onboard_sessions_active" in found["cohort_active_page"]
     assert "USING INDEX onboard_sessions_active" in found["cohort_idle_counts"]
     assert "USING INDEX onboard_sessions_by_activity" in found["cohort_closed_page"]
+    assert "USING INDEX onboard_sessions_refused" in found["cohort_refused_page"]
     for plan in found.values():
         assert "SCAN webhook_events" not in plan and "SCAN s " not in plan + " "
         # Sorted by the index (only ties of one millisecond are sorted by session id).

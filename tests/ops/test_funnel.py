@@ -124,6 +124,7 @@ async def test_previous_window_counts_the_sessions_started_before_with_their_sta
             "completed": 1,
         },
         "failed": 1,
+        "refused": 0,
         "conversion": {
             "started": {"of_started": 1.0, "of_previous": 1.0},
             "domain_validated": {"of_started": 0.3333, "of_previous": 0.3333},

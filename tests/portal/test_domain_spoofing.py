@@ -43,4 +43,11 @@ async def test_the_raw_text_of_a_rejected_domain_never_reaches_ops(
     (row,) = portal.outbox()
     data = orjson.loads(row["body"])["data"]
     assert row["event_type"] == "onboarding.started"
-    assert data == {"session_id": "s1", "domain": "(rejected)", "reference": data["reference"]}
+    # The refusal says why by its code alone: no text the customer typed.
+    refusal = {"code": "domain_invalid", "status": response.status_code}
+    assert data == {
+        "session_id": "s1",
+        "domain": "(rejected)",
+        "reference": data["reference"],
+        "refusal": refusal,
+    }

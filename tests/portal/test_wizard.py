@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal
@@ -313,3 +315,64 @@ async def test_emission_off_queues_nothing_and_the_wizard_still_works(tmp_path: 
         assert [r.status_code for r in responses] == [200, 200, 200]
         assert portal.outbox() == []
         assert portal.ops.types() == []
+
+
+def _started(portal: Portal) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(row["body"])["data"]
+        for row in portal.outbox()
+        if row["event_type"] == "onboarding.started"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("domain", "status", "code"),
+    [
+        pytest.param("gmail.com", 422, "mailbox_provider", id="unhostable-gmail"),
+        pytest.param("mail.outlook.com", 422, "mailbox_provider", id="unhostable-under-outlook"),
+        pytest.param("not a domain!", 400, "domain_invalid", id="invalid"),
+        pytest.param("co.uk", 400, "domain_invalid", id="public-suffix"),
+    ],
+)
+async def test_a_refused_first_attempt_sends_its_refusal(
+    portal: Portal, domain: str, status: int, code: str
+) -> None:
+    answer = await portal.validate("s-ref", domain)
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+    assert [row["event_type"] for row in portal.outbox()] == ["onboarding.started"]
+    assert _started(portal)[0]["domain"] == "(rejected)"
+    assert _started(portal)[0]["refusal"] == {"code": code, "status": status}
+
+
+async def test_a_taken_domain_is_a_refusal_with_the_409_code(portal: Portal) -> None:
+    assert (await portal.validate("s-holder", "example.pt")).status_code == 200
+    taken = await portal.validate("s-late", "example.pt")
+    assert (taken.status_code, taken.json()["code"]) == (409, "domain_in_progress")
+    late = [data for data in _started(portal) if data["session_id"] == "s-late"]
+    assert late == [
+        {
+            "session_id": "s-late",
+            "domain": "(rejected)",
+            "reference": late[0]["reference"],
+            "refusal": {"code": "domain_in_progress", "status": 409},
+        }
+    ]
+    holder = [data for data in _started(portal) if data["session_id"] == "s-holder"]
+    assert "refusal" not in holder[0]  # accepted at once: no refusal
+
+
+async def test_later_refusals_are_sent_until_a_domain_is_validated(portal: Portal) -> None:
+    await portal.validate("s-again", "gmail.com")
+    await portal.validate("s-again", "not a domain!")
+    await portal.validate("s-again", "example.pt")
+    await portal.validate("s-again", "hotmail.com")  # after validation: nothing new
+    types = [row["event_type"] for row in portal.outbox()]
+    assert types == ["onboarding.started", "onboarding.started", "domain.validated"]
+    first, second = _started(portal)
+    assert (first["refusal"]["code"], second["refusal"]["code"]) == (
+        "mailbox_provider",
+        "domain_invalid",
+    )
+    assert second["reference"] == first["reference"]
+    ids = [row["webhook_id"] for row in portal.outbox()]
+    assert ids[0] == "onboarding-started-s-again" and len(set(ids)) == 3

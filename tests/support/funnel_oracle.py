@@ -22,6 +22,7 @@ from vm122_ops.funnel.rollups import (
     durations_since,
     previous_bounds,
     previous_from,
+    refusals_since,
 )
 from vm122_ops.funnel.session_states import StateRule, pace_hour, paces_from, state_of
 from vm122_ops.store import stored_events as stored
@@ -110,7 +111,10 @@ def _read(
         session = ActiveSession.from_row(row)
         state, idle = state_of(session.stage, session.last_event_at, window.now_ms, paces, rule)
         active.append(session.at(state, idle))
-    funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps)
+    refusals = refusals_since(conn, hour)
+    for row in conn.execute(QUERIES["partial_hour_refusals"], partial):
+        refusals[row["code"]] += row["sessions"]
+    funnel = build_funnel(window, cells, steps, active, last_event_id, failed_steps, refusals)
     span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
     stopped = cohort.stopped_counts(conn, span, paces, rule, cells, failed_steps)
     previous = previous_from(window, previous_cells(conn, window))

@@ -7,7 +7,10 @@ A funnel stage row counts the cohort's sessions that *stopped* at that stage, by
   wait on);
 - **failed**: failed sessions whose *failed step* is that stage (the step that failed,
   as the funnel's ``failed_by_step``: a failed account creation is on ``account_created``);
-- **completed**: completed sessions (only on the ``completed`` row).
+- **completed**: completed sessions (only on the ``completed`` row);
+- **refused**: sessions whose attempts were all refused and that never got a domain
+  validated (only on the ``started`` row): active in the store, but never moving, stuck
+  or abandoned (vm122_ops/ingest/session_fold.py, ``SessionState.refused``).
 
 The counts read the funnel's rollup cells (active and completed sessions per furthest
 stage, failed sessions per failed step) and two range counts per stage on the partial
@@ -40,8 +43,15 @@ from vm122_ops.store.sql import QUERIES
 
 HOUR_MS = 3_600_000
 NO_STAGE = -1
-CohortState = Literal["moving", "stuck", "abandoned", "failed", "completed"]
-COHORT_STATES: tuple[CohortState, ...] = ("moving", "stuck", "abandoned", "failed", "completed")
+CohortState = Literal["moving", "stuck", "abandoned", "failed", "completed", "refused"]
+COHORT_STATES: tuple[CohortState, ...] = (
+    "moving",
+    "stuck",
+    "abandoned",
+    "failed",
+    "completed",
+    "refused",
+)
 ACTIVE_STATES = ("moving", "stuck", "abandoned")
 _FOREVER_MS = 1 << 62
 _CURSOR = re.compile(r"^[0-9]{1,18}:[A-Za-z0-9_-]{1,128}\Z")
@@ -135,6 +145,7 @@ def stopped_from(
         if index != NO_STAGE:
             row["failed"] = failed_steps[index]
         row["completed"] = cells[(index, "completed")]
+        row["refused"] = cells[(index, "refused")]
         counts["none" if index == NO_STAGE else STAGES[index]] = row
     return counts
 
@@ -179,6 +190,7 @@ class CohortSession:
     failure_reason: str | None
     ticket_id: int | None
     contact: str | None = None  # who to contact (vm122_ops/tickets/contacts.py)
+    refusal_code: str | None = None  # a refused session's (the newest refusal's) code
 
     def document(self) -> dict[str, Any]:
         """Every field but ``idle_ms`` (only the CSV, a copy taken at one moment, says
@@ -318,6 +330,10 @@ def _page_items(
             params = {"stage": stage, "since": since, "until": until, **cursor}
             params["cohort_since"] = window.since_ms
             rows.extend(conn.execute(QUERIES["cohort_active_page"], params))
+    elif filters.state == "refused":
+        if filters.stage in (None, STAGES[0]):
+            params = {"cohort_since": window.since_ms, **cursor}
+            rows.extend(conn.execute(QUERIES["cohort_refused_page"], params))
     elif filters.state == "failed" or filters.stage in (None, STAGES[COMPLETED_STAGE]):
         step = None
         if filters.state == "failed" and filters.stage is not None:
@@ -359,6 +375,7 @@ def _session(row: sqlite3.Row, state: CohortState, now_ms: int) -> CohortSession
         failure_reason=reason,
         ticket_id=row["ticket_id"],
         contact=row["contact"],
+        refusal_code=row["refusal_code"] if state == "refused" else None,
     )
 
 

@@ -57,7 +57,14 @@ Cells = Counter[tuple[int, str]]  # (stage, status) -> sessions
 
 def rollup_key(state: SessionState) -> RollupKey:
     stage = NO_STAGE if state.furthest_stage is None else state.furthest_stage
-    return (state.first_event_at // HOUR_MS, stage, state.status)
+    return (state.first_event_at // HOUR_MS, stage, state.funnel_status)
+
+
+def refusal_key(state: SessionState | None) -> tuple[int, str] | None:
+    """A refused session's funnel_refusals cell: (hour of its first event, its code)."""
+    if state is None or not state.refused or state.refusal_code is None:
+        return None
+    return (state.first_event_at // HOUR_MS, state.refusal_code)
 
 
 def failed_step_key(state: SessionState) -> tuple[int, int] | None:
@@ -100,6 +107,13 @@ def move_contributions(
                 "status": status,
             },
         )
+    old_refusal, new_refusal = refusal_key(old), refusal_key(new)
+    if old_refusal != new_refusal:
+        for cell, change in ((old_refusal, -1), (new_refusal, 1)):
+            if cell is not None:
+                conn.execute(
+                    queries["bump_refusal"], {"hour": cell[0], "code": cell[1], "delta": change}
+                )
     old_failed = None if old is None else failed_step_key(old)
     new_failed = failed_step_key(new)
     if old_failed != new_failed:
@@ -299,6 +313,7 @@ class Previous:
     stages: dict[str, int]
     failed: int
     conversion: dict[str, dict[str, float | None]]
+    refused: int = 0
 
     def document(self) -> dict[str, Any]:
         return {
@@ -307,6 +322,7 @@ class Previous:
             "cohort": self.cohort,
             "stages": self.stages,
             "failed": self.failed,
+            "refused": self.refused,
             "conversion": self.conversion,
         }
 
@@ -321,6 +337,7 @@ def previous_from(window: Window, cells: Cells) -> Previous:
         stages=counted.stages,
         failed=counted.failed,
         conversion=counted.conversion,
+        refused=counted.refused,
     )
 
 
@@ -350,6 +367,10 @@ class Funnel:
     # Per furthest stage, the sessions that stopped there by state (vm122_ops/funnel/cohort.py).
     stopped: dict[str, dict[str, int]] = field(default_factory=dict)
     previous: Previous | None = None  # the window of the same length just before
+    # Cohort sessions whose attempts were all refused (counted in stages.started), and
+    # those by their refusal's code.
+    refused: int = 0
+    refused_by_code: dict[str, int] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         """The funnel as JSON fields (the API answer and the stream's funnel event)."""
@@ -361,6 +382,8 @@ class Funnel:
             "cohort": self.cohort,
             "stages": self.stages,
             "failed": self.failed,
+            "refused": self.refused,
+            "refused_by_code": self.refused_by_code,
             "failed_by_step": self.failed_by_step,
             "failed_by_furthest_stage": self.failed_by_furthest_stage,
             "conversion": self.conversion,
@@ -394,6 +417,16 @@ def _durations_and_head(conn: sqlite3.Connection, hour: int) -> tuple[Histograms
     return durations_since(conn, hour), stored.head(conn)
 
 
+def refusals_since(conn: sqlite3.Connection, hour: int) -> Counter[str]:
+    """Refused cohort sessions by code, for the whole hours from ``hour`` on."""
+    return Counter(
+        {
+            row["code"]: int(row["sessions"])
+            for row in conn.execute(QUERIES["refusals_since"], {"hour": hour})
+        }
+    )
+
+
 def durations_since(conn: sqlite3.Connection, hour: int) -> Histograms:
     steps: Histograms = {step: Counter() for step in range(len(STAGES) - 1)}
     for row in conn.execute(QUERIES["durations_since"], {"hour": hour}):
@@ -408,25 +441,33 @@ def build_funnel(
     active: list[ActiveSession],
     last_event_id: int = 0,
     failed_steps: Counter[int] | None = None,
+    refusals: Counter[str] | None = None,
 ) -> Funnel:
+    """The funnel's counts from its (stage, status) cells. Conversion divides by the
+    sessions that started and were not refused (``stages.started - refused``): a refused
+    attempt never had a domain that could be onboarded (docs/webhook-funnel-events.md)."""
     reached = [0] * len(STAGES)
     failed_by_stage = dict.fromkeys(("none", *STAGES), 0)
     by_step = failed_steps or Counter()
     failed_by_step = {name: by_step[index] for index, name in enumerate(STAGES)}
     cohort = 0
+    refused = 0
     for (stage, status), count in cells.items():
         cohort += count
+        if status == "refused":
+            refused += count
         for index in range(stage + 1):  # stage -1 reaches nothing
             reached[index] += count
         if status == "failed":
             failed_by_stage["none" if stage == NO_STAGE else STAGES[stage]] += count
-    started = reached[0]
+    started = reached[0] - refused
     conversion = {}
     for index, name in enumerate(STAGES):
-        previous = reached[index - 1] if index else started
+        reached_here = reached[index] if index else started
+        previous = reached[index - 1] if index > 1 else started
         conversion[name] = {
-            "of_started": _ratio(reached[index], started),
-            "of_previous": _ratio(reached[index], previous),
+            "of_started": _ratio(reached_here, started),
+            "of_previous": _ratio(reached_here, previous),
         }
     time_to_convert = {}
     for step, histogram in steps.items():
@@ -448,7 +489,15 @@ def build_funnel(
         conversion=conversion,
         time_to_convert=time_to_convert,
         active_sessions=active,
+        refused=refused,
+        refused_by_code=dict(
+            sorted(((code, n) for code, n in (refusals or Counter()).items() if n), key=_most_first)
+        ),
     )
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    return (-item[1], item[0])
 
 
 def _ratio(part: int, whole: int) -> float | None:

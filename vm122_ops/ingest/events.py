@@ -19,11 +19,13 @@ from servicekit.contract import COMPLETED_STAGE as COMPLETED_STAGE
 from servicekit.contract import EVENT_TYPES as EVENT_TYPES
 from servicekit.contract import FAILED as FAILED
 from servicekit.contract import MAIL_CHECKED as MAIL_CHECKED
-from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES
+from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, REFUSAL_CODE
+from servicekit.contract import REJECTED_DOMAIN as REJECTED_DOMAIN
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.contract import STAGE_OF_TYPE as STAGE_OF_TYPE
 from servicekit.contract import STAGE_TYPES as STAGE_TYPES
 from servicekit.contract import STAGES as STAGES
+from servicekit.contract import UNSPECIFIED_REFUSAL as UNSPECIFIED_REFUSAL
 from servicekit.contract import WEBHOOK_ID as WEBHOOK_ID
 from vm122_ops.errors import BadRequest, Unprocessable
 
@@ -69,6 +71,37 @@ def _validate_mail_check(data: dict[str, Any]) -> None:
         raise Unprocessable("mail.checked: data.changed_from must be an object or null")
 
 
+STARTED = STAGE_TYPES[0]
+
+
+def _validate_refusal(data: dict[str, Any]) -> None:
+    """onboarding.started's ``refusal`` when present (docs/webhook-funnel-events.md,
+    "Refused attempts"): an object whose ``code`` is 1-64 of A-Z a-z 0-9 _ . : - and whose
+    ``status``, when given, is a whole number 400-499. Raises Unprocessable."""
+    if "refusal" not in data:
+        return
+    refusal = data["refusal"]
+    if not isinstance(refusal, dict):
+        raise Unprocessable(
+            'onboarding.started: data.refusal must be an object such as {"code": '
+            '"mailbox_provider", "status": 422}'
+        )
+    code = refusal.get("code")
+    if not isinstance(code, str) or not REFUSAL_CODE.match(code):
+        raise Unprocessable(
+            "onboarding.started: data.refusal.code is required: 1-64 characters of "
+            "A-Z a-z 0-9 _ . : - (the wizard's error code)"
+        )
+    status = refusal.get("status")
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 499
+    ):
+        raise Unprocessable(
+            "onboarding.started: data.refusal.status, when given, must be the whole number "
+            "of the 4xx status the wizard answered"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     event_id: str
@@ -82,6 +115,17 @@ class Event:
     @property
     def stage(self) -> int | None:
         return STAGE_OF_TYPE.get(self.event_type)
+
+    @property
+    def refusal_code(self) -> str | None:
+        """The refusal an onboarding.started carries (validated), ``unspecified`` for an
+        older Portal's refused domain without one; None for any other event."""
+        if self.event_type != STARTED:
+            return None
+        refusal = self.data.get("refusal")
+        if isinstance(refusal, dict):
+            return str(refusal["code"])
+        return UNSPECIFIED_REFUSAL if self.domain == REJECTED_DOMAIN else None
 
 
 def parse_timestamp(value: object) -> int:
@@ -180,6 +224,8 @@ def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Eve
     # mail.checked is the exception: Ops derives a state from its ready and items.
     if event_type == MAIL_CHECKED:
         _validate_mail_check(data)
+    elif event_type == STARTED:
+        _validate_refusal(data)
     return Event(
         event_id=event_id,
         event_type=event_type,

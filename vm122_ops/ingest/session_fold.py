@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from vm122_ops.funnel.durations import bucket_of
 from vm122_ops.funnel.failure_codes import failure_code
-from vm122_ops.ingest.events import COMPLETED_STAGE, FAILED, STAGES, Event
+from vm122_ops.ingest.events import COMPLETED_STAGE, FAILED, STAGES, Event, format_ms
 from vm122_ops.store.sql import QUERIES
 from vm122_ops.store.stored_events import StoredEvent, View
 
@@ -22,6 +22,10 @@ STAGE_COLUMNS = tuple(f"{stage}_at" for stage in STAGES)
 # A session's status (sessions.status, checked by the schema: 0001).
 SessionStatus = Literal["active", "failed", "completed"]
 SESSION_STATUSES: tuple[SessionStatus, ...] = ("active", "failed", "completed")
+# What the funnel counts a session as: its status, or `refused` (an active session whose
+# only stage is started and whose attempts were all refused: docs/desk.md).
+FunnelStatus = Literal["active", "failed", "completed", "refused"]
+REFUSED: FunnelStatus = "refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class SessionState:
     failure_stage: int | None = None
     # The newest event's code when it is a failure (vm122_ops/funnel/failure_codes.py), else None.
     failure_code: str | None = None
+    # Until a domain is validated: the newest refusal its onboarding.started events carried
+    # (by event time, then code: order-independent) and that event's time; None after.
+    refusal_code: str | None = None
+    refusal_at: int | None = None
 
     @property
     def status(self) -> SessionStatus:
@@ -48,6 +56,17 @@ class SessionState:
         if self.last_event_type == FAILED:
             return "failed"
         return "active"
+
+    @property
+    def refused(self) -> bool:
+        """Active, never past started, and refused: its own state, never moving, stuck or
+        abandoned (docs/desk.md, "Session states")."""
+        return self.refusal_code is not None and self.status == "active"
+
+    @property
+    def funnel_status(self) -> FunnelStatus:
+        """The status the funnel's rollups count it under: ``refused`` apart."""
+        return REFUSED if self.refused else self.status
 
     @property
     def failed_step(self) -> int | None:
@@ -85,6 +104,8 @@ class SessionState:
             stage_at=tuple(row[column] for column in STAGE_COLUMNS),
             failure_stage=row["failure_stage"],
             failure_code=row["failure_code"],
+            refusal_code=row["refusal_code"],
+            refusal_at=row["refusal_at"],
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -101,6 +122,8 @@ class SessionState:
             "failure_stage": self.failure_stage,
             "failed_step": self.failed_step,
             "failure_code": self.failure_code if self.status == "failed" else None,
+            "refusal_code": self.refusal_code,
+            "refusal_at": self.refusal_at,
         }
         params.update(zip(STAGE_COLUMNS, self.stage_at, strict=True))
         params.update(
@@ -121,6 +144,22 @@ def step_after(stage_at: tuple[int | None, ...], at: int) -> int:
     return min(max(reached) + 1, COMPLETED_STAGE) if reached else 0
 
 
+def refusal_after(
+    code: str | None, at: int | None, event: Event, furthest: int | None
+) -> tuple[str | None, int | None]:
+    """The session's refusal once ``event`` is included: None once a stage past started is
+    reached (stages are never lost, so this holds in any order), else the newest refusal
+    by (event time, code), a total order that does not depend on arrival."""
+    if furthest is not None and furthest > 0:
+        return None, None
+    new_code = event.refusal_code
+    if new_code is None:
+        return code, at
+    if code is None or at is None or (event.occurred_at, new_code) > (at, code):
+        return new_code, event.occurred_at
+    return code, at
+
+
 def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
     """The session's state once ``event`` (stored as ``row_id``) is included."""
     stage = event.stage
@@ -128,6 +167,7 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
         stage_at: list[int | None] = [None] * len(STAGES)
         if stage is not None:
             stage_at[stage] = event.occurred_at
+        refusal_code, refusal_at = refusal_after(None, None, event, stage)
         return SessionState(
             session_id=event.session_id,
             domain=event.domain,
@@ -140,6 +180,8 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             stage_at=tuple(stage_at),
             failure_stage=named_stage(event) if event.event_type == FAILED else None,
             failure_code=failure_code(event.data) if event.event_type == FAILED else None,
+            refusal_code=refusal_code,
+            refusal_at=refusal_at,
         )
     stage_at = list(state.stage_at)
     furthest = state.furthest_stage
@@ -148,6 +190,7 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
         stage_at[stage] = event.occurred_at if reached is None else min(reached, event.occurred_at)
         furthest = stage if furthest is None else max(furthest, stage)
     newer = (event.occurred_at, row_id) > (state.last_event_at, state.last_event_row)
+    refusal_code, refusal_at = refusal_after(state.refusal_code, state.refusal_at, event, furthest)
     return replace(
         state,
         domain=event.domain if newer else state.domain,
@@ -168,6 +211,8 @@ def fold(state: SessionState | None, event: Event, row_id: int) -> SessionState:
             if newer
             else state.failure_code
         ),
+        refusal_code=refusal_code,
+        refusal_at=refusal_at,
     )
 
 
@@ -184,12 +229,19 @@ class Timeline:
         return {
             "session_id": self.session.session_id,
             "domain": self.session.domain,
-            "status": self.session.status,
+            "status": self.session.funnel_status,
             "stage": self.session.stage_name,
+            "refusal": self._refusal(),
             "contact": self.contact,
             "ticket_id": self.ticket_id,
             "events": [event.message(View.TIMELINE) for event in self.events],
         }
+
+    def _refusal(self) -> dict[str, Any] | None:
+        session = self.session
+        if not session.refused or session.refusal_at is None:
+            return None
+        return {"code": session.refusal_code, "at": format_ms(session.refusal_at)}
 
 
 def timeline(conn: sqlite3.Connection, session_id: str) -> Timeline | None:

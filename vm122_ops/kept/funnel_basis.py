@@ -59,6 +59,7 @@ from vm122_ops.funnel.rollups import (
     durations_since,
     previous_bounds,
     previous_from,
+    refusals_since,
 )
 from vm122_ops.funnel.session_states import (
     StateRule,
@@ -90,6 +91,7 @@ class _Early:
     failed_step: int | None
     buckets: tuple[int | None, ...]
     session: ActiveSession
+    refusal_code: str | None = None  # a refused session's code
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class FunnelBasis:
     # from the first whole hour on, recent enough to be moving or stuck in this hour.
     idle_since: dict[int | None, tuple[int, ...]]
     rule: StateRule
+    # Refused sessions of the whole hours by code (funnel_refusals).
+    refusals: Counter[str] = field(default_factory=Counter)
     # The previous window: its whole hours' cells, and the (first event, stage, status) of
     # the sessions of the hour before them, oldest first.
     previous_cells: Cells = field(default_factory=Counter)
@@ -128,14 +132,17 @@ class FunnelBasis:
         cells = Counter(self.cells)
         steps = {step: Counter(histogram) for step, histogram in self.steps.items()}
         failed_steps = Counter(self.failed_steps)
+        refusals = Counter(self.refusals)
         for early in self.early[first:]:
             cells[(early.stage, early.status)] += 1
+            if early.status == "refused" and early.refusal_code is not None:
+                refusals[early.refusal_code] += 1
             for step, bucket in enumerate(early.buckets):
                 if bucket is not None:
                     steps[step][bucket] += 1
             if early.status == "failed" and early.failed_step is not None:
                 failed_steps[early.failed_step] += 1
-        counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps)
+        counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps, refusals)
         self._counted[first] = (counted, cells, failed_steps)
         return counted, cells, failed_steps
 
@@ -317,6 +324,7 @@ def _read_basis(
                 failed_step=row["failed_step"],
                 buckets=tuple(row[f"step{step}_bucket"] for step in range(STEPS)),
                 session=ActiveSession.from_row(row),
+                refusal_code=row["refusal_code"],
             )
         )
     recent = {"since": hour * HOUR_MS, "limit": ACTIVE_LIMIT}
@@ -356,6 +364,7 @@ def _read_basis(
         recent_active=recent_active,
         idle_since={stage: tuple(sorted(times)) for stage, times in idle.items()},
         rule=rule,
+        refusals=refusals_since(conn, hour),
         previous_cells=previous_cells,
         previous_early=previous_early,
         previous_starts=tuple(at for at, _, _ in previous_early),

@@ -31,7 +31,7 @@ from vm122_ops.desk.banner_conditions import Kind
 from vm122_ops.funnel.cohort import COHORT_STATES
 from vm122_ops.funnel.session_states import STATES
 from vm122_ops.funnel.trend import PERIODS
-from vm122_ops.ingest.session_fold import SESSION_STATUSES
+from vm122_ops.ingest.session_fold import REFUSED, SESSION_STATUSES
 from vm122_ops.routes import desk, onboard, search, stream
 from vm122_ops.tickets.search import MATCHED
 from vm122_ops.tickets.ticket import (
@@ -164,6 +164,9 @@ _FIGURES = {
     "cohort": COUNT,
     "stages": map_of(STAGES, COUNT),
     "failed": COUNT,
+    # Cohort sessions whose attempts were all refused (in stages.started, not in the
+    # conversion's denominator): docs/webhook-funnel-events.md, "Refused attempts".
+    "refused": COUNT,
 }
 
 # The fields of a ticket in every view (vm122_ops/tickets.py, TicketSummary.document).
@@ -271,6 +274,8 @@ SCHEMAS: dict[str, Any] = {
             "generated_at": _COMPUTED_AT,
             "last_event_id": COUNT,
             **_FIGURES,
+            # Refused sessions by their refusal's code, most first.
+            "refused_by_code": {"type": "object", "additionalProperties": COUNT},
             "failed_by_step": map_of(STAGES, COUNT),
             "failed_by_furthest_stage": map_of(("none", *STAGES), COUNT),
             "conversion": map_of(STAGES, _CONVERSION),
@@ -362,6 +367,8 @@ SCHEMAS: dict[str, Any] = {
                         "failure_reason": nullable({"type": "string"}),
                         "ticket_id": nullable(_ID),
                         "contact": nullable({"type": "string"}),
+                        # A refused session's code (state refused), else null.
+                        "refusal_code": nullable({"type": "string"}),
                     }
                 ),
             },
@@ -394,8 +401,11 @@ SCHEMAS: dict[str, Any] = {
         {
             "session_id": _SESSION_ID,
             "domain": {"type": "string"},
-            "status": enum(SESSION_STATUSES),
+            # `refused`: active in the store, but its attempts were all refused.
+            "status": enum((*SESSION_STATUSES, REFUSED)),
             "stage": enum(STAGES, null=True),
+            # While it is refused: the newest refusal's code and time; else null.
+            "refusal": nullable(obj({"code": {"type": "string"}, "at": TIME})),
             "contact": nullable({"type": "string"}),
             "ticket_id": nullable(_ID),
             "events": {

@@ -5,6 +5,7 @@
 select count(*) as sessions
 from onboard_sessions indexed by onboard_sessions_active
 where status = 'active'
+  and refusal_code is null
   and furthest_stage is :stage
   and last_event_at >= :since
   and last_event_at < :until
@@ -23,12 +24,14 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
+       null as refusal_code,
        null as failure_code,
        null as payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_active
 left join tickets as t on t.session_id = s.session_id
 where s.status = 'active'
+  and s.refusal_code is null
   and s.furthest_stage is :stage
   and s.last_event_at >= :since
   and s.last_event_at < :until
@@ -54,6 +57,7 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
+       null as refusal_code,
        s.failure_code,
        case when s.status = 'failed' then e.payload end as payload,
        t.id as ticket_id
@@ -85,6 +89,7 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
+       null as refusal_code,
        e.payload,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_failed_by_code
@@ -111,3 +116,31 @@ where status = 'failed'
   and failure_code = :code
   and last_event_at >= :cohort_since
   and first_event_at >= :cohort_since;
+
+-- name: cohort_refused_page
+-- One page of refused cohort sessions (active, a refusal code: never past started), newest
+-- activity first, after the cursor; walks the partial index onboard_sessions_refused
+-- backwards from the cursor down to the cohort's start.
+select s.session_id,
+       s.domain,
+       s.furthest_stage,
+       s.status,
+       s.failed_step,
+       s.last_event_type,
+       s.last_event_at,
+       s.contact,
+       s.refusal_code,
+       null as failure_code,
+       null as payload,
+       t.id as ticket_id
+from onboard_sessions as s indexed by onboard_sessions_refused
+left join tickets as t on t.session_id = s.session_id
+where s.status = 'active'
+  and s.refusal_code is not null
+  and s.last_event_at >= :cohort_since
+  and s.first_event_at >= :cohort_since
+  and (:before_at is null
+       or s.last_event_at < :before_at
+       or (s.last_event_at = :before_at and s.session_id < :before_id))
+order by s.last_event_at desc, s.session_id desc
+limit :limit;

@@ -40,3 +40,29 @@ from funnel_durations
 where hour >= :hour
 group by step, bucket
 having sum(sessions) > 0;
+
+-- name: bump_refusal!
+-- Add delta refused sessions to one (hour of first event, refusal code) cell.
+insert into funnel_refusals (hour, code, sessions)
+values (:hour, :code, :delta)
+on conflict (hour, code) do update set sessions = sessions + excluded.sessions;
+
+-- name: refusals_since
+-- Refused sessions by code for the whole hours of the window.
+select code, sum(sessions) as sessions
+from funnel_refusals
+where hour >= :hour
+group by code
+having sum(sessions) <> 0;
+
+-- name: partial_hour_refusals
+-- Refused sessions by code whose first event is in [since, until) (the partial hour);
+-- a range on the partial index onboard_sessions_refused would not be ordered by first
+-- event, so this reads onboard_sessions_by_first's range and the rows it finds.
+select refusal_code as code, count(*) as sessions
+from onboard_sessions
+where first_event_at >= :since
+  and first_event_at < :until
+  and status = 'active'
+  and refusal_code is not null
+group by refusal_code;

@@ -38,14 +38,16 @@ insert into onboard_sessions (
     step4_bucket,
     failure_stage,
     failed_step,
-    failure_code
+    failure_code,
+    refusal_code,
+    refusal_at
 )
 values (
     :session_id, :domain, :first_event_at, :last_event_at, :last_event_type, :last_event_row,
     :furthest_stage, :status, :event_count, :started_at, :domain_validated_at,
     :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at,
     :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket,
-    :failure_stage, :failed_step, :failure_code
+    :failure_stage, :failed_step, :failure_code, :refusal_code, :refusal_at
 )
 on conflict (session_id) do update set
     domain = excluded.domain,
@@ -69,10 +71,12 @@ on conflict (session_id) do update set
     step4_bucket = excluded.step4_bucket,
     failure_stage = excluded.failure_stage,
     failed_step = excluded.failed_step,
-    failure_code = excluded.failure_code;
+    failure_code = excluded.failure_code,
+    refusal_code = excluded.refusal_code,
+    refusal_at = excluded.refusal_at;
 
 -- name: active_sessions
--- Cohort sessions still in progress, most recent activity first.
+-- Cohort sessions still in progress (refused ones apart), most recent activity first.
 select session_id,
        domain,
        furthest_stage,
@@ -83,16 +87,19 @@ select session_id,
        contact
 from onboard_sessions
 where status = 'active'
+  and refusal_code is null
   and first_event_at >= :since
 order by last_event_at desc
 limit :limit;
 
 -- name: partial_hour
 -- The funnel's partial first hour [since, until): sessions by (stage, status), and by
--- (step, duration bucket); read from the covering index onboard_sessions_by_first.
+-- (step, duration bucket); read from the covering index onboard_sessions_by_first
+-- (a refused session, active with a refusal code, counts as `refused`).
 with cohort as (
     select coalesce(furthest_stage, -1) as stage,
-           status,
+           case when status = 'active' and refusal_code is not null
+               then 'refused' else status end as status,
            step0_bucket,
            step1_bucket,
            step2_bucket,
@@ -126,13 +133,15 @@ where step4_bucket is not null group by step4_bucket;
 select session_id,
        domain,
        furthest_stage,
-       status,
+       case when status = 'active' and refusal_code is not null
+           then 'refused' else status end as status,
        last_event_type,
        last_event_at,
        started_at,
        first_event_at,
        contact,
        failed_step,
+       refusal_code,
        step0_bucket,
        step1_bucket,
        step2_bucket,
@@ -151,5 +160,6 @@ select furthest_stage,
        last_event_at
 from onboard_sessions
 where status = 'active'
+  and refusal_code is null
   and last_event_at >= :since
   and first_event_at >= :cohort_since;

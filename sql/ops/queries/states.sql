@@ -19,10 +19,12 @@ where sessions <> 0;
 
 -- name: idle_counts
 -- Active sessions of one furthest stage (null: none) whose last event is in
--- [since, until): a range count on the partial index onboard_sessions_active.
+-- [since, until): a range count on the partial index onboard_sessions_active (refused
+-- sessions are not in it).
 select count(*) as sessions
 from onboard_sessions
 where status = 'active'
+  and refusal_code is null
   and furthest_stage is :stage
   and last_event_at >= :since
   and last_event_at < :until;
@@ -38,10 +40,11 @@ having sum(sessions) > 0;
 
 -- name: idle_active_sessions
 -- Active sessions whose last event is in [since, until), longest idle first (the banner's
--- stuck candidates; index onboard_sessions_by_activity).
+-- stuck candidates, refused ones apart; index onboard_sessions_by_activity).
 select session_id, domain, furthest_stage, last_event_at
 from onboard_sessions
 where status = 'active'
+  and refusal_code is null
   and last_event_at >= :since
   and last_event_at < :until
 order by last_event_at
