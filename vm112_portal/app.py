@@ -124,7 +124,7 @@ def create_app(
             stack.push_async_callback(provider_http.aclose)
             # No SDK retry: after a 429 Cloudflare blocks the token for up to 5 minutes and
             # the SDK's retry (retry-after honoured up to 60 s) lands inside the block;
-            # CloudflareDns waits as told and the wizard answers 503 (issue 23).
+            # CloudflareDns waits as told and the wizard answers 503.
             cloudflare = AsyncCloudflare(
                 api_token=settings.cloudflare_api_token,
                 base_url=settings.cloudflare_base_url,

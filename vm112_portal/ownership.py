@@ -1,7 +1,8 @@
 """Who may onboard a domain: one customer per domain, and (live) proof of control.
 
-Issue 17: a second session for a domain someone else onboarded used to complete, with an
-admin account under the attacker's password. The rules, checked before any provider call:
+Without them a second session could onboard a domain someone else had onboarded and
+create an admin account under its own password. The rules, checked before any provider
+call:
 
 - Domains we never host are refused (422): a public suffix (``domains.normalise``) and
   the well-known mailbox providers of ``mailbox_providers.txt`` (their registrable domain).

@@ -83,9 +83,10 @@ class Settings:
     # The mail check (vm112_portal/mail_check.py): at the account step, "check again" and
     # on its schedule. Off: none of them runs (tests that count the six stage events).
     mail_check: bool = True
-    # Issue 23: the class of service whose password limits the account step checks
-    # (GetCosRequest); the Portal's share of Cloudflare's 1,200 calls per 5 minutes; CA
-    # bundles (PEM) for each HTTPS provider, e.g. Carbonio's self-signed admin port 7071.
+    # The class of service whose password limits the account step checks before it
+    # creates anything (GetCosRequest); the Portal's share of Cloudflare's 1,200 calls
+    # per 5 minutes; CA bundles (PEM) for each HTTPS provider, e.g. Carbonio's
+    # self-signed admin port 7071.
     carbonio_cos: str = "default"
     cloudflare_calls_per_5min: int = 900
     carbonio_ca_file: Path | None = None

@@ -274,7 +274,8 @@ class Wizard:
                 visitor.issued = secret
                 started: dict[str, Any] = {
                     "session_id": session_id,
-                    # Never the raw text of a rejected domain (issue 17).
+                    # Never the raw text of a rejected domain: it may carry bidi or
+                    # zero-width characters that would spoof a name on the Desk.
                     "domain": domain.name if domain else REJECTED,
                     "reference": reference,
                 }
@@ -379,9 +380,9 @@ class Wizard:
         conflicts the customer confirmed replacing (the others are kept). Emits dns.applied
         (mode cloudflare, or manual when there is no zone) when the step succeeds.
 
-        Once it succeeded, a later call answers the stored result (issue 17: repeated
-        applies multiplied the Cloudflare calls); a run after a failure is not stored, so
-        it re-plans from the zone and finishes the job."""
+        Once it succeeded, a later call answers the stored result, so repeating the step
+        costs no Cloudflare calls; a run after a failure is not stored, so it re-plans
+        from the zone and finishes the job."""
         session_id = await self._owned(visitor)
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")

@@ -1,4 +1,4 @@
-// Who to contact about a session (issue 12, item 10): the admin address the customer
+// Who to contact about a session: the admin address the customer
 // typed, checked as Ops checks it, and the mailto: URL built from it. Pure: no DOM here.
 
 // The address Ops accepts as a contact (vm122_ops/tickets/contacts.py, _ADDRESS): an RFC 5322

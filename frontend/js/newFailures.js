@@ -1,4 +1,4 @@
-// New failures (issue 12, item 10): a failure that arrives over the stream is highlighted
+// New failures: a failure that arrives over the stream is highlighted
 // in every list row of its session and counted in the tab title, "(2) Desk", until seen.
 // The rule (docs/desk.md, "New failures"):
 // - new: an `onboard` event of type onboarding.failed received live by this page (a

@@ -1,4 +1,4 @@
-// Issue 17, finding 9: bidi controls and zero-width characters in text shown by the Desk
+// Bidi controls and zero-width characters in text shown by the Desk
 // are made visible, so "\u202emoc.knab-emca" cannot display as "acme-bank.com".
 
 import assert from "node:assert/strict";

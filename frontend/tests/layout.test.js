@@ -1,7 +1,7 @@
-// Issue 12, items 4, 6 and 11 in the views: the server's session states (stuck first),
-// the funnel card's stuck total and changes against the previous window, dates that say
-// their time zone, tags and event types in the page's language, a session page's ticket
-// link, and a 404 that shows one message instead of empty cards.
+// Layout in the views: the server's session states (stuck first), the funnel card's
+// stuck total and changes against the previous window, dates that say their time zone,
+// tags and event types in the page's language, a session page's ticket link, and a 404
+// that shows one message instead of empty cards.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

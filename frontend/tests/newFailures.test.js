@@ -1,4 +1,4 @@
-// Contact and priority (issue 12, item 10) in the views: who to contact as a safe mailto:
+// Contact and priority in the views: who to contact as a safe mailto:
 // link, failures standing out over completions, and a new failure highlighted in its
 // rows and counted in the tab title until seen.
 

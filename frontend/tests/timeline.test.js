@@ -1,7 +1,6 @@
-// The readable timeline (issue 12, item 8): each event type as a sentence with its key
-// facts in English and pt-PT, the raw data behind a "details" toggle as pretty-printed
-// text, and consecutive identical failures collapsed into one entry with a count, also
-// as they arrive live.
+// The readable timeline: each event type as a sentence with its key facts in English and
+// pt-PT, the raw data behind a "details" toggle as pretty-printed text, and consecutive
+// identical failures collapsed into one entry with a count, also as they arrive live.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

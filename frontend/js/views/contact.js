@@ -1,4 +1,4 @@
-// Who to contact about a session (issue 12, item 10), in a page: a mailto: link whose
+// Who to contact about a session, in a page: a mailto: link whose
 // text is the address as text (the address rules are in ../contact.js).
 
 import { mailtoHref } from "../contact.js";

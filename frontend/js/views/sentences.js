@@ -1,5 +1,5 @@
-// Each event type as a sentence with its key facts, in the page's language (issue 12,
-// item 8). Pure: strings in, strings out; the timeline puts them in the page as text.
+// Each event type as a sentence with its key facts, in the page's language. Pure:
+// strings in, strings out; the timeline puts them in the page as text.
 // The data fields are the Portal's (docs/webhook-funnel-events.md, vm112_portal/wizard.py
 // and cloudflare_dns.py): every one is optional, so a missing fact is said, never guessed.
 
@@ -139,8 +139,8 @@ function failedText(data, t) {
 }
 
 /**
- * The key facts of an event that identify a repeated failure: same type, step, code and
- * reason (issue 12, item 8).
+ * The key facts of an event that identify a repeated failure (collapsed into one entry
+ * with a count): same type, step, code and reason.
  * @param {any} entry
  * @returns {string | null} a key, or null for anything but a failure
  */

@@ -200,7 +200,8 @@ export function initTicketPage(root, ctx) {
     actions.addEventListener("input", editing);
     actions.addEventListener("change", editing);
     // One way to save: "Assign to me" fills the assignee like choosing it in the list;
-    // "Save changes" saves it with any other change (issue 27: it used to save at once).
+    // "Save changes" saves it with any other change, so one click never saves alone what
+    // the agent is still editing.
     actions.querySelector("[data-assign-me]").addEventListener("click", () => {
       if (!me) return;
       editing();

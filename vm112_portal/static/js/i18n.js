@@ -61,8 +61,8 @@ const MESSAGES = {
     state_kept: "kept as it was",
     state_manual: "add at your DNS host",
     support_ref: "Support reference: {ref}.",
-    // Issue 23 (live path): when the MX is written, zones we cannot write, SPF includes
-    // that do not resolve, Cloudflare's rate limit, a retried account step.
+    // The live path: when the MX is written, zones we cannot write, SPF includes that do
+    // not resolve, Cloudflare's rate limit, a retried account step.
     when_after_account: "Written only once your mailbox exists, at the end of the next step: until then your mail keeps arriving where it does today.",
     manual_reason_zone_not_active: "Your domain's Cloudflare zone ({zone}) is {status}, not active, so records written there would not be seen: add these records where your domain's DNS is answered.",
     manual_reason_zone_not_full: "Your domain's Cloudflare zone ({zone}) is a {type} setup: its DNS is answered by another provider, so add these records there.",
@@ -176,7 +176,7 @@ const MESSAGES = {
     state_kept: "mantido como estava",
     state_manual: "adicione no seu fornecedor de DNS",
     support_ref: "Referência para o suporte: {ref}.",
-    // Issue 23 (caminho real): quando o MX é escrito, zonas onde não escrevemos, SPF que
+    // O caminho real: quando o MX é escrito, zonas onde não escrevemos, SPF que
     // não se consegue ler, o limite da Cloudflare, o passo da conta repetido.
     when_after_account: "Só é escrito depois de a sua caixa existir, no fim do passo seguinte: até lá o correio continua a chegar onde chega hoje.",
     manual_reason_zone_not_active: "A zona Cloudflare do seu domínio ({zone}) está {status}, não ativa, e os registos lá escritos não seriam vistos: adicione estes registos onde o DNS do seu domínio responde.",

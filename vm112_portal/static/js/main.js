@@ -256,7 +256,7 @@ async function submitDns(form) {
             [list("replaced"), "state_replaced"],
             [list("kept"), "state_kept"],
             [list("present"), "state_skipped"],
-            [list("held"), "state_held"], // issue 23: the MX, written by the account step
+            [list("held"), "state_held"], // the MX, written by the account step
           ]
         : [[list("records"), "state_manual"]],
     );

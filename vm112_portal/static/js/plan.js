@@ -49,7 +49,7 @@ export function manualList(records, reason = null) {
   list.setAttribute("data-manual-records", "");
   list.append(...records.map(copyable));
   if (!reason) return list;
-  // Issue 23: why the Portal does not write this Cloudflare zone (not active, not full).
+  // Why the Portal does not write this Cloudflare zone (not active, not full).
   const box = el("div");
   box.append(el("p", t(`manual_reason_${reason.code}`, reason)), list);
   return box;
