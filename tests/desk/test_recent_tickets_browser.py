@@ -1,5 +1,5 @@
 """The dashboard's recent tickets in Debian's Chromium at 1280 and 390 px, in English and
-pt-PT: the table fits its card (issue 27: it was cut at 1280 px), every column whole, with
+pt-PT: the table fits its card (it was cut at 1280 px), every column whole, with
 tickets that carry every tag Ops adds, an assignee and a long internationalised domain.
 Screenshots: test-artifacts/recent-tickets-{lang}-{width}.png."""
 

@@ -146,7 +146,7 @@ async def test_two_agents_work_one_ticket_live(browser: Browser, tmp_path: Path)
 async def test_ops_ready_note_is_in_the_page_language(
     browser: Browser, tmp_path: Path, locale: str
 ) -> None:
-    """Issue 27: the note Ops writes on a completed onboarding was English in a pt-PT Desk.
+    """The note Ops writes on a completed onboarding was English in a pt-PT Desk.
     Screenshot: test-artifacts/ticket-note-{lang}.png."""
     async with browser_desk(browser, tmp_path, locale, 1280) as desk:
         await deliver(desk.api, "account.created", "s1", domain="loja.pt")

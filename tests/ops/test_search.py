@@ -156,7 +156,7 @@ async def test_substring_search_reads_the_trigram_index(ops: Ops) -> None:
 
 
 async def test_finds_a_session_by_its_support_reference(ops: Ops) -> None:
-    """Issue 27: the support reference the Portal gives the customer (onboarding.started's
+    """The support reference the Portal gives the customer (onboarding.started's
     data.reference, 8 characters of A-Z and 2-9: vm112_portal/support.py) finds its
     session, typed as a customer reads it out: any case, with spaces or hyphens."""
     await ops.send(
