@@ -18,6 +18,7 @@ settings, its routes.
   ``whsec_`` secrets, printable tokens).
 - ``servicekit.purge``: purging in short batches, and a job run now and then in the
   background (the retention purges).
+- ``servicekit.background``: stopping a background task (cancelled, then awaited).
 - ``servicekit.documents``: a JSON answer made of a dataclass's fields, in their order.
 - ``servicekit.openapi``: the envelope's schemas and the endpoint serving a document.
 - ``servicekit.serve``: JSON-lines logging, the "starting" line, then uvicorn.

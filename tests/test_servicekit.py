@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from servicekit.background import stop
 from servicekit.bearer import bearer_matches, token_matches
 from servicekit.body import read_body
 from servicekit.documents import fields_document
@@ -281,3 +282,22 @@ def test_known_label_values_are_series_from_the_start() -> None:
     ]
     with pytest.raises(ValueError, match="known values need exactly one label, not 2"):
         metrics.counter("svc_two", "Two labels.", "a", "b", known=("x",))
+
+
+async def test_stop_cancels_and_waits_until_the_task_has_ended() -> None:
+    ended: list[str] = []
+
+    async def loop() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0)  # cleanup that itself awaits
+            ended.append("cleaned up")
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)
+    await stop(task)
+    assert (task.cancelled(), ended) == (True, ["cleaned up"])
+    await stop(task)  # a second stop, and None, do nothing
+    await stop(None)
+    assert ended == ["cleaned up"]

@@ -27,6 +27,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from servicekit.background import stop
 from servicekit.headers import SecurityHeaders, content_security_policy
 from servicekit.logs.access import AccessLog
 from vm112_portal import openapi, retention, routes
@@ -58,12 +59,6 @@ SECURITY_HEADERS = {
 }
 
 log = logging.getLogger("vm112_portal")
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def mail_lookup(settings: Settings, sandbox: Sandbox | None) -> MailDns:
@@ -220,12 +215,12 @@ def create_app(
             )
             if settings.mail_check:
                 checks = asyncio.create_task(mail.run_periodically(), name="portal-mail-checks")
-                stack.push_async_callback(_cancel, checks)
+                stack.push_async_callback(stop, checks)
             purger = asyncio.create_task(
                 retention.purge_periodically(db, settings.retention_days),
                 name="portal-retention",
             )
-            stack.push_async_callback(_cancel, purger)
+            stack.push_async_callback(stop, purger)
             yield
 
     api = "/api/v1/onboarding"

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from servicekit.background import stop
 from servicekit.envelope import exception_handlers
 from servicekit.headers import SecurityHeaders
 from servicekit.logs.access import AccessLog
@@ -211,9 +212,7 @@ def create_app(
             yield
         finally:
             await watch.close()
-            purger.cancel()
-            with suppress(asyncio.CancelledError):
-                await purger
+            await stop(purger)
             await broker.close()
             await db.close()
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from servicekit.background import stop
 from vm122_ops.desk.stream_slots import StreamLimits, StreamSlots
 from vm122_ops.funnel.rollups import Funnel
 from vm122_ops.store.stored_events import StoredEvent
@@ -230,11 +231,8 @@ class Broker:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     def subscribe(
         self,

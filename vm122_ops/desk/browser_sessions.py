@@ -23,11 +23,11 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import KW_ONLY, dataclass, field
 
 import orjson
 
+from servicekit.background import stop
 from servicekit.sqlfiles import Queries
 from vm122_ops.desk.broker import Broker
 from vm122_ops.store.db import Database
@@ -163,11 +163,8 @@ class SessionWatch:
         self._task = asyncio.create_task(self._loop(), name="ops-session-watch")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def check(self) -> int:
         """Close the streams of sessions that are no longer live; returns how many."""

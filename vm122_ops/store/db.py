@@ -32,11 +32,11 @@ import queue
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
+from servicekit.background import stop
 from servicekit.sqlfiles import migrate, private_file
 from vm122_ops.errors import StorageUnavailable
 from vm122_ops.store.sql import SQL_DIR
@@ -109,11 +109,8 @@ class Database:
         self._task = asyncio.create_task(self._write_loop(), name="ops-db-writer")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         # Reads still running finish first: their connections close after them.
         await asyncio.to_thread(self._reader_threads.shutdown, wait=True)
         for reader in self._reader_conns:
