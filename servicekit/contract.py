@@ -45,6 +45,22 @@ STAGE_OF_TYPE = {event_type: number for number, event_type in enumerate(STAGE_TY
 EVENT_TYPES = (*STAGE_TYPES, FAILED, MAIL_CHECKED)
 COMPLETED_STAGE = STAGES.index("completed")
 
+# Breakdowns (docs/webhook-funnel-events.md, "Breakdowns"): what the Portal knows of a
+# session that the funnel and the trend can be split by, each a closed set or a bounded
+# string. onboarding.started carries ``language`` and ``release``; dns.applied carries
+# ``mode`` (the DNS mode) and ``previous_provider`` (what the zone's MX named before).
+# Ops counts a session without a value (an older Portal's events) as unknown.
+DNS_MODES = ("cloudflare", "manual")
+PREVIOUS_PROVIDERS = ("microsoft365", "google", "other", "none")
+LANGUAGES = ("pt", "en")
+# A Portal release: its package version, 1-32 characters, a digit first (so never a word
+# such as "unknown" or "other"), then digits, letters and . + -
+_RELEASE = "[0-9][0-9A-Za-z.+-]{0,31}"
+RELEASE = re.compile(rf"^{_RELEASE}\Z")
+RELEASE_SCHEMA = f"^{_RELEASE}$"
+# The dimensions a breakdown splits by, each the session property of the same name.
+BREAKDOWNS = ("dns_mode", "previous_provider", "language", "release")
+
 # data.session_id (also the wizard API's session_id): 1-128 of A-Z a-z 0-9 _ -.
 _SESSION_ID = "[A-Za-z0-9_-]{1,128}"
 # \Z, not $: $ matches before a trailing newline.

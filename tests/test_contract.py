@@ -17,9 +17,14 @@ import aiosqlite
 import pytest
 
 from servicekit.contract import (
+    BREAKDOWNS,
+    DNS_MODES,
     EVENT_TYPES,
     FAILED,
+    LANGUAGES,
     MAIL_CHECKED,
+    PREVIOUS_PROVIDERS,
+    RELEASE,
     STAGE_OF_TYPE,
     STAGE_TYPES,
     STAGES,
@@ -101,6 +106,18 @@ async def test_ops_schema_bounds_the_stage_numbers() -> None:
     match = re.search(r"check\s*\(\s*furthest_stage\s+between\s+(\d+)\s+and\s+(\d+)\s*\)", sql)
     assert match is not None
     assert (int(match.group(1)), int(match.group(2))) == (0, len(STAGES) - 1)
+
+
+async def test_ops_schema_checks_the_breakdown_values() -> None:
+    """The session columns' and the rollup's CHECK lists are the contract's (migration 0017)."""
+    sessions = await table_sql("ops", "onboard_sessions")
+    assert check_list(sessions, "dns_mode") == DNS_MODES
+    assert check_list(sessions, "previous_provider") == PREVIOUS_PROVIDERS
+    assert check_list(sessions, "language") == LANGUAGES
+    assert check_list(await table_sql("ops", "breakdown_rollup"), "dimension") == BREAKDOWNS
+    # A release is never a word the answers use for a group, nor too long for its column.
+    assert not any(RELEASE.match(word) for word in ("unknown", "other", "", "1" * 33))
+    assert re.search(r"check\s*\(\s*length\(release\)\s+between\s+1\s+and\s+32\)", sessions)
 
 
 @pytest.mark.parametrize(

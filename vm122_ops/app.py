@@ -32,7 +32,18 @@ from vm122_ops.ingest.storing import IngestResult, announcements
 from vm122_ops.kept.funnel_basis import answer_funnel
 from vm122_ops.kept.memo import Memo
 from vm122_ops.metrics import OpsMetrics, metrics_endpoint
-from vm122_ops.routes import alerts, desk, health, onboard, openapi, pages, search, stream, webhooks
+from vm122_ops.routes import (
+    alerts,
+    breakdowns,
+    desk,
+    health,
+    onboard,
+    openapi,
+    pages,
+    search,
+    stream,
+    webhooks,
+)
 from vm122_ops.settings import Settings
 from vm122_ops.store import retention
 from vm122_ops.store.db import Database
@@ -60,6 +71,18 @@ def routes() -> list[Route]:
         ),
         Route("/api/v1/onboard/trend", onboard.conversion_trend, methods=["GET"], name="trend"),
         Route("/api/v1/onboard/paces", onboard.paces, methods=["GET"], name="paces"),
+        Route(
+            "/api/v1/onboard/breakdown",
+            breakdowns.breakdown,
+            methods=["GET"],
+            name="breakdown",
+        ),
+        Route(
+            "/api/v1/onboard/breakdown/trend",
+            breakdowns.breakdown_trend_split,
+            methods=["GET"],
+            name="breakdown_trend",
+        ),
         Route(
             "/api/v1/onboard/trend.csv",
             onboard.conversion_trend_csv,

@@ -52,6 +52,7 @@ SAMPLES = {
     "servicekit.contract.WEBHOOK_ID": "onboarding-started-s1",
     "servicekit.contract.REFERENCE": "K7Q2M9XP",
     "servicekit.contract.REFUSAL_CODE": "mailbox_provider",
+    "servicekit.contract.RELEASE": "2.0.1+g1a2b3c",
     "vm112_portal.dkim._ADDED": "DKIM Data added to LDAP for domain loja.pt with selector S1",
     "vm112_portal.dkim._SELECTOR": "7B3E2A10-3C4D-11EF-9A6B-5F0E8C1D2A47",
     "vm112_portal.dkim._BASE64": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA+/IDAQAB",

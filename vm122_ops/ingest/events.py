@@ -16,10 +16,18 @@ from typing import Any
 import orjson
 
 from servicekit.contract import COMPLETED_STAGE as COMPLETED_STAGE
+from servicekit.contract import (
+    DNS_MODES,
+    LANGUAGES,
+    MAIL_ITEMS,
+    MAIL_STATUSES,
+    PREVIOUS_PROVIDERS,
+    REFUSAL_CODE,
+    RELEASE,
+)
 from servicekit.contract import EVENT_TYPES as EVENT_TYPES
 from servicekit.contract import FAILED as FAILED
 from servicekit.contract import MAIL_CHECKED as MAIL_CHECKED
-from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, REFUSAL_CODE
 from servicekit.contract import REJECTED_DOMAIN as REJECTED_DOMAIN
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.contract import STAGE_OF_TYPE as STAGE_OF_TYPE
@@ -100,6 +108,34 @@ def _validate_refusal(data: dict[str, Any]) -> None:
             "onboarding.started: data.refusal.status, when given, must be the whole number "
             "of the 4xx status the wizard answered"
         )
+
+
+# The breakdown fields each event type carries (docs/webhook-funnel-events.md,
+# "Breakdowns"): data field -> its allowed values, or the pattern a release matches.
+_BREAKDOWN_FIELDS: dict[str, dict[str, tuple[str, ...] | re.Pattern[str]]] = {
+    STARTED: {"language": LANGUAGES, "release": RELEASE},
+    STAGE_TYPES[2]: {"mode": DNS_MODES, "previous_provider": PREVIOUS_PROVIDERS},
+}
+
+
+def _validate_breakdowns(event_type: str, data: dict[str, Any]) -> None:
+    """The breakdown fields of onboarding.started and dns.applied, when present and not
+    null: one of their allowed values (a release: 1-32 characters, a digit first, then
+    digits, letters, ``.``, ``+``, ``-``). Raises Unprocessable."""
+    for name, allowed in _BREAKDOWN_FIELDS.get(event_type, {}).items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(allowed, tuple):
+            if value not in allowed:
+                raise Unprocessable(
+                    f"{event_type}: data.{name} must be one of {', '.join(allowed)}"
+                )
+        elif not isinstance(value, str) or not allowed.match(value):
+            raise Unprocessable(
+                f"{event_type}: data.{name} must be a release such as 1.4.0: 1-32 "
+                "characters, a digit first, then digits, letters, '.', '+' or '-'"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +257,14 @@ def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Eve
             raise Unprocessable("data nests too deeply to be shown; flatten it") from None
     # Every other field of data is optional, onboarding.failed's reason included: an event
     # whose envelope is valid is stored, and the Desk shows what is absent as absent.
-    # mail.checked is the exception: Ops derives a state from its ready and items.
+    # mail.checked is the exception: Ops derives a state from its ready and items. The
+    # breakdown fields are optional too, but when present must hold an allowed value:
+    # each session is counted under them.
     if event_type == MAIL_CHECKED:
         _validate_mail_check(data)
     elif event_type == STARTED:
         _validate_refusal(data)
+    _validate_breakdowns(event_type, data)
     return Event(
         event_id=event_id,
         event_type=event_type,

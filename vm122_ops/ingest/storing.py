@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vm122_ops.funnel import activity, failures
+from vm122_ops.funnel import activity, breakdowns, failures
 from vm122_ops.funnel import mail_readiness as mail
 from vm122_ops.funnel import rollups as funnel
 from vm122_ops.funnel import session_states as states
@@ -113,6 +113,8 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     old = None if row is None else SessionState.from_row(row)
     ticket_id = None if row is None else row["ticket_id"]
     new = fold(old, event, row_id)
+    old_props = None if row is None else breakdowns.Props.from_row(row)
+    new_props = breakdowns.fold_props(old_props, event, row_id)
     step = None
     if event.event_type == FAILED:
         step = failures.failed_step(event, new)
@@ -123,6 +125,7 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     contacts.record(conn, queries, event, row_id)
     search.record_reference(conn, queries, event)
     durations = funnel.move_contributions(conn, queries, old, new)
+    breakdowns.record(conn, queries, old, new, old_props, new_props)
     states.move_contributions(conn, queries, old, new)
     activity.record(conn, queries, old, new, event, step, failures.failure_code(event.data))
     mail_ready = None

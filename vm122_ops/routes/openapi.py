@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from servicekit.contract import EVENT_TYPES, MAIL_ITEMS, MAIL_STATUSES, SESSION_ID_SCHEMA, STAGES
+from servicekit.contract import (
+    BREAKDOWNS,
+    DNS_MODES,
+    EVENT_TYPES,
+    LANGUAGES,
+    MAIL_ITEMS,
+    MAIL_STATUSES,
+    PREVIOUS_PROVIDERS,
+    RELEASE_SCHEMA,
+    SESSION_ID_SCHEMA,
+    STAGES,
+)
 from servicekit.openapi import (
     COUNT,
     ENVELOPE_SCHEMAS,
@@ -28,11 +39,12 @@ from servicekit.openapi import (
     ok_answer,
 )
 from vm122_ops.desk.banner_conditions import Kind
+from vm122_ops.funnel.breakdowns import GROUP_KINDS
 from vm122_ops.funnel.cohort import COHORT_STATES
 from vm122_ops.funnel.session_states import STATES
 from vm122_ops.funnel.trend import PERIODS
 from vm122_ops.ingest.session_fold import REFUSED, SESSION_STATUSES
-from vm122_ops.routes import desk, onboard, search, stream
+from vm122_ops.routes import breakdowns, desk, onboard, search, stream
 from vm122_ops.tickets.search import MATCHED
 from vm122_ops.tickets.ticket import (
     ACTIVITY_KINDS,
@@ -168,6 +180,28 @@ _FIGURES = {
     # conversion's denominator): docs/webhook-funnel-events.md, "Refused attempts".
     "refused": COUNT,
 }
+# A breakdown group's (and its total's) funnel figures (vm122_ops/funnel/breakdowns.py).
+_SPLIT_FIGURES = {
+    **_FIGURES,
+    "completed": COUNT,
+    "conversion": map_of(STAGES, _CONVERSION),
+}
+# Which group of a split: a value (its name), the other values summed, or unknown (null).
+_GROUP = {
+    "value": nullable({"type": "string", "minLength": 1, "maxLength": 32}),
+    "kind": enum(GROUP_KINDS),
+    "values": COUNT,
+}
+_PERIOD = obj(
+    {
+        "start": TIME,
+        "entered": COUNT,
+        "completed": COUNT,
+        "failed": COUNT,
+        "conversion": _RATIO,
+        "open": {"type": "boolean"},
+    }
+)
 
 # The fields of a ticket in every view (vm122_ops/tickets.py, TicketSummary.document).
 _TICKET_SUMMARY = {
@@ -210,6 +244,12 @@ SCHEMAS: dict[str, Any] = {
                     "domain": {"type": "string", "maxLength": 253},
                     # Who to contact, from the account step on.
                     "contact": {"type": "string", "maxLength": 254},
+                    # Breakdowns: onboarding.started's language and release, dns.applied's
+                    # mode and previous_provider (422 when another value).
+                    "language": enum(LANGUAGES, null=True),
+                    "release": nullable({"type": "string", "pattern": RELEASE_SCHEMA}),
+                    "mode": enum(DNS_MODES, null=True),
+                    "previous_provider": enum(PREVIOUS_PROVIDERS, null=True),
                     # mail.checked only (required there): the domain's mail.
                     "ready": {"type": "boolean"},
                     "items": {"type": "array", "items": _ref("MailItem")},
@@ -330,16 +370,38 @@ SCHEMAS: dict[str, Any] = {
             "window_hours": _ID,
             "period": enum(PERIODS),
             "generated_at": TIME,
-            "periods": {
+            "periods": {"type": "array", "items": _PERIOD},
+        }
+    ),
+    "Breakdown": ok_answer(
+        {
+            "by": enum(BREAKDOWNS),
+            "window_hours": _ID,
+            "since": TIME,
+            "generated_at": _COMPUTED_AT,
+            "top": _ID,
+            "total": obj(_SPLIT_FIGURES),
+            # The top values by started sessions, then other, then unknown.
+            "groups": {"type": "array", "items": obj({**_GROUP, **_SPLIT_FIGURES})},
+        }
+    ),
+    "BreakdownTrend": ok_answer(
+        {
+            "by": enum(BREAKDOWNS),
+            "window_hours": _ID,
+            "period": enum(PERIODS),
+            "generated_at": TIME,
+            "top": _ID,
+            # The top values by sessions entered, then other, then unknown.
+            "groups": {
                 "type": "array",
                 "items": obj(
                     {
-                        "start": TIME,
+                        **_GROUP,
                         "entered": COUNT,
                         "completed": COUNT,
                         "failed": COUNT,
-                        "conversion": _RATIO,
-                        "open": {"type": "boolean"},
+                        "periods": {"type": "array", "items": _PERIOD},
                     }
                 ),
             },
@@ -632,6 +694,24 @@ PATHS: dict[str, Any] = {
         {
             "200": _answer("Trend", "entered, completed and failed per period"),
             "400": _error("bad hours or unknown parameter"),
+            "401": _UNAUTHORIZED,
+        },
+    ),
+    "/api/v1/onboard/breakdown": _get(
+        "the funnel of the last N hours split by a session property",
+        breakdowns.BREAKDOWN_QUERY,
+        {
+            "200": _answer("Breakdown", "per group (top values, other, unknown) the funnel"),
+            "400": _error("by missing or unknown, bad hours or top, or unknown parameter"),
+            "401": _UNAUTHORIZED,
+        },
+    ),
+    "/api/v1/onboard/breakdown/trend": _get(
+        "conversion over time split by a session property",
+        breakdowns.BREAKDOWN_TREND_QUERY,
+        {
+            "200": _answer("BreakdownTrend", "per group (top values, other, unknown) the trend"),
+            "400": _error("by missing or unknown, bad hours or top, or unknown parameter"),
             "401": _UNAUTHORIZED,
         },
     ),

@@ -1,0 +1,143 @@
+"""The trend split by a breakdown dimension (docs/webhook-funnel-events.md,
+"Breakdowns"): per group of vm122_ops/funnel/breakdowns.py (the ``top`` values by
+sessions entered in the range, then ``other`` and ``unknown``), the trend's periods
+(vm122_ops/funnel/trend.py: same periods, entered, completed, failed and open flags), so
+each period's groups sum to the trend's period.
+
+Read from ``breakdown_rollup``'s (hour, value, status) cells from the range's first hour
+on: its cost grows with the hours and values of the range, never with sessions or events.
+The groups' counts are kept in memory per (dimension, range, first hour, top) until new
+events commit; only the open flags are worked out at each request.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vm122_ops.funnel import trend
+from vm122_ops.funnel.breakdowns import UNKNOWN, GroupKind, grouped
+from vm122_ops.ingest.events import format_ms
+from vm122_ops.kept.memo import Memo
+from vm122_ops.store.sql import QUERIES
+
+if TYPE_CHECKING:
+    from vm122_ops.store.db import Database
+
+# A value's counts: (period index, "entered" | "completed" | "failed") -> sessions.
+PeriodCells = Counter[tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SplitGroup:
+    kind: GroupKind
+    value: str | None
+    values: int
+    counts: trend.Counts
+
+    @property
+    def totals(self) -> tuple[int, int, int]:
+        """Entered, completed and failed over the whole range."""
+        cells = self.counts.cells
+        return sum(c[0] for c in cells), sum(c[1] for c in cells), sum(c[2] for c in cells)
+
+
+@dataclass(frozen=True, slots=True)
+class SplitCounts:
+    """What a trend split reads, kept until new events commit."""
+
+    dimension: str
+    top: int
+    groups: tuple[SplitGroup, ...]
+
+    def kept_size(self) -> int:
+        return 1024 + sum(group.counts.kept_size() for group in self.groups)
+
+
+def _entered(cells: PeriodCells) -> int:
+    return sum(count for (_, kind), count in cells.items() if kind == "entered")
+
+
+def split_counts(
+    conn: sqlite3.Connection, dimension: str, hours: int, now_ms: int, top: int
+) -> SplitCounts:
+    """Read function: the groups' periods of the last ``hours`` hours (1-2160)."""
+    size, count, first_hour = trend.shape(hours, now_ms)
+    by_value: dict[str, PeriodCells] = {}
+    params = {"dimension": dimension, "hour": first_hour}
+    for row in conn.execute(QUERIES["breakdown_trend_since"], params):
+        index = (int(row["hour"]) - first_hour) // size
+        if not 0 <= index < count:
+            continue  # a session whose first event is after now (clock skew)
+        cells = by_value.setdefault(row["value"], Counter())
+        sessions = int(row["sessions"])
+        cells[(index, "entered")] += sessions
+        if row["status"] in ("completed", "failed"):
+            cells[(index, row["status"])] += sessions
+    by_value.setdefault(UNKNOWN, Counter())
+    found = []
+    for group in grouped(by_value, top, _entered):
+        cells = group.cells
+        periods = tuple(
+            (cells[(i, "entered")], cells[(i, "completed")], cells[(i, "failed")])
+            for i in range(count)
+        )
+        counts = trend.Counts(hours, first_hour, size, periods)
+        found.append(SplitGroup(group.kind, group.value, group.values, counts))
+    return SplitCounts(dimension, top, tuple(found))
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSplit:
+    found: SplitCounts
+    now_ms: int
+    abandon_hours: int
+
+    def document(self) -> dict[str, Any]:
+        groups = []
+        for group in self.found.groups:
+            series = trend.build(group.counts, self.now_ms, self.abandon_hours)
+            entered, completed, failed = group.totals
+            groups.append(
+                {
+                    "value": group.value,
+                    "kind": group.kind,
+                    "values": group.values,
+                    "entered": entered,
+                    "completed": completed,
+                    "failed": failed,
+                    "periods": series.document()["periods"],
+                }
+            )
+        first = self.found.groups[0].counts
+        return {
+            "by": self.found.dimension,
+            "window_hours": first.hours,
+            "period": "hour" if first.size == 1 else "day",
+            "generated_at": format_ms(self.now_ms),
+            "top": self.found.top,
+            "groups": groups,
+        }
+
+
+async def answer(
+    db: Database,
+    memo: Memo,
+    dimension: str,
+    hours: int,
+    top: int,
+    now_ms: int,
+    abandon_hours: int,
+) -> TrendSplit:
+    """The trend split at ``now_ms``: its counts kept per (dimension, hours, first hour,
+    top) while the database is the same (vm122_ops/kept/memo.py)."""
+    first_hour = trend.shape(hours, now_ms)[2]
+    found = await memo.get(
+        ("breakdown trend", dimension, hours, first_hour, top),
+        db.data_version(),
+        lambda: db.read(split_counts, dimension, hours, now_ms, top),
+        SplitCounts.kept_size,
+    )
+    return TrendSplit(found, now_ms, abandon_hours)
