@@ -55,7 +55,7 @@ from servicekit.documents import fields_document
 from vm112_portal import spf
 from vm112_portal.db import Database, Transaction
 from vm112_portal.dkim import public_key_of
-from vm112_portal.providers.dns_plan import mail_records
+from vm112_portal.providers.dns_plan import mail_records, provider_of
 from vm112_portal.resolvers import DnsFailure, DnsTxt, rdatas, txt_texts
 
 log = logging.getLogger("vm112_portal.mail_check")
@@ -72,28 +72,6 @@ CUSTOMER_MIN_INTERVAL = 30.0  # "check again" within this answers the last resul
 DKIM_DUE = DAY  # our team creates the DKIM key within a day of the account step
 
 Emit = Callable[..., Awaitable[bool]]
-
-# MX hosts of well-known providers, for "MX still points to Microsoft 365" (each provider's
-# own setup page names these hosts: Microsoft's "Add DNS records to connect your domain"
-# gives <domain>.mail.protection.outlook.com; Google Workspace's MX values end in
-# google.com or googlemail.com; Zoho's in zoho.com / zoho.eu).
-_PROVIDERS = (
-    ("mail.protection.outlook.com", "Microsoft 365"),
-    ("outlook.com", "Microsoft 365"),
-    ("google.com", "Google Workspace"),
-    ("googlemail.com", "Google Workspace"),
-    ("zoho.com", "Zoho Mail"),
-    ("zoho.eu", "Zoho Mail"),
-)
-
-
-def provider_of(host: str) -> str:
-    """The provider an MX host belongs to, or the host itself when unknown."""
-    low = host.lower().rstrip(".")
-    for suffix, name in _PROVIDERS:
-        if low == suffix or low.endswith("." + suffix):
-            return name
-    return low
 
 
 class MailDns(Protocol):

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from servicekit.contract import MAIL_ITEMS, MAIL_STATUSES, REFERENCE_SCHEMA, SESSION_ID_SCHEMA
+from servicekit.contract import (
+    LANGUAGES,
+    MAIL_ITEMS,
+    MAIL_STATUSES,
+    REFERENCE_SCHEMA,
+    SESSION_ID_SCHEMA,
+)
 from servicekit.openapi import (
     COUNT,
     ENVELOPE_SCHEMAS,
@@ -386,6 +392,8 @@ DOCUMENT: dict[str, Any] = {
                     "session_id": _SESSION_ID,
                     "domain": _DOMAIN,
                     "contact": {"type": "string", "format": "email", "maxLength": 254},
+                    # The page's language (else Accept-Language): the breakdowns' value.
+                    "language": enum(LANGUAGES),
                 },
             },
             "ValidatedDomain",

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from servicekit.addresses import address_key
 from servicekit.bearer import bearer_matches
 from servicekit.body import media_type, read_body
+from servicekit.contract import LANGUAGES
 from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from servicekit.logs import log_event
@@ -122,6 +123,35 @@ def contact_of(document: dict[str, Any]) -> str | None:
     return value.strip()
 
 
+def language_of(document: dict[str, Any], accept_language: str | None) -> str | None:
+    """The wizard's language (``pt`` or ``en``, servicekit.contract.LANGUAGES): the page
+    sends the one it shows; else the first of Portuguese or English among the request's
+    Accept-Language (highest q first), the rule the page itself chooses by
+    (vm112_portal/static/js/i18n.js, ``pickLanguage``); None when neither says."""
+    value = document.get("language")
+    if value is not None:
+        if value not in LANGUAGES:
+            raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}", "language_invalid")
+        return str(value)
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "")[:1024].split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        name, _, raw = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(raw)
+            except ValueError:
+                continue
+        if weight > 0:
+            ranked.append((-weight, index, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        for language in LANGUAGES:
+            if tag == language or tag.startswith(f"{language}-"):
+                return language
+    return None
+
+
 def text_field(document: dict[str, Any], name: str, *, max_len: int) -> str:
     value = document.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -179,8 +209,10 @@ async def validate_domain(request: Request) -> Response:
     visitor = visitor_of(request, document)
     domain = text_field(document, "domain", max_len=300)
     contact = contact_of(document)
+    language = language_of(document, request.headers.get("accept-language"))
+    wizard = app_state(request).wizard
     try:
-        answer = ok(**await app_state(request).wizard.validate_domain(visitor, domain, contact))
+        answer = ok(**await wizard.validate_domain(visitor, domain, contact, language))
     except RequestError as exc:
         if visitor.issued is not None:  # the session started: the browser keeps it
             carrier = Response()

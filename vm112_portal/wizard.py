@@ -48,11 +48,14 @@ from vm112_portal.providers.cloudflare_dns import (
     DnsOutcome,
     ZoneNotUsable,
 )
-from vm112_portal.providers.dns_plan import Step, mail_records
+from vm112_portal.providers.dns_plan import Step, mail_records, previous_provider
+from vm112_portal.release import RELEASE
 from vm112_portal.settings import Settings
 from vm112_portal.support import new_secret, secret_hash, support_reference
 
 log = logging.getLogger("vm112_portal.wizard")
+# dns.applied's fields the customer's answer leaves out.
+_EVENT_ONLY = ("zone_id", "session_id", "previous_provider")
 
 # Carbonio fault codes that describe the caller's input rather than a server failure, with
 # the key of the customer's message (vm112_portal/static/js/i18n.js).
@@ -124,6 +127,13 @@ class AccountRequest:
 
     def __repr__(self) -> str:  # keep the password out of any traceback or log line
         return f"AccountRequest(session_id={self.session_id!r}, domain={self.domain!r}, ...)"
+
+
+def _breakdown_values(language: str | None) -> dict[str, str]:
+    """onboarding.started's breakdown fields: the wizard's language when known and the
+    Portal's release (docs/webhook-funnel-events.md, "Breakdowns")."""
+    values = {"language": language, "release": RELEASE}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 class Visitor:
@@ -221,10 +231,15 @@ class Wizard:
         return True
 
     async def validate_domain(
-        self, visitor: Visitor, raw_domain: str, contact: str | None = None
+        self,
+        visitor: Visitor,
+        raw_domain: str,
+        contact: str | None = None,
+        language: str | None = None,
     ) -> dict[str, Any]:
         """Check a domain; emits onboarding.started (once per session) whatever the result,
-        with the support reference and the customer's ``contact`` when given."""
+        with the support reference, the customer's ``contact`` when given, the wizard's
+        ``language`` when known and the Portal's release (the breakdowns' values)."""
         if not printable(raw_domain):
             raise BadRequest("domain is required", "domain_invalid")
         known = await self.session_of(visitor, create=True)
@@ -283,6 +298,7 @@ class Wizard:
                     started["contact"] = contact
                 if error is not None:
                     started["refusal"] = refusal_of(error)
+                started.update(_breakdown_values(language))
                 await self._emit(
                     tx, "onboarding.started", started, webhook_id=started_webhook_id(session_id)
                 )
@@ -294,6 +310,7 @@ class Wizard:
                     "domain": REJECTED,
                     "reference": session["reference"],
                     "refusal": refusal_of(error),
+                    **_breakdown_values(language),  # the newest start's values count
                 }
                 await self._emit(tx, "onboarding.started", again)
             changed = domain is not None and (session is None or session["domain"] != domain.name)
@@ -396,9 +413,11 @@ class Wizard:
         first_time = session is None or session["step"] != "dns_done"
         outcome: DnsOutcome | None = None
         unusable: ZoneNotUsable | None = None
+        before = None  # what the zone's MX named, when the zone is read
         try:
             zone, steps = await self._read_plan(domain)
             if zone is not None:
+                before = previous_provider(steps, self._settings.mail_host)
                 # The MX is held: written by the account step once Carbonio has the
                 # domain and its first account (mail never bounces in between).
                 outcome = await self._dns.apply(
@@ -433,9 +452,11 @@ class Wizard:
                 present=outcome.present,
                 held=outcome.held,
             )
+        if before is not None:  # manual mode: the Portal does not read the zone
+            data["previous_provider"] = before
         data["dkim"] = dkim_pending(domain.name)
         result = {
-            **{k: v for k, v in data.items() if k not in ("zone_id", "session_id")},
+            **{k: v for k, v in data.items() if k not in _EVENT_ONLY},
             "reference": await self._reference(session_id),
             "domain_unicode": domain.unicode,
             "zone_found": outcome is not None,

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.portal.conftest import Portal
+from vm112_portal.release import RELEASE
 
 SPOOFS = [
     pytest.param("\u202emoc.knab-emca", id="right-to-left-override"),
@@ -50,4 +51,5 @@ async def test_the_raw_text_of_a_rejected_domain_never_reaches_ops(
         "domain": "(rejected)",
         "reference": data["reference"],
         "refusal": refusal,
+        "release": RELEASE,  # the Portal's, for the breakdowns
     }

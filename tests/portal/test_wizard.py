@@ -13,6 +13,7 @@ from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, runn
 from tests.support import peek
 from tests.support.poll import wait_until
 from vm112_portal.providers.sandbox import Sandbox
+from vm112_portal.release import RELEASE
 from vm112_portal.wizard import dkim_pending
 from vm122_ops.ingest.events import STAGE_TYPES
 
@@ -355,6 +356,7 @@ async def test_a_taken_domain_is_a_refusal_with_the_409_code(portal: Portal) -> 
             "domain": "(rejected)",
             "reference": late[0]["reference"],
             "refusal": {"code": "domain_in_progress", "status": 409},
+            "release": RELEASE,  # the breakdowns' value, on every start
         }
     ]
     holder = [data for data in _started(portal) if data["session_id"] == "s-holder"]

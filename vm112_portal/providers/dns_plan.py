@@ -105,6 +105,51 @@ class Step:
         return step
 
 
+# MX hosts of well-known providers, for "MX still points to Microsoft 365" (each provider's
+# own setup page names these hosts: Microsoft's "Add DNS records to connect your domain"
+# gives <domain>.mail.protection.outlook.com; Google Workspace's MX values end in
+# google.com or googlemail.com; Zoho's in zoho.com / zoho.eu).
+_PROVIDERS = (
+    ("mail.protection.outlook.com", "Microsoft 365"),
+    ("outlook.com", "Microsoft 365"),
+    ("google.com", "Google Workspace"),
+    ("googlemail.com", "Google Workspace"),
+    ("zoho.com", "Zoho Mail"),
+    ("zoho.eu", "Zoho Mail"),
+)
+
+
+def provider_of(host: str) -> str:
+    """The provider an MX host belongs to, or the host itself when unknown."""
+    low = host.lower().rstrip(".")
+    for suffix, name in _PROVIDERS:
+        if low == suffix or low.endswith("." + suffix):
+            return name
+    return low
+
+
+# The contract's previous_provider (servicekit.contract.PREVIOUS_PROVIDERS) of each named
+# provider; any other host is "other".
+_PREVIOUS = {"Microsoft 365": "microsoft365", "Google Workspace": "google"}
+
+
+def previous_provider(steps: list[Step], mail_host: str) -> str:
+    """What the zone's mail pointed to before the DNS step, from its plan: the provider of
+    the MX records that are not ours (``microsoft365``, ``google``, ``other``; the first
+    named one when several), or ``none`` (no MX, or only ours): dns.applied's
+    ``previous_provider`` (docs/webhook-funnel-events.md, "Breakdowns")."""
+    host = _host(mail_host)
+    for step in steps:
+        if step.purpose != "mx":
+            continue
+        names = [provider_of(r.content) for r in step.existing if _host(r.content) != host]
+        for name in names:
+            if name in _PREVIOUS:
+                return _PREVIOUS[name]
+        return "other" if names else "none"
+    return "none"
+
+
 def mail_records(domain: str, mail_host: str) -> list[MailRecord]:
     """The records a fresh zone gets for a mail domain on our Carbonio."""
     return [

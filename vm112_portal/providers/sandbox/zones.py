@@ -8,6 +8,10 @@ person can try the DNS plan by hand (docs/portal.md, "Sandbox rules"):
   SPF ``v=spf1 include:spf.protection.outlook.com -all``, CNAME ``autodiscover`` to
   ``autodiscover.outlook.com`` (the values Microsoft's "Add DNS records to connect your
   domain" page tells its customers to publish), and a verification TXT ``MS=ms…``.
+- ``gws``: a Google Workspace domain: MX 1 ``smtp.google.com`` and SPF ``v=spf1
+  include:_spf.google.com ~all`` (Google's "Set up MX records for Google Workspace" help
+  page: one MX record, priority 1, value smtp.google.com, since 2023; older domains keep
+  ASPMX.L.GOOGLE.COM and its ALT hosts).
 - ``cpanel``: a cPanel host: MX 0 the domain itself, SPF ``v=spf1 +a +mx ~all``, A
   ``autodiscover`` (cPanel publishes autodiscover/autoconfig as A records).
 - ``spf``: only an SPF record, ``v=spf1 include:_spf.google.com ~all``.
@@ -97,6 +101,8 @@ def seed_records(zone: str, mail_host: str = SANDBOX_MAIL_HOST) -> list[dict[str
                 "content": "autodiscover.outlook.com",
             },
         ]
+    if label.startswith("gws"):
+        return [_mx(zone, "smtp.google.com", 1), _txt(zone, "v=spf1 include:_spf.google.com ~all")]
     if label.startswith("cpanel"):
         return [
             _mx(zone, zone, 0),

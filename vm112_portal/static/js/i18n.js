@@ -247,7 +247,8 @@ export function pickLanguage(languages) {
   return "en";
 }
 
-const LANG = pickLanguage(navigator.languages || [navigator.language || "en"]);
+/** The page's language, "pt" or "en": sent with the first step (Ops splits the funnel by it). */
+export const LANG = pickLanguage(navigator.languages || [navigator.language || "en"]);
 
 /**
  * A label in the page's language, with {name} placeholders filled in (as plain text).

@@ -4,7 +4,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
-import { t, translatePage } from "./i18n.js";
+import { LANG, t, translatePage } from "./i18n.js";
 import { showMail, tm, translateMailTexts } from "./mail.js";
 import { manualList, planList, replaceChoices } from "./plan.js";
 
@@ -196,7 +196,7 @@ async function submitDomain(form) {
   if (domain === null) return;
   const contact = /** @type {HTMLInputElement} */ (form.elements.namedItem("contact")).value.trim();
   await busy(form, async () => {
-    const body = contact ? { domain, contact } : { domain };
+    const body = contact ? { domain, contact, language: LANG } : { domain, language: LANG };
     const result = await post(`${API}/validate-domain`, body);
     $('[data-result="domain"]').textContent = t("domain_ok", { domain: String(result.domain_unicode) });
     setState({ step: "dns", domain: String(result.domain), reference: String(result.reference || "") });
