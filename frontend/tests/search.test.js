@@ -39,6 +39,22 @@ test("search page: the query is sent encoded, results shown as text with their l
   assert.equal(row.children[6].textContent, "domínio");
 });
 
+test("search page: a session found by its support reference says so, in both languages", async () => {
+  for (const [lang, expected] of [["en", "support reference"], ["pt", "referência para o suporte"]]) {
+    const browser = installBrowser("http://desk.test/search?q=k7q2-m9xp");
+    const root = page({ "data-search-summary": "p", "data-search-results": "div" });
+    const done = initSearchPage(root, { ...context(translator(lang)), lang });
+    await browser.requests[0].answer({
+      ok: true,
+      q: "k7q2-m9xp",
+      items: [{ ...found("ref"), matched: "reference" }],
+    });
+    await done;
+    const row = root.querySelector('tr[data-session-id="ref"]');
+    assert.equal(row.children[6].textContent, expected);
+  }
+});
+
 test("search page: a refused query shows Ops's reason", async () => {
   const browser = installBrowser("http://desk.test/search?q=x");
   const root = page({ "data-search-summary": "p", "data-search-results": "div" });
