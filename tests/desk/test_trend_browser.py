@@ -8,13 +8,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import desk_ops
+from tests.desk.harness import browser_desk
 from tests.support.browser import ARTIFACTS, WAIT, login
-from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
 HEADERS = {
@@ -29,13 +27,8 @@ SHOW = {"en-GB": "Show the figures as a table", "pt-PT": "Mostrar os valores num
 async def test_the_trend_has_axes_and_its_table_opens_by_keyboard(
     browser: Browser, tmp_path: Path, width: int, locale: str
 ) -> None:
-    server = await desk_ops(tmp_path)
-    context = await browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    api = httpx.AsyncClient(
-        base_url=server.base_url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
-    errors: list[str] = []
-    try:
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page = desk.api, desk.page
         now = time.time()
         hour = now - now % 3600
         # Five hours ago: 30 sessions, 12 completed; two hours ago: one that completed.
@@ -48,9 +41,7 @@ async def test_the_trend_has_axes_and_its_table_opens_by_keyboard(
                 )
         await deliver(api, "onboarding.started", "small", domain="s.pt", at=hour - 2 * 3600 + 60)
         await deliver(api, "onboarding.completed", "small", domain="s.pt", at=hour - 2 * 3600 + 90)
-        page = await context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        await login(page, server.base_url, "/?hours=24")
+        await login(page, desk.server.base_url, "/?hours=24")
         chart = page.locator("[data-trend-chart]")
         await expect(chart).to_be_visible(timeout=WAIT)
         # Axes: counts 0 and 50 (30 rounded up), 0-100 %, dates under the bars.
@@ -97,12 +88,5 @@ async def test_the_trend_has_axes_and_its_table_opens_by_keyboard(
         cells = await rows.nth(21).locator("td").all_text_contents()
         assert cells[:4] == ["1", "1", "0", "100 %"]
         await region.screenshot(path=str(ARTIFACTS / f"trend-table-{locale}-{width}.png"))
-        fits = await page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-        assert fits
-        assert errors == []
-    finally:
-        await api.aclose()
-        await context.close()
-        await server.stop()
+        assert await desk.fits()
+        assert desk.errors == []
