@@ -1,4 +1,4 @@
-"""python -m bench [--check] [--only NAME ...] [--out PATH]
+"""python -m bench [--check] [--only NAME ...] [--reads KEY ...] [--out PATH]
 
 Runs the benchmarks, prints the table, writes the JSON (bench/results.json by default).
 With --check (the quick form CI runs): smaller stores and loops, and exit code 1 with
@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bench import desk, emission, funnel, ingest, memory, push, reads
@@ -38,6 +39,9 @@ def parse_args(argv: Sequence[str], names: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[2])
     parser.add_argument("--check", action="store_true", help="quick form; fail on a budget")
     parser.add_argument("--only", nargs="+", choices=names, help="run only these benchmarks")
+    parser.add_argument(
+        "--reads", nargs="+", default=(), help="benchmark 7: measure only these reads (keys)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
     return parser.parse_args(list(argv))
 
@@ -61,7 +65,7 @@ async def run_all(plan: Plan, benchmarks: dict[str, Benchmark]) -> list[Section]
 def main(argv: Sequence[str], benchmarks: dict[str, Benchmark] | None = None) -> int:
     benchmarks = BENCHMARKS if benchmarks is None else benchmarks
     args = parse_args(argv, list(benchmarks))
-    plan = CHECK if args.check else FULL
+    plan = replace(CHECK if args.check else FULL, read_keys=tuple(args.reads))
     chosen = {name: b for name, b in benchmarks.items() if not args.only or name in args.only}
     machine = facts()
     started = time.monotonic()

@@ -25,6 +25,8 @@ class Plan:
     push_subscribers: tuple[int, ...]
     push_events: int
     memory_seconds: float
+    # The reads of benchmark 7 to measure, by key (``--reads``); empty: every one.
+    read_keys: tuple[str, ...] = ()
 
     @property
     def largest(self) -> int:

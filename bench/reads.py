@@ -15,7 +15,12 @@ so the machine's noise hits every read and every size alike:
   reference as a customer reads it out (session 42's, lower case with a hyphen: one
   lookup on the reference index);
 - the failure-code table (``/api/v1/onboard/failures``) of the funnel's window;
-- the conversion series of 72 hours (hourly) and of 2160 hours (90 days, daily).
+- the conversion series of 72 hours (hourly) and of 2160 hours (90 days, daily);
+- the breakdowns (vm122_ops/funnel/breakdowns.py): the funnel of the window split by
+  release (the dimension with the most values: top 5, other, unknown), and the trend split
+  by previous provider over 72 hours and by release over 2160 hours.
+
+``--reads KEY ...`` measures only those reads (and /healthz beside them).
 
 Figures: each read's p95, its ratio to /healthz's p95 (goal: within 5x), the 500 ms
 budget at the largest size (fails --check), and at the end each read's flatness (p95 at
@@ -56,6 +61,7 @@ _REFERENCE = support_reference("bench-00000042")
 SEARCH_REFERENCE = f"{_REFERENCE[:4]}-{_REFERENCE[4:]}".lower()
 LISTED_STATES = ("moving", "stuck", "abandoned", "failed")
 HEALTHZ = "healthz"
+BREAKDOWN = "/api/v1/onboard/breakdown"
 ROUNDS_PER_SLICE = 5  # rounds of every read and /healthz on one server before the next size's
 
 
@@ -117,6 +123,17 @@ async def plan_reads(
         Read("failures", "failure codes", f"/api/v1/onboard/failures?hours={hours}", load=False),
         Read("trend72", "trend 72 h", "/api/v1/onboard/trend?hours=72"),
         Read("trend2160", "trend 2160 h", "/api/v1/onboard/trend?hours=2160"),
+        Read("breakdown", "breakdown by release", f"{BREAKDOWN}?hours={hours}&by=release"),
+        Read(
+            "breakdown_trend72",
+            "breakdown trend 72 h by provider",
+            f"{BREAKDOWN}/trend?hours=72&by=previous_provider",
+        ),
+        Read(
+            "breakdown_trend2160",
+            "breakdown trend 2160 h by release",
+            f"{BREAKDOWN}/trend?hours=2160&by=release",
+        ),
     ]
     chosen = {"stage": stage, "state": state, "rows": rows, "total": page.get("total")}
     return reads, {"drilldown": chosen}
@@ -243,6 +260,11 @@ async def run(plan: Plan) -> Section:
         for size, store in stores.items():
             ops = await fleet.ops(creds, store.path)
             reads, chosen[size] = await plan_reads(ops.port, creds.bearer, hours[size])
+            if plan.read_keys:
+                unknown = set(plan.read_keys) - {read.key for read in reads}
+                if unknown:
+                    raise ServiceError(f"--reads: no read {', '.join(sorted(unknown))}")
+                reads = [read for read in reads if read.key in plan.read_keys]
             planned[size] = (ops.port, reads)
         summaries = await measure_sizes(planned, creds.bearer, plan.reads)
         port, reads = planned[plan.largest]

@@ -43,7 +43,7 @@ from vm122_ops.store.db import SQL_DIR, Database
 from vm122_ops.tickets.search import ascii_form
 
 CACHE_DIR = ROOT / "var" / "bench"
-SEED_VERSION = 4
+SEED_VERSION = 5
 WINDOW_HOURS = 48
 MAX_AGE_HOURS = 24 * 20  # the funnel's ?hours= tops out at 720
 HOUR_MS = 3_600_000
@@ -278,6 +278,45 @@ def domain_of(rng: random.Random, index: int) -> Domain:
     return Domain(ascii_form(unicode), unicode, zone)
 
 
+# The breakdowns' values (docs/webhook-funnel-events.md, "Breakdowns"): the Portal's
+# releases over the seeded months, newest most common; the wizard's language; what a
+# zone's MX named before. OLD_PORTAL_SHARE of sessions come from a Portal that sent none.
+RELEASES = (
+    ("0.9.0", 1),
+    ("0.9.1", 1),
+    ("0.9.2", 2),
+    ("0.10.0", 2),
+    ("0.10.1", 3),
+    ("0.10.2", 3),
+    ("0.11.0", 4),
+    ("0.11.1", 5),
+    ("0.12.0", 8),
+    ("0.12.1+g3f2a9c1", 12),
+    ("0.13.0rc1", 3),
+    ("0.13.0", 20),
+)
+LANGUAGES = (("pt", 70), ("en", 30))
+PREVIOUS_PROVIDERS = (("microsoft365", 35), ("google", 25), ("other", 15), ("none", 25))
+OLD_PORTAL_SHARE = 0.05
+
+
+def breakdown_values(index: int, zone: bool) -> dict[str, str]:
+    """Session ``index``'s values, from a generator of its own (the seed's other draws
+    stay as they were): language and release for onboarding.started, previous_provider
+    for a zone's dns.applied; none for an old Portal's session."""
+    rng = random.Random(index * 7_919 + 1)
+    if rng.random() < OLD_PORTAL_SHARE:
+        return {}
+
+    def pick(choices: tuple[tuple[str, int], ...]) -> str:
+        return rng.choices([v for v, _ in choices], weights=[w for _, w in choices])[0]
+
+    values = {"language": pick(LANGUAGES), "release": pick(RELEASES)}
+    if zone:
+        values["previous_provider"] = pick(PREVIOUS_PROVIDERS)
+    return values
+
+
 def session_events(rng: random.Random, index: int, start_ms: int, now_ms: int) -> list[Delivery]:
     """One session's deliveries: a completed, failed or unfinished wizard run."""
     session_id = f"bench-{index:08d}"
@@ -306,6 +345,7 @@ def session_events(rng: random.Random, index: int, start_ms: int, now_ms: int) -
             moment += int(1000 * rng.lognormvariate(math.log(20.0), STEP_SIGMA))
             deliveries.append((FAILED_TYPE, moment))
     ids = (f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(64):016x}")  # zone, account
+    values = breakdown_values(index, domain.zone)
     out = []
     for number, (event_type, occurred) in enumerate(deliveries):
         occurred = min(occurred, now_ms - 1000)
@@ -315,7 +355,7 @@ def session_events(rng: random.Random, index: int, start_ms: int, now_ms: int) -
             {
                 "type": event_type,
                 "timestamp": format_ms(occurred),
-                "data": event_data(event_type, session_id, domain, failure, ids),
+                "data": event_data(event_type, session_id, domain, failure, ids, values),
             }
         )
         out.append((min(received, now_ms), f"evt_{index}_{number}", session_id, body))
@@ -351,12 +391,16 @@ def event_data(
     domain: Domain,
     failure: tuple[str, str, str] | None,
     ids: tuple[str, str] = ("0" * 32, "0" * 16),
+    values: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The data the Portal sends with each event type (vm112_portal/wizard.py)."""
+    """The data the Portal sends with each event type (vm112_portal/wizard.py); ``values``
+    the session's breakdown values (``breakdown_values``)."""
+    values = values or {}
     data: dict[str, Any] = {"session_id": session_id}
     _beside(data, "domain", domain.name, domain.unicode)
     if event_type == STAGE_TYPES[0]:  # onboarding.started: the support reference
         data["reference"] = support_reference(session_id)
+        data.update((k, values[k]) for k in ("language", "release") if k in values)
     elif event_type == "domain.validated":
         data.update(
             domain_unicode=domain.unicode,
@@ -384,6 +428,8 @@ def event_data(
                 mode="manual",
                 records=[{"purpose": p, **r} for p, r in zip(purposes, records, strict=True)],
             )
+        if "previous_provider" in values:
+            data["previous_provider"] = values["previous_provider"]
         data["dkim"] = dkim_pending(domain.name)
     elif event_type == "account.created":
         _beside(data, "account", f"admin@{domain.name}", f"admin@{domain.unicode}")

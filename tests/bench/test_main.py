@@ -61,3 +61,16 @@ def test_a_crash_fails_check_and_the_others_still_run(
 def test_the_full_run_reports_a_miss_without_failing(tmp_path: Path) -> None:
     code = main(["--out", str(tmp_path / "r.json")], {"funnel": funnel_reporting(731.0)})
     assert code == 0
+
+
+def test_reads_names_the_reads_benchmark_7_measures(tmp_path: Path) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    async def reads(plan: Plan) -> Section:
+        seen.append((plan.name, plan.read_keys))
+        return Section("7 reads")
+
+    argv = ["--check", "--reads", "breakdown", "breakdown_trend72", "--out"]
+    assert main([*argv, str(tmp_path / "r.json")], {"reads": reads}) == 0
+    assert main(["--out", str(tmp_path / "s.json")], {"reads": reads}) == 0
+    assert seen == [("check", ("breakdown", "breakdown_trend72")), ("full", ())]

@@ -51,8 +51,10 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
     # One request of each read, then /healthz, per round (after the two planning reads and
     # the untimed request that opens the slice).
     assert slow.requests[2] == paths["drilldown"]
-    assert len(slow.requests) == 2 + 1 + 3 * 11
-    round_ = [path.split("?")[0] for path in slow.requests[3:14]]
+    assert paths["breakdown"] == "/api/v1/onboard/breakdown?hours=50&by=release"
+    assert paths["breakdown_trend2160"] == ("/api/v1/onboard/breakdown/trend?hours=2160&by=release")
+    assert len(slow.requests) == 2 + 1 + 3 * 14
+    round_ = [path.split("?")[0] for path in slow.requests[3:17]]
     assert round_ == [
         "/api/v1/onboard/funnel/sessions",
         "/api/v1/onboard/funnel/sessions",
@@ -64,6 +66,9 @@ async def test_a_slow_read_misses_the_budget_and_the_others_are_judged() -> None
         "/api/v1/onboard/failures",
         "/api/v1/onboard/trend",
         "/api/v1/onboard/trend",
+        "/api/v1/onboard/breakdown",
+        "/api/v1/onboard/breakdown/trend",
+        "/api/v1/onboard/breakdown/trend",
         "/healthz",
     ]
     assert summaries["trend72"].p95 >= 550 and summaries["trend2160"].p95 >= 550

@@ -65,6 +65,15 @@ def test_the_events_carry_what_the_portal_sends() -> None:
         ]
         assert e.data["dkim"]["status"] == "pending"
     assert all(e.domain.startswith("nocf-") for e in applied if e.data["mode"] == "manual")
+    # The breakdowns' values: every one the contract allows, a few sessions of an old
+    # Portal without them, no previous provider in manual mode.
+    started = [e for e in events if e.event_type == "onboarding.started"]
+    assert {e.data.get("language") for e in started} == {"pt", "en", None}
+    releases = Counter(e.data.get("release") for e in started)
+    assert len(releases) == 13 and 0 < releases[None] < len(started) * 0.1
+    providers = Counter(e.data.get("previous_provider") for e in applied)
+    assert set(providers) == {"microsoft365", "google", "other", "none", None}
+    assert all("previous_provider" not in e.data for e in applied if e.data["mode"] == "manual")
     idn = {e.domain: e.data["domain_unicode"] for e in events if "domain_unicode" in e.data}
     assert any(name.startswith("xn--") and name != unicode for name, unicode in idn.items())
     assert "xn--mnchen" in "".join(idn)  # münchen's A-label
