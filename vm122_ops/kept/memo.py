@@ -1,6 +1,6 @@
 """Answers kept in memory while what they depend on stays the same: one memo for every
 kept Desk answer (the funnel's basis and JSON, the drill-down pages, the failures, the
-trend's counts, the ticket list, the search).
+trend's counts, the breakdowns' bases, JSON and trend counts, the ticket list, the search).
 
 An answer is kept under its *key*, every request parameter it depends on (the route,
 filters, limit, cursor, q, the window's hours and start hour, ...), together with the
