@@ -103,11 +103,20 @@ def dkim_pending(domain: str) -> dict[str, Any]:
     return {"status": "pending", "operations": dkim_commands(domain)}
 
 
-def refusal_of(error: RequestError) -> dict[str, Any]:
+def refusal_of(error: RequestError | None) -> dict[str, Any] | None:
     """onboarding.started's ``refusal`` for a refused domain: the code and status the
-    wizard API answers the customer with (docs/webhook-funnel-events.md)."""
+    wizard API answers the customer with (docs/webhook-funnel-events.md). None for no
+    error or a 5xx (DNS did not answer in time): the domain was not refused, the customer
+    may try again, and the session is an attempt like any other."""
+    if error is None or not 400 <= error.status <= 499:
+        return None
     code = error.code if error.code and REFUSAL_CODE.match(error.code) else "refused"
     return {"code": code, "status": error.status}
+
+
+def _unvalidated(session: Any) -> bool:
+    """A stored session that has no validated domain yet."""
+    return session is not None and session["domain"] is None
 
 
 def _unicode_beside(data: dict[str, Any], key: str, ascii_value: str, unicode_value: str) -> None:
@@ -296,20 +305,22 @@ class Wizard:
                 }
                 if contact is not None:
                     started["contact"] = contact
-                if error is not None:
-                    started["refusal"] = refusal_of(error)
+                refusal = refusal_of(error)
+                if refusal is not None:
+                    started["refusal"] = refusal
                 started.update(_breakdown_values(language))
                 await self._emit(
                     tx, "onboarding.started", started, webhook_id=started_webhook_id(session_id)
                 )
-            elif error is not None and session is not None and session["domain"] is None:
+            elif (refusal := refusal_of(error)) is not None and _unvalidated(session):
+                assert session is not None
                 # A later attempt refused too, the session still without a validated
                 # domain: Ops keeps the newest refusal (docs/webhook-funnel-events.md).
                 again: dict[str, Any] = {
                     "session_id": session_id,
                     "domain": REJECTED,
                     "reference": session["reference"],
-                    "refusal": refusal_of(error),
+                    "refusal": refusal,
                     **_breakdown_values(language),  # the newest start's values count
                 }
                 await self._emit(tx, "onboarding.started", again)

@@ -12,9 +12,10 @@ import pytest
 from tests.portal.conftest import PASSWORD, FakeOps, Portal, make_settings, running_portal
 from tests.support import peek
 from tests.support.poll import wait_until
+from vm112_portal.errors import DomainTaken, Unprocessable, UpstreamTimeout
 from vm112_portal.providers.sandbox import Sandbox
 from vm112_portal.release import RELEASE
-from vm112_portal.wizard import dkim_pending
+from vm112_portal.wizard import dkim_pending, refusal_of
 from vm122_ops.ingest.events import STAGE_TYPES
 
 MAIL = "mail.sandbox.example.net"
@@ -378,3 +379,15 @@ async def test_later_refusals_are_sent_until_a_domain_is_validated(portal: Porta
     assert second["reference"] == first["reference"]
     ids = [row["webhook_id"] for row in portal.outbox()]
     assert ids[0] == "onboarding-started-s-again" and len(set(ids)) == 3
+
+
+def test_a_5xx_is_no_refusal() -> None:
+    # DNS that did not answer in time (504) refuses nothing: the customer may try again,
+    # and Ops would refuse a refusal with another status than 4xx (422).
+    assert refusal_of(UpstreamTimeout("DNS did not answer", "provider_timeout")) is None
+    assert refusal_of(None) is None
+    assert refusal_of(DomainTaken("held", "domain_in_progress")) == {
+        "code": "domain_in_progress",
+        "status": 409,
+    }
+    assert refusal_of(Unprocessable("odd", "bad code!")) == {"code": "refused", "status": 422}
