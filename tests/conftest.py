@@ -91,6 +91,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/desk/test_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_layout_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_recent_tickets_browser.py": (BROWSER, PROCESS, SLOW),
+    "tests/desk/test_refused_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_ticket_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_timeline_browser.py": (BROWSER, PROCESS, SLOW),
     # Ops under uvicorn on a loopback socket (tests/desk/conftest.py).

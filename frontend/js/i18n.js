@@ -194,6 +194,24 @@ const EN = {
   "funnel.figure.completed": "Completed {n}",
   "funnel.figure.failed": "Failed sessions {n}",
   "funnel.figure.conversion": "Conversion {n}",
+  "funnel.figure.refused": "Refused {n}",
+  "funnel.figure.refused.one": "Refused {n}",
+  "funnel.refusedWhy": "Refused attempts never got a domain validated; they are not in conversion. Why:",
+  "funnel.refusedCount": "{reason}: {n}",
+  "refusal.mailbox_provider": "public mailbox domain (e.g. gmail.com)",
+  "refusal.domain_invalid": "not a valid domain name",
+  "refusal.domain_taken": "domain onboarded by another customer",
+  "refusal.domain_in_progress": "domain held by another session",
+  "refusal.domain_not_in_dns": "domain not found in DNS",
+  "refusal.refused": "refused, no reason given",
+  "refusal.unspecified": "refused before codes were sent",
+  "refusal.other": "other refusal ({code})",
+  "session.refused": "Refused: {reason}",
+  "cohort.count.refused": "{n} refused",
+  "cohort.count.refused.one": "{n} refused",
+  "cohort.title.refused": "Refused attempts",
+  "state.refused": "refused",
+  "status.refused": "refused",
   "funnel.change": "{figure} ({change} vs {before} in the previous {hours} h)",
   "funnel.points": "{d} pts",
   "funnel.changeTitle": "{before} in the previous {hours} h",
@@ -246,6 +264,7 @@ const EN = {
   "mail.col.waiting": "Waiting for",
   "mail.col.ticket": "Ticket",
   "say.started": "Onboarding of {domain} started.",
+  "say.startedRefused": "An attempt was refused: {reason}.",
   "say.validated": "Domain {domain} validated.",
   "say.registrable": "Registrable domain: {domain}",
   "say.priority": "(priority {n})",
@@ -534,6 +553,24 @@ const PT = {
   "funnel.figure.completed": "Concluídas {n}",
   "funnel.figure.failed": "Sessões falhadas {n}",
   "funnel.figure.conversion": "Conversão {n}",
+  "funnel.figure.refused": "Recusadas {n}",
+  "funnel.figure.refused.one": "Recusada {n}",
+  "funnel.refusedWhy": "Tentativas recusadas nunca validaram um domínio; não entram na conversão. Porquê:",
+  "funnel.refusedCount": "{reason}: {n}",
+  "refusal.mailbox_provider": "domínio de correio público (p. ex. gmail.com)",
+  "refusal.domain_invalid": "não é um nome de domínio válido",
+  "refusal.domain_taken": "domínio já integrado por outro cliente",
+  "refusal.domain_in_progress": "domínio reservado por outra sessão",
+  "refusal.domain_not_in_dns": "domínio não encontrado no DNS",
+  "refusal.refused": "recusada, sem motivo indicado",
+  "refusal.unspecified": "recusada antes de os códigos serem enviados",
+  "refusal.other": "outra recusa ({code})",
+  "session.refused": "Recusada: {reason}",
+  "cohort.count.refused": "{n} recusadas",
+  "cohort.count.refused.one": "{n} recusada",
+  "cohort.title.refused": "Tentativas recusadas",
+  "state.refused": "recusada",
+  "status.refused": "recusada",
   "funnel.change": "{figure} ({change} face a {before} nas {hours} h anteriores)",
   "funnel.points": "{d} p.p.",
   "funnel.changeTitle": "{before} nas {hours} h anteriores",
@@ -586,6 +623,7 @@ const PT = {
   "mail.col.waiting": "À espera há",
   "mail.col.ticket": "Pedido",
   "say.started": "Começou a adesão de {domain}.",
+  "say.startedRefused": "Uma tentativa foi recusada: {reason}.",
   "say.validated": "Domínio {domain} validado.",
   "say.registrable": "Domínio registável: {domain}",
   "say.priority": "(prioridade {n})",
@@ -731,6 +769,19 @@ export function translator(lang) {
  */
 export function domainText(t, domain) {
   return domain === "(rejected)" ? t("domain.rejected") : String(domain ?? "");
+}
+
+/**
+ * A refusal's code in words (onboarding.started's `refusal`, docs/webhook-funnel-events.md):
+ * a known code's label, else "other refusal (code)", the code as text.
+ * @param {(key: string, vars?: any) => string} t
+ * @param {string | null | undefined} code
+ * @returns {string}
+ */
+export function refusalText(t, code) {
+  const key = `refusal.${code}`;
+  const text = t(key);
+  return text === key ? t("refusal.other", { code: String(code ?? "") }) : text;
 }
 
 /**

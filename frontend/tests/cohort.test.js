@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { translator } from "../js/i18n.js";
 import { initCohortList } from "../js/views/cohortList.js";
 import { renderFunnel } from "../js/views/funnel.js";
+import { eventSentence } from "../js/views/sentences.js";
 import { FakeElement, context, installBrowser, page } from "./fakedom.js";
 
 const STOPPED = {
@@ -167,4 +168,54 @@ test("drill-down list: a steady stream of events cannot starve its live refetch"
   }
   const refetches = browser.requests.filter((r) => r.url.startsWith("/api/v1/onboard/funnel/sessions?"));
   assert.ok(refetches.length - 1 >= 3, `${refetches.length - 1} refetches in 4 s`);
+});
+
+test("funnel card: refused attempts apart, their codes in words, in both languages", () => {
+  installBrowser("http://desk.test/");
+  const node = new FakeElement("div");
+  const refused = {
+    ...funnel(),
+    refused: 3,
+    refused_by_code: { mailbox_provider: 2, "odd:code": 1 },
+    stopped: { ...STOPPED, started: { ...STOPPED.started, refused: 3 } },
+  };
+  renderFunnel(node, refused, { t: translator("en"), lang: "en" });
+  const figure = node.querySelector('[data-figure="refused"]');
+  assert.equal(figure.textContent, "Refused 3");
+  assert.equal(figure.children[0].getAttribute("href"), "/funnel/sessions?hours=72&state=refused");
+  assert.deepEqual(links(node, "started").at(-1), [
+    "/funnel/sessions?hours=72&stage=started&state=refused",
+    "3 refused",
+  ]);
+  assert.equal(
+    node.querySelector("[data-refused-codes]").textContent,
+    "Refused attempts never got a domain validated; they are not in conversion. Why: " +
+      "public mailbox domain (e.g. gmail.com): 2; other refusal (odd:code): 1",
+  );
+  renderFunnel(node, { ...refused, refused: 1 }, { t: translator("pt"), lang: "pt" });
+  assert.equal(node.querySelector('[data-figure="refused"]').textContent, "Recusada 1");
+  assert.equal(links(node, "started").at(-1)[1], "3 recusadas");
+  assert.match(
+    node.querySelector("[data-refused-codes]").textContent,
+    /Porquê: domínio de correio público \(p\. ex\. gmail\.com\): 2; outra recusa \(odd:code\): 1$/,
+  );
+  // An Ops before refusals: no figure, no split, no line.
+  renderFunnel(node, funnel(), { t: translator("en"), lang: "en" });
+  assert.equal(node.querySelector('[data-figure="refused"]'), null);
+  assert.equal(node.querySelector("[data-refused-codes]"), null);
+});
+
+test("a refused attempt's event says why in words, never (rejected)", () => {
+  const data = { session_id: "s", domain: "(rejected)", refusal: { code: "domain_invalid" } };
+  const event = { event_type: "onboarding.started", data };
+  assert.equal(
+    eventSentence(event, translator("en")).text,
+    "An attempt was refused: not a valid domain name.",
+  );
+  assert.equal(
+    eventSentence(event, translator("pt")).text,
+    "Uma tentativa foi recusada: não é um nome de domínio válido.",
+  );
+  const plain = { event_type: "onboarding.started", data: { domain: "loja.pt" } };
+  assert.equal(eventSentence(plain, translator("en")).text, "Onboarding of loja.pt started.");
 });

@@ -5,7 +5,7 @@
 import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDateTime, formatDuration, secondsSince } from "../format.js";
-import { domainText, label } from "../i18n.js";
+import { domainText, label, refusalText } from "../i18n.js";
 import { SnapshotLoads } from "../viewData.js";
 import { contactLink } from "./contact.js";
 import { sessionHref } from "./tables.js";
@@ -72,7 +72,9 @@ export function renderCohort(node, items, { t, lang, now, paces }) {
       el(
         "td",
         { "data-failure": "" },
-        s.failure_code === null
+        s.refusal_code
+          ? [el("span", { "data-refusal": s.refusal_code, text: refusalText(t, s.refusal_code) })]
+          : s.failure_code === null
           ? []
           : [
               el("span", { class: "mono", "data-code": "", text: s.failure_code }),

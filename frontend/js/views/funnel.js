@@ -1,11 +1,11 @@
 // The funnel card: its headline figures with their change against the previous window and
 // the stuck sessions now; a bar per stage with its count (and change), % of started and
 // step conversion, the median time to the next stage; failed sessions by the step that
-// failed.
+// failed; the refused attempts apart (never a stage past started, not in conversion).
 
 import { el, fill } from "../dom.js";
 import { formatChange, formatDuration, formatPercent } from "../format.js";
-import { label } from "../i18n.js";
+import { label, refusalText } from "../i18n.js";
 import { failedRows, funnelChanges, funnelRows, stuckTotal } from "../viewData.js";
 
 export const SPLIT_STATES = ["moving", "stuck", "abandoned", "failed"];
@@ -32,7 +32,9 @@ export function cohortHref(hours, stage, state) {
 export function stageSplit(funnel, stage, t) {
   const counts = funnel?.stopped?.[stage];
   if (!counts) return null;
-  const states = stage === "completed" ? ["completed"] : SPLIT_STATES;
+  let states = stage === "completed" ? ["completed"] : SPLIT_STATES;
+  // Refused attempts stop at started (an Ops before them sends no such count).
+  if (stage === "started" && typeof counts.refused === "number") states = [...states, "refused"];
   return el(
     "span",
     { class: "funnel-split", "data-split": stage },
@@ -73,6 +75,17 @@ export function funnelSummary(funnel, t, lang) {
     }
     return el("li", { "data-figure": key, text });
   });
+  if (typeof funnel?.refused === "number") {
+    // Refused attempts: their own list; after "started", which counts them too.
+    const refusedList = `/funnel/sessions?${new URLSearchParams({ hours: String(hours ?? ""), state: "refused" })}`;
+    items.splice(
+      1,
+      0,
+      el("li", { "data-figure": "refused" }, [
+        el("a", { href: refusedList, text: t("funnel.figure.refused", { n: funnel.refused }) }),
+      ]),
+    );
+  }
   // The stuck total opens the list of the window's stuck sessions (its total is this).
   const stuckList = `/funnel/sessions?${new URLSearchParams({ hours: String(hours ?? ""), state: "stuck" })}`;
   items.push(
@@ -81,6 +94,23 @@ export function funnelSummary(funnel, t, lang) {
     ]),
   );
   return el("ul", { class: "funnel-summary" }, items);
+}
+
+/**
+ * Why attempts were refused, by code in words (none when nothing was refused).
+ * @param {any} funnel
+ * @param {Function} t
+ * @returns {HTMLElement | null}
+ */
+export function refusedCodes(funnel, t) {
+  const codes = Object.entries(funnel?.refused_by_code || {});
+  if (!codes.length) return null;
+  return el("p", { class: "muted refused-codes", "data-refused-codes": "" }, [
+    `${t("funnel.refusedWhy")} `,
+    codes
+      .map(([code, n]) => t("funnel.refusedCount", { reason: refusalText(t, code), n }))
+      .join("; "),
+  ]);
 }
 
 /**
@@ -143,6 +173,7 @@ export function renderFunnel(node, funnel, { t, lang }) {
   );
   fill(node, [
     funnelSummary(funnel, t, lang),
+    refusedCodes(funnel, t),
     el("ol", { class: "funnel" }, rows),
     el("h3", { text: t("funnel.failed") }),
     el("p", { "data-failed-total": "", text: t("funnel.failedTotal", { n: funnel?.failed ?? 0 }) }),

@@ -4,7 +4,7 @@
 // and cloudflare_dns.py): every one is optional, so a missing fact is said, never guessed.
 
 import { summariseData } from "../format.js";
-import { label } from "../i18n.js";
+import { label, refusalText } from "../i18n.js";
 import { mailCheckedSentence } from "../mailCheck.js";
 
 /**
@@ -160,6 +160,10 @@ export function eventSentence(entry, t) {
   const data = entry.data && typeof entry.data === "object" ? entry.data : {};
   switch (entry.event_type) {
     case "onboarding.started":
+      // A refused attempt says why, never "(rejected)" (docs/webhook-funnel-events.md).
+      if (data.refusal && typeof data.refusal.code === "string") {
+        return { text: t("say.startedRefused", { reason: refusalText(t, data.refusal.code) }), facts: [] };
+      }
       return { text: t("say.started", { domain: domainOf(data) }), facts: [] };
     case "domain.validated": {
       const facts = [];

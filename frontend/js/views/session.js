@@ -2,7 +2,7 @@
 
 import { getJSON, HttpError } from "../api.js";
 import { el, fill } from "../dom.js";
-import { domainText, label } from "../i18n.js";
+import { domainText, label, refusalText } from "../i18n.js";
 import {
   EVENT_TYPES,
   entryFromMessage,
@@ -26,7 +26,21 @@ function summaryOf(message, summary) {
     stage: message.stage,
     status: message.status,
     ticketId: message.ticket_id ?? summary.ticketId,
+    refusal: message.status === "refused" ? refusalOf(message, summary.refusal) : null,
   };
+}
+
+/**
+ * A refused session's refusal once a live event is heard: the newest refusal an
+ * onboarding.started carries (Ops keeps the newest by event time).
+ * @param {any} message
+ * @param {{code: string, at: string} | null} refusal
+ * @returns {{code: string, at: string} | null}
+ */
+function refusalOf(message, refusal) {
+  const code = message.event_type === "onboarding.started" ? message.data?.refusal?.code : null;
+  if (typeof code !== "string" || (refusal && message.occurred_at < refusal.at)) return refusal;
+  return { code, at: message.occurred_at };
 }
 
 /**
@@ -43,7 +57,7 @@ export function initSessionPage(root, ctx) {
   // Loads can overlap (start, reset) and land in any order; stream events that arrive
   // while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
-  let summary = { domain: "", stage: null, status: "", ticketId: null };
+  let summary = { domain: "", stage: null, status: "", ticketId: null, refusal: null };
   // Who to contact, and the event time it came from: a live event carrying a contact
   // replaces it only when it is not older (Ops keeps the newest, vm122_ops/tickets/contacts.py).
   let contact = { address: null, at: "" };
@@ -76,6 +90,13 @@ export function initSessionPage(root, ctx) {
               text: ctx.t("session.ticket", { id: summary.ticketId }),
             }),
       ]),
+      summary.refusal
+        ? el("p", {
+            class: "refusal-line",
+            "data-refusal": summary.refusal.code,
+            text: ctx.t("session.refused", { reason: refusalText(ctx.t, summary.refusal.code) }),
+          })
+        : null,
       el("p", { class: "contact-line" }, [`${ctx.t("contact.label")}: `, contactLink(contact.address, ctx.t)]),
     ]);
   };
@@ -102,6 +123,7 @@ export function initSessionPage(root, ctx) {
       stage: timeline.stage,
       status: timeline.status,
       ticketId: timeline.ticket_id ?? null,
+      refusal: timeline.refusal ?? null,
     };
     contact = { address: timeline.contact ?? null, at: "" };
     for (const event of timeline.events) heard(event);

@@ -42,7 +42,8 @@ select e.id,
        e.received_at,
        e.payload,
        s.furthest_stage,
-       s.status,
+       case when s.status = 'active' and s.refusal_code is not null
+           then 'refused' else s.status end as status,
        t.id as ticket_id
 from webhook_events as e
 join onboard_sessions as s on s.session_id = e.session_id
