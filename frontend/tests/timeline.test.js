@@ -105,6 +105,21 @@ test("onboarding.failed says the step, the code and the reason; account.created 
   assert.equal(items[1].querySelector("strong").textContent, "Account created");
 });
 
+test("account.created without an account says so without a placeholder, in both languages", () => {
+  installBrowser("http://desk.test/sessions/s1");
+  const bare = [event(1, "account.created", {}), event(2, "account.created", { display_name: "Ana" })];
+  const { items } = render(bare);
+  assert.equal(sentence(items[0]), "An account was created.");
+  assert.equal(sentence(items[1]), "An account was created for Ana.");
+  const { items: ptItems } = render(bare, pt, "pt");
+  assert.equal(sentence(ptItems[0]), "Foi criada uma conta.");
+  assert.equal(sentence(ptItems[1]), "Foi criada uma conta para Ana.");
+  // A blank account is as good as none; the facts still come.
+  const blank = render([event(3, "account.created", { account: "  ", domain_created: true })]).items[0];
+  assert.equal(sentence(blank), "An account was created.");
+  assert.equal(facts(blank)[0], "The domain was created in Carbonio.");
+});
+
 test("the raw data is behind a details toggle, pretty-printed as text", () => {
   installBrowser("http://desk.test/sessions/s1");
   const [li] = render([failure(1, HOSTILE)]).items;

@@ -174,14 +174,18 @@ export function eventSentence(entry, t) {
     case "dns.applied":
       return dnsApplied(data, t);
     case "account.created": {
-      const account = text(data.account_unicode) || text(data.account) || "?";
+      // The Portal may send no account (docs/webhook-funnel-events.md: every field is
+      // optional): the sentence then says an account was created, with no placeholder.
+      const account = text(data.account_unicode) || text(data.account);
       const name = text(data.display_name);
       const facts = [];
       if (data.domain_created === true) facts.push(t("say.account.domainCreated"));
       if (data.domain_created === false) facts.push(t("say.account.domainExisted"));
       if (text(data.account_id)) facts.push(t("say.account.id", { id: text(data.account_id) }));
       return {
-        text: name ? t("say.account.named", { account, name }) : t("say.account", { account }),
+        text: account
+          ? t(name ? "say.account.named" : "say.account", { account, name: name || "" })
+          : t(name ? "say.account.unnamedFor" : "say.account.unnamed", { name: name || "" }),
         facts,
       };
     }
