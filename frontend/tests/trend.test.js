@@ -94,3 +94,18 @@ test("dashboard: a steady stream of events cannot starve the trend's refetch", a
   const trends = browser.requests.filter((r) => r.url.startsWith("/api/v1/onboard/trend?"));
   assert.ok(trends.length - 1 >= 2, `${trends.length - 1} refetches in 6 s`);
 });
+
+test("trend table: refused attempts in their own column, after the conversion", () => {
+  installBrowser("http://desk.test/");
+  const node = new FakeElement("div");
+  const periods = TREND.periods.map((p, i) => ({ ...p, refused: i === 0 ? 2 : 0 }));
+  renderTrend(node, { ...TREND, periods }, { t: translator("pt"), lang: "pt" });
+  const table = node.querySelector("[data-trend-table]");
+  const heads = table.querySelectorAll("th[scope=col]").map((th) => th.textContent);
+  assert.equal(heads[5], "Recusadas (fora da conversão)");
+  const rows = table.querySelectorAll("tr[data-start]");
+  assert.deepEqual(
+    rows.map((row) => row.children.slice(1).map((cell) => cell.textContent)),
+    [["4", "1", "2", "25 %", "2", ""], ["2", "0", "0", "0 %", "0", "ainda em aberto"]],
+  );
+});

@@ -16,8 +16,24 @@ from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.signer import deliver
 
 HEADERS = {
-    "en-GB": ["Period", "Started", "Completed", "Failed", "Conversion", "Open"],
-    "pt-PT": ["Período", "Iniciadas", "Concluídas", "Falhadas", "Conversão", "Em aberto"],
+    "en-GB": [
+        "Period",
+        "Started",
+        "Completed",
+        "Failed",
+        "Conversion",
+        "Refused (not in conversion)",
+        "Open",
+    ],
+    "pt-PT": [
+        "Período",
+        "Iniciadas",
+        "Concluídas",
+        "Falhadas",
+        "Conversão",
+        "Recusadas (fora da conversão)",
+        "Em aberto",
+    ],
 }
 SHOW = {"en-GB": "Show the figures as a table", "pt-PT": "Mostrar os valores numa tabela"}
 

@@ -344,16 +344,19 @@ async def test_the_trend_split_sums_to_the_trend_oracle(ops: Ops, seed: int) -> 
                     start = (first_hour + index * size) * H
                     inside = [s for s in members if start <= s.first * 1000 < start + size * H]
                     done = sum(s.status == "completed" for s in inside)
+                    refused = sum(s.status == "refused" for s in inside)
+                    attempts = len(inside) - refused
                     assert period == {
                         "start": format_ms(start),
                         "entered": len(inside),
                         "completed": done,
                         "failed": sum(s.status == "failed" for s in inside),
-                        "conversion": round(done / len(inside), 4) if inside else None,
+                        "refused": refused,
+                        "conversion": round(done / attempts, 4) if attempts else None,
                         "open": whole["periods"][index]["open"],
                     }
             for index, period in enumerate(whole["periods"]):
-                for key in ("entered", "completed", "failed"):
+                for key in ("entered", "completed", "failed", "refused"):
                     assert sum(g["periods"][index][key] for g in found["groups"]) == period[key]
 
 

@@ -93,6 +93,16 @@ async def test_a_refused_session_is_its_own_state(ops: Ops) -> None:
     assert [(item["session_id"], item["state"], item["refusal_code"]) for item in refused] == [
         ("ref", "refused", "mailbox_provider")
     ]
+    # The trend counts it as entered and refused, and converts over the other two.
+    trend = await ops.get("/api/v1/onboard/trend", hours=24)
+    [period] = [p for p in trend["periods"] if p["entered"]]
+    assert {k: period[k] for k in ("start", "entered", "completed", "refused", "conversion")} == {
+        "start": "2026-11-29T09:00:00.000Z",
+        "entered": 3,
+        "completed": 1,
+        "refused": 1,
+        "conversion": 0.5,
+    }
     timeline = await ops.get("/api/v1/onboard/sessions/ref/timeline")
     assert (timeline["status"], timeline["refusal"]) == (
         "refused",

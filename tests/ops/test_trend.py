@@ -30,6 +30,7 @@ async def test_exact_hours_and_open_periods(ops: Ops) -> None:
             "entered": 2,
             "completed": 1,
             "failed": 1,
+            "refused": 0,
             "conversion": 0.5,
             "open": True,
         },
@@ -38,6 +39,7 @@ async def test_exact_hours_and_open_periods(ops: Ops) -> None:
             "entered": 0,
             "completed": 0,
             "failed": 0,
+            "refused": 0,
             "conversion": None,
             "open": True,
         },
@@ -46,6 +48,7 @@ async def test_exact_hours_and_open_periods(ops: Ops) -> None:
             "entered": 1,
             "completed": 0,
             "failed": 0,
+            "refused": 0,
             "conversion": 0.0,
             "open": True,
         },
@@ -68,17 +71,19 @@ async def test_the_series_equals_an_oracle(ops: Ops, seed: int) -> None:
         first = ops.clock.now - rng.choice(
             [rng.uniform(0, 80 * HOUR), rng.uniform(0, 89 * 24 * HOUR)]
         )
-        outcome = rng.choice(["active", "completed", "failed"])
-        events = [("onboarding.started", first)]
-        if outcome != "active":
-            events.append(
-                (f"onboarding.{outcome}", min(first + rng.uniform(1, 7200), ops.clock.now))
-            )
+        outcome = rng.choice(["active", "completed", "failed", "refused"])
+        refusal: dict[str, Any] = {}
+        if outcome == "refused":  # a refused attempt: entered, not in the conversion
+            refusal = {"domain": "(rejected)", "refusal": {"code": "mailbox_provider"}}
+        events: list[tuple[str, float, dict[str, Any]]] = [("onboarding.started", first, refusal)]
+        if outcome in ("completed", "failed"):
+            at = min(first + rng.uniform(1, 7200), ops.clock.now)
+            events.append((f"onboarding.{outcome}", at, {}))
         sessions[f"t{index}"] = (round(first * 1000), outcome)
         order += [(f"t{index}", event) for event in events]
     rng.shuffle(order)
-    for session, (event_type, at) in order:
-        assert (await ops.send(event_type, session, at)).status_code == 202
+    for session, (event_type, at, data) in order:
+        assert (await ops.send(event_type, session, at, **data)).status_code == 202
     for hours in (1, 5, 72, 73, 500, 2160):
         size = 1 if hours <= 72 else 24
         count = hours if size == 1 else -(-hours // 24)
@@ -89,13 +94,15 @@ async def test_the_series_equals_an_oracle(ops: Ops, seed: int) -> None:
             end = start + size * H
             inside = [o for f, o in sessions.values() if start <= f < end]
             done = inside.count("completed")
+            attempts = len(inside) - inside.count("refused")
             want.append(
                 {
                     "start": format_ms(start),
                     "entered": len(inside),
                     "completed": done,
                     "failed": inside.count("failed"),
-                    "conversion": round(done / len(inside), 4) if inside else None,
+                    "refused": inside.count("refused"),
+                    "conversion": round(done / attempts, 4) if attempts else None,
                     "open": end > now_ms - 24 * H,
                 }
             )

@@ -74,14 +74,19 @@ def split_counts(
         cells = by_value.setdefault(row["value"], Counter())
         sessions = int(row["sessions"])
         cells[(index, "entered")] += sessions
-        if row["status"] in ("completed", "failed"):
+        if row["status"] in ("completed", "failed", "refused"):
             cells[(index, row["status"])] += sessions
     by_value.setdefault(UNKNOWN, Counter())
     found = []
     for group in grouped(by_value, top, _entered):
         cells = group.cells
         periods = tuple(
-            (cells[(i, "entered")], cells[(i, "completed")], cells[(i, "failed")])
+            (
+                cells[(i, "entered")],
+                cells[(i, "completed")],
+                cells[(i, "failed")],
+                cells[(i, "refused")],
+            )
             for i in range(count)
         )
         counts = trend.Counts(hours, first_hour, size, periods)

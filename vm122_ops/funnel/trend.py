@@ -2,7 +2,9 @@
 completed or failed (docs/webhook-funnel-events.md, "The trend").
 
 A session *entered* a period when its first event is in it (the funnel's cohort rule, in
-whole hours of event time); it counts as completed or failed by its status now. Periods
+whole hours of event time); it counts as completed, failed or refused by its status now
+(a refused attempt, docs/desk.md "Session states", is left out of the conversion's
+denominator, as in the funnel: conversion = completed / (entered - refused)). Periods
 are clock hours (UTC) for ranges up to 72 hours and UTC days above, the last one the
 current, partial one. A period is *open* while its sessions may still convert: it ends
 less than ``OPS_ABANDON_HOURS`` ago (an active session is abandoned only after that). The
@@ -39,35 +41,40 @@ class Period:
     entered: int
     completed: int
     failed: int
+    refused: int
     open: bool
 
     def document(self) -> dict[str, Any]:
-        return _document(self.start_ms, self.entered, self.completed, self.failed, self.open)
+        return _document(
+            self.start_ms, self.entered, self.completed, self.failed, self.refused, self.open
+        )
 
 
 def _document(
-    start_ms: int, entered: int, completed: int, failed: int, open_: bool
+    start_ms: int, entered: int, completed: int, failed: int, refused: int, open_: bool
 ) -> dict[str, Any]:
+    attempts = entered - refused  # refused attempts never had a domain to onboard
     return {
         "start": format_ms(start_ms),
         "entered": entered,
         "completed": completed,
         "failed": failed,
-        "conversion": round(completed / entered, 4) if entered else None,
+        "refused": refused,
+        "conversion": round(completed / attempts, 4) if attempts else None,
         "open": open_,
     }
 
 
 @dataclass(frozen=True)
 class Counts:
-    """What the series reads: per period, entered, completed and failed. The same for
+    """What the series reads: per period, entered, completed, failed and refused. The same for
     every ``now`` of the same first hour and stored events, so it is kept in memory
     (``answer``) until new events commit; only the open flags depend on the millisecond."""
 
     hours: int
     first_hour: int
     size: int  # hours per period
-    cells: tuple[tuple[int, int, int], ...]  # entered, completed, failed
+    cells: tuple[tuple[int, int, int, int], ...]  # entered, completed, failed, refused
     # Each period's document closed and open, rendered on first use: a kept answer then
     # only picks where the open periods begin (rendering was most of its cost).
     _rendered: list[tuple[dict[str, Any], ...]] = field(default_factory=list)
@@ -133,7 +140,7 @@ def shape(hours: int, now_ms: int) -> tuple[int, int, int]:
 def counts(conn: sqlite3.Connection, hours: int, now_ms: int) -> Counts:
     """Read function: the periods' counts of the last ``hours`` hours (1-2160)."""
     size, count, first_hour = shape(hours, now_ms)
-    cells = [[0, 0, 0] for _ in range(count)]  # entered, completed, failed
+    cells = [[0, 0, 0, 0] for _ in range(count)]  # entered, completed, failed, refused
     for row in conn.execute(QUERIES["trend_since"], {"hour": first_hour}):
         index = (int(row["hour"]) - first_hour) // size
         if not 0 <= index < count:
@@ -144,7 +151,9 @@ def counts(conn: sqlite3.Connection, hours: int, now_ms: int) -> Counts:
             cells[index][1] += sessions
         elif row["status"] == "failed":
             cells[index][2] += sessions
-    return Counts(hours, first_hour, size, tuple((e, c, f) for e, c, f in cells))
+        elif row["status"] == "refused":
+            cells[index][3] += sessions
+    return Counts(hours, first_hour, size, tuple((e, c, f, r) for e, c, f, r in cells))
 
 
 def build(found: Counts, now_ms: int, abandon_hours: int) -> Trend:

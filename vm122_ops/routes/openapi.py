@@ -198,6 +198,8 @@ _PERIOD = obj(
         "entered": COUNT,
         "completed": COUNT,
         "failed": COUNT,
+        # Refused attempts among those entered: not in the conversion's denominator.
+        "refused": COUNT,
         "conversion": _RATIO,
         "open": {"type": "boolean"},
     }

@@ -155,6 +155,8 @@ export function renderTrend(node, trend, { t, lang }) {
       ...dates,
     ],
   );
+  // Refused attempts (an Ops before them sends none): entered, but not in the conversion.
+  const refused = periods.some((p) => typeof p.refused === "number");
   const rows = periods.map((p) =>
     el("tr", { "data-start": p.start }, [
       el("th", { scope: "row", text: formatDateTime(p.start, lang) }),
@@ -162,6 +164,7 @@ export function renderTrend(node, trend, { t, lang }) {
       el("td", { text: String(p.completed) }),
       el("td", { text: String(p.failed) }),
       el("td", { text: formatPercent(p.conversion, lang) }),
+      refused ? el("td", { "data-refused": "", text: String(p.refused ?? 0) }) : null,
       el("td", { text: p.open ? t("trend.open") : "" }),
     ]),
   );
@@ -209,6 +212,7 @@ export function renderTrend(node, trend, { t, lang }) {
               el("th", { scope: "col", text: t("trend.completed") }),
               el("th", { scope: "col", text: t("trend.failed") }),
               el("th", { scope: "col", text: t("trend.conversion") }),
+              refused ? el("th", { scope: "col", text: t("trend.refused") }) : null,
               el("th", { scope: "col", text: t("trend.openColumn") }),
             ]),
           ]),
