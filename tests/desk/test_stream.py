@@ -374,3 +374,31 @@ def test_an_items_sse_message_is_encoded_once_for_every_stream() -> None:
     snapshot = FunnelSnapshot(hours=24, data='{"cohort":1}')
     assert wire(snapshot, "funnel") == b'event: funnel\r\ndata: {"cohort":1}\r\n\r\n'
     assert snapshot == FunnelSnapshot(hours=24, data='{"cohort":1}')  # wire is not its value
+
+
+async def test_the_stream_says_refused_in_its_funnel_and_onboard_events(ops: Ops) -> None:
+    refusal = {"code": "mailbox_provider", "status": 422}
+    async with stream(ops) as reader:
+        assert (await reader.next_event()).kind == "reset"
+        await ops.post("onboarding.started", "r1", domain="(rejected)", refusal=refusal)
+        await ops.post("onboarding.started", "ok1", domain="loja.pt")
+        statuses: dict[str, str] = {}
+        while True:
+            event = await reader.next_event(within=5)
+            if event.kind == "onboard":
+                statuses[event.json()["session_id"]] = event.json()["status"]
+            if event.kind == "funnel" and event.json()["stages"]["started"] == 2:
+                funnel = event.json()
+                break
+    assert statuses == {"r1": "refused", "ok1": "active"}
+    assert (funnel["refused"], funnel["refused_by_code"]) == (1, {"mailbox_provider": 1})
+    assert funnel["stopped"]["started"]["refused"] == 1
+    assert [s["session_id"] for s in funnel["active_sessions"]] == ["ok1"]
+    # Replayed (the status as it is now, read back from the store): the same.
+    replayed: dict[str, str] = {}
+    async with stream(ops, {"last_event_id": "0"}) as again:
+        while len(replayed) < 2:
+            event = await again.next_event(within=5)
+            if event.kind == "onboard":
+                replayed[event.json()["session_id"]] = event.json()["status"]
+    assert replayed == statuses
