@@ -520,3 +520,33 @@ async def test_the_migration_backfills_dns_mode_and_the_rollup(tmp_path: Path) -
         *(("previous_provider", *cell) for cell in unknown),
         *(("release", *cell) for cell in unknown),
     ]
+
+
+async def test_answers_are_kept_until_data_or_their_boundary_moves(ops: Ops) -> None:
+    """The split's JSON is kept while the database and its window's partial hour are the
+    same (the next session leaving the window is its boundary); the trend split's while
+    the database and its open periods are; a new event recomputes both."""
+    memo = ops.app.state.ops.memo  # type: ignore[union-attr]
+    ops.clock.now = NOW + 30 * 60  # 12:30; a 2 h window starts at 10:30
+    await ops.send("onboarding.started", "k1", NOW - 90 * 60 + 60, language="pt")  # 10:31
+    await ops.send("onboarding.started", "k2", NOW - 60, language="en")  # 11:59
+    first = await ops.get(BREAKDOWN, hours=2, by="language")
+    trend_first = await ops.get(SPLIT_TREND, hours=6, by="language")
+    ops.clock.now += 30  # 12:30:30: k1 is still in the window, the same open periods
+    assert await ops.get(BREAKDOWN, hours=2, by="language") == first
+    assert await ops.get(SPLIT_TREND, hours=6, by="language") == trend_first
+    assert (memo.computed["breakdown"], memo.computed["breakdown trend text"]) == (1, 1)
+    ops.clock.now = NOW + 31 * 60 + 1  # 12:31:01: k1's first event left the window
+    moved = await ops.get(BREAKDOWN, hours=2, by="language")
+    assert [(g["value"], g["cohort"]) for g in moved["groups"][:1]] == [("en", 1)]
+    assert moved["generated_at"] == "2026-11-29T12:31:01.000Z"
+    await ops.send("onboarding.started", "k3", NOW, language="pt")
+    again = await ops.get(SPLIT_TREND, hours=6, by="language")
+    assert again["generated_at"] == "2026-11-29T12:31:01.000Z" != trend_first["generated_at"]
+    assert [(g["value"], g["entered"]) for g in again["groups"]] == [
+        ("pt", 2),
+        ("en", 1),
+        (None, 0),
+        (None, 0),
+    ]
+    assert memo.computed["breakdown trend text"] == 2

@@ -7,7 +7,7 @@ each period's groups sum to the trend's period.
 Read from ``breakdown_rollup``'s (hour, value, status) cells from the range's first hour
 on: its cost grows with the hours and values of the range, never with sessions or events.
 The groups' counts are kept in memory per (dimension, range, first hour, top) until new
-events commit; only the open flags are worked out at each request.
+events commit, and the answer's JSON while the open periods stay the same too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from servicekit.envelope import ok_body
 from vm122_ops.funnel import trend
 from vm122_ops.funnel.breakdowns import UNKNOWN, GroupKind, grouped
 from vm122_ops.ingest.events import format_ms
@@ -127,7 +128,7 @@ class TrendSplit:
         }
 
 
-async def answer(
+async def answer_text(
     db: Database,
     memo: Memo,
     dimension: str,
@@ -135,14 +136,28 @@ async def answer(
     top: int,
     now_ms: int,
     abandon_hours: int,
-) -> TrendSplit:
-    """The trend split at ``now_ms``: its counts kept per (dimension, hours, first hour,
-    top) while the database is the same (vm122_ops/kept/memo.py)."""
+) -> bytes:
+    """The trend split at ``now_ms`` as the JSON the API sends: its counts kept per
+    (dimension, hours, first hour, top) while the database is the same, and its JSON
+    while the open periods are the same too (vm122_ops/kept/memo.py): the split at the
+    millisecond it was computed, its ``generated_at``."""
     first_hour = trend.shape(hours, now_ms)[2]
+    key = (dimension, hours, first_hour, top)
+    stamp = db.data_version()
     found = await memo.get(
-        ("breakdown trend", dimension, hours, first_hour, top),
-        db.data_version(),
+        ("breakdown trend", *key),
+        stamp,
         lambda: db.read(split_counts, dimension, hours, now_ms, top),
         SplitCounts.kept_size,
     )
-    return TrendSplit(found, now_ms, abandon_hours)
+    open_from = trend.build(found.groups[0].counts, now_ms, abandon_hours).open_from
+    return await memo.get(
+        ("breakdown trend text", *key),
+        None if stamp is None else (stamp, open_from),
+        lambda: _body(TrendSplit(found, now_ms, abandon_hours)),
+        len,
+    )
+
+
+async def _body(split: TrendSplit) -> bytes:
+    return ok_body(**split.document())

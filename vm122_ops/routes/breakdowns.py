@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.contract import BREAKDOWNS
-from servicekit.envelope import ok, rendered
+from servicekit.envelope import rendered
 from servicekit.openapi import Param, Query, enum
 from vm122_ops.app_state import app_state
 from vm122_ops.errors import BadRequest
@@ -70,7 +70,7 @@ async def breakdown_trend_split(request: Request) -> Response:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     dimension, top = _by(request), _top(request)
-    found = await breakdown_trend.answer(
+    body = await breakdown_trend.answer_text(
         state.db,
         state.memo,
         dimension,
@@ -79,4 +79,4 @@ async def breakdown_trend_split(request: Request) -> Response:
         state.now_ms(),
         state.settings.state_rule.abandon_hours,
     )
-    return ok(**found.document())
+    return rendered(body)

@@ -392,7 +392,7 @@ SCHEMAS: dict[str, Any] = {
             "by": enum(BREAKDOWNS),
             "window_hours": _ID,
             "period": enum(PERIODS),
-            "generated_at": TIME,
+            "generated_at": _COMPUTED_AT,
             "top": _ID,
             # The top values by sessions entered, then other, then unknown.
             "groups": {
