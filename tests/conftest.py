@@ -94,6 +94,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/desk/test_refused_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_ticket_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_timeline_browser.py": (BROWSER, PROCESS, SLOW),
+    "tests/desk/test_words_browser.py": (BROWSER, PROCESS, SLOW),
     # Ops under uvicorn on a loopback socket (tests/desk/conftest.py).
     "tests/desk/test_desk_sessions.py": (PROCESS,),
     "tests/desk/test_stream.py": (PROCESS,),

@@ -80,7 +80,7 @@ const EN = {
   "ticket.assignee": "Assignee",
   "ticket.nobody": "nobody",
   "ticket.assignMe": "Assign to me",
-  "ticket.tagsField": "Tags (separated by commas)",
+  "ticket.otherTags": "Other tags (separated by commas)",
   "ticket.save": "Save changes",
   "ticket.saved": "Saved.",
   "ticket.unsaved": "Not saved yet: “Save changes” applies it.",
@@ -230,6 +230,7 @@ const EN = {
   "event.onboarding.failed": "Onboarding failed",
   "event.mail.checked": "Mail checked",
   "tag.mail_ready": "mail ready",
+  "tag.follow_up": "follow-up",
   // mail.checked (mailCheck.js) and the "mail not ready" card (views/mailReady.js).
   "mail.ready": "Mail ready: MX, SPF, DMARC, DKIM and autodiscover all as planned.",
   "mail.notReady": "Mail not ready: {missing}",
@@ -442,7 +443,7 @@ const PT = {
   "ticket.assignee": "Responsável",
   "ticket.nobody": "ninguém",
   "ticket.assignMe": "Atribuir a mim",
-  "ticket.tagsField": "Etiquetas (separadas por vírgulas)",
+  "ticket.otherTags": "Outras etiquetas (separadas por vírgulas)",
   "ticket.save": "Guardar alterações",
   "ticket.saved": "Guardado.",
   "ticket.unsaved": "Ainda não guardado: “Guardar alterações” aplica-o.",
@@ -592,6 +593,7 @@ const PT = {
   "event.onboarding.failed": "Adesão falhada",
   "event.mail.checked": "Correio verificado",
   "tag.mail_ready": "correio pronto",
+  "tag.follow_up": "acompanhamento",
   // mail.checked (mailCheck.js) e o cartão "correio por concluir" (views/mailReady.js).
   "mail.ready": "Correio pronto: MX, SPF, DMARC, DKIM e autodiscover todos como previsto.",
   "mail.notReady": "Correio ainda não pronto: {missing}",

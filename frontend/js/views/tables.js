@@ -80,6 +80,21 @@ export function renderActive(node, sessions, funnel, { t, lang, now }) {
   ]);
 }
 
+/**
+ * The tags the Desk has words for, in the order its tag choices show them: the ones Ops
+ * adds (vm122_ops/tickets/ticket.py: ready_for_ops, onboarding_failed, dns_manual,
+ * dkim_pending, mail_ready, mail_pending) and follow_up. Any other tag is shown as typed.
+ */
+export const KNOWN_TAGS = [
+  "ready_for_ops",
+  "onboarding_failed",
+  "mail_pending",
+  "mail_ready",
+  "dns_manual",
+  "dkim_pending",
+  "follow_up",
+];
+
 // Tags that say how a session ended: a failure stands out (red, bold, a warning sign),
 // a completion is informational (a quiet outline with a tick); desk.css draws the signs.
 const TAG_CLASSES = { onboarding_failed: "tag tag-failed", ready_for_ops: "tag tag-ready" };

@@ -6,7 +6,7 @@ import { coalesce, el, fill } from "../dom.js";
 import { domainText, label } from "../i18n.js";
 import { entryFromMessage, insertEntry, SnapshotLoads } from "../viewData.js";
 import { contactLink, contactOf } from "./contact.js";
-import { notFound, sessionHref, tagList } from "./tables.js";
+import { KNOWN_TAGS, notFound, sessionHref, tagList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
 
 /** Where a ticket may go from each status (vm122_ops/tickets/work.py, TRANSITIONS). */
@@ -27,6 +27,40 @@ export function parseTags(text) {
 }
 
 /**
+ * A ticket's tags as its form shows them: the known ones (ticked choices, each read by its
+ * label) and the others (typed text), each in order.
+ * @param {string[]} tags
+ * @returns {{known: string[], other: string[]}}
+ */
+export function splitTags(tags) {
+  const sorted = [...tags].sort();
+  return {
+    known: sorted.filter((tag) => KNOWN_TAGS.includes(tag)),
+    other: sorted.filter((tag) => !KNOWN_TAGS.includes(tag)),
+  };
+}
+
+/**
+ * The tags a form asks for: its ticked known tags and the typed others, sorted, once each.
+ * @param {string[]} ticked keys of the ticked choices
+ * @param {string} typed the other tags' text
+ * @returns {string[]}
+ */
+export function chosenTags(ticked, typed) {
+  return parseTags([...ticked, typed].join(","));
+}
+
+/**
+ * Tags in words, separated by commas (a conflict's message).
+ * @param {string[]} tags
+ * @param {Function} t
+ * @returns {string}
+ */
+function tagWords(tags, t) {
+  return tags.map((tag) => label(t, "tag", tag)).join(", ") || "–";
+}
+
+/**
  * What differs between two versions of a ticket, in words (for a conflict).
  * @param {any} before
  * @param {any} after
@@ -43,7 +77,7 @@ export function describeChanges(before, after, t) {
     parts.push(`${t("ticket.assignee")} ${before.assignee || nobody} → ${after.assignee || nobody}`);
   }
   if (before.tags.join(",") !== after.tags.join(",")) {
-    parts.push(`${t("tickets.tags")} ${before.tags.join(" ") || "–"} → ${after.tags.join(" ") || "–"}`);
+    parts.push(`${t("tickets.tags")} ${tagWords(before.tags, t)} → ${tagWords(after.tags, t)}`);
   }
   return parts.join("; ") || "–";
 }
@@ -127,7 +161,9 @@ export function initTicketPage(root, ctx) {
       assignee.append(el("option", { value: ticket.assignee, text: ticket.assignee }));
     }
     assignee.value = ticket.assignee || "";
-    actions.elements.namedItem("tags").value = ticket.tags.join(", ");
+    const { known, other } = splitTags(ticket.tags);
+    for (const box of actions.querySelectorAll("[data-tag-choice]")) box.checked = known.includes(box.value);
+    actions.elements.namedItem("tags").value = other.join(", ");
   };
   /** Show a newer version of the ticket (from a load, an answer or the stream). */
   const adopt = (next) => {
@@ -179,6 +215,19 @@ export function initTicketPage(root, ctx) {
   };
 
   if (actions) {
+    // The known tags as labelled choices (the key is only the value sent); other tags are typed.
+    const choices = actions.querySelector("[data-tag-choices]");
+    if (choices) {
+      fill(
+        choices,
+        KNOWN_TAGS.map((tag) =>
+          el("label", { class: "tag-choice" }, [
+            el("input", { type: "checkbox", value: tag, "data-tag-choice": "" }),
+            ` ${label(ctx.t, "tag", tag)}`,
+          ]),
+        ),
+      );
+    }
     const loadAgents = async () => {
       const answer = await getJSON("/api/v1/desk/agents");
       me = answer.me;
@@ -216,7 +265,10 @@ export function initTicketPage(root, ctx) {
       const wanted = {
         status: actions.elements.namedItem("status").value,
         assignee: actions.elements.namedItem("assignee").value || null,
-        tags: parseTags(actions.elements.namedItem("tags").value),
+        tags: chosenTags(
+          [...actions.querySelectorAll("[data-tag-choice]")].filter((box) => box.checked).map((box) => box.value),
+          actions.elements.namedItem("tags").value,
+        ),
       };
       const change = { version: seen.version };
       if (wanted.status !== seen.status) change.status = wanted.status;

@@ -7,7 +7,7 @@ import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { label } from "../i18n.js";
 import { SnapshotLoads } from "../viewData.js";
-import { renderTickets } from "./tables.js";
+import { KNOWN_TAGS, renderTickets } from "./tables.js";
 
 const PAGE = 50;
 const FILTERS = ["queue", "status", "assignee", "tag"];
@@ -47,6 +47,16 @@ export function initTicketList(root, ctx) {
         if (query.get("assignee")) assigneeField.value = query.get("assignee");
       })
       .catch(() => {});
+  }
+  const tagField = form.elements.namedItem("tag");
+  if (tagField) {
+    // Every tag the Desk has words for, by its label; a tag from the link it does not know, as is.
+    const wanted = query.get("tag");
+    const tags = wanted && !KNOWN_TAGS.includes(wanted) ? [...KNOWN_TAGS, wanted] : KNOWN_TAGS;
+    fill(tagField, [
+      el("option", { value: "", text: ctx.t("tickets.anyTag") }),
+      ...tags.map((tag) => el("option", { value: tag, text: label(ctx.t, "tag", tag) })),
+    ]);
   }
   for (const name of FILTERS) {
     const field = form.elements.namedItem(name);

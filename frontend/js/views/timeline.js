@@ -40,8 +40,8 @@ function activityText(entry, t) {
     return [t("timeline.assignee", { who, from: entry.from || nobody, to: entry.to || nobody }), ""];
   }
   const changes = [
-    ...(entry.added || []).map((tag) => `+${tag}`),
-    ...(entry.removed || []).map((tag) => `−${tag}`),
+    ...(entry.added || []).map((tag) => `+${label(t, "tag", tag)}`),
+    ...(entry.removed || []).map((tag) => `−${label(t, "tag", tag)}`),
   ].join(" ");
   return [t("timeline.tags", { who, changes }), entry.reason || ""];
 }

@@ -1,0 +1,158 @@
+"""What a person reads on the Desk, in Debian's Chromium, in English and pt-PT: tags by
+their labels on the ticket page and the ticket list (never their keys). Screenshots:
+test-artifacts/words-*.png."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.desk.harness import browser_desk
+from tests.support.browser import ARTIFACTS, WAIT, login
+from tests.support.signer import deliver
+
+# The tags the Desk has words for (frontend/js/views/tables.js KNOWN_TAGS), by language.
+LABELS = {
+    "en-GB": {
+        "ready_for_ops": "ready for Ops",
+        "onboarding_failed": "onboarding failed",
+        "mail_pending": "mail not ready",
+        "mail_ready": "mail ready",
+        "dns_manual": "DNS left to the customer",
+        "dkim_pending": "DKIM pending",
+        "follow_up": "follow-up",
+    },
+    "pt-PT": {
+        "ready_for_ops": "pronta para Ops",
+        "onboarding_failed": "adesão falhada",
+        "mail_pending": "correio não pronto",
+        "mail_ready": "correio pronto",
+        "dns_manual": "DNS a cargo do cliente",
+        "dkim_pending": "DKIM pendente",
+        "follow_up": "acompanhamento",
+    },
+}
+MINUS = "\u2212"  # the timeline's sign for a removed tag
+MAIL_PENDING = {
+    "ready": False,
+    "items": [
+        {"name": "mx", "status": "pending", "code": "mx_missing"},
+        {"name": "spf", "status": "ok", "code": "ok"},
+        {"name": "dmarc", "status": "ok", "code": "ok"},
+        {"name": "dkim", "status": "ok", "code": "ok"},
+        {"name": "autodiscover", "status": "ok", "code": "ok"},
+    ],
+    "changed_from": None,
+}
+
+
+async def handover(api: httpx.AsyncClient, session_id: str, domain: str) -> int:
+    """A completed onboarding with manual DNS, DKIM pending and mail not ready: its
+    ticket carries dkim_pending, dns_manual, mail_pending and ready_for_ops; its id."""
+    now = time.time()
+    await deliver(api, "onboarding.started", session_id, domain=domain, at=now - 900)
+    await deliver(
+        api,
+        "dns.applied",
+        session_id,
+        domain=domain,
+        at=now - 880,
+        mode="manual",
+        provider="customer",
+        records=[{"type": "MX", "name": domain, "content": "mx.example.net", "priority": 10}],
+        dkim={"status": "pending", "operations": ["create the DKIM key"]},
+    )
+    await deliver(api, "account.created", session_id, domain=domain, at=now - 860)
+    await deliver(api, "onboarding.completed", session_id, domain=domain, at=now - 840)
+    await deliver(api, "mail.checked", session_id, domain=domain, at=now - 830, **MAIL_PENDING)
+    listing = (await api.get("/api/v1/desk/tickets", params={"session_id": session_id})).json()
+    ticket: int = listing["tickets"][0]["id"]
+    return ticket
+
+
+async def raw_keys(page: Page, selector: str) -> list[str]:
+    """The known tags' keys found in what the element shows (its rendered text)."""
+    text = await page.locator(selector).inner_text()
+    return [key for key in LABELS["en-GB"] if key in text]
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en-GB", 1280), ("pt-PT", 1280), ("pt-PT", 390)])
+async def test_tags_read_as_labels_on_the_ticket_and_the_list(
+    browser: Browser, tmp_path: Path, locale: str, width: int
+) -> None:
+    labels = LABELS[locale]
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page, base = desk.api, desk.page, desk.server.base_url
+        ticket_id = await handover(api, "h1", "loja.pt")
+        current = (await api.get(f"/api/v1/desk/tickets/{ticket_id}")).json()
+        # A tag the Desk has no words for stays as typed.
+        answer = await api.patch(
+            f"/api/v1/desk/tickets/{ticket_id}",
+            json={"version": current["version"], "tags": [*current["tags"], "vip"]},
+        )
+        assert answer.json()["ticket"]["tags"] == [
+            "dkim_pending",
+            "dns_manual",
+            "mail_pending",
+            "ready_for_ops",
+            "vip",
+        ]
+        await login(page, base, f"/tickets/{ticket_id}")
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        choices = page.locator("[data-tag-choices] label")
+        await expect(choices).to_have_count(len(labels), timeout=WAIT)
+        assert [text.strip() for text in await choices.all_inner_texts()] == list(labels.values())
+        ticked = page.locator("[data-tag-choice]:checked")
+        await expect(ticked).to_have_count(4)
+        assert sorted(await ticked.evaluate_all("(boxes) => boxes.map((b) => b.value)")) == [
+            "dkim_pending",
+            "dns_manual",
+            "mail_pending",
+            "ready_for_ops",
+        ]
+        other = page.locator("[data-ticket-actions] input[name=tags]")
+        await expect(other).to_have_value("vip")
+        await expect(page.locator("[data-tags] [data-tag]")).to_have_text(
+            [labels[tag] for tag in ("dkim_pending", "dns_manual", "mail_pending", "ready_for_ops")]
+            + ["vip"]
+        )
+        assert await raw_keys(page, "main") == []
+
+        # The mail is ready now: one tick, one untick, saved; the timeline says it in words.
+        await page.get_by_label(labels["mail_ready"], exact=True).check()
+        await page.get_by_label(labels["mail_pending"], exact=True).uncheck()
+        await page.locator("[data-ticket-actions] button[type=submit]").click()
+        change = page.locator('[data-timeline] li[data-activity="tags"]').last
+        await expect(change.locator("strong")).to_have_text(
+            f"ana: {'etiquetas' if locale == 'pt-PT' else 'tags'} "
+            f"+{labels['mail_ready']} {MINUS}{labels['mail_pending']}",
+            timeout=WAIT,
+        )
+        saved = (await api.get(f"/api/v1/desk/tickets/{ticket_id}")).json()
+        assert saved["tags"] == ["dkim_pending", "dns_manual", "mail_ready", "ready_for_ops", "vip"]
+        await expect(other).to_have_value("vip")
+        assert await raw_keys(page, "main") == []
+        assert await desk.fits()
+        await page.screenshot(
+            path=str(ARTIFACTS / f"words-ticket-{locale}-{width}.png"), full_page=True
+        )
+
+        # The list: its tags and its tag filter in words; the filter still sends the key.
+        await page.goto(f"{base}/tickets?queue=all")
+        rows = page.locator("[data-tickets] tr[data-ticket-id]")
+        await expect(rows).to_have_count(1, timeout=WAIT)
+        assert await raw_keys(page, "main") == []
+        options = page.locator("select[name=tag] option")
+        assert (await options.all_inner_texts())[1:] == list(labels.values())
+        await page.select_option("select[name=tag]", label=labels["mail_ready"])
+        await page.locator("[data-ticket-filters] button[type=submit]").click()
+        await page.wait_for_url(f"{base}/tickets?**tag=mail_ready**")
+        await expect(rows).to_have_count(1, timeout=WAIT)
+        await expect(page.locator("select[name=tag]")).to_have_value("mail_ready")
+        assert desk.errors == []
