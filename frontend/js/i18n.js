@@ -308,6 +308,8 @@ const EN = {
   "say.failed.noCode": "no code",
   // Contact and priority (views/contact.js, newFailures.js).
   "contact.label": "Contact",
+  "reference.label": "Support reference",
+  "reference.none": "none",
   "contact.unknown": "not given yet (asked at the account step)",
   "newFailure.label": "New failure",
   "session.ticket": "Ticket #{id}",
@@ -671,6 +673,8 @@ const PT = {
   "say.failed.noCode": "sem código",
   // Contacto e prioridade (views/contact.js, newFailures.js).
   "contact.label": "Contacto",
+  "reference.label": "Referência para o suporte",
+  "reference.none": "nenhuma",
   "contact.unknown": "ainda não indicado (é pedido no passo da conta)",
   "newFailure.label": "Nova falha",
   "session.ticket": "Pedido n.º {id}",

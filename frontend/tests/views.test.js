@@ -7,7 +7,7 @@ import { mock, test } from "node:test";
 
 import { translator } from "../js/i18n.js";
 import { initDashboard } from "../js/views/dashboard.js";
-import { initSessionPage } from "../js/views/session.js";
+import { initSessionPage, referenceOf } from "../js/views/session.js";
 import { initTicketPage } from "../js/views/ticket.js";
 import { initTicketList } from "../js/views/ticketList.js";
 import { context, installBrowser, page } from "./fakedom.js";
@@ -456,4 +456,13 @@ test("banner: one stuck session is singular, links to every stuck session, and f
   assert.equal(node.querySelector("[data-banner-toggle]").getAttribute("aria-expanded"), "false");
   assert.equal(node.querySelector("[data-banner-toggle]").textContent, "Show (1)");
   assert.equal(node.querySelector("ul").getAttribute("hidden"), "");
+});
+
+test("a live onboarding.started gives the session page its support reference", () => {
+  const started = (data) => ({ event_type: "onboarding.started", data });
+  assert.equal(referenceOf(started({ reference: "K7Q2M9XP" })), "K7Q2M9XP");
+  assert.equal(referenceOf(started({ reference: "k7q2m9xp" })), null); // not the Portal's form
+  assert.equal(referenceOf(started({ reference: "K7Q2M9X0" })), null); // 0 is not in the alphabet
+  assert.equal(referenceOf(started({})), null);
+  assert.equal(referenceOf({ event_type: "dns.applied", data: { reference: "K7Q2M9XP" } }), null);
 });

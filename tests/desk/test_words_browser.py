@@ -156,3 +156,48 @@ async def test_tags_read_as_labels_on_the_ticket_and_the_list(
         await expect(rows).to_have_count(1, timeout=WAIT)
         await expect(page.locator("select[name=tag]")).to_have_value("mail_ready")
         assert desk.errors == []
+
+
+REFERENCE = {"en-GB": "Support reference", "pt-PT": "Referência para o suporte"}
+NO_REFERENCE = {"en-GB": "none", "pt-PT": "nenhuma"}
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en-GB", 1280), ("pt-PT", 390)])
+async def test_the_session_and_ticket_pages_show_the_support_reference(
+    browser: Browser, tmp_path: Path, locale: str, width: int
+) -> None:
+    """The 8 characters the Portal gave the customer, labelled, on the session page and
+    the ticket page (an agent on the phone confirms them); "none" without one."""
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page, base = desk.api, desk.page, desk.server.base_url
+        now = time.time()
+        await deliver(
+            api, "onboarding.started", "r1", domain="loja.pt", at=now - 600, reference="K7Q2M9XP"
+        )
+        await deliver(api, "account.created", "r1", domain="loja.pt", at=now - 500)
+        await deliver(api, "onboarding.started", "r2", domain="sem-ref.pt", at=now - 400)
+        await login(page, base, "/sessions/r1")
+        line = page.locator("[data-reference-line]")
+        await expect(line).to_have_text(f"{REFERENCE[locale]}: K7Q2M9XP", timeout=WAIT)
+        # Live events keep it.
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        await deliver(api, "infra.synced", "r1", domain="loja.pt", plan="base")
+        await expect(page.locator("[data-timeline] li.entry")).to_have_count(3, timeout=WAIT)
+        await expect(line).to_have_text(f"{REFERENCE[locale]}: K7Q2M9XP")
+        await page.screenshot(path=str(ARTIFACTS / f"words-session-{locale}-{width}.png"))
+
+        listing = (await api.get("/api/v1/desk/tickets", params={"session_id": "r1"})).json()
+        await page.goto(f"{base}/tickets/{listing['tickets'][0]['id']}")
+        term = page.locator("[data-ticket-head] dt", has_text=REFERENCE[locale])
+        await expect(term).to_have_count(1, timeout=WAIT)
+        await expect(page.locator("[data-ticket-head] dd[data-reference]")).to_have_text("K7Q2M9XP")
+        await page.screenshot(path=str(ARTIFACTS / f"words-ticket-ref-{locale}-{width}.png"))
+
+        await page.goto(f"{base}/sessions/r2")
+        await expect(page.locator("[data-reference-line]")).to_have_text(
+            f"{REFERENCE[locale]}: {NO_REFERENCE[locale]}", timeout=WAIT
+        )
+        assert await desk.fits()
+        assert desk.errors == []

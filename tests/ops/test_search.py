@@ -251,3 +251,41 @@ def test_the_reference_migration_gives_stored_sessions_their_reference(tmp_path:
         "other-type": None,
         "purged": None,
     }
+
+
+async def test_the_session_and_its_ticket_give_the_support_reference(ops: Ops) -> None:
+    """The session's timeline and its ticket (GET and a stale change's 409) carry the
+    reference the customer reads out on the phone; null for a session without one."""
+    for session_id, reference in (("ref", "K7Q2M9XP"), ("bare", None)):
+        extra = {} if reference is None else {"reference": reference}
+        await ops.send(
+            "onboarding.started", session_id, NOW - 2 * HOUR, domain=f"{session_id}.pt", **extra
+        )
+        await ops.send("account.created", session_id, NOW - HOUR, domain=f"{session_id}.pt")
+    found: dict[str, list[Any]] = {}
+    for session_id in ("ref", "bare"):
+        timeline = await ops.get(f"/api/v1/onboard/sessions/{session_id}/timeline")
+        listing = await ops.get("/api/v1/desk/tickets", session_id=session_id)
+        ticket_id = listing["tickets"][0]["id"]
+        ticket = await ops.get(f"/api/v1/desk/tickets/{ticket_id}")
+        stale = await ops.client.patch(
+            f"/api/v1/desk/tickets/{ticket_id}",
+            json={"version": ticket["version"] + 5, "status": "pending"},
+            headers=AUTH,
+        )
+        assert stale.status_code == 409, stale.text
+        found[session_id] = [
+            timeline["reference"],
+            ticket["reference"],
+            stale.json()["ticket"]["reference"],
+        ]
+    assert found == {"ref": ["K7Q2M9XP"] * 3, "bare": [None] * 3}
+    # The OpenAPI document says so for both answers (closed objects: an undocumented
+    # field would fail the schema checks).
+    schemas = (await ops.get("/openapi.json"))["components"]["schemas"]
+    for name in ("Timeline", "Ticket"):
+        assert schemas[name]["properties"]["reference"] == {
+            "type": "string",
+            "pattern": "^[A-Z2-9]{8}$",
+            "nullable": True,
+        }, name

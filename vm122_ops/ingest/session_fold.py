@@ -224,6 +224,7 @@ class Timeline:
     events: list[StoredEvent]
     contact: str | None = None  # who to contact (vm122_ops/tickets/contacts.py)
     ticket_id: int | None = None  # the session's ticket, if one opened
+    reference: str | None = None  # the support reference the Portal gave the customer
 
     def document(self) -> dict[str, Any]:
         return {
@@ -234,6 +235,7 @@ class Timeline:
             "refusal": self._refusal(),
             "contact": self.contact,
             "ticket_id": self.ticket_id,
+            "reference": self.reference,
             "events": [event.message(View.TIMELINE) for event in self.events],
         }
 
@@ -254,4 +256,4 @@ def timeline(conn: sqlite3.Connection, session_id: str) -> Timeline | None:
     ticket = conn.execute(QUERIES["get_ticket_for_session"], {"session_id": session_id})
     found = ticket.fetchone()
     ticket_id = None if found is None else found["id"]
-    return Timeline(SessionState.from_row(row), stored, row["contact"], ticket_id)
+    return Timeline(SessionState.from_row(row), stored, row["contact"], ticket_id, row["reference"])

@@ -20,6 +20,7 @@ from servicekit.contract import (
     MAIL_ITEMS,
     MAIL_STATUSES,
     PREVIOUS_PROVIDERS,
+    REFERENCE_SCHEMA,
     RELEASE_SCHEMA,
     SESSION_ID_SCHEMA,
     STAGES,
@@ -205,6 +206,9 @@ _PERIOD = obj(
     }
 )
 
+# A session's support reference (servicekit.contract.REFERENCE), null when it has none.
+_REFERENCE = nullable({"type": "string", "pattern": REFERENCE_SCHEMA})
+
 # The fields of a ticket in every view (vm122_ops/tickets.py, TicketSummary.document).
 _TICKET_SUMMARY = {
     "id": _ID,
@@ -227,7 +231,12 @@ _TICKET_SUMMARY = {
 }
 
 # A ticket with its timeline (GET /api/v1/desk/tickets/{id}, a stale change's 409).
-_TICKET = {**_TICKET_SUMMARY, "timeline": {"type": "array", "items": _ref("TicketEntry")}}
+_TICKET = {
+    **_TICKET_SUMMARY,
+    # Its session's support reference (what the customer reads out), null without one.
+    "reference": _REFERENCE,
+    "timeline": {"type": "array", "items": _ref("TicketEntry")},
+}
 
 # The answers' schemas, by name (components.schemas).
 SCHEMAS: dict[str, Any] = {
@@ -472,6 +481,7 @@ SCHEMAS: dict[str, Any] = {
             "refusal": nullable(obj({"code": {"type": "string"}, "at": TIME})),
             "contact": nullable({"type": "string"}),
             "ticket_id": nullable(_ID),
+            "reference": _REFERENCE,
             "events": {
                 "type": "array",
                 "items": obj(

@@ -403,11 +403,13 @@ class Ticket:
     # agents' activity, in time order.
     timeline: list[StoredEvent | Note | Activity]
     contact: str | None = None  # who to contact about its session (vm122_ops/tickets/contacts.py)
+    reference: str | None = None  # its session's support reference (tickets/search.py)
 
     def document(self) -> dict[str, Any]:
         return {
             **self.summary.document(),
             "contact": self.contact,
+            "reference": self.reference,
             "timeline": [
                 entry.message(View.TICKET) if isinstance(entry, StoredEvent) else entry.document()
                 for entry in self.timeline
@@ -456,10 +458,12 @@ def get(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
     # By time; at the same time events, then Ops' notes, then activity (a stable sort
     # keeps each kind's own order).
     timeline.sort(key=lambda e: (_at(e), _RANK[type(e)]))
-    contact = conn.execute(
+    session = conn.execute(
         QUERIES["session_contact"], {"session_id": summary.session_id}
     ).fetchone()
-    return Ticket(summary, timeline, None if contact is None else contact[0])
+    if session is None:
+        return Ticket(summary, timeline)
+    return Ticket(summary, timeline, session["contact"], session["reference"])
 
 
 _RANK = {StoredEvent: 0, Note: 1, Activity: 2}

@@ -27,7 +27,19 @@ function summaryOf(message, summary) {
     status: message.status,
     ticketId: message.ticket_id ?? summary.ticketId,
     refusal: message.status === "refused" ? refusalOf(message, summary.refusal) : null,
+    reference: summary.reference ?? referenceOf(message),
   };
+}
+
+/**
+ * The support reference an onboarding.started carries (data.reference: 8 characters of
+ * A-Z and 2-9, servicekit/contract.py REFERENCE), or null.
+ * @param {any} message
+ * @returns {string | null}
+ */
+export function referenceOf(message) {
+  const value = message && message.event_type === "onboarding.started" ? message.data?.reference : null;
+  return typeof value === "string" && /^[A-Z2-9]{8}$/.test(value) ? value : null;
 }
 
 /**
@@ -57,7 +69,7 @@ export function initSessionPage(root, ctx) {
   // Loads can overlap (start, reset) and land in any order; stream events that arrive
   // while one is in flight may be newer than its snapshot.
   const loads = new SnapshotLoads();
-  let summary = { domain: "", stage: null, status: "", ticketId: null, refusal: null };
+  let summary = { domain: "", stage: null, status: "", ticketId: null, refusal: null, reference: null };
   // Who to contact, and the event time it came from: a live event carrying a contact
   // replaces it only when it is not older (Ops keeps the newest, vm122_ops/tickets/contacts.py).
   let contact = { address: null, at: "" };
@@ -98,6 +110,13 @@ export function initSessionPage(root, ctx) {
           })
         : null,
       el("p", { class: "contact-line" }, [`${ctx.t("contact.label")}: `, contactLink(contact.address, ctx.t)]),
+      // What the customer reads out on the phone, to confirm it is their session.
+      el("p", { class: "contact-line", "data-reference-line": "" }, [
+        `${ctx.t("reference.label")}: `,
+        summary.reference
+          ? el("span", { class: "mono", "data-reference": "", text: summary.reference })
+          : ctx.t("reference.none"),
+      ]),
     ]);
   };
   const load = async () => {
@@ -124,6 +143,7 @@ export function initSessionPage(root, ctx) {
       status: timeline.status,
       ticketId: timeline.ticket_id ?? null,
       refusal: timeline.refusal ?? null,
+      reference: timeline.reference ?? null,
     };
     contact = { address: timeline.contact ?? null, at: "" };
     for (const event of timeline.events) heard(event);

@@ -142,6 +142,11 @@ export function initTicketPage(root, ctx) {
           el("a", { href: sessionHref(ticket.session_id), text: ticket.session_id }),
           ` · ${label(ctx.t, "stage", ticket.stage)} · ${label(ctx.t, "status", ticket.session_status)}`,
         ]),
+        // What the customer reads out on the phone, to confirm it is their session.
+        el("dt", { text: ctx.t("reference.label") }),
+        ticket.reference
+          ? el("dd", { class: "mono", "data-reference": "", text: ticket.reference })
+          : el("dd", { "data-reference": "", text: ctx.t("reference.none") }),
         el("dt", { text: ctx.t("tickets.tags") }),
         el("dd", { "data-tags": "" }, [tagList(ticket.tags, ctx.t)]),
         el("dt", { text: ctx.t("contact.label") }),

@@ -8,8 +8,10 @@ set contact = :contact,
 where session_id = :session_id
   and (contact_at is null or (:at, :row) > (contact_at, contact_row));
 
--- name: session_contact$
--- Who to contact about one session (the ticket page), or null.
-select contact
+-- name: session_contact^
+-- Who to contact about one session and its support reference (the ticket page), each
+-- null when unknown.
+select contact,
+       reference
 from onboard_sessions
 where session_id = :session_id;
