@@ -1,5 +1,7 @@
 // Labels in English and European Portuguese, chosen from the browser's languages.
 
+import { unicodeDomain } from "./idn.js";
+
 const EN = {
   "app.title": "Desk",
   "nav.dashboard": "Dashboard",
@@ -774,13 +776,14 @@ export function translator(lang) {
 
 /**
  * A session's domain as shown: the Portal sends "(rejected)" for a domain it refused
- * (never the raw text, docs/webhook-funnel-events.md), which reads as words.
+ * (never the raw text, docs/webhook-funnel-events.md), which reads as words; an
+ * internationalised name reads in Unicode (js/idn.js), whichever form it came in.
  * @param {(key: string) => string} t
  * @param {string | null | undefined} domain
  * @returns {string}
  */
 export function domainText(t, domain) {
-  return domain === "(rejected)" ? t("domain.rejected") : String(domain ?? "");
+  return domain === "(rejected)" ? t("domain.rejected") : unicodeDomain(String(domain ?? ""));
 }
 
 /**

@@ -201,3 +201,35 @@ async def test_the_session_and_ticket_pages_show_the_support_reference(
         )
         assert await desk.fits()
         assert desk.errors == []
+
+
+IDN = "xn--loja-de-cermica-e-azulejos-do-norte-e5c.example.pt"
+IDN_SHOWN = "loja-de-cerâmica-e-azulejos-do-norte.example.pt"
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en-GB", 1280), ("pt-PT", 1280)])
+async def test_an_internationalised_domain_reads_in_unicode(
+    browser: Browser, tmp_path: Path, locale: str, width: int
+) -> None:
+    """The Portal sends a session's domain in its ASCII form (xn--): the dashboard's recent
+    tickets and active sessions, the ticket page and the search show it in Unicode."""
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page, base = desk.api, desk.page, desk.server.base_url
+        now = time.time()
+        await deliver(api, "onboarding.started", "idn", domain=IDN, at=now - 300)
+        await deliver(api, "account.created", "idn", domain=IDN, at=now - 200)
+        await login(page, base)
+        ticket_row = page.locator("[data-recent-tickets] tr[data-ticket-id]")
+        await expect(ticket_row).to_have_count(1, timeout=WAIT)
+        await expect(ticket_row.locator("td").nth(1)).to_have_text(IDN_SHOWN)
+        active = page.locator('[data-active] tr[data-session-id="idn"] td').first
+        await expect(active).to_have_text(IDN_SHOWN, timeout=WAIT)
+        assert "xn--" not in await page.locator("main").inner_text()
+        await ticket_row.locator("a").first.click()
+        await expect(page.locator("[data-ticket-head] [data-domain]")).to_have_text(
+            IDN_SHOWN, timeout=WAIT
+        )
+        await page.goto(f"{base}/search?q=cer%C3%A2mica")
+        found = page.locator('[data-search-results] tr[data-session-id="idn"] td').first
+        await expect(found).to_have_text(IDN_SHOWN, timeout=WAIT)
+        assert desk.errors == []

@@ -98,7 +98,7 @@ export function renderCohort(node, items, { t, lang, now, paces }) {
               type: "button",
               class: "secondary take",
               "data-take": s.session_id,
-              "aria-label": t("take.label", { domain: s.domain }),
+              "aria-label": t("take.label", { domain: domainText(t, s.domain) }),
               text: t("take.button"),
             })
           : null,
@@ -175,7 +175,7 @@ export function initCohortList(root, ctx) {
       const ticket = answer.body?.ticket;
       fill(status, [
         answer.status === 200 && ticket
-          ? el("a", { href: `/tickets/${ticket.id}`, "data-taken": sessionId, text: t("take.done", { id: ticket.id, domain: ticket.domain }) })
+          ? el("a", { href: `/tickets/${ticket.id}`, "data-taken": sessionId, text: t("take.done", { id: ticket.id, domain: domainText(t, ticket.domain) }) })
           : el("span", { class: "error", text: t("ticket.failed", { e: String(answer.body?.error || answer.status) }) }),
       ]);
     }

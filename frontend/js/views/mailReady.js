@@ -8,6 +8,7 @@
 import { getJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
 import { formatDuration } from "../format.js";
+import { domainText } from "../i18n.js";
 import { mailItemText } from "../mailCheck.js";
 import { SnapshotLoads } from "../viewData.js";
 import { windowFrom } from "./dashboard.js";
@@ -41,7 +42,7 @@ export function renderMailReady(node, document, { t, lang }) {
   }
   const rows = sessions.map((s) =>
     el("tr", { "data-mail-session": s.session_id }, [
-      el("td", {}, [el("a", { href: `/sessions/${encodeURIComponent(s.session_id)}`, text: s.domain })]),
+      el("td", {}, [el("a", { href: `/sessions/${encodeURIComponent(s.session_id)}`, text: domainText(t, s.domain) })]),
       el("td", {}, [
         el(
           "ul",

@@ -5,6 +5,7 @@
 
 import { summariseData } from "../format.js";
 import { label, refusalText } from "../i18n.js";
+import { unicodeDomain } from "../idn.js";
 import { mailCheckedSentence } from "../mailCheck.js";
 
 /**
@@ -55,13 +56,14 @@ function counted(t, key, n) {
 }
 
 /**
- * A domain with its Unicode form beside it when the Portal sent one that differs.
+ * A domain with its Unicode form beside it when that differs (the Portal's domain_unicode,
+ * or its xn-- labels decoded: js/idn.js).
  * @param {any} data
  * @returns {string}
  */
 function domainOf(data) {
   const ascii = text(data.domain) || "?";
-  const unicode = text(data.domain_unicode);
+  const unicode = text(data.domain_unicode) || unicodeDomain(ascii);
   return unicode && unicode !== ascii ? `${unicode} (${ascii})` : ascii;
 }
 

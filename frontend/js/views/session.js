@@ -86,7 +86,7 @@ export function initSessionPage(root, ctx) {
   ]);
   const show = () => renderTimeline(timelineNode, filterEntries(entries, select.value), ctx);
   const showHead = () => {
-    document.title = summary.domain || sessionId;
+    document.title = domainText(ctx.t, summary.domain) || sessionId;
     fill(head, [
       el("h1", { "data-domain": "", text: domainText(ctx.t, summary.domain) }),
       el("p", { class: "muted" }, [

@@ -138,7 +138,7 @@ export function renderTickets(node, tickets, { t, lang, now }, options = {}) {
   const nowMs = now ? now() : Date.now();
   const rows = tickets.map((ticket) => {
     const level = priority(ticket, nowMs);
-    const subject = t("ticket.subjectOf", { domain: ticket.domain });
+    const subject = t("ticket.subjectOf", { domain: domainText(t, ticket.domain) });
     return el("tr", {
       "data-ticket-id": ticket.id,
       "data-ticket-session": ticket.session_id, // for the new-failure highlight

@@ -120,9 +120,9 @@ export function initTicketPage(root, ctx) {
   };
 
   const showHead = () => {
-    document.title = `#${ticket.id} ${ticket.domain}`;
+    document.title = `#${ticket.id} ${domainText(ctx.t, ticket.domain)}`;
     fill(head, [
-      el("h1", {}, [`#${ticket.id} `, el("span", { "data-domain": "", text: ticket.domain })]),
+      el("h1", {}, [`#${ticket.id} `, el("span", { "data-domain": "", text: domainText(ctx.t, ticket.domain) })]),
       el("dl", { class: "facts" }, [
         // The subject in the page's language, from the ticket's kind and domain (Ops stores
         // an English one, "Onboarding of …", for other clients).
