@@ -233,3 +233,29 @@ async def test_an_internationalised_domain_reads_in_unicode(
         found = page.locator('[data-search-results] tr[data-session-id="idn"] td').first
         await expect(found).to_have_text(IDN_SHOWN, timeout=WAIT)
         assert desk.errors == []
+
+
+PLACEHOLDER = {"en-GB": "reference", "pt-PT": "referência"}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
+async def test_the_search_placeholder_names_the_reference_and_fits(
+    browser: Browser, tmp_path: Path, locale: str, width: int
+) -> None:
+    """The header's search box says a support reference finds a session too, whole: the
+    placeholder's text, typed into the box, needs no more than the box's width."""
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        page = desk.page
+        await login(page, desk.server.base_url)
+        box = page.locator("[data-search-input]")
+        placeholder = await box.get_attribute("placeholder")
+        assert placeholder is not None and PLACEHOLDER[locale] in placeholder.lower(), placeholder
+        await box.fill(placeholder)
+        widths = await box.evaluate("(input) => [input.scrollWidth, input.clientWidth]")
+        assert widths[0] <= widths[1], (placeholder, widths)
+        await page.locator("header.top").screenshot(
+            path=str(ARTIFACTS / f"words-search-{locale}-{width}.png")
+        )
+        assert await desk.fits()
+        assert desk.errors == []
