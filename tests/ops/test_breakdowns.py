@@ -340,6 +340,7 @@ async def test_the_trend_split_sums_to_the_trend_oracle(ops: Ops, seed: int) -> 
                 assert group["entered"] == len(members)
                 assert group["completed"] == sum(s.status == "completed" for s in members)
                 assert group["failed"] == sum(s.status == "failed" for s in members)
+                assert group["refused"] == sum(s.status == "refused" for s in members)
                 for index, period in enumerate(group["periods"]):
                     start = (first_hour + index * size) * H
                     inside = [s for s in members if start <= s.first * 1000 < start + size * H]

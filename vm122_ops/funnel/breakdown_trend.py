@@ -4,8 +4,9 @@ sessions entered in the range, then ``other`` and ``unknown``), the trend's peri
 (vm122_ops/funnel/trend.py: same periods, entered, completed, failed and open flags), so
 each period's groups sum to the trend's period.
 
-Read from ``breakdown_rollup``'s (hour, value, status) cells from the range's first hour
-on: its cost grows with the hours and values of the range, never with sessions or events.
+Read from ``breakdown_rollup``'s cells from the range's first hour on, summed per period
+and value in SQL: its cost grows with the hours and values of the range, never with
+sessions or events.
 The groups' counts are kept in memory per (dimension, range, first hour, top) until new
 events commit, and the answer's JSON while the open periods stay the same too.
 """
@@ -27,8 +28,9 @@ from vm122_ops.store.sql import QUERIES
 if TYPE_CHECKING:
     from vm122_ops.store.db import Database
 
-# A value's counts: (period index, "entered" | "completed" | "failed") -> sessions.
+# A value's counts: (period index, one of KINDS) -> sessions.
 PeriodCells = Counter[tuple[int, str]]
+KINDS = ("entered", "completed", "failed", "refused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +41,9 @@ class SplitGroup:
     counts: trend.Counts
 
     @property
-    def totals(self) -> tuple[int, int, int]:
-        """Entered, completed and failed over the whole range."""
-        cells = self.counts.cells
-        return sum(c[0] for c in cells), sum(c[1] for c in cells), sum(c[2] for c in cells)
+    def totals(self) -> tuple[int, ...]:
+        """Entered, completed, failed and refused over the whole range."""
+        return tuple(sum(column) for column in zip(*self.counts.cells, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +68,14 @@ def split_counts(
     """Read function: the groups' periods of the last ``hours`` hours (1-2160)."""
     size, count, first_hour = trend.shape(hours, now_ms)
     by_value: dict[str, PeriodCells] = {}
-    params = {"dimension": dimension, "hour": first_hour}
-    for row in conn.execute(QUERIES["breakdown_trend_since"], params):
-        index = (int(row["hour"]) - first_hour) // size
-        if not 0 <= index < count:
+    params = {"dimension": dimension, "hour": first_hour, "size": size}
+    for row in conn.execute(QUERIES["breakdown_trend_periods"], params):
+        index = int(row["period"])
+        if index >= count:
             continue  # a session whose first event is after now (clock skew)
         cells = by_value.setdefault(row["value"], Counter())
-        sessions = int(row["sessions"])
-        cells[(index, "entered")] += sessions
-        if row["status"] in ("completed", "failed", "refused"):
-            cells[(index, row["status"])] += sessions
+        for kind in KINDS:
+            cells[(index, kind)] += int(row[kind])
     by_value.setdefault(UNKNOWN, Counter())
     found = []
     for group in grouped(by_value, top, _entered):
@@ -105,15 +104,13 @@ class TrendSplit:
         groups = []
         for group in self.found.groups:
             series = trend.build(group.counts, self.now_ms, self.abandon_hours)
-            entered, completed, failed = group.totals
+            totals = dict(zip(KINDS, group.totals, strict=True))
             groups.append(
                 {
                     "value": group.value,
                     "kind": group.kind,
                     "values": group.values,
-                    "entered": entered,
-                    "completed": completed,
-                    "failed": failed,
+                    **totals,
                     "periods": series.document()["periods"],
                 }
             )

@@ -412,6 +412,7 @@ SCHEMAS: dict[str, Any] = {
                         "entered": COUNT,
                         "completed": COUNT,
                         "failed": COUNT,
+                        "refused": COUNT,
                         "periods": {"type": "array", "items": _PERIOD},
                     }
                 ),

@@ -66,15 +66,19 @@ where first_event_at >= :since
   and first_event_at < :until
 order by first_event_at;
 
--- name: breakdown_trend_since
--- One dimension's cohort sessions per hour of their first event, value and status, from
--- an hour on: the trend split (hours x values x statuses, never the sessions).
-select hour,
+-- name: breakdown_trend_periods
+-- One dimension's cohort sessions per period (:size hours from :hour on, numbered from 0)
+-- and value: entered, and of those completed, failed and refused. The trend split: a row
+-- per period and value (summed here, not in Python: 90 days by release is 1,170 rows
+-- instead of every hour's cells).
+select (hour - :hour) / :size as period,
        value,
-       status,
-       sum(sessions) as sessions
+       sum(sessions) as entered,
+       sum(case when status = 'completed' then sessions else 0 end) as completed,
+       sum(case when status = 'failed' then sessions else 0 end) as failed,
+       sum(case when status = 'refused' then sessions else 0 end) as refused
 from breakdown_rollup
 where dimension = :dimension
   and hour >= :hour
-group by hour, value, status
+group by period, value
 having sum(sessions) > 0;
