@@ -14,7 +14,7 @@ import httpx
 from playwright.async_api import Browser, expect
 
 from tests.desk.harness import desk_ops
-from tests.support.browser import ARTIFACTS, WAIT, login
+from tests.support.browser import ARTIFACTS, WAIT, login, tab_to
 from tests.support.credentials import TOKEN
 from tests.support.signer import deliver
 
@@ -91,12 +91,7 @@ async def test_a_hostile_failure_reads_as_text_and_repeats_collapse_live(
 
         # The raw data opens from the keyboard: Tab to the failure's "Details", Enter.
         summary = failed.locator("summary")
-        for _ in range(40):
-            await page.keyboard.press("Tab")
-            if await summary.evaluate("(node) => node === document.activeElement"):
-                break
-        else:
-            raise AssertionError("the failure's Details is not reachable with Tab")
+        await tab_to(page, summary, "the failure's Details", presses=40)
         await page.keyboard.press("Enter")
         raw = failed.locator("details pre")
         await expect(raw).to_be_visible()

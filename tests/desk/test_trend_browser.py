@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.desk.harness import browser_desk
-from tests.support.browser import ARTIFACTS, WAIT, login
+from tests.support.browser import ARTIFACTS, WAIT, login, tab_to
 from tests.support.signer import deliver
 
 HEADERS = {
@@ -82,12 +82,7 @@ async def test_the_trend_has_axes_and_its_table_opens_by_keyboard(
         # From the keyboard: Tab to the button, Enter, then Tab into the table's region.
         toggle = page.locator("[data-trend-toggle]")
         await expect(toggle).to_have_text(SHOW[locale])
-        for _ in range(80):
-            await page.keyboard.press("Tab")
-            if await toggle.evaluate("node => node === document.activeElement"):
-                break
-        else:
-            raise AssertionError("Tab never reached the trend's table button")
+        await tab_to(page, toggle, "the trend's table button")
         await page.keyboard.press("Enter")
         await expect(toggle).to_have_attribute("aria-expanded", "true")
         region = page.locator("[data-trend-region]")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 from tests.support.credentials import PASSWORD
 
@@ -33,3 +33,13 @@ async def login(page: Page, base: str, next_path: str = "/", name: str = "ana") 
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(base + next_path)
+
+
+async def tab_to(page: Page, target: Locator, what: str, presses: int = 80) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user reaches it; fails
+    naming ``what`` when it is not reached within ``presses``."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("node => node === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {what}")

@@ -5,12 +5,11 @@
 // most once a second), at once on a stream reset, and when the stream is live again after
 // a load failed; for the window the dashboard shows.
 
-import { getJSON } from "../api.js";
-import { coalesce, el, fill } from "../dom.js";
+import { el, fill } from "../dom.js";
 import { formatDateTime } from "../format.js";
 import { label } from "../i18n.js";
-import { SnapshotLoads, STAGES } from "../viewData.js";
-import { windowFrom } from "./dashboard.js";
+import { STAGES } from "../viewData.js";
+import { liveCard } from "./liveCard.js";
 
 const FAILED = "onboarding.failed";
 
@@ -74,36 +73,10 @@ export function renderFailures(node, document, { t, lang }) {
 export function initFailures(root, ctx) {
   const node = root.querySelector("[data-failures]");
   if (!node) return;
-  const select = root.querySelector("[data-window]");
-  const hours = () =>
-    (select && select.value) || windowFrom(new URLSearchParams(window.location.search).get("hours")) || "48";
-  // Loads overlap (first load, reset, refetches, a window change) and can answer out of order.
-  const loads = new SnapshotLoads();
-  let failed = false; // an error is shown: load again once the stream is back
-  const load = async () => {
-    const wanted = hours();
-    const pending = loads.begin();
-    let document = null;
-    try {
-      document = await getJSON(`/api/v1/onboard/failures?hours=${wanted}`);
-    } catch {
-      // shown below, unless a newer answer was shown already
-    }
-    if (!loads.finish(pending)) return;
-    failed = !document;
-    if (!document) fill(node, [el("p", { class: "error", text: ctx.t("error.load") })]);
-    else if (String(document.window_hours) === hours()) renderFailures(node, document, ctx);
-  };
-  const refresh = coalesce(load, 1000);
-  if (ctx.live) {
-    ctx.live.on("reset", () => load());
-    ctx.live.on("onboard", (message) => {
-      if (message.event_type === FAILED) refresh();
-    });
-    ctx.live.onStatus((state) => {
-      if (state === "live" && failed) load();
-    });
-  }
-  if (select) select.addEventListener("change", () => load());
-  load();
+  liveCard(root, node, ctx, {
+    url: (hours) => `/api/v1/onboard/failures?hours=${hours}`,
+    current: (document, hours) => String(document.window_hours) === hours,
+    render: renderFailures,
+    refetchOn: (message) => message.event_type === FAILED,
+  });
 }

@@ -5,13 +5,11 @@
 // (at most once a second), at once on a stream reset, and for the window the dashboard
 // shows. Every text through textContent (dom.js `el`).
 
-import { getJSON } from "../api.js";
-import { coalesce, el, fill } from "../dom.js";
+import { el, fill } from "../dom.js";
 import { formatDuration } from "../format.js";
 import { domainText } from "../i18n.js";
 import { mailItemText } from "../mailCheck.js";
-import { SnapshotLoads } from "../viewData.js";
-import { windowFrom } from "./dashboard.js";
+import { liveCard } from "./liveCard.js";
 
 const REFETCH_ON = new Set(["mail.checked", "onboarding.completed"]);
 
@@ -84,35 +82,10 @@ export function renderMailReady(node, document, { t, lang }) {
 export function initMailReady(root, ctx) {
   const node = root.querySelector("[data-mail-ready]");
   if (!node) return;
-  const select = root.querySelector("[data-window]");
-  const hours = () =>
-    (select && select.value) || windowFrom(new URLSearchParams(window.location.search).get("hours")) || "48";
-  const loads = new SnapshotLoads();
-  let failed = false;
-  const load = async () => {
-    const wanted = hours();
-    const pending = loads.begin();
-    let document = null;
-    try {
-      document = await getJSON(`/api/v1/onboard/mail?hours=${wanted}`);
-    } catch {
-      // shown below, unless a newer answer was shown already
-    }
-    if (!loads.finish(pending)) return;
-    failed = !document;
-    if (!document) fill(node, [el("p", { class: "error", text: ctx.t("error.load") })]);
-    else if (String(document.hours) === hours()) renderMailReady(node, document, ctx);
-  };
-  const refresh = coalesce(load, 1000);
-  if (ctx.live) {
-    ctx.live.on("reset", () => load());
-    ctx.live.on("onboard", (message) => {
-      if (REFETCH_ON.has(message.event_type)) refresh();
-    });
-    ctx.live.onStatus((state) => {
-      if (state === "live" && failed) load();
-    });
-  }
-  if (select) select.addEventListener("change", () => load());
-  load();
+  liveCard(root, node, ctx, {
+    url: (hours) => `/api/v1/onboard/mail?hours=${hours}`,
+    current: (document, hours) => String(document.hours) === hours,
+    render: renderMailReady,
+    refetchOn: (message) => REFETCH_ON.has(message.event_type),
+  });
 }
