@@ -88,6 +88,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/bench/test_wire.py::test_an_event_stream_yields_messages_then_ends": (PROCESS,),
     "tests/desk/test_answers_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_banner_browser.py": (BROWSER, PROCESS, SLOW),
+    "tests/desk/test_breakdown_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_layout_browser.py": (BROWSER, PROCESS, SLOW),
     "tests/desk/test_recent_tickets_browser.py": (BROWSER, PROCESS, SLOW),

@@ -5,6 +5,7 @@ import { pickLanguage, translator } from "./i18n.js";
 import { LiveStream } from "./live.js";
 import { NewFailures } from "./newFailures.js";
 import { initBanner } from "./views/banner.js";
+import { initBreakdown } from "./views/breakdown.js";
 import { initCohortList } from "./views/cohortList.js";
 import { initDashboard } from "./views/dashboard.js";
 import { initFailures } from "./views/failures.js";
@@ -27,6 +28,7 @@ const INIT = [
   ["[data-dashboard]", initDashboard],
   ["[data-dashboard]", initFailures],
   ["[data-dashboard]", initMailReady],
+  ["[data-dashboard]", initBreakdown],
   ["[data-ticket-page]", initTicketPage],
   ["[data-session-page]", initSessionPage],
   ["[data-tickets-page]", initTicketList],

@@ -1,0 +1,172 @@
+// The dashboard's breakdown card, "which customers fail" (GET /api/v1/onboard/breakdown):
+// the funnel of the dashboard's window split by one property the Portal knows of each
+// session (DNS mode, the previous mail provider, language, Portal release), as a table:
+// per group its started, completed, failed and refused sessions and its conversion, then
+// the whole. The top values by name, then everything else and the sessions whose value is
+// not known, so the groups add up to the whole (docs/desk.md, "Breakdowns"). The property
+// is chosen with a select and kept in the address (`?by=`), like the window (`?hours=`).
+// Live like the other cards (liveCard.js): refetched after funnel events, at most once a
+// second, and at once on a stream reset. Every text through textContent (dom.js `el`).
+
+import { el, fill } from "../dom.js";
+import { formatPercent } from "../format.js";
+import { label } from "../i18n.js";
+import { liveCard } from "./liveCard.js";
+
+/** The properties the API splits by (servicekit.contract.BREAKDOWNS), in the select's order. */
+export const DIMENSIONS = ["dns_mode", "previous_provider", "language", "release"];
+const NOT_FUNNEL = new Set(["mail.checked"]); // events that move no session in the funnel
+
+/**
+ * `?by=` as the API takes it, else the first property.
+ * @param {string | null} raw
+ * @returns {string}
+ */
+export function dimensionFrom(raw) {
+  return raw !== null && DIMENSIONS.includes(raw) ? raw : DIMENSIONS[0];
+}
+
+/**
+ * A window as the dashboard's select names it ("48 h", "7 d"), or "N h".
+ * @param {Function} t
+ * @param {number | string} hours
+ * @returns {string}
+ */
+function windowText(t, hours) {
+  const key = `hours.${hours}`;
+  const text = t(key);
+  return text === key ? t("hours.any", { n: Number(hours) }) : text;
+}
+
+/**
+ * A group's name in the page's language: a known value in words ("Manual DNS"), a
+ * release or a value the Desk does not know as it is sent; the other values with their
+ * number; the unknown ones with why a session may have no value.
+ * @param {any} group {kind, value, values}
+ * @param {string} by
+ * @param {Function} t
+ * @returns {(string | HTMLElement)[]}
+ */
+export function groupLabel(group, by, t) {
+  if (group.kind === "other") return [t("breakdown.other", { n: group.values })];
+  if (group.kind === "unknown") {
+    return [
+      t("breakdown.unknown"),
+      el("span", { class: "breakdown-why", text: t(`breakdown.unknownWhy.${by}`) }),
+    ];
+  }
+  return [label(t, `breakdown.value.${by}`, group.value)];
+}
+
+/**
+ * One row of figures: the group's name as its row header, then its counts.
+ * @param {(string | HTMLElement)[]} name
+ * @param {any} figures {stages, completed, failed, refused, conversion}
+ * @param {boolean} refused whether the answer counts refused sessions
+ * @param {string} lang
+ * @param {Record<string, string>} attrs
+ * @returns {HTMLElement}
+ */
+function figureRow(name, figures, refused, lang, attrs) {
+  const count = (value) => el("td", { class: "num", text: String(value ?? 0) });
+  return el("tr", attrs, [
+    el("th", { scope: "row" }, name),
+    count(figures.stages?.started),
+    count(figures.completed),
+    count(figures.failed),
+    refused ? count(figures.refused) : null,
+    el("td", {
+      class: "num",
+      text: formatPercent(figures.conversion?.completed?.of_started, lang),
+    }),
+  ]);
+}
+
+/**
+ * The split as a table (caption, column and row headers), or a sentence when the window
+ * has no sessions. `other` and `unknown` are left out while they hold no session.
+ * @param {HTMLElement} node
+ * @param {any} document the answer of GET /api/v1/onboard/breakdown
+ * @param {{t: Function, lang: string}} ctx
+ */
+export function renderBreakdown(node, document, { t, lang }) {
+  const by = document.by;
+  const total = document.total || {};
+  if (!(total.cohort > 0)) {
+    fill(node, [el("p", { class: "muted", "data-breakdown-empty": "", text: t("breakdown.none") })]);
+    return;
+  }
+  const refused = typeof total.refused === "number";
+  const groups = (document.groups || []).filter(
+    (group) => group.kind === "value" || group.cohort > 0,
+  );
+  const rows = groups.map((group) =>
+    figureRow(groupLabel(group, by, t), group, refused, lang, {
+      "data-group": group.kind === "value" ? `value:${group.value}` : group.kind,
+    }),
+  );
+  const head = ["group", "started", "completed", "failed", ...(refused ? ["refused"] : []), "conversion"];
+  fill(node, [
+    el(
+      "div",
+      {
+        class: "scroll",
+        role: "region",
+        tabindex: "0",
+        "aria-label": t("breakdown.regionLabel"),
+        "data-breakdown-region": "",
+      },
+      [
+        el("table", { class: "grid breakdown", "data-breakdown-table": "", "data-by": by }, [
+          el("caption", {
+            text: t("breakdown.caption", {
+              by: t(`breakdown.dim.${by}`),
+              window: windowText(t, document.window_hours),
+            }),
+          }),
+          el("thead", {}, [
+            el(
+              "tr",
+              {},
+              head.map((key) =>
+                el("th", { scope: "col", class: key === "group" ? null : "num", text: t(`breakdown.${key}`) }),
+              ),
+            ),
+          ]),
+          el("tbody", {}, rows),
+          el("tfoot", {}, [
+            figureRow([t("breakdown.total")], total, refused, lang, { "data-group": "total" }),
+          ]),
+        ]),
+      ],
+    ),
+    el("p", { class: "muted breakdown-note", text: t("breakdown.note") }),
+  ]);
+}
+
+/**
+ * @param {HTMLElement} root the [data-dashboard] element (holds [data-breakdown], its
+ *   select [data-breakdown-by] and the window select [data-window])
+ * @param {any} ctx {t, lang, live}
+ */
+export function initBreakdown(root, ctx) {
+  const node = root.querySelector("[data-breakdown]");
+  if (!node) return;
+  const select = root.querySelector("[data-breakdown-by]");
+  let by = dimensionFrom(new URLSearchParams(window.location.search).get("by"));
+  if (select) select.value = by;
+  const load = liveCard(root, node, ctx, {
+    url: (hours) => `/api/v1/onboard/breakdown?${new URLSearchParams({ by, hours })}`,
+    current: (document, hours) => document.by === by && String(document.window_hours) === hours,
+    render: renderBreakdown,
+    refetchOn: (message) => !NOT_FUNNEL.has(message.event_type),
+  });
+  if (!select) return;
+  select.addEventListener("change", () => {
+    by = dimensionFrom(select.value);
+    const url = new URL(window.location.href);
+    url.searchParams.set("by", by);
+    window.history.replaceState(null, "", url);
+    load();
+  });
+}

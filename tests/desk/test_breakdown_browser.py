@@ -1,0 +1,282 @@
+"""The dashboard's breakdown card ("which customers fail") in Debian's Chromium at 1280
+and 390 px, in English and pt-PT: the exact table for seven sessions sent as signed
+webhooks, the property switched from the keyboard and kept in ``?by=``, a new failure
+appearing live, no sideways scroll of the page (the table scrolls inside its own
+focusable region). Screenshots: test-artifacts/breakdown-{lang}-{width}.png (the page),
+breakdown-card-{lang}-{width}.png and breakdown-{by}-{lang}-{width}.png (the card)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.desk.harness import browser_desk
+from tests.support.browser import ARTIFACTS, WAIT, login, tab_to
+from tests.support.signer import deliver
+
+Rows = list[list[str]]
+
+
+async def session(
+    api: httpx.AsyncClient,
+    name: str,
+    at: float,
+    *,
+    started: dict[str, Any],
+    reach: int = 0,
+    dns: dict[str, Any] | None = None,
+    end: str | None = None,
+) -> None:
+    """One onboarding as the Portal sends it: started (with ``started``'s fields), then
+    ``reach`` more steps (1 validated, 2 DNS applied with ``dns``, 3 account created),
+    then ``end``: "completed", "failed" (at the next step) or None (still going)."""
+    domain = f"{name}.pt"
+    await deliver(api, "onboarding.started", name, domain=domain, at=at, **started)
+    if reach >= 1:
+        await deliver(api, "domain.validated", name, domain=domain, at=at + 5)
+    if reach >= 2:
+        await deliver(api, "dns.applied", name, domain=domain, at=at + 10, **(dns or {}))
+    if reach >= 3:
+        await deliver(
+            api, "account.created", name, domain=domain, at=at + 15, account=f"admin@{domain}"
+        )
+    if end == "completed":
+        await deliver(api, "onboarding.completed", name, domain=domain, at=at + 20)
+    elif end == "failed":
+        step = ["domain_validated", "dns_applied", "account_created", "infra_synced"][reach]
+        await deliver(
+            api,
+            "onboarding.failed",
+            name,
+            domain=domain,
+            at=at + 20,
+            code="portal:timeout",
+            reason="timed out",
+            stage=step,
+        )
+
+
+PT14 = {"language": "pt", "release": "1.4.0"}
+EN14 = {"language": "en", "release": "1.4.0"}
+
+
+async def seed(api: httpx.AsyncClient) -> None:
+    """Seven sessions of the last hour: two completed, two failed, one refused, two going."""
+    at = time.time() - 3000
+    m365 = {"mode": "cloudflare", "previous_provider": "microsoft365"}
+    await session(api, "s1", at, started=PT14, reach=3, dns=m365, end="completed")
+    await session(api, "s2", at + 60, started=PT14, reach=2, dns=m365, end="failed")
+    none = {"mode": "cloudflare", "previous_provider": "none"}
+    await session(api, "s3", at + 120, started=EN14, reach=3, dns=none, end="completed")
+    manual = {"mode": "manual"}  # the Portal reads no zone: no previous provider
+    en13 = {"language": "en", "release": "1.3.2"}
+    await session(api, "s4", at + 180, started=en13, reach=3, dns=manual, end="failed")
+    refused = {
+        "language": "pt",
+        "release": "1.3.2",
+        "refusal": {"code": "mailbox_provider", "status": 422},
+    }
+    await deliver(api, "onboarding.started", "s5", domain="(rejected)", at=at + 240, **refused)
+    await session(api, "s6", at + 300, started={}, reach=1)  # an older Portal: nothing said
+    google = {"mode": "cloudflare", "previous_provider": "google"}
+    await session(api, "s7", at + 360, started=PT14, reach=2, dns=google)
+
+
+# Per property: group label, started, completed, failed, refused, conversion (of the
+# sessions started and not refused); the whole last.
+EXPECTED: dict[str, dict[str, Rows]] = {
+    "en-GB": {
+        "dns_mode": [
+            ["Cloudflare", "4", "2", "1", "0", "50 %"],
+            ["Manual DNS", "1", "0", "1", "0", "0 %"],
+            ["Not knownthe DNS step not reached, or an older Portal", "2", "0", "0", "1", "0 %"],
+            ["All sessions", "7", "2", "2", "1", "33 %"],
+        ],
+        "previous_provider": [
+            ["Microsoft 365", "2", "1", "1", "0", "50 %"],
+            ["Google", "1", "0", "0", "0", "0 %"],
+            ["Nothing", "1", "1", "0", "0", "100 %"],
+            [
+                "Not knownmanual DNS (no zone read), the DNS step not reached, or an older Portal",
+                "3",
+                "0",
+                "1",
+                "1",
+                "0 %",
+            ],
+            ["All sessions", "7", "2", "2", "1", "33 %"],
+        ],
+    },
+    "pt-PT": {
+        "dns_mode": [
+            ["Cloudflare", "4", "2", "1", "0", "50 %"],
+            ["DNS manual", "1", "0", "1", "0", "0 %"],
+            [
+                "Desconhecidoo passo de DNS não foi alcançado, ou um Portal antigo",
+                "2",
+                "0",
+                "0",
+                "1",
+                "0 %",
+            ],
+            ["Todas as sessões", "7", "2", "2", "1", "33 %"],
+        ],
+        "previous_provider": [
+            ["Microsoft 365", "2", "1", "1", "0", "50 %"],
+            ["Google", "1", "0", "0", "0", "0 %"],
+            ["Nada", "1", "1", "0", "0", "100 %"],
+            [
+                "Desconhecido"
+                "DNS manual (nenhuma zona lida), o passo de DNS não foi alcançado, "
+                "ou um Portal antigo",
+                "3",
+                "0",
+                "1",
+                "1",
+                "0 %",
+            ],
+            ["Todas as sessões", "7", "2", "2", "1", "33 %"],
+        ],
+    },
+}
+LANGUAGE = {
+    "en-GB": [
+        ["Portuguese", "4", "1", "1", "1", "33 %"],
+        ["English", "2", "1", "1", "0", "50 %"],
+    ],
+    "pt-PT": [
+        ["Português", "4", "1", "1", "1", "33 %"],
+        ["Inglês", "2", "1", "1", "0", "50 %"],
+    ],
+}
+RELEASE = [["1.4.0", "4", "2", "1", "0", "50 %"], ["1.3.2", "2", "0", "1", "1", "0 %"]]
+TEXTS = {
+    "en-GB": {
+        "title": "Which customers fail",
+        "caption": "DNS mode: sessions started in the last 48 h",
+        "heads": ["Group", "Started", "Completed", "Failed", "Refused", "Conversion"],
+    },
+    "pt-PT": {
+        "title": "Que clientes falham",
+        "caption": "Modo de DNS: sessões iniciadas na janela de 48 h",
+        "heads": ["Grupo", "Iniciadas", "Concluídas", "Falhadas", "Recusadas", "Conversão"],
+    },
+}
+
+
+async def table(page: Page) -> Rows:
+    """The card's rows (body, then the whole), each its header cell and its figures."""
+    rows = page.locator("[data-breakdown-table] tr[data-group]")
+    found: Rows = []
+    for index in range(await rows.count()):
+        found.append(await rows.nth(index).locator("th, td").all_text_contents())
+    return found
+
+
+async def rows_are(page: Page, by: str, expected: Rows) -> None:
+    """Wait until the card shows ``by``'s table with exactly ``expected``."""
+    await expect(page.locator(f'[data-breakdown-table][data-by="{by}"]')).to_be_visible(
+        timeout=WAIT
+    )
+    deadline = time.monotonic() + WAIT / 1000
+    while (found := await table(page)) != expected and time.monotonic() < deadline:
+        await page.wait_for_timeout(100)
+    assert found == expected
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
+async def test_the_breakdown_says_which_customers_fail(
+    browser: Browser, tmp_path: Path, width: int, locale: str
+) -> None:
+    texts, expected = TEXTS[locale], EXPECTED[locale]
+    async with browser_desk(browser, tmp_path, locale, width) as desk:
+        api, page = desk.api, desk.page
+        await seed(api)
+        await login(page, desk.server.base_url)
+        card = page.locator(".breakdown-card")
+        await expect(card.locator("h2")).to_have_text(texts["title"])
+        await rows_are(page, "dns_mode", expected["dns_mode"])
+        table_node = page.locator("[data-breakdown-table]")
+        await expect(table_node.locator("caption")).to_have_text(texts["caption"])
+        assert await table_node.locator("thead th").all_text_contents() == texts["heads"]
+        scopes = await table_node.locator("th").evaluate_all(
+            "cells => cells.map(cell => cell.getAttribute('scope'))"
+        )
+        assert scopes == ["col"] * 6 + ["row"] * 4
+        assert await desk.fits()
+        await page.screenshot(
+            path=str(ARTIFACTS / f"breakdown-{locale}-{width}.png"), full_page=True
+        )
+        await card.screenshot(path=str(ARTIFACTS / f"breakdown-card-{locale}-{width}.png"))
+
+        # The keyboard: Tab to the property select, arrows change it; the next Tab stop is
+        # the table's region (it scrolls there when the table is wider than the card).
+        select = page.locator("[data-breakdown-by]")
+        await tab_to(page, select, "the breakdown's select")
+        await page.keyboard.press("ArrowDown")
+        await rows_are(page, "previous_provider", expected["previous_provider"])
+        assert page.url.endswith("/?by=previous_provider")
+        await card.screenshot(
+            path=str(ARTIFACTS / f"breakdown-previous_provider-{locale}-{width}.png")
+        )
+        await page.keyboard.press("ArrowDown")
+        await rows_are(
+            page, "language", [*LANGUAGE[locale], *unknown_and_total(locale, "language")]
+        )
+        await page.keyboard.press("ArrowDown")
+        await rows_are(page, "release", [*RELEASE, *unknown_and_total(locale, "release")])
+        assert page.url.endswith("/?by=release")
+        await page.keyboard.press("Tab")
+        region = page.locator("[data-breakdown-region]")
+        assert await region.evaluate("node => node === document.activeElement")
+        assert await region.get_attribute("role") == "region"
+        assert await desk.fits()
+
+        # Live: a new session in manual mode that fails moves the figures by itself.
+        await page.goto(desk.server.base_url + "/?by=dns_mode&hours=48")
+        await rows_are(page, "dns_mode", expected["dns_mode"])
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        late = {"language": "en", "release": "1.4.0"}
+        await session(
+            api, "s8", time.time() - 60, started=late, reach=2, dns={"mode": "manual"}, end="failed"
+        )
+        manual, whole = expected["dns_mode"][1], expected["dns_mode"][3]
+        await rows_are(
+            page,
+            "dns_mode",
+            [
+                expected["dns_mode"][0],
+                [manual[0], "2", "0", "2", "0", "0 %"],
+                expected["dns_mode"][2],
+                [whole[0], "8", "2", "3", "1", "29 %"],
+            ],
+        )
+        assert await desk.fits()
+        assert desk.errors == []
+
+
+WHY = {
+    "en-GB": {
+        "language": "Not knownneither the page nor the browser said, or an older Portal",
+        "release": "Not knownan older Portal",
+    },
+    "pt-PT": {
+        "language": "Desconhecidonem a página nem o navegador o indicaram, ou um Portal antigo",
+        "release": "Desconhecidoum Portal antigo",
+    },
+}
+
+
+def unknown_and_total(locale: str, by: str) -> Rows:
+    """The language and release splits' last rows: the one session no Portal said
+    anything of (s6), then the whole."""
+    total = "Todas as sessões" if locale == "pt-PT" else "All sessions"
+    return [[WHY[locale][by], "1", "0", "0", "0", "0 %"], [total, "7", "2", "2", "1", "33 %"]]
