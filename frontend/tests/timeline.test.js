@@ -120,6 +120,28 @@ test("account.created without an account says so without a placeholder, in both 
   assert.equal(facts(blank)[0], "The domain was created in Carbonio.");
 });
 
+test("infra.synced says its plan and quota, and only what it was given", () => {
+  installBrowser("http://desk.test/sessions/s1");
+  const synced = [
+    event(1, "infra.synced", { plan: "base", mailbox_quota_mb: 5120 }),
+    event(2, "infra.synced", { plan: "base" }),
+    event(3, "infra.synced", { mailbox_quota_mb: 5120 }),
+    event(4, "infra.synced", {}),
+  ];
+  assert.deepEqual(render(synced).items.map(sentence), [
+    "Infrastructure record synced: plan base, mailbox quota 5120 MB.",
+    "Infrastructure record synced: plan base.",
+    "Infrastructure record synced: mailbox quota 5120 MB.",
+    "Infrastructure record synced.",
+  ]);
+  assert.deepEqual(render(synced, pt, "pt").items.map(sentence), [
+    "Registo de infraestrutura sincronizado: plano base, quota da caixa 5120 MB.",
+    "Registo de infraestrutura sincronizado: plano base.",
+    "Registo de infraestrutura sincronizado: quota da caixa 5120 MB.",
+    "Registo de infraestrutura sincronizado.",
+  ]);
+});
+
 test("the raw data is behind a details toggle, pretty-printed as text", () => {
   installBrowser("http://desk.test/sessions/s1");
   const [li] = render([failure(1, HOSTILE)]).items;

@@ -192,8 +192,17 @@ export function eventSentence(entry, t) {
       };
     }
     case "infra.synced": {
-      const quota = text(data.mailbox_quota_mb) || text(data.quota_mb) || "?";
-      return { text: t("say.infra", { plan: text(data.plan) || "?", quota }), facts: [] };
+      // Each fact only when given: no "?" in the sentence.
+      const plan = text(data.plan);
+      const quota = text(data.mailbox_quota_mb) || text(data.quota_mb);
+      const details = [
+        plan ? t("say.infra.plan", { plan }) : null,
+        quota ? t("say.infra.quota", { quota }) : null,
+      ].filter(Boolean);
+      return {
+        text: details.length ? t("say.infra", { details: details.join(", ") }) : t("say.infra.bare"),
+        facts: [],
+      };
     }
     case "onboarding.completed": {
       const account = text(data.account);
