@@ -20,7 +20,9 @@ import pytest
 from servicekit.contract import BREAKDOWNS, STAGE_TYPES, STAGES
 from servicekit.sqlfiles import apply_migrations
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from tests.support import peek
 from vm122_ops.ingest.events import format_ms
+from vm122_ops.store import retention
 from vm122_ops.store.db import SQL_DIR
 
 BREAKDOWN = "/api/v1/onboard/breakdown"
@@ -551,3 +553,32 @@ async def test_answers_are_kept_until_data_or_their_boundary_moves(ops: Ops) -> 
         (None, 0),
     ]
     assert memo.computed["breakdown trend text"] == 2
+
+
+async def test_the_purge_drops_emptied_and_unreachable_cells_only(ops: Ops) -> None:
+    """A session moving on leaves its old cells at 0; the hourly purge removes them and
+    the cells no window or trend reaches, and every answer stays the same."""
+    ops.clock.now = NOW
+    old = NOW - 100 * 24 * HOUR  # past the 90-day trend and the widest windows
+    await ops.send("onboarding.started", "gone", old, language="en")
+    for at, event_type in enumerate(STAGE_TYPES):
+        await ops.send(event_type, "done", NOW - HOUR + at, language="pt")
+    before = {by: await ops.get(BREAKDOWN, hours=720, by=by) for by in BREAKDOWNS}
+    trend_before = await ops.get(SPLIT_TREND, hours=2160, by="language")
+    rows = peek.rows(ops.db_path, "select count(*), sum(sessions = 0) from breakdown_rollup")
+    assert rows == [(4 * 6 + 4, 4 * 5)]  # "done" passed 6 cells per dimension
+    await retention.purge(ops.db, 30, int(NOW * 1000))
+    rows = peek.rows(ops.db_path, "select dimension, value, stage, status from breakdown_rollup")
+    assert sorted(rows) == [
+        ("dns_mode", "", 5, "completed"),
+        ("language", "pt", 5, "completed"),
+        ("previous_provider", "", 5, "completed"),
+        ("release", "", 5, "completed"),
+    ]
+    ops.clock.now += 1  # a new moment: the answers are computed again
+    for by in BREAKDOWNS:
+        after = await ops.get(BREAKDOWN, hours=720, by=by)
+        assert after["groups"] == before[by]["groups"]
+    assert (await ops.get(SPLIT_TREND, hours=2160, by="language"))["groups"] == (
+        trend_before["groups"]
+    )

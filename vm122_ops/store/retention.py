@@ -3,8 +3,9 @@
 What stays: each session's derived state (onboard_sessions), tickets and their timeline
 entries (copies of the events, so a ticket stays readable), and the funnel rollups of
 any hour a window can still reach (720 h at most, and its previous window, 720 h
-before it: the funnel's ``previous``; the conversion trend's 2160 h); the minute
-activity of /metrics' short windows is kept two days. Each batch is its own short
+before it: the funnel's ``previous``; the conversion trend's 2160 h), the breakdowns'
+too but for their emptied cells; the minute activity of /metrics' short windows is kept
+two days. Each batch is its own short
 writer unit, so ingest interleaves with a purge instead of waiting behind it.
 """
 
@@ -62,6 +63,7 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
     def rollups(conn: sqlite3.Connection) -> None:
         conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})
         conn.execute(QUERIES["purge_duration_hours"], {"hour": hour})
+        conn.execute(QUERIES["purge_breakdown_cells"], {"hour": hour})
         minute = now_ms // MINUTE_MS - KEEP_MINUTES
         conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
 
