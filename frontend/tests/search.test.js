@@ -55,6 +55,22 @@ test("search page: a session found by its support reference says so, in both lan
   }
 });
 
+test("search page: a refused session's status is said in words, in both languages", async () => {
+  for (const [lang, expected] of [["en", "refused"], ["pt", "recusada"]]) {
+    const browser = installBrowser("http://desk.test/search?q=ref");
+    const root = page({ "data-search-summary": "p", "data-search-results": "div" });
+    const done = initSearchPage(root, { ...context(translator(lang)), lang });
+    await browser.requests[0].answer({
+      ok: true,
+      q: "ref",
+      items: [{ ...found("ref"), domain: "(rejected)", status: "refused", matched: "session_id" }],
+    });
+    await done;
+    const row = root.querySelector('tr[data-session-id="ref"]');
+    assert.equal(row.children[3].textContent, expected);
+  }
+});
+
 test("search page: a refused query shows Ops's reason", async () => {
   const browser = installBrowser("http://desk.test/search?q=x");
   const root = page({ "data-search-summary": "p", "data-search-results": "div" });

@@ -289,3 +289,46 @@ async def test_the_session_and_its_ticket_give_the_support_reference(ops: Ops) -
             "pattern": "^[A-Z2-9]{8}$",
             "nullable": True,
         }, name
+
+
+async def test_a_refused_session_is_found_as_refused(ops: Ops) -> None:
+    """A session whose attempts were all refused is `active` in the store with a refusal
+    code; the search says `refused` (as the funnel, the drill-down and the timeline do)
+    whichever way it finds it, in JSON and CSV. One that got a domain validated after a
+    refusal is active again."""
+    gmail = {"code": "mailbox_provider", "status": 422}
+    await ops.send(
+        "onboarding.started",
+        "ref",
+        NOW - 2 * HOUR,
+        domain="(rejected)",
+        reference="K7Q2M9XP",
+        refusal=gmail,
+    )
+    await ops.send(
+        "onboarding.started", "retry", NOW - 2 * HOUR, domain="(rejected)", refusal=gmail
+    )
+    await ops.send("domain.validated", "retry", NOW - HOUR, domain="loja.pt")
+    refused = {
+        "session_id": "ref",
+        "domain": "(rejected)",
+        "stage": "started",
+        "status": "refused",
+        "last_event_at": "2026-11-29T10:00:00.000Z",
+        "ticket_id": None,
+    }
+    for q, matched in (
+        ("ref", "session_id"),
+        ("k7q2-m9xp", "reference"),
+        ("(rejected", "domain"),
+        ("jected", "domain"),
+    ):
+        found = await ops.get(SEARCH, q=q)
+        assert found["items"] == [{**refused, "matched": matched}], q
+    [retry] = (await ops.get(SEARCH, q="retry"))["items"]
+    assert (retry["stage"], retry["status"]) == ("domain_validated", "active")
+    response = await ops.client.get(f"{SEARCH}.csv", params={"q": "K7Q2M9XP"}, headers=AUTH)
+    assert response.status_code == 200
+    assert response.text.splitlines()[1] == (
+        "ref,(rejected),started,refused,2026-11-29T10:00:00.000Z,,reference"
+    )

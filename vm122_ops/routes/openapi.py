@@ -631,7 +631,8 @@ SCHEMAS: dict[str, Any] = {
                         "session_id": _SESSION_ID,
                         "domain": {"type": "string"},
                         "stage": enum(STAGES, null=True),
-                        "status": enum(SESSION_STATUSES),
+                        # `refused`: active in the store, its attempts all refused.
+                        "status": enum((*SESSION_STATUSES, REFUSED)),
                         "last_event_at": TIME,
                         "ticket_id": nullable(_ID),
                         "matched": enum(MATCHED),
