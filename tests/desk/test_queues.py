@@ -4,6 +4,8 @@ session; exact values, and an oracle over random histories."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import sqlite3
 from typing import Any
@@ -302,3 +304,33 @@ async def test_queues_equal_an_oracle_over_random_histories(desk: Desk, seed: in
     for queue in ("needs_action", "handover"):
         listed = {t["id"] for t in (await listing(desk, queue=queue))["tickets"]}
         assert listed == {i for i, q in expected.items() if q == queue}
+
+
+async def test_a_refused_sessions_ticket_says_refused(desk: Desk) -> None:
+    """A customer refused for a gmail.com address calls; the agent takes the session: its
+    ticket's answers, the list, the tickets CSV and the search by ticket number say its
+    session is `refused` (`active` in the store), until a domain is validated."""
+    gmail = {"code": "mailbox_provider", "status": 422}
+    await send(desk, "onboarding.started", "ref", domain="(rejected)", refusal=gmail)
+    taken = await desk.ana.post("/api/v1/desk/sessions/ref/take", headers=SAME_ORIGIN)
+    assert taken.status_code == 200, taken.text
+    ticket = taken.json()["ticket"]
+    assert (ticket["session_id"], ticket["session_status"], ticket["stage"]) == (
+        "ref",
+        "refused",
+        "started",
+    )
+    detail = await desk.ticket_of("ref")
+    assert detail["session_status"] == "refused"
+    [listed] = (await listing(desk, queue="all"))["tickets"]
+    assert (listed["id"], listed["session_status"]) == (ticket["id"], "refused")
+    response = await desk.ops.client.get("/api/v1/desk/tickets.csv", headers=desk_auth())
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(row["id"], row["session_status"]) for row in rows] == [(str(ticket["id"]), "refused")]
+    found = await desk.ops.get("/api/v1/desk/search", q=f"#{ticket['id']}")
+    assert [(i["session_id"], i["status"], i["matched"]) for i in found["items"]] == [
+        ("ref", "refused", "ticket")
+    ]
+    await send(desk, "domain.validated", "ref", domain="loja.pt")
+    assert (await desk.ticket_of("ref"))["session_status"] == "active"

@@ -215,7 +215,8 @@ _TICKET_SUMMARY = {
     "session_id": _SESSION_ID,
     "domain": {"type": "string"},
     "status": enum(STATUSES),
-    "session_status": enum(SESSION_STATUSES),
+    # `refused`: active in the store, its attempts all refused.
+    "session_status": enum((*SESSION_STATUSES, REFUSED)),
     "stage": enum(STAGES, null=True),
     "tags": {"type": "array", "items": _TAG},
     "assignee": nullable({"type": "string"}),
