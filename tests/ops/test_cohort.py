@@ -267,3 +267,24 @@ async def test_query_plans(ops: Ops) -> None:
         assert "SCAN webhook_events" not in plan and "SCAN s " not in plan + " "
         # Sorted by the index (only ties of one millisecond are sorted by session id).
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan
+
+
+async def test_partial_hour_reads_only_the_covering_index(ops: Ops) -> None:
+    """The funnel's partial first hour (cohort_cells; the refusals and failed steps beside
+    it) is summed from onboard_sessions_by_first alone: every column it reads, the refusal
+    code too (a refused session counts as `refused`), is in the index, so the hour's
+    session rows are never read."""
+    await ops.send("onboarding.started", "p1", NOW - MINUTE)
+
+    def plans(conn: sqlite3.Connection) -> dict[str, str]:
+        params = {"since": 0, "until": 1}
+        return {
+            name: " | ".join(
+                str(row["detail"])
+                for row in conn.execute("explain query plan " + QUERIES[name], params)
+            )
+            for name in ("partial_hour", "partial_hour_refusals", "partial_hour_failed_steps")
+        }
+
+    for name, plan in (await ops.db.read(plans)).items():
+        assert "USING COVERING INDEX onboard_sessions_by_first" in plan, (name, plan)

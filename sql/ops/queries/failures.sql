@@ -37,10 +37,12 @@ where hour >= :hour
 group by step;
 
 -- name: partial_hour_failed_steps
--- The same for the window's partial first hour [since, until), from the covering index.
+-- The same for the window's partial first hour [since, until), from the covering index
+-- (named: the planner, without statistics, would take onboard_sessions_by_activity's
+-- range of every failed session).
 select failed_step as step,
        count(*) as sessions
-from onboard_sessions
+from onboard_sessions indexed by onboard_sessions_by_first
 where first_event_at >= :since
   and first_event_at < :until
   and status = 'failed'

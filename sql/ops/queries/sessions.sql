@@ -95,7 +95,8 @@ limit :limit;
 -- name: partial_hour
 -- The funnel's partial first hour [since, until): sessions by (stage, status), and by
 -- (step, duration bucket); read from the covering index onboard_sessions_by_first
--- (a refused session, active with a refusal code, counts as `refused`).
+-- (a refused session, active with a refusal code, counts as `refused`: the code is in the
+-- index since migration 0019).
 with cohort as (
     select coalesce(furthest_stage, -1) as stage,
            case when status = 'active' and refusal_code is not null
