@@ -160,7 +160,14 @@ def health_families(health: FunnelHealth, thresholds: Thresholds) -> list[Metric
         f"{MAX_CODE_LABELS} most frequent codes of the last hour by name, the rest `other`).",
         labels=["window", "step", "code"],
     )
+    refused = GaugeMetricFamily(
+        "ops_onboarding_refused_attempts",
+        "onboarding.started events carrying a refusal in the window, by refusal code (the "
+        f"{MAX_CODE_LABELS} most frequent codes of the last hour by name, the rest `other`).",
+        labels=["window", "code"],
+    )
     labels = health.code_labels()
+    refusal_labels = health.refusal_labels()
     for window in activity.windows:
         name = f"{window.minutes}m"
         started.add_metric([name], window.started)
@@ -170,6 +177,11 @@ def health_families(health: FunnelHealth, thresholds: Thresholds) -> list[Metric
             cells[(STAGES[step], labels.get(code, OTHER))] += n
         for (step_name, code), n in sorted(cells.items()):
             failures.add_metric([name, step_name, code], n)
+        codes: Tally[str] = Tally()
+        for code, n in window.refused.items():
+            codes[refusal_labels.get(code, OTHER)] += n
+        for code, n in sorted(codes.items()):
+            refused.add_metric([name, code], n)
     active = GaugeMetricFamily(
         "ops_onboarding_active_sessions",
         "Sessions neither completed nor failed, by furthest stage and state (moving, stuck, "
@@ -208,6 +220,7 @@ def health_families(health: FunnelHealth, thresholds: Thresholds) -> list[Metric
         started,
         completed,
         failures,
+        refused,
         active,
         stuck_after,
         age,

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from servicekit.sqlfiles import migrate, migration_files
 from tests.ops.conftest import AUTH, NOW, Ops
 from vm122_ops.ingest.events import STAGE_TYPES
+from vm122_ops.store.db import SQL_DIR
 
 
 async def scrape(ops: Ops) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -139,3 +147,73 @@ async def test_ticket_counts_follow_every_change_to_the_tickets(ops: Ops) -> Non
     samples = await scrape(ops)
     assert samples[("ops_tickets", (("status", "open"),))] == 1
     assert samples[("ops_tickets", (("status", "closed"),))] == 1
+
+
+async def test_refused_attempts_by_window_and_code(ops: Ops) -> None:
+    """Every stored onboarding.started that carries a refusal counts once in its event's
+    minute, by code (a later refused attempt of the same session too; a duplicate
+    delivery not), in the 15 and 60 minute windows; a session validated after a refusal
+    leaves its attempts counted. The exposition text, exactly."""
+    minute = 60.0
+    gmail = {"code": "mailbox_provider", "status": 422}
+    taken = {"code": "domain_in_progress", "status": 409}
+    await ops.send("onboarding.started", "g1", NOW - 2 * minute, refusal=gmail, webhook_id="g1")
+    await ops.send("onboarding.started", "g1", NOW - 2 * minute, refusal=gmail, webhook_id="g1")
+    await ops.send("onboarding.started", "g1", NOW - minute, refusal=taken)  # a second try
+    await ops.send("onboarding.started", "g2", NOW - 10 * minute, refusal=gmail)
+    await ops.send("domain.validated", "g2", NOW - 9 * minute)  # no longer refused
+    await ops.send("onboarding.started", "old", NOW - 30 * minute, domain="(rejected)")
+    await ops.send("onboarding.started", "gone", NOW - 90 * minute, refusal=gmail)  # too old
+    await ops.send("onboarding.started", "plain", NOW - minute)
+    response = await ops.client.get("/metrics", headers=AUTH)
+    lines = [
+        line for line in response.text.splitlines() if "ops_onboarding_refused_attempts" in line
+    ]
+    assert lines == [
+        "# HELP ops_onboarding_refused_attempts onboarding.started events carrying a refusal "
+        "in the window, by refusal code (the 10 most frequent codes of the last hour by name, "
+        "the rest `other`).",
+        "# TYPE ops_onboarding_refused_attempts gauge",
+        'ops_onboarding_refused_attempts{code="domain_in_progress",window="15m"} 1.0',
+        'ops_onboarding_refused_attempts{code="mailbox_provider",window="15m"} 2.0',
+        'ops_onboarding_refused_attempts{code="domain_in_progress",window="60m"} 1.0',
+        'ops_onboarding_refused_attempts{code="mailbox_provider",window="60m"} 2.0',
+        'ops_onboarding_refused_attempts{code="unspecified",window="60m"} 1.0',
+    ]
+
+
+def test_the_migration_counts_the_last_two_days_refused_attempts(tmp_path: Path) -> None:
+    """Migration 0020 fills refusal_minutes from the stored onboarding.started events of
+    the last two days (by the wall clock, as the migration runs): a refusal's code, an
+    older Portal's `(rejected)` start as `unspecified`; a plain start and an older
+    refusal not."""
+    files = migration_files(SQL_DIR / "schema")
+    mine = [n for n, (_, file) in enumerate(files) if file.name.endswith("_refusal_minutes.sql")]
+    older = tmp_path / "older"
+    older.mkdir()
+    for _, file in files[: mine[0]]:
+        shutil.copy(file, older / file.name)
+    path = tmp_path / "ops.db"
+    now = int(time.time() * 1000)
+    event = (
+        "insert into webhook_events (id, event_id, session_id, event_type, domain,"
+        " occurred_at, received_at, payload) values (?, ?, ?, 'onboarding.started', ?, ?, ?, ?)"
+    )
+    refused = json.dumps({"data": {"refusal": {"code": "mailbox_provider", "status": 422}}})
+    with sqlite3.connect(path) as conn:
+        assert migrate(conn, older) == mine[0]
+        conn.execute(event, (1, "w1", "a", "(rejected)", now - 300_000, now, refused))
+        conn.execute(event, (2, "w2", "a", "(rejected)", now - 240_000, now, refused))
+        conn.execute(event, (3, "w3", "b", "(rejected)", now - 300_000, now, "{}"))
+        conn.execute(event, (4, "w4", "c", "c.pt", now - 300_000, now, "{}"))
+        conn.execute(event, (5, "w5", "d", "(rejected)", now - 3 * 86_400_000, now, refused))
+    with sqlite3.connect(path) as conn:
+        assert migrate(conn, SQL_DIR / "schema") == len(files)
+        rows = conn.execute("select minute, code, attempts from refusal_minutes").fetchall()
+    assert sorted(rows) == sorted(
+        [
+            ((now - 300_000) // 60_000, "mailbox_provider", 1),
+            ((now - 240_000) // 60_000, "mailbox_provider", 1),
+            ((now - 300_000) // 60_000, "unspecified", 1),
+        ]
+    )

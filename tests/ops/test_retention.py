@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import AUTH, NOW, Ops
+from tests.support import peek
 from vm122_ops.funnel import trend
 from vm122_ops.store import retention
 
@@ -118,3 +119,18 @@ async def test_purge_keeps_two_days_of_minute_activity_and_the_failure_rollup(op
     assert await ops.count("activity_minutes") == 1
     assert await ops.get("/api/v1/onboard/failures", hours=720) == failures_before
     assert failures_before["total"] == 1
+
+
+async def test_purge_keeps_two_days_of_refused_attempts(ops: Ops) -> None:
+    gmail = {"code": "mailbox_provider", "status": 422}
+    await ops.send("onboarding.started", "old", NOW - 3 * DAY, refusal=gmail)
+    await ops.send("onboarding.started", "new", NOW - 600, refusal=gmail)
+    await ops.send("onboarding.started", "new", NOW - 300, domain="(rejected)")
+    assert await ops.count("refusal_minutes") == 3
+    await retention.purge(ops.db, 90, int(NOW * 1000))
+    # The minutes of the last two days stay; the older one is gone.
+    rows = peek.records(ops.db_path, "select minute, code, attempts from refusal_minutes")
+    assert sorted((row["minute"], row["code"], row["attempts"]) for row in rows) == [
+        (int(NOW * 1000 - 600_000) // 60_000, "mailbox_provider", 1),
+        (int(NOW * 1000 - 300_000) // 60_000, "unspecified", 1),
+    ]

@@ -3,15 +3,19 @@
 Ingest keeps ``activity_minutes``: a session counts as *started* in the minute of its
 onboarding.started and *completed* in the minute of its onboarding.completed (moved if
 an earlier copy of that event arrives later), and every stored onboarding.failed counts
-once in its minute, with its step and code. ``newest_events`` keeps the newest event
-time per type. Reading a window of W minutes sums at most W x (kinds + codes) rows.
+once in its minute, with its step and code. ``refusal_minutes`` counts every stored
+onboarding.started carrying a refusal (a refused attempt: docs/webhook-funnel-events.md)
+once in its minute, with its refusal code, whatever the session does later: what /metrics
+alerts on is how often the Portal refuses, not how many sessions are refused now.
+``newest_events`` keeps the newest event time per type. Reading a window of W minutes sums
+at most W x (kinds + codes) rows.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from servicekit.sqlfiles import Queries
 from vm122_ops.ingest.events import COMPLETED_STAGE, EVENT_TYPES, Event
@@ -45,6 +49,10 @@ def record(
             _bump(conn, queries, after // MINUTE_MS, kind, -1, "", 1)
     if failed_step is not None:
         _bump(conn, queries, event.occurred_at // MINUTE_MS, "failed", failed_step, code, 1)
+    refusal = event.refusal_code
+    if refusal is not None:
+        minute = event.occurred_at // MINUTE_MS
+        conn.execute(queries["bump_refused_attempt"], {"minute": minute, "code": refusal})
     conn.execute(
         queries["note_newest_event"],
         {"event_type": event.event_type, "occurred_at": event.occurred_at},
@@ -76,6 +84,7 @@ class WindowActivity:
     completed: int
     failed: int
     failures: Counter[tuple[int, str]]  # (step, code) -> failures
+    refused: Counter[str] = field(default_factory=Counter)  # refusal code -> attempts
 
     @property
     def failure_ratio(self) -> float | None:
@@ -102,16 +111,25 @@ def recent_activity(
     now_ms: int,
     windows: tuple[int, ...] = WINDOWS_MINUTES,
 ) -> RecentActivity:
-    """Read function (one snapshot): started, completed and failed over each window."""
+    """Read function (one snapshot): started, completed, failed and refused attempts over
+    each window."""
     now_minute = now_ms // MINUTE_MS
     first = now_minute - max(windows) + 1
     rows = [
         (int(row["minute"]), row["kind"], int(row["step"]), row["code"], int(row["events"]))
         for row in conn.execute(QUERIES["activity_since"], {"minute": first})
     ]
+    refusals = [
+        (int(row["minute"]), str(row["code"]), int(row["attempts"]))
+        for row in conn.execute(QUERIES["refused_attempts_since"], {"minute": first})
+    ]
     result = []
     for minutes in windows:
         since = now_minute - minutes + 1
+        refused: Counter[str] = Counter()
+        for minute, code, attempts in refusals:
+            if minute >= since:
+                refused[code] += attempts
         totals: Counter[str] = Counter()
         failures: Counter[tuple[int, str]] = Counter()
         for minute, kind, step, code, events in rows:
@@ -127,6 +145,7 @@ def recent_activity(
                 completed=totals["completed"],
                 failed=totals["failed"],
                 failures=+failures,
+                refused=+refused,
             )
         )
     newest = {

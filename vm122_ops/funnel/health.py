@@ -13,7 +13,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 
-from vm122_ops.funnel.activity import RecentActivity, recent_activity
+from vm122_ops.funnel.activity import RecentActivity, WindowActivity, recent_activity
 from vm122_ops.funnel.session_states import StateCounts, StateRule, StepPace, state_counts
 from vm122_ops.store.sql import QUERIES
 from vm122_ops.tickets.ticket import STATUSES
@@ -29,15 +29,26 @@ class FunnelHealth:
     tickets: dict[str, int]  # status -> tickets
 
     def code_labels(self) -> dict[str, str]:
-        """Each code seen in the longest window -> its label: the MAX_CODE_LABELS codes
-        with most failures in that window keep their name (ties by name), others `other`."""
-        longest = max(self.activity.windows, key=lambda w: w.minutes)
+        """Each failure code seen in the longest window -> its label: the MAX_CODE_LABELS
+        codes with most failures in that window keep their name (ties by name), others
+        `other`."""
         per_code: Counter[str] = Counter()
-        for (_, code), failures in longest.failures.items():
+        for (_, code), failures in self._longest().failures.items():
             per_code[code] += failures
-        ranked = sorted(per_code, key=lambda code: (-per_code[code], code))
-        named = set(ranked[:MAX_CODE_LABELS])
-        return {code: code if code in named else OTHER for code in ranked}
+        return _labels(per_code)
+
+    def refusal_labels(self) -> dict[str, str]:
+        """The same for refusal codes, by refused attempts in the longest window."""
+        return _labels(self._longest().refused)
+
+    def _longest(self) -> WindowActivity:
+        return max(self.activity.windows, key=lambda w: w.minutes)
+
+
+def _labels(per_code: Counter[str]) -> dict[str, str]:
+    ranked = sorted(per_code, key=lambda code: (-per_code[code], code))
+    named = set(ranked[:MAX_CODE_LABELS])
+    return {code: code if code in named else OTHER for code in ranked}
 
 
 def read_funnel_health(

@@ -66,6 +66,7 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         conn.execute(QUERIES["purge_breakdown_cells"], {"hour": hour})
         minute = now_ms // MINUTE_MS - KEEP_MINUTES
         conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
+        conn.execute(QUERIES["purge_refusal_minutes"], {"minute": minute})
 
     await db.write(rollups)
     if removed:

@@ -11,6 +11,23 @@ from activity_minutes
 where minute >= :minute
   and events <> 0;
 
+-- name: bump_refused_attempt!
+-- Count one refused attempt (an onboarding.started carrying a refusal) in its minute.
+insert into refusal_minutes (minute, code, attempts)
+values (:minute, :code, 1)
+on conflict (minute, code) do update set attempts = attempts + 1;
+
+-- name: refused_attempts_since
+-- Refused attempts from a minute on: one row per minute and refusal code.
+select minute, code, attempts
+from refusal_minutes
+where minute >= :minute;
+
+-- name: purge_refusal_minutes!
+-- Refused attempts' minutes older than the cutoff minute (no short window reaches them).
+delete from refusal_minutes
+where minute < :minute;
+
 -- name: note_newest_event!
 -- Keep the newest event time of a type.
 insert into newest_events (event_type, occurred_at)
