@@ -466,3 +466,20 @@ test("a live onboarding.started gives the session page its support reference", (
   assert.equal(referenceOf(started({})), null);
   assert.equal(referenceOf({ event_type: "dns.applied", data: { reference: "K7Q2M9XP" } }), null);
 });
+
+test("ticket page: a refused session's status in words, in both languages", async () => {
+  for (const [lang, expected] of [["en", "s5 · Started · refused"], ["pt", "s5 · Iniciada · recusada"]]) {
+    const browser = installBrowser("http://desk.test/tickets/5");
+    const root = page({ "data-ticket-head": "div", "data-timeline": "div" });
+    initTicketPage(root, { ...context(translator(lang)), lang });
+    await browser.requests[0].answer({
+      ...ticketSummary(5),
+      kind: "follow_up",
+      stage: "started",
+      session_status: "refused",
+      timeline: [],
+    });
+    const [session] = root.querySelectorAll("dd").filter((dd) => dd.querySelector('a[href="/sessions/s5"]'));
+    assert.equal(session.textContent, expected);
+  }
+});
