@@ -66,3 +66,31 @@ export function coalesce(fn, ms) {
     }, ms);
   };
 }
+
+/**
+ * The button that shows or hides a view's table (the trend's figures, the breakdown's
+ * periods): `node` keeps the choice (`data-table-shown`), a click flips it and redraws
+ * the view, and the focus stays on the redrawn button (keyboard users keep their place).
+ * @param {Element} node the view's node, redrawn whole by `redraw`
+ * @param {{marker: string, controls: string, show: string, hide: string, redraw: () => void}} options
+ *   `marker` the button's data attribute, `controls` the table region's id, `show` and
+ *   `hide` its texts
+ * @returns {{shown: boolean, button: HTMLElement}}
+ */
+export function tableToggle(node, { marker, controls, show, hide, redraw }) {
+  const shown = node.getAttribute("data-table-shown") === "true";
+  const button = el("button", {
+    type: "button",
+    class: "secondary",
+    [marker]: "",
+    "aria-expanded": String(shown),
+    "aria-controls": controls,
+    text: shown ? hide : show,
+  });
+  button.addEventListener("click", () => {
+    node.setAttribute("data-table-shown", String(!shown));
+    redraw();
+    node.querySelector(`[${marker}]`)?.focus();
+  });
+  return { shown, button };
+}

@@ -199,3 +199,75 @@ test("breakdown: refetched after funnel events at most once a second, not after 
   await browser.requests[1].answer(answer("dns_mode", 48, [group("value", "cloudflare", 1, figures(1, 0, 0))]));
   assert.deepEqual(table(root)[0], ["value:manual", "Manual DNS", "2", "1", "1", "0", "50 %"]);
 });
+
+const H = (hour) => `2026-11-29T${String(hour).padStart(2, "0")}:00:00.000Z`;
+const period = (hour, entered, completed, refused = 0, open = false) => ({
+  start: H(hour),
+  entered,
+  completed,
+  failed: 0,
+  refused,
+  conversion: entered - refused ? Math.round((completed / (entered - refused)) * 10000) / 10000 : null,
+  open,
+});
+
+test("breakdown trend: each group's conversion per period behind a button, quiet periods and empty groups left out", async () => {
+  const browser = installBrowser("http://desk.test/?by=dns_mode");
+  const root = page({ "data-window": "select", "data-breakdown-by": "select", "data-breakdown": "div", "data-breakdown-trend": "div" });
+  root.querySelector("[data-window]").value = "48";
+  const ctx = context(translator("en"));
+  initBreakdown(root, ctx);
+  assert.deepEqual(browser.requests.map((r) => r.url), [
+    "/api/v1/onboard/breakdown?by=dns_mode&hours=48",
+    "/api/v1/onboard/breakdown/trend?by=dns_mode&hours=48",
+  ]);
+  await browser.requests[1].answer({
+    ok: true,
+    by: "dns_mode",
+    window_hours: 48,
+    period: "hour",
+    generated_at: "2026-11-29T12:30:00.000Z",
+    top: 5,
+    groups: [
+      { kind: "value", value: "cloudflare", values: 1, entered: 5, completed: 3, failed: 0, refused: 0, periods: [period(10, 4, 2), period(11, 0, 0), period(12, 1, 1, 0, true)] },
+      { kind: "value", value: "manual", values: 1, entered: 1, completed: 0, failed: 1, refused: 0, periods: [period(10, 1, 0), period(11, 0, 0), period(12, 0, 0, 0, true)] },
+      { kind: "other", value: null, values: 0, entered: 0, completed: 0, failed: 0, refused: 0, periods: [period(10, 0, 0), period(11, 0, 0), period(12, 0, 0, 0, true)] },
+      { kind: "unknown", value: null, values: 0, entered: 2, completed: 0, failed: 0, refused: 1, periods: [period(10, 2, 0, 1), period(11, 0, 0), period(12, 0, 0, 0, true)] },
+    ],
+  });
+  const node = root.querySelector("[data-breakdown-trend]");
+  const toggle = node.querySelector("[data-breakdown-trend-toggle]");
+  assert.equal(toggle.textContent, "Show the conversion by period");
+  assert.equal(toggle.getAttribute("aria-expanded"), "false");
+  assert.equal(node.querySelector("[data-breakdown-trend-region]").getAttribute("hidden"), "");
+  for (const handler of toggle.listeners.click) handler();
+  const region = node.querySelector("[data-breakdown-trend-region]");
+  assert.equal(region.getAttribute("hidden"), null);
+  assert.equal(region.getAttribute("tabindex"), "0");
+  assert.equal(node.querySelector("[data-breakdown-trend-toggle]").getAttribute("aria-expanded"), "true");
+  assert.equal(node.querySelector("[data-breakdown-trend-toggle]").focused, true); // focus kept
+  assert.equal(
+    node.querySelector("caption").textContent,
+    "DNS mode: conversion per hour (UTC), completed of started, refused attempts left out",
+  );
+  assert.deepEqual(
+    node.querySelector("thead").querySelectorAll("th").map((th) => th.textContent),
+    ["Period", "Cloudflare", "Manual DNS", "Not known"],
+  );
+  const rows = node.querySelector("tbody").querySelectorAll("tr");
+  assert.deepEqual(
+    rows.map((row) => row.children.map((cell) => cell.textContent)),
+    [
+      ["29/11/2026, 10:00:00 UTC", "50 % (2 of 4)", "0 % (0 of 1)", "0 % (0 of 1)"],
+      ["29/11/2026, 12:00:00 UTC (still open)", "100 % (1 of 1)", "–", "–"],
+    ],
+  );
+  // The property select reloads both the table and the trend.
+  const select = root.querySelector("[data-breakdown-by]");
+  select.value = "language";
+  for (const handler of select.listeners.change) handler();
+  assert.deepEqual(browser.requests.slice(2).map((r) => r.url), [
+    "/api/v1/onboard/breakdown?by=language&hours=48",
+    "/api/v1/onboard/breakdown/trend?by=language&hours=48",
+  ]);
+});

@@ -60,6 +60,10 @@ export class FakeElement {
     this.ownText = String(text);
   }
 
+  focus() {
+    this.focused = true;
+  }
+
   addEventListener(name, handler) {
     (this.listeners[name] ||= []).push(handler);
   }

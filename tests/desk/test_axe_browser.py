@@ -78,7 +78,7 @@ async def seed(api: httpx.AsyncClient) -> dict[str, int]:
 def pages(tickets: dict[str, int]) -> dict[str, str]:
     return {
         "dashboard": "/",
-        "dashboard-by-provider": "/?by=previous_provider",  # the breakdown's "not known"
+        "dashboard-by-provider": "/?by=previous_provider",  # "not known", the trend split
         "tickets": "/tickets",
         "tickets-all": "/tickets?queue=all",
         "ticket": f"/tickets/{tickets['done']}",
@@ -154,6 +154,10 @@ async def test_no_serious_wcag_violation_on_any_desk_page(
             await page.goto(server.base_url + path)
             if name.startswith("dashboard"):  # audited with the breakdown's table drawn
                 await expect(page.locator("[data-breakdown-table]")).to_be_visible(timeout=WAIT)
+            if name == "dashboard-by-provider":  # and its trend split's table open
+                await page.locator("[data-breakdown-trend-toggle]").click()
+                trend = page.locator("[data-breakdown-trend-table]")
+                await expect(trend).to_be_visible(timeout=WAIT)
             found += await check(page, name, f"{shot}-{name}")
         assert found == [], "\n".join(found)
         assert errors == []

@@ -2,8 +2,9 @@
 and 390 px, in English and pt-PT: the exact table for seven sessions sent as signed
 webhooks, the property switched from the keyboard and kept in ``?by=``, a new failure
 appearing live, no sideways scroll of the page (the table scrolls inside its own
-focusable region). Screenshots: test-artifacts/breakdown-{lang}-{width}.png (the page),
-breakdown-card-{lang}-{width}.png and breakdown-{by}-{lang}-{width}.png (the card)."""
+focusable region), and the trend split's table opened from the keyboard. Screenshots:
+test-artifacts/breakdown-{lang}-{width}.png (the page), breakdown-card-{lang}-{width}.png,
+breakdown-{by}-{lang}-{width}.png and breakdown-trend-{lang}-{width}.png (the card)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,9 @@ EN14 = {"language": "en", "release": "1.4.0"}
 
 
 async def seed(api: httpx.AsyncClient) -> None:
-    """Seven sessions of the last hour: two completed, two failed, one refused, two going."""
-    at = time.time() - 3000
+    """Seven sessions within one hour (the trend split's one period with sessions), an
+    hour or two ago: two completed, two failed, one refused, two going."""
+    at = (time.time() - 3000) // 3600 * 3600 + 60
     m365 = {"mode": "cloudflare", "previous_provider": "microsoft365"}
     await session(api, "s1", at, started=PT14, reach=3, dns=m365, end="completed")
     await session(api, "s2", at + 60, started=PT14, reach=2, dns=m365, end="failed")
@@ -160,11 +162,19 @@ TEXTS = {
         "title": "Which customers fail",
         "caption": "DNS mode: sessions started in the last 48 h",
         "heads": ["Group", "Started", "Completed", "Failed", "Refused", "Conversion"],
+        "show": "Show the conversion by period",
+        "period": "Period",
+        "unknown": "Not known",
+        "of": "of",
     },
     "pt-PT": {
         "title": "Que clientes falham",
         "caption": "Modo de DNS: sessões iniciadas na janela de 48 h",
         "heads": ["Grupo", "Iniciadas", "Concluídas", "Falhadas", "Recusadas", "Conversão"],
+        "show": "Mostrar a conversão por período",
+        "period": "Período",
+        "unknown": "Desconhecido",
+        "of": "de",
     },
 }
 
@@ -236,6 +246,29 @@ async def test_the_breakdown_says_which_customers_fail(
         region = page.locator("[data-breakdown-region]")
         assert await region.evaluate("node => node === document.activeElement")
         assert await region.get_attribute("role") == "region"
+        assert await desk.fits()
+
+        # Then the trend split: its button, Enter, and its table's region.
+        await page.keyboard.press("Tab")
+        toggle = page.locator("[data-breakdown-trend-toggle]")
+        assert await toggle.evaluate("node => node === document.activeElement")
+        await expect(toggle).to_have_text(texts["show"])
+        await page.keyboard.press("Enter")
+        await expect(toggle).to_have_attribute("aria-expanded", "true")
+        await page.keyboard.press("Tab")
+        trend = page.locator("[data-breakdown-trend-region]")
+        assert await trend.evaluate("node => node === document.activeElement")
+        trend_table = trend.locator('[data-breakdown-trend-table][data-by="release"]')
+        heads = await trend_table.locator("thead th").all_text_contents()
+        assert heads == [texts["period"], "1.4.0", "1.3.2", texts["unknown"]]
+        await expect(trend_table.locator("tbody tr")).to_have_count(1)
+        cells = await trend_table.locator("tbody td").all_text_contents()
+        assert cells == [
+            f"50 % (2 {texts['of']} 4)",
+            f"0 % (0 {texts['of']} 1)",
+            f"0 % (0 {texts['of']} 1)",
+        ]
+        await card.screenshot(path=str(ARTIFACTS / f"breakdown-trend-{locale}-{width}.png"))
         assert await desk.fits()
 
         # Live: a new session in manual mode that fails moves the figures by itself.

@@ -5,12 +5,14 @@
 // the whole. The top values by name, then everything else and the sessions whose value is
 // not known, so the groups add up to the whole (docs/desk.md, "Breakdowns"). The property
 // is chosen with a select and kept in the address (`?by=`), like the window (`?hours=`).
-// Live like the other cards (liveCard.js): refetched after funnel events, at most once a
-// second, and at once on a stream reset. Every text through textContent (dom.js `el`).
+// Under it, each group's conversion period by period (breakdownTrend.js). Live like the
+// other cards (liveCard.js): refetched after funnel events, at most once a second, and at
+// once on a stream reset. Every text through textContent (dom.js `el`).
 
 import { el, fill } from "../dom.js";
 import { formatPercent } from "../format.js";
 import { label } from "../i18n.js";
+import { renderBreakdownTrend } from "./breakdownTrend.js";
 import { liveCard } from "./liveCard.js";
 
 /** The properties the API splits by (servicekit.contract.BREAKDOWNS), in the select's order. */
@@ -146,7 +148,7 @@ export function renderBreakdown(node, document, { t, lang }) {
 
 /**
  * @param {HTMLElement} root the [data-dashboard] element (holds [data-breakdown], its
- *   select [data-breakdown-by] and the window select [data-window])
+ *   select [data-breakdown-by], [data-breakdown-trend] and the window select [data-window])
  * @param {any} ctx {t, lang, live}
  */
 export function initBreakdown(root, ctx) {
@@ -155,18 +157,33 @@ export function initBreakdown(root, ctx) {
   const select = root.querySelector("[data-breakdown-by]");
   let by = dimensionFrom(new URLSearchParams(window.location.search).get("by"));
   if (select) select.value = by;
-  const load = liveCard(root, node, ctx, {
-    url: (hours) => `/api/v1/onboard/breakdown?${new URLSearchParams({ by, hours })}`,
-    current: (document, hours) => document.by === by && String(document.window_hours) === hours,
-    render: renderBreakdown,
-    refetchOn: (message) => !NOT_FUNNEL.has(message.event_type),
-  });
+  const current = (document, hours) => document.by === by && String(document.window_hours) === hours;
+  const refetchOn = (message) => !NOT_FUNNEL.has(message.event_type);
+  const loads = [
+    liveCard(root, node, ctx, {
+      url: (hours) => `/api/v1/onboard/breakdown?${new URLSearchParams({ by, hours })}`,
+      current,
+      render: renderBreakdown,
+      refetchOn,
+    }),
+  ];
+  const trendNode = root.querySelector("[data-breakdown-trend]");
+  if (trendNode) {
+    loads.push(
+      liveCard(root, trendNode, ctx, {
+        url: (hours) => `/api/v1/onboard/breakdown/trend?${new URLSearchParams({ by, hours })}`,
+        current,
+        render: renderBreakdownTrend,
+        refetchOn,
+      }),
+    );
+  }
   if (!select) return;
   select.addEventListener("change", () => {
     by = dimensionFrom(select.value);
     const url = new URL(window.location.href);
     url.searchParams.set("by", by);
     window.history.replaceState(null, "", url);
-    load();
+    for (const load of loads) load();
   });
 }

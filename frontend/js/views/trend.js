@@ -6,7 +6,7 @@
 // chart: always there for screen readers, shown by a button (keyboard and touch), inside a
 // focusable scroll region. Open periods (their sessions may still convert) are lighter.
 
-import { el, fill } from "../dom.js";
+import { el, fill, tableToggle } from "../dom.js";
 import { formatDateTime, formatPercent } from "../format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -168,20 +168,13 @@ export function renderTrend(node, trend, { t, lang }) {
       el("td", { text: p.open ? t("trend.open") : "" }),
     ]),
   );
-  const shown = node.getAttribute("data-table-shown") === "true";
   const tableId = "trend-table";
-  const toggle = el("button", {
-    type: "button",
-    class: "secondary",
-    "data-trend-toggle": "",
-    "aria-expanded": String(shown),
-    "aria-controls": tableId,
-    text: t(shown ? "trend.hideTable" : "trend.showTable"),
-  });
-  toggle.addEventListener("click", () => {
-    node.setAttribute("data-table-shown", String(!shown));
-    renderTrend(node, trend, { t, lang });
-    node.querySelector("[data-trend-toggle]")?.focus();
+  const { shown, button: toggle } = tableToggle(node, {
+    marker: "data-trend-toggle",
+    controls: tableId,
+    show: t("trend.showTable"),
+    hide: t("trend.hideTable"),
+    redraw: () => renderTrend(node, trend, { t, lang }),
   });
   fill(node, [
     el("p", { class: "muted", text: t(period === "day" ? "trend.byDay" : "trend.byHour") }),
