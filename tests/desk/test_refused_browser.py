@@ -1,7 +1,8 @@
 """Refused attempts on the Desk in Debian's Chromium, at 1280 and 390 px, in English and
 pt-PT: the funnel card says "Refused 3" apart from the stuck sessions, with the codes in
 words; its link lists the refused sessions; a refused session's page says its state and
-why. axe-core finds no serious or critical WCAG 2.1 AA violation on those pages.
+why, and so does the search. axe-core finds no serious or critical WCAG 2.1 AA violation
+on those pages.
 Screenshots: test-artifacts/refused-{lang}-{width}-{page}.png."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ TEXTS = {
         "split": "3 refused",
         "row": "public mailbox domain (e.g. gmail.com)",
         "state": "refused",
+        "active": "active",
         "page": "Refused: domain held by another session",
         "event": "An attempt was refused: domain held by another session.",
     },
@@ -40,6 +42,7 @@ TEXTS = {
         "split": "3 recusadas",
         "row": "domínio de correio público (p. ex. gmail.com)",
         "state": "recusada",
+        "active": "ativa",
         "page": "Recusada: domínio reservado por outra sessão",
         "event": "Uma tentativa foi recusada: domínio reservado por outra sessão.",
     },
@@ -126,6 +129,18 @@ async def test_refused_attempts_are_counted_apart_and_said_in_words(
         await expect(page.locator("[data-timeline]")).to_contain_text(texts["event"])
         await page.screenshot(path=str(ARTIFACTS / f"{shot}-session.png"), full_page=True)
         found += await violations(page, "session")
+        assert await fits(page)
+
+        # The search says so too (by session id; a session validated after a refusal is
+        # active again).
+        await page.goto(f"{server.base_url}/search?q=tk")
+        status = page.locator('tr[data-session-id="tk"] td').nth(3)
+        await expect(status).to_have_text(texts["state"], timeout=WAIT)
+        await page.goto(f"{server.base_url}/search?q=later")
+        status = page.locator('tr[data-session-id="later"] td').nth(3)
+        await expect(status).to_have_text(texts["active"], timeout=WAIT)
+        await page.screenshot(path=str(ARTIFACTS / f"{shot}-search.png"), full_page=True)
+        found += await violations(page, "search")
         assert await fits(page)
         assert found == [], "\n".join(found)
         assert errors == []
