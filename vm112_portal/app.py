@@ -61,11 +61,14 @@ SECURITY_HEADERS = {
 log = logging.getLogger("vm112_portal")
 
 
-def mail_lookup(settings: Settings, sandbox: Sandbox | None) -> MailDns:
-    """The mail check's DNS: PORTAL_DNS_RESOLVERS (or the host's) in live mode or when set;
-    the sandbox's zones in sandbox mode without resolvers."""
+def mail_lookup(settings: Settings, sandbox: Sandbox | None, *, shows: bool = True) -> MailDns:
+    """The world's DNS for the mail check and for manual mode's previous provider (the
+    wizard's MX lookup at the DNS step): PORTAL_DNS_RESOLVERS (or the host's) in live mode
+    or when set; the sandbox's table in sandbox mode without resolvers. ``shows``: the
+    answers reach the customer as records still to publish (the mail check's; in the
+    sandbox a ``nocflater…`` customer publishes once shown them, sandbox/dns.py)."""
     if sandbox is not None and not settings.dns_resolvers:
-        return SandboxDns(sandbox, settings.mail_host)
+        return SandboxDns(sandbox, settings.mail_host, shows_customer=shows)
     return ResolverDns(
         resolver_for(settings.dns_resolvers, settings.dns_timeout), settings.dns_timeout
     )
@@ -196,6 +199,7 @@ def create_app(
                 carbonio,
                 ownership,
                 emit=emit_event if settings.emit else emit_nothing,
+                previous_mx=mail_lookup(settings, sandbox, shows=False),
             )
             mail = MailChecker(
                 db,

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from servicekit.contract import REFUSAL_CODE
 from vm112_portal.db import Database, Transaction
@@ -48,8 +48,9 @@ from vm112_portal.providers.cloudflare_dns import (
     DnsOutcome,
     ZoneNotUsable,
 )
-from vm112_portal.providers.dns_plan import Step, mail_records, previous_provider
+from vm112_portal.providers.dns_plan import Step, mail_records, previous_of, previous_provider
 from vm112_portal.release import RELEASE
+from vm112_portal.resolvers import DnsFailure
 from vm112_portal.settings import Settings
 from vm112_portal.support import new_secret, secret_hash, support_reference
 
@@ -145,6 +146,12 @@ def _breakdown_values(language: str | None) -> dict[str, str]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+class MxLookup(Protocol):
+    """The world's DNS for a domain's MX hosts; DnsFailure when DNS fails."""
+
+    async def mx(self, name: str) -> list[str]: ...
+
+
 class Visitor:
     """Who calls a wizard step: the session an API client names (None from the page, which
     never knows it) and the wizard secret the request holds (cookie or header).
@@ -178,8 +185,12 @@ class Wizard:
         ownership: Ownership,
         *,
         emit: Emit = emit_event,
+        previous_mx: MxLookup | None = None,
     ) -> None:
         self._db = db
+        # Manual mode's previous_provider: the domain's MX as the world's DNS shows it
+        # (vm112_portal/app.py ``previous_mx_lookup``); None reads nothing (unknown).
+        self._previous_mx = previous_mx
         self._ownership = ownership
         self._settings = settings
         self._checker = checker
@@ -424,7 +435,7 @@ class Wizard:
         first_time = session is None or session["step"] != "dns_done"
         outcome: DnsOutcome | None = None
         unusable: ZoneNotUsable | None = None
-        before = None  # what the zone's MX named, when the zone is read
+        before: str | None = None  # what the MX named before the step, when known
         try:
             zone, steps = await self._read_plan(domain)
             if zone is not None:
@@ -463,7 +474,9 @@ class Wizard:
                 present=outcome.present,
                 held=outcome.held,
             )
-        if before is not None:  # manual mode: the Portal does not read the zone
+        if outcome is None:  # manual mode: no zone read, the world's DNS says
+            before = await self._previous_in_dns(domain.name)
+        if before is not None:  # None: the lookup failed, unknown
             data["previous_provider"] = before
         data["dkim"] = dkim_pending(domain.name)
         result = {
@@ -478,6 +491,21 @@ class Wizard:
             if first_time or (outcome is not None and outcome.changed):
                 await self._emit(tx, "dns.applied", data)
         return result
+
+    async def _previous_in_dns(self, name: str) -> str | None:
+        """Manual mode's ``previous_provider``: ``previous_of`` the domain's MX as the
+        world's DNS shows it now, at the DNS step, before the customer publishes anything
+        (the MX of the records to publish comes after the account step). A lookup that
+        fails (SERVFAIL, timeout: resolvers.rdatas' DnsFailure) leaves it unknown (None)
+        and the step goes on; a timeout costs the step at most Settings.dns_timeout (3 s)."""
+        if self._previous_mx is None:
+            return None
+        try:
+            hosts = await self._previous_mx.mx(name)
+        except DnsFailure as exc:
+            log.info("previous provider of %s unknown: %s", name, exc.detail)
+            return None
+        return previous_of(hosts, self._settings.mail_host)
 
     async def _read_plan(self, domain: Domain) -> tuple[tuple[str, str] | None, list[Step]]:
         return await self._dns.plan(domain, self._settings.mail_host)

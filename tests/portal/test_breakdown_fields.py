@@ -16,6 +16,7 @@ from tests.support.apps import ops_in_process
 from tests.support.poll import wait_until
 from vm112_portal.providers.dns_plan import ZoneRecord, plan, previous_provider
 from vm112_portal.release import RELEASE, release_of
+from vm112_portal.resolvers import DnsFailure
 
 MAIL = "mail.sandbox.example.net"
 
@@ -100,7 +101,7 @@ def test_previous_provider_from_the_plan(records: list[tuple[str, str]], expecte
         ("gws-loja.pt", "cloudflare", "google"),
         ("cpanel-hotel.pt", "cloudflare", "other"),
         ("plain.pt", "cloudflare", "none"),
-        ("nocf-padaria.pt", "manual", None),  # the Portal does not read a zone it lacks
+        ("nocf-padaria.pt", "manual", "none"),  # the world's DNS: no MX at all
     ],
 )
 async def test_dns_applied_carries_mode_and_previous_provider(
@@ -159,3 +160,117 @@ async def test_a_later_refused_start_carries_the_values_too(portal: Portal) -> N
         ("mailbox_provider", "pt", RELEASE),
         ("domain_invalid", "pt", RELEASE),
     ]
+
+
+def _applied(portal: Portal) -> dict[str, Any]:
+    [body] = [b for b in portal.ops.stored.values() if b["type"] == "dns.applied"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _mx(name: str, host: str, priority: int) -> dict[str, Any]:
+    return {"type": "MX", "name": name, "content": host, "priority": priority}
+
+
+@pytest.mark.parametrize(
+    ("held", "previous"),
+    [
+        pytest.param(
+            [_mx("nocf-clinica.pt", "nocf-clinica-pt.mail.protection.outlook.com", 0)],
+            "microsoft365",
+            id="m365",
+        ),
+        pytest.param([_mx("nocf-clinica.pt", "smtp.google.com", 1)], "google", id="google"),
+        pytest.param([_mx("nocf-clinica.pt", "mx.zoho.eu", 10)], "other", id="zoho"),
+        pytest.param([_mx("www.nocf-clinica.pt", "smtp.google.com", 1)], "none", id="not apex"),
+        pytest.param([], "none", id="no MX"),
+    ],
+)
+async def test_manual_mode_reads_the_mx_the_world_shows(
+    portal: Portal, held: list[dict[str, Any]], previous: str
+) -> None:
+    """No Cloudflare zone: the MX the world's DNS shows at the DNS step (the sandbox's
+    table here: the records at the customer's own DNS host) names the previous provider."""
+    domain = "nocf-clinica.pt"
+    portal.app.state.portal.sandbox.customer_dns[domain] = held
+    assert (await portal.validate("man-1", domain)).status_code == 200
+    applied = await portal.dns("man-1", domain)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["mode"] == "manual"
+    assert "previous_provider" not in applied.json()
+    await wait_until(portal.drained)
+    data = _applied(portal)
+    assert (data["mode"], data["previous_provider"]) == ("manual", previous)
+
+
+class _FailingMx:
+    """DNS that answers nothing but errors, as a resolver gives them (resolvers.rdatas)."""
+
+    def __init__(self, kind: Any) -> None:
+        self.kind = kind
+        self.asked: list[str] = []
+
+    async def mx(self, name: str) -> list[str]:
+        self.asked.append(name)
+        raise DnsFailure(name, self.kind, f"DNS failed ({self.kind}) for {name}")
+
+
+@pytest.mark.parametrize("kind", ["servfail", "timeout"])
+async def test_a_failing_mx_lookup_leaves_it_unknown_and_the_step_done(
+    portal: Portal, kind: str
+) -> None:
+    domain = "nocf-padaria.pt"
+    failing = _FailingMx(kind)
+    portal.app.state.portal.wizard._previous_mx = failing
+    assert (await portal.validate("man-2", domain)).status_code == 200
+    applied = await portal.dns("man-2", domain)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["mode"] == "manual"
+    await wait_until(portal.drained)
+    data = _applied(portal)
+    assert failing.asked == [domain]
+    assert data["mode"] == "manual" and "previous_provider" not in data
+    # The step is stored as done: asked again, it answers the same without a new lookup.
+    again = await portal.dns("man-2", domain)
+    assert again.json() == applied.json() and failing.asked == [domain]
+
+
+async def test_the_cloudflare_step_asks_the_world_nothing(portal: Portal) -> None:
+    """With a zone the previous provider comes from the zone the step read."""
+    failing = _FailingMx("servfail")
+    portal.app.state.portal.wizard._previous_mx = failing
+    assert (await portal.validate("cf-1", "m365-clinica.pt")).status_code == 200
+    assert (await portal.dns("cf-1", "m365-clinica.pt")).status_code == 200
+    await wait_until(portal.drained)
+    assert _applied(portal)["previous_provider"] == "microsoft365"
+    assert failing.asked == []
+
+
+async def test_the_dns_step_lookup_leaves_nocflater_to_the_mail_check(tmp_path: Path) -> None:
+    """nocflater... customers publish once the mail check has shown them the records: the
+    DNS step's own MX lookup (made before) shows the customer nothing, so the first mail
+    check still finds every record missing and "check again" finds them published."""
+    domain = "nocflater-loja.pt"
+    async with running_portal(make_settings(tmp_path, mail_check=True)) as portal:
+        validated, applied, account = await portal.wizard("late-1", domain)
+        assert (validated.status_code, applied.json()["mode"]) == (200, "manual")
+        first = account.json()["mail"]
+        assert {i["name"]: i["code"] for i in first["items"]} == {
+            "mx": "mx_missing",
+            "spf": "spf_missing",
+            "dmarc": "dmarc_missing",
+            "dkim": "dkim_not_created",
+            "autodiscover": "autodiscover_missing",
+        }
+        portal.app.state.portal.mail.customer_interval = 0.0
+        again = await portal.post("mail/check", {"session_id": "late-1", "domain": domain})
+        assert again.status_code == 200, again.text
+        assert {i["name"]: i["status"] for i in again.json()["items"]} == {
+            "mx": "ok",
+            "spf": "ok",
+            "dmarc": "ok",
+            "dkim": "pending",
+            "autodiscover": "ok",
+        }
+        await wait_until(portal.drained)
+        assert _applied(portal)["previous_provider"] == "none"  # nothing published before

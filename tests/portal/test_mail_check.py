@@ -39,11 +39,14 @@ class World:
     sandbox: Sandbox | None = None
     records: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)  # names answered with SERVFAIL
+    dropped: set[str] = field(default_factory=set)  # names never answered (a timeout)
     asked: list[tuple[str, str]] = field(default_factory=list)  # the server's questions
 
     def answer(self, name: str, rdtype: str) -> Answer:
         if name in self.failing:
             return "servfail"
+        if name in self.dropped:
+            return "drop"
         zone = zone_name_for(name)
         if self.sandbox is not None and zone in self.sandbox.records:
             held = [r for r in self.sandbox.records[zone] if r["name"].lower() == name]
@@ -406,3 +409,49 @@ async def test_a_zone_already_correct_plans_present_and_ends_ready(
         assert applied["created"] == [] and applied["replaced"] == []
         answer = await portal.account("o1", domain)
         assert answer.json()["mail"]["ready"] is True, answer.text
+
+
+def applied(portal: Portal, session_id: str) -> dict[str, Any]:
+    """The session's dns.applied body as queued."""
+    [data] = [
+        orjson.loads(row["body"])["data"]
+        for row in portal.outbox()
+        if row["event_type"] == "dns.applied" and row["session_id"] == session_id
+    ]
+    result: dict[str, Any] = data
+    return result
+
+
+@pytest.mark.parametrize(
+    ("answer", "previous"),
+    [
+        pytest.param(["0 nocf-clinica-pt.mail.protection.outlook.com."], "microsoft365", id="m365"),
+        pytest.param(["1 smtp.google.com."], "google", id="google"),
+        pytest.param([f"10 {MAIL_HOST}."], "none", id="ours already"),
+        pytest.param("servfail", None, id="servfail"),
+        pytest.param("drop", None, id="timeout"),
+    ],
+)
+async def test_manual_mode_asks_the_resolvers_for_the_mx_before(
+    tmp_path: Path, world: tuple[World, str], answer: list[str] | str, previous: str | None
+) -> None:
+    """PORTAL_DNS_RESOLVERS answers the DNS step's MX lookup of a domain without a
+    Cloudflare zone; a lookup that fails leaves previous_provider out, the step done."""
+    found, address = world
+    domain = "nocf-clinica.pt"
+    if answer == "servfail":
+        found.failing.add(domain)
+    elif answer == "drop":
+        found.dropped.add(domain)
+    else:
+        found.publish(domain, "MX", *answer)
+    host, port = address.split(":")
+    settings = make_settings(tmp_path, dns_resolvers=((host, int(port)),), dns_timeout=0.5)
+    async with running_portal(settings) as portal:
+        assert (await portal.validate("p1", domain)).status_code == 200
+        response = await portal.dns("p1", domain)
+        assert response.status_code == 200, response.text
+        assert response.json()["mode"] == "manual"
+        assert (domain, "MX") in found.asked
+        data = applied(portal, "p1")
+        assert data.get("previous_provider") == previous

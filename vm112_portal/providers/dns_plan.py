@@ -134,20 +134,26 @@ _PREVIOUS = {"Microsoft 365": "microsoft365", "Google Workspace": "google"}
 
 
 def previous_provider(steps: list[Step], mail_host: str) -> str:
-    """What the zone's mail pointed to before the DNS step, from its plan: the provider of
-    the MX records that are not ours (``microsoft365``, ``google``, ``other``; the first
-    named one when several), or ``none`` (no MX, or only ours): dns.applied's
-    ``previous_provider`` (docs/webhook-funnel-events.md, "Breakdowns")."""
-    host = _host(mail_host)
+    """What the zone's mail pointed to before the DNS step, from its plan (cloudflare
+    mode): ``previous_of`` the MX hosts the zone held."""
     for step in steps:
-        if step.purpose != "mx":
-            continue
-        names = [provider_of(r.content) for r in step.existing if _host(r.content) != host]
-        for name in names:
-            if name in _PREVIOUS:
-                return _PREVIOUS[name]
-        return "other" if names else "none"
+        if step.purpose == "mx":
+            return previous_of([r.content for r in step.existing], mail_host)
     return "none"
+
+
+def previous_of(mx_hosts: list[str], mail_host: str) -> str:
+    """What a domain's mail pointed to before the DNS step, from its MX hosts (the zone's
+    in cloudflare mode, the world's DNS in manual mode): the provider of the hosts that are
+    not ours (``microsoft365``, ``google``, ``other``; the first named one when several),
+    or ``none`` (no MX, or only ours): dns.applied's ``previous_provider``
+    (docs/webhook-funnel-events.md, "Breakdowns")."""
+    host = _host(mail_host)
+    names = [provider_of(mx) for mx in mx_hosts if _host(mx) != host]
+    for name in names:
+        if name in _PREVIOUS:
+            return _PREVIOUS[name]
+    return "other" if names else "none"
 
 
 def mail_records(domain: str, mail_host: str) -> list[MailRecord]:

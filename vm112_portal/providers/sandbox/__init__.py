@@ -66,6 +66,8 @@ class Sandbox:
         self.cloudflare = FakeCloudflare(token=cloudflare_token, mail_host=mail_host)
         # nocf… domains' records at the customer's own DNS host (sandbox/dns.py).
         self.customer_dns: dict[str, list[dict[str, Any]]] = {}
+        # nocflater… domains whose customer a mail check has shown the records to publish.
+        self.customer_shown: set[str] = set()
         # TXT answers for SPF planning: the zones and well-known providers' SPF records.
         self.txt = SandboxTxt(self.cloudflare)
         # One log of every provider call, in order: Carbonio's and Cloudflare's together.

@@ -6,8 +6,15 @@ when no ``PORTAL_DNS_RESOLVERS`` is set in sandbox mode.
 - A ``nocf…`` domain has no Cloudflare zone: its records are at the customer's own DNS
   host (``Sandbox.customer_dns``, empty at first: "manual records not yet published").
   ``nocflater…`` domains are the customer who publishes them later: once the mail check
-  has looked at the domain, the records this onboarding asked for appear at the
+  has shown the customer the records still to publish, those records appear at the
   customer's host (a "check again" then finds them).
+
+What a ``nocflater…`` customer has been shown is state of the sandbox's world
+(``Sandbox.customer_shown``), not of one lookup object: a lookup advances it only when its
+answers reach the customer (``shows_customer``: the mail check's, whose pending items
+name the records to publish). The DNS step's MX lookup (manual mode's previous provider,
+vm112_portal/wizard.py) shows the customer nothing, so it reads the world without
+changing it, whenever and however often it runs.
 
 Sandbox rules, not any provider's: docs/portal.md, "Sandbox rules".
 """
@@ -26,10 +33,10 @@ if TYPE_CHECKING:
 
 
 class SandboxDns:
-    def __init__(self, sandbox: Sandbox, mail_host: str) -> None:
+    def __init__(self, sandbox: Sandbox, mail_host: str, *, shows_customer: bool = True) -> None:
         self._sandbox = sandbox
         self._mail_host = mail_host
-        self._looked: set[str] = set()
+        self._shows_customer = shows_customer
 
     def _records(self, name: str, rdtype: str) -> list[dict[str, Any]]:
         name = name.lower().rstrip(".")
@@ -43,12 +50,15 @@ class SandboxDns:
 
     async def mx(self, name: str) -> list[str]:
         registrable = str(PSL.privatesuffix(name.lower()) or name)
-        if registrable.split(".")[0].startswith("nocflater"):
-            if registrable in self._looked and registrable not in self._sandbox.customer_dns:
+        if self._shows_customer and registrable.split(".")[0].startswith("nocflater"):
+            # Shown the records by an earlier check, the customer has published them by
+            # this one; this check's answer shows them the records still missing.
+            shown = self._sandbox.customer_shown
+            if registrable in shown and registrable not in self._sandbox.customer_dns:
                 self._sandbox.customer_dns[registrable] = [
                     r.brief() for r in mail_records(registrable, self._mail_host)
                 ]
-            self._looked.add(registrable)
+            shown.add(registrable)
         return [str(r["content"]) for r in self._records(name, "MX")]
 
     async def txt(self, name: str) -> list[str]:
