@@ -1,7 +1,15 @@
 -- name: session_mail_checks
 -- A session's mail.checked events, oldest first (event time, then arrival).
+-- Named index: a session has a handful of events, mail.checked is one type over every
+-- session, so reading by session is right whatever the data. On a store with no
+-- sqlite_stat1 (production stores are never analysed) the planner took
+-- webhook_events_by_type, every mail.checked ever stored, at each one's ingest. INDEXED BY
+-- makes that plan impossible and a dropped or renamed index an error at prepare time
+-- (https://www.sqlite.org/lang_indexedby.html: "to raise a run-time error if a schema
+-- change ... causes the query plan for a time-sensitive query to change");
+-- tests/ops/test_mail_plans.py checks the plan on a store with no statistics.
 select id, occurred_at, payload
-from webhook_events
+from webhook_events indexed by webhook_events_by_session
 where session_id = :session_id
   and event_type = 'mail.checked'
 order by occurred_at, id;
@@ -31,10 +39,14 @@ where session_id = :session_id;
 -- name: mail_readiness_counts^
 -- The window's completed sessions (first event since :since, as the funnel's cohort):
 -- how many, how many have a mail check, how many of those are ready.
+-- Named index: the window (a range of first_event_at in onboard_sessions_by_first, which
+-- covers status too) is never more rows than every completed session, the plan an
+-- unanalysed store chose by onboard_sessions_by_activity (status=?); see
+-- session_mail_checks for why INDEXED BY.
 select count(*) as completed,
        count(m.session_id) as checked,
        coalesce(sum(m.ready), 0) as ready
-from onboard_sessions as s
+from onboard_sessions as s indexed by onboard_sessions_by_first
 left join session_mail as m on m.session_id = s.session_id
 where s.first_event_at >= :since
   and s.first_event_at <= :now
@@ -42,7 +54,7 @@ where s.first_event_at >= :since
 
 -- name: mail_not_ready
 -- The window's completed sessions whose newest mail check is not ready, the longest
--- waiting first.
+-- waiting first. Named index: the window, as mail_readiness_counts.
 select s.session_id,
        s.domain,
        s.completed_at,
@@ -51,7 +63,7 @@ select s.session_id,
        m.not_ready_since,
        m.checks,
        t.id as ticket_id
-from onboard_sessions as s
+from onboard_sessions as s indexed by onboard_sessions_by_first
 join session_mail as m on m.session_id = s.session_id
 left join tickets as t on t.session_id = s.session_id
 where s.first_event_at >= :since
