@@ -2,9 +2,11 @@
 from the installed metadata), sent in onboarding.started so Ops can split the funnel by
 release (docs/webhook-funnel-events.md, "Breakdowns").
 
-None when the metadata is missing (a checkout run without installing) or the version is
-not one the contract accepts (``servicekit.contract.RELEASE``: 1-32 characters, a digit
-first): the event then carries no release and Ops counts the session as unknown.
+The default of PORTAL_RELEASE (vm112_portal/settings.py, ``Settings.release``), which
+names a build in its place. None when the metadata is missing (a checkout run without
+installing) or the version is not one the contract accepts
+(``servicekit.contract.RELEASE``: 1-32 characters, a digit first): the event then
+carries no release and Ops counts the session as unknown.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ from typing import Literal
 
 import httpx
 
+from servicekit.contract import RELEASE as RELEASE_PATTERN
 from servicekit.settings import env_int, printable_token, webhook_secret
 from vm112_portal.errors import ConfigError
+from vm112_portal.release import RELEASE
 from vm112_portal.support import SupportContact, parse_support_contact
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
@@ -94,6 +96,9 @@ class Settings:
     # Who customers contact when a step fails (PORTAL_SUPPORT_CONTACT): shown on every
     # error and on the last page of the wizard.
     support_contact: SupportContact = field(default_factory=SupportContact)
+    # The release onboarding.started names (PORTAL_RELEASE): the package's version unless
+    # the operator names the build; None when neither is known (Ops: unknown).
+    release: str | None = RELEASE
 
     @property
     def sandbox(self) -> bool:
@@ -188,7 +193,23 @@ class Settings:
             cloudflare_ca_file=_ca_file(env, "CLOUDFLARE_CA_FILE"),
             metrics_token=parse_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
             support_contact=parse_support_contact(env.get("PORTAL_SUPPORT_CONTACT", "")),
+            release=parse_release(env.get("PORTAL_RELEASE", "")),
         )
+
+
+def parse_release(raw: str) -> str | None:
+    """PORTAL_RELEASE: the release the breakdowns split by, as the contract takes it
+    (servicekit.contract.RELEASE: 1-32 characters, a digit first, then digits, letters,
+    ``.``, ``+``, ``-``); unset or empty, the package's version (vm112_portal/release.py)."""
+    value = raw.strip()
+    if not value:
+        return RELEASE
+    if not RELEASE_PATTERN.match(value):
+        raise ConfigError(
+            "PORTAL_RELEASE must be 1 to 32 characters, a digit first, then digits, "
+            "letters, '.', '+' or '-' (e.g. 2.0.1+g1a2b3c)."
+        )
+    return value
 
 
 def database_path(env: Mapping[str, str]) -> Path:

@@ -49,7 +49,6 @@ from vm112_portal.providers.cloudflare_dns import (
     ZoneNotUsable,
 )
 from vm112_portal.providers.dns_plan import Step, mail_records, previous_of, previous_provider
-from vm112_portal.release import RELEASE
 from vm112_portal.resolvers import DnsFailure
 from vm112_portal.settings import Settings
 from vm112_portal.support import new_secret, secret_hash, support_reference
@@ -139,10 +138,11 @@ class AccountRequest:
         return f"AccountRequest(session_id={self.session_id!r}, domain={self.domain!r}, ...)"
 
 
-def _breakdown_values(language: str | None) -> dict[str, str]:
+def _breakdown_values(language: str | None, release: str | None) -> dict[str, str]:
     """onboarding.started's breakdown fields: the wizard's language when known and the
-    Portal's release (docs/webhook-funnel-events.md, "Breakdowns")."""
-    values = {"language": language, "release": RELEASE}
+    Portal's release (Settings.release, PORTAL_RELEASE; docs/webhook-funnel-events.md,
+    "Breakdowns")."""
+    values = {"language": language, "release": release}
     return {name: value for name, value in values.items() if value is not None}
 
 
@@ -319,7 +319,7 @@ class Wizard:
                 refusal = refusal_of(error)
                 if refusal is not None:
                     started["refusal"] = refusal
-                started.update(_breakdown_values(language))
+                started.update(_breakdown_values(language, self._settings.release))
                 await self._emit(
                     tx, "onboarding.started", started, webhook_id=started_webhook_id(session_id)
                 )
@@ -332,7 +332,8 @@ class Wizard:
                     "domain": REJECTED,
                     "reference": session["reference"],
                     "refusal": refusal,
-                    **_breakdown_values(language),  # the newest start's values count
+                    # The newest start's values count.
+                    **_breakdown_values(language, self._settings.release),
                 }
                 await self._emit(tx, "onboarding.started", again)
             changed = domain is not None and (session is None or session["domain"] != domain.name)

@@ -72,6 +72,20 @@ async def test_a_bad_language_is_a_400_and_starts_nothing(portal: Portal) -> Non
     assert portal.outbox() == []
 
 
+async def test_the_release_setting_is_what_started_carries(tmp_path: Path) -> None:
+    """PORTAL_RELEASE (Settings.release) names the release in place of the package's."""
+    settings = make_settings(tmp_path, release="2.0.1+g1a2b3c")
+    async with running_portal(settings) as portal:
+        assert (await portal.validate("rel-1", "example.pt")).status_code == 200
+        refused = await portal.post(
+            "validate-domain", {"session_id": "rel-2", "domain": "gmail.com"}
+        )
+        assert refused.status_code in (400, 422)
+        await wait_until(portal.drained)
+        assert _started(portal, "rel-1")["release"] == "2.0.1+g1a2b3c"
+        assert _started(portal, "rel-2")["release"] == "2.0.1+g1a2b3c"
+
+
 def test_a_release_the_contract_refuses_is_not_sent() -> None:
     assert release_of("no-such-package-here") is None
 

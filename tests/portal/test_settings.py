@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.credentials import KEY, SECRET
 from vm112_portal.errors import ConfigError
+from vm112_portal.release import RELEASE
 from vm112_portal.settings import Settings
 
 LIVE = {
@@ -88,6 +89,10 @@ def test_live_settings_and_secrets_out_of_repr() -> None:
         pytest.param({"PORTAL_OPS_TIMEOUT": "0"}, "PORTAL_OPS_TIMEOUT", id="timeout"),
         pytest.param({"PORTAL_MAIL_HOST": "not a host"}, "PORTAL_MAIL_HOST", id="mail-host"),
         pytest.param({"PORTAL_DNS_RESOLVERS": "dns.google"}, "PORTAL_DNS_RESOLVERS", id="resolver"),
+        pytest.param({"PORTAL_RELEASE": "v2.0"}, "PORTAL_RELEASE must be", id="release-letter"),
+        pytest.param({"PORTAL_RELEASE": "2" * 33}, "PORTAL_RELEASE must be", id="release-33"),
+        pytest.param({"PORTAL_RELEASE": "2.0 rc1"}, "PORTAL_RELEASE must be", id="release-space"),
+        pytest.param({"PORTAL_RELEASE": "2.0_1"}, "PORTAL_RELEASE must be", id="release-under"),
         pytest.param(
             {"PORTAL_DNS_RESOLVERS": "127.0.0.1:99999"}, "PORTAL_DNS_RESOLVERS", id="resolver-port"
         ),
@@ -156,3 +161,22 @@ def test_dns_resolvers_are_parsed_with_ports() -> None:
         ("::1", 53),
     )
     assert Settings.from_env(LIVE).dns_resolvers == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "release"),
+    [
+        pytest.param(None, RELEASE, id="unset: the package version"),
+        pytest.param("", RELEASE, id="empty: the package version"),
+        pytest.param("2.0.1+g1a2b3c", "2.0.1+g1a2b3c", id="a build"),
+        pytest.param(" 7 ", "7", id="trimmed"),
+        pytest.param("1" * 32, "1" * 32, id="32 characters"),
+    ],
+)
+def test_release_setting(value: str | None, release: str | None) -> None:
+    env = {"OPS_WEBHOOK_SECRET": SECRET}
+    if value is not None:
+        env["PORTAL_RELEASE"] = value
+    assert RELEASE is not None
+    assert Settings.from_env(env).release == release
+    assert Settings().release == RELEASE
