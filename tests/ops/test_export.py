@@ -9,6 +9,7 @@ import io
 import httpx
 import pytest
 
+from servicekit.contract import STAGE_TYPES
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops
 from vm122_ops.tickets import export, search
 
@@ -48,10 +49,10 @@ async def test_drill_down_and_trend_as_csv(ops: Ops) -> None:
     trend = await ops.client.get("/api/v1/onboard/trend.csv", params={"hours": 3}, headers=AUTH)
     assert trend.status_code == 200
     assert list(csv.reader(io.StringIO(trend.text))) == [
-        ["start", "entered", "completed", "failed", "conversion", "open"],
-        ["2026-11-29T10:00:00.000Z", "1", "0", "1", "0.0", "true"],
-        ["2026-11-29T11:00:00.000Z", "1", "0", "0", "0.0", "true"],
-        ["2026-11-29T12:00:00.000Z", "0", "0", "0", "", "true"],
+        ["start", "entered", "completed", "failed", "conversion", "open", "refused"],
+        ["2026-11-29T10:00:00.000Z", "1", "0", "1", "0.0", "true", "0"],
+        ["2026-11-29T11:00:00.000Z", "1", "0", "0", "0.0", "true", "0"],
+        ["2026-11-29T12:00:00.000Z", "0", "0", "0", "", "true", "0"],
     ]
 
 
@@ -253,3 +254,25 @@ async def test_list_csv_needs_a_login_or_the_token(ops: Ops, path: str) -> None:
     response = await ops.client.get(path)
     assert response.status_code == 401
     assert response.json()["ok"] is False
+
+
+async def test_the_trend_csv_has_refused_last_and_converts_without_them(ops: Ops) -> None:
+    # 10:00 - 11:00: one attempt completed, one refused (the Portal refused its domain);
+    # 11:00 - 12:00: one attempt started, nothing since.
+    for number, event_type in enumerate(STAGE_TYPES):
+        await ops.send(event_type, "done", NOW - 2 * HOUR + number * 60, domain="done.pt")
+    refusal = {"code": "mailbox_provider", "status": 422}
+    await ops.send("onboarding.started", "ref", NOW - 2 * HOUR + 30, refusal=refusal)
+    await ops.send("onboarding.started", "waits", NOW - 30 * 60, domain="waits.pt")
+    trend = await ops.client.get("/api/v1/onboard/trend.csv", params={"hours": 3}, headers=AUTH)
+    assert trend.status_code == 200
+    # The columns before refused keep their places (programs read them by position);
+    # conversion is completed / (entered - refused), as the JSON's: 1 of 1, not 1 of 2.
+    assert list(csv.reader(io.StringIO(trend.text))) == [
+        ["start", "entered", "completed", "failed", "conversion", "open", "refused"],
+        ["2026-11-29T10:00:00.000Z", "2", "1", "0", "1.0", "true", "1"],
+        ["2026-11-29T11:00:00.000Z", "1", "0", "0", "0.0", "true", "0"],
+        ["2026-11-29T12:00:00.000Z", "0", "0", "0", "", "true", "0"],
+    ]
+    periods = (await ops.get("/api/v1/onboard/trend", hours=3))["periods"]
+    assert [p["refused"] for p in periods] == [1, 0, 0]

@@ -179,9 +179,10 @@ async def conversion_trend(request: Request) -> Response:
 
 @TREND_QUERY
 async def conversion_trend_csv(request: Request) -> Response:
-    """The trend's table as CSV."""
+    """The trend's table as CSV: the JSON periods' fields, ``refused`` last (added after
+    the others, so a program reading the columns by position still finds them)."""
     found = await _trend(request)
-    header = ["start", "entered", "completed", "failed", "conversion", "open"]
+    header = ["start", "entered", "completed", "failed", "conversion", "open", "refused"]
     periods = (period.document() for period in found.periods)
     return export.csv_response("conversion-trend.csv", header, periods)
 
