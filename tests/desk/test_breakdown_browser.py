@@ -2,7 +2,8 @@
 and 390 px, in English and pt-PT: the exact table for seven sessions sent as signed
 webhooks, the property switched from the keyboard and kept in ``?by=``, a new failure
 appearing live, no sideways scroll of the page (the table scrolls inside its own
-focusable region), and the trend split's table opened from the keyboard. Screenshots:
+focusable region), every property's name whole in the closed select, and the trend
+split's table opened from the keyboard. Screenshots:
 test-artifacts/breakdown-{lang}-{width}.png (the page), breakdown-card-{lang}-{width}.png,
 breakdown-{by}-{lang}-{width}.png and breakdown-trend-{lang}-{width}.png (the card)."""
 
@@ -199,6 +200,35 @@ async def rows_are(page: Page, by: str, expected: Rows) -> None:
     assert found == expected
 
 
+async def select_cut(page: Page) -> dict[str, list[int]]:
+    """The properties whose name the closed select would cut: for each option, the width
+    a select with only that option needs (its own width when nothing constrains it, so
+    the text whole, padding and arrow) against the select's width; empty when all fit.
+    A closed select's scrollWidth is always its clientWidth, so it cannot tell."""
+    cut: dict[str, list[int]] = await page.evaluate(
+        """() => {
+          const select = document.querySelector('[data-breakdown-by]');
+          const cut = {};
+          for (const option of select.options) {
+            const probe = select.cloneNode(false);
+            probe.removeAttribute('data-breakdown-by');
+            probe.style.cssText = 'position:absolute;left:0;top:0;width:auto;min-width:0;' +
+              'max-width:none;flex:none;visibility:hidden';
+            probe.append(option.cloneNode(true));
+            select.parentElement.append(probe);
+            const needs = probe.getBoundingClientRect().width;
+            probe.remove();
+            const has = select.getBoundingClientRect().width;
+            // Half a pixel for layout rounding (an unconstrained select is as wide as
+            // its widest option, measured 0.1-0.6 px apart).
+            if (needs > has + 0.5) cut[option.textContent] = [needs, has].map(Math.round);
+          }
+          return cut;
+        }"""
+    )
+    return cut
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
 async def test_the_breakdown_says_which_customers_fail(
@@ -242,6 +272,9 @@ async def test_the_breakdown_says_which_customers_fail(
         await page.keyboard.press("ArrowDown")
         await rows_are(page, "release", [*RELEASE, *unknown_and_total(locale, "release")])
         assert page.url.endswith("/?by=release")
+        # Every property's name whole in the closed select (pt-PT's "Fornecedor de
+        # correio anterior" was cut at 390 px).
+        assert await select_cut(page) == {}
         await page.keyboard.press("Tab")
         region = page.locator("[data-breakdown-region]")
         assert await region.evaluate("node => node === document.activeElement")
