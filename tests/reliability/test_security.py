@@ -84,6 +84,8 @@ def test_the_route_table_is_covered() -> None:
         "/api/v1/onboard/sessions/s1/timeline",
         "/api/v1/onboard/paces",
         "/api/v1/onboard/mail",
+        "/api/v1/onboard/breakdown",
+        "/api/v1/onboard/breakdown/trend",
         "/api/v1/desk/tickets/bulk",
         "/api/v1/desk/sessions/s1/take",
     } == paths
