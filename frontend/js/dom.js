@@ -94,3 +94,61 @@ export function tableToggle(node, { marker, controls, show, hide, redraw }) {
   });
   return { shown, button };
 }
+
+/**
+ * Whether a box's content is wider or taller than the box, so that it scrolls (an empty
+ * or hidden box, 0 × 0, does not).
+ * @param {{scrollWidth: number, clientWidth: number, scrollHeight: number, clientHeight: number}} box
+ * @returns {boolean}
+ */
+export function overflows({ scrollWidth, clientWidth, scrollHeight, clientHeight }) {
+  return scrollWidth > clientWidth || scrollHeight > clientHeight;
+}
+
+/**
+ * Make a scroll region a Tab stop (tabindex="0") while its content overflows it, and
+ * none while it fits: keyboard users need the focus there to scroll it with the arrows,
+ * and a stop with nothing to scroll is one more key press for them.
+ * @param {Element} region
+ * @returns {boolean} whether it is a Tab stop now
+ */
+export function syncScrollStop(region) {
+  const scrolls = overflows(region);
+  if (scrolls) region.setAttribute("tabindex", "0");
+  else region.removeAttribute("tabindex");
+  return scrolls;
+}
+
+/**
+ * Keep `region` a Tab stop exactly while it scrolls (syncScrollStop): checked now, and
+ * again whenever the region or a child of it changes size (the window resized, a table
+ * redrawn or grown by a live update) and whenever its children are replaced. The
+ * watching ends once the region has left the page (a view redraws its region whole).
+ * The region keeps its role and accessible name either way.
+ * @param {Element} region
+ */
+export function scrollStopWhileOverflowing(region) {
+  syncScrollStop(region);
+  if (typeof ResizeObserver !== "function") return;
+  let mutations = null;
+  const resizes = new ResizeObserver(() => {
+    if (region.isConnected === false) {
+      resizes.disconnect();
+      mutations?.disconnect();
+      return;
+    }
+    syncScrollStop(region);
+  });
+  const watch = () => {
+    resizes.disconnect();
+    resizes.observe(region);
+    for (const child of region.children) resizes.observe(child);
+  };
+  watch();
+  if (typeof MutationObserver !== "function") return;
+  mutations = new MutationObserver(() => {
+    watch();
+    syncScrollStop(region);
+  });
+  mutations.observe(region, { childList: true });
+}

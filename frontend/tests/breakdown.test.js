@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import { translator } from "../js/i18n.js";
 import { dimensionFrom, initBreakdown } from "../js/views/breakdown.js";
-import { context, installBrowser, page } from "./fakedom.js";
+import { changed, context, installBrowser, page } from "./fakedom.js";
 
 const STAGES = ["started", "domain_validated", "dns_applied", "account_created", "infra_synced", "completed"];
 
@@ -97,8 +97,12 @@ test("breakdown: a table of the groups in words, empty other left out, the whole
   assert.ok(root.querySelector("tbody").querySelectorAll("th").every((th) => th.getAttribute("scope") === "row"));
   const region = root.querySelector("[data-breakdown-region]");
   assert.equal(region.getAttribute("role"), "region");
-  assert.equal(region.getAttribute("tabindex"), "0");
   assert.equal(region.getAttribute("aria-label"), "Which customers fail, as a table");
+  // A Tab stop only while the table is wider than the card (a phone), not when it fits.
+  assert.equal(region.getAttribute("tabindex"), null);
+  Object.assign(region, { scrollWidth: 540, clientWidth: 318 });
+  changed(region);
+  assert.equal(region.getAttribute("tabindex"), "0");
 });
 
 test("breakdown: pt-PT words, the other values counted with their plural, DNS mode by default", async () => {
@@ -240,10 +244,14 @@ test("breakdown trend: each group's conversion per period behind a button, quiet
   assert.equal(toggle.textContent, "Show the conversion by period");
   assert.equal(toggle.getAttribute("aria-expanded"), "false");
   assert.equal(node.querySelector("[data-breakdown-trend-region]").getAttribute("hidden"), "");
+  assert.equal(node.querySelector("[data-breakdown-trend-region]").getAttribute("tabindex"), null);
   for (const handler of toggle.listeners.click) handler();
   const region = node.querySelector("[data-breakdown-trend-region]");
   assert.equal(region.getAttribute("hidden"), null);
-  assert.equal(region.getAttribute("tabindex"), "0");
+  assert.equal(region.getAttribute("tabindex"), null); // fits: no Tab stop
+  Object.assign(region, { scrollWidth: 400, clientWidth: 318 });
+  changed(region);
+  assert.equal(region.getAttribute("tabindex"), "0"); // scrolls: one
   assert.equal(node.querySelector("[data-breakdown-trend-toggle]").getAttribute("aria-expanded"), "true");
   assert.equal(node.querySelector("[data-breakdown-trend-toggle]").focused, true); // focus kept
   assert.equal(

@@ -21,6 +21,11 @@ export class FakeElement {
     this.hidden = false;
     this.listeners = {};
     this.ownText = "";
+    // Laid out as nothing until a test says otherwise (a scroll region that fits).
+    this.scrollWidth = 0;
+    this.clientWidth = 0;
+    this.scrollHeight = 0;
+    this.clientHeight = 0;
   }
 
   setAttribute(name, value) {
@@ -98,6 +103,43 @@ export class FakeElement {
   }
 }
 
+/** The ResizeObservers and MutationObservers made since the last installBrowser. */
+export const observers = [];
+
+/** A stand-in observer: records its targets; the test calls `changed(node)`. */
+class FakeObserver {
+  constructor(callback) {
+    this.callback = callback;
+    this.targets = new Set();
+    observers.push(this);
+  }
+
+  observe(target) {
+    this.targets.add(target);
+  }
+
+  disconnect() {
+    this.targets.clear();
+  }
+}
+
+class FakeResizeObserver extends FakeObserver {}
+class FakeMutationObserver extends FakeObserver {}
+
+/**
+ * What a browser does when `node` changes size (`kind` "resize") or has its children
+ * replaced ("mutation"): every observer of that kind watching it is called.
+ * @param {FakeElement} node
+ * @param {"resize" | "mutation"} kind
+ * @returns {number} how many observers were called
+ */
+export function changed(node, kind = "resize") {
+  const type = kind === "resize" ? FakeResizeObserver : FakeMutationObserver;
+  const called = observers.filter((o) => o instanceof type && o.targets.has(node));
+  for (const observer of called) observer.callback([], observer);
+  return called.length;
+}
+
 /**
  * A root element holding the given empty children, e.g. {"data-funnel": "div"}.
  * @param {Record<string, string>} parts attribute name to tag
@@ -130,6 +172,9 @@ export function installBrowser(href) {
     history: { replaceState() {} },
     setInterval: () => 0,
   };
+  observers.length = 0;
+  globalThis.ResizeObserver = FakeResizeObserver;
+  globalThis.MutationObserver = FakeMutationObserver;
   /** @type {{url: string, answer: (body: any, status?: number) => Promise<void>}[]} */
   const requests = [];
   globalThis.fetch = (path) =>

@@ -2,20 +2,21 @@
 and 390 px, in English and pt-PT: the exact table for seven sessions sent as signed
 webhooks, the property switched from the keyboard and kept in ``?by=``, a new failure
 appearing live, no sideways scroll of the page (the table scrolls inside its own
-focusable region), every property's name whole in the closed select, and the trend
-split's table opened from the keyboard. Screenshots:
+region, a Tab stop only while it scrolls), every property's name whole in the closed
+select, and the trend split's table opened from the keyboard. Screenshots:
 test-artifacts/breakdown-{lang}-{width}.png (the page), breakdown-card-{lang}-{width}.png,
 breakdown-{by}-{lang}-{width}.png and breakdown-trend-{lang}-{width}.png (the card)."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.desk.harness import browser_desk
 from tests.support.browser import ARTIFACTS, WAIT, login, tab_to
@@ -179,6 +180,12 @@ TEXTS = {
     },
 }
 
+# The accessible names of the table's region and of the conversion by period's region.
+REGIONS = {
+    "en-GB": ("Which customers fail, as a table", "Conversion by period and group, as a table"),
+    "pt-PT": ("Que clientes falham, em tabela", "Conversão por período e grupo, em tabela"),
+}
+
 
 async def table(page: Page) -> Rows:
     """The card's rows (body, then the whole), each its header cell and its figures."""
@@ -229,6 +236,33 @@ async def select_cut(page: Page) -> dict[str, list[int]]:
     return cut
 
 
+async def region_figures(region: Locator) -> dict[str, Any]:
+    """A scroll region's tabindex and whether its content overflows it."""
+    figures: dict[str, Any] = await region.evaluate(
+        """(node) => ({
+          tabindex: node.getAttribute('tabindex'),
+          overflows: node.scrollWidth > node.clientWidth || node.scrollHeight > node.clientHeight,
+          sizes: [node.scrollWidth, node.clientWidth, node.scrollHeight, node.clientHeight],
+        })"""
+    )
+    return figures
+
+
+async def scrolls_by_arrows(page: Page, region: Locator) -> None:
+    """The focused ``region`` scrolls to its right end with ArrowRight (smoothly: wait)."""
+    assert await region.evaluate("node => node === document.activeElement")
+    assert await region.evaluate("node => node.scrollLeft") == 0
+    for _ in range(20):
+        await page.keyboard.press("ArrowRight")
+    await region.evaluate(
+        """(node) => new Promise((done) => {
+          const check = () => node.scrollLeft >= node.scrollWidth - node.clientWidth - 1
+            ? done() : requestAnimationFrame(check);
+          check();
+        })"""
+    )
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
 async def test_the_breakdown_says_which_customers_fail(
@@ -275,22 +309,40 @@ async def test_the_breakdown_says_which_customers_fail(
         # Every property's name whole in the closed select (pt-PT's "Fornecedor de
         # correio anterior" was cut at 390 px).
         assert await select_cut(page) == {}
-        await page.keyboard.press("Tab")
         region = page.locator("[data-breakdown-region]")
-        assert await region.evaluate("node => node === document.activeElement")
-        assert await region.get_attribute("role") == "region"
+        await expect(region).to_have_attribute("role", "region")
+        await expect(region).to_have_accessible_name(REGIONS[locale][0])
+        # The table's region is a Tab stop only while it scrolls: the whole table fits
+        # at 1280 px, on a phone it is wider than the card and the arrows scroll it.
+        if width == 1280:
+            await expect(region).not_to_have_attribute("tabindex", re.compile(".*"))
+            assert not (await region_figures(region))["overflows"]
+        else:
+            await expect(region).to_have_attribute("tabindex", "0")
+            assert (await region_figures(region))["overflows"]
+            await page.keyboard.press("Tab")
+            await scrolls_by_arrows(page, region)
         assert await desk.fits()
 
-        # Then the trend split: its button, Enter, and its table's region.
+        # Then the trend split: its button, Enter, and its table's region (a Tab stop
+        # only while it scrolls).
         await page.keyboard.press("Tab")
         toggle = page.locator("[data-breakdown-trend-toggle]")
         assert await toggle.evaluate("node => node === document.activeElement")
         await expect(toggle).to_have_text(texts["show"])
         await page.keyboard.press("Enter")
         await expect(toggle).to_have_attribute("aria-expanded", "true")
-        await page.keyboard.press("Tab")
         trend = page.locator("[data-breakdown-trend-region]")
-        assert await trend.evaluate("node => node === document.activeElement")
+        await expect(trend).to_be_visible()
+        await expect(trend).to_have_accessible_name(REGIONS[locale][1])
+        if width == 1280:
+            await expect(trend).not_to_have_attribute("tabindex", re.compile(".*"))
+            assert not (await region_figures(trend))["overflows"]
+        else:
+            await expect(trend).to_have_attribute("tabindex", "0")
+            assert (await region_figures(trend))["overflows"]
+            await page.keyboard.press("Tab")
+            await scrolls_by_arrows(page, trend)
         trend_table = trend.locator('[data-breakdown-trend-table][data-by="release"]')
         heads = await trend_table.locator("thead th").all_text_contents()
         assert heads == [texts["period"], "1.4.0", "1.3.2", texts["unknown"]]
@@ -307,6 +359,16 @@ async def test_the_breakdown_says_which_customers_fail(
         # Live: a new session in manual mode that fails moves the figures by itself.
         await page.goto(desk.server.base_url + "/?by=dns_mode&hours=48")
         await rows_are(page, "dns_mode", expected["dns_mode"])
+        # The window resized: the region becomes a Tab stop when it starts to scroll,
+        # and stops being one when it no longer does.
+        other = 390 if width == 1280 else 1280
+        await page.set_viewport_size({"width": other, "height": 900})
+        if other == 390:
+            await expect(region).to_have_attribute("tabindex", "0")
+        else:
+            await expect(region).not_to_have_attribute("tabindex", re.compile(".*"))
+        assert (await region_figures(region))["overflows"] == (other == 390)
+        await page.set_viewport_size({"width": width, "height": 900})
         await expect(page.locator("[data-live-status]")).to_have_attribute(
             "data-state", "live", timeout=WAIT
         )

@@ -5,6 +5,7 @@ Screenshots: test-artifacts/recent-tickets-{lang}-{width}.png."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -116,13 +117,16 @@ async def test_the_recent_tickets_fit_their_card(
         await expect(region).to_have_attribute("role", "region")
         await expect(region).to_have_accessible_name(TITLE[locale])
         if width == 1280:
-            # The whole table in the card: no scrolling, the last column inside.
+            # The whole table in the card: no scrolling, the last column inside, and so
+            # no Tab stop on the region (nothing to scroll with the keyboard).
             assert figures["region"][0] <= figures["region"][1], figures
             assert figures["lastRight"] <= figures["cardRight"], figures
+            await expect(region).not_to_have_attribute("tabindex", re.compile(".*"))
         else:
-            # Scrolls inside its region: focused from the keyboard, the arrows bring the
-            # last column in.
+            # Scrolls inside its region: a Tab stop, focused from the keyboard, the arrows
+            # bring the last column in.
             assert figures["region"][0] > figures["region"][1], figures
+            await expect(region).to_have_attribute("tabindex", "0")
             await region.focus()
             assert await region.evaluate("(node) => node === document.activeElement")
             for _ in range(20):

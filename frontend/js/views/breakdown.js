@@ -9,7 +9,7 @@
 // other cards (liveCard.js): refetched after funnel events, at most once a second, and at
 // once on a stream reset. Every text through textContent (dom.js `el`).
 
-import { el, fill } from "../dom.js";
+import { el, fill, scrollStopWhileOverflowing } from "../dom.js";
 import { formatPercent } from "../format.js";
 import { label } from "../i18n.js";
 import { renderBreakdownTrend } from "./breakdownTrend.js";
@@ -108,42 +108,37 @@ export function renderBreakdown(node, document, { t, lang }) {
     }),
   );
   const head = ["group", "started", "completed", "failed", ...(refused ? ["refused"] : []), "conversion"];
-  fill(node, [
-    el(
-      "div",
-      {
-        class: "scroll",
-        role: "region",
-        tabindex: "0",
-        "aria-label": t("breakdown.regionLabel"),
-        "data-breakdown-region": "",
-      },
-      [
-        el("table", { class: "grid breakdown", "data-breakdown-table": "", "data-by": by }, [
-          el("caption", {
-            text: t("breakdown.caption", {
-              by: t(`breakdown.dim.${by}`),
-              window: windowText(t, document.window_hours),
-            }),
+  // The table scrolls inside its region when wider than the card (a phone): a Tab stop
+  // only while it does (dom.js scrollStopWhileOverflowing).
+  const region = el(
+    "div",
+    { class: "scroll", role: "region", "aria-label": t("breakdown.regionLabel"), "data-breakdown-region": "" },
+    [
+      el("table", { class: "grid breakdown", "data-breakdown-table": "", "data-by": by }, [
+        el("caption", {
+          text: t("breakdown.caption", {
+            by: t(`breakdown.dim.${by}`),
+            window: windowText(t, document.window_hours),
           }),
-          el("thead", {}, [
-            el(
-              "tr",
-              {},
-              head.map((key) =>
-                el("th", { scope: "col", class: key === "group" ? null : "num", text: t(`breakdown.${key}`) }),
-              ),
+        }),
+        el("thead", {}, [
+          el(
+            "tr",
+            {},
+            head.map((key) =>
+              el("th", { scope: "col", class: key === "group" ? null : "num", text: t(`breakdown.${key}`) }),
             ),
-          ]),
-          el("tbody", {}, rows),
-          el("tfoot", {}, [
-            figureRow([t("breakdown.total")], total, refused, lang, { "data-group": "total" }),
-          ]),
+          ),
         ]),
-      ],
-    ),
-    el("p", { class: "muted breakdown-note", text: t("breakdown.note") }),
-  ]);
+        el("tbody", {}, rows),
+        el("tfoot", {}, [
+          figureRow([t("breakdown.total")], total, refused, lang, { "data-group": "total" }),
+        ]),
+      ]),
+    ],
+  );
+  fill(node, [region, el("p", { class: "muted breakdown-note", text: t("breakdown.note") })]);
+  scrollStopWhileOverflowing(region);
 }
 
 /**

@@ -4,7 +4,7 @@
 // sessions, a column per group, each cell the conversion and the sessions it is of
 // ("50 % (2 of 4)": completed of started, refused attempts left out). Dates in UTC.
 
-import { el, fill, tableToggle } from "../dom.js";
+import { el, fill, scrollStopWhileOverflowing, tableToggle } from "../dom.js";
 import { formatDateTime, formatPercent } from "../format.js";
 import { label } from "../i18n.js";
 
@@ -84,20 +84,18 @@ export function renderBreakdownTrend(node, document, { t, lang }) {
         el("tbody", {}, rows),
       ])
     : el("p", { class: "muted", text: t("breakdown.none") });
-  fill(node, [
-    toggle,
-    el(
-      "div",
-      {
-        id: regionId,
-        class: "scroll breakdown-trend",
-        role: "region",
-        tabindex: shown ? "0" : null,
-        "aria-label": t("breakdown.trendLabel"),
-        "data-breakdown-trend-region": "",
-        hidden: !shown,
-      },
-      [content],
-    ),
-  ]);
+  const region = el(
+    "div",
+    {
+      id: regionId,
+      class: "scroll breakdown-trend",
+      role: "region",
+      "aria-label": t("breakdown.trendLabel"),
+      "data-breakdown-trend-region": "",
+      hidden: !shown,
+    },
+    [content],
+  );
+  fill(node, [toggle, region]);
+  if (shown) scrollStopWhileOverflowing(region); // a Tab stop only while it scrolls
 }

@@ -1,7 +1,7 @@
 // Dashboard: the funnel card, active sessions and recent tickets, all live.
 
 import { getJSON } from "../api.js";
-import { coalesce, el, fill } from "../dom.js";
+import { coalesce, el, fill, scrollStopWhileOverflowing } from "../dom.js";
 import { applyToActive, replacesFunnel, SnapshotLoads } from "../viewData.js";
 import { renderFunnel } from "./funnel.js";
 import { renderActive, renderTickets } from "./tables.js";
@@ -33,6 +33,8 @@ export function initDashboard(root, ctx) {
   const ticketsNode = root.querySelector("[data-recent-tickets]");
   const trendNode = root.querySelector("[data-trend]");
   const select = root.querySelector("[data-window]");
+  // The recent tickets scroll inside their region on a phone: a Tab stop only then.
+  if (ticketsNode) scrollStopWhileOverflowing(ticketsNode);
   const wanted = windowFrom(new URLSearchParams(window.location.search).get("hours"));
   if (wanted !== null && !WINDOWS.includes(wanted)) {
     // Any window the API accepts (?hours=72): offered beside the usual ones.

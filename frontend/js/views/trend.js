@@ -6,7 +6,7 @@
 // chart: always there for screen readers, shown by a button (keyboard and touch), inside a
 // focusable scroll region. Open periods (their sessions may still convert) are lighter.
 
-import { el, fill, tableToggle } from "../dom.js";
+import { el, fill, scrollStopWhileOverflowing, tableToggle } from "../dom.js";
 import { formatDateTime, formatPercent } from "../format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -192,7 +192,6 @@ export function renderTrend(node, trend, { t, lang }) {
         class: shown ? "scroll trend-table" : "sr-only",
         "data-trend-region": "",
         role: "region",
-        tabindex: shown ? "0" : null,
         "aria-label": t("trend.tableLabel"),
       },
       [
@@ -214,4 +213,7 @@ export function renderTrend(node, trend, { t, lang }) {
       ],
     ),
   ]);
+  // Shown, the table scrolls inside its region (taller than 20rem, or wider than a phone):
+  // a Tab stop only while it does. Hidden, it is a 1 px box for screen readers, no stop.
+  if (shown) scrollStopWhileOverflowing(node.querySelector("[data-trend-region]"));
 }
