@@ -207,6 +207,33 @@ async def login(
     )
 
 
+async def handover(
+    api: httpx.AsyncClient, session_id: str, domain: str, mail: dict[str, Any]
+) -> int:
+    """A completed onboarding with manual DNS, DKIM pending and the given mail check (not
+    ready): its ticket carries dkim_pending, dns_manual, mail_pending and ready_for_ops.
+    Returns the ticket's id."""
+    now = time.time()
+    await deliver(api, "onboarding.started", session_id, domain=domain, at=now - 900)
+    await deliver(
+        api,
+        "dns.applied",
+        session_id,
+        domain=domain,
+        at=now - 880,
+        mode="manual",
+        provider="customer",
+        records=[{"type": "MX", "name": domain, "content": "mx.example.net", "priority": 10}],
+        dkim={"status": "pending", "operations": ["create the DKIM key"]},
+    )
+    await deliver(api, "account.created", session_id, domain=domain, at=now - 860)
+    await deliver(api, "onboarding.completed", session_id, domain=domain, at=now - 840)
+    await deliver(api, "mail.checked", session_id, domain=domain, at=now - 830, **mail)
+    listing = (await api.get("/api/v1/desk/tickets", params={"session_id": session_id})).json()
+    ticket: int = listing["tickets"][0]["id"]
+    return ticket
+
+
 __all__ = [
     "CHEAP",
     "FAST",
@@ -217,6 +244,7 @@ __all__ = [
     "OpsServer",
     "SSEReader",
     "deliver",
+    "handover",
     "login",
     "open_stream",
     "settings_for",

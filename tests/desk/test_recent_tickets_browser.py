@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.desk.harness import browser_desk
+from tests.desk.harness import browser_desk, handover
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.signer import deliver
 
@@ -37,22 +37,7 @@ async def seed(api: httpx.AsyncClient) -> None:
     pending, mail pending), failures, one assigned to an agent."""
     now = time.time()
     for index, domain in enumerate(["loja.pt", LONG, "clinica-dentaria-do-porto.pt"]):
-        name = f"done{index}"
-        await deliver(api, "onboarding.started", name, domain=domain, at=now - 900)
-        await deliver(
-            api,
-            "dns.applied",
-            name,
-            domain=domain,
-            at=now - 880,
-            mode="manual",
-            provider="customer",
-            records=[{"type": "MX", "name": domain, "content": "mx.example.net", "priority": 10}],
-            dkim={"status": "pending", "operations": ["create the DKIM key"]},
-        )
-        await deliver(api, "account.created", name, domain=domain, at=now - 860)
-        await deliver(api, "onboarding.completed", name, domain=domain, at=now - 840)
-        await deliver(api, "mail.checked", name, domain=domain, at=now - 830, **MAIL_PENDING)
+        await handover(api, f"done{index}", domain, MAIL_PENDING)
     for index in range(3):
         name = f"failed{index}"
         await deliver(

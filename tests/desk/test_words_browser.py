@@ -7,11 +7,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.desk.harness import browser_desk
+from tests.desk.harness import browser_desk, handover
 from tests.support.browser import ARTIFACTS, WAIT, login
 from tests.support.signer import deliver
 
@@ -50,30 +49,6 @@ MAIL_PENDING = {
 }
 
 
-async def handover(api: httpx.AsyncClient, session_id: str, domain: str) -> int:
-    """A completed onboarding with manual DNS, DKIM pending and mail not ready: its
-    ticket carries dkim_pending, dns_manual, mail_pending and ready_for_ops; its id."""
-    now = time.time()
-    await deliver(api, "onboarding.started", session_id, domain=domain, at=now - 900)
-    await deliver(
-        api,
-        "dns.applied",
-        session_id,
-        domain=domain,
-        at=now - 880,
-        mode="manual",
-        provider="customer",
-        records=[{"type": "MX", "name": domain, "content": "mx.example.net", "priority": 10}],
-        dkim={"status": "pending", "operations": ["create the DKIM key"]},
-    )
-    await deliver(api, "account.created", session_id, domain=domain, at=now - 860)
-    await deliver(api, "onboarding.completed", session_id, domain=domain, at=now - 840)
-    await deliver(api, "mail.checked", session_id, domain=domain, at=now - 830, **MAIL_PENDING)
-    listing = (await api.get("/api/v1/desk/tickets", params={"session_id": session_id})).json()
-    ticket: int = listing["tickets"][0]["id"]
-    return ticket
-
-
 async def raw_keys(page: Page, selector: str) -> list[str]:
     """The known tags' keys found in what the element shows (its rendered text)."""
     text = await page.locator(selector).inner_text()
@@ -87,7 +62,7 @@ async def test_tags_read_as_labels_on_the_ticket_and_the_list(
     labels = LABELS[locale]
     async with browser_desk(browser, tmp_path, locale, width) as desk:
         api, page, base = desk.api, desk.page, desk.server.base_url
-        ticket_id = await handover(api, "h1", "loja.pt")
+        ticket_id = await handover(api, "h1", "loja.pt", MAIL_PENDING)
         current = (await api.get(f"/api/v1/desk/tickets/{ticket_id}")).json()
         # A tag the Desk has no words for stays as typed.
         answer = await api.patch(
