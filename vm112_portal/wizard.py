@@ -269,8 +269,9 @@ class Wizard:
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         error: RequestError | None = None
         domain: Domain | None = None
+        tried: Domain | None = None  # the name as normalised, whatever its checks said
         try:
-            domain = normalise(raw_domain)
+            domain = tried = normalise(raw_domain)
         except RequestError as exc:  # 400 or 422 (a spoofing character), same message key
             error = type(exc)(exc.message, "domain_invalid")
         else:
@@ -307,16 +308,19 @@ class Wizard:
             )
             if inserted:
                 visitor.issued = secret
+                refusal = refusal_of(error)
+                # A refused domain is never named (its raw text may carry bidi or
+                # zero-width characters that would spoof a name on the Desk); one whose
+                # check did not answer (a 5xx) is, as normalised: Ops reads a nameless
+                # start without a refusal as an older Portal's refusal.
+                shown = domain or (tried if refusal is None else None)
                 started: dict[str, Any] = {
                     "session_id": session_id,
-                    # Never the raw text of a rejected domain: it may carry bidi or
-                    # zero-width characters that would spoof a name on the Desk.
-                    "domain": domain.name if domain else REJECTED,
+                    "domain": shown.name if shown else REJECTED,
                     "reference": reference,
                 }
                 if contact is not None:
                     started["contact"] = contact
-                refusal = refusal_of(error)
                 if refusal is not None:
                     started["refusal"] = refusal
                 started.update(_breakdown_values(language, self._settings.release))

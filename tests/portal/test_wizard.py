@@ -381,6 +381,28 @@ async def test_later_refusals_are_sent_until_a_domain_is_validated(portal: Porta
     assert ids[0] == "onboarding-started-s-again" and len(set(ids)) == 3
 
 
+async def test_a_timed_out_first_attempt_names_its_domain_and_no_refusal(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 5xx (DNS did not answer) refuses nothing, so the start must not read as one: Ops
+    # takes a start whose domain is "(rejected)" with no refusal for an older Portal's
+    # refused attempt (code "unspecified"), which would hide a customer who may retry.
+    async def no_answer(domain: Any) -> None:
+        raise UpstreamTimeout("DNS did not answer in time", "provider_timeout")
+
+    monkeypatch.setattr(portal.app.state.portal.wizard._checker, "check", no_answer)
+    answer = await portal.validate("s-slow", "Padaria-Lenta.pt")
+    assert (answer.status_code, answer.json()["code"]) == (504, "provider_timeout")
+    assert _started(portal) == [
+        {
+            "session_id": "s-slow",
+            "domain": "padaria-lenta.pt",  # as normalised: no raw text
+            "reference": _started(portal)[0]["reference"],
+            "release": RELEASE,
+        }
+    ]
+
+
 def test_a_5xx_is_no_refusal() -> None:
     # DNS that did not answer in time (504) refuses nothing: the customer may try again,
     # and Ops would refuse a refusal with another status than 4xx (422).
