@@ -104,6 +104,8 @@ async def test_security_headers_are_added_once() -> None:
         pytest.param({}, b"x" * 17, 413, "the body is over the 0 KiB limit", id="streamed-over"),
         pytest.param({"content-length": "99"}, b"x", 413, None, id="declared-over"),
         pytest.param({"content-length": "abc"}, b"x", 400, None, id="declared-not-a-number"),
+        # More digits than int() converts (4,300): still a number, and over the limit.
+        pytest.param({"content-length": "9" * 5000}, b"x", 413, None, id="declared-huge"),
     ],
 )
 async def test_body_over_the_limit_is_refused(

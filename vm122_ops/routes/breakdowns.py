@@ -46,9 +46,10 @@ def _by(request: Request) -> str:
 
 def _top(request: Request) -> int:
     raw = request.query_params.get("top", str(breakdowns.DEFAULT_TOP))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= breakdowns.MAX_TOP:
+    top = params.whole_number(raw, breakdowns.MAX_TOP)
+    if top is None:
         raise BadRequest(f"top must be a whole number from 1 to {breakdowns.MAX_TOP}")
-    return int(raw)
+    return top
 
 
 @BREAKDOWN_QUERY
@@ -67,14 +68,15 @@ async def breakdown_trend_split(request: Request) -> Response:
     """The trend split by ``by``: each group's periods (docs: the trend)."""
     state = app_state(request)
     raw = request.query_params.get("hours", str(state.settings.window_hours))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
+    hours = params.whole_number(raw, trend.MAX_HOURS)
+    if hours is None:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     dimension, top = _by(request), _top(request)
     body = await breakdown_trend.answer_text(
         state.db,
         state.memo,
         dimension,
-        int(raw),
+        hours,
         top,
         state.now_ms(),
         state.settings.state_rule.abandon_hours,

@@ -190,10 +190,11 @@ async def conversion_trend_csv(request: Request) -> Response:
 async def _trend(request: Request) -> trend.Trend:
     state = app_state(request)
     raw = request.query_params.get("hours", str(state.settings.window_hours))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= trend.MAX_HOURS:
+    hours = params.whole_number(raw, trend.MAX_HOURS)
+    if hours is None:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
     rule = state.settings.state_rule
-    return await trend.answer(state.db, state.memo, int(raw), state.now_ms(), rule.abandon_hours)
+    return await trend.answer(state.db, state.memo, hours, state.now_ms(), rule.abandon_hours)
 
 
 @FAILURES_QUERY

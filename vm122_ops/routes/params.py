@@ -18,6 +18,7 @@ from vm122_ops.ingest.events import SESSION_ID
 MAX_WINDOW_HOURS = 720
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_MAX_DIGITS = 18  # any bound a route takes fits; every longer number is out of range
 
 HOURS = Param(
     "hours",
@@ -33,12 +34,22 @@ CURSOR = Param("cursor", {"type": "string"}, "the previous page's next")
 SESSION_ID_PATTERN = {"type": "string", "pattern": SESSION_ID_SCHEMA}
 
 
+def whole_number(raw: str, high: int) -> int | None:
+    """``raw`` as a whole number from 1 to ``high``; None when it is anything else. The
+    digits are counted first: past 4,300 digits int() raises ValueError (CPython's limit
+    on converting a string), which would be a 500 instead of the caller's 400."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_DIGITS:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= high else None
+
+
 def limit(request: Request) -> int:
     """?limit=: a page's size, 1-200 (default 50)."""
-    raw = request.query_params.get("limit", str(DEFAULT_LIMIT))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+    value = whole_number(request.query_params.get("limit", str(DEFAULT_LIMIT)), MAX_LIMIT)
+    if value is None:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return value
 
 
 def window_hours(request: Request, default: int) -> int:
@@ -46,9 +57,10 @@ def window_hours(request: Request, default: int) -> int:
     raw = request.query_params.get("hours")
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_WINDOW_HOURS:
+    value = whole_number(raw, MAX_WINDOW_HOURS)
+    if value is None:
         raise BadRequest(f"hours must be a whole number from 1 to {MAX_WINDOW_HOURS}")
-    return int(raw)
+    return value
 
 
 def session_id(raw: str) -> str:
