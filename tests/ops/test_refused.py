@@ -19,6 +19,7 @@ from tests.desk.test_stuck_list import all_items
 from tests.ops.conftest import AUTH, HOUR, NOW, Ops, running_ops
 from tests.support import peek
 from tests.support.apps import ops_settings
+from vm122_ops.store import retention
 from vm122_ops.store.db import SQL_DIR
 
 STEPS = ["onboarding.started", "domain.validated", "dns.applied", "account.created"]
@@ -302,3 +303,31 @@ def test_a_store_before_refusals_gets_its_rejected_starts_as_refused(tmp_path: P
     assert rollup == [(0, "active", 1), (0, "refused", 1), (1, "active", 1)]
     assert active == [(0, 1), (1, 1)]
     assert refusals == [(hour, "unspecified", 1)]
+
+
+async def test_the_purge_drops_emptied_and_unreachable_refusal_cells(ops: Ops) -> None:
+    """The refusals per hour and code are purged like the funnel's cells: an hour no window
+    reaches, and a cell a session left (it validated a domain after its refusal); the
+    funnel stays the same."""
+    ops.clock.now = NOW
+    old = NOW - 100 * 24 * HOUR  # past the 90-day trend and the widest windows
+    await ops.send("onboarding.started", "gone", old, domain="(rejected)", refusal=GMAIL)
+    await ops.send("onboarding.started", "later", NOW - HOUR, domain="(rejected)", refusal=TAKEN)
+    await ops.send("domain.validated", "later", NOW - HOUR + 60)
+    await ops.send("onboarding.started", "still", NOW - 600, domain="(rejected)", refusal=GMAIL)
+    before = await ops.get("/api/v1/onboard/funnel", hours=720)
+    cells = "select hour, code, sessions from funnel_refusals order by hour, code"
+    assert [(code, n) for _, code, n in peek.rows(ops.db_path, cells)] == [
+        ("mailbox_provider", 1),
+        ("domain_in_progress", 0),
+        ("mailbox_provider", 1),
+    ]
+    await retention.purge(ops.db, 30, int(NOW * 1000))
+    assert [(code, n) for _, code, n in peek.rows(ops.db_path, cells)] == [("mailbox_provider", 1)]
+    ops.clock.now += 1  # a new moment: the funnel is computed again
+    after = await ops.get("/api/v1/onboard/funnel", hours=720)
+    assert (after["refused"], after["refused_by_code"]) == (1, {"mailbox_provider": 1})
+    assert (after["refused"], after["refused_by_code"]) == (
+        before["refused"],
+        before["refused_by_code"],
+    )

@@ -64,6 +64,7 @@ async def purge(db: Database, retention_days: int, now_ms: int) -> int:
         conn.execute(QUERIES["purge_rollup_hours"], {"hour": hour})
         conn.execute(QUERIES["purge_duration_hours"], {"hour": hour})
         conn.execute(QUERIES["purge_breakdown_cells"], {"hour": hour})
+        conn.execute(QUERIES["purge_refusal_hours"], {"hour": hour})
         minute = now_ms // MINUTE_MS - KEEP_MINUTES
         conn.execute(QUERIES["purge_activity_minutes"], {"minute": minute})
         conn.execute(QUERIES["purge_refusal_minutes"], {"minute": minute})

@@ -32,6 +32,13 @@ delete from breakdown_rollup
 where hour < :hour
    or sessions = 0;
 
+-- name: purge_refusal_hours!
+-- Refused attempts per hour and code older than the cutoff hour, and emptied ones (a
+-- refused session that later validates a domain leaves its cell at 0).
+delete from funnel_refusals
+where hour < :hour
+   or sessions = 0;
+
 -- name: purge_duration_hours!
 -- Step-duration cells older than the cutoff hour.
 delete from funnel_durations
