@@ -52,11 +52,10 @@ having sum(sessions) > 0;
 -- name: breakdown_partial_hour
 -- The sessions whose first event falls in [since, until) (one hour), oldest first, with
 -- their values: the breakdown's kept basis adds the part a window covers. The status
--- as the rollups count it (a refused session, active with a refusal code: `refused`).
+-- as the rollups count it: shown_status (0021; a refused session reads `refused`).
 select first_event_at,
        coalesce(furthest_stage, -1) as stage,
-       case when status = 'active' and refusal_code is not null
-           then 'refused' else status end as status,
+       shown_status as status,
        coalesce(dns_mode, '') as dns_mode,
        coalesce(previous_provider, '') as previous_provider,
        coalesce(language, '') as language,

@@ -2,6 +2,8 @@
 -- Active cohort sessions (first event from :cohort_since) of one furthest stage (null:
 -- none) whose last event is in [since, until): a range on the partial index
 -- onboard_sessions_active, so the cost grows with recent activity, never with events.
+-- The filter is shown_status = 'active' (0021) written out: a partial index
+-- (onboard_sessions_active) is used only when the query's WHERE says its WHERE.
 select count(*) as sessions
 from onboard_sessions indexed by onboard_sessions_active
 where status = 'active'
@@ -16,6 +18,8 @@ where status = 'active'
 -- is in [since, until), newest activity first, after the cursor (:before_at, :before_id);
 -- walks the partial index onboard_sessions_active backwards (named: the planner, without
 -- statistics, would take onboard_sessions_by_activity across every stage).
+-- The filter is shown_status = 'active' (0021) written out: a partial index
+-- (onboard_sessions_active) is used only when the query's WHERE says its WHERE.
 select s.session_id,
        s.domain,
        s.furthest_stage,
@@ -121,6 +125,8 @@ where status = 'failed'
 -- One page of refused cohort sessions (active, a refusal code: never past started), newest
 -- activity first, after the cursor; walks the partial index onboard_sessions_refused
 -- backwards from the cursor down to the cohort's start.
+-- The filter is shown_status = 'refused' (0021) written out: a partial index
+-- (onboard_sessions_refused) is used only when the query's WHERE says its WHERE.
 select s.session_id,
        s.domain,
        s.furthest_stage,

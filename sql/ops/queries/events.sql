@@ -42,8 +42,7 @@ select e.id,
        e.received_at,
        e.payload,
        s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        t.id as ticket_id
 from webhook_events as e
 join onboard_sessions as s on s.session_id = e.session_id

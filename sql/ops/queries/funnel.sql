@@ -60,6 +60,8 @@ having sum(sessions) <> 0;
 -- a range on the partial index onboard_sessions_refused would not be ordered by first
 -- event, so this reads onboard_sessions_by_first's range, which covers it (named: the
 -- planner, without statistics, would take onboard_sessions_by_activity's status range).
+-- The filter is shown_status = 'refused' (0021) written out: SQLite reads a generated
+-- column from the table row, so the index would no longer cover the query.
 select refusal_code as code, count(*) as sessions
 from onboard_sessions indexed by onboard_sessions_by_first
 where first_event_at >= :since

@@ -8,8 +8,7 @@ where session_id = :session_id;
 -- Sessions whose Unicode domain key starts with a prefix ([:prefix, :prefix_end)), a
 -- range on onboard_sessions_by_domain_key, by domain then newest activity.
 select s.session_id, s.domain, s.domain_key, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_by_domain_key
@@ -21,8 +20,7 @@ limit :limit;
 -- name: sessions_by_domain_ascii
 -- The same on the ASCII form (onboard_sessions_by_domain_ascii).
 select s.session_id, s.domain, s.domain_key, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_by_domain_ascii
@@ -34,8 +32,7 @@ limit :limit;
 -- name: session_by_id
 -- One session by its id, with its ticket.
 select s.session_id, s.domain, s.domain_key, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at,
        t.id as ticket_id
 from onboard_sessions as s
@@ -45,8 +42,7 @@ where s.session_id = :session_id;
 -- name: session_by_ticket
 -- The session of one ticket number.
 select s.session_id, s.domain, s.domain_key, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at,
        t.id as ticket_id
 from tickets as t
@@ -57,8 +53,7 @@ where t.id = :ticket_id;
 -- Sessions whose domain keys or contact hold every word of an FTS5 expression (the
 -- trigram index of migration 0013), newest documents first, at most :limit.
 select s.session_id, s.domain, s.domain_key, s.domain_ascii, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at, s.contact, t.id as ticket_id
 from (select rowid as id
       from session_search
@@ -81,8 +76,7 @@ where session_id = :session_id
 -- name: sessions_by_reference
 -- Sessions with one support reference (onboard_sessions_by_reference), newest first.
 select s.session_id, s.domain, s.domain_key, s.furthest_stage,
-       case when s.status = 'active' and s.refusal_code is not null
-           then 'refused' else s.status end as status,
+       s.shown_status as status,
        s.last_event_at,
        t.id as ticket_id
 from onboard_sessions as s indexed by onboard_sessions_by_reference

@@ -77,6 +77,8 @@ on conflict (session_id) do update set
 
 -- name: active_sessions
 -- Cohort sessions still in progress (refused ones apart), most recent activity first.
+-- The filter is shown_status = 'active' (0021) written out: the column is in no index,
+-- and on it the planner would leave onboard_sessions_by_activity's status range.
 select session_id,
        domain,
        furthest_stage,
@@ -96,7 +98,9 @@ limit :limit;
 -- The funnel's partial first hour [since, until): sessions by (stage, status), and by
 -- (step, duration bucket); read from the covering index onboard_sessions_by_first
 -- (a refused session, active with a refusal code, counts as `refused`: the code is in the
--- index since migration 0019).
+-- index since migration 0019). The status is shown_status's definition (0021) written out,
+-- not the column: SQLite reads a generated column from the table row, so naming it here
+-- would read every session row of the hour instead of the index alone.
 with cohort as (
     select coalesce(furthest_stage, -1) as stage,
            case when status = 'active' and refusal_code is not null
@@ -134,8 +138,7 @@ where step4_bucket is not null group by step4_bucket;
 select session_id,
        domain,
        furthest_stage,
-       case when status = 'active' and refusal_code is not null
-           then 'refused' else status end as status,
+       shown_status as status,
        last_event_type,
        last_event_at,
        started_at,
@@ -156,6 +159,8 @@ order by first_event_at;
 -- name: recent_active_sessions
 -- Active sessions first seen from :cohort_since whose last event is from :since on: the
 -- funnel's kept basis counts its moving and stuck sessions from them in memory.
+-- The filter is shown_status = 'active' (0021) written out: the column is in no index,
+-- and on it the planner would leave onboard_sessions_by_activity's status range.
 select furthest_stage,
        first_event_at,
        last_event_at

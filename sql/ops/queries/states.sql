@@ -21,6 +21,8 @@ where sessions <> 0;
 -- Active sessions of one furthest stage (null: none) whose last event is in
 -- [since, until): a range count on the partial index onboard_sessions_active (refused
 -- sessions are not in it).
+-- The filter is shown_status = 'active' (0021) written out: a partial index
+-- (onboard_sessions_active) is used only when the query's WHERE says its WHERE.
 select count(*) as sessions
 from onboard_sessions
 where status = 'active'
@@ -41,6 +43,8 @@ having sum(sessions) > 0;
 -- name: idle_active_sessions
 -- Active sessions whose last event is in [since, until), longest idle first (the banner's
 -- stuck candidates, refused ones apart; index onboard_sessions_by_activity).
+-- The filter is shown_status = 'active' (0021) written out: the column is in no index,
+-- and on it the planner would leave onboard_sessions_by_activity's status range.
 select session_id, domain, furthest_stage, last_event_at
 from onboard_sessions
 where status = 'active'
