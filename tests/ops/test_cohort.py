@@ -242,6 +242,10 @@ async def test_lists_and_counts_equal_an_oracle_and_the_funnel(ops: Ops, seed: i
         assert funnel["stages"]["completed"] == funnel["stopped"]["completed"]["completed"]
 
 
+# The closed and refused walks' breakdown group: none (cohort._group_params).
+NO_GROUP = {"by": None, "values": "[]", "inside": 1}
+
+
 async def test_query_plans(ops: Ops) -> None:
     await ops.send("onboarding.started", "p1", NOW - MINUTE)
 
@@ -251,8 +255,8 @@ async def test_query_plans(ops: Ops) -> None:
         for name, params in (
             ("cohort_active_page", {**base, "stage": 0, "since": 0, "until": 1}),
             ("cohort_idle_counts", {"stage": 0, "since": 0, "until": 1, "cohort_since": 0}),
-            ("cohort_closed_page", {**base, "status": "failed", "step": 2}),
-            ("cohort_refused_page", base),
+            ("cohort_closed_page", {**base, **NO_GROUP, "status": "failed", "step": 2}),
+            ("cohort_refused_page", {**base, **NO_GROUP}),
         ):
             rows = conn.execute("explain query plan " + QUERIES[name], params).fetchall()
             found[name] = " | ".join(str(row["detail"]) for row in rows)

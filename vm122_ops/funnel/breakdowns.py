@@ -16,10 +16,17 @@ first hour from the sessions (``BreakdownBasis``, kept per dimension, hours and 
 whole hour while the database is the same). Its groups are the ``top`` values with the
 most started sessions (ties: by value), then ``other`` (every other value) and
 ``unknown``, so the groups always sum to the whole funnel (``total``).
+
+A group's sessions are the drill-down's (``GroupFilter``, read by
+vm122_ops/funnel/cohort.py): a named value's are the sessions with that value whether or
+not it is in the top, ``unknown``'s those without one, and ``other``'s those whose value
+is not among the top values of the split of the same window and ``top``, so each list's
+total is the split's count of that group.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from bisect import bisect_left
 from collections import Counter
@@ -27,13 +34,15 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from servicekit.contract import BREAKDOWNS
+from servicekit.contract import BREAKDOWNS, DNS_MODES, LANGUAGES, PREVIOUS_PROVIDERS, RELEASE
 from servicekit.envelope import ok_body
 from servicekit.sqlfiles import Queries
+from vm122_ops.errors import BadRequest
 from vm122_ops.funnel.rollups import HOUR_MS, Cells, Window, build_funnel, rollup_key
 from vm122_ops.ingest.events import STAGE_TYPES, Event, format_ms
 from vm122_ops.ingest.session_fold import SessionState
 from vm122_ops.kept.memo import Memo
+from vm122_ops.store import stored_events as stored
 from vm122_ops.store.sql import QUERIES
 
 if TYPE_CHECKING:
@@ -47,6 +56,15 @@ GroupKind = Literal["value", "other", "unknown"]
 GROUP_KINDS: tuple[GroupKind, ...] = ("value", "other", "unknown")
 STARTED_TYPE = STAGE_TYPES[0]  # onboarding.started: language, release
 DNS_TYPE = STAGE_TYPES[2]  # dns.applied: mode, previous_provider
+# The values a session's property can have (what ingest accepts: vm122_ops/ingest/events.py).
+VALUES: dict[str, tuple[str, ...] | re.Pattern[str]] = {
+    "dns_mode": DNS_MODES,
+    "previous_provider": PREVIOUS_PROVIDERS,
+    "language": LANGUAGES,
+    "release": RELEASE,
+}
+# The groups the drill-down names by kind (a named value is ``value=``).
+UNNAMED_GROUPS = ("other", "unknown")
 
 
 def _text(value: object) -> str | None:
@@ -156,6 +174,50 @@ def record(
 # --- reading a split --------------------------------------------------------------------
 
 
+def requested_value(dimension: str, raw: str) -> str:
+    """?value=: a value ``dimension`` can have (as the split names a group), else a 400."""
+    allowed = VALUES[dimension]
+    if isinstance(allowed, tuple):
+        if raw in allowed:
+            return raw
+        raise BadRequest(
+            f"value for {dimension} must be one of {', '.join(allowed)} "
+            "(the other values and the unknown ones are group=other and group=unknown)"
+        )
+    if allowed.match(raw):
+        return raw
+    raise BadRequest(
+        f"value for {dimension} must be a release such as 1.4.0: 1-32 characters, a digit "
+        "first, then digits, letters and . + -"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFilter:
+    """One group of a split as the drill-down names it: a value (``kind`` value), the
+    values past the ``top`` (other) or no value (unknown)."""
+
+    dimension: str
+    kind: GroupKind
+    value: str | None = None  # kind value only
+    top: int = DEFAULT_TOP  # kind other only: the split whose top values it leaves out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMembers:
+    """A group's sessions in one window: its cells (the split's counts) and how its
+    sessions' stored values are matched: among ``values`` ('' unknown) when ``inside``,
+    else not among them."""
+
+    cells: Cells
+    values: tuple[str, ...]
+    inside: bool
+
+    def count(self, status: str) -> int:
+        """The group's sessions of the funnel status ``status`` (refused apart)."""
+        return sum(n for (_, found), n in self.cells.items() if found == status)
+
+
 def started(cells: Cells) -> int:
     """The sessions of ``cells`` that reached the started stage (a stage >= 0)."""
     return sum(count for (stage, _), count in cells.items() if stage >= 0)
@@ -248,6 +310,7 @@ class BreakdownBasis:
     cells: dict[str, Cells]
     early: tuple[tuple[str, int, str], ...]  # value, stage, status; oldest first
     early_starts: tuple[int, ...]  # their first events, for bisection
+    last_event_id: int = 0  # the newest event of the snapshot it was read in
     _stretch: list[int] = field(default_factory=lambda: [0, 0])
 
     def size(self) -> int:
@@ -258,11 +321,29 @@ class BreakdownBasis:
     def split(self, now_ms: int, top: int) -> Breakdown:
         """The split of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
         window = Window(hours=self.hours, now_ms=now_ms)
+        by_value = self._by_value(window)
+        return Breakdown(self.dimension, window, top, grouped(by_value, top, started))
+
+    def members(self, now_ms: int, group: GroupFilter) -> GroupMembers:
+        """The sessions of ``group`` in the window of ``hours`` ending at ``now_ms``: for
+        other, of the values past the top ``group.top`` of this split."""
+        by_value = self._by_value(Window(hours=self.hours, now_ms=now_ms))
+        if group.kind == "value":
+            assert group.value is not None
+            return GroupMembers(by_value.get(group.value, Counter()), (group.value,), True)
+        if group.kind == "unknown":
+            return GroupMembers(by_value.get(UNKNOWN, Counter()), (UNKNOWN,), True)
+        groups = grouped(by_value, group.top, started)
+        named = tuple(found.value for found in groups if found.value is not None)
+        other = next(found for found in groups if found.kind == "other")
+        return GroupMembers(other.cells, (*named, UNKNOWN), False)
+
+    def _by_value(self, window: Window) -> dict[str, Cells]:
         assert window.first_whole_hour == self.first_whole_hour
         by_value = {value: Counter(cells) for value, cells in self.cells.items()}
         for value, stage, status in self.early[bisect_left(self.early_starts, window.since_ms) :]:
             by_value.setdefault(value, Counter())[(stage, status)] += 1
-        return Breakdown(self.dimension, window, top, grouped(by_value, top, started))
+        return by_value
 
     def holds_until(self, now_ms: int) -> int:
         """The first millisecond after ``now_ms`` at which the split may differ in anything
@@ -297,6 +378,21 @@ def read_basis(conn: sqlite3.Connection, dimension: str, window: Window) -> Brea
         cells=cells,
         early=tuple((row[dimension], row["stage"], row["status"]) for row in rows),
         early_starts=tuple(row["first_event_at"] for row in rows),
+        last_event_id=stored.head(conn),
+    )
+
+
+async def kept_basis(
+    db: Database, memo: Memo, dimension: str, window: Window, stamp: int | None = None
+) -> BreakdownBasis:
+    """The basis of ``window``'s hours and first whole hour for ``dimension``, kept while
+    the database is the same (the split and the drill-down's groups share it). ``stamp``:
+    the database's stamp when the caller took it (else taken now)."""
+    return await memo.get(
+        ("breakdown basis", dimension, window.hours, window.first_whole_hour),
+        db.data_version() if stamp is None else stamp,
+        lambda: db.read(read_basis, dimension, window),
+        BreakdownBasis.size,
     )
 
 
@@ -305,12 +401,7 @@ async def answer_text(db: Database, memo: Memo, dimension: str, window: Window, 
     whole hour) while the database is the same, the answer until its next boundary (the
     split at the millisecond it was computed, its ``generated_at``)."""
     stamp = db.data_version()
-    basis = await memo.get(
-        ("breakdown basis", dimension, window.hours, window.first_whole_hour),
-        stamp,
-        lambda: db.read(read_basis, dimension, window),
-        BreakdownBasis.size,
-    )
+    basis = await kept_basis(db, memo, dimension, window, stamp)
     now_ms = window.now_ms
     return await memo.get(
         ("breakdown", dimension, window.hours, window.first_whole_hour, top),

@@ -12,6 +12,12 @@ A funnel stage row counts the cohort's sessions that *stopped* at that stage, by
   validated (only on the ``started`` row): active in the store, but never moving, stuck
   or abandoned (vm122_ops/ingest/session_fold.py, ``SessionState.refused``).
 
+A breakdown group's list (``CohortFilter.group``: a value of a session property, the
+other values or none, as GET /api/v1/onboard/breakdown names its groups) is one of the
+states the breakdown card counts (completed, failed, refused) over every stage: its total
+is the split's count (vm122_ops/funnel/breakdowns.py, ``GroupMembers``) and its rows the
+same walks as the state's, keeping the group's sessions.
+
 The counts read the funnel's rollup cells (active and completed sessions per furthest
 stage, failed sessions per failed step) and two range counts per stage on the partial
 index of active sessions by (stage, last activity), bounded by the abandonment horizon:
@@ -34,8 +40,10 @@ import orjson
 
 from servicekit.documents import fields_document
 from vm122_ops.errors import BadRequest
+from vm122_ops.funnel import breakdowns
 from vm122_ops.funnel.failure_codes import UNSPECIFIED
 from vm122_ops.funnel.failures import failure_reason
+from vm122_ops.funnel.rollups import Window
 from vm122_ops.funnel.session_states import StateRule, StepPace, step_paces, waiting_step
 from vm122_ops.ingest.events import COMPLETED_STAGE, STAGES, format_ms
 from vm122_ops.store import stored_events as stored
@@ -53,6 +61,9 @@ COHORT_STATES: tuple[CohortState, ...] = (
     "refused",
 )
 ACTIVE_STATES = ("moving", "stuck", "abandoned")
+# The states a breakdown group's list can have: the breakdown card's counts (their walks
+# read no pace: only the active states' do).
+GROUP_STATES: tuple[CohortState, ...] = ("completed", "failed", "refused")
 _FOREVER_MS = 1 << 62
 _CURSOR = re.compile(r"^[0-9]{1,18}:[A-Za-z0-9_-]{1,128}\Z")
 Cells = Counter[tuple[int, str]]  # (furthest stage, status) -> cohort sessions
@@ -174,6 +185,8 @@ class CohortFilter:
     # failed only: the code of the session's last failure (vm122_ops/funnel/failure_codes.py);
     # None: any
     code: str | None = None
+    # GROUP_STATES only, no stage or code: the sessions of one group of a breakdown
+    group: breakdowns.GroupFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +256,9 @@ def page(
     basis)."""
     if filters.code is not None:
         return code_page(conn, window, filters, limit, before)
+    if filters.group is not None:
+        hours = (window.now_ms - window.since_ms) // HOUR_MS
+        return group_page(conn, Window(hours, window.now_ms), rule, filters, limit, before)
     head = stored.head(conn)
     paces = step_paces(conn, window.now_ms, rule)
     cells, failed_steps = cohort_cells(conn, window)
@@ -281,6 +297,25 @@ def code_page(
     return CohortPage(window, head, total, items, following)
 
 
+def group_page(
+    conn: sqlite3.Connection,
+    window: Window,
+    rule: StateRule,
+    filters: CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> CohortPage:
+    """Read function: ``page`` for a breakdown group (``filters.group`` set): the split's
+    basis and the page's rows in one snapshot (vm122_ops/kept/cohort_answers.py answers
+    the same from the split's kept basis)."""
+    assert filters.group is not None
+    basis = breakdowns.read_basis(conn, filters.group.dimension, window)
+    members = basis.members(window.now_ms, filters.group)
+    span = CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
+    items, following = _page_items(conn, span, (), rule, filters, limit, before, members)
+    return CohortPage(span, basis.last_event_id, members.count(filters.state), items, following)
+
+
 def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter) -> int:
     """The sessions of ``filters`` among the stopped counts (all stages when no stage)."""
     keys = list(counts) if filters.stage is None else [filters.stage]
@@ -296,12 +331,14 @@ def page_items(
     limit: int,
     before: tuple[int, str] | None,
     last_event_id: int,
+    members: breakdowns.GroupMembers | None = None,
 ) -> tuple[list[CohortSession], str | None] | None:
-    """Read function: ``page``'s items and next cursor with the paces given, when this
-    snapshot's newest event is ``last_event_id`` (the paces' and counts' own); else None."""
+    """Read function: ``page``'s items and next cursor with the paces given (and a
+    breakdown group's ``members``), when this snapshot's newest event is ``last_event_id``
+    (the paces' and counts' own); else None."""
     if stored.head(conn) != last_event_id:
         return None
-    return _page_items(conn, window, paces, rule, filters, limit, before)
+    return _page_items(conn, window, paces, rule, filters, limit, before, members)
 
 
 def _page_items(
@@ -312,12 +349,14 @@ def _page_items(
     filters: CohortFilter,
     limit: int,
     before: tuple[int, str] | None,
+    members: breakdowns.GroupMembers | None = None,
 ) -> tuple[list[CohortSession], str | None]:
     keys = [*STAGES] if filters.stage is None else [filters.stage]
     if filters.stage is None:
         keys.insert(0, "none")
     before_at, before_id = before if before is not None else (None, None)
     cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
+    cursor.update(_group_params(filters.group, members))
     rows: list[sqlite3.Row] = []
     if filters.state in ACTIVE_STATES:
         for key in keys:
@@ -341,6 +380,17 @@ def _page_items(
         params = {"status": filters.state, "step": step, "cohort_since": window.since_ms}
         rows.extend(conn.execute(QUERIES["cohort_closed_page"], {**params, **cursor}))
     return _items(rows, filters.state, window.now_ms, limit)
+
+
+def _group_params(
+    group: breakdowns.GroupFilter | None, members: breakdowns.GroupMembers | None
+) -> dict[str, Any]:
+    """The closed and refused walks' group parameters (sql/ops/queries/cohort.sql)."""
+    if group is None:
+        return {"by": None, "values": "[]", "inside": 1}
+    assert members is not None
+    values = orjson.dumps(list(members.values)).decode()
+    return {"by": group.dimension, "values": values, "inside": int(members.inside)}
 
 
 def _items(

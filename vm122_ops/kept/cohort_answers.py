@@ -26,6 +26,11 @@ the last events' payloads) only with a commit (new events, a purge). The kept pa
 page at the millisecond it was computed (its ``generated_at``).
 tests/ops/test_funnel_text.py checks the pages against ``cohort.page`` at moments around
 each kind of boundary.
+
+A breakdown group's page (``CohortFilter.group``) takes its total and which values are
+the group's from the split's kept basis (vm122_ops/funnel/breakdowns.py, the one the
+breakdown card reads), with the same check of the newest event and the same fallback
+(``cohort.group_page``); its JSON is not kept.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from servicekit.envelope import ok_body
-from vm122_ops.funnel import cohort
+from vm122_ops.funnel import breakdowns, cohort
 from vm122_ops.funnel.rollups import DurationCache, Window
 from vm122_ops.funnel.session_states import StateRule
 from vm122_ops.kept.funnel_basis import kept_basis, until_boundary
@@ -63,6 +68,8 @@ async def answer_page(
     if filters.code is not None:  # its total and rows are two ranges of one index
         found: cohort.CohortPage = await db.read(cohort.code_page, span, filters, limit, before)
         return found
+    if filters.group is not None:
+        return await _group_page(db, memo, rule, window, filters, limit, before)
     for _ in range(ATTEMPTS):
         basis = await kept_basis(db, memo, window, cache, rule)
         items_found = await db.read(
@@ -80,6 +87,44 @@ async def answer_page(
             total = cohort.filter_total(basis.stopped(now_ms), filters)
             return cohort.CohortPage(span, basis.last_event_id, total, items, following)
     fresh: cohort.CohortPage = await db.read(cohort.page, span, rule, filters, limit, before)
+    return fresh
+
+
+async def _group_page(
+    db: Database,
+    memo: Memo,
+    rule: StateRule,
+    window: Window,
+    filters: cohort.CohortFilter,
+    limit: int,
+    before: tuple[int, str] | None,
+) -> cohort.CohortPage:
+    """A breakdown group's page: its total and values from the split's kept basis, its
+    rows read when the snapshot's newest event is the basis's (else, twice missed, the
+    whole page in one snapshot)."""
+    assert filters.group is not None
+    span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
+    for _ in range(ATTEMPTS):
+        basis = await breakdowns.kept_basis(db, memo, filters.group.dimension, window)
+        members = basis.members(window.now_ms, filters.group)
+        items_found = await db.read(
+            cohort.page_items,
+            span,
+            (),
+            rule,
+            filters,
+            limit,
+            before,
+            basis.last_event_id,
+            members,
+        )
+        if items_found is not None:
+            items, following = items_found
+            total = members.count(filters.state)
+            return cohort.CohortPage(span, basis.last_event_id, total, items, following)
+    fresh: cohort.CohortPage = await db.read(
+        cohort.group_page, window, rule, filters, limit, before
+    )
     return fresh
 
 
@@ -101,7 +146,7 @@ async def answer_page_text(
         found = await answer_page(db, memo, cache, rule, hours, now_ms, filters, limit, before)
         return ok_body(**found.document(hours))
 
-    if filters.code is not None:  # two ranges of one index (``answer_page``): not kept
+    if filters.code is not None or filters.group is not None:  # read as ``answer_page`` says
         return await body()
     window = Window(hours=hours, now_ms=now_ms)
     stamp = db.data_version()

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.contract import BREAKDOWNS
 from servicekit.envelope import ok, rendered
 from servicekit.openapi import NO_QUERY, Param, Query, enum
 from vm122_ops.app_state import app_state
 from vm122_ops.errors import BadRequest, NotFound
-from vm122_ops.funnel import cohort, trend
+from vm122_ops.funnel import breakdowns, cohort, trend
 from vm122_ops.funnel import failures as failure_codes
 from vm122_ops.funnel import mail_readiness as mail
 from vm122_ops.funnel.failure_codes import MAX_CODE, requested_code
@@ -29,12 +30,15 @@ _CODE_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
 FUNNEL_QUERY = Query(params.HOURS)
 FAILURES_QUERY = Query(params.HOURS)
 MAIL_QUERY = Query(params.HOURS)
+# A breakdown group's value as GET /api/v1/onboard/breakdown names it: every value of
+# every property matches (vm122_ops/funnel/breakdowns.py VALUES checks the property's own).
+_VALUE_PATTERN = r"^[0-9A-Za-z.+-]{1,32}$"
 COHORT_CSV_QUERY = Query(
     params.HOURS,
     Param(
         "state",
         enum(cohort.COHORT_STATES),
-        "moving, stuck, abandoned, failed or completed",
+        "moving, stuck, abandoned, failed, completed or refused",
         required=True,
     ),
     Param("stage", enum(STAGES), "a funnel stage: the sessions that stopped there"),
@@ -43,6 +47,30 @@ COHORT_CSV_QUERY = Query(
         {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": _CODE_PATTERN},
         "with state=failed: the sessions whose last failure had this code, as "
         "/api/v1/onboard/failures gives codes (`unspecified`: failures without one)",
+    ),
+    Param(
+        "by",
+        enum(BREAKDOWNS),
+        "with value or group: a breakdown's property (as GET /api/v1/onboard/breakdown); "
+        "then state is completed, failed or refused, without stage or code, and the list "
+        "is that count of the breakdown's group",
+    ),
+    Param(
+        "value",
+        {"type": "string", "minLength": 1, "maxLength": 32, "pattern": _VALUE_PATTERN},
+        "with by: the sessions whose property has this value (a group's `value` in the "
+        "breakdown, named in its top or not)",
+    ),
+    Param(
+        "group",
+        enum(breakdowns.UNNAMED_GROUPS),
+        "with by: `unknown`, the sessions without the property; `other`, those whose value "
+        "is not among the breakdown's top values of the same window and top",
+    ),
+    Param(
+        "top",
+        {"type": "integer", "minimum": 1, "maximum": breakdowns.MAX_TOP},
+        f"with group=other: the breakdown's top (default {breakdowns.DEFAULT_TOP})",
     ),
 )
 COHORT_QUERY = COHORT_CSV_QUERY + Query(params.LIMIT, params.CURSOR)
@@ -144,10 +172,46 @@ def _cohort_request(request: Request, *, paged: bool) -> _CohortRequest:
         raise BadRequest("code needs state=failed: only failed sessions have a failure code")
     if code is not None:
         code = requested_code(code)
+    group = _group(request)
+    if group is not None and wanted not in cohort.GROUP_STATES:
+        raise BadRequest("by lists a breakdown count: state must be completed, failed or refused")
+    if group is not None and (stage is not None or code is not None):
+        raise BadRequest("by lists a breakdown count: no stage or code (every stage is in it)")
     limit = params.limit(request) if paged else export.MAX_ROWS
     before = cohort.decode_cursor(query["cursor"]) if query.get("cursor") else None
-    filters = cohort.CohortFilter(state=wanted, stage=stage, code=code)
+    filters = cohort.CohortFilter(state=wanted, stage=stage, code=code, group=group)
     return _CohortRequest(hours, filters, limit, before)
+
+
+def _group(request: Request) -> breakdowns.GroupFilter | None:
+    """?by= with ?value= or ?group= (and ?top= for other): a breakdown's group, as GET
+    /api/v1/onboard/breakdown names it; None without them."""
+    query = request.query_params
+    by, value, group, raw_top = (query.get(name) for name in ("by", "value", "group", "top"))
+    if by is None:
+        if value is not None or group is not None:
+            raise BadRequest(f"group and value need by=: one of {', '.join(BREAKDOWNS)}")
+        if raw_top is not None:
+            raise BadRequest("top needs by= and group=other")
+        return None
+    if by not in BREAKDOWNS:
+        raise BadRequest(f"by must be one of {', '.join(BREAKDOWNS)}")
+    if value is None and group is None:
+        raise BadRequest("by needs value= (a named group) or group=other or group=unknown")
+    if value is not None and group is not None:
+        raise BadRequest("value and group name one group each: give one of them")
+    if raw_top is not None and group != "other":
+        raise BadRequest("top needs group=other: it says which values are the other ones")
+    if value is not None:
+        return breakdowns.GroupFilter(by, "value", breakdowns.requested_value(by, value))
+    if group == "unknown":
+        return breakdowns.GroupFilter(by, "unknown")
+    if group != "other":
+        raise BadRequest("group must be other or unknown (a named group is value=)")
+    top = params.whole_number(raw_top or str(breakdowns.DEFAULT_TOP), breakdowns.MAX_TOP)
+    if top is None:
+        raise BadRequest(f"top must be a whole number from 1 to {breakdowns.MAX_TOP}")
+    return breakdowns.GroupFilter(by, "other", top=top)
 
 
 @NO_QUERY

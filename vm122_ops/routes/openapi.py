@@ -740,11 +740,15 @@ PATHS: dict[str, Any] = {
         },
     ),
     "/api/v1/onboard/funnel/sessions": _get(
-        "the funnel cohort's sessions that stopped at a stage in a state",
+        "the funnel cohort's sessions that stopped at a stage in a state, or a breakdown "
+        "group's in a state",
         onboard.COHORT_QUERY,
         {
             "200": _answer("CohortPage", "newest activity first; items carry contact"),
-            "400": _error("bad hours, stage, state, code, limit, cursor or unknown parameter"),
+            "400": _error(
+                "bad hours, stage, state, code, by, value, group, top, limit, cursor or "
+                "unknown parameter"
+            ),
             "401": _UNAUTHORIZED,
         },
     ),
@@ -753,7 +757,9 @@ PATHS: dict[str, Any] = {
         onboard.COHORT_CSV_QUERY,
         {
             "200": _CSV,
-            "400": _error("bad hours, stage, state, code or unknown parameter"),
+            "400": _error(
+                "bad hours, stage, state, code, by, value, group, top or unknown parameter"
+            ),
             "401": _UNAUTHORIZED,
         },
     ),

@@ -52,7 +52,9 @@ limit :limit;
 -- (status, last_event_at) backwards from the cursor down to the cohort's start (a
 -- session's last event is never before its first). The failure's code is the session's
 -- (migration 0010); its reason comes from the newest event's payload, read for the page's
--- rows only.
+-- rows only. :by (null: any session) keeps a breakdown group's sessions: those whose
+-- stored value of that property ('' when unknown) is among the JSON array :values when
+-- :inside is 1, not among them when 0 (vm122_ops/funnel/breakdowns.py, GroupMembers).
 select s.session_id,
        s.domain,
        s.furthest_stage,
@@ -72,6 +74,13 @@ where s.status = :status
   and s.last_event_at >= :cohort_since
   and s.first_event_at >= :cohort_since
   and (:step is null or s.failed_step = :step)
+  and (:by is null
+       or (coalesce(case :by
+                        when 'dns_mode' then s.dns_mode
+                        when 'previous_provider' then s.previous_provider
+                        when 'language' then s.language
+                        when 'release' then s.release
+                    end, '') in (select value from json_each(:values))) = :inside)
   and (:before_at is null
        or s.last_event_at < :before_at
        or (s.last_event_at = :before_at and s.session_id < :before_id))
@@ -124,7 +133,8 @@ where status = 'failed'
 -- name: cohort_refused_page
 -- One page of refused cohort sessions (active, a refusal code: never past started), newest
 -- activity first, after the cursor; walks the partial index onboard_sessions_refused
--- backwards from the cursor down to the cohort's start.
+-- backwards from the cursor down to the cohort's start. :by, :values, :inside: a breakdown
+-- group's sessions only, as in cohort_closed_page.
 -- The filter is shown_status = 'refused' (0021) written out: a partial index
 -- (onboard_sessions_refused) is used only when the query's WHERE says its WHERE.
 select s.session_id,
@@ -145,6 +155,13 @@ where s.status = 'active'
   and s.refusal_code is not null
   and s.last_event_at >= :cohort_since
   and s.first_event_at >= :cohort_since
+  and (:by is null
+       or (coalesce(case :by
+                        when 'dns_mode' then s.dns_mode
+                        when 'previous_provider' then s.previous_provider
+                        when 'language' then s.language
+                        when 'release' then s.release
+                    end, '') in (select value from json_each(:values))) = :inside)
   and (:before_at is null
        or s.last_event_at < :before_at
        or (s.last_event_at = :before_at and s.session_id < :before_id))
