@@ -1,10 +1,12 @@
 """A session's shown status, defined once (docs/desk.md, "Session states"): the generated
 column onboard_sessions.shown_status, which the named queries and the ticket_summaries view
-read. The queries that keep the definition written out do so only where the column would
-cost an index, and say it exactly as the column does."""
+read, and `shown_status` in vm122_ops/ingest/session_fold.py for the state the fold at
+ingest holds in memory. The queries that keep the definition written out do so only where
+the column would cost an index, and say it exactly as the column does."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import sqlite3
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from servicekit.sqlfiles import migrate, migration_files
+from vm122_ops.ingest.session_fold import SESSION_STATUSES, SHOWN_STATUSES, shown_status
 from vm122_ops.store.db import SQL_DIR
 from vm122_ops.store.sql import QUERIES
 
@@ -126,6 +129,28 @@ def test_the_shown_status_follows_its_session_and_cannot_be_written() -> None:
     assert conn.execute(
         "select session_status from ticket_summaries where session_id = 'refused-1'"
     ).fetchall() == [("active",)]
+
+
+def test_python_and_the_column_say_the_same_for_every_status_and_code() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(conn, SCHEMA)
+    cases = list(itertools.product(SESSION_STATUSES, (None, "mailbox_provider")))
+    for n, (status, code) in enumerate(cases):
+        row = (f"s-{n}", "a.pt", AT, AT, "onboarding.started", n, 0, status, code, None)
+        conn.execute(INSERT_SESSION, row)
+    stored = conn.execute(
+        "select status, refusal_code, shown_status from onboard_sessions order by session_id"
+    ).fetchall()
+    assert [(status, code, shown_status(status, code)) for status, code in cases] == stored
+    assert [shown for _, _, shown in stored] == [
+        "active",
+        "refused",
+        "failed",
+        "failed",
+        "completed",
+        "completed",
+    ]
+    assert set(SHOWN_STATUSES) == {"active", "failed", "completed", "refused"}
 
 
 def _normal(sql: str) -> str:

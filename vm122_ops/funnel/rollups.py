@@ -57,7 +57,7 @@ Cells = Counter[tuple[int, str]]  # (stage, status) -> sessions
 
 def rollup_key(state: SessionState) -> RollupKey:
     stage = NO_STAGE if state.furthest_stage is None else state.furthest_stage
-    return (state.first_event_at // HOUR_MS, stage, state.funnel_status)
+    return (state.first_event_at // HOUR_MS, stage, state.shown_status)
 
 
 def refusal_key(state: SessionState | None) -> tuple[int, str] | None:

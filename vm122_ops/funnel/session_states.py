@@ -125,7 +125,7 @@ def session_state(
     session: SessionState, now_ms: int, paces: tuple[StepPace, ...], rule: StateRule
 ) -> State | None:
     """An active session's state; None for a completed, failed or refused one."""
-    if session.funnel_status != "active":
+    if session.shown_status != "active":
         return None
     pace = paces[waiting_step(session.furthest_stage)]
     return classify(max(0, now_ms - session.last_event_at), pace, rule)
@@ -212,6 +212,6 @@ def move_contributions(
 
 
 def _active_key(state: SessionState | None) -> int | None:
-    if state is None or state.funnel_status != "active":  # a refused session is apart
+    if state is None or state.shown_status != "active":  # a refused session is apart
         return None
     return -1 if state.furthest_stage is None else state.furthest_stage

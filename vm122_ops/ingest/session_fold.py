@@ -22,10 +22,22 @@ STAGE_COLUMNS = tuple(f"{stage}_at" for stage in STAGES)
 # A session's status (sessions.status, checked by the schema: 0001).
 SessionStatus = Literal["active", "failed", "completed"]
 SESSION_STATUSES: tuple[SessionStatus, ...] = ("active", "failed", "completed")
-# What the funnel counts a session as: its status, or `refused` (an active session whose
-# only stage is started and whose attempts were all refused: docs/desk.md).
-FunnelStatus = Literal["active", "failed", "completed", "refused"]
-REFUSED: FunnelStatus = "refused"
+# A session's status as Ops shows and counts it: its status, or `refused` (an active
+# session whose only stage is started and whose attempts were all refused: docs/desk.md).
+ShownStatus = Literal["active", "failed", "completed", "refused"]
+REFUSED: ShownStatus = "refused"
+SHOWN_STATUSES: tuple[ShownStatus, ...] = (*SESSION_STATUSES, REFUSED)
+
+
+def shown_status(status: SessionStatus, refusal_code: str | None) -> ShownStatus:
+    """A session's status as every answer shows it and the funnel counts it: ``refused`` for
+    an active session with a refusal code, else its status.
+
+    The store says the same as the generated column ``onboard_sessions.shown_status``
+    (migration 0021), which the named queries read; this is for a state held in memory,
+    the fold at ingest, which moves the rollups' cells before its row is written.
+    """
+    return REFUSED if status == "active" and refusal_code is not None else status
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +73,13 @@ class SessionState:
     def refused(self) -> bool:
         """Active, never past started, and refused: its own state, never moving, stuck or
         abandoned (docs/desk.md, "Session states")."""
-        return self.refusal_code is not None and self.status == "active"
+        return self.shown_status == REFUSED
 
     @property
-    def funnel_status(self) -> FunnelStatus:
-        """The status the funnel's rollups count it under: ``refused`` apart."""
-        return REFUSED if self.refused else self.status
+    def shown_status(self) -> ShownStatus:
+        """The status shown for it and the funnel's rollups count it under (``shown_status``
+        above): ``refused`` apart."""
+        return shown_status(self.status, self.refusal_code)
 
     @property
     def failed_step(self) -> int | None:
@@ -230,7 +243,7 @@ class Timeline:
         return {
             "session_id": self.session.session_id,
             "domain": self.session.domain,
-            "status": self.session.funnel_status,
+            "status": self.session.shown_status,
             "stage": self.session.stage_name,
             "refusal": self._refusal(),
             "contact": self.contact,

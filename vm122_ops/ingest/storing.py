@@ -47,7 +47,7 @@ class IngestResult:
             received_at=self.received_at,
             data=self.event.data,
             stage=self.session.furthest_stage,
-            status=self.session.funnel_status,  # `refused` too: the stream's messages
+            status=self.session.shown_status,  # `refused` too: the stream's messages
             ticket_id=self.ticket_id,
         )
 

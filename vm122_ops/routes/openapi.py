@@ -44,7 +44,7 @@ from vm122_ops.funnel.breakdowns import GROUP_KINDS
 from vm122_ops.funnel.cohort import COHORT_STATES
 from vm122_ops.funnel.session_states import STATES
 from vm122_ops.funnel.trend import PERIODS
-from vm122_ops.ingest.session_fold import REFUSED, SESSION_STATUSES
+from vm122_ops.ingest.session_fold import SHOWN_STATUSES
 from vm122_ops.routes import breakdowns, desk, onboard, search, stream
 from vm122_ops.tickets.search import MATCHED
 from vm122_ops.tickets.ticket import (
@@ -216,7 +216,7 @@ _TICKET_SUMMARY = {
     "domain": {"type": "string"},
     "status": enum(STATUSES),
     # `refused`: active in the store, its attempts all refused.
-    "session_status": enum((*SESSION_STATUSES, REFUSED)),
+    "session_status": enum(SHOWN_STATUSES),
     "stage": enum(STAGES, null=True),
     "tags": {"type": "array", "items": _TAG},
     "assignee": nullable({"type": "string"}),
@@ -477,7 +477,7 @@ SCHEMAS: dict[str, Any] = {
             "session_id": _SESSION_ID,
             "domain": {"type": "string"},
             # `refused`: active in the store, but its attempts were all refused.
-            "status": enum((*SESSION_STATUSES, REFUSED)),
+            "status": enum(SHOWN_STATUSES),
             "stage": enum(STAGES, null=True),
             # While it is refused: the newest refusal's code and time; else null.
             "refusal": nullable(obj({"code": {"type": "string"}, "at": TIME})),
@@ -633,7 +633,7 @@ SCHEMAS: dict[str, Any] = {
                         "domain": {"type": "string"},
                         "stage": enum(STAGES, null=True),
                         # `refused`: active in the store, its attempts all refused.
-                        "status": enum((*SESSION_STATUSES, REFUSED)),
+                        "status": enum(SHOWN_STATUSES),
                         "last_event_at": TIME,
                         "ticket_id": nullable(_ID),
                         "matched": enum(MATCHED),
