@@ -83,6 +83,7 @@ export function tableToggle(node, { marker, controls, show, hide, redraw }) {
     type: "button",
     class: "secondary",
     [marker]: "",
+    "data-focus-key": marker, // a live redraw gives it the focus back (refocus)
     "aria-expanded": String(shown),
     "aria-controls": controls,
     text: shown ? hide : show,
@@ -151,4 +152,37 @@ export function scrollStopWhileOverflowing(region) {
     syncScrollStop(region);
   });
   mutations.observe(region, { childList: true });
+}
+
+/**
+ * The `data-focus-key` of the focused element when it is inside `node` (else null):
+ * what a redraw of `node` gives the focus back to (`refocus`).
+ * @param {Element} node
+ * @returns {string | null}
+ */
+export function focusKeyWithin(node) {
+  const active = globalThis.document?.activeElement;
+  if (!active || active === node || typeof node.contains !== "function" || !node.contains(active)) {
+    return null;
+  }
+  return active.getAttribute?.("data-focus-key") ?? null;
+}
+
+/**
+ * After `node` was redrawn whole, focus its element whose `data-focus-key` is `key` (the
+ * same control in the new drawing), so a keyboard user who was on a link of a live card
+ * stays there instead of being thrown back to the page's start; nothing when `key` is
+ * null or the control is gone.
+ * @param {Element} node
+ * @param {string | null} key
+ */
+export function refocus(node, key) {
+  if (key === null) return;
+  const found = node.querySelectorAll("[data-focus-key]");
+  for (const candidate of found) {
+    if (candidate.getAttribute("data-focus-key") === key) {
+      candidate.focus({ preventScroll: true });
+      return;
+    }
+  }
 }

@@ -279,3 +279,67 @@ test("breakdown trend: each group's conversion per period behind a button, quiet
     "/api/v1/onboard/breakdown/trend?by=language&hours=48",
   ]);
 });
+
+/** Each linked count of the table: [row, state, href, accessible name, text]. */
+function countLinks(root) {
+  return root.querySelectorAll("a[data-count]").map((a) => [
+    a.parent.parent.getAttribute("data-group"),
+    a.getAttribute("data-count"),
+    a.getAttribute("href"),
+    a.getAttribute("aria-label"),
+    a.textContent,
+  ]);
+}
+
+test("breakdown: each completed, failed and refused count opens its group's sessions", async () => {
+  const { browser, root } = dashboard("http://desk.test/?hours=72&by=previous_provider");
+  root.querySelector("[data-window]").value = "72";
+  initBreakdown(root, context(translator("en")));
+  const document = answer("previous_provider", 72, [
+    group("value", "other", 1, figures(2, 1, 1)), // the value named other
+    group("value", "1.0+x y", 1, figures(1, 0, 1)), // a value needing escapes
+    group("other", null, 2, figures(3, 1, 0, 1)),
+    group("unknown", null, 0, figures(1, 0, 0)),
+  ]);
+  await browser.requests[0].answer(document);
+  const links = countLinks(root);
+  const base = "/funnel/sessions?hours=72";
+  assert.deepEqual(links.slice(0, 3), [
+    ["value:other", "completed", `${base}&state=completed&by=previous_provider&value=other`, "1 completed session, Another provider", "1"],
+    ["value:other", "failed", `${base}&state=failed&by=previous_provider&value=other`, "1 failed session, Another provider", "1"],
+    ["value:other", "refused", `${base}&state=refused&by=previous_provider&value=other`, "0 refused attempts, Another provider", "0"],
+  ]);
+  assert.equal(links[4][2], `${base}&state=failed&by=previous_provider&value=1.0%2Bx+y`);
+  assert.deepEqual(links[8], [
+    "other",
+    "refused",
+    `${base}&state=refused&by=previous_provider&group=other&top=5`,
+    "1 refused attempt, Everything else (2 values)",
+    "1",
+  ]);
+  assert.deepEqual(links[9].slice(2, 4), [`${base}&state=completed&by=previous_provider&group=unknown`, "0 completed sessions, Not known"]);
+  // The whole's counts are the funnel's own lists; started opens nothing.
+  assert.deepEqual(links.slice(12).map((link) => link.slice(2, 4)), [
+    [`${base}&state=completed`, "2 completed sessions, All sessions"],
+    [`${base}&state=failed`, "2 failed sessions, All sessions"],
+    [`${base}&state=refused`, "1 refused attempt, All sessions"],
+  ]);
+  assert.equal(links.length, 15);
+  assert.ok(root.querySelectorAll("a[data-count]").every((a) => a.getAttribute("data-focus-key") !== null));
+  // pt-PT names.
+  const pt = dashboard("http://desk.test/?hours=72&by=previous_provider");
+  pt.root.querySelector("[data-window]").value = "72";
+  const ctx = context(translator("pt"));
+  ctx.lang = "pt";
+  initBreakdown(pt.root, ctx);
+  await pt.browser.requests[0].answer(document);
+  assert.deepEqual(
+    countLinks(pt.root).map((link) => link[3]).filter((_, index) => [0, 1, 8, 14].includes(index)),
+    [
+      "1 sessão concluída, Outro fornecedor",
+      "1 sessão falhada, Outro fornecedor",
+      "1 tentativa recusada, Todos os outros (2 valores)",
+      "1 tentativa recusada, Todas as sessões",
+    ],
+  );
+});

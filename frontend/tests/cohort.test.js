@@ -219,3 +219,25 @@ test("a refused attempt's event says why in words, never (rejected)", () => {
   const plain = { event_type: "onboarding.started", data: { domain: "loja.pt" } };
   assert.equal(eventSentence(plain, translator("en")).text, "Onboarding of loja.pt started.");
 });
+
+test("drill-down list of a breakdown group: the heading names it in both languages, the CSV carries it", () => {
+  const cases = [
+    ["?hours=48&state=failed&by=dns_mode&value=cloudflare", "en", "Failed sessions · DNS mode: Cloudflare · last 48 h"],
+    ["?hours=48&state=failed&by=dns_mode&value=cloudflare", "pt", "Sessões falhadas · Modo de DNS: Cloudflare · últimas 48 h"],
+    ["?hours=24&state=refused&by=language&group=unknown", "en", "Refused attempts · Language: Not known · last 24 h"],
+    ["?hours=24&state=completed&by=release&group=other&top=3", "pt", "Sessões concluídas · Versão do Portal: valores fora dos 3 primeiros · últimas 24 h"],
+    ["?hours=24&state=completed&by=previous_provider&value=other", "en", "Completed sessions · Previous mail provider: Another provider · last 24 h"],
+    ["?state=failed&by=release&value=2.0.1%2Bg1a2", "en", "Failed sessions · Portal release: 2.0.1+g1a2"],
+  ];
+  for (const [query, lang, title] of cases) {
+    const { browser, root } = listPage(`http://desk.test/funnel/sessions${query}`, lang);
+    assert.equal(root.querySelector("[data-cohort-title]").textContent, title);
+    const params = new URLSearchParams(query);
+    assert.equal(
+      root.querySelector("[data-cohort-csv]").getAttribute("href"),
+      `/api/v1/onboard/funnel/sessions.csv?${params}`,
+    );
+    params.set("limit", "50");
+    assert.equal(browser.requests[0].url, `/api/v1/onboard/funnel/sessions?${params}`);
+  }
+});

@@ -88,6 +88,8 @@ def pages(tickets: dict[str, int]) -> dict[str, str]:
         "search": "/search?q=falha",
         "stuck": "/funnel/sessions?state=stuck",
         "failed-code": "/funnel/sessions?state=failed&code=carbonio:account.DOMAIN_EXISTS",
+        "breakdown-group": "/funnel/sessions?state=failed&by=dns_mode&value=manual",
+        "breakdown-other": "/funnel/sessions?state=completed&by=release&group=other&top=1",
     }
 
 

@@ -323,12 +323,15 @@ async def test_the_breakdown_says_which_customers_fail(
             await page.keyboard.press("Tab")
             await scrolls_by_arrows(page, region)
         assert await desk.fits()
+        # Then the counts that open their sessions, row by row.
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("() => document.activeElement.getAttribute('data-focus-key')")
+        assert focused == "count:value:1.4.0:completed"
 
         # Then the trend split: its button, Enter, and its table's region (a Tab stop
         # only while it scrolls).
-        await page.keyboard.press("Tab")
         toggle = page.locator("[data-breakdown-trend-toggle]")
-        assert await toggle.evaluate("node => node === document.activeElement")
+        await tab_to(page, toggle, "the conversion by period's button")
         await expect(toggle).to_have_text(texts["show"])
         await page.keyboard.press("Enter")
         await expect(toggle).to_have_attribute("aria-expanded", "true")
@@ -408,3 +411,168 @@ def unknown_and_total(locale: str, by: str) -> Rows:
     anything of (s6), then the whole."""
     total = "Todas as sessões" if locale == "pt-PT" else "All sessions"
     return [[WHY[locale][by], "1", "0", "0", "0", "0 %"], [total, "7", "2", "2", "1", "33 %"]]
+
+
+# The drill-down of a breakdown count: its heading, total and session ids.
+GROUP_LIST = {
+    "en-GB": {
+        "cloudflare": "Failed sessions · DNS mode: Cloudflare · last 48 h",
+        "unknown": "Refused attempts · DNS mode: Not known · last 48 h",
+        "total": "Failed sessions · last 48 h",
+        "sessions": "{n} sessions",
+        "one": "1 session",
+        "link": "{n} failed sessions, Cloudflare",
+        "link1": "1 failed session, Cloudflare",
+    },
+    "pt-PT": {
+        "cloudflare": "Sessões falhadas · Modo de DNS: Cloudflare · últimas 48 h",
+        "unknown": "Tentativas recusadas · Modo de DNS: Desconhecido · últimas 48 h",
+        "total": "Sessões falhadas · últimas 48 h",
+        "sessions": "{n} sessões",
+        "one": "1 sessão",
+        "link": "{n} sessões falhadas, Cloudflare",
+        "link1": "1 sessão falhada, Cloudflare",
+    },
+}
+
+
+async def listed_ids(page: Page) -> list[str]:
+    """The drill-down's session ids once its rows are drawn, newest activity first."""
+    rows = page.locator("[data-cohort] tr[data-session-id]")
+    await expect(rows.first).to_be_visible(timeout=WAIT)
+    return [str(await row.get_attribute("data-session-id")) for row in await rows.all()]
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "pt-PT"])
+async def test_each_count_opens_its_sessions_and_keeps_the_focus_live(
+    browser: Browser, tmp_path: Path, locale: str
+) -> None:
+    """Tab to Cloudflare's failed count (a link named by count, state and group); a live
+    failure redraws the table and the focus stays on that link, now 2; Enter opens its
+    sessions, the heading naming the group and the CSV link carrying it. The unknown
+    group's refused count and the whole's failed count open theirs."""
+    texts = GROUP_LIST[locale]
+    async with browser_desk(browser, tmp_path, locale, 1280) as desk:
+        api, page, base = desk.api, desk.page, desk.server.base_url
+        await seed(api)
+        await login(page, base)
+        await rows_are(page, "dns_mode", EXPECTED[locale]["dns_mode"])
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        link = page.locator('tr[data-group="value:cloudflare"] a[data-count="failed"]')
+        await tab_to(page, link, "Cloudflare's failed count")
+        await expect(link).to_have_accessible_name(texts["link1"])
+        cloudflare = {"mode": "cloudflare", "previous_provider": "google"}
+        await session(
+            api, "s9", time.time() - 60, started=PT14, reach=2, dns=cloudflare, end="failed"
+        )
+        cells = EXPECTED[locale]["dns_mode"]
+        whole = cells[3]
+        await rows_are(
+            page,
+            "dns_mode",
+            [
+                [cells[0][0], "5", "2", "2", "0", "40 %"],
+                cells[1],
+                cells[2],
+                [whole[0], "8", "2", "3", "1", "29 %"],
+            ],
+        )
+        focused = await page.evaluate(
+            """() => [document.activeElement.getAttribute('data-focus-key'),
+                      document.activeElement.textContent]"""
+        )
+        assert focused == ["count:value:cloudflare:failed", "2"]
+        await expect(link).to_have_accessible_name(texts["link"].format(n=2))
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(
+            base + "/funnel/sessions?hours=48&state=failed&by=dns_mode&value=cloudflare"
+        )
+        await expect(page.locator("[data-cohort-title]")).to_have_text(texts["cloudflare"])
+        assert await listed_ids(page) == ["s9", "s2"]
+        await expect(page.locator("[data-cohort-total]")).to_have_text(
+            texts["sessions"].format(n=2)
+        )
+        await expect(page.locator("[data-cohort-csv]")).to_have_attribute(
+            "href",
+            "/api/v1/onboard/funnel/sessions.csv?hours=48&state=failed&by=dns_mode&value=cloudflare",
+        )
+        csv = await api.get(
+            "/api/v1/onboard/funnel/sessions.csv",
+            params={"hours": 48, "state": "failed", "by": "dns_mode", "value": "cloudflare"},
+        )
+        assert [line.split(",")[0] for line in csv.text.splitlines()[1:]] == ["s9", "s2"]
+        await page.screenshot(path=str(ARTIFACTS / f"breakdown-list-{locale}.png"), full_page=True)
+
+        await page.go_back()
+        unknown = page.locator('tr[data-group="unknown"] a[data-count="refused"]')
+        await expect(unknown).to_have_text("1", timeout=WAIT)
+        await unknown.click()
+        await page.wait_for_url(
+            base + "/funnel/sessions?hours=48&state=refused&by=dns_mode&group=unknown"
+        )
+        await expect(page.locator("[data-cohort-title]")).to_have_text(texts["unknown"])
+        assert await listed_ids(page) == ["s5"]
+        await expect(page.locator("[data-cohort-total]")).to_have_text(texts["one"])
+
+        await page.go_back()
+        total = page.locator('tr[data-group="total"] a[data-count="failed"]')
+        await expect(total).to_have_text("3", timeout=WAIT)
+        await total.click()
+        await page.wait_for_url(base + "/funnel/sessions?hours=48&state=failed")
+        await expect(page.locator("[data-cohort-title]")).to_have_text(texts["total"])
+        assert await listed_ids(page) == ["s9", "s4", "s2"]
+        assert desk.errors == []
+
+
+@pytest.mark.parametrize("locale", ["pt-PT", "en-GB"])
+async def test_the_card_at_320_px(browser: Browser, tmp_path: Path, locale: str) -> None:
+    """At 320 px (the narrowest phone) every property's name shows whole in the closed
+    select, its label whole too, and the page never scrolls sideways; the table scrolls
+    in its region, and a live redraw keeps how far it was scrolled."""
+    async with browser_desk(browser, tmp_path, locale, 320) as desk:
+        page = desk.page
+        await seed(desk.api)
+        await login(page, desk.server.base_url)
+        await page.goto(desk.server.base_url + "/?by=previous_provider")
+        await rows_are(page, "previous_provider", EXPECTED[locale]["previous_provider"])
+        assert await select_cut(page) == {}
+        label_cut = await page.evaluate(
+            """() => {
+              const label = document.querySelector('.breakdown-card .window span');
+              const card = document.querySelector('.breakdown-card').getBoundingClientRect();
+              const box = label.getBoundingClientRect();
+              return [label.scrollWidth > label.clientWidth,
+                      box.left < card.left || box.right > card.right];
+            }"""
+        )
+        assert label_cut == [False, False]
+        select = page.locator("[data-breakdown-by]")
+        box, card = (
+            await select.bounding_box(),
+            await page.locator(".breakdown-card").bounding_box(),
+        )
+        assert box is not None and card is not None
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+        assert await desk.fits()
+        await page.locator(".breakdown-card").screenshot(
+            path=str(ARTIFACTS / f"breakdown-card-{locale}-320.png")
+        )
+        region = page.locator("[data-breakdown-region]")
+        await expect(region).to_have_attribute("tabindex", "0")
+        await region.evaluate("node => { node.scrollLeft = 80; }")
+        scrolled = await region.evaluate("node => node.scrollLeft")
+        assert scrolled > 0
+        await expect(page.locator("[data-live-status]")).to_have_attribute(
+            "data-state", "live", timeout=WAIT
+        )
+        m365 = {"mode": "cloudflare", "previous_provider": "microsoft365"}
+        await session(
+            desk.api, "s9", time.time() - 60, started=PT14, reach=2, dns=m365, end="failed"
+        )
+        m365_row = page.locator('tr[data-group="value:microsoft365"] a[data-count="failed"]')
+        await expect(m365_row).to_have_text("2", timeout=WAIT)
+        assert await region.evaluate("node => node.scrollLeft") == scrolled
+        assert await desk.fits()
+        assert desk.errors == []

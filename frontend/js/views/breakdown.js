@@ -5,9 +5,13 @@
 // the whole. The top values by name, then everything else and the sessions whose value is
 // not known, so the groups add up to the whole (docs/desk.md, "Breakdowns"). The property
 // is chosen with a select and kept in the address (`?by=`), like the window (`?hours=`).
-// Under it, each group's conversion period by period (breakdownTrend.js). Live like the
-// other cards (liveCard.js): refetched after funnel events, at most once a second, and at
-// once on a stream reset. Every text through textContent (dom.js `el`).
+// Each completed, failed and refused count opens its sessions, `/funnel/sessions` with the
+// window, the state and the group (`by=` and `value=`, or `group=other|unknown`; the whole's
+// without a group). Under it, each group's conversion period by period
+// (breakdownTrend.js). Live like the other cards (liveCard.js): refetched after funnel
+// events, at most once a second, and at once on a stream reset; a redraw keeps the
+// keyboard focus on the same link (liveCard.js) and the table's sideways scroll. Every
+// text through textContent (dom.js `el`).
 
 import { el, fill, scrollStopWhileOverflowing } from "../dom.js";
 import { formatPercent } from "../format.js";
@@ -61,22 +65,72 @@ export function groupLabel(group, by, t) {
 }
 
 /**
- * One row of figures: the group's name as its row header, then its counts.
+ * A group's name in one line, for a count's accessible name ("Not known" without why).
+ * @param {any} group {kind, value, values}, or null for the whole
+ * @param {string} by
+ * @param {Function} t
+ * @returns {string}
+ */
+export function groupName(group, by, t) {
+  if (group === null) return t("breakdown.total");
+  if (group.kind === "unknown") return t("breakdown.unknown");
+  return String(groupLabel(group, by, t)[0]);
+}
+
+/**
+ * The drill-down of one count of the table: the sessions of the window in `state`
+ * (completed, failed, refused) of `group` (null: the whole, the funnel's own list), as
+ * GET /api/v1/onboard/funnel/sessions takes them: `by=` with `value=` for a named group,
+ * `group=other` with the answer's `top`, or `group=unknown`.
+ * @param {any} document the answer of GET /api/v1/onboard/breakdown
+ * @param {any} group one of its groups, or null
+ * @param {string} state
+ * @returns {string}
+ */
+export function countHref(document, group, state) {
+  const params = new URLSearchParams({ hours: String(document.window_hours), state });
+  if (group !== null) {
+    params.set("by", document.by);
+    if (group.kind === "value") params.set("value", String(group.value));
+    else params.set("group", group.kind);
+    if (group.kind === "other") params.set("top", String(document.top));
+  }
+  return `/funnel/sessions?${params}`;
+}
+
+/**
+ * One row of figures: the group's name as its row header, then its counts; completed,
+ * failed and refused each a link to its sessions (the API has no state-less list for
+ * started), named by its count, state and group (a screen reader's list of links makes
+ * sense without the table around it).
  * @param {(string | HTMLElement)[]} name
  * @param {any} figures {stages, completed, failed, refused, conversion}
  * @param {boolean} refused whether the answer counts refused sessions
- * @param {string} lang
+ * @param {{t: Function, lang: string}} ctx
  * @param {Record<string, string>} attrs
+ * @param {{document: any, group: any, by: string}} where the answer and the group (null: the whole)
  * @returns {HTMLElement}
  */
-function figureRow(name, figures, refused, lang, attrs) {
+function figureRow(name, figures, refused, { t, lang }, attrs, { document, group, by }) {
   const count = (value) => el("td", { class: "num", text: String(value ?? 0) });
+  const linked = (state) => {
+    const n = Number(figures[state] ?? 0);
+    return el("td", { class: "num" }, [
+      el("a", {
+        href: countHref(document, group, state),
+        "data-count": state,
+        "data-focus-key": `count:${attrs["data-group"]}:${state}`,
+        "aria-label": t(`breakdown.link.${state}`, { n, group: groupName(group, by, t) }),
+        text: String(n),
+      }),
+    ]);
+  };
   return el("tr", attrs, [
     el("th", { scope: "row" }, name),
     count(figures.stages?.started),
-    count(figures.completed),
-    count(figures.failed),
-    refused ? count(figures.refused) : null,
+    linked("completed"),
+    linked("failed"),
+    refused ? linked("refused") : null,
     el("td", {
       class: "num",
       text: formatPercent(figures.conversion?.completed?.of_started, lang),
@@ -103,16 +157,27 @@ export function renderBreakdown(node, document, { t, lang }) {
     (group) => group.kind === "value" || group.cohort > 0,
   );
   const rows = groups.map((group) =>
-    figureRow(groupLabel(group, by, t), group, refused, lang, {
-      "data-group": group.kind === "value" ? `value:${group.value}` : group.kind,
-    }),
+    figureRow(
+      groupLabel(group, by, t),
+      group,
+      refused,
+      { t, lang },
+      { "data-group": group.kind === "value" ? `value:${group.value}` : group.kind },
+      { document, group, by },
+    ),
   );
   const head = ["group", "started", "completed", "failed", ...(refused ? ["refused"] : []), "conversion"];
   // The table scrolls inside its region when wider than the card (a phone): a Tab stop
   // only while it does (dom.js scrollStopWhileOverflowing).
   const region = el(
     "div",
-    { class: "scroll", role: "region", "aria-label": t("breakdown.regionLabel"), "data-breakdown-region": "" },
+    {
+      class: "scroll",
+      role: "region",
+      "aria-label": t("breakdown.regionLabel"),
+      "data-breakdown-region": "",
+      "data-focus-key": "region",
+    },
     [
       el("table", { class: "grid breakdown", "data-breakdown-table": "", "data-by": by }, [
         el("caption", {
@@ -132,13 +197,23 @@ export function renderBreakdown(node, document, { t, lang }) {
         ]),
         el("tbody", {}, rows),
         el("tfoot", {}, [
-          figureRow([t("breakdown.total")], total, refused, lang, { "data-group": "total" }),
+          figureRow(
+            [t("breakdown.total")],
+            total,
+            refused,
+            { t, lang },
+            { "data-group": "total" },
+            { document, group: null, by },
+          ),
         ]),
       ]),
     ],
   );
+  // A redraw keeps how far the table was scrolled sideways (a phone).
+  const scrolled = node.querySelector("[data-breakdown-region]")?.scrollLeft ?? 0;
   fill(node, [region, el("p", { class: "muted breakdown-note", text: t("breakdown.note") })]);
   scrollStopWhileOverflowing(region);
+  if (scrolled) region.scrollLeft = scrolled;
 }
 
 /**

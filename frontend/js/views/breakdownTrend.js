@@ -92,6 +92,7 @@ export function renderBreakdownTrend(node, document, { t, lang }) {
       role: "region",
       "aria-label": t("breakdown.trendLabel"),
       "data-breakdown-trend-region": "",
+      "data-focus-key": "trend-region",
       hidden: !shown,
     },
     [content],

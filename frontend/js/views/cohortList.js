@@ -1,6 +1,8 @@
 // A funnel count's sessions (/funnel/sessions?hours=&stage=&state=[&code=]): the
 // drill-down of the funnel card and of the failure-code card (code: the failed sessions
-// whose last failure had it), newest activity first, paginated, refreshed live.
+// whose last failure had it), and of the breakdown card (by= with value=, or group=other
+// with top=, or group=unknown: one group's sessions), newest activity first, paginated,
+// refreshed live. The heading names the filter; the CSV link carries it.
 
 import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
@@ -13,6 +15,8 @@ import { sessionHref } from "./tables.js";
 const PAGE = 50;
 const MAX_PAGE = 200;
 const ACTIVE = new Set(["moving", "stuck", "abandoned"]);
+// The page's query parameters the API takes (GET /api/v1/onboard/funnel/sessions).
+const FILTERS = ["hours", "stage", "state", "code", "by", "value", "group", "top"];
 const STAGE_ORDER = ["started", "domain_validated", "dns_applied", "account_created", "infra_synced", "completed"];
 
 /**
@@ -38,6 +42,23 @@ export function whyText(s, paces, { t, lang }, nowMs) {
     );
   }
   return parts.join(" ");
+}
+
+/**
+ * The heading's part naming a breakdown's group ("· DNS mode: Cloudflare"), or null
+ * without `by`. A value this Desk has no words for is shown as it is (text).
+ * @param {Record<string, string>} filters the page's query
+ * @param {Function} t
+ * @returns {string | null}
+ */
+export function groupTitle(filters, t) {
+  if (!filters.by) return null;
+  let group = null;
+  if (filters.value) group = label(t, `breakdown.value.${filters.by}`, filters.value);
+  else if (filters.group === "unknown") group = t("breakdown.unknown");
+  else if (filters.group === "other") group = t("cohort.groupOther", { n: filters.top || "5" });
+  if (group === null) return null;
+  return t("cohort.group", { by: label(t, "breakdown.dim", filters.by), group });
 }
 
 /**
@@ -139,11 +160,12 @@ export function initCohortList(root, ctx) {
   const more = root.querySelector("[data-more]");
   const query = new URLSearchParams(window.location.search);
   const filters = {};
-  for (const name of ["hours", "stage", "state", "code"]) if (query.get(name)) filters[name] = query.get(name);
+  for (const name of FILTERS) if (query.get(name)) filters[name] = query.get(name);
   titleNode.textContent = [
     label(t, "cohort.title", filters.state),
     filters.stage ? t("cohort.at", { stage: label(t, "stage", filters.stage) }) : null,
     filters.code ? t("cohort.code", { code: filters.code }) : null,
+    groupTitle(filters, t),
     filters.hours ? `· ${t("cohort.window", { hours: filters.hours })}` : null,
   ]
     .filter(Boolean)

@@ -4,10 +4,11 @@
 // (at most once a second, never starved by a steady stream), and when the stream is live
 // again after a load failed. Loads overlap and can answer out of order: an answer from a
 // load begun before one already shown is dropped, and one for another window (or another
-// choice of the card's own) is not shown.
+// choice of the card's own) is not shown. A redraw gives the keyboard focus back to the
+// same control when it was in the card (dom.js `refocus`, by `data-focus-key`).
 
 import { getJSON } from "../api.js";
-import { coalesce, el, fill } from "../dom.js";
+import { coalesce, el, fill, focusKeyWithin, refocus } from "../dom.js";
 import { SnapshotLoads } from "../viewData.js";
 import { windowFrom } from "./dashboard.js";
 
@@ -55,7 +56,11 @@ export function liveCard(root, node, ctx, card) {
     if (!loads.finish(pending)) return;
     failed = !document;
     if (!document) fill(node, [el("p", { class: "error", text: ctx.t("error.load") })]);
-    else if (card.current(document, dashboardHours(root))) card.render(node, document, ctx);
+    else if (card.current(document, dashboardHours(root))) {
+      const focused = focusKeyWithin(node);
+      card.render(node, document, ctx);
+      refocus(node, focused);
+    }
   };
   const refresh = coalesce(load, REFETCH_MS);
   if (ctx.live) {
