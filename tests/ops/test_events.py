@@ -21,7 +21,8 @@ LAST = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 
 def reference(ms: int) -> str:
     """The formatting before the per-second cache, from the whole float moment."""
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # RFC 3339 §5.6: date-fullyear is 4DIGIT (strftime's %Y does not pad years below 1000).
+    return moment.isoformat(timespec="seconds").removesuffix("+00:00") + f".{ms % 1000:03d}Z"
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,8 @@ def reference(ms: int) -> str:
         pytest.param(-1, "1969-12-31T23:59:59.999Z", id="just-before-epoch"),
         pytest.param(1_795_953_600_123, "2026-11-29T12:00:00.123Z", id="ms"),
         pytest.param(LAST, "9999-12-31T23:59:59.999Z", id="last"),
+        pytest.param(FIRST, "0001-01-02T00:00:00.000Z", id="year-1"),
+        pytest.param(-30_610_224_000_000, "1000-01-01T00:00:00.000Z", id="year-1000"),
     ],
 )
 def test_format_ms_known_values(ms: int, text: str) -> None:

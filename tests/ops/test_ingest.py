@@ -284,6 +284,8 @@ async def test_during_a_rotation_old_and_new_secrets_are_both_accepted(tmp_path:
         pytest.param("9999-12-31T23:59:59-01:00", "not a valid date-time", id="year-9999"),
         pytest.param("٢٠٢٦-11-29T11:00:00Z", "RFC 3339", id="non-ascii-digits"),
         pytest.param("2026-11-29T12:06:00Z", "in the future", id="future-beyond-tolerance"),
+        pytest.param("0001-01-01T00:00:00Z", "before 2000", id="year-1"),
+        pytest.param("1999-12-31T23:59:59.999Z", "before 2000", id="just-before-2000"),
     ],
 )
 async def test_timestamps_out_of_range_are_422(ops: Ops, timestamp: str, reason: str) -> None:

@@ -193,10 +193,16 @@ def _second(seconds: int) -> str:
     """The whole second's part of ``format_ms``, ending in the dot. strftime was most of
     a funnel answer's rendering (two times per active session, 50 sessions); the seconds
     a process formats repeat (the same sessions each request, events of the same second)."""
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    # isoformat, not strftime's %Y: RFC 3339's date-fullyear is four digits (§5.6), and %Y
+    # does not pad a year below 1000.
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+    return f"{moment.isoformat(timespec='seconds')}."
 
 
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000  # the signature's own clock tolerance
+# No onboarding event happened before 2000-01-01T00:00:00Z: an earlier time is a sender's
+# clock or a forged body, and would show as a session decades old in every list.
+EARLIEST_MS = 946_684_800_000
 _VIEW_DEPTH = 8  # levels above data in the deepest answer that shows it, with margin
 _SHALLOW_BRACKETS = 200  # below orjson's 254 levels when writing, less _VIEW_DEPTH
 
@@ -225,6 +231,11 @@ def parse_event(event_id: str, body: bytes, *, now_ms: int | None = None) -> Eve
             f"unknown event type {event_type[:64]!r}; expected one of {', '.join(EVENT_TYPES)}"
         )
     occurred_at = parse_timestamp(document.get("timestamp"))
+    if occurred_at < EARLIEST_MS:
+        raise Unprocessable(
+            f"timestamp {format_ms(occurred_at)} is before 2000-01-01T00:00:00Z; no "
+            "onboarding event is that old (check the sender's clock)"
+        )
     if now_ms is not None and occurred_at > now_ms + FUTURE_TOLERANCE_MS:
         raise Unprocessable(
             f"timestamp is {(occurred_at - now_ms) // 1000} s in the future; an event's "
