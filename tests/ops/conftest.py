@@ -16,6 +16,7 @@ from tests.support import peek
 from tests.support.apps import ops_settings
 from tests.support.credentials import AUTH, KEY, TOKEN
 from tests.support.runner import in_process
+from tests.support.schema import migrated_ops
 from tests.support.signer import INGEST, event_body, iso, new_webhook_id, signed_headers
 from vm122_ops.app import create_app
 from vm122_ops.settings import Settings
@@ -104,7 +105,9 @@ def make_settings(tmp_path: Path) -> Settings:
 
 @asynccontextmanager
 async def running_ops(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Ops]:
-    """Ops in-process on ``settings`` with its lifespan run, and the helpers around it."""
+    """Ops in-process on ``settings`` with its lifespan run, and the helpers around it; a
+    new database starts from the migrated schema (tests/support/schema.py)."""
+    migrated_ops(settings.db_path)
     clock = clock or Clock()
     app = create_app(settings, clock=clock)
     async with in_process(app, base_url="http://ops.test") as (_, client):

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from tests.support import peek
 from tests.support.credentials import KEY
 from tests.support.runner import in_process
+from tests.support.schema import migrated_portal
 from vm112_portal.app import create_app
 from vm112_portal.ownership import TxtResolver
 from vm112_portal.settings import Settings
@@ -182,7 +183,9 @@ async def running_portal(
     providers_in_process: bool = True,
     proof_resolver: TxtResolver | None = None,
 ) -> AsyncIterator[Portal]:
-    """The portal in-process; its sandbox providers answer in-process too unless told not."""
+    """The portal in-process; its sandbox providers answer in-process too unless told not.
+    A new database starts from the migrated schema (tests/support/schema.py)."""
+    migrated_portal(settings.db_path)
     fake = ops or FakeOps()
     app = create_app(
         settings,

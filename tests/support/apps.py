@@ -27,6 +27,7 @@ from tests.support.runner import (
     in_process,
     python_module,
 )
+from tests.support.schema import migrated_ops, migrated_portal
 from vm112_portal.app import create_app as create_portal
 from vm112_portal.settings import Settings as PortalSettings
 from vm122_ops.app import create_app as create_ops
@@ -47,7 +48,9 @@ def ops_settings(db_path: Path, **overrides: Any) -> OpsSettings:
 
 
 async def user_command(db_path: Path, *argv: str, password: str = PASSWORD) -> str:
-    """Run ``python -m vm122_ops users ARGV`` in-process, the password on stdin."""
+    """Run ``python -m vm122_ops users ARGV`` in-process, the password on stdin; a new
+    ``db_path`` starts from the migrated schema (tests/support/schema.py)."""
+    migrated_ops(db_path)
     parser = argparse.ArgumentParser()
     users.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["users", *argv])
@@ -57,7 +60,7 @@ async def user_command(db_path: Path, *argv: str, password: str = PASSWORD) -> s
 
 def ops_in_process(db_path: Path) -> AbstractAsyncContextManager[InProcess]:
     """Ops with its lifespan run, and a client authorised for its read API."""
-    app = create_ops(ops_settings(db_path))
+    app = create_ops(ops_settings(migrated_ops(db_path)))
     return in_process(app, base_url="http://ops.test", headers=AUTH)
 
 
@@ -90,6 +93,7 @@ class OpsServer:
         return broker
 
     async def start(self) -> None:
+        migrated_ops(self.db_path)
         if self.app is None:
             existing = await user_command(self.db_path, "list")
             for name in self.accounts:
@@ -125,7 +129,7 @@ def ops_in_thread(db_path: Path) -> Iterator[str]:
     budget)."""
     many = 1_000_000
     throttle = AuthThrottle(per_address=many, per_account=many, global_limit=many)
-    app = create_ops(ops_settings(db_path), throttle=throttle)
+    app = create_ops(ops_settings(migrated_ops(db_path)), throttle=throttle)
     with Loopback(options=_THREADED).threaded(app) as url:
         yield url
 
@@ -145,6 +149,7 @@ def portal_in_thread(
         ops_timeout=0.5,
         backoff_max=0.5,
     )
+    migrated_portal(db_path)
     with loopback.threaded(create_portal(settings)) as url:
         yield url
 
