@@ -406,3 +406,33 @@ async def test_a_tag_on_an_existing_ticket_moves_its_version_without_reading_it(
     # The desk's view agrees: the tag, the version and the note.
     desk = await ops.get("/api/v1/desk/tickets/1")
     assert (desk["version"], desk["tags"], desk["status"]) == (2, ["ready_for_ops"], "open")
+
+
+async def test_a_new_session_writes_its_row_and_search_document_once(ops: Ops) -> None:
+    """A new session's row is written once, with its search keys, so the trigram index
+    gets its document once: no second write of the row, no document deleted and written
+    again. A later event with another domain still moves the keys and the document."""
+    statements: list[str] = []
+    await ops.db.write(lambda conn: conn.set_trace_callback(statements.append))
+    response = await ops.send("onboarding.started", "sess-k", NOW - 50, domain="XN--MNCHEN-3YA.De")
+    await ops.db.write(lambda conn: conn.set_trace_callback(None))
+    assert response.status_code == 202
+    session_updates = [s for s in statements if s.startswith("update onboard_sessions")]
+    assert session_updates == []
+    # FTS5's own statements (traced as comments): one document size written, none deleted.
+    sizes = [s for s in statements if "session_search_docsize" in s]
+    assert sizes == ["-- REPLACE INTO 'main'.'session_search_docsize' VALUES(?,?)"]
+    keys = "select domain_key, domain_ascii from onboard_sessions where session_id = 'sess-k'"
+    assert peek.rows(ops.db_path, keys) == [("münchen.de", "xn--mnchen-3ya.de")]
+    terms = "select terms from session_search_docs where session_id = 'sess-k'"
+    assert peek.rows(ops.db_path, terms) == [("münchen.de xn--mnchen-3ya.de",)]
+    found = await ops.get("/api/v1/desk/search", q="nchen")
+    assert [r["session_id"] for r in found["items"]] == ["sess-k"]
+    # The same domain again keeps the keys; another one moves keys and document.
+    await ops.send("domain.validated", "sess-k", NOW - 40, domain="xn--mnchen-3ya.de")
+    assert peek.rows(ops.db_path, keys) == [("münchen.de", "xn--mnchen-3ya.de")]
+    await ops.send("dns.applied", "sess-k", NOW - 30, domain="example.org")
+    assert peek.rows(ops.db_path, keys) == [("example.org", "example.org")]
+    assert peek.rows(ops.db_path, terms) == [("example.org example.org",)]
+    found = await ops.get("/api/v1/desk/search", q="example.or")
+    assert [r["session_id"] for r in found["items"]] == ["sess-k"]

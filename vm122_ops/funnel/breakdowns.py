@@ -152,10 +152,9 @@ def record(
     old_props: Props | None,
     new_props: Props,
 ) -> None:
-    """Write the session's values when they changed and move its breakdown_rollup cells
-    (one per dimension) from ``old`` to ``new``; the session row must exist."""
-    if new_props != (old_props or Props()):
-        conn.execute(queries["set_session_breakdowns"], new_props.to_params(new.session_id))
+    """Move the session's breakdown_rollup cells (one per dimension) from ``old`` to
+    ``new``. Its values themselves are written with its row (``Props.to_params`` in
+    ``upsert_session``: vm122_ops/ingest/storing.py)."""
     hour, stage, status = rollup_key(new)
     params: dict[str, Any] = {"hour": hour, "stage": stage, "status": status}
     params.update(new_props.values())

@@ -119,9 +119,14 @@ def store_event(conn: sqlite3.Connection, event: Event, received_at: int) -> Ing
     if event.event_type == FAILED:
         step = failures.failed_step(event, new)
         failures.record(conn, queries, event, step)
-    conn.execute(queries["upsert_session"], new.to_params())
+    session = new.to_params()
+    session.update(new_props.to_params(new.session_id))
+    # The search keys go with the row when they change (None keeps the stored ones).
     if old is None or old.domain != new.domain:
-        search.record(conn, queries, new.session_id, new.domain)
+        session.update(search.search_keys(new.domain))
+    else:
+        session.update(domain_key=None, domain_ascii=None)
+    conn.execute(queries["upsert_session"], session)
     contacts.record(conn, queries, event, row_id)
     search.record_reference(conn, queries, event)
     durations = funnel.move_contributions(conn, queries, old, new)

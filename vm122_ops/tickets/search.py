@@ -80,12 +80,9 @@ def ascii_form(text: str) -> str:
 
 
 def search_keys(domain: str) -> dict[str, str]:
+    """A domain's two keys, as ingest writes them with its session's row (``upsert_session``,
+    for a new session or a changed domain)."""
     return {"domain_key": unicode_form(domain), "domain_ascii": ascii_form(domain)}
-
-
-def record(conn: sqlite3.Connection, queries: Queries, session_id: str, domain: str) -> None:
-    """Write a session's search keys (ingest: a new session, or a changed domain)."""
-    conn.execute(queries["set_search_keys"], {"session_id": session_id, **search_keys(domain)})
 
 
 def reference_of(event: Event) -> str | None:

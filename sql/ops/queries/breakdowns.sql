@@ -1,16 +1,3 @@
--- name: set_session_breakdowns!
--- A session's breakdown values and which events gave them (vm122_ops/funnel/breakdowns.py).
-update onboard_sessions
-set dns_mode = :dns_mode,
-    previous_provider = :previous_provider,
-    language = :language,
-    release = :release,
-    started_props_at = :started_props_at,
-    started_props_row = :started_props_row,
-    dns_props_at = :dns_props_at,
-    dns_props_row = :dns_props_row
-where session_id = :session_id;
-
 -- name: add_breakdowns!
 -- A new session in one breakdown_rollup cell per dimension ('' when its value is unknown).
 insert into breakdown_rollup (dimension, hour, value, stage, status, sessions)

@@ -1,9 +1,3 @@
--- name: set_search_keys!
--- A session's domain search keys (ingest, when the session is new or its domain changed).
-update onboard_sessions
-set domain_key = :domain_key, domain_ascii = :domain_ascii
-where session_id = :session_id;
-
 -- name: sessions_by_domain_key
 -- Sessions whose Unicode domain key starts with a prefix ([:prefix, :prefix_end)), a
 -- range on onboard_sessions_by_domain_key, by domain then newest activity.

@@ -14,7 +14,11 @@ left join tickets as t on t.session_id = s.session_id
 where s.session_id = :session_id;
 
 -- name: upsert_session!
--- Write a session's derived state after folding in one event.
+-- Write a session's derived state after folding in one event, with its breakdown values
+-- and which events gave them (vm122_ops/funnel/breakdowns.py). Its domain search keys
+-- (vm122_ops/tickets/search.py) come with a new session or a changed domain, and are null
+-- otherwise, which keeps the stored ones: the row is written once per event, and a new
+-- session's document reaches the trigram index once (its insert trigger, migration 0013).
 insert into onboard_sessions (
     session_id,
     domain,
@@ -40,14 +44,26 @@ insert into onboard_sessions (
     failed_step,
     failure_code,
     refusal_code,
-    refusal_at
+    refusal_at,
+    domain_key,
+    domain_ascii,
+    dns_mode,
+    previous_provider,
+    language,
+    release,
+    started_props_at,
+    started_props_row,
+    dns_props_at,
+    dns_props_row
 )
 values (
     :session_id, :domain, :first_event_at, :last_event_at, :last_event_type, :last_event_row,
     :furthest_stage, :status, :event_count, :started_at, :domain_validated_at,
     :dns_applied_at, :account_created_at, :infra_synced_at, :completed_at,
     :step0_bucket, :step1_bucket, :step2_bucket, :step3_bucket, :step4_bucket,
-    :failure_stage, :failed_step, :failure_code, :refusal_code, :refusal_at
+    :failure_stage, :failed_step, :failure_code, :refusal_code, :refusal_at,
+    :domain_key, :domain_ascii, :dns_mode, :previous_provider, :language, :release,
+    :started_props_at, :started_props_row, :dns_props_at, :dns_props_row
 )
 on conflict (session_id) do update set
     domain = excluded.domain,
@@ -73,7 +89,17 @@ on conflict (session_id) do update set
     failed_step = excluded.failed_step,
     failure_code = excluded.failure_code,
     refusal_code = excluded.refusal_code,
-    refusal_at = excluded.refusal_at;
+    refusal_at = excluded.refusal_at,
+    domain_key = coalesce(excluded.domain_key, domain_key),
+    domain_ascii = coalesce(excluded.domain_ascii, domain_ascii),
+    dns_mode = excluded.dns_mode,
+    previous_provider = excluded.previous_provider,
+    language = excluded.language,
+    release = excluded.release,
+    started_props_at = excluded.started_props_at,
+    started_props_row = excluded.started_props_row,
+    dns_props_at = excluded.dns_props_at,
+    dns_props_row = excluded.dns_props_row;
 
 -- name: active_sessions
 -- Cohort sessions still in progress (refused ones apart), most recent activity first.
