@@ -237,9 +237,13 @@ class Ownership:
 
     # -- apply once ----------------------------------------------------------------------
 
-    async def dns_result(self, session_id: str) -> dict[str, Any] | None:
-        """The stored answer of the session's DNS step, if it ran."""
-        row = await self._db.fetch_one("get_ownership", {"session_id": session_id})
+    async def dns_result(
+        self, session_id: str, tx: Transaction | None = None
+    ) -> dict[str, Any] | None:
+        """The stored answer of the session's DNS step, if it ran; read in ``tx`` when
+        given (the transaction about to record the step)."""
+        reader = self._db if tx is None else tx
+        row = await reader.fetch_one("get_ownership", {"session_id": session_id})
         if row is None or row["dns_result"] is None:
             return None
         stored: dict[str, Any] = orjson.loads(row["dns_result"])

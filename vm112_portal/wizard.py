@@ -7,12 +7,14 @@ to Ops. Passwords reach Carbonio and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from servicekit.contract import REFUSAL_CODE
@@ -146,6 +148,42 @@ def _breakdown_values(language: str | None, release: str | None) -> dict[str, st
     return {name: value for name, value in values.items() if value is not None}
 
 
+@dataclass
+class _Held:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # requests holding or waiting for the lock
+
+
+class SessionSteps:
+    """One step at a time per wizard session: a double click, an API client's retry that
+    overtakes its first try, or "Start again" during a step waits for the step in progress
+    and then sees what it stored.
+
+    The Portal is one process, so an asyncio.Lock per session is enough; the database
+    re-checks the step in the transaction that records it all the same. A session's lock
+    exists only while a request holds or waits for it, so there are never more locks than
+    requests in flight.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    @asynccontextmanager
+    async def one_at_a_time(self, session_id: str) -> AsyncIterator[None]:
+        held = self._held.setdefault(session_id, _Held())
+        held.users += 1
+        try:
+            async with held.lock:
+                yield
+        finally:
+            held.users -= 1
+            if held.users == 0:
+                del self._held[session_id]
+
+
 class MxLookup(Protocol):
     """The world's DNS for a domain's MX hosts; DnsFailure when DNS fails."""
 
@@ -198,6 +236,7 @@ class Wizard:
         self._carbonio = carbonio
         # Queues an event with the state change, in the same transaction.
         self._emit = emit
+        self._steps = SessionSteps()
 
     # -- step 1 -----------------------------------------------------------------------
 
@@ -266,6 +305,17 @@ class Wizard:
         if known is not None and visitor.session_id is None:
             known = await self._unless_finished(known, raw_domain)
         session_id = known or str(uuid.uuid4())
+        async with self._steps.one_at_a_time(session_id):
+            return await self._validate(visitor, session_id, raw_domain, contact, language)
+
+    async def _validate(
+        self,
+        visitor: Visitor,
+        session_id: str,
+        raw_domain: str,
+        contact: str | None,
+        language: str | None,
+    ) -> dict[str, Any]:
         session = await self._db.fetch_one("get_session", {"session_id": session_id})
         error: RequestError | None = None
         domain: Domain | None = None
@@ -426,8 +476,15 @@ class Wizard:
 
         Once it succeeded, a later call answers the stored result, so repeating the step
         costs no Cloudflare calls; a run after a failure is not stored, so it re-plans
-        from the zone and finishes the job."""
+        from the zone and finishes the job. Concurrent calls of one session run one after
+        the other: the later ones answer the stored result."""
         session_id = await self._owned(visitor)
+        async with self._steps.one_at_a_time(session_id):
+            return await self._apply_dns(session_id, raw_domain, replace, spend)
+
+    async def _apply_dns(
+        self, session_id: str, raw_domain: str, replace: frozenset[str], spend: Spend
+    ) -> dict[str, Any]:
         domain = await self._session_domain(
             session_id, raw_domain, allowed=("domain_validated", "dns_done", "failed")
         )
@@ -436,8 +493,6 @@ class Wizard:
         if stored is not None:
             return stored
         spend()
-        session = await self._db.fetch_one("get_session", {"session_id": session_id})
-        first_time = session is None or session["step"] != "dns_done"
         outcome: DnsOutcome | None = None
         unusable: ZoneNotUsable | None = None
         before: str | None = None  # what the MX named before the step, when known
@@ -491,6 +546,15 @@ class Wizard:
             "zone_found": outcome is not None,
         }
         async with self._db.transaction() as tx:
+            # The session as stored now: a step recorded since it was read wins, and this
+            # run records and emits nothing.
+            session = await tx.fetch_one("get_session", {"session_id": session_id})
+            _refuse_moved_on(session, domain)
+            earlier = await self._ownership.dns_result(session_id, tx)
+            if earlier is not None:
+                return earlier
+            assert session is not None  # _refuse_moved_on refuses a missing one
+            first_time = session["step"] != "dns_done"
             await self._step(tx, session_id, "dns_done")
             await self._ownership.store_dns_result(tx, session_id, result)
             if first_time or (outcome is not None and outcome.changed):
@@ -565,8 +629,17 @@ class Wizard:
         """Carbonio domain, admin account and its postmaster@/dmarc@ aliases, then (the
         last provider call) the MX the DNS step held, then the infra record; emits three
         events. The MX is written only once Carbonio accepts mail for the domain, so a
-        failing account step never leaves the customer's mail pointing at us."""
+        failing account step never leaves the customer's mail pointing at us.
+
+        Concurrent calls of one session run one after the other: a later one finds the
+        session complete and answers 409 ``session_done``, as a retry does."""
         session_id = await self._owned(visitor)
+        async with self._steps.one_at_a_time(session_id):
+            return await self._create_account(session_id, request, spend)
+
+    async def _create_account(
+        self, session_id: str, request: AccountRequest, spend: Spend
+    ) -> dict[str, Any]:
         domain = await self._session_domain(
             session_id, request.domain, allowed=("dns_done", "failed")
         )
@@ -654,6 +727,8 @@ class Wizard:
         if mx is not None:
             data["mx"] = mx
         async with self._db.transaction() as tx:
+            session = await tx.fetch_one("get_session", {"session_id": session_id})
+            _refuse_moved_on(session, domain)
             await self._step(tx, session_id, "account_created")
             await self._emit(tx, "account.created", data)
         infra = await self._provision(session_id, domain, account, address)
@@ -676,6 +751,12 @@ class Wizard:
         """The infrastructure record (portal inventory), then onboarding.completed; both
         carry ``contact``, the admin address the customer typed."""
         async with self._db.transaction() as tx:
+            session = await tx.fetch_one("get_session", {"session_id": session_id})
+            if session is None or session["step"] != "account_created":
+                raise OutOfOrder(
+                    "this onboarding session is already complete; start a new session",
+                    "session_done",
+                )
             row = await tx.fetch_one(
                 "upsert_infra",
                 {
@@ -854,6 +935,22 @@ def _refuse_released(session: Any) -> None:
         raise OutOfOrder(
             "this onboarding session was started again and holds nothing; use the new one",
             "session_released",
+        )
+
+
+def _refuse_moved_on(session: Any, domain: Domain) -> None:
+    """In the transaction that records a step: the session as stored now may still take
+    it (not started again, not complete, the same domain), else 409 and nothing is
+    recorded or emitted."""
+    if session is None:
+        raise OutOfOrder("this onboarding session no longer exists; start again", "out_of_order")
+    _refuse_released(session)
+    _refuse_finished(session)
+    if session["domain"] != domain.name:
+        raise OutOfOrder(
+            f"domain {domain.name} is no longer this session's ({session['domain']}); "
+            "validate it first",
+            "out_of_order",
         )
 
 

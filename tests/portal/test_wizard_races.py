@@ -1,0 +1,113 @@
+"""Concurrent requests of one wizard session: a double click, an API client's retry that
+overtakes its first try, "Start again" pressed while the account step runs.
+
+The events a step emits reach Ops exactly once (each outbox row has its own webhook-id, so
+Ops could not drop a second one), the providers are asked once (the shared Cloudflare
+budget is spent once), and every request answers what the session's stored state says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.portal.conftest import PASSWORD, Portal
+from tests.support import peek
+from vm112_portal.providers.sandbox import Sandbox
+from vm112_portal.support import SECRET_COOKIE
+from vm112_portal.wizard import Wizard
+
+API = "/api/v1/onboarding"
+ACCOUNT = {"admin_local_part": "admin", "display_name": "Ana Lopes", "password": PASSWORD}
+
+
+def sandbox_of(portal: Portal) -> Sandbox:
+    sandbox: Sandbox = portal.app.state.portal.sandbox
+    return sandbox
+
+
+def wizard_of(portal: Portal) -> Wizard:
+    wizard: Wizard = portal.app.state.portal.wizard
+    return wizard
+
+
+def events(portal: Portal, session_id: str) -> Counter[str]:
+    return Counter(r["event_type"] for r in portal.outbox() if r["session_id"] == session_id)
+
+
+def provider_writes(sandbox: Sandbox) -> Counter[str]:
+    """The provider calls that change something: Cloudflare writes, Carbonio creations."""
+    return Counter(
+        call
+        for call in sandbox.calls
+        if call.startswith("cloudflare wrote")
+        or call.startswith("carbonio Create")
+        or call.startswith("carbonio AddAccountAlias")
+    )
+
+
+@pytest.mark.parametrize("n", [2, 5])
+async def test_concurrent_steps_of_one_session_emit_each_event_once(portal: Portal, n: int) -> None:
+    domain = f"duplo{n}.pt"
+    assert (await portal.validate("dbl", domain)).status_code == 200
+    body = {"session_id": "dbl", "domain": domain}
+    applied = await asyncio.gather(*[portal.post("dns/cloudflare/apply", body) for _ in range(n)])
+    assert [r.status_code for r in applied] == [200] * n
+    # Every request answers the one stored result: a retry's answer.
+    assert all(r.json() == applied[0].json() for r in applied)
+    created = await asyncio.gather(
+        *[portal.post("account/create", {**body, **ACCOUNT}) for _ in range(n)]
+    )
+    codes = sorted((r.status_code, r.json().get("code")) for r in created)
+    # One request creates the account; the others answer as a sequential retry does.
+    assert codes == [(200, None)] + [(409, "session_done")] * (n - 1)
+    assert events(portal, "dbl") == {
+        "onboarding.started": 1,
+        "domain.validated": 1,
+        "dns.applied": 1,
+        "account.created": 1,
+        "infra.synced": 1,
+        "onboarding.completed": 1,
+    }
+    writes = provider_writes(sandbox_of(portal))
+    assert writes["carbonio CreateDomainRequest"] == 1
+    assert writes["carbonio CreateAccountRequest"] == 1
+    assert writes["carbonio AddAccountAliasRequest"] == 2  # postmaster@ and dmarc@
+    # SPF, DMARC and autodiscover by the DNS step, the held MX by the account step: once each.
+    cloudflare = [call for call in writes if call.startswith("cloudflare wrote")]
+    assert len(cloudflare) == 4
+    assert all(writes[call] == 1 for call in cloudflare)
+    assert len(wizard_of(portal)._steps) == 0  # no lock outlives its requests
+
+
+async def test_the_page_pressing_each_button_twice_emits_each_event_once(portal: Portal) -> None:
+    """The page's flow: no session id, the wizard secret in the cookie only."""
+    started = await portal.client.post(f"{API}/validate-domain", json={"domain": "clique.pt"})
+    assert started.status_code == 200
+    cookie = {"cookie": f"{SECRET_COOKIE}={started.cookies[SECRET_COOKIE]}"}
+    portal.client.cookies.clear()
+
+    async def post(path: str, body: dict[str, Any]) -> httpx.Response:
+        return await portal.client.post(f"{API}/{path}", json=body, headers=cookie)
+
+    apply = {"domain": "clique.pt"}
+    applied = await asyncio.gather(
+        post("dns/cloudflare/apply", apply), post("dns/cloudflare/apply", apply)
+    )
+    assert [r.status_code for r in applied] == [200, 200]
+    account = {"domain": "clique.pt", **ACCOUNT}
+    created = await asyncio.gather(post("account/create", account), post("account/create", account))
+    assert sorted(r.status_code for r in created) == [200, 409]
+    (session_id,) = peek.rows(
+        portal.settings.db_path, "select session_id from sessions where domain = 'clique.pt'"
+    )[0]
+    counted = events(portal, session_id)
+    assert [counted[t] for t in ("dns.applied", "account.created", "onboarding.completed")] == [
+        1,
+        1,
+        1,
+    ]
