@@ -291,7 +291,7 @@ function countLinks(root) {
   ]);
 }
 
-test("breakdown: each completed, failed and refused count opens its group's sessions", async () => {
+test("breakdown: each count opens its group's sessions", async () => {
   const { browser, root } = dashboard("http://desk.test/?hours=72&by=previous_provider");
   root.querySelector("[data-window]").value = "72";
   initBreakdown(root, context(translator("en")));
@@ -304,27 +304,29 @@ test("breakdown: each completed, failed and refused count opens its group's sess
   await browser.requests[0].answer(document);
   const links = countLinks(root);
   const base = "/funnel/sessions?hours=72";
-  assert.deepEqual(links.slice(0, 3), [
+  assert.deepEqual(links.slice(0, 4), [
+    ["value:other", "started", `${base}&state=started&by=previous_provider&value=other`, "2 sessions started, Another provider", "2"],
     ["value:other", "completed", `${base}&state=completed&by=previous_provider&value=other`, "1 completed session, Another provider", "1"],
     ["value:other", "failed", `${base}&state=failed&by=previous_provider&value=other`, "1 failed session, Another provider", "1"],
     ["value:other", "refused", `${base}&state=refused&by=previous_provider&value=other`, "0 refused attempts, Another provider", "0"],
   ]);
-  assert.equal(links[4][2], `${base}&state=failed&by=previous_provider&value=1.0%2Bx+y`);
-  assert.deepEqual(links[8], [
+  assert.equal(links[6][2], `${base}&state=failed&by=previous_provider&value=1.0%2Bx+y`);
+  assert.deepEqual(links[11], [
     "other",
     "refused",
     `${base}&state=refused&by=previous_provider&group=other&top=5`,
     "1 refused attempt, Everything else (2 values)",
     "1",
   ]);
-  assert.deepEqual(links[9].slice(2, 4), [`${base}&state=completed&by=previous_provider&group=unknown`, "0 completed sessions, Not known"]);
-  // The whole's counts are the funnel's own lists; started opens nothing.
-  assert.deepEqual(links.slice(12).map((link) => link.slice(2, 4)), [
+  assert.deepEqual(links[13].slice(2, 4), [`${base}&state=completed&by=previous_provider&group=unknown`, "0 completed sessions, Not known"]);
+  // The whole's counts are the funnel's own lists.
+  assert.deepEqual(links.slice(16).map((link) => link.slice(2, 4)), [
+    [`${base}&state=started`, "7 sessions started, All sessions"],
     [`${base}&state=completed`, "2 completed sessions, All sessions"],
     [`${base}&state=failed`, "2 failed sessions, All sessions"],
     [`${base}&state=refused`, "1 refused attempt, All sessions"],
   ]);
-  assert.equal(links.length, 15);
+  assert.equal(links.length, 20);
   assert.ok(root.querySelectorAll("a[data-count]").every((a) => a.getAttribute("data-focus-key") !== null));
   // pt-PT names.
   const pt = dashboard("http://desk.test/?hours=72&by=previous_provider");
@@ -334,8 +336,9 @@ test("breakdown: each completed, failed and refused count opens its group's sess
   initBreakdown(pt.root, ctx);
   await pt.browser.requests[0].answer(document);
   assert.deepEqual(
-    countLinks(pt.root).map((link) => link[3]).filter((_, index) => [0, 1, 8, 14].includes(index)),
+    countLinks(pt.root).map((link) => link[3]).filter((_, index) => [0, 1, 2, 11, 19].includes(index)),
     [
+      "2 sessões iniciadas, Outro fornecedor",
       "1 sessão concluída, Outro fornecedor",
       "1 sessão falhada, Outro fornecedor",
       "1 tentativa recusada, Todos os outros (2 valores)",

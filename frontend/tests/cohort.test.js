@@ -228,6 +228,8 @@ test("drill-down list of a breakdown group: the heading names it in both languag
     ["?hours=24&state=completed&by=release&group=other&top=3", "pt", "Sessões concluídas · Versão do Portal: valores fora dos 3 primeiros · últimas 24 h"],
     ["?hours=24&state=completed&by=previous_provider&value=other", "en", "Completed sessions · Previous mail provider: Another provider · last 24 h"],
     ["?state=failed&by=release&value=2.0.1%2Bg1a2", "en", "Failed sessions · Portal release: 2.0.1+g1a2"],
+    ["?hours=48&state=started&by=language&value=pt", "pt", "Sessões iniciadas · Idioma: Português · últimas 48 h"],
+    ["?hours=48&state=started", "en", "Sessions started · last 48 h"],
   ];
   for (const [query, lang, title] of cases) {
     const { browser, root } = listPage(`http://desk.test/funnel/sessions${query}`, lang);

@@ -326,7 +326,7 @@ async def test_the_breakdown_says_which_customers_fail(
         # Then the counts that open their sessions, row by row.
         await page.keyboard.press("Tab")
         focused = await page.evaluate("() => document.activeElement.getAttribute('data-focus-key')")
-        assert focused == "count:value:1.4.0:completed"
+        assert focused == "count:value:1.4.0:started"
 
         # Then the trend split: its button, Enter, and its table's region (a Tab stop
         # only while it scrolls).
@@ -419,6 +419,7 @@ GROUP_LIST = {
         "cloudflare": "Failed sessions · DNS mode: Cloudflare · last 48 h",
         "unknown": "Refused attempts · DNS mode: Not known · last 48 h",
         "total": "Failed sessions · last 48 h",
+        "started": "Sessions started · DNS mode: Cloudflare · last 48 h",
         "sessions": "{n} sessions",
         "one": "1 session",
         "link": "{n} failed sessions, Cloudflare",
@@ -428,6 +429,7 @@ GROUP_LIST = {
         "cloudflare": "Sessões falhadas · Modo de DNS: Cloudflare · últimas 48 h",
         "unknown": "Tentativas recusadas · Modo de DNS: Desconhecido · últimas 48 h",
         "total": "Sessões falhadas · últimas 48 h",
+        "started": "Sessões iniciadas · Modo de DNS: Cloudflare · últimas 48 h",
         "sessions": "{n} sessões",
         "one": "1 sessão",
         "link": "{n} sessões falhadas, Cloudflare",
@@ -449,8 +451,9 @@ async def test_each_count_opens_its_sessions_and_keeps_the_focus_live(
 ) -> None:
     """Tab to Cloudflare's failed count (a link named by count, state and group); a live
     failure redraws the table and the focus stays on that link, now 2; Enter opens its
-    sessions, the heading naming the group and the CSV link carrying it. The unknown
-    group's refused count and the whole's failed count open theirs."""
+    sessions, the heading naming the group and the CSV link carrying it. Cloudflare's
+    started count opens its five sessions, each in its own state; the unknown group's
+    refused count and the whole's failed count open theirs."""
     texts = GROUP_LIST[locale]
     async with browser_desk(browser, tmp_path, locale, 1280) as desk:
         api, page, base = desk.api, desk.page, desk.server.base_url
@@ -515,6 +518,21 @@ async def test_each_count_opens_its_sessions_and_keeps_the_focus_live(
         await expect(page.locator("[data-cohort-title]")).to_have_text(texts["unknown"])
         assert await listed_ids(page) == ["s5"]
         await expect(page.locator("[data-cohort-total]")).to_have_text(texts["one"])
+
+        await page.go_back()
+        started = page.locator('tr[data-group="value:cloudflare"] a[data-count="started"]')
+        await expect(started).to_have_text("5", timeout=WAIT)
+        await started.click()
+        await page.wait_for_url(
+            base + "/funnel/sessions?hours=48&state=started&by=dns_mode&value=cloudflare"
+        )
+        await expect(page.locator("[data-cohort-title]")).to_have_text(texts["started"])
+        assert await listed_ids(page) == ["s9", "s7", "s3", "s2", "s1"]
+        states = await page.locator("[data-cohort] [data-state]").evaluate_all(
+            "nodes => nodes.map(node => node.getAttribute('data-state'))"
+        )
+        assert states[0] == "failed" and states[2:] == ["completed", "failed", "completed"]
+        assert states[1] in ("moving", "stuck", "abandoned")  # s7, still going
 
         await page.go_back()
         total = page.locator('tr[data-group="total"] a[data-count="failed"]')

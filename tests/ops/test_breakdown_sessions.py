@@ -2,10 +2,10 @@
 ``by=`` and ``value=`` (a named group) or ``group=other|unknown`` (docs/desk.md,
 "Breakdowns"). An oracle over random sessions with random properties in random arrival
 orders: for every dimension, every group (every value, named or summed in other, the
-other values of several tops, unknown) and each state the card shows (completed, failed,
-refused), the list's total is the breakdown's count and its rows, page after page and in
-the CSV, are exactly the group's sessions in that state; the total row's lists are the
-funnel's. Bad combinations are 400s with a reason."""
+other values of several tops, unknown) and each count the card shows (started, completed,
+failed, refused), the list's total is the breakdown's count and its rows, page after page
+and in the CSV, are exactly the group's sessions of that count, each in its own state;
+the total row's lists are the funnel's. Bad combinations are 400s with a reason."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from vm122_ops.funnel.session_states import StateRule
 BREAKDOWN = "/api/v1/onboard/breakdown"
 SESSIONS = "/api/v1/onboard/funnel/sessions"
 SESSIONS_CSV = "/api/v1/onboard/funnel/sessions.csv"
-STATES = ("completed", "failed", "refused")  # the card's counts that are lists
+STATES = ("started", "completed", "failed", "refused")  # the card's counts
 # Every value a group can have, and one the sessions never have (an empty list).
 VALUES = {
     "dns_mode": DNS_MODES,
@@ -82,6 +82,29 @@ def group_query(group: dict[str, Any], top: int) -> dict[str, Any]:
     return {"group": "unknown"}
 
 
+def count_of(figures: dict[str, Any], state: str) -> int:
+    """A group's (or the whole's) count of ``state`` in the breakdown's answer."""
+    return int(figures["stages"]["started"] if state == "started" else figures[state])
+
+
+def in_list(session: Session, state: str) -> bool:
+    """Whether ``session`` is in the list of ``state``: started, every session that
+    reached the started stage (in whatever state), else its status."""
+    return session.furthest >= 0 if state == "started" else session.status == state
+
+
+def states_right(items: list[dict[str, Any]], sessions: list[Session], state: str) -> bool:
+    """Each item's state: the list's, or for started the session's own (its status when
+    it ended or was refused; one of moving, stuck, abandoned while active)."""
+    status = {s.sid: s.status for s in sessions}
+    for item in items:
+        own = status[item["session_id"]]
+        expected = {own} if own != "active" else {"moving", "stuck", "abandoned"}
+        if item["state"] not in (expected if state == "started" else {state}):
+            return False
+    return True
+
+
 def newest_first(items: list[dict[str, Any]]) -> bool:
     keys = [(item["last_event_at"], item["session_id"]) for item in items]
     return keys == sorted(keys, reverse=True)
@@ -106,9 +129,18 @@ async def test_each_breakdown_count_lists_exactly_its_sessions_oracle(ops: Ops, 
         split = await ops.get(BREAKDOWN, hours=hours, by="language")
         for state in STATES:
             total, items = await listed(ops, 200, state=state, **window)
-            want = sorted(s.sid for s in cohort if s.status == state)
-            assert total == split["total"][state] == len(want)
+            want = sorted(s.sid for s in cohort if in_list(s, state))
+            assert total == count_of(split["total"], state) == len(want)
             assert sorted(item["session_id"] for item in items) == want
+            assert states_right(items, sessions, state) and newest_first(items)
+        # The started list's active sessions are in the state their own lists say.
+        own: dict[str, str] = {}
+        for state in ("moving", "stuck", "abandoned"):
+            for item in (await listed(ops, 200, state=state, **window))[1]:
+                own[item["session_id"]] = state
+        for item in (await listed(ops, 200, state="started", **window))[1]:
+            assert own.get(item["session_id"], item["state"]) == item["state"]
+        assert set(own.values()) == {"moving", "stuck", "abandoned"} or hours == 5
         for by in BREAKDOWNS:
             # Every value by name, in the top or not: its own sessions.
             for value in VALUES[by]:
@@ -116,9 +148,9 @@ async def test_each_breakdown_count_lists_exactly_its_sessions_oracle(ops: Ops, 
                 for state in STATES:
                     query = {"by": by, "value": value, "state": state, **window}
                     total, items = await listed(ops, 200, **query)
-                    want = sorted(s.sid for s in group if s.status == state)
+                    want = sorted(s.sid for s in group if in_list(s, state))
                     assert (total, sorted(i["session_id"] for i in items)) == (len(want), want)
-                    assert {item["state"] for item in items} <= {state}
+                    assert states_right(items, sessions, state)
                     checked += len(want)
             # Each group of each top, as the breakdown answer names it: the card's count.
             for top in (1, 2, 5):
@@ -130,9 +162,9 @@ async def test_each_breakdown_count_lists_exactly_its_sessions_oracle(ops: Ops, 
                     for state in STATES:
                         query = {"by": by, "state": state, **group_query(group, top), **window}
                         total, items = await listed(ops, 200, **query)
-                        want = sorted(s.sid for s in sessions_of if s.status == state)
+                        want = sorted(s.sid for s in sessions_of if in_list(s, state))
                         ids = sorted(item["session_id"] for item in items)
-                        assert total == group[state] == len(want), (hours, by, top, group, state)
+                        assert total == count_of(group, state) == len(want), (by, top, state)
                         assert ids == want, (hours, by, top, group["kind"], state)
                         assert newest_first(items)
     assert checked > 100  # the values' lists were not all empty
@@ -150,6 +182,7 @@ async def test_pages_and_csv_of_a_group(ops: Ops) -> None:
     await ops.send("onboarding.failed", "e1", NOW - 1000, stage="started")
     await ops.send("onboarding.started", "u1", NOW - 2800)
     await ops.send("onboarding.failed", "u1", NOW - 900, stage="started")
+    await ops.send("onboarding.failed", "n1", NOW - 800)  # no stage reached: not started
     query: dict[str, Any] = {"hours": 1, "by": "language", "state": "failed"}
     total, items = await listed(ops, 2, value="pt", **query)
     assert total == 5
@@ -161,9 +194,15 @@ async def test_pages_and_csv_of_a_group(ops: Ops) -> None:
     assert [row["session_id"] for row in rows] == ["g4", "g3", "g2", "g1", "g0"]
     # pt is the top 1: the other values are en's session; unknown the one without.
     named: dict[str, Any]
-    for named, ids in ({"group": "other", "top": 1}, ["e1"]), ({"group": "unknown"}, ["u1"]):
+    for named, ids in ({"group": "other", "top": 1}, ["e1"]), ({"group": "unknown"}, ["n1", "u1"]):
         total, items = await listed(ops, 50, **named, **query)
-        assert (total, [item["session_id"] for item in items]) == (1, ids)
+        assert (total, [item["session_id"] for item in items]) == (len(ids), ids)
+    # Started: every session of the group that reached the started stage, in its state.
+    started = {**query, "state": "started"}
+    total, items = await listed(ops, 50, group="unknown", **started)
+    assert (total, [(i["session_id"], i["state"]) for i in items]) == (1, [("u1", "failed")])
+    every = await listed(ops, 50, hours=1, state="started")
+    assert (every[0], len(every[1])) == (7, 7)
     # With the top 2, en is named: other is empty.
     assert await listed(ops, 50, group="other", top=2, **query) == (0, [])
     # The page read whole in one snapshot (the kept answer's fallback) is the same.
@@ -172,7 +211,7 @@ async def test_pages_and_csv_of_a_group(ops: Ops) -> None:
     for group, ids in (
         (GroupFilter("language", "value", "pt"), ["g4", "g3", "g2", "g1", "g0"]),
         (GroupFilter("language", "other", top=1), ["e1"]),
-        (GroupFilter("language", "unknown"), ["u1"]),
+        (GroupFilter("language", "unknown"), ["n1", "u1"]),
     ):
         filters = cohort.CohortFilter(state="failed", group=group)
         whole = await ops.db.read(cohort.page, span, StateRule(), filters, 3)
@@ -182,7 +221,8 @@ async def test_pages_and_csv_of_a_group(ops: Ops) -> None:
     response = await ops.client.get(
         SESSIONS_CSV, params={**query, "group": "unknown"}, headers=AUTH
     )
-    assert [row["session_id"] for row in csv.DictReader(io.StringIO(response.text))] == ["u1"]
+    got = [row["session_id"] for row in csv.DictReader(io.StringIO(response.text))]
+    assert got == ["n1", "u1"]
 
 
 async def test_previous_provider_other_is_a_value_and_a_group(ops: Ops) -> None:
@@ -231,8 +271,10 @@ BAD = [
     ({"state": "failed", "by": "language", "group": "other", "top": "21"}, "top must be a whole"),
     (
         {"state": "moving", "by": "language", "value": "pt"},
-        "by lists a breakdown count: state must be completed, failed or refused",
+        "by lists a breakdown count: state must be started, completed, failed or refused",
     ),
+    ({"state": "started", "stage": "started"}, "state=started lists every stage: no stage"),
+    ({"state": "bogus"}, "state must be one of moving, stuck, abandoned, failed, completed"),
     (
         {"state": "failed", "by": "language", "value": "pt", "stage": "started"},
         "by lists a breakdown count: no stage or code",

@@ -243,7 +243,7 @@ async def test_lists_and_counts_equal_an_oracle_and_the_funnel(ops: Ops, seed: i
 
 
 # The closed and refused walks' breakdown group: none (cohort._group_params).
-NO_GROUP = {"by": None, "values": "[]", "inside": 1}
+NO_GROUP = {"by": None, "values": "[]", "inside": 1, "reached": 0}
 
 
 async def test_query_plans(ops: Ops) -> None:

@@ -213,7 +213,10 @@ class GroupMembers:
     inside: bool
 
     def count(self, status: str) -> int:
-        """The group's sessions of the funnel status ``status`` (refused apart)."""
+        """The group's sessions of the funnel status ``status`` (refused apart), or for
+        ``started`` those that reached the started stage (the split's ``stages.started``)."""
+        if status == "started":
+            return started(self.cells)
         return sum(n for (_, found), n in self.cells.items() if found == status)
 
 

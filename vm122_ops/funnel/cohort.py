@@ -12,9 +12,13 @@ A funnel stage row counts the cohort's sessions that *stopped* at that stage, by
   validated (only on the ``started`` row): active in the store, but never moving, stuck
   or abandoned (vm122_ops/ingest/session_fold.py, ``SessionState.refused``).
 
+A list may also be **started** (``LISTED``, every stage, no stage asked): every cohort
+session that reached the started stage, whatever its state, each item in its own state;
+its total is the funnel's ``stages.started``.
+
 A breakdown group's list (``CohortFilter.group``: a value of a session property, the
 other values or none, as GET /api/v1/onboard/breakdown names its groups) is one of the
-states the breakdown card counts (completed, failed, refused) over every stage: its total
+counts the breakdown card shows (started, completed, failed, refused) over every stage: its total
 is the split's count (vm122_ops/funnel/breakdowns.py, ``GroupMembers``) and its rows the
 same walks as the state's, keeping the group's sessions.
 
@@ -61,9 +65,13 @@ COHORT_STATES: tuple[CohortState, ...] = (
     "refused",
 )
 ACTIVE_STATES = ("moving", "stuck", "abandoned")
-# The states a breakdown group's list can have: the breakdown card's counts (their walks
-# read no pace: only the active states' do).
-GROUP_STATES: tuple[CohortState, ...] = ("completed", "failed", "refused")
+# What a list may be asked for: a state, or every session that reached started.
+Listed = Literal["moving", "stuck", "abandoned", "failed", "completed", "refused", "started"]
+LISTED: tuple[Listed, ...] = (*COHORT_STATES, "started")
+# The lists a breakdown group has: the breakdown card's counts.
+GROUP_STATES: tuple[Listed, ...] = ("started", "completed", "failed", "refused")
+# The statuses of the started list's walks ('active': moving, stuck, abandoned, refused).
+_STARTED_STATUSES = ("active", "failed", "completed")
 _FOREVER_MS = 1 << 62
 _CURSOR = re.compile(r"^[0-9]{1,18}:[A-Za-z0-9_-]{1,128}\Z")
 Cells = Counter[tuple[int, str]]  # (furthest stage, status) -> cohort sessions
@@ -170,17 +178,17 @@ def _idle_count(
     return int(conn.execute(QUERIES["cohort_idle_counts"], params).fetchone()["sessions"])
 
 
-def cohort_state(raw: str | None) -> CohortState:
-    """?state=: one of COHORT_STATES, else a 400."""
-    for state in COHORT_STATES:
+def cohort_state(raw: str | None) -> Listed:
+    """?state=: one of LISTED, else a 400."""
+    for state in LISTED:
         if raw == state:
             return state
-    raise BadRequest(f"state must be one of {', '.join(COHORT_STATES)}")
+    raise BadRequest(f"state must be one of {', '.join(LISTED)}")
 
 
 @dataclass(frozen=True, slots=True)
 class CohortFilter:
-    state: CohortState
+    state: Listed  # started: no stage, no code
     stage: str | None = None  # a funnel stage key; None: every stage
     # failed only: the code of the session's last failure (vm122_ops/funnel/failure_codes.py);
     # None: any
@@ -264,7 +272,8 @@ def page(
     cells, failed_steps = cohort_cells(conn, window)
     counts = stopped_counts(conn, window, paces, rule, cells, failed_steps)
     items, following = _page_items(conn, window, paces, rule, filters, limit, before)
-    return CohortPage(window, head, filter_total(counts, filters), items, following)
+    total = filter_total(counts, filters, breakdowns.started(cells))
+    return CohortPage(window, head, total, items, following)
 
 
 def code_page(
@@ -293,7 +302,7 @@ def code_page(
         params = {"step": step, "code": filters.code, "cohort_since": window.since_ms}
         total += int(conn.execute(QUERIES["cohort_code_count"], params).fetchone()["sessions"])
         rows.extend(conn.execute(QUERIES["cohort_code_page"], {**params, **cursor}))
-    items, following = _items(rows, "failed", window.now_ms, limit)
+    items, following = _items(rows, lambda _: "failed", window.now_ms, limit)
     return CohortPage(window, head, total, items, following)
 
 
@@ -312,12 +321,19 @@ def group_page(
     basis = breakdowns.read_basis(conn, filters.group.dimension, window)
     members = basis.members(window.now_ms, filters.group)
     span = CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
-    items, following = _page_items(conn, span, (), rule, filters, limit, before, members)
-    return CohortPage(span, basis.last_event_id, members.count(filters.state), items, following)
+    paces = step_paces(conn, window.now_ms, rule) if filters.state == "started" else ()
+    items, following = _page_items(conn, span, paces, rule, filters, limit, before, members)
+    total = members.count(filters.state)
+    return CohortPage(span, basis.last_event_id, total, items, following)
 
 
-def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter) -> int:
-    """The sessions of ``filters`` among the stopped counts (all stages when no stage)."""
+def filter_total(counts: dict[str, dict[str, int]], filters: CohortFilter, started: int) -> int:
+    """The sessions of ``filters`` among the stopped counts (all stages when no stage);
+    for started, ``started``, the funnel's ``stages.started`` (the stopped counts cannot
+    say it: a failed session is on the row of the step that failed, even one that reached
+    no stage)."""
+    if filters.state == "started":
+        return started
     keys = list(counts) if filters.stage is None else [filters.stage]
     return sum(counts[key][filters.state] for key in keys)
 
@@ -358,6 +374,13 @@ def _page_items(
     cursor = {"before_at": before_at, "before_id": before_id, "limit": limit + 1}
     cursor.update(_group_params(filters.group, members))
     rows: list[sqlite3.Row] = []
+    if filters.state == "started":
+        for status in _STARTED_STATUSES:
+            params = {**cursor, "status": status, "step": None, "reached": 1}
+            params["cohort_since"] = window.since_ms
+            rows.extend(conn.execute(QUERIES["cohort_closed_page"], params))
+        classify = _classifier(window, paces, rule)
+        return _items(rows, classify, window.now_ms, limit)
     if filters.state in ACTIVE_STATES:
         for key in keys:
             if key == STAGES[COMPLETED_STAGE]:
@@ -379,7 +402,34 @@ def _page_items(
             step = STAGES.index(filters.stage)
         params = {"status": filters.state, "step": step, "cohort_since": window.since_ms}
         rows.extend(conn.execute(QUERIES["cohort_closed_page"], {**params, **cursor}))
-    return _items(rows, filters.state, window.now_ms, limit)
+    state = filters.state
+    return _items(rows, lambda _: state, window.now_ms, limit)
+
+
+def _classifier(
+    window: CohortWindow, paces: tuple[StepPace, ...], rule: StateRule
+) -> Callable[[sqlite3.Row], CohortState]:
+    """A row's own state, as the stopped counts classify it: its status when it ended,
+    refused with a refusal code while active, else by its idle time against the pace of
+    the step it waits on (``_ranges``)."""
+
+    def state_of(row: sqlite3.Row) -> CohortState:
+        status = row["status"]
+        if status == "completed":
+            return "completed"
+        if status == "failed":
+            return "failed"
+        if row["refusal_code"] is not None:
+            return "refused"
+        stage = row["furthest_stage"]
+        ranges = _ranges(window, paces[waiting_step(stage)], rule)
+        for state in ("moving", "stuck"):
+            since, until = ranges[state]
+            if since <= row["last_event_at"] < until:
+                return state
+        return "abandoned"
+
+    return state_of
 
 
 def _group_params(
@@ -387,18 +437,23 @@ def _group_params(
 ) -> dict[str, Any]:
     """The closed and refused walks' group parameters (sql/ops/queries/cohort.sql)."""
     if group is None:
-        return {"by": None, "values": "[]", "inside": 1}
+        return {"by": None, "values": "[]", "inside": 1, "reached": 0}
     assert members is not None
     values = orjson.dumps(list(members.values)).decode()
-    return {"by": group.dimension, "values": values, "inside": int(members.inside)}
+    found = {"by": group.dimension, "values": values, "inside": int(members.inside)}
+    return {**found, "reached": 0}
 
 
 def _items(
-    rows: list[sqlite3.Row], state: CohortState, now_ms: int, limit: int
+    rows: list[sqlite3.Row],
+    state_of: Callable[[sqlite3.Row], CohortState],
+    now_ms: int,
+    limit: int,
 ) -> tuple[list[CohortSession], str | None]:
-    """The page of ``rows`` (several steps' pages) newest first, and its next cursor."""
+    """The page of ``rows`` (several steps' pages) newest first, each in its state, and
+    its next cursor."""
     rows.sort(key=lambda row: (row["last_event_at"], row["session_id"]), reverse=True)
-    items = [_session(row, state, now_ms) for row in rows[:limit]]
+    items = [_session(row, state_of(row), now_ms) for row in rows[:limit]]
     following = None
     if len(rows) > limit:
         following = encode_cursor(items[-1].last_event_at, items[-1].session_id)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from servicekit.envelope import ok_body
 from vm122_ops.funnel import breakdowns, cohort
 from vm122_ops.funnel.rollups import DurationCache, Window
-from vm122_ops.funnel.session_states import StateRule
+from vm122_ops.funnel.session_states import StateRule, StepPace
 from vm122_ops.kept.funnel_basis import kept_basis, until_boundary
 from vm122_ops.kept.memo import Memo
 
@@ -69,7 +69,7 @@ async def answer_page(
         found: cohort.CohortPage = await db.read(cohort.code_page, span, filters, limit, before)
         return found
     if filters.group is not None:
-        return await _group_page(db, memo, rule, window, filters, limit, before)
+        return await _group_page(db, memo, cache, rule, window, filters, limit, before)
     for _ in range(ATTEMPTS):
         basis = await kept_basis(db, memo, window, cache, rule)
         items_found = await db.read(
@@ -84,7 +84,8 @@ async def answer_page(
         )
         if items_found is not None:
             items, following = items_found
-            total = cohort.filter_total(basis.stopped(now_ms), filters)
+            started = basis.funnel(now_ms).stages["started"] if filters.state == "started" else 0
+            total = cohort.filter_total(basis.stopped(now_ms), filters, started)
             return cohort.CohortPage(span, basis.last_event_id, total, items, following)
     fresh: cohort.CohortPage = await db.read(cohort.page, span, rule, filters, limit, before)
     return fresh
@@ -93,24 +94,32 @@ async def answer_page(
 async def _group_page(
     db: Database,
     memo: Memo,
+    cache: DurationCache,
     rule: StateRule,
     window: Window,
     filters: cohort.CohortFilter,
     limit: int,
     before: tuple[int, str] | None,
 ) -> cohort.CohortPage:
-    """A breakdown group's page: its total and values from the split's kept basis, its
-    rows read when the snapshot's newest event is the basis's (else, twice missed, the
+    """A breakdown group's page: its total and values from the split's kept basis (and
+    for started, the steps' paces that say each active session's state from the funnel's),
+    its rows read when the snapshot's newest event is the basis's (else, twice missed, the
     whole page in one snapshot)."""
     assert filters.group is not None
     span = cohort.CohortWindow(since_ms=window.since_ms, now_ms=window.now_ms)
     for _ in range(ATTEMPTS):
         basis = await breakdowns.kept_basis(db, memo, filters.group.dimension, window)
         members = basis.members(window.now_ms, filters.group)
+        paces: tuple[StepPace, ...] = ()
+        if filters.state == "started":
+            funnel = await kept_basis(db, memo, window, cache, rule)
+            if funnel.last_event_id != basis.last_event_id:
+                continue
+            paces = funnel.paces
         items_found = await db.read(
             cohort.page_items,
             span,
-            (),
+            paces,
             rule,
             filters,
             limit,

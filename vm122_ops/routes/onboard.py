@@ -37,8 +37,9 @@ COHORT_CSV_QUERY = Query(
     params.HOURS,
     Param(
         "state",
-        enum(cohort.COHORT_STATES),
-        "moving, stuck, abandoned, failed, completed or refused",
+        enum(cohort.LISTED),
+        "moving, stuck, abandoned, failed, completed or refused; or started: every session "
+        "that reached the started stage, each in its own state (no stage)",
         required=True,
     ),
     Param("stage", enum(STAGES), "a funnel stage: the sessions that stopped there"),
@@ -52,8 +53,8 @@ COHORT_CSV_QUERY = Query(
         "by",
         enum(BREAKDOWNS),
         "with value or group: a breakdown's property (as GET /api/v1/onboard/breakdown); "
-        "then state is completed, failed or refused, without stage or code, and the list "
-        "is that count of the breakdown's group",
+        "then state is started, completed, failed or refused, without stage or code, and "
+        "the list is that count of the breakdown's group",
     ),
     Param(
         "value",
@@ -172,9 +173,13 @@ def _cohort_request(request: Request, *, paged: bool) -> _CohortRequest:
         raise BadRequest("code needs state=failed: only failed sessions have a failure code")
     if code is not None:
         code = requested_code(code)
+    if wanted == "started" and stage is not None:
+        raise BadRequest("state=started lists every stage: no stage")
     group = _group(request)
     if group is not None and wanted not in cohort.GROUP_STATES:
-        raise BadRequest("by lists a breakdown count: state must be completed, failed or refused")
+        raise BadRequest(
+            "by lists a breakdown count: state must be started, completed, failed or refused"
+        )
     if group is not None and (stage is not None or code is not None):
         raise BadRequest("by lists a breakdown count: no stage or code (every stage is in it)")
     limit = params.limit(request) if paged else export.MAX_ROWS

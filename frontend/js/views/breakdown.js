@@ -5,8 +5,8 @@
 // the whole. The top values by name, then everything else and the sessions whose value is
 // not known, so the groups add up to the whole (docs/desk.md, "Breakdowns"). The property
 // is chosen with a select and kept in the address (`?by=`), like the window (`?hours=`).
-// Each completed, failed and refused count opens its sessions, `/funnel/sessions` with the
-// window, the state and the group (`by=` and `value=`, or `group=other|unknown`; the whole's
+// Each count opens its sessions, `/funnel/sessions` with the window, the state (started:
+// every session that reached it, each in its own state) and the group (`by=` and `value=`, or `group=other|unknown`; the whole's
 // without a group). Under it, each group's conversion period by period
 // (breakdownTrend.js). Live like the other cards (liveCard.js): refetched after funnel
 // events, at most once a second, and at once on a stream reset; a redraw keeps the
@@ -79,7 +79,7 @@ export function groupName(group, by, t) {
 
 /**
  * The drill-down of one count of the table: the sessions of the window in `state`
- * (completed, failed, refused) of `group` (null: the whole, the funnel's own list), as
+ * (started, completed, failed, refused) of `group` (null: the whole, the funnel's own list), as
  * GET /api/v1/onboard/funnel/sessions takes them: `by=` with `value=` for a named group,
  * `group=other` with the answer's `top`, or `group=unknown`.
  * @param {any} document the answer of GET /api/v1/onboard/breakdown
@@ -99,10 +99,9 @@ export function countHref(document, group, state) {
 }
 
 /**
- * One row of figures: the group's name as its row header, then its counts; completed,
- * failed and refused each a link to its sessions (the API has no state-less list for
- * started), named by its count, state and group (a screen reader's list of links makes
- * sense without the table around it).
+ * One row of figures: the group's name as its row header, then its counts, each a link
+ * to its sessions named by its count, state and group (a screen reader's list of links
+ * makes sense without the table around it), then the conversion.
  * @param {(string | HTMLElement)[]} name
  * @param {any} figures {stages, completed, failed, refused, conversion}
  * @param {boolean} refused whether the answer counts refused sessions
@@ -112,9 +111,8 @@ export function countHref(document, group, state) {
  * @returns {HTMLElement}
  */
 function figureRow(name, figures, refused, { t, lang }, attrs, { document, group, by }) {
-  const count = (value) => el("td", { class: "num", text: String(value ?? 0) });
   const linked = (state) => {
-    const n = Number(figures[state] ?? 0);
+    const n = Number((state === "started" ? figures.stages?.started : figures[state]) ?? 0);
     return el("td", { class: "num" }, [
       el("a", {
         href: countHref(document, group, state),
@@ -127,7 +125,7 @@ function figureRow(name, figures, refused, { t, lang }, attrs, { document, group
   };
   return el("tr", attrs, [
     el("th", { scope: "row" }, name),
-    count(figures.stages?.started),
+    linked("started"),
     linked("completed"),
     linked("failed"),
     refused ? linked("refused") : null,

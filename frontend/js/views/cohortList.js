@@ -2,7 +2,8 @@
 // drill-down of the funnel card and of the failure-code card (code: the failed sessions
 // whose last failure had it), and of the breakdown card (by= with value=, or group=other
 // with top=, or group=unknown: one group's sessions), newest activity first, paginated,
-// refreshed live. The heading names the filter; the CSV link carries it.
+// refreshed live; state=started lists every session that reached the started stage, each
+// in its own state. The heading names the filter; the CSV link carries it.
 
 import { getJSON, sendJSON } from "../api.js";
 import { coalesce, el, fill } from "../dom.js";
@@ -252,7 +253,7 @@ export function initCohortList(root, ctx) {
   ctx.live.on("onboard", () => refresh());
   window.setInterval(() => renderCohort(listNode, items, ctx), 15000); // idle keeps counting
   load();
-  if (ACTIVE.has(filters.state || "")) {
+  if (ACTIVE.has(filters.state || "") || filters.state === "started") {
     // The steps' paces, for each row's "why" (drawn again when they arrive).
     getJSON("/api/v1/onboard/paces")
       .then((answer) => {

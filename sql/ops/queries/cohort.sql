@@ -48,11 +48,12 @@ limit :limit;
 
 -- name: cohort_closed_page
 -- One page of failed (by the step that failed; :step null: any) or completed cohort
--- sessions, newest activity first, after the cursor; walks onboard_sessions_by_activity
+-- sessions, or of active ones (the started list), newest activity first, after the cursor; walks onboard_sessions_by_activity
 -- (status, last_event_at) backwards from the cursor down to the cohort's start (a
 -- session's last event is never before its first). The failure's code is the session's
 -- (migration 0010); its reason comes from the newest event's payload, read for the page's
--- rows only. :by (null: any session) keeps a breakdown group's sessions: those whose
+-- rows only. :reached 1 keeps the sessions that reached a stage (the started list, which
+-- walks each status). :by (null: any session) keeps a breakdown group's sessions: those whose
 -- stored value of that property ('' when unknown) is among the JSON array :values when
 -- :inside is 1, not among them when 0 (vm122_ops/funnel/breakdowns.py, GroupMembers).
 select s.session_id,
@@ -63,7 +64,7 @@ select s.session_id,
        s.last_event_type,
        s.last_event_at,
        s.contact,
-       null as refusal_code,
+       s.refusal_code,
        s.failure_code,
        case when s.status = 'failed' then e.payload end as payload,
        t.id as ticket_id
@@ -74,6 +75,7 @@ where s.status = :status
   and s.last_event_at >= :cohort_since
   and s.first_event_at >= :cohort_since
   and (:step is null or s.failed_step = :step)
+  and (:reached = 0 or s.furthest_stage is not null)
   and (:by is null
        or (coalesce(case :by
                         when 'dns_mode' then s.dns_mode
