@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -10,6 +11,7 @@ from tests.ops.conftest import AUTH, HOUR, NOW, Ops
 from vm122_ops.funnel.failures import UNSPECIFIED, failure_code
 from vm122_ops.ingest.events import STAGE_TYPES, STAGES
 
+FAILURES = "/api/v1/onboard/failures"
 HOSTILE = "<img src=x onerror=alert(1)> quota \u202e exceeded"
 
 
@@ -124,3 +126,54 @@ async def test_failures_equal_a_direct_count_in_any_arrival_order(ops: Ops) -> N
         document = await ops.get("/api/v1/onboard/failures", hours=hours)
         got = {s: {c["code"]: c["count"] for c in codes} for s, codes in document["stages"].items()}
         assert got == expected, hours
+
+
+async def test_the_answer_is_kept_as_bytes_until_a_commit_or_the_next_hour(ops: Ops) -> None:
+    """Two requests at different milliseconds of one hour and one database stamp get the
+    same bytes from one computation, ``generated_at`` the first one's millisecond; a new
+    failure, then the window's start passing an hour, each give a new answer."""
+    memo = ops.app.state.ops.memo  # type: ignore[union-attr]
+    ops.clock.now = NOW + 10 * 60 + 0.25  # 12:10:00.250; a 2 h window starts at 10:00
+    await ops.send("onboarding.failed", "a", NOW - 90 * 60, stage="dns_applied", code="x")
+
+    async def body() -> bytes:
+        response = await ops.client.get(FAILURES, params={"hours": 2}, headers=AUTH)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        return response.content
+
+    first = await body()
+    before = memo.computed["failures"]
+    ops.clock.now += 29 * 60 + 0.5  # 12:39:00.750: the same hour, the same database
+    assert await body() == first
+    assert memo.computed["failures"] == before
+    document = json.loads(first)
+    assert (document["generated_at"], document["since"]) == (
+        "2026-11-29T12:10:00.250Z",
+        "2026-11-29T10:00:00.000Z",
+    )
+    assert (document["window_hours"], document["total"]) == (2, 1)
+
+    await ops.send("onboarding.failed", "b", NOW + 60, stage="dns_applied", code="x")
+    committed = json.loads(await body())
+    assert memo.computed["failures"] == before + 1
+    assert committed["generated_at"] == "2026-11-29T12:39:00.750Z"
+    assert committed["total"] == 2
+    assert committed["stages"]["dns_applied"] == [
+        {
+            "code": "x",
+            "count": 2,
+            "last_seen": "2026-11-29T12:01:00.000Z",
+            "example_reason": "carbonio fault",
+        }
+    ]
+
+    ops.clock.now = NOW + HOUR + 0.001  # 13:00:00.001: the window starts at 11:00
+    later = json.loads(await body())
+    assert memo.computed["failures"] == before + 2
+    assert (later["generated_at"], later["since"]) == (
+        "2026-11-29T13:00:00.001Z",
+        "2026-11-29T11:00:00.000Z",
+    )
+    assert later["total"] == 1  # a's failure at 10:30 left the window
+    assert later["stages"]["dns_applied"][0]["count"] == 1

@@ -3,15 +3,19 @@ random sessions for hourly and daily ranges, the open periods, bad input."""
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ops.conftest import AUTH, HOUR, NOW, Ops
+from tests.ops.conftest import AUTH, HOUR, NOW, Ops, make_settings, running_ops
 from vm122_ops.ingest.events import format_ms
 
 TREND = "/api/v1/onboard/trend"
+TREND_CSV = "/api/v1/onboard/trend.csv"
 H = 3_600_000
 
 
@@ -125,3 +129,90 @@ async def test_the_series_equals_an_oracle(ops: Ops, seed: int) -> None:
 async def test_bad_input_is_a_400(ops: Ops, params: dict[str, str], reason: str) -> None:
     response = await ops.client.get(TREND, params=params, headers=AUTH)
     assert response.status_code == 400 and reason in str(response.json()["error"])
+
+
+async def _body(ops: Ops, path: str, hours: int) -> bytes:
+    response = await ops.client.get(path, params={"hours": hours}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def test_the_answer_is_kept_as_bytes_until_a_commit_or_the_next_hour(ops: Ops) -> None:
+    """Two requests at different milliseconds of one hour and one database stamp get the
+    same JSON and CSV bytes from one computation, ``generated_at`` the first one's
+    millisecond; a new session, then an hour passing, each give a new answer."""
+    memo = ops.app.state.ops.memo  # type: ignore[union-attr]
+    ops.clock.now = NOW + 30 * 60 + 0.25  # 12:30:00.250
+    await ops.send("onboarding.started", "a", NOW - 2 * HOUR + 60)  # 10:01
+    await ops.send("onboarding.completed", "a", NOW - HOUR)
+    first = await _body(ops, TREND, 3)
+    first_csv = await _body(ops, TREND_CSV, 3)
+    assert memo.computed["trend"] == 1  # the counts, read once for both
+    computations = memo.computations
+    ops.clock.now += 10 * 60 + 0.5  # 12:40:00.750: the same hour, the same database
+    assert await _body(ops, TREND, 3) == first
+    assert await _body(ops, TREND_CSV, 3) == first_csv
+    assert memo.computations == computations
+    document = json.loads(first)
+    assert document["generated_at"] == "2026-11-29T12:30:00.250Z"
+    assert [(p["start"][11:16], p["entered"], p["completed"]) for p in document["periods"]] == [
+        ("10:00", 1, 1),
+        ("11:00", 0, 0),
+        ("12:00", 0, 0),
+    ]
+    assert first_csv.decode().splitlines() == [
+        "start,entered,completed,failed,conversion,open,refused",
+        "2026-11-29T10:00:00.000Z,1,1,0,1.0,true,0",
+        "2026-11-29T11:00:00.000Z,0,0,0,,true,0",
+        "2026-11-29T12:00:00.000Z,0,0,0,,true,0",
+    ]
+
+    await ops.send("onboarding.started", "b", NOW + 60)  # 12:01
+    committed = json.loads(await _body(ops, TREND, 3))
+    assert memo.computed["trend"] == 2
+    assert committed["generated_at"] == "2026-11-29T12:40:00.750Z"
+    assert [p["entered"] for p in committed["periods"]] == [1, 0, 1]
+    csv_rows = (await _body(ops, TREND_CSV, 3)).decode().splitlines()
+    assert csv_rows[-1] == "2026-11-29T12:00:00.000Z,1,0,0,0.0,true,0"
+    assert memo.computed["trend"] == 2
+
+    ops.clock.now = NOW + HOUR + 0.001  # 13:00:00.001: the periods move by an hour
+    later = json.loads(await _body(ops, TREND, 3))
+    assert memo.computed["trend"] == 3
+    assert later["generated_at"] == "2026-11-29T13:00:00.001Z"
+    assert [(p["start"][11:16], p["entered"]) for p in later["periods"]] == [
+        ("11:00", 0),
+        ("12:00", 1),
+        ("13:00", 0),
+    ]
+
+
+async def test_a_period_closing_gives_a_new_answer(tmp_path: Path) -> None:
+    """A day's sessions may convert until OPS_ABANDON_HOURS after its end: the daily
+    trend's JSON and CSV are kept until then, and the next answer marks the day closed."""
+    settings = make_settings(tmp_path)
+    async with running_ops(replace(settings, abandon_hours=6)) as ops:
+        memo = ops.app.state.ops.memo  # type: ignore[union-attr]
+        ops.clock.now = NOW - 6 * HOUR - 60  # 2026-11-29 05:59: the 28th ends 6 h before 06:00
+        await ops.send("onboarding.started", "a", NOW - 16 * HOUR)  # the 28th, 20:00
+        await ops.send("onboarding.completed", "a", NOW - 15 * HOUR)
+        first = await _body(ops, TREND, 73)
+        first_csv = await _body(ops, TREND_CSV, 73)
+        computations = memo.computations
+        ops.clock.now += 59.999  # 05:59:59.999: the 28th still open
+        assert await _body(ops, TREND, 73) == first
+        assert await _body(ops, TREND_CSV, 73) == first_csv
+        assert memo.computations == computations
+        assert [p["open"] for p in json.loads(first)["periods"]] == [False, False, True, True]
+        ops.clock.now = NOW - 6 * HOUR + 0.001  # 06:00:00.001: the 28th closed
+        closed = json.loads(await _body(ops, TREND, 73))
+        assert closed["generated_at"] == "2026-11-29T06:00:00.001Z"
+        assert [(p["start"][:10], p["entered"], p["open"]) for p in closed["periods"]] == [
+            ("2026-11-26", 0, False),
+            ("2026-11-27", 0, False),
+            ("2026-11-28", 1, False),
+            ("2026-11-29", 0, True),
+        ]
+        closed_csv = (await _body(ops, TREND_CSV, 73)).decode().splitlines()
+        assert closed_csv[3] == "2026-11-28T00:00:00.000Z,1,1,0,1.0,false,0"
+        assert memo.computed["trend"] == 1  # the same day's counts: only the flags moved

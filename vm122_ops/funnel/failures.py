@@ -8,18 +8,29 @@ furthest stage the session had reached by the failure's time. The code is the ev
 (hour, step, code) cell of ``failure_rollup``, which also keeps the newest failure's time
 and reason, so reading the failures of a window costs its hours times its codes, never
 its events.
+
+The answer's JSON is kept in the memo (vm122_ops/kept/memo.py) per window length while
+the database is the same and until the window's first hour moves (``answer_text``): the
+table is the same for every millisecond of an hour, so the kept answer is the table at
+the millisecond it was computed, its ``generated_at``.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from servicekit.envelope import ok_body
 from servicekit.sqlfiles import Queries
 from vm122_ops.funnel.failure_codes import UNSPECIFIED, failure_code
 from vm122_ops.ingest.events import STAGES, Event, format_ms
 from vm122_ops.ingest.session_fold import SessionState, named_stage, step_after
+from vm122_ops.kept.memo import Memo
 from vm122_ops.store.sql import QUERIES
+
+if TYPE_CHECKING:
+    from vm122_ops.store.db import Database
 
 __all__ = ["UNSPECIFIED", "failure_code"]  # the labels, from vm122_ops/funnel/failure_codes.py
 
@@ -82,10 +93,6 @@ class FailureTable:
     since_ms: int
     by_step: dict[str, tuple[FailureCode, ...]]
 
-    def kept_size(self) -> int:
-        """About what keeping this table costs, in bytes."""
-        return 1024 + 300 * sum(len(codes) for codes in self.by_step.values())
-
     @property
     def total(self) -> int:
         return sum(code.count for codes in self.by_step.values() for code in codes)
@@ -119,4 +126,24 @@ def failures_since(conn: sqlite3.Connection, since_ms: int) -> FailureTable:
     return FailureTable(
         since_ms=hour * HOUR_MS,
         by_step={step: tuple(codes) for step, codes in by_step.items()},
+    )
+
+
+async def answer_text(db: Database, memo: Memo, hours: int, now_ms: int) -> bytes:
+    """GET /api/v1/onboard/failures' answer for a window of ``hours`` ending at ``now_ms``,
+    as the JSON the API sends: kept per ``hours`` while the database is the same and the
+    window starts in the same hour (its stamp), so every request of that stretch gets the
+    answer computed at its first one's millisecond (``generated_at``)."""
+    since_ms = now_ms - hours * HOUR_MS
+    stamp = db.data_version()
+
+    async def body() -> bytes:
+        table = await db.read(failures_since, since_ms)
+        return ok_body(**table.document(hours, now_ms))
+
+    return await memo.get(
+        ("failures", hours),
+        None if stamp is None else (stamp, since_ms // HOUR_MS),
+        body,
+        len,
     )

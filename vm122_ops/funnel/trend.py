@@ -10,20 +10,29 @@ current, partial one. A period is *open* while its sessions may still convert: i
 less than ``OPS_ABANDON_HOURS`` ago (an active session is abandoned only after that). The
 series sums the funnel rollup's (hour, status) cells, so its cost grows with the hours of
 the range, never with sessions or events; those sums are kept in memory per range and
-first hour until new events commit (``answer``), since a long range's read grows as the
-rollup's occupied hours fill up, and one answered from memory costs the same at every
+first hour until new events commit (``kept_counts``), since a long range's read grows as
+the rollup's occupied hours fill up, and one answered from memory costs the same at every
 size.
+
+The answer's JSON and CSV are kept too (``answer_text``, ``answer_csv``), per range, while
+the database is the same and until the next moment the series may change: its first
+period moving (a new hour, or a new day for daily periods) or a period closing (the
+first open period moving). Between two such moments only the clock moves, so a kept
+answer is the series at the millisecond it was computed, its ``generated_at``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from servicekit.envelope import ok_body
 from vm122_ops.ingest.events import format_ms
 from vm122_ops.kept.memo import Memo
 from vm122_ops.store.sql import QUERIES
+from vm122_ops.tickets.export import csv_bytes
 
 if TYPE_CHECKING:
     from vm122_ops.store.db import Database
@@ -33,6 +42,9 @@ MAX_HOURS = 2160
 HOURLY_UP_TO = 72
 # A period of the series: an hour up to HOURLY_UP_TO hours, a day above.
 PERIODS = ("hour", "day")
+# The CSV's columns: the JSON periods' fields, ``refused`` last (added after the others, so
+# a program reading the columns by position still finds them).
+CSV_HEADER = ("start", "entered", "completed", "failed", "conversion", "open", "refused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,14 +168,21 @@ def counts(conn: sqlite3.Connection, hours: int, now_ms: int) -> Counts:
     return Counts(hours, first_hour, size, tuple((e, c, f, r) for e, c, f, r in cells))
 
 
-def build(found: Counts, now_ms: int, abandon_hours: int) -> Trend:
-    """The trend at ``now_ms`` from its counts: a period is open while it ends less than
+def first_open(size: int, count: int, first_hour: int, now_ms: int, abandon_hours: int) -> int:
+    """The index of the first open period of the series ``shape`` gives at ``now_ms``
+    (``count``: none is open): a period is open while it ends less than
     ``abandon_hours`` before now, i.e. from the first period whose end is after that."""
     open_after = now_ms - abandon_hours * HOUR_MS
-    length = found.size * HOUR_MS
-    # Period i ends at start_ms(0) + (i + 1) * length: after open_after from i = this on.
-    first_open = (open_after - found.start_ms(0)) // length
-    return Trend(found, now_ms, min(len(found.cells), max(0, first_open)))
+    length = size * HOUR_MS
+    # Period i ends at first_hour + (i + 1) * length: after open_after from i = this on.
+    found = (open_after - first_hour * HOUR_MS) // length
+    return min(count, max(0, found))
+
+
+def build(found: Counts, now_ms: int, abandon_hours: int) -> Trend:
+    """The trend at ``now_ms`` from its counts."""
+    size, count = found.size, len(found.cells)
+    return Trend(found, now_ms, first_open(size, count, found.first_hour, now_ms, abandon_hours))
 
 
 def series(conn: sqlite3.Connection, hours: int, now_ms: int, abandon_hours: int) -> Trend:
@@ -171,20 +190,65 @@ def series(conn: sqlite3.Connection, hours: int, now_ms: int, abandon_hours: int
     return build(counts(conn, hours, now_ms), now_ms, abandon_hours)
 
 
-async def answer(
-    db: Database,
-    memo: Memo,
-    hours: int,
-    now_ms: int,
-    abandon_hours: int,
-) -> Trend:
-    """The trend of the last ``hours`` hours at ``now_ms``: its counts kept per (hours,
-    first hour) while the database is the same, read once per burst (vm122_ops/kept/memo.py)."""
+async def kept_counts(
+    db: Database, memo: Memo, hours: int, now_ms: int, stamp: int | None
+) -> Counts:
+    """The counts of the last ``hours`` hours at ``now_ms``, kept per (hours, first hour)
+    while the database is the same (``stamp``, taken by the caller), read once per burst
+    (vm122_ops/kept/memo.py)."""
     first_hour = shape(hours, now_ms)[2]
-    found = await memo.get(
+    return await memo.get(
         ("trend", hours, first_hour),
-        db.data_version(),
+        stamp,
         lambda: db.read(counts, hours, now_ms),
         Counts.kept_size,
     )
-    return build(found, now_ms, abandon_hours)
+
+
+async def answer_text(
+    db: Database, memo: Memo, hours: int, now_ms: int, abandon_hours: int
+) -> bytes:
+    """GET /api/v1/onboard/trend's answer as the JSON the API sends, kept (see the
+    module's docstring): the series at the millisecond it was computed."""
+    return await _kept(db, memo, "trend text", hours, now_ms, abandon_hours, _json)
+
+
+async def answer_csv(
+    db: Database, memo: Memo, hours: int, now_ms: int, abandon_hours: int
+) -> bytes:
+    """GET /api/v1/onboard/trend.csv's body (``CSV_HEADER``, a row per period), kept as the
+    JSON is."""
+    return await _kept(db, memo, "trend csv", hours, now_ms, abandon_hours, _csv)
+
+
+def _json(found: Trend) -> bytes:
+    return ok_body(**found.document())
+
+
+def _csv(found: Trend) -> bytes:
+    return csv_bytes(CSV_HEADER, (period.document() for period in found.periods))
+
+
+async def _kept(
+    db: Database,
+    memo: Memo,
+    kind: str,
+    hours: int,
+    now_ms: int,
+    abandon_hours: int,
+    render: Callable[[Trend], bytes],
+) -> bytes:
+    """``render`` of the trend at ``now_ms``, kept per (kind, hours) under the database's
+    stamp, the first hour and the first open period: what the series depends on but the
+    clock's millisecond."""
+    size, count, first_hour = shape(hours, now_ms)
+    opened = first_open(size, count, first_hour, now_ms, abandon_hours)
+    stamp = db.data_version()
+
+    async def body() -> bytes:
+        found = await kept_counts(db, memo, hours, now_ms, stamp)
+        return render(Trend(found, now_ms, opened))
+
+    return await memo.get(
+        (kind, hours), None if stamp is None else (stamp, first_hour, opened), body, len
+    )

@@ -1,6 +1,7 @@
 """Answers kept in memory while what they depend on stays the same: one memo for every
-kept Desk answer (the funnel's basis and JSON, the drill-down pages, the failures, the
-trend's counts, the breakdowns' bases, JSON and trend counts, the ticket list, the search).
+kept Desk answer (the funnel's basis and JSON, the drill-down pages, the failures' JSON,
+the trend's counts, JSON and CSV, the breakdowns' bases, JSON and trend counts, the ticket
+list, the search).
 
 An answer is kept under its *key*, every request parameter it depends on (the route,
 filters, limit, cursor, q, the window's hours and start hour, ...), together with the
@@ -19,8 +20,11 @@ stamp, and a commit landing while it runs moves the stamp, so its answer, kept u
 older stamp, is never served after that commit. An answer that also depends on the
 request's time (a session turning stuck or abandoned, the window's start passing a
 session's first event) adds the time to its stamp as the next boundary at which it may
-change (vm122_ops/kept/funnel_basis.py, ``FunnelBasis.holds_until``): every millisecond
-before that boundary shares one stamp, the first one after it has another. Without a
+change (vm122_ops/kept/funnel_basis.py, ``FunnelBasis.holds_until``; the failures' first
+hour, the trend's first period and first open period): every millisecond before that
+boundary shares one stamp, the first one after it has another. Such an answer is the
+answer at the millisecond it was computed (its ``generated_at``) and holds nothing that
+moves every millisecond. Without a
 stamp (the database was busy answering it) the computation runs and nothing is kept.
 
 Memory is bounded by ``max_bytes`` (each answer's size as its caller measures it; the

@@ -16,7 +16,7 @@ from vm122_ops.funnel import breakdowns, cohort, trend
 from vm122_ops.funnel import failures as failure_codes
 from vm122_ops.funnel import mail_readiness as mail
 from vm122_ops.funnel.failure_codes import MAX_CODE, requested_code
-from vm122_ops.funnel.rollups import HOUR_MS, Window, read_paces
+from vm122_ops.funnel.rollups import Window, read_paces
 from vm122_ops.ingest import session_fold as sessions
 from vm122_ops.ingest.events import STAGES
 from vm122_ops.kept.cohort_answers import answer_page, answer_page_text
@@ -242,45 +242,40 @@ async def paces(request: Request) -> Response:
 @TREND_QUERY
 async def conversion_trend(request: Request) -> Response:
     """Conversion over time: entered, completed, failed per hour or day (docs: the trend)."""
-    found = await _trend(request)
-    return ok(**found.document())
+    state = app_state(request)
+    hours = _trend_hours(request)
+    abandon_hours = state.settings.state_rule.abandon_hours
+    body = await trend.answer_text(state.db, state.memo, hours, state.now_ms(), abandon_hours)
+    return rendered(body)
 
 
 @TREND_QUERY
 async def conversion_trend_csv(request: Request) -> Response:
-    """The trend's table as CSV: the JSON periods' fields, ``refused`` last (added after
-    the others, so a program reading the columns by position still finds them)."""
-    found = await _trend(request)
-    header = ["start", "entered", "completed", "failed", "conversion", "open", "refused"]
-    periods = (period.document() for period in found.periods)
-    return export.csv_response("conversion-trend.csv", header, periods)
+    """The trend's table as CSV: the JSON periods' fields, ``refused`` last
+    (``trend.CSV_HEADER``)."""
+    state = app_state(request)
+    hours = _trend_hours(request)
+    abandon_hours = state.settings.state_rule.abandon_hours
+    body = await trend.answer_csv(state.db, state.memo, hours, state.now_ms(), abandon_hours)
+    return export.csv_download("conversion-trend.csv", body)
 
 
-async def _trend(request: Request) -> trend.Trend:
+def _trend_hours(request: Request) -> int:
     state = app_state(request)
     raw = request.query_params.get("hours", str(state.settings.window_hours))
     hours = params.whole_number(raw, trend.MAX_HOURS)
     if hours is None:
         raise BadRequest(f"hours must be a whole number from 1 to {trend.MAX_HOURS}")
-    rule = state.settings.state_rule
-    return await trend.answer(state.db, state.memo, hours, state.now_ms(), rule.abandon_hours)
+    return hours
 
 
 @FAILURES_QUERY
 async def failures(request: Request) -> Response:
     """Failures in the window by the step that failed, then code (docs: the event contract)."""
     state = app_state(request)
-    now_ms = state.now_ms()
     hours = params.window_hours(request, state.settings.window_hours)
-    since_ms = now_ms - hours * HOUR_MS
-    # Whole hours: the same first hour and the same database give the same table.
-    table = await state.memo.get(
-        ("failures", since_ms // HOUR_MS),
-        state.db.data_version(),
-        lambda: state.db.read(failure_codes.failures_since, since_ms),
-        failure_codes.FailureTable.kept_size,
-    )
-    return ok(**table.document(hours, now_ms))
+    body = await failure_codes.answer_text(state.db, state.memo, hours, state.now_ms())
+    return rendered(body)
 
 
 @MAIL_QUERY

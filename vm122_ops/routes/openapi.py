@@ -64,12 +64,22 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _computed_at(until: str) -> dict[str, Any]:
+    """``generated_at`` of a kept answer, served unchanged until new data or ``until``."""
+    return {
+        **TIME,
+        "description": "when this answer was computed; a kept answer is served unchanged "
+        f"until new data or {until}",
+    }
+
+
 # A kept answer's moment: the window ends there (``since`` is it minus the window's hours).
-_COMPUTED_AT = {
-    **TIME,
-    "description": "when this answer was computed; a kept answer is served unchanged "
-    "until new data or the next moment a session changes state",
-}
+_COMPUTED_AT = _computed_at("the next moment a session changes state")
+# The trend and its split: the same periods and open flags until one of these.
+_TREND_COMPUTED_AT = _computed_at(
+    "the next moment its periods move (an hour, or a day for daily periods) or one closes"
+)
+_FAILURES_COMPUTED_AT = _computed_at("the window's start passing the next hour")
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -381,7 +391,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "window_hours": _ID,
             "period": enum(PERIODS),
-            "generated_at": TIME,
+            "generated_at": _TREND_COMPUTED_AT,
             "periods": {"type": "array", "items": _PERIOD},
         }
     ),
@@ -402,7 +412,7 @@ SCHEMAS: dict[str, Any] = {
             "by": enum(BREAKDOWNS),
             "window_hours": _ID,
             "period": enum(PERIODS),
-            "generated_at": _COMPUTED_AT,
+            "generated_at": _TREND_COMPUTED_AT,
             "top": _ID,
             # The top values by sessions entered, then other, then unknown.
             "groups": {
@@ -454,7 +464,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "window_hours": _ID,
             "since": TIME,
-            "generated_at": TIME,
+            "generated_at": _FAILURES_COMPUTED_AT,
             "total": COUNT,
             "stages": map_of(
                 STAGES,

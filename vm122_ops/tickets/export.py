@@ -33,14 +33,24 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
-def csv_response(
-    filename: str, header: Sequence[str], documents: Iterable[Mapping[str, object]]
-) -> Response:
-    """The documents as CSV, each row's cells taken by the header's names: a field added to
-    a document later cannot shift the cells under another column's name."""
+def csv_bytes(header: Sequence[str], documents: Iterable[Mapping[str, object]]) -> bytes:
+    """The documents as CSV in UTF-8, each row's cells taken by the header's names: a field
+    added to a document later cannot shift the cells under another column's name."""
     rows = ([document[name] for name in header] for document in documents)
+    return csv_text(header, rows).encode("utf-8")
+
+
+def csv_download(filename: str, body: bytes) -> Response:
+    """A CSV body (``csv_bytes``) as a download named ``filename``."""
     return Response(
-        csv_text(header, rows).encode("utf-8"),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def csv_response(
+    filename: str, header: Sequence[str], documents: Iterable[Mapping[str, object]]
+) -> Response:
+    """The documents as a CSV download (``csv_bytes``)."""
+    return csv_download(filename, csv_bytes(header, documents))
