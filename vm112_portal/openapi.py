@@ -461,7 +461,8 @@ DOCUMENT: dict[str, Any] = {
             {},
         ),
         "/api/v1/onboarding/restart": _step(
-            '"Start again": the session releases its domain; the secret cookie is cleared',
+            '"Start again": the session releases its domain (409 session_done once its '
+            "account exists: nothing is released); the secret cookie is cleared",
             {"type": "object", "properties": {"session_id": _SESSION_ID}},
             "Restarted",
             {"session_id": "example-restart"},

@@ -50,7 +50,7 @@ _RETRY = "DNS could not be asked just now; validate again in a few minutes"
 TOKEN_PREFIX = "vm112-verify="  # noqa: S105 (the record's prefix, not a secret)
 _PROVIDERS_FILE = Path(__file__).resolve().parent / "mailbox_providers.txt"
 # Steps after which a session has onboarded its domain for good.
-_ONBOARDED = ("account_created", "completed")
+ONBOARDED = ("account_created", "completed")
 
 
 def _load_providers(path: Path) -> frozenset[str]:
@@ -127,7 +127,7 @@ class Ownership:
 
     def _holds(self, row: Any, now: float) -> str | None:
         """Why another session's row takes the domain: "onboarded", "in progress", None."""
-        if row["kind"] in ("owner", "infra") or row["step"] in _ONBOARDED:
+        if row["kind"] in ("owner", "infra") or row["step"] in ONBOARDED:
             return "onboarded"
         if self.proof_required and row["proven_by"] is None:
             return None  # an unproven claim holds nothing: anyone may type a domain

@@ -236,10 +236,17 @@ async def plan_dns(request: Request) -> Response:
 
 @NO_QUERY
 async def restart(request: Request) -> Response:
-    """ "Start again": the session releases its domain and the browser forgets its secret."""
+    """ "Start again": the session releases its domain and the browser forgets its secret,
+    also when the answer is a 409 (a finished session has nothing to release)."""
     throttle(request, "write")
     document = await read_json(request)
-    released = await app_state(request).wizard.restart(visitor_of(request, document))
+    try:
+        released = await app_state(request).wizard.restart(visitor_of(request, document))
+    except RequestError as exc:
+        carrier = Response()
+        set_secret(carrier, request, None)
+        exc.headers = {**(exc.headers or {}), "set-cookie": carrier.headers["set-cookie"]}
+        raise
     answer = ok(released=released)
     set_secret(answer, request, None)
     return answer
@@ -283,11 +290,11 @@ async def create_account(request: Request) -> Response:
     visitor = visitor_of(request, document)
     account = account_request(document)
     state = app_state(request)
-    answer = await state.wizard.create_account(visitor, account, spend=spender(request))
+    # The session the step completed: resolving the visitor again could find it changed.
+    done = await state.wizard.create_account(visitor, account, spend=spender(request))
+    answer = done.answer
     if state.mail is not None:
-        session_id = await state.wizard.session_of(visitor)
-        assert session_id is not None
-        answer["mail"] = await first_mail_check(request, session_id)
+        answer["mail"] = await first_mail_check(request, done.session_id)
     return ok(**answer)
 
 

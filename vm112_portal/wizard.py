@@ -37,7 +37,7 @@ from vm112_portal.errors import (
 )
 from vm112_portal.mail_check import dkim_commands
 from vm112_portal.outbox.ops_webhook import Emit, emit_event, started_webhook_id
-from vm112_portal.ownership import Ownership, refuse_unhostable
+from vm112_portal.ownership import ONBOARDED, Ownership, refuse_unhostable
 from vm112_portal.providers.carbonio import (
     CarbonioClient,
     CreatedAccount,
@@ -184,6 +184,15 @@ class SessionSteps:
                 del self._held[session_id]
 
 
+@dataclass(frozen=True)
+class Onboarded:
+    """The account step's answer to the customer, and the session it completed (for the
+    route's first mail check: the answer itself never carries the session id)."""
+
+    session_id: str
+    answer: dict[str, Any]
+
+
 class MxLookup(Protocol):
     """The world's DNS for a domain's MX hosts; DnsFailure when DNS fails."""
 
@@ -276,18 +285,28 @@ class Wizard:
         )
 
     async def restart(self, visitor: Visitor) -> bool:
-        """ "Start again": the session gives up its domain at once, unless it onboarded it
-        (then there is nothing to release). True when a hold was released."""
+        """ "Start again": the session gives up its domain at once. True when a hold was
+        released; False when the visitor has no session holding anything. A session whose
+        account step completed keeps its domain (its mailbox exists): 409 ``session_done``
+        and nothing is released. A step in progress finishes first (``SessionSteps``)."""
         session_id = await self.session_of(visitor, create=True)
         if session_id is None:
             return False
-        session = await self._db.fetch_one("get_session", {"session_id": session_id})
-        if session is None or session["step"] in ("account_created", "completed"):
-            return False
-        async with self._db.transaction() as tx:
-            await tx.execute("release_session", {"session_id": session_id, "now": time.time()})
-        log.info("session %s started again: its hold on its domain is released", session_id)
-        return True
+        async with self._steps.one_at_a_time(session_id), self._db.transaction() as tx:
+            released = await tx.execute(
+                "release_session", {"session_id": session_id, "now": time.time()}
+            )
+            session = await tx.fetch_one("get_session", {"session_id": session_id})
+        if released:
+            log.info("session %s started again: its hold on its domain is released", session_id)
+            return True
+        if session is not None and session["step"] in ONBOARDED:
+            raise OutOfOrder(
+                f"{session['domain']} is onboarded by this session: its mailbox exists and "
+                "nothing was released; start a new session for another domain",
+                "session_done",
+            )
+        return False
 
     async def validate_domain(
         self,
@@ -625,7 +644,7 @@ class Wizard:
 
     async def create_account(
         self, visitor: Visitor, request: AccountRequest, *, spend: Spend = _free
-    ) -> dict[str, Any]:
+    ) -> Onboarded:
         """Carbonio domain, admin account and its postmaster@/dmarc@ aliases, then (the
         last provider call) the MX the DNS step held, then the infra record; emits three
         events. The MX is written only once Carbonio accepts mail for the domain, so a
@@ -635,7 +654,8 @@ class Wizard:
         session complete and answers 409 ``session_done``, as a retry does."""
         session_id = await self._owned(visitor)
         async with self._steps.one_at_a_time(session_id):
-            return await self._create_account(session_id, request, spend)
+            answer = await self._create_account(session_id, request, spend)
+        return Onboarded(session_id, answer)
 
     async def _create_account(
         self, session_id: str, request: AccountRequest, spend: Spend
@@ -802,7 +822,7 @@ class Wizard:
         """The page's session, unless it finished with another domain: the browser (any of
         its tabs) then onboards the next domain in a new session (None)."""
         row = await self._db.fetch_one("get_session", {"session_id": session_id})
-        if row is None or row["step"] not in ("account_created", "completed"):
+        if row is None or row["step"] not in ONBOARDED:
             return session_id
         try:
             same = normalise(raw_domain).name == row["domain"]
@@ -955,7 +975,7 @@ def _refuse_moved_on(session: Any, domain: Domain) -> None:
 
 
 def _refuse_finished(session: Any, domain: Domain | None = None) -> None:
-    if session is not None and session["step"] in ("account_created", "completed"):
+    if session is not None and session["step"] in ONBOARDED:
         if domain is not None and domain.name == session["domain"]:
             raise OutOfOrder(
                 f"{domain.name} is already onboarded by this session: its mailbox exists",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -47,6 +48,36 @@ def provider_writes(sandbox: Sandbox) -> Counter[str]:
         if call.startswith("cloudflare wrote")
         or call.startswith("carbonio Create")
         or call.startswith("carbonio AddAccountAlias")
+    )
+
+
+class FirstMailCheck:
+    """The mail check the account step runs as it completes, without DNS: records which
+    session the route asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def check(self, session_id: str, trigger: str) -> Any:
+        self.asked.append(session_id)
+        return self
+
+    def document(self) -> dict[str, Any]:
+        return {"status": "pending"}
+
+
+def session_row(portal: Portal, session_id: str) -> dict[str, Any]:
+    (row,) = peek.records(
+        portal.settings.db_path,
+        "select step, released_at, domain from sessions where session_id = ?",
+        (session_id,),
+    )
+    return row
+
+
+def owners(portal: Portal, domain: str) -> list[tuple[Any, ...]]:
+    return peek.rows(
+        portal.settings.db_path, "select session_id from domain_owners where domain = ?", (domain,)
     )
 
 
@@ -111,3 +142,76 @@ async def test_the_page_pressing_each_button_twice_emits_each_event_once(portal:
         1,
         1,
     ]
+
+
+async def test_start_again_during_the_account_step_never_splits_the_session(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Start again" arrives while the account step waits on Carbonio: the account step
+    finishes and answers 200, and the restart, which comes after it, releases nothing."""
+    assert (await portal.validate("rsa", "recomeco.pt")).status_code == 200
+    assert (await portal.dns("rsa", "recomeco.pt")).status_code == 200
+    carbonio: Any = wizard_of(portal)._carbonio
+    reached, go = asyncio.Event(), asyncio.Event()
+    create = carbonio.create_account
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
+        await go.wait()
+        return await create(*args, **kwargs)
+
+    monkeypatch.setattr(carbonio, "create_account", paused)
+    mail = FirstMailCheck()
+    monkeypatch.setattr(portal.app.state, "portal", replace(portal.app.state.portal, mail=mail))
+    account = asyncio.create_task(portal.account("rsa", "recomeco.pt"))
+    await reached.wait()
+    restart = asyncio.create_task(portal.post("restart", {"session_id": "rsa"}))
+    # Give the restart its chance to run to the end while Carbonio is busy; with the
+    # session's steps serialised it waits for the account step instead.
+    await asyncio.wait({restart}, timeout=1.0)
+    go.set()
+    created, restarted = await asyncio.gather(account, restart)
+    assert created.status_code == 200, created.text
+    assert created.json()["account"] == "admin@recomeco.pt"
+    assert created.json()["mail"] == {"status": "pending"} and mail.asked == ["rsa"]
+    assert (restarted.status_code, restarted.json()["code"]) == (409, "session_done")
+    assert "nothing was released" in restarted.json()["error"]
+    assert session_row(portal, "rsa") == {
+        "step": "completed",
+        "released_at": None,
+        "domain": "recomeco.pt",
+    }
+    assert owners(portal, "recomeco.pt") == [("rsa",)]
+    assert events(portal, "rsa")["onboarding.completed"] == 1
+    # The domain is this customer's: another session is told it is onboarded.
+    other = await portal.validate("other", "recomeco.pt")
+    assert (other.status_code, other.json()["code"]) == (409, "domain_taken")
+
+
+async def test_start_again_first_refuses_the_account_step_before_any_provider_call(
+    portal: Portal,
+) -> None:
+    assert (await portal.validate("rsb", "recomeco2.pt")).status_code == 200
+    assert (await portal.dns("rsb", "recomeco2.pt")).status_code == 200
+    released = await portal.post("restart", {"session_id": "rsb"})
+    assert released.json() == {"ok": True, "released": True}
+    before = len(sandbox_of(portal).calls)
+    refused = await portal.account("rsb", "recomeco2.pt")
+    assert (refused.status_code, refused.json()["code"]) == (409, "session_released")
+    assert len(sandbox_of(portal).calls) == before
+    assert events(portal, "rsb")["account.created"] == 0
+
+
+async def test_start_again_after_the_account_step_says_nothing_was_released(
+    portal: Portal,
+) -> None:
+    assert [r.status_code for r in await portal.wizard("rsc", "feito.pt")] == [200] * 3
+    answer = await portal.post("restart", {"session_id": "rsc"})
+    assert (answer.status_code, answer.json()["code"]) == (409, "session_done")
+    assert answer.json()["error"] == (
+        "feito.pt is onboarded by this session: its mailbox exists and nothing was "
+        "released; start a new session for another domain"
+    )
+    # The browser forgets the finished session's secret all the same.
+    assert SECRET_COOKIE in answer.headers["set-cookie"]
+    assert session_row(portal, "rsc")["released_at"] is None

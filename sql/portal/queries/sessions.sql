@@ -70,11 +70,15 @@ where session_id = :session_id
 returning failures;
 
 -- name: release_session!
--- "Start again": the session gives up its domain at once (it no longer holds it).
+-- "Start again": the session gives up its domain at once (it no longer holds it), unless
+-- its account step completed: the mailbox exists and the domain stays its customer's.
 update sessions
 set released_at = :now,
     updated_at = :now
-where session_id = :session_id and released_at is null;
+where
+    session_id = :session_id
+    and released_at is null
+    and step not in ('account_created', 'completed');
 
 -- name: purge_sessions_batch!
 -- Remove one batch of wizard sessions without activity since the cutoff (retention).
