@@ -152,7 +152,6 @@ async def answer_text(
         ("breakdown trend text", *key),
         None if stamp is None else (stamp, open_from),
         lambda: _body(TrendSplit(found, now_ms, abandon_hours)),
-        len,
     )
 
 

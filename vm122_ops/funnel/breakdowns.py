@@ -409,7 +409,6 @@ async def answer_text(db: Database, memo: Memo, dimension: str, window: Window, 
         ("breakdown", dimension, window.hours, window.first_whole_hour, top),
         None if stamp is None else (stamp, basis.holds_until(now_ms)),
         lambda: _body(basis, now_ms, top),
-        len,
     )
 
 

@@ -145,5 +145,4 @@ async def answer_text(db: Database, memo: Memo, hours: int, now_ms: int) -> byte
         ("failures", hours),
         None if stamp is None else (stamp, since_ms // HOUR_MS),
         body,
-        len,
     )

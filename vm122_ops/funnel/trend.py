@@ -250,5 +250,5 @@ async def _kept(
         return render(Trend(found, now_ms, opened))
 
     return await memo.get(
-        (kind, hours), None if stamp is None else (stamp, first_hour, opened), body, len
+        (kind, hours), None if stamp is None else (stamp, first_hour, opened), body
     )

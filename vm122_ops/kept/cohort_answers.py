@@ -163,4 +163,4 @@ async def answer_page_text(
     # Rows newer than the basis (an event committed since ``stamp``) are kept under the
     # older stamp, which no later request has: only this request's waiters share them.
     key = ("funnel page", hours, window.first_whole_hour, filters, limit, before)
-    return await memo.get(key, until_boundary(stamp, basis, now_ms), body, len)
+    return await memo.get(key, until_boundary(stamp, basis, now_ms), body)

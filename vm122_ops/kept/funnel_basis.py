@@ -434,7 +434,6 @@ async def answer_funnel_text(
         ("funnel", window.hours, window.first_whole_hour),
         until_boundary(stamp, basis, now_ms),
         lambda: _funnel_body(basis, now_ms),
-        len,
     )
 
 

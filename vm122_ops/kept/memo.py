@@ -27,28 +27,65 @@ answer at the millisecond it was computed (its ``generated_at``) and holds nothi
 moves every millisecond. Without a
 stamp (the database was busy answering it) the computation runs and nothing is kept.
 
-Memory is bounded by ``max_bytes`` (each answer's size as its caller measures it; the
-least recently used let go first).
+Memory is bounded by ``max_bytes`` and ``max_entries``, the least recently used let go
+first. An entry costs what it holds: its answer, its key and stamp (``held_size``), and
+the entry itself (``ENTRY_BYTES``). An answer of bytes (rendered JSON, CSV) is measured
+by the memo, and kept as a right-sized copy: orjson's ``dumps`` returns bytes whose
+allocation is its whole working buffer, never shrunk to the length (its ``BytesWriter.
+finish`` sets the length before asking CPython to resize, which then has nothing to do;
+ijl/orjson src/serialize/writer/byteswriter.rs), so a short answer would hold several
+KiB that ``len`` does not see. The copy is made once per computation, never per request.
+Any other answer's size is its caller's measure (``size``). An answer kept under a stamp
+that a later request no longer has is let go when that request comes, not kept beside
+the computation replacing it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import sys
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 V = TypeVar("V")
 
 MAX_BYTES = 32 * 1024 * 1024
+# A bound on the entries whatever their sizes, so that what ``ENTRY_BYTES`` leaves out
+# (the table's growth, the allocator's rounding) stays small beside ``MAX_BYTES``.
+MAX_ENTRIES = 50_000
+# What one entry holds besides its answer, key and stamp: its slot in the ordered dict's
+# table and its link, the (stamp, answer, cost) tuple and the cost's int, measured with
+# tracemalloc over many entries (tests/ops/test_memo.py checks the total stays near).
+ENTRY_BYTES = 200
+
+
+def held_size(item: object) -> int:
+    """The bytes ``item`` holds: its own size, and its parts' for a tuple, a frozenset or
+    a dataclass (the kinds a key or stamp is made of). Objects shared with others (small
+    ints, None, literal strings) are counted as if held, so the figure errs above."""
+    size = sys.getsizeof(item)
+    if isinstance(item, tuple | frozenset):
+        return size + sum(held_size(part) for part in item)
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        fields = dataclasses.fields(item)
+        return size + sum(held_size(getattr(item, field.name)) for field in fields)
+    return size
+
+
+def right_sized(body: bytes) -> bytes:
+    """``body`` in an allocation of its own length (see the module's docstring)."""
+    return bytes(memoryview(body))
 
 
 class Memo:
     """Answers per key, valid for one stamp; one computation in flight per key and stamp.
     Used on the event loop only."""
 
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:
         self._max_bytes = max_bytes
+        self._max_entries = max_entries
         self.kept_bytes = 0
         self.computations = 0  # computations actually run (tests and the bench count them)
         # The same by kind of answer: a tuple key's first item ("funnel basis", "trend", ...).
@@ -56,23 +93,46 @@ class Memo:
         self._done: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()
         self._running: dict[tuple[Hashable, Hashable], asyncio.Task[Any]] = {}
 
+    @property
+    def entries(self) -> int:
+        """The answers kept."""
+        return len(self._done)
+
+    @overload
+    async def get(
+        self, key: Hashable, stamp: Hashable | None, compute: Callable[[], Awaitable[bytes]]
+    ) -> bytes: ...
+
+    @overload
     async def get(
         self,
         key: Hashable,
         stamp: Hashable | None,
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int],
-    ) -> V:
+    ) -> V: ...
+
+    async def get(
+        self,
+        key: Hashable,
+        stamp: Hashable | None,
+        compute: Callable[[], Awaitable[Any]],
+        size: Callable[[Any], int] | None = None,
+    ) -> Any:
         """The answer for ``key`` at ``stamp``: kept, being computed, or computed now by
-        ``compute()``; ``size(answer)`` is what keeping it costs, in bytes."""
+        ``compute()``. An answer of bytes is measured by the memo; any other needs
+        ``size(answer)``, what keeping it costs in bytes (without it, it is not kept)."""
         if stamp is None:
             self._count(key)
             return await compute()
         kept = self._done.get(key)
-        if kept is not None and kept[0] == stamp:
-            self._done.move_to_end(key)
-            found: V = kept[1]
-            return found
+        if kept is not None:
+            if kept[0] == stamp:
+                self._done.move_to_end(key)
+                return kept[1]
+            # No request to come has the older stamp's moment back: let it go now.
+            del self._done[key]
+            self.kept_bytes -= kept[2]
         flight = (key, stamp)
         task = self._running.get(flight)
         if task is None:
@@ -81,8 +141,7 @@ class Memo:
             self._running[flight] = task
             task.add_done_callback(lambda done: self._finish(key, stamp, done, size))
         # shield: a waiter that goes away does not cancel the computation others await.
-        result: V = await asyncio.shield(task)
-        return result
+        return await asyncio.shield(task)
 
     def _count(self, key: Hashable) -> None:
         self.computations += 1
@@ -93,13 +152,20 @@ class Memo:
         key: Hashable,
         stamp: Hashable,
         task: asyncio.Task[Any],
-        size: Callable[[Any], int],
+        size: Callable[[Any], int] | None,
     ) -> None:
         self._running.pop((key, stamp), None)
         if task.cancelled() or task.exception() is not None:
             return  # each waiter got the error; nothing is kept
         value = task.result()
-        cost = size(value)
+        if isinstance(value, bytes):
+            value = right_sized(value)
+            cost = sys.getsizeof(value)
+        elif size is not None:
+            cost = size(value)
+        else:
+            return
+        cost += held_size(key) + held_size(stamp) + ENTRY_BYTES
         if cost > self._max_bytes:
             return
         old = self._done.pop(key, None)
@@ -107,6 +173,6 @@ class Memo:
             self.kept_bytes -= old[2]
         self._done[key] = (stamp, value, cost)
         self.kept_bytes += cost
-        while self.kept_bytes > self._max_bytes:
+        while self.kept_bytes > self._max_bytes or len(self._done) > self._max_entries:
             _, (_, _, dropped) = self._done.popitem(last=False)
             self.kept_bytes -= dropped

@@ -132,7 +132,7 @@ async def list_tickets(request: Request) -> Response:
     # Kept while the database is the same (vm122_ops/kept/memo.py); the key holds every
     # parameter the answer depends on ("me" is in ``where`` as the account's name).
     key = ("tickets", where, limit, before)
-    return rendered(await state.memo.get(key, state.db.data_version(), read, len))
+    return rendered(await state.memo.get(key, state.db.data_version(), read))
 
 
 @NO_QUERY

@@ -40,7 +40,7 @@ async def find(request: Request) -> Response:
         return ok_body(q=query, items=[item.document() for item in found])
 
     # Kept while the database is the same (vm122_ops/kept/memo.py), by the trimmed q.
-    return rendered(await state.memo.get(("search", query), state.db.data_version(), read, len))
+    return rendered(await state.memo.get(("search", query), state.db.data_version(), read))
 
 
 @SEARCH_QUERY
