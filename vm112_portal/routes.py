@@ -23,7 +23,7 @@ from servicekit.contract import SESSION_ID as SESSION_ID
 from servicekit.envelope import JSONResponse, error, exception_handlers, ok
 from servicekit.logs import log_event
 from servicekit.openapi import NO_QUERY
-from vm112_portal.domains import printable
+from vm112_portal.domains import normalise, printable
 from vm112_portal.errors import (
     BadRequest,
     OutOfOrder,
@@ -324,6 +324,9 @@ async def check_mail(request: Request) -> Response:
     document = await read_json(request)
     visitor = visitor_of(request, document)
     domain = text_field(document, "domain", max_len=300)
+    # Normalised as every other step does (IDNA, case, the root dot): the Unicode form
+    # the customer typed at step 1 is the session's domain too.
+    typed = normalise(domain).name
     state = app_state(request)
     session_id = await state.wizard.session_of(visitor)
     assert session_id is not None
@@ -336,7 +339,7 @@ async def check_mail(request: Request) -> Response:
             "create the account first: the mail check looks at an onboarded domain",
             "out_of_order",
         ) from None
-    if result.domain != domain.strip().lower().rstrip("."):
+    if result.domain != typed:
         raise OutOfOrder(
             f"domain {domain[:80]!r} is not this session's ({result.domain})", "out_of_order"
         )

@@ -322,6 +322,27 @@ async def test_check_again_answers_the_session_and_refuses_others(
         assert missing.status_code == 400
 
 
+async def test_check_again_takes_the_domain_in_any_form_the_other_steps_take(
+    tmp_path: Path, world: tuple[World, str]
+) -> None:
+    """An IDN domain typed as at step 1 (Unicode, any case) or in its ASCII form: the same
+    name once normalised (vm112_portal/domains.py), as every other step compares it."""
+    found, address = world
+    async with portal_on(tmp_path, found, address) as portal:
+        await onboard(portal, "idn", "tésté-idn.pt")
+        for typed in ("tésté-idn.pt", "TÉSTÉ-IDN.PT", "xn--tst-idn-byac.pt", " tésté-idn.pt. "):
+            again = await portal.post("mail/check", {"session_id": "idn", "domain": typed})
+            assert again.status_code == 200, (typed, again.text)
+            assert again.json()["domain"] == "xn--tst-idn-byac.pt"
+        other = await portal.post("mail/check", {"session_id": "idn", "domain": "téste-idn.pt"})
+        assert (other.status_code, other.json()["code"]) == (409, "out_of_order")
+        assert other.json()["error"] == (
+            "domain 'téste-idn.pt' is not this session's (xn--tst-idn-byac.pt)"
+        )
+        invalid = await portal.post("mail/check", {"session_id": "idn", "domain": "a b.pt"})
+        assert invalid.status_code == 400
+
+
 def test_the_schedule_is_every_15_minutes_for_7_days_then_daily_until_day_37() -> None:
     from vm112_portal.mail_check import DAY, next_check
 
