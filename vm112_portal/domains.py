@@ -47,9 +47,7 @@ def normalise(raw: str) -> Domain:
     """Trim, lowercase, IDNA-encode and check a domain; raises BadRequest with the reason."""
     if _SPOOFING.search(raw):
         raise Unprocessable("domain must not contain bidi controls or zero-width characters")
-    text = raw.strip().rstrip(".")
-    if not text:
-        raise BadRequest("domain is empty")
+    text = raw.strip()
     if len(text) > MAX_INPUT:
         raise BadRequest("domain is too long (at most 253 characters)")
     if _CONTROL.search(text) or any(ch.isspace() for ch in text):
@@ -58,7 +56,12 @@ def normalise(raw: str) -> Domain:
         if bad in text:
             raise BadRequest(f"domain must not contain {bad!r}; give a name like example.com")
     try:
-        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+        # UTS #46 §4 step 1 (Map): the IDNA mapping table maps the other label
+        # separators, U+3002 IDEOGRAPHIC FULL STOP, U+FF0E and U+FF61, to "." (§2.3), so
+        # the dots are counted after it.
+        mapped = idna.uts46_remap(text, std3_rules=False, transitional=False)
+        name = _without_root_dot(mapped)
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
         raise BadRequest(f"domain is not a valid domain name ({exc})") from None
     except UnicodeError:
@@ -88,6 +91,24 @@ def normalise(raw: str) -> Domain:
     except idna.IDNAError:
         unicode_name = ascii_name
     return Domain(ascii_name, unicode_name, registrable, suffix)
+
+
+def _without_root_dot(mapped: str) -> str:
+    """The name without its one trailing dot: RFC 1034 §3.1, a name ending in a dot is
+    absolute, the dot standing for the root's empty label. Any other empty label (two
+    dots at the end or in a row, a dot at the start) is refused with the reason."""
+    if mapped.endswith(".."):
+        raise BadRequest(
+            "domain ends in more than one dot: at most one, the DNS root's, like example.pt."
+        )
+    name = mapped.removesuffix(".")
+    if not name:
+        raise BadRequest("domain is empty")
+    if name.startswith("."):
+        raise BadRequest("domain has an empty label (it starts with a dot)")
+    if ".." in name:
+        raise BadRequest("domain has an empty label (two dots in a row)")
+    return name
 
 
 class DomainChecker(Protocol):

@@ -32,6 +32,44 @@ def test_normalise(raw: str, name: str, unicode: str, registrable: str) -> None:
     assert (domain.name, domain.unicode, domain.registrable) == (name, unicode, registrable)
 
 
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        pytest.param("example7.PT\u3002", "example7.pt", id="ideographic-full-stop"),
+        pytest.param("example7\uff0ept\uff61", "example7.pt", id="fullwidth-stops"),
+        pytest.param("tésté-idn.pt.", "xn--tst-idn-byac.pt", id="idn-root-dot"),
+    ],
+)
+def test_one_trailing_root_dot_is_allowed_in_any_of_its_forms(raw: str, name: str) -> None:
+    assert normalise(raw).name == name
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param(
+            "example-three.pt..",
+            "domain ends in more than one dot: at most one, the DNS root's, like example.pt.",
+            id="two-dots",
+        ),
+        pytest.param(
+            "example7.pt\u3002\u3002",
+            "domain ends in more than one dot: at most one, the DNS root's, like example.pt.",
+            id="two-ideographic",
+        ),
+        pytest.param("a..b.pt", "domain has an empty label (two dots in a row)", id="inner-empty"),
+        pytest.param(
+            ".example.pt", "domain has an empty label (it starts with a dot)", id="leading"
+        ),
+        pytest.param(".", "domain is empty", id="root-only"),
+    ],
+)
+def test_empty_labels_are_refused_with_the_reason(raw: str, reason: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        normalise(raw)
+    assert refused.value.message == reason
+
+
 def make(kind: type[Exception]) -> Exception:
     """dnspython's exceptions are untyped; build them through a typed call."""
     return kind()

@@ -89,7 +89,7 @@ async def test_bad_fields_everywhere(
         pytest.param("admin@example.pt", "'@'", id="email"),
         pytest.param("https://example.pt", "must not contain", id="url"),
         pytest.param("-bad.pt", "hyphen", id="hyphen"),
-        pytest.param("a..pt", "Empty Label", id="empty-label"),
+        pytest.param("a..pt", "empty label (two dots in a row)", id="empty-label"),
         pytest.param(("x" * 64) + ".pt", "Label too long", id="long-label"),
         pytest.param("bad\x00.pt", "control", id="nul"),
     ],
