@@ -205,6 +205,10 @@ class Visitor:
 
     ``issued`` is set when validate-domain starts a session: the new secret, which the
     route sets as the cookie on its answer (an error included) and nothing else sees.
+    Left unset for a session the page starts (none named) that is refused because another
+    session holds or onboarded the domain: that other session may be this browser's own
+    first submit, answered in parallel, and its cookie must not be overwritten. The
+    refused session is stored all the same (the funnel counts its refused start).
     ``chosen``: an API client that names a new session may choose its secret (the
     X-Wizard-Secret header it will send), e.g. one for all of its sessions.
     """
@@ -376,7 +380,8 @@ class Wizard:
                 },
             )
             if inserted:
-                visitor.issued = secret
+                if not (isinstance(error, DomainTaken) and visitor.session_id is None):
+                    visitor.issued = secret
                 refusal = refusal_of(error)
                 # A refused domain is never named (its raw text may carry bidi or
                 # zero-width characters that would spoof a name on the Desk); one whose

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.portal.conftest import PASSWORD, Portal
@@ -215,3 +216,42 @@ async def test_start_again_after_the_account_step_says_nothing_was_released(
     # The browser forgets the finished session's secret all the same.
     assert SECRET_COOKIE in answer.headers["set-cookie"]
     assert session_row(portal, "rsc")["released_at"] is None
+
+
+async def test_a_double_first_submit_keeps_the_cookie_of_the_session_that_holds_the_domain(
+    portal: Portal,
+) -> None:
+    """The page's first step submitted twice before either answer came back: two new
+    sessions, one holds the domain and the other is refused 409 ``domain_in_progress``.
+    The refused answer sets no wizard cookie, so a browser keeps the holder's cookie
+    whichever answer it reads last, and the next step goes on in the holder's session."""
+    portal.client.cookies.clear()
+    first = {"domain": "duas-vezes.pt"}
+    both = await asyncio.gather(
+        portal.client.post(f"{API}/validate-domain", json=first),
+        portal.client.post(f"{API}/validate-domain", json=first),
+    )
+    portal.client.cookies.clear()
+    held, refused = sorted(both, key=lambda r: r.status_code)
+    assert held.status_code == 200, held.text
+    assert (refused.status_code, refused.json()["code"]) == (409, "domain_in_progress")
+    assert "set-cookie" not in refused.headers
+    # The refused attempt still counts in the funnel: a refused start of its own session.
+    started = [
+        orjson.loads(r["body"])["data"]
+        for r in portal.outbox()
+        if r["event_type"] == "onboarding.started"
+    ]
+    assert sorted(data.get("refusal", {}).get("code", "") for data in started) == [
+        "",
+        "domain_in_progress",
+    ]
+    # A browser that reads the refused answer last keeps what the answers set, in order.
+    jar = httpx.Cookies()
+    for answer in (held, refused):
+        jar.extract_cookies(answer)
+    assert jar.get(SECRET_COOKIE) == held.cookies[SECRET_COOKIE]
+    cookie = {"cookie": f"{SECRET_COOKIE}={jar.get(SECRET_COOKIE)}"}
+    applied = await portal.client.post(f"{API}/dns/cloudflare/apply", json=first, headers=cookie)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["reference"] == held.json()["reference"]
