@@ -316,9 +316,12 @@ class BreakdownBasis:
     _stretch: list[int] = field(default_factory=lambda: [0, 0])
 
     def size(self) -> int:
-        """About what keeping this basis costs, in bytes (``Memo``'s cap)."""
+        """About what keeping this basis costs, in bytes (``Memo``'s cap): per value its
+        text and counter, per cell its key and count, per session of the partial hour its
+        row and start; every text is an object of its own, as read from SQLite. Errs
+        above (tests/ops/test_memo_objects.py)."""
         cells = sum(len(by_cell) for by_cell in self.cells.values())
-        return 4096 + 160 * cells + 120 * len(self.early)
+        return 1024 + 400 * len(self.cells) + 180 * cells + 256 * len(self.early)
 
     def split(self, now_ms: int, top: int) -> Breakdown:
         """The split of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
