@@ -5,17 +5,25 @@ let the memo hold more than its cap."""
 
 from __future__ import annotations
 
+import functools
+import gc
 import random
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import pytest
 
+from tests.ops.conftest import HOUR, NOW, Ops
 from tests.ops.test_memo import _traced
 from vm122_ops.funnel import trend
 from vm122_ops.funnel.breakdown_trend import SplitCounts, SplitGroup
 from vm122_ops.funnel.breakdowns import BreakdownBasis
+from vm122_ops.funnel.rollups import DurationCache, Window
+from vm122_ops.funnel.session_states import StateRule
+from vm122_ops.ingest.events import STAGE_TYPES
+from vm122_ops.kept.funnel_basis import FunnelBasis, read_basis
 from vm122_ops.kept.memo import Memo
 
 STATUSES = ("active", "completed", "failed", "refused")
@@ -149,3 +157,63 @@ def test_kept_breakdown_bases_hold_no_more_than_the_memo_counts(values: int, ear
     held, counted = _measured(make, BreakdownBasis.size, use)
     assert held <= counted
     assert counted <= held * 1.5
+
+
+def last_ms(window: Window) -> int:
+    """The last millisecond whose window has the same first whole hour as ``window``."""
+    return (window.first_whole_hour + window.hours) * trend.HOUR_MS - 1
+
+
+async def test_kept_funnel_bases_hold_no_more_than_the_memo_counts(ops: Ops) -> None:
+    """A basis read from stored events (sessions of the partial hour, active ones since),
+    then asked for the funnel at each start of a partial-hour session, as requests over
+    the hour do: what it then holds is no more than the memo counted."""
+    rng = random.Random(5)
+    hours = 24
+    # The window's start just after an hour: every session of that hour is in its partial
+    # hour, and each moves out of it in turn as the start passes its first event.
+    ops.clock.now = NOW - HOUR + 0.001
+    window = Window(hours, int(ops.clock.now * 1000))
+    partial_from = (window.first_whole_hour - 1) * trend.HOUR_MS / 1000
+    starts = sorted(partial_from + rng.uniform(0, 3599) for _ in range(120))
+    for n, at in enumerate(
+        [*starts, *(ops.clock.now - rng.uniform(60, 20 * HOUR) for _ in range(60))]
+    ):
+        for step, event_type in enumerate(STAGE_TYPES[: rng.randint(1, 4)]):
+            response = await ops.send(
+                event_type, f"{n:08d}-5e55-4000-8000-{n:012d}", at + step * rng.uniform(1, 3000)
+            )
+            assert response.status_code == 202, response.text
+        if rng.random() < 0.2:
+            response = await ops.send(
+                "onboarding.failed", f"{n:08d}-5e55-4000-8000-{n:012d}", at + 300, code="x:1"
+            )
+            assert response.status_code == 202, response.text
+    rule = StateRule()
+    memo = Memo(max_bytes=1 << 30)
+    entries = 8
+
+    async def keep() -> None:
+        for n in range(entries):
+            basis = await memo.get(
+                ("funnel basis", hours, window.first_whole_hour + n),
+                7,
+                functools.partial(read_basis, ops.db, window, DurationCache(), rule),
+                FunnelBasis.size,
+            )
+            for start in (*basis.early_starts, window.since_ms):
+                at = min(max(start + hours * trend.HOUR_MS, window.now_ms), last_ms(window))
+                basis.funnel(at)
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        await keep()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert memo.entries == entries
+    assert held <= memo.kept_bytes
+    assert memo.kept_bytes <= held * 1.5

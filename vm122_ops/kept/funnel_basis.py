@@ -40,7 +40,7 @@ import sqlite3
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from servicekit.envelope import ok_body
 from vm122_ops.funnel import cohort
@@ -79,6 +79,13 @@ if TYPE_CHECKING:
 
 BasisKey = tuple[int, int]  # window hours, first whole hour
 STEPS = 5
+# The partial-hour suffixes (and previous windows) a basis keeps computed, newest last: a
+# window's start only moves forward, so requests meet the newest ones again and never the
+# older; keeping one per suffix met would grow the basis by a funnel per session of the
+# hour, past what the memo counted when it kept it.
+KEEP_COMPUTED = 4
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,13 @@ class _Early:
     buckets: tuple[int | None, ...]
     session: ActiveSession
     refusal_code: str | None = None  # a refused session's code
+
+
+def _keep_newest(kept: dict[_K, _V], key: _K, value: _V) -> None:
+    """``value`` kept under ``key``, the oldest let go past ``KEEP_COMPUTED`` entries."""
+    kept[key] = value
+    while len(kept) > KEEP_COMPUTED:
+        del kept[next(iter(kept))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +157,18 @@ class FunnelBasis:
             if early.status == "failed" and early.failed_step is not None:
                 failed_steps[early.failed_step] += 1
         counted = build_funnel(window, cells, steps, [], self.last_event_id, failed_steps, refusals)
-        self._counted[first] = (counted, cells, failed_steps)
+        _keep_newest(self._counted, first, (counted, cells, failed_steps))
         return counted, cells, failed_steps
 
     def size(self) -> int:
-        """About what keeping this basis costs, in bytes (``Memo``'s cap): its sessions
-        and times."""
+        """About what keeping this basis costs, in bytes (``Memo``'s cap), once requests
+        have used it: its sessions and times, its step histograms' buckets, and the
+        funnels it keeps computed (at most ``KEEP_COMPUTED``). Errs above
+        (tests/ops/test_memo_objects.py)."""
         sessions = len(self.early) + len(self.recent_active) + len(self.previous_early)
         times = sum(len(times) for times in self.idle_since.values())
-        return 16_384 + 600 * sessions + 40 * times
+        buckets = sum(len(histogram) for histogram in self.steps.values())
+        return (1 + KEEP_COMPUTED) * 8192 + 800 * sessions + 48 * times + 112 * buckets
 
     def funnel(self, now_ms: int) -> Funnel:
         """The funnel of the window of ``hours`` ending at ``now_ms`` (same start hour)."""
@@ -271,7 +288,7 @@ class FunnelBasis:
         for early in self.early[:first]:
             cells[(early.stage, early.status)] += 1
         previous = previous_from(window, cells)
-        self._previous[(first, start)] = previous
+        _keep_newest(self._previous, (first, start), previous)
         return previous
 
 
