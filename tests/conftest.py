@@ -142,6 +142,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/portal/test_dkim.py::test_the_commands_run_the_check_and_print_the_manual_record": (
         PROCESS,
     ),
+    "tests/portal/test_dkim.py::test_a_check_whose_lookups_failed_exits_3_and_says_so": (PROCESS,),
     "tests/portal/test_live_end_to_end.py": (PROCESS,),  # openssl, TLS servers on sockets
     "tests/portal/test_mail_check.py": (PROCESS,),  # a DNS server on a loopback socket
     "tests/portal/test_main.py::test_subprocess_exit_code_and_no_traceback": (PROCESS,),

@@ -235,7 +235,11 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
             print(_maintain(path, lambda db: _drop_dead(db, args.dry_run)))
             return 0
         if args.command in ("mail-check", "dkim"):
-            print(mail_commands.run(args, env))
+            text, lookup_failed = mail_commands.run(args, env)
+            print(text)
+            if lookup_failed is not None:
+                print(f"vm112_portal: {lookup_failed}", file=sys.stderr)
+                return mail_commands.LOOKUP_FAILED
             return 0
         settings = Settings.from_env(env)
         if args.command == "check-providers":

@@ -5,7 +5,10 @@ PORTAL_DNS_RESOLVERS, PORTAL_MAIL_HOST, the Cloudflare settings), work while the
 runs (the events they queue go out with its dispatcher) and answer a few lines of text.
 
 - ``mail-check``: exit 0 when the check ran, ready or not (the items are printed);
-  2 when it could not run (no such onboarded session or domain, no database).
+  3 when it ran but a lookup failed (SERVFAIL, timeout: the item says ``dns_error``), so
+  its result says nothing about those records and a script should try again rather than
+  read "not ready"; 2 when it could not run (no such onboarded session or domain, no
+  database).
 - ``dkim publish``: the key as ``zmdkimkeyutil -q -d DOMAIN`` (or ``-a``) prints it, from
   standard input or ``--file F`` (vm112_portal/dkim.py; the private key the query output
   holds is skipped, never stored or printed); exit 2 when the output is not that key or
@@ -60,7 +63,10 @@ def _checker(settings: Settings, db: Database) -> MailChecker:
     return MailChecker(db, lookup, settings.mail_host, emit)
 
 
-async def _mail_check(settings: Settings, target: str) -> str:
+LOOKUP_FAILED = 3  # mail-check's exit status when a lookup failed (module docstring)
+
+
+async def _mail_check(settings: Settings, target: str) -> tuple[str, str | None]:
     db = Database(settings.db_path)
     await db.open()
     try:
@@ -84,7 +90,14 @@ async def _mail_check(settings: Settings, target: str) -> str:
     )
     if doc["next_check_at"]:
         lines.append(f"next scheduled check: {doc['next_check_at']}")
-    return "\n".join(lines)
+    failed = [item["name"] for item in result.items if item["code"] == "dns_error"]
+    warning = None
+    if failed:
+        warning = (
+            f"{len(failed)} lookup{'s' if len(failed) > 1 else ''} failed ({', '.join(failed)}): "
+            "the result is incomplete; check PORTAL_DNS_RESOLVERS and run mail-check again."
+        )
+    return "\n".join(lines), warning
 
 
 async def _dkim_publish(settings: Settings, domain: str, text: str, wait: float) -> str:
@@ -122,8 +135,10 @@ async def _dkim_publish(settings: Settings, domain: str, text: str, wait: float)
     return "\n".join(report.lines())
 
 
-def run(args: argparse.Namespace, env: dict[str, str]) -> str:
-    """Run ``mail-check`` or ``dkim publish``; ConfigError (exit 2) when it cannot."""
+def run(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, str | None]:
+    """Run ``mail-check`` or ``dkim publish``: the text to print and, when a mail check's
+    lookup failed, the line that says so (exit ``LOOKUP_FAILED``); ConfigError (exit 2)
+    when it cannot run."""
     settings = Settings.from_env(env)
     if not settings.db_path.exists():
         raise ConfigError(f"PORTAL_DB {settings.db_path} does not exist; nothing to check.")
@@ -136,4 +151,4 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> str:
             raise ConfigError(f"dkim publish: cannot read {args.file}: {exc.strerror}.") from None
     else:
         text = sys.stdin.read()
-    return asyncio.run(_dkim_publish(settings, args.domain, text, args.wait))
+    return asyncio.run(_dkim_publish(settings, args.domain, text, args.wait)), None

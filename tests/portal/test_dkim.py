@@ -81,6 +81,7 @@ async def test_the_commands_run_the_check_and_print_the_manual_record(
         # No such domain or session: it could not run.
         assert await asyncio.to_thread(main, ["mail-check", "outro.pt"], env) == 2
         out = capsys.readouterr()
+        assert "lookup failed" not in out.err
         assert "nocf-loja.pt (session k1, manual): not ready" in out.out
         assert "  mx: pending (mx_missing)" in out.out
         assert "neither a session" in out.err
@@ -98,3 +99,31 @@ async def test_the_commands_run_the_check_and_print_the_manual_record(
             main, ["dkim", "publish", "outro.pt", "--file", str(captured), "--wait", "0"], env
         )
         assert wrong == 2
+
+
+async def test_a_check_whose_lookups_failed_exits_3_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SERVFAIL says nothing about the records: the check ran but its result is
+    incomplete, so a script can tell "not ready" (0) from "could not look" (3)."""
+    world = World()
+    domain = "nocf-falha.pt"
+    with dns_server(world.answer) as server:
+        async with portal_on(tmp_path, world, server.address) as portal:
+            await onboard(portal, "k2", domain)
+        capsys.readouterr()
+        world.failing.update({domain, f"_dmarc.{domain}", f"autodiscover.{domain}"})
+        env = {
+            "PORTAL_DB": str(tmp_path / "portal.db"),
+            "OPS_WEBHOOK_SECRET": SECRET,
+            "PORTAL_DNS_RESOLVERS": server.address,
+        }
+        assert await asyncio.to_thread(main, ["mail-check", domain], env) == 3
+    out = capsys.readouterr()
+    assert f"{domain} (session k2, manual): not ready" in out.out
+    assert "  mx: failed (dns_error)" in out.out
+    assert "  dmarc: failed (dns_error)" in out.out
+    assert out.err.strip() == (
+        "vm112_portal: 4 lookups failed (mx, spf, dmarc, autodiscover): the result is "
+        "incomplete; check PORTAL_DNS_RESOLVERS and run mail-check again."
+    )
